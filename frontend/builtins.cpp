@@ -1,0 +1,103 @@
+#include "builtins.h"
+
+#include <array>
+
+namespace dptrace {
+namespace {
+
+using K = BuiltinKind;
+
+constexpr std::array kBuiltins = {
+    // ---- values
+    BuiltinInfo{"pid", K::Value, 0, 0, "pid", "process id (thread group id) of the current task", nullptr},
+    BuiltinInfo{"tid", K::Value, 0, 0, "tid", "thread id of the current task", nullptr},
+    BuiltinInfo{"uid", K::Value, 0, 0, "uid", "user id of the current task", nullptr},
+    BuiltinInfo{"comm", K::Value, 0, 0, "comm", "name of the current task (16 bytes)", nullptr},
+    BuiltinInfo{"cpu", K::Value, 0, 0, "cpu", "the CPU the probe runs on", nullptr},
+    BuiltinInfo{"nsecs", K::Value, 0, 0, "nsecs", "monotonic time in nanoseconds", nullptr},
+    BuiltinInfo{"elapsed", K::Value, 0, 0, "elapsed", "nanoseconds since dptrace started", nullptr},
+    BuiltinInfo{"func", K::Value, 0, 0, "func", "name of the traced function", "uprobe uretprobe fentry fexit"},
+    BuiltinInfo{"probe", K::Value, 0, 0, "probe", "the attach point that fired, as written", nullptr},
+    BuiltinInfo{"retval", K::Value, 0, 0, "retval", "return value (typed from DWARF or BTF when known)",
+                "uretprobe fexit"},
+    BuiltinInfo{"argN", K::Value, 0, 0, "arg0..arg9", "the Nth argument (typed from DWARF when known)",
+                "uprobe uretprobe fentry fexit"},
+    BuiltinInfo{"args", K::Value, 0, 0, "args", "typed arguments: args.NAME (args->NAME is accepted)",
+                "uprobe uretprobe fentry fexit tracepoint"},
+    // ---- packet views
+    BuiltinInfo{"pkt", K::PacketView, 0, 0, "pkt.len pkt.ifindex pkt.queue", "the frame itself", "xdp afxdp"},
+    BuiltinInfo{"eth", K::PacketView, 0, 0, "eth.src eth.dst eth.type", "Ethernet header", "xdp afxdp"},
+    BuiltinInfo{"vlan", K::PacketView, 0, 0, "vlan.id", "outer 802.1Q tag", "xdp afxdp"},
+    BuiltinInfo{"ip", K::PacketView, 0, 0, "ip.src ip.dst ip.proto ip.ttl ip.len", "IPv4 header", "xdp afxdp"},
+    BuiltinInfo{"ip6", K::PacketView, 0, 0, "ip6.src ip6.dst ip6.nexthdr", "IPv6 fixed header", "xdp afxdp"},
+    BuiltinInfo{"tcp", K::PacketView, 0, 0, "tcp.sport tcp.dport tcp.flags", "TCP header", "xdp afxdp"},
+    BuiltinInfo{"udp", K::PacketView, 0, 0, "udp.sport udp.dport udp.len", "UDP header", "xdp afxdp"},
+    BuiltinInfo{"icmp", K::PacketView, 0, 0, "icmp.type icmp.code icmp.seq", "ICMP header", "xdp afxdp"},
+    BuiltinInfo{"icmp6", K::PacketView, 0, 0, "icmp6.type icmp6.seq", "ICMPv6 header", "xdp afxdp"},
+    BuiltinInfo{"gtp", K::PacketView, 0, 0, "gtp.teid gtp.type", "GTP-U header (UDP port 2152)", "xdp afxdp"},
+    // ---- functions
+    BuiltinInfo{"printf", K::Function, 1, -1, "printf(fmt, ...)", "formatted output, through the ring buffer", nullptr},
+    BuiltinInfo{"print", K::Function, 1, 1, "print(@map) or print(x)", "print a map or a value now", nullptr},
+    BuiltinInfo{"time", K::Function, 0, 1, "time(fmt)", "print the wall-clock time (strftime format)", nullptr},
+    BuiltinInfo{"str", K::Function, 1, 2, "str(p[, n])", "a string read from p, at most n bytes", nullptr},
+    BuiltinInfo{"ntop", K::Function, 1, 1, "ntop(addr)", "an IPv4 or IPv6 address from an integer or bytes", nullptr},
+    BuiltinInfo{"pton", K::Function, 1, 1, "pton(\"10.0.0.1\")", "a constant address from its text", nullptr},
+    BuiltinInfo{"exit", K::Function, 0, 0, "exit()", "end the run: END runs, maps print", nullptr},
+    BuiltinInfo{"emit", K::Function, 1, -1, "emit(name = expr, ...)", "stream one record through the ring buffer",
+                nullptr},
+    // ---- aggregations
+    BuiltinInfo{"count", K::Aggregation, 0, 0, "count()", "number of events", nullptr},
+    BuiltinInfo{"sum", K::Aggregation, 1, 1, "sum(x)", "sum of x", nullptr},
+    BuiltinInfo{"avg", K::Aggregation, 1, 1, "avg(x)", "average of x", nullptr},
+    BuiltinInfo{"min", K::Aggregation, 1, 1, "min(x)", "smallest x", nullptr},
+    BuiltinInfo{"max", K::Aggregation, 1, 1, "max(x)", "largest x", nullptr},
+    BuiltinInfo{"stats", K::Aggregation, 1, 1, "stats(x)", "count, average and total of x", nullptr},
+    BuiltinInfo{"hist", K::Aggregation, 1, 1, "hist(x)", "power-of-two histogram of x", nullptr},
+    BuiltinInfo{"lhist", K::Aggregation, 4, 4, "lhist(x, min, max, step)", "linear histogram of x", nullptr},
+    // ---- map functions
+    BuiltinInfo{"clear", K::MapFunction, 1, 1, "clear(@map)", "remove every entry of a map", nullptr},
+    BuiltinInfo{"zero", K::MapFunction, 1, 1, "zero(@map)", "set every value of a map to zero", nullptr},
+    BuiltinInfo{"delete", K::MapFunction, 1, 1, "delete(@map[key])", "remove one entry", nullptr},
+    // ---- packet actions
+    BuiltinInfo{"pass", K::Action, 0, 0, "pass()", "hand the packet to the kernel's stack", "xdp"},
+    BuiltinInfo{"drop", K::Action, 0, 0, "drop()", "drop the packet", "xdp afxdp"},
+    BuiltinInfo{"tx", K::Action, 0, 0, "tx()", "send the packet back out of its interface", "xdp afxdp"},
+    BuiltinInfo{"redirect", K::Action, 1, 1, "redirect(\"IFACE\")", "send the packet out of another interface", "xdp"},
+    BuiltinInfo{"abort", K::Action, 0, 0, "abort()", "drop the packet as an error (XDP_ABORTED)", "xdp"},
+    BuiltinInfo{"swap", K::Action, 2, 2, "swap(a, b)", "exchange two packet fields of one type", "xdp afxdp"},
+    BuiltinInfo{"vlan_pop", K::Action, 0, 0, "vlan_pop()", "remove the outer VLAN tag", "xdp afxdp"},
+    BuiltinInfo{"vlan_push", K::Action, 1, 1, "vlan_push(id)", "add an outer VLAN tag", "xdp afxdp"},
+};
+
+bool isArgN(std::string_view name) {
+  return name.size() == 4 && name.substr(0, 3) == "arg" && name[3] >= '0' && name[3] <= '9';
+}
+
+}  // namespace
+
+std::span<const BuiltinInfo> allBuiltins() { return kBuiltins; }
+
+const BuiltinInfo* findBuiltin(std::string_view name) {
+  if (isArgN(name)) name = "argN";
+  for (const BuiltinInfo& b : kBuiltins)
+    if (name == b.name) return &b;
+  return nullptr;
+}
+
+bool isFunctionKind(BuiltinKind kind) {
+  return kind != BuiltinKind::Value && kind != BuiltinKind::PacketView;
+}
+
+const char* kindName(BuiltinKind kind) {
+  switch (kind) {
+    case K::Value: return "value";
+    case K::PacketView: return "packet view";
+    case K::Function: return "function";
+    case K::Aggregation: return "aggregation";
+    case K::MapFunction: return "map function";
+    case K::Action: return "packet action";
+  }
+  return "?";
+}
+
+}  // namespace dptrace

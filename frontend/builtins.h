@@ -1,0 +1,28 @@
+// Every builtin name of the language in one table: values (pid, retval),
+// packet views (ip, udp), functions, aggregations, map functions and packet
+// actions. Later stages add their typing and lowering hooks to these rows.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace dptrace {
+
+enum class BuiltinKind { Value, PacketView, Function, Aggregation, MapFunction, Action };
+
+struct BuiltinInfo {
+  const char* name;
+  BuiltinKind kind;
+  int minArgs;            // functions only
+  int maxArgs;            // -1: any number
+  const char* signature;  // "lhist(x, min, max, step)", or the value's name
+  const char* summary;
+  const char* onlyIn;     // provider names where it exists ("uretprobe fexit"), or null for everywhere
+};
+
+std::span<const BuiltinInfo> allBuiltins();
+const BuiltinInfo* findBuiltin(std::string_view name);  // arg0..arg9 all find "argN"
+bool isFunctionKind(BuiltinKind kind);
+const char* kindName(BuiltinKind kind);
+
+}  // namespace dptrace

@@ -1,0 +1,90 @@
+#include "check_names.h"
+
+#include <set>
+
+#include "builtins.h"
+#include "suggest.h"
+#include "visitor.h"
+
+namespace dptrace {
+namespace {
+
+std::vector<std::string> namesWhere(bool functions) {
+  std::vector<std::string> names;
+  for (const BuiltinInfo& b : allBuiltins())
+    if (isFunctionKind(b.kind) == functions) names.push_back(b.name == std::string_view("argN") ? "arg0" : b.name);
+  return names;
+}
+
+class CheckNames : public ast::Visitor<CheckNames, true> {
+public:
+  CheckNames(Diagnostics& diags, bool checkIdentifiers) : diags_(diags), checkIdentifiers_(checkIdentifiers) {}
+  using Visitor::visit;
+
+  void visit(const ast::Call& call) {
+    checkCall(call);
+    Visitor::visit(call);
+  }
+
+  void visit(const ast::Identifier& id) {
+    if (!checkIdentifiers_) return;
+    const BuiltinInfo* b = findBuiltin(id.name);
+    if (b != nullptr && !isFunctionKind(b->kind)) return;
+    if (b != nullptr)
+      return diags_.error(id.range, "'" + id.name + "' is a " + kindName(b->kind) + " and needs parentheses",
+                          std::string("call it: ") + b->signature);
+    std::string guess = closestMatch(id.name, namesWhere(false));
+    diags_.error(id.range, "unknown name '" + id.name + "'",
+                 guess.empty() ? "scratch variables start with '$' ($x), maps with '@' (@x)"
+                               : "did you mean '" + guess + "'?");
+  }
+
+private:
+  void checkCall(const ast::Call& call) {
+    const BuiltinInfo* b = findBuiltin(call.callee);
+    if (b == nullptr) {
+      std::string guess = closestMatch(call.callee, namesWhere(true));
+      return diags_.error(call.calleeRange, "unknown function '" + call.callee + "'",
+                          guess.empty() ? "" : "did you mean '" + guess + "'?");
+    }
+    if (!isFunctionKind(b->kind))
+      return diags_.error(call.calleeRange, "'" + call.callee + "' is a " + kindName(b->kind) + ", not a function",
+                          "write it without parentheses: " + std::string(b->signature));
+
+    int n = static_cast<int>(call.args.size());
+    if (n < b->minArgs || (b->maxArgs >= 0 && n > b->maxArgs)) {
+      std::string want = b->minArgs == b->maxArgs ? std::to_string(b->minArgs)
+                         : b->maxArgs < 0         ? "at least " + std::to_string(b->minArgs)
+                                                  : std::to_string(b->minArgs) + " or " + std::to_string(b->maxArgs);
+      diags_.error(call.range, call.callee + "() takes " + want + " argument" + (want == "1" ? "" : "s") + ", not " +
+                                   std::to_string(n),
+                   std::string("write it as ") + b->signature);
+    }
+
+    bool named = call.callee == "emit";
+    std::set<std::string> fields;
+    for (const ast::Argument& arg : call.args) {
+      if (named && arg.name.empty())
+        diags_.error(arg.value->range, "every field of emit() needs a name",
+                     "write emit(len = pkt.len, src = ip.src): the name is the field's name in the record");
+      else if (!named && !arg.name.empty())
+        diags_.error(arg.nameRange, call.callee + "() does not take named arguments",
+                     "only emit(name = expr, ...) names its arguments; to compare, use '=='");
+      else if (named && !fields.insert(arg.name).second)
+        diags_.error(arg.nameRange, "emit() names the field '" + arg.name + "' twice",
+                     "each field of a record has its own name");
+    }
+  }
+
+  Diagnostics& diags_;
+  bool checkIdentifiers_;
+};
+
+}  // namespace
+
+void checkNames(const ast::Program& program, Diagnostics& diags) {
+  CheckNames pass(diags, program.cDefinitions.empty());
+  pass.visitProgram(program);
+}
+
+}  // namespace dptrace

@@ -1,0 +1,14 @@
+// Stage 3: every call names a known function with a fitting number of
+// arguments, and every bare name is a known builtin or packet view. (With C
+// definitions in the script, bare names may be their enum constants; those
+// are left to the type checker.)
+#pragma once
+
+#include "ast.h"
+#include "diagnostics.h"
+
+namespace dptrace {
+
+void checkNames(const ast::Program& program, Diagnostics& diags);
+
+}  // namespace dptrace

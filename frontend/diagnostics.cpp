@@ -1,0 +1,92 @@
+#include "diagnostics.h"
+
+#include <algorithm>
+#include <ostream>
+
+namespace dptrace {
+namespace {
+
+constexpr int kTabStop = 8;
+
+const char* const kBoldRed = "\033[1;31m";
+const char* const kBoldMagenta = "\033[1;35m";
+const char* const kBoldGreen = "\033[1;32m";
+const char* const kBoldCyan = "\033[1;36m";
+const char* const kBold = "\033[1m";
+const char* const kReset = "\033[0m";
+
+// A source line as shown to the user: tabs expanded to spaces, plus the
+// display column at which each character starts.
+struct DisplayLine {
+  std::string text;
+  std::vector<uint32_t> columnOfChar;  // one entry per character, and one past the end
+};
+
+DisplayLine makeDisplayLine(std::string_view line) {
+  DisplayLine out;
+  uint32_t column = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    bool startsCharacter = (c & 0xC0) != 0x80;
+    if (startsCharacter) out.columnOfChar.push_back(column);
+    if (c == '\t') {
+      uint32_t width = kTabStop - column % kTabStop;
+      out.text.append(width, ' ');
+      column += width;
+    } else if (c < 0x20 || c == 0x7f) {
+      out.text.push_back(' ');  // never echo raw control characters to a terminal
+      ++column;
+    } else {
+      out.text.push_back(static_cast<char>(c));
+      if (startsCharacter) ++column;
+    }
+  }
+  out.columnOfChar.push_back(column);
+  return out;
+}
+
+}  // namespace
+
+void Diagnostics::error(SourceRange range, std::string message, std::string hint) {
+  diagnostics_.push_back({Severity::Error, range, std::move(message), std::move(hint)});
+  ++errorCount_;
+}
+
+void Diagnostics::warning(SourceRange range, std::string message, std::string hint) {
+  diagnostics_.push_back({Severity::Warning, range, std::move(message), std::move(hint)});
+}
+
+void Diagnostics::print(std::ostream& out, bool color) const {
+  for (const Diagnostic& d : diagnostics_) out << renderDiagnostic(*file_, d, color);
+}
+
+std::string renderDiagnostic(const SourceFile& file, const Diagnostic& d, bool color) {
+  auto paint = [color](const char* code, const std::string& text) {
+    return color ? std::string(code) + text + kReset : text;
+  };
+  LineColumn start = file.lineColumn(d.range.begin);
+  LineColumn end = file.lineColumn(std::max(d.range.end, d.range.begin));
+
+  std::string out;
+  out += paint(kBold, file.name() + ":" + std::to_string(start.line) + ":" +
+                          std::to_string(start.column) + ":");
+  out += " ";
+  out += d.severity == Severity::Error ? paint(kBoldRed, "error:") : paint(kBoldMagenta, "warning:");
+  out += " " + paint(kBold, d.message) + "\n";
+
+  DisplayLine line = makeDisplayLine(file.lineText(start.line));
+  out += line.text + "\n";
+
+  uint32_t lastChar = static_cast<uint32_t>(line.columnOfChar.size() - 1);
+  uint32_t firstIndex = std::min(start.column - 1, lastChar);
+  uint32_t endIndex = end.line == start.line ? std::min(end.column - 1, lastChar) : lastChar;
+  uint32_t caretColumn = line.columnOfChar[firstIndex];
+  uint32_t endColumn = std::max(line.columnOfChar[endIndex], caretColumn + 1);
+  std::string marker = "^" + std::string(endColumn - caretColumn - 1, '~');
+  out += std::string(caretColumn, ' ') + paint(kBoldGreen, marker) + "\n";
+
+  if (!d.hint.empty()) out += paint(kBoldCyan, "hint:") + " " + d.hint + "\n";
+  return out;
+}
+
+}  // namespace dptrace

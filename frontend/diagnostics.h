@@ -1,0 +1,52 @@
+// The one sink every stage reports its errors to, and how they are shown.
+//
+//   script.dpt:3:14: error: unknown probe type 'xpd'
+//   xpd:veth0 { @n = count(); }
+//   ^~~~~~~~~
+//   hint: did you mean 'xdp'?
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "source.h"
+
+namespace dptrace {
+
+enum class Severity { Error, Warning };
+
+struct Diagnostic {
+  Severity severity = Severity::Error;
+  SourceRange range;
+  std::string message;
+  std::string hint;  // empty when there is nothing useful to add
+};
+
+class Diagnostics {
+public:
+  explicit Diagnostics(const SourceFile& file) : file_(&file) {}
+
+  void error(SourceRange range, std::string message, std::string hint = {});
+  void warning(SourceRange range, std::string message, std::string hint = {});
+
+  bool hasErrors() const { return errorCount_ > 0; }
+  size_t errorCount() const { return errorCount_; }
+  const std::vector<Diagnostic>& all() const { return diagnostics_; }
+  const SourceFile& file() const { return *file_; }
+
+  // Writes every diagnostic in the order it was reported.
+  void print(std::ostream& out, bool color) const;
+
+private:
+  const SourceFile* file_;
+  std::vector<Diagnostic> diagnostics_;
+  size_t errorCount_ = 0;
+};
+
+// Renders one diagnostic: the located message, the source line, a caret
+// under the start of the range with '~' under the rest of it on that line,
+// and the hint if there is one.
+std::string renderDiagnostic(const SourceFile& file, const Diagnostic& diagnostic, bool color);
+
+}  // namespace dptrace

@@ -1,0 +1,295 @@
+// What the lexer does with the tokens it matches: mode changes, literal
+// decoding, and the lexical errors with their hints.
+#include <cctype>
+#include <limits>
+
+#include "parse_context.h"
+
+namespace dptrace {
+namespace {
+
+std::string quoted(std::string_view text, size_t max = 24) {
+  std::string s(text.substr(0, max));
+  if (text.size() > max) s += "...";
+  return "'" + s + "'";
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string_view ParseContext::textOf(SourceRange r) const {
+  const std::string& t = file.text();
+  if (r.begin >= t.size() || r.end <= r.begin) return {};
+  return std::string_view(t).substr(r.begin, r.end - r.begin);
+}
+
+void ParseContext::remember(Parser::symbol_kind_type kind, SourceRange range) {
+  for (size_t i = history.size() - 1; i > 0; --i) {
+    history[i] = history[i - 1];
+    historyRange[i] = historyRange[i - 1];
+  }
+  history[0] = kind;
+  historyRange[0] = range;
+}
+
+Parser::symbol_type ParseContext::attachSpec(const char* text, SourceRange loc) {
+  return Parser::make_ATTACH_SPEC(text, loc);
+}
+
+Parser::symbol_type ParseContext::openProbe(SourceRange loc) {
+  mode = Mode::Body;
+  afterPredicate = false;
+  parenDepth = 0;
+  openBraces.assign(1, loc);
+  return Parser::make_PROBE_BEGIN(loc);
+}
+
+Parser::symbol_type ParseContext::openPredicate(SourceRange loc) {
+  mode = Mode::Predicate;
+  parenDepth = 0;
+  predicateStart = loc;
+  return Parser::make_PRED_BEGIN(loc);
+}
+
+Parser::symbol_type ParseContext::openBrace(SourceRange loc) {
+  if (mode == Mode::Predicate) {
+    diags.error({loc.begin, loc.begin}, "missing '/' at the end of the predicate",
+                "a predicate is written between two slashes before the block: xdp:veth0 /udp/ { ... }");
+    pending.emplace(openProbe(loc));
+    return Parser::make_PRED_END({loc.begin, loc.begin});
+  }
+  openBraces.push_back(loc);
+  return Parser::make_LBRACE(loc);
+}
+
+Parser::symbol_type ParseContext::closeBrace(SourceRange loc) {
+  if (mode == Mode::Predicate) {
+    // A '}' cannot be part of a predicate: end the probe here so that the
+    // parser reports it and recovers at this point.
+    mode = Mode::TopLevel;
+    openBraces.clear();
+    return Parser::make_PROBE_END(loc);
+  }
+  if (!openBraces.empty()) openBraces.pop_back();
+  if (openBraces.empty()) {
+    mode = Mode::TopLevel;
+    return Parser::make_PROBE_END(loc);
+  }
+  return Parser::make_RBRACE(loc);
+}
+
+Parser::symbol_type ParseContext::slash(SourceRange loc) {
+  if (mode == Mode::Predicate && parenDepth == 0) {
+    mode = Mode::TopLevel;
+    afterPredicate = true;
+    return Parser::make_PRED_END(loc);
+  }
+  return Parser::make_DIV(loc);
+}
+
+Parser::symbol_type ParseContext::strayBrace(SourceRange loc) {
+  return Parser::make_RBRACE(loc);
+}
+
+Parser::symbol_type ParseContext::preprocessorLine(const char* text, SourceRange loc) {
+  std::string line(text);
+  if (line.rfind("#include", 0) == 0) {
+    size_t i = 8;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size() || (line[i] != '<' && line[i] != '"'))
+      diags.error(loc, "#include needs a file name", "write #include <dpdk.h> or #include \"my_types.h\"");
+  }
+  return Parser::make_C_DEFINITION(line, loc);
+}
+
+void ParseContext::shebang(SourceRange loc) {
+  if (loc.begin != 0)
+    diags.error(loc, "'#!' is only allowed on the first line of a script",
+                "the first line may name the interpreter: #!/usr/bin/env dptrace");
+}
+
+void ParseContext::junkAfterPredicate(SourceRange loc) {
+  afterPredicate = false;
+  diags.error(loc, "expected '{' after the predicate, found " + quoted(textOf(loc)),
+              "a '/' inside a predicate ends it; to divide there, use parentheses: /(x / 2) == 1/");
+}
+
+void ParseContext::unexpectedTopLevel(const char* text, SourceRange loc) {
+  std::string_view t = textOf(loc);
+  std::string hint = "a script is made of probes (attach-point /predicate/ { statements }), "
+                     "C definitions and #include lines";
+  if (text[0] == '@' || text[0] == '$')
+    hint = "statements go inside a probe's block: BEGIN { @x = 1; }";
+  diags.error(loc, "unexpected " + quoted(t) + " at the top level of the script", hint);
+}
+
+void ParseContext::unexpectedCharacter(const char* text, SourceRange loc) {
+  std::string_view t = textOf(loc);
+  std::string hint;
+  switch (text[0]) {
+    case '#': t = t.substr(0, 1); hint = "#include lines and C definitions go at the top level, outside every probe"; break;
+    case '\'': hint = "strings are written in double quotes: \"text\""; break;
+    case '\n': return;
+    default: break;
+  }
+  if (text[0] == '#') loc.end = loc.begin + 1;
+  std::string shown = static_cast<unsigned char>(text[0]) < 0x20 || text[0] == 0x7f
+                          ? "character " + std::to_string(static_cast<unsigned char>(text[0]))
+                          : "character " + quoted(t);
+  diags.error(loc, "unexpected " + shown, hint);
+}
+
+void ParseContext::beginComment(SourceRange loc, int returnState) {
+  commentStart = loc;
+  commentReturnState = returnState;
+}
+
+void ParseContext::unterminatedComment() {
+  diags.error(commentStart, "unterminated comment", "a comment that starts with '/*' ends with '*/'");
+}
+
+void ParseContext::beginCDefinition(SourceRange loc, const char* keyword) {
+  cDefinitionStart = loc;
+  cDefinition = keyword;
+  cDefinitionDepth = 0;
+}
+
+void ParseContext::cDefinitionText(const char* text, int depthChange) {
+  cDefinition += text;
+  cDefinitionDepth += depthChange;
+  if (cDefinitionDepth < 0) cDefinitionDepth = 0;
+}
+
+std::optional<Parser::symbol_type> ParseContext::cDefinitionSemicolon() {
+  cDefinition += ';';
+  if (cDefinitionDepth > 0) return std::nullopt;
+  return Parser::make_C_DEFINITION(std::move(cDefinition), {cDefinitionStart.begin, offset});
+}
+
+void ParseContext::unterminatedCDefinition() {
+  diags.error(cDefinitionStart, "unterminated C definition: no ';' after its closing '}'",
+              "a C definition at the top level ends like this: struct pkt { int len; };");
+}
+
+Parser::symbol_type ParseContext::integer(const char* text, SourceRange loc) {
+  std::string_view t(text);
+  unsigned base = 10;
+  std::string_view digits = t;
+  if (t.size() > 1 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) base = 16, digits = t.substr(2);
+  else if (t.size() > 1 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) base = 2, digits = t.substr(2);
+
+  uint64_t value = 0;
+  bool anyDigit = false;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    char c = digits[i];
+    if (c == '_') continue;
+    int v = hexValue(c);
+    if (v < 0 || static_cast<unsigned>(v) >= base) {
+      std::string kind = base == 16 ? "hexadecimal" : base == 2 ? "binary" : "decimal";
+      SourceRange at{loc.begin + static_cast<uint32_t>(t.size() - digits.size() + i), loc.end};
+      diags.error(at, "invalid digit " + quoted(std::string_view(&digits[i], 1)) + " in " + kind + " number " + quoted(t),
+                  base == 10 ? "names start with a letter or '_'; hexadecimal numbers with 0x" : "");
+      return Parser::make_INTEGER({0, std::string(t)}, loc);
+    }
+    if (value > (std::numeric_limits<uint64_t>::max() - static_cast<unsigned>(v)) / base) {
+      diags.error(loc, "number " + quoted(t) + " does not fit in 64 bits",
+                  "the largest number is 18446744073709551615 (0xffffffffffffffff)");
+      return Parser::make_INTEGER({0, std::string(t)}, loc);
+    }
+    value = value * base + static_cast<unsigned>(v);
+    anyDigit = true;
+  }
+  if (!anyDigit) {
+    diags.error(loc, "number " + quoted(t) + " has no digits", "write 0x10 or 0b1010");
+  } else if (base == 10 && t.size() > 1 && t[0] == '0') {
+    diags.error(loc, "number " + quoted(t) + " has a leading zero",
+                "write it without the zero for decimal, or with 0x for hexadecimal (no octal numbers here)");
+  }
+  return Parser::make_INTEGER({value, std::string(t)}, loc);
+}
+
+Parser::symbol_type ParseContext::string(const char* text, SourceRange loc, bool terminated) {
+  std::string_view raw(text);
+  raw.remove_prefix(1);
+  if (terminated) raw.remove_suffix(1);
+  else
+    diags.error({loc.begin, loc.begin + 1}, "unterminated string",
+                "a string ends with '\"' on the same line; write \\n for a line break");
+
+  std::string value;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '\\') {
+      value += raw[i];
+      continue;
+    }
+    uint32_t at = loc.begin + 1 + static_cast<uint32_t>(i);
+    if (i + 1 >= raw.size()) break;  // only in an unterminated string
+    char c = raw[++i];
+    switch (c) {
+      case 'n': value += '\n'; break;
+      case 't': value += '\t'; break;
+      case 'r': value += '\r'; break;
+      case 'a': value += '\a'; break;
+      case 'b': value += '\b'; break;
+      case 'f': value += '\f'; break;
+      case 'v': value += '\v'; break;
+      case 'e': value += '\x1b'; break;
+      case '\\': value += '\\'; break;
+      case '"': value += '"'; break;
+      case '\'': value += '\''; break;
+      case 'x': {
+        int hi = i + 1 < raw.size() ? hexValue(raw[i + 1]) : -1;
+        if (hi < 0) {
+          diags.error({at, at + 2}, "'\\x' needs one or two hexadecimal digits", "for example \"\\x41\" is \"A\"");
+          break;
+        }
+        int v = hi;
+        ++i;
+        int lo = i + 1 < raw.size() ? hexValue(raw[i + 1]) : -1;
+        if (lo >= 0) v = v * 16 + lo, ++i;
+        value += static_cast<char>(v);
+        break;
+      }
+      default:
+        if (c >= '0' && c <= '7') {
+          int v = c - '0';
+          for (int n = 0; n < 2 && i + 1 < raw.size() && raw[i + 1] >= '0' && raw[i + 1] <= '7'; ++n)
+            v = v * 8 + (raw[++i] - '0');
+          if (v > 255) {
+            diags.error({at, at + 4}, "octal escape is larger than a byte", "the largest is \\377");
+            break;
+          }
+          value += static_cast<char>(v);
+          break;
+        }
+        diags.error({at, at + 2}, "unknown escape sequence '\\" + std::string(1, c) + "'",
+                    "known escapes: \\n \\t \\r \\\\ \\\" \\xHH \\0");
+        value += c;
+    }
+  }
+  return Parser::make_STRING(value, loc);
+}
+
+Parser::symbol_type ParseContext::badVariable(const char* text, SourceRange loc) {
+  if (text[1] == '\0')
+    diags.error(loc, "expected a variable name after '$'", "scratch variables look like $name, e.g. $len = pkt.len;");
+  else
+    diags.error(loc, "positional parameters such as " + quoted(text) + " are not supported",
+                "write the value into the script, or use a scratch variable such as $port");
+  return Parser::make_VARIABLE("_", loc);
+}
+
+Parser::symbol_type ParseContext::endOfInput() {
+  const std::string& t = file.text();
+  uint32_t end = static_cast<uint32_t>(t.size());
+  while (end > 0 && std::isspace(static_cast<unsigned char>(t[end - 1]))) --end;
+  return Parser::make_END({end, end});
+}
+
+}  // namespace dptrace

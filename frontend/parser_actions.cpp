@@ -1,0 +1,109 @@
+// What the grammar's actions call: node construction with the nesting limit,
+// the checks on assignment targets, and the parse stage's entry point.
+#include "parse.h"
+#include "parse_context.h"
+
+namespace dptrace {
+namespace {
+
+bool isAssignable(const ast::Expr& e) {
+  switch (e.kind) {
+    case ast::ExprKind::Variable:
+    case ast::ExprKind::Map:
+    case ast::ExprKind::Field:
+    case ast::ExprKind::Index:
+      return true;
+    case ast::ExprKind::Unary:
+      return static_cast<const ast::Unary&>(e).op == ast::UnaryOp::Deref;
+    default:
+      return false;
+  }
+}
+
+std::string notAssignableHint(const ast::Expr& e) {
+  switch (e.kind) {
+    case ast::ExprKind::Identifier:
+      return "'" + static_cast<const ast::Identifier&>(e).name +
+             "' is a builtin; store values in a scratch variable ($x) or a map (@x)";
+    case ast::ExprKind::Call:
+      return "the result of a call cannot be assigned to; did you mean '@x = " +
+             static_cast<const ast::Call&>(e).callee + "(...)'?";
+    case ast::ExprKind::Binary:
+      return "to compare two values, use '=='";
+    default:
+      return "values are stored in scratch variables ($x), maps (@x, @x[key]) and packet fields (udp.dport)";
+  }
+}
+
+}  // namespace
+
+ast::ExprPtr ParseContext::checked(ast::ExprPtr e) {
+  if (e->depth <= ast::kMaxNesting) return e;
+  if (!tooDeepReported)
+    diags.error(e->range, "expression nested more than " + std::to_string(ast::kMaxNesting) + " levels deep",
+                "split it into steps with scratch variables");
+  tooDeepReported = true;
+  return std::make_unique<ast::Integer>(0, "0", e->range);
+}
+
+ast::StmtPtr ParseContext::checked(ast::StmtPtr s) {
+  if (s->depth <= ast::kMaxNesting) return s;
+  if (!tooDeepReported)
+    diags.error(s->range, "statements nested more than " + std::to_string(ast::kMaxNesting) + " levels deep",
+                "flatten the nested blocks");
+  tooDeepReported = true;
+  return std::make_unique<ast::Jump>(ast::JumpKind::Return, s->range);
+}
+
+ast::ExprPtr ParseContext::binary(ast::BinaryOp op, ast::ExprPtr l, ast::ExprPtr r, SourceRange loc) {
+  return checked(std::make_unique<ast::Binary>(op, std::move(l), std::move(r), loc));
+}
+
+ast::ExprPtr ParseContext::unary(ast::UnaryOp op, ast::ExprPtr e, SourceRange loc) {
+  return checked(std::make_unique<ast::Unary>(op, std::move(e), loc));
+}
+
+ast::ExprPtr ParseContext::increment(ast::UnaryOp op, ast::ExprPtr e, SourceRange loc) {
+  if (!isAssignable(*e)) {
+    bool increments = op == ast::UnaryOp::PreIncrement || op == ast::UnaryOp::PostIncrement;
+    diags.error(e->range, std::string("cannot ") + (increments ? "increment" : "decrement") + " this expression",
+                notAssignableHint(*e));
+  }
+  return unary(op, std::move(e), loc);
+}
+
+ast::ExprPtr ParseContext::tupleIndex(ast::ExprPtr base, IntegerToken index, SourceRange indexLoc,
+                                      SourceRange loc) {
+  if (index.value > 255 || index.text.size() > 3 || index.text.find_first_not_of("0123456789") != std::string::npos)
+    diags.error(indexLoc, "invalid tuple index '" + index.text + "'",
+                "tuple elements are numbered from 0 in decimal: $t.0, $t.1");
+  return checked(std::make_unique<ast::TupleIndex>(std::move(base), static_cast<uint32_t>(index.value & 0xff), loc));
+}
+
+ast::StmtPtr ParseContext::assignment(ast::AssignOp op, ast::ExprPtr target, ast::ExprPtr value, SourceRange loc) {
+  if (!isAssignable(*target))
+    diags.error(target->range, std::string("cannot assign to this expression with '") + ast::spelling(op) + "'",
+                notAssignableHint(*target));
+  return checked(std::make_unique<ast::Assign>(op, std::move(target), std::move(value), loc));
+}
+
+Parser::symbol_type yylex(ParseContext& ctx) {
+  Parser::symbol_type token = ctx.pending ? std::move(*ctx.pending) : scanToken(ctx.scanner, ctx);
+  ctx.pending.reset();
+  ctx.remember(token.kind(), token.location);
+  return token;
+}
+
+ast::Program parse(const SourceFile& file, Diagnostics& diags) {
+  ParseContext ctx(file, diags);
+  struct ScannerGuard {
+    void* scanner;
+    ~ScannerGuard() { destroyScanner(scanner); }
+  } guard{createScanner(ctx)};
+  ctx.scanner = guard.scanner;
+  Parser parser(ctx);
+  parser.parse();
+  return std::move(ctx.program);
+}
+
+}  // namespace dptrace

@@ -1,0 +1,25 @@
+// The list of probe kinds. Adding a kind adds a file and one line here.
+#include <array>
+
+#include "provider.h"
+
+namespace dptrace {
+
+std::span<const ProviderInfo* const> allProviders() {
+  static const std::array<const ProviderInfo*, 10> providers = {
+      &beginProvider(),  &endProvider(),     &intervalProvider(),   &uprobeProvider(), &uretprobeProvider(),
+      &fentryProvider(), &fexitProvider(),   &tracepointProvider(), &xdpProvider(),    &afxdpProvider(),
+  };
+  return providers;
+}
+
+const ProviderInfo* findProvider(std::string_view word) {
+  for (const ProviderInfo* p : allProviders()) {
+    if (word == p->name) return p;
+    for (const char* alias : p->aliases)
+      if (word == alias) return p;
+  }
+  return nullptr;
+}
+
+}  // namespace dptrace

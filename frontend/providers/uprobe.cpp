@@ -1,0 +1,48 @@
+// uprobe:PATH:FUNC and uretprobe:PATH:FUNC: entry and return of user functions.
+// FUNC may hold '*' wildcards or be an offset into the binary (0x2090).
+#include "provider.h"
+
+namespace dptrace {
+namespace {
+
+void read(SpecReader& spec) {
+  ast::AttachPoint& ap = spec.attachPoint();
+  if (spec.size() == 1) {
+    spec.errorWhole("'" + ap.raw + "' names no function",
+                    "a uprobe names a binary or library and a function in it: " + std::string(spec.providerWord()) +
+                        ":" + spec.part(0) + ":main (list them with: dptrace -l '" + std::string(spec.providerWord()) +
+                        ":" + spec.part(0) + ":*')");
+    return;
+  }
+  if (!spec.expectParts(2, 2)) return;
+  if (!spec.expectNonEmpty(0, "binary path") || !spec.expectNonEmpty(1, "function name")) return;
+  ap.target = spec.part(0);
+  const std::string& func = spec.part(1);
+  if (func.size() > 2 && func[0] == '0' && (func[1] == 'x' || func[1] == 'X')) {
+    uint64_t offset = 0;
+    if (!parseUnsigned(std::string_view(func).substr(2), offset, 16)) {
+      spec.error(1, "'" + func + "' is not a hexadecimal offset", "offsets look like 0x2090");
+      return;
+    }
+    ap.offset = offset;
+    return;
+  }
+  ap.function = func;
+}
+
+}  // namespace
+
+const ProviderInfo& uprobeProvider() {
+  static const ProviderInfo info{"uprobe", {"u"}, "uprobe:PATH:FUNCTION or uprobe:PATH:0xOFFSET",
+                                 "entry of a function in a binary or library; arg0..arg9, args from DWARF",
+                                 "binary", "function", read};
+  return info;
+}
+
+const ProviderInfo& uretprobeProvider() {
+  static const ProviderInfo info{"uretprobe", {"ur"}, "uretprobe:PATH:FUNCTION or uretprobe:PATH:0xOFFSET",
+                                 "return of a function in a binary or library; retval", "binary", "function", read};
+  return info;
+}
+
+}  // namespace dptrace

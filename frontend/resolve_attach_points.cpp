@@ -1,0 +1,62 @@
+#include "resolve_attach_points.h"
+
+#include "providers/provider.h"
+#include "suggest.h"
+
+namespace dptrace {
+namespace {
+
+struct Unsupported {
+  const char* name;
+  const char* hint;
+};
+
+// Probe kinds a bpftrace user may try, and what dptrace offers instead.
+constexpr Unsupported kUnsupported[] = {
+    {"kprobe", "trace kernel functions with fentry:FUNCTION (BTF trampolines) instead"},
+    {"kretprobe", "trace kernel function returns with fexit:FUNCTION (BTF trampolines) instead"},
+    {"k", "trace kernel functions with fentry:FUNCTION instead"},
+    {"kr", "trace kernel function returns with fexit:FUNCTION instead"},
+    {"usdt", "dptrace has no USDT probes; probe the function with uprobe:PATH:FUNCTION"},
+    {"profile", "dptrace has no profile probes; interval:ms:N runs periodically on one CPU"},
+    {"software", "dptrace has no software-event probes"},
+    {"hardware", "dptrace has no hardware-event probes"},
+    {"watchpoint", "dptrace has no watchpoints"},
+    {"rawtracepoint", "use tracepoint:CATEGORY:NAME"},
+    {"iter", "dptrace has no iterator probes"},
+    {"tc", "dptrace runs packet code at XDP: xdp:IFACE"},
+};
+
+void resolve(ast::AttachPoint& ap, Diagnostics& diags) {
+  std::string word = ap.raw.substr(0, ap.raw.find(':'));
+  const ProviderInfo* provider = findProvider(word);
+  if (provider == nullptr) {
+    SourceRange wordRange{ap.range.begin, ap.range.begin + static_cast<uint32_t>(word.size())};
+    for (const Unsupported& u : kUnsupported)
+      if (word == u.name) return diags.error(wordRange, "'" + word + "' probes are not supported by dptrace", u.hint);
+    std::vector<std::string> names;
+    for (const ProviderInfo* p : allProviders()) names.push_back(p->name);
+    std::string guess = closestMatch(word, names);
+    std::string hint = guess.empty() ? "probe types: BEGIN, END, interval, uprobe, uretprobe, fentry, fexit, "
+                                       "tracepoint, xdp, afxdp"
+                                     : "did you mean '" + guess + "'?";
+    return diags.error(wordRange, "unknown probe type '" + word + "'", hint);
+  }
+  ap.provider = provider->name;
+  SpecReader spec(ap, diags, provider->syntax);
+  provider->read(spec);
+}
+
+}  // namespace
+
+void resolveAttachPoints(ast::Program& program, Diagnostics& diags) {
+  for (ast::Probe& probe : program.probes)
+    for (ast::AttachPoint& ap : probe.attachPoints) resolve(ap, diags);
+  if (program.probes.empty() && !diags.hasErrors()) {
+    uint32_t end = static_cast<uint32_t>(diags.file().text().size());
+    diags.error({end, end}, "the script has no probes",
+                "a probe is an attach point and a block: BEGIN { printf(\"hello\\n\"); }");
+  }
+}
+
+}  // namespace dptrace

@@ -1,0 +1,60 @@
+// dptrace's command line (CLI11). It only turns arguments into Options; the
+// work is in runDptrace (pipeline.cpp).
+#include <iostream>
+
+#include <CLI/App.hpp>
+#include <CLI/Config.hpp>
+#include <CLI/Formatter.hpp>
+
+#include "options.h"
+
+int main(int argc, char** argv) {
+  dptrace::Options o;
+  CLI::App app{
+      "dptrace: a bpftrace-like language for the packet data path\n\n"
+      "  dptrace [options] script.dpt      run a script file\n"
+      "  dptrace [options] -e 'PROGRAM'    run a one-liner\n"
+      "  dptrace -l [-v] [PATTERN]         list probes",
+      "dptrace"};
+  app.footer("Exit status: 0 ok; 1 the script, its arguments or its targets cannot work; 2 a system failure.\n"
+             "See dptrace(8) and dptrace-lang(7).");
+  app.set_version_flag("--version", [] { return dptrace::versionText(); }, "Print the version and exit");
+
+  app.add_option("script", o.script, "Script file to run ('-' reads standard input), or the -l pattern");
+  app.add_option("-e", o.program, "Run this program text")->type_name("PROGRAM");
+  app.add_flag("-l", o.list, "List probes: tracepoints and xdp interfaces; 'uprobe:BIN:*'; 'fentry:*'");
+  app.add_flag("-v", o.verbose, "Verbose: stage timings, verifier log on failure, attach details, AF_XDP counters");
+  app.add_option("-p", o.pid, "Attach uprobes to this process only; end when it exits")->type_name("PID");
+  app.add_option("-c", o.command, "Start CMD, trace it, stop when it exits")->type_name("CMD");
+  app.add_option("-f", o.format, "Output format")->check(CLI::IsMember({"text", "json"}))->type_name("text|json");
+  app.add_option("-o", o.outputFile, "Write output (or the --emit result) to FILE")->type_name("FILE");
+  app.add_option("--emit", o.emit, "Print one stage and stop (obj writes the BPF object to -o FILE)")
+      ->check(CLI::IsMember({"ast", "typed-ast", "llvm", "asm", "obj"}))
+      ->type_name("ast|typed-ast|llvm|asm|obj");
+  app.add_option("-I", o.includeDirs, "Add DIR to the #include search path")->type_name("DIR");
+  app.add_option("--btf", o.btf, "Kernel types from this BTF file instead of the running kernel's")
+      ->type_name("FILE");
+  app.add_option("--btf-module", o.btfModules, "A module's split BTF over the base BTF, e.g. gtp5g=gtp5g.btf")
+      ->type_name("NAME=FILE");
+  app.add_option("--map-size", o.mapSize, "Entries per map (default 4096)")->type_name("N")->check(CLI::Range(1u, 1u << 30));
+  app.add_option("--pcap", o.pcap, "Run the xdp/afxdp blocks over the packets of this capture")->type_name("FILE");
+  app.add_option("--pcap-out", o.pcapOut, "With --pcap: write the packets not dropped, as the program left them")
+      ->type_name("FILE");
+  app.add_option("--xdp-mode", o.xdpMode, "XDP attach mode (default auto: native, else generic)")
+      ->check(CLI::IsMember({"native", "generic", "auto"}))
+      ->type_name("native|generic|auto");
+  app.add_option("--afxdp-frames", o.afxdpFrames, "UMEM frames per AF_XDP socket")->type_name("N")
+      ->check(CLI::Range(1u, 1u << 20));
+  app.add_option("--afxdp-batch", o.afxdpBatch, "Frames handled per AF_XDP loop iteration")->type_name("N")
+      ->check(CLI::Range(1u, 1u << 16));
+  app.add_flag("--zerocopy", o.zerocopy, "Ask for AF_XDP zero-copy mode (fails where the driver has none)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int status = app.exit(e);  // prints help, the version, or the error
+    return status == 0 ? 0 : 1;
+  }
+  o.formatGiven = app.count("-f") > 0;
+  return dptrace::runDptrace(o);
+}

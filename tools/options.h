@@ -1,0 +1,41 @@
+// Everything the command line can say, as plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dptrace {
+
+struct Options {
+  std::string script;               // path of the script file ("-" is stdin), or the -l pattern
+  std::optional<std::string> program;  // -e
+  bool list = false;                // -l
+  bool verbose = false;             // -v
+  std::optional<int> pid;           // -p
+  std::optional<std::string> command;  // -c
+  std::string format = "text";      // -f
+  bool formatGiven = false;
+  std::optional<std::string> outputFile;  // -o
+  std::optional<std::string> emit;  // --emit
+  std::vector<std::string> includeDirs;   // -I
+  std::optional<std::string> btf;   // --btf
+  std::vector<std::string> btfModules;    // --btf-module NAME=FILE
+  std::optional<uint32_t> mapSize;  // --map-size
+  std::optional<std::string> pcap;  // --pcap
+  std::optional<std::string> pcapOut;     // --pcap-out
+  std::optional<std::string> xdpMode;     // --xdp-mode
+  std::optional<uint32_t> afxdpFrames;    // --afxdp-frames
+  std::optional<uint32_t> afxdpBatch;     // --afxdp-batch
+  bool zerocopy = false;            // --zerocopy
+};
+
+// The dptrace command: 0 ok, 1 the script or its targets cannot work, 2 the
+// system failed.
+int runDptrace(const Options& options);
+
+// "dptrace 0.1.0" and the versions of the libraries it was built with.
+std::string versionText();
+
+}  // namespace dptrace

@@ -1,0 +1,155 @@
+// The pipeline, stage by stage:
+//
+//   parse -> resolve attach points -> check names -> import types (BTF / DWARF
+//   / C via Clang) -> type check -> lower to LLVM IR -> BPF object (+ host code
+//   for afxdp) -> load & attach -> run & print
+//
+// Each stage is one pass over the AST that reports to one Diagnostics sink;
+// the run stops after the first stage with errors. `--emit STAGE` stops after
+// that stage and prints its result. Stages not built yet say so.
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "ast_printer.h"
+#include "check_names.h"
+#include "diagnostics.h"
+#include "options.h"
+#include "parse.h"
+#include "resolve_attach_points.h"
+
+namespace dptrace {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitScript = 1;
+constexpr int kExitSystem = 2;
+
+bool colorOn() { return isatty(STDERR_FILENO) && std::getenv("NO_COLOR") == nullptr; }
+
+void fail(const std::string& message, const std::string& hint = {}) {
+  std::cerr << "dptrace: error: " << message << "\n";
+  if (!hint.empty()) std::cerr << "hint: " << hint << "\n";
+}
+
+// Options whose stage this build does not have yet: refused, never ignored.
+std::optional<std::string> unavailableOption(const Options& o) {
+  struct Rule {
+    bool given;
+    const char* option;
+    const char* stage;
+  };
+  const Rule rules[] = {
+      {o.list, "-l", "probe listing"},
+      {o.pid.has_value(), "-p", "the uprobe runtime"},
+      {o.command.has_value(), "-c", "the uprobe runtime"},
+      {o.format == "json", "-f json", "the output printers"},
+      {o.emit.has_value() && *o.emit != "ast", "--emit typed-ast/llvm/asm/obj", "the type checker and code generator"},
+      {!o.includeDirs.empty(), "-I", "the C type importer"},
+      {o.btf.has_value(), "--btf", "the BTF type importer"},
+      {!o.btfModules.empty(), "--btf-module", "the BTF type importer"},
+      {o.mapSize.has_value(), "--map-size", "the code generator"},
+      {o.pcap.has_value(), "--pcap", "pcap replay"},
+      {o.pcapOut.has_value(), "--pcap-out", "pcap replay"},
+      {o.xdpMode.has_value(), "--xdp-mode", "the XDP runtime"},
+      {o.afxdpFrames.has_value(), "--afxdp-frames", "the AF_XDP runtime"},
+      {o.afxdpBatch.has_value(), "--afxdp-batch", "the AF_XDP runtime"},
+      {o.zerocopy, "--zerocopy", "the AF_XDP runtime"},
+  };
+  for (const Rule& r : rules)
+    if (r.given) return std::string(r.option) + " needs " + r.stage + ", which this build of dptrace does not have yet";
+  return std::nullopt;
+}
+
+std::optional<SourceFile> loadScript(const Options& o) {
+  if (o.program && !o.script.empty()) {
+    fail("give either a script file or -e 'PROGRAM', not both");
+    return std::nullopt;
+  }
+  if (o.program) return SourceFile("<stdin>", *o.program);
+  if (o.script.empty()) {
+    fail("no program given", "dptrace -e 'BEGIN { printf(\"hello\\n\"); }' or dptrace script.dpt (see --help)");
+    return std::nullopt;
+  }
+  std::stringstream text;
+  if (o.script == "-") {
+    text << std::cin.rdbuf();
+    return SourceFile("<stdin>", text.str());
+  }
+  std::ifstream in(o.script, std::ios::binary);
+  if (!in) {
+    fail("cannot read script '" + o.script + "': " + std::strerror(errno));
+    return std::nullopt;
+  }
+  text << in.rdbuf();
+  return SourceFile(o.script, text.str());
+}
+
+class StageTimer {
+public:
+  explicit StageTimer(bool verbose) : verbose_(verbose) {}
+  void done(const char* stage) {
+    auto now = std::chrono::steady_clock::now();
+    if (verbose_)
+      std::cerr << "dptrace: " << stage << ": "
+                << std::chrono::duration<double, std::milli>(now - start_).count() << " ms\n";
+    start_ = now;
+  }
+
+private:
+  bool verbose_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+int emitAst(const ast::Program& program, const Options& o) {
+  if (!o.outputFile) {
+    printAst(program, std::cout);
+    return std::cout.flush() ? kExitOk : kExitSystem;
+  }
+  std::ofstream out(*o.outputFile);
+  if (!out) {
+    fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
+    return kExitScript;
+  }
+  printAst(program, out);
+  return out.flush() ? kExitOk : kExitSystem;
+}
+
+}  // namespace
+
+int runDptrace(const Options& o) {
+  if (auto refusal = unavailableOption(o)) {
+    fail(*refusal);
+    return kExitScript;
+  }
+  std::optional<SourceFile> script = loadScript(o);
+  if (!script) return kExitScript;
+
+  Diagnostics diags(*script);
+  StageTimer timer(o.verbose);
+  auto stageFailed = [&](const char* stage) {
+    timer.done(stage);
+    diags.print(std::cerr, colorOn());
+    return diags.hasErrors();
+  };
+
+  ast::Program program = parse(*script, diags);
+  if (stageFailed("parse")) return kExitScript;
+  resolveAttachPoints(program, diags);
+  if (stageFailed("resolve attach points")) return kExitScript;
+  checkNames(program, diags);
+  if (stageFailed("check names")) return kExitScript;
+  if (o.emit == "ast") return emitAst(program, o);
+
+  fail("running a script needs the type checker and code generator, which this build of dptrace does not have yet",
+       "--emit ast prints what the front end made of the script");
+  return kExitScript;
+}
+
+}  // namespace dptrace

@@ -1,0 +1,22 @@
+// The only file of the driver that includes LLVM and Clang headers.
+#include <bpf/libbpf.h>
+#include <clang/Basic/Version.h>
+#include <llvm/Config/llvm-config.h>
+
+#include <CLI/Version.hpp>
+
+#include "options.h"
+
+namespace dptrace {
+
+std::string versionText() {
+  std::string text = "dptrace " DPTRACE_VERSION "\n";
+  text += "  LLVM " LLVM_VERSION_STRING " (BPF back end)\n";
+  text += "  " + clang::getClangFullVersion() + " (C type importer)\n";
+  text += std::string("  libbpf ") + libbpf_version_string() + "\n";
+  text += "  libxdp " DPTRACE_LIBXDP_VERSION "\n";
+  text += "  CLI11 " CLI11_VERSION "\n";
+  return text;
+}
+
+}  // namespace dptrace
