@@ -31,7 +31,7 @@ public:
     const BuiltinInfo* b = findBuiltin(id.name);
     if (b != nullptr && !isFunctionKind(b->kind)) return;
     if (b != nullptr)
-      return diags_.error(id.range, "'" + id.name + "' is a " + kindName(b->kind) + " and needs parentheses",
+      return diags_.error(id.range, "'" + id.name + "' is used without parentheses",
                           std::string("call it: ") + b->signature);
     std::string guess = closestMatch(id.name, namesWhere(false));
     diags_.error(id.range, "unknown name '" + id.name + "'",
@@ -56,7 +56,7 @@ private:
       std::string want = b->minArgs == b->maxArgs ? std::to_string(b->minArgs)
                          : b->maxArgs < 0         ? "at least " + std::to_string(b->minArgs)
                                                   : std::to_string(b->minArgs) + " or " + std::to_string(b->maxArgs);
-      diags_.error(call.range, call.callee + "() takes " + want + " argument" + (want == "1" ? "" : "s") + ", not " +
+      diags_.error(call.range, call.callee + "() takes " + want + " argument" + (want == "1" || want == "at least 1" ? "" : "s") + ", not " +
                                    std::to_string(n),
                    std::string("write it as ") + b->signature);
     }

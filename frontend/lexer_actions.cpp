@@ -1,6 +1,5 @@
 // What the lexer does with the tokens it matches: mode changes, literal
 // decoding, and the lexical errors with their hints.
-#include <cctype>
 #include <limits>
 
 #include "parse_context.h"
@@ -286,9 +285,9 @@ Parser::symbol_type ParseContext::badVariable(const char* text, SourceRange loc)
 }
 
 Parser::symbol_type ParseContext::endOfInput() {
-  const std::string& t = file.text();
-  uint32_t end = static_cast<uint32_t>(t.size());
-  while (end > 0 && std::isspace(static_cast<unsigned char>(t[end - 1]))) --end;
+  // Just after the last token, so that "missing '}'" points where it belongs
+  // even when comments or blank lines follow.
+  uint32_t end = history[0] == Parser::symbol_kind::S_YYEMPTY ? 0 : historyRange[0].end;
   return Parser::make_END({end, end});
 }
 

@@ -38,7 +38,8 @@ struct ParseContext {
   std::optional<Parser::symbol_type> pending;  // a token to hand out next
 
   // ---- parser-facing history: kinds of the last tokens, most recent first
-  std::array<Parser::symbol_kind_type, 4> history{};
+  std::array<Parser::symbol_kind_type, 4> history{Parser::symbol_kind::S_YYEMPTY, Parser::symbol_kind::S_YYEMPTY,
+                                                  Parser::symbol_kind::S_YYEMPTY, Parser::symbol_kind::S_YYEMPTY};
   std::array<SourceRange, 4> historyRange{};
   bool tooDeepReported = false;
 

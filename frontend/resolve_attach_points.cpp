@@ -53,8 +53,7 @@ void resolveAttachPoints(ast::Program& program, Diagnostics& diags) {
   for (ast::Probe& probe : program.probes)
     for (ast::AttachPoint& ap : probe.attachPoints) resolve(ap, diags);
   if (program.probes.empty() && !diags.hasErrors()) {
-    uint32_t end = static_cast<uint32_t>(diags.file().text().size());
-    diags.error({end, end}, "the script has no probes",
+    diags.error({0, 0}, "the script has no probes",
                 "a probe is an attach point and a block: BEGIN { printf(\"hello\\n\"); }");
   }
 }

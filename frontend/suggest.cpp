@@ -24,6 +24,7 @@ size_t editDistance(std::string_view a, std::string_view b) {
 }
 
 std::string closestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  if (word.size() > 64) return {};  // no name is that long; do not spend time on it
   std::string best;
   size_t bestDistance = SIZE_MAX;
   for (const std::string& c : candidates) {

@@ -1,0 +1,26 @@
+# lit configuration for dptrace. Tests are .dpt scripts (and .test files for
+# the command line) whose RUN lines drive the dptrace binary of the build.
+import os
+import lit.formats
+
+config.name = "dptrace"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".dpt", ".test"]
+config.excludes = ["inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(os.path.dirname(config.dptrace), "..", "tests", "lit")
+
+tools = os.path.join(config.source_root, "tests", "lit", "tools")
+config.substitutions.append(("%dptrace", config.dptrace))
+config.substitutions.append(("%FileCheck", config.filecheck + " --dump-input=fail"))
+config.substitutions.append(("%not", config.not_tool))
+config.substitutions.append(("%exit1", os.path.join(tools, "expect-exit.sh") + " 1"))
+config.substitutions.append(("%exit0", os.path.join(tools, "expect-exit.sh") + " 0"))
+config.substitutions.append(("%examples", os.path.join(config.source_root, "examples")))
+config.substitutions.append(("%mandir", os.path.join(config.source_root, "man")))
+config.substitutions.append(("%tools", tools))
+config.substitutions.append(("%python", config.python))
+
+# Diagnostics must look the same whatever terminal runs the tests.
+config.environment["NO_COLOR"] = "1"
+config.environment["PATH"] = os.path.dirname(config.dptrace) + os.pathsep + os.environ.get("PATH", "")
