@@ -1,0 +1,25 @@
+// Any bytes through every front-end stage: parse, resolve attach points,
+// check names, print the AST and render the diagnostics. A crash, a leak, a
+// sanitizer report or a hang (-timeout) is a bug.
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "ast_printer.h"
+#include "check_names.h"
+#include "diagnostics.h"
+#include "parse.h"
+#include "resolve_attach_points.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  dptrace::SourceFile file("fuzz.dpt", std::string(reinterpret_cast<const char*>(data), size));
+  dptrace::Diagnostics diags(file);
+  dptrace::ast::Program program = dptrace::parse(file, diags);
+  if (!diags.hasErrors()) dptrace::resolveAttachPoints(program, diags);
+  if (!diags.hasErrors()) dptrace::checkNames(program, diags);
+  std::ostringstream out;
+  if (!diags.hasErrors()) dptrace::printAst(program, out);
+  diags.print(out, size % 2 == 0);  // with and without colour
+  return 0;
+}
