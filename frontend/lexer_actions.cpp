@@ -37,8 +37,8 @@ void ParseContext::remember(Parser::symbol_kind_type kind, SourceRange range) {
   historyRange[0] = range;
 }
 
-Parser::symbol_type ParseContext::attachSpec(const char* text, SourceRange loc) {
-  return Parser::make_ATTACH_SPEC(text, loc);
+Parser::symbol_type ParseContext::attachSpec(const char*, SourceRange loc) {
+  return Parser::make_ATTACH_SPEC(std::string(textOf(loc)), loc);
 }
 
 Parser::symbol_type ParseContext::openProbe(SourceRange loc) {
@@ -96,8 +96,8 @@ Parser::symbol_type ParseContext::strayBrace(SourceRange loc) {
   return Parser::make_RBRACE(loc);
 }
 
-Parser::symbol_type ParseContext::preprocessorLine(const char* text, SourceRange loc) {
-  std::string line(text);
+Parser::symbol_type ParseContext::preprocessorLine(const char*, SourceRange loc) {
+  std::string line(textOf(loc));
   if (line.rfind("#include", 0) == 0) {
     size_t i = 8;
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
@@ -213,8 +213,8 @@ Parser::symbol_type ParseContext::integer(const char* text, SourceRange loc) {
   return Parser::make_INTEGER({value, std::string(t)}, loc);
 }
 
-Parser::symbol_type ParseContext::string(const char* text, SourceRange loc, bool terminated) {
-  std::string_view raw(text);
+Parser::symbol_type ParseContext::string(const char*, SourceRange loc, bool terminated) {
+  std::string_view raw = textOf(loc);  // not yytext as a C string: the literal may hold NUL bytes
   raw.remove_prefix(1);
   if (terminated) raw.remove_suffix(1);
   else

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: installs the packages (unless DPTRACE_SKIP_INSTALL=1),
+# builds, then ctest runs lit (+FileCheck), the unit tests, the install check
+# and 60 s of fuzzing. Exit status 0 only if all of them pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${DPTRACE_SKIP_INSTALL:-0}" != 1 ]; then bash scripts/install-deps.sh; fi
+bash scripts/build.sh
+BUILD_DIR=${BUILD_DIR:-build}
+status=0
+(cd "$BUILD_DIR" && ctest --output-on-failure -j2) || status=$?
+log="$BUILD_DIR/Testing/Temporary/LastTest.log"
+echo "---- lit summary"
+grep -E '^(Total Discovered Tests|  Passed|  Failed|  Unsupported)' "$log" || true
+echo "---- fuzz summary"
+grep -E '^stat::number_of_executed_units|fuzzing found nothing|FUZZ FAILED' "$log" || true
+exit "$status"
