@@ -38,9 +38,10 @@ struct ParseContext {
   std::optional<Parser::symbol_type> pending;  // a token to hand out next
 
   // ---- parser-facing history: kinds of the last tokens, most recent first
-  std::array<Parser::symbol_kind_type, 4> history{Parser::symbol_kind::S_YYEMPTY, Parser::symbol_kind::S_YYEMPTY,
-                                                  Parser::symbol_kind::S_YYEMPTY, Parser::symbol_kind::S_YYEMPTY};
-  std::array<SourceRange, 4> historyRange{};
+  std::array<Parser::symbol_kind_type, 5> history{
+      Parser::symbol_kind::S_YYEMPTY, Parser::symbol_kind::S_YYEMPTY, Parser::symbol_kind::S_YYEMPTY,
+      Parser::symbol_kind::S_YYEMPTY, Parser::symbol_kind::S_YYEMPTY};
+  std::array<SourceRange, 5> historyRange{};
   bool tooDeepReported = false;
 
   // ---- lexer actions

@@ -151,7 +151,9 @@ void ParseContext::reportSyntaxError(const Parser::context& yyctx) {
       expects(S::S_SEMI))
     return located(at, "unexpected " + foundText + " after '" + std::string(textOf(previousRange)) + "'",
                    "a function call needs parentheses: printf(\"%d\\n\", x)");
-  if (history[3] == S::S_LPAREN && history[2] == S::S_IDENT && previous == S::S_RPAREN && startsExpression(found))
+  // "(name) x" where name is no type; "f(name) x" is a call and falls through to the ';' rule.
+  if (history[4] != S::S_IDENT && history[3] == S::S_LPAREN && history[2] == S::S_IDENT &&
+      previous == S::S_RPAREN && startsExpression(found))
     return located(at, "unexpected " + foundText + " after '(" + std::string(textOf(historyRange[2])) + ")'",
                    "'" + std::string(textOf(historyRange[2])) +
                        "' is not a type, so this is not a cast: cast to u8..u64, s8..s64, uint8_t..int64_t, "

@@ -15,10 +15,15 @@ echo
 echo "== dptrace --emit ast examples/dpdk/mbuf-length.dpt"
 $DPTRACE --emit ast examples/dpdk/mbuf-length.dpt
 echo
-echo "== a script with three mistakes (exit status 1 expected)"
+echo "== a script with three syntax errors: all are reported (exit status 1 expected)"
 status=0
-$DPTRACE --emit ast -e 'xpd:veth0 { @n = count(); }
+$DPTRACE --emit ast -e 'xdp:veth0 { if ip.ttl < 2 { drop(); } }
 xdp:veth0 /pkt.len / 2 == 30/ { @half = count(); }
 uretprobe:./upf:rte_eth_rx_burst { @pkts[pid] = sum(retval) @polls = count(); }' || status=$?
 echo "exit status: $status"
+[ "$status" -eq 1 ]
+echo
+echo "== a mistyped probe type"
+status=0
+$DPTRACE --emit ast -e 'xpd:veth0 { @n = count(); }' || status=$?
 [ "$status" -eq 1 ]
