@@ -1,8 +1,10 @@
 #include "ast_printer.h"
 
 #include <ostream>
+#include <type_traits>
 
 #include "providers/provider.h"
+#include "sema/type_check.h"
 #include "visitor.h"
 
 namespace dptrace {
@@ -29,7 +31,7 @@ namespace {
 
 class AstPrinter : public ast::Visitor<AstPrinter, true> {
 public:
-  explicit AstPrinter(std::ostream& out) : out_(out) {}
+  AstPrinter(std::ostream& out, const TypeTable* types) : out_(out), types_(types) {}
   using Visitor::visit;
 
   void program(const ast::Program& p) {
@@ -72,10 +74,10 @@ public:
   }
 
   // ---- expressions
-  void visit(const ast::Integer& e) { line("integer " + std::to_string(e.value)); }
-  void visit(const ast::String& e) { line("string " + quoteString(e.value)); }
-  void visit(const ast::Identifier& e) { line("builtin " + e.name); }
-  void visit(const ast::Variable& e) { line("variable $" + e.name); }
+  void visit(const ast::Integer& e) { line("integer " + std::to_string(e.value) + typed(e)); }
+  void visit(const ast::String& e) { line("string " + quoteString(e.value) + typed(e)); }
+  void visit(const ast::Identifier& e) { line("builtin " + e.name + typed(e)); }
+  void visit(const ast::Variable& e) { line("variable $" + e.name + typed(e)); }
   void visit(const ast::Map& e) { node("map @" + e.name, e); }
   void visit(const ast::Unary& e) { node(std::string("unary ") + ast::spelling(e.op), e); }
   void visit(const ast::Binary& e) { node(std::string("binary ") + ast::spelling(e.op), e); }
@@ -86,7 +88,7 @@ public:
   void visit(const ast::Cast& e) { node("cast " + e.type.spelling(), e); }
   void visit(const ast::Tuple& e) { node("tuple", e); }
   void visit(const ast::Call& e) {
-    line("call " + e.callee);
+    line("call " + e.callee + typed(e));
     Nest n(*this);
     for (const ast::Argument& a : e.args) {
       if (a.name.empty()) {
@@ -131,7 +133,8 @@ private:
 
   template <typename N>
   void node(const std::string& text, const N& n) {
-    line(text);
+    if constexpr (std::is_base_of_v<ast::Expr, N>) line(text + typed(n));
+    else line(text);
     Nest nest(*this);
     Visitor::visit(n);
   }
@@ -146,15 +149,35 @@ private:
     return s;
   }
 
+  // " : u16" when the types are known and this expression has one.
+  std::string typed(const ast::Expr& e) const {
+    if (types_ == nullptr) return "";
+    auto it = types_->exprs.find(&e);
+    return it == types_->exprs.end() ? "" : " : " + it->second.str();
+  }
+
   std::ostream& out_;
+  const TypeTable* types_;
   int depth_ = 0;
 };
 
 }  // namespace
 
 void printAst(const ast::Program& program, std::ostream& out) {
-  AstPrinter printer(out);
+  AstPrinter printer(out, nullptr);
   printer.program(program);
+}
+
+void printTypedAst(const ast::Program& program, const TypeTable& types, std::ostream& out) {
+  AstPrinter printer(out, &types);
+  printer.program(program);
+  if (types.maps.empty()) return;
+  out << "maps\n";
+  for (const auto& [name, info] : types.maps) {
+    std::string keys;
+    for (const Type& k : info.keys) keys += (keys.empty() ? "" : ", ") + k.str();
+    out << "  @" << name << (keys.empty() ? "" : "[" + keys + "]") << " : " << info.value.str() << "\n";
+  }
 }
 
 }  // namespace dptrace

@@ -1,8 +1,8 @@
 // The pipeline, stage by stage:
 //
-//   parse -> resolve attach points -> check names -> import types (BTF / DWARF
-//   / C via Clang) -> type check -> lower to LLVM IR -> BPF object (+ host code
-//   for afxdp) -> load & attach -> run & print
+//   parse -> resolve attach points -> check names -> import types (tracepoint
+//   formats; BTF / DWARF / C via Clang to come) -> type check -> lower to LLVM
+//   IR -> BPF object (+ host code for afxdp) -> load & attach -> run & print
 //
 // Each stage is one pass over the AST that reports to one Diagnostics sink;
 // the run stops after the first stage with errors. `--emit STAGE` stops after
@@ -23,6 +23,7 @@
 #include "options.h"
 #include "parse.h"
 #include "resolve_attach_points.h"
+#include "sema/type_check.h"
 
 namespace dptrace {
 namespace {
@@ -50,7 +51,7 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.pid.has_value(), "-p", "the uprobe runtime"},
       {o.command.has_value(), "-c", "the uprobe runtime"},
       {o.format == "json", "-f json", "the output printers"},
-      {o.emit.has_value() && *o.emit != "ast", "--emit typed-ast/llvm/asm/obj", "the type checker and code generator"},
+      {o.emit.has_value() && *o.emit != "ast" && *o.emit != "typed-ast", "--emit llvm/asm/obj", "the code generator"},
       {!o.includeDirs.empty(), "-I", "the C type importer"},
       {o.btf.has_value(), "--btf", "the BTF type importer"},
       {!o.btfModules.empty(), "--btf-module", "the BTF type importer"},
@@ -107,9 +108,11 @@ private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-int emitAst(const ast::Program& program, const Options& o) {
+// Writes what `print` produces to -o FILE, or to stdout.
+template <typename Print>
+int emitTo(const Options& o, Print print) {
   if (!o.outputFile) {
-    printAst(program, std::cout);
+    print(std::cout);
     return std::cout.flush() ? kExitOk : kExitSystem;
   }
   std::ofstream out(*o.outputFile);
@@ -117,7 +120,7 @@ int emitAst(const ast::Program& program, const Options& o) {
     fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
     return kExitScript;
   }
-  printAst(program, out);
+  print(out);
   return out.flush() ? kExitOk : kExitSystem;
 }
 
@@ -145,10 +148,17 @@ int runDptrace(const Options& o) {
   if (stageFailed("resolve attach points")) return kExitScript;
   checkNames(program, diags);
   if (stageFailed("check names")) return kExitScript;
-  if (o.emit == "ast") return emitAst(program, o);
+  if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });
 
-  fail("running a script needs the type checker and code generator, which this build of dptrace does not have yet",
-       "--emit ast prints what the front end made of the script");
+  TypeTable types;
+  importTypes(program, diags, types);
+  if (stageFailed("import types")) return kExitScript;
+  typeCheck(program, diags, types);
+  if (stageFailed("type check")) return kExitScript;
+  if (o.emit == "typed-ast") return emitTo(o, [&](std::ostream& out) { printTypedAst(program, types, out); });
+
+  fail("running a script needs the code generator, which this build of dptrace does not have yet",
+       "--emit ast and --emit typed-ast print what the front end made of the script");
   return kExitScript;
 }
 

@@ -1,6 +1,8 @@
 // Any bytes through every front-end stage: parse, resolve attach points,
-// check names, print the AST and render the diagnostics. A crash, a leak, a
-// sanitizer report or a hang (-timeout) is a bug.
+// check names, import types, type check, print the (typed) AST and render the
+// diagnostics. A crash, a leak, a sanitizer report or a hang (-timeout) is a
+// bug. run-fuzz.sh points DPTRACE_TRACEFS at the test fixture, so tracepoint
+// formats come from files and the fuzzer never mounts anything.
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "diagnostics.h"
 #include "parse.h"
 #include "resolve_attach_points.h"
+#include "sema/type_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dptrace::SourceFile file("fuzz.dpt", std::string(reinterpret_cast<const char*>(data), size));
@@ -20,6 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!diags.hasErrors()) dptrace::checkNames(program, diags);
   std::ostringstream out;
   if (!diags.hasErrors()) dptrace::printAst(program, out);
+  dptrace::TypeTable types;
+  if (!diags.hasErrors()) dptrace::importTypes(program, diags, types);
+  if (!diags.hasErrors()) dptrace::typeCheck(program, diags, types);
+  if (!diags.hasErrors()) dptrace::printTypedAst(program, types, out);
   diags.print(out, size % 2 == 0);  // with and without colour
   return 0;
 }

@@ -4,6 +4,8 @@
 # leak, sanitizer report or input that runs longer than 10 s.
 set -eu
 fuzzer=$1 corpus=$2 dict=$3 seconds=$4
+DPTRACE_TRACEFS="$(cd "$(dirname "$0")/../lit/inputs/tracefs" && pwd)"
+export DPTRACE_TRACEFS
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/new" "$work/artifacts"

@@ -21,6 +21,9 @@ config.substitutions.append(("%mandir", os.path.join(config.source_root, "man"))
 config.substitutions.append(("%tools", tools))
 config.substitutions.append(("%python", config.python))
 
+if os.geteuid() == 0:
+    config.available_features.add("root")
+
 # Diagnostics must look the same whatever terminal runs the tests.
 config.environment["NO_COLOR"] = "1"
 config.environment["PATH"] = os.path.dirname(config.dptrace) + os.pathsep + os.environ.get("PATH", "")

@@ -1,0 +1,269 @@
+// Typing of calls: functions, aggregations, map functions and packet actions,
+// with printf's format checked against its arguments.
+#include <arpa/inet.h>
+
+#include "builtins.h"
+#include "packet_views.h"
+#include "type_checker.h"
+
+namespace dptrace {
+namespace {
+
+struct Conversion {
+  size_t at;          // offset of '%' in the format
+  size_t length;      // of the whole conversion, "%-08lld" is 7
+  char letter;        // d i u x X o c s p
+};
+
+// The conversions of a printf format; `bad` is set to the offset of the first
+// one dptrace does not know.
+std::vector<Conversion> conversions(const std::string& fmt, std::optional<size_t>& bad) {
+  std::vector<Conversion> out;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%') continue;
+    size_t start = i++;
+    if (i < fmt.size() && fmt[i] == '%') continue;
+    while (i < fmt.size() && std::string_view("-+ #0").find(fmt[i]) != std::string_view::npos) ++i;
+    while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') ++i;
+    if (i < fmt.size() && fmt[i] == '.') {
+      ++i;
+      while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') ++i;
+    }
+    while (i < fmt.size() && std::string_view("hlzjt").find(fmt[i]) != std::string_view::npos) ++i;
+    if (i >= fmt.size() || std::string_view("diuxXocsp").find(fmt[i]) == std::string_view::npos) {
+      if (!bad) bad = start;
+      continue;
+    }
+    out.push_back({start, i - start + 1, fmt[i]});
+  }
+  return out;
+}
+
+}  // namespace
+
+// The per-function rules, given access to the checker.
+struct CallTyping {
+  TypeChecker& tc;
+  const ast::Call& c;
+  const BuiltinInfo& b;
+
+  const ast::Expr& arg(size_t i) { return *c.args[i].value; }
+  void error(SourceRange r, std::string m, std::string h = {}) { tc.error(r, std::move(m), std::move(h)); }
+
+  std::optional<Type> integerArg(size_t i, const char* what) {
+    auto t = tc.typeOf(arg(i));
+    if (t && !t->isIntegerLike()) {
+      error(arg(i).range, std::string(what) + " must be an integer, not " + t->kindName());
+      return std::nullopt;
+    }
+    return t;
+  }
+
+  std::optional<Constant> constantArg(size_t i, const char* what) {
+    auto k = constantOf(arg(i));
+    if (!k) error(arg(i).range, std::string(what) + " must be a constant number");
+    else tc.set(arg(i), Type::s64());
+    return k;
+  }
+
+  const ast::String* stringLiteral(size_t i, const char* what) {
+    if (arg(i).kind != ast::ExprKind::String) {
+      error(arg(i).range, std::string(what) + " must be a string in double quotes");
+      return nullptr;
+    }
+    tc.typeOf(arg(i));
+    return &static_cast<const ast::String&>(arg(i));
+  }
+
+  void printf() {
+    const ast::String* fmt = stringLiteral(0, "the format of printf()");
+    if (!fmt) return;
+    std::optional<size_t> bad;
+    auto convs = conversions(fmt->value, bad);
+    if (bad) {
+      uint32_t at = fmt->range.begin + 1 + static_cast<uint32_t>(*bad);
+      return error({at, at + 2}, "unknown printf conversion", "use %d %u %x %s %c %p (with l/ll sizes), or %% for '%'");
+    }
+    size_t given = c.args.size() - 1;
+    if (given != convs.size())
+      return error(c.range, "the format has " + std::to_string(convs.size()) + " conversion" +
+                                (convs.size() == 1 ? "" : "s") + " but printf() is given " + std::to_string(given) +
+                                " value" + (given == 1 ? "" : "s"),
+                   "each %d, %s, ... takes one argument after the format");
+    for (size_t i = 0; i < convs.size(); ++i) {
+      auto t = tc.plainValue(arg(i + 1), "a printf() argument");
+      if (!t) continue;
+      char letter = convs[i].letter;
+      bool wantsText = letter == 's';
+      bool isText = t->is(TypeKind::String) || t->isAddress() || t->is(TypeKind::Mac);
+      bool isNumber = t->isIntegerLike() || t->is(TypeKind::Pointer);
+      std::string conv = fmt->value.substr(convs[i].at, convs[i].length);
+      if (wantsText && !isText)
+        error(arg(i + 1).range, "'" + conv + "' prints a string, and this is " + t->kindName(),
+              isNumber ? "print numbers with %d, %u or %x" : "");
+      else if (!wantsText && !isNumber)
+        error(arg(i + 1).range, "'" + conv + "' prints a number, and this is " + t->kindName(),
+              isText ? "print it with %s" : "");
+    }
+  }
+
+  void aggregation() {
+    Aggregation a = Aggregation::Count;
+    std::string n = b.name;
+    if (n == "sum") a = Aggregation::Sum;
+    if (n == "avg") a = Aggregation::Avg;
+    if (n == "min") a = Aggregation::Min;
+    if (n == "max") a = Aggregation::Max;
+    if (n == "stats") a = Aggregation::Stats;
+    if (n == "hist") a = Aggregation::Hist;
+    if (n == "lhist") a = Aggregation::Lhist;
+    Type argument = Type::u64();
+    if (!c.args.empty()) {
+      auto t = integerArg(0, (n + "()'s value").c_str());
+      if (!t) return;
+      argument = t->is(TypeKind::Bool) ? Type::integer(8, false) : *t;
+    }
+    if (a == Aggregation::Lhist) {
+      auto lo = constantArg(1, "lhist()'s min");
+      auto hi = constantArg(2, "lhist()'s max");
+      auto step = constantArg(3, "lhist()'s step");
+      if (!lo || !hi || !step) return;
+      auto value = [](const Constant& k) { return k.negative ? -static_cast<int64_t>(k.magnitude) : static_cast<int64_t>(k.magnitude); };
+      if (value(*step) <= 0) return error(arg(3).range, "lhist()'s step must be above 0");
+      if (value(*hi) <= value(*lo)) return error(arg(2).range, "lhist()'s max must be above its min");
+      if ((value(*hi) - value(*lo)) / value(*step) > 1000)
+        return error(c.range, "lhist() would have more than 1000 buckets", "use a larger step, or hist()");
+    }
+    tc.set(c, Type::aggregation(a, argument));
+  }
+
+  void run() {
+    std::string n = b.name;
+    if (!tc.allowedHere(b.onlyIn))
+      return error(c.calleeRange, n + "() is not available in " + tc.providersText() + " probes",
+                   std::string("it exists in: ") + b.onlyIn);
+    if (n == "pass" && tc.allowedHere("afxdp"))
+      return error(c.calleeRange, "an afxdp block cannot pass() a packet to the kernel",
+                   "its body runs in dptrace after the kernel handed the frame over: end it with tx() or drop()");
+
+    switch (b.kind) {
+      case BuiltinKind::Aggregation:
+        if (tc.aggregationSite_ == &c) return aggregation();
+        return error(c.range, n + "() is an aggregation: assign it to a map", "for example: @x = " + std::string(b.signature) + ";");
+      case BuiltinKind::MapFunction: return mapFunction(n);
+      default: break;
+    }
+    if (n == "printf") return printf(), tc.set(c, Type());
+    if (n == "print") {
+      if (const ast::Map* m = tc.wholeMapArgument(c, 0)) return (void)m, tc.set(c, Type());
+      if (tc.plainValue(arg(0), "print()'s argument")) tc.set(c, Type());
+      return;
+    }
+    if (n == "time") {
+      if (!c.args.empty() && !stringLiteral(0, "the format of time()")) return;
+      return tc.set(c, Type());
+    }
+    if (n == "str") {
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      if (!t->is(TypeKind::String) && !t->is(TypeKind::Pointer) && !t->is(TypeKind::Integer))
+        return error(arg(0).range, "str() reads a string from an address, and this is " + t->kindName());
+      uint32_t size = 64;
+      if (c.args.size() == 2) {
+        auto k = constantArg(1, "str()'s length");
+        if (!k) return;
+        if (k->negative || k->magnitude < 1 || k->magnitude > 1024)
+          return error(arg(1).range, "str()'s length must be from 1 to 1024");
+        size = static_cast<uint32_t>(k->magnitude) + 1;
+      }
+      return tc.set(c, Type::string(t->is(TypeKind::String) ? std::min(size, t->capacity()) : size));
+    }
+    if (n == "ntop") {
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      if (t->isAddress()) return tc.set(c, *t);
+      if (t->is(TypeKind::Integer)) return tc.set(c, Type::ipv4());
+      return error(arg(0).range, "ntop() turns an integer into an IPv4 address, and this is " + t->kindName());
+    }
+    if (n == "pton") {
+      const ast::String* s = stringLiteral(0, "pton()'s address");
+      if (!s) return;
+      unsigned char buf[16];
+      if (inet_pton(AF_INET, s->value.c_str(), buf) == 1) return tc.set(c, Type::ipv4());
+      if (inet_pton(AF_INET6, s->value.c_str(), buf) == 1) return tc.set(c, Type::ipv6());
+      return error(arg(0).range, "'" + s->value + "' is not an IPv4 or IPv6 address", "for example pton(\"10.0.0.1\") or pton(\"fc00::1\")");
+    }
+    if (n == "exit") return tc.set(c, Type());
+    if (n == "emit") {
+      for (const ast::Argument& a : c.args) {
+        auto t = tc.plainValue(*a.value, "an emit() field");
+        if (t && t->is(TypeKind::Aggregation)) error(a.value->range, "an emit() field cannot be " + t->kindName());
+      }
+      return tc.set(c, Type());
+    }
+    if (n == "redirect") {
+      const ast::String* s = stringLiteral(0, "redirect()'s interface");
+      if (!s) return;
+      if (s->value.empty() || s->value.size() > 15)
+        return error(arg(0).range, "'" + s->value + "' is not an interface name", "list interfaces with: ip link");
+      return tc.set(c, Type());
+    }
+    if (n == "swap") {
+      auto a = tc.typeOf(arg(0));
+      auto bb = tc.typeOf(arg(1));
+      if (!a || !bb) return;
+      for (size_t i = 0; i < 2; ++i) {
+        const ast::Expr& e = arg(i);
+        const auto* f = e.kind == ast::ExprKind::Field ? &static_cast<const ast::Field&>(e) : nullptr;
+        const auto* base = f && f->base->kind == ast::ExprKind::Identifier ? &static_cast<const ast::Identifier&>(*f->base) : nullptr;
+        const PacketField* pf = base ? findPacketField(base->name, f->field) : nullptr;
+        if (!pf || !pf->writable) return error(e.range, "swap() exchanges two writable packet fields", "for example swap(eth.src, eth.dst)");
+      }
+      if (!(*a == *bb)) return error(c.range, "swap() needs two fields of one type, not " + a->str() + " and " + bb->str());
+      return tc.set(c, Type());
+    }
+    if (n == "vlan_push") {
+      if (auto k = constantOf(arg(0)); k && (k->negative || k->magnitude > 4095))
+        return error(arg(0).range, "a VLAN id is from 0 to 4095");
+      if (!integerArg(0, "vlan_push()'s id")) return;
+      return tc.set(c, Type());
+    }
+    // pass drop tx abort vlan_pop
+    tc.set(c, Type());
+  }
+
+  void mapFunction(const std::string& n) {
+    const ast::Map* m = tc.wholeMapArgument(c, 0);
+    if (n == "delete") {
+      if (arg(0).kind != ast::ExprKind::Map)
+        return error(arg(0).range, "delete() removes a map entry: delete(@m[key])");
+      const auto& target = static_cast<const ast::Map&>(arg(0));
+      MapInfo& info = tc.mapInfo(target);
+      if (target.keys.empty() && !info.keys.empty())
+        return error(arg(0).range, "delete() needs the key of the entry to remove", "clear(@" + target.name + ") removes every entry");
+      if (!target.keys.empty() && !tc.checkMapKeys(target, info)) return;
+      return tc.set(c, Type());
+    }
+    if (m == nullptr)
+      return error(arg(0).range, n + "() works on a whole map: " + n + "(@name)");
+    tc.set(c, Type());
+  }
+};
+
+// The map named by argument i when it is a whole map (@m, even if @m has
+// keys), marked as used; null otherwise.
+const ast::Map* TypeChecker::wholeMapArgument(const ast::Call& c, size_t i) {
+  if (i >= c.args.size() || c.args[i].value->kind != ast::ExprKind::Map) return nullptr;
+  const auto& m = static_cast<const ast::Map&>(*c.args[i].value);
+  if (!m.keys.empty()) return nullptr;
+  mapInfo(m);
+  return &m;
+}
+
+void TypeChecker::visit(const ast::Call& c) {
+  const BuiltinInfo* b = findBuiltin(c.callee);
+  if (b == nullptr) return error(c.calleeRange, "unknown function '" + c.callee + "'");
+  CallTyping{*this, c, *b}.run();
+}
+
+}  // namespace dptrace

@@ -1,0 +1,189 @@
+#include "type.h"
+
+#include <algorithm>
+
+namespace dptrace {
+
+Type Type::integer(uint32_t bits, bool isSigned) {
+  Type t;
+  t.kind_ = TypeKind::Integer;
+  t.bits_ = bits;
+  t.signed_ = isSigned;
+  return t;
+}
+
+Type Type::boolean() {
+  Type t;
+  t.kind_ = TypeKind::Bool;
+  t.bits_ = 8;
+  return t;
+}
+
+Type Type::string(uint32_t capacity) {
+  Type t;
+  t.kind_ = TypeKind::String;
+  t.bits_ = capacity * 8;
+  return t;
+}
+
+Type Type::ipv4() {
+  Type t;
+  t.kind_ = TypeKind::Ipv4;
+  t.bits_ = 32;
+  return t;
+}
+
+Type Type::ipv6() {
+  Type t;
+  t.kind_ = TypeKind::Ipv6;
+  t.bits_ = 128;
+  return t;
+}
+
+Type Type::mac() {
+  Type t;
+  t.kind_ = TypeKind::Mac;
+  t.bits_ = 48;
+  return t;
+}
+
+Type Type::pointer(Type pointee) {
+  Type t;
+  t.kind_ = TypeKind::Pointer;
+  t.bits_ = 64;
+  t.elements_.push_back(std::move(pointee));
+  return t;
+}
+
+Type Type::structure(std::string name) {
+  Type t;
+  t.kind_ = TypeKind::Struct;
+  t.name_ = std::move(name);
+  return t;
+}
+
+Type Type::tuple(std::vector<Type> elements) {
+  Type t;
+  t.kind_ = TypeKind::Tuple;
+  t.elements_ = std::move(elements);
+  return t;
+}
+
+Type Type::aggregation(Aggregation a, Type argument) {
+  Type t;
+  t.kind_ = TypeKind::Aggregation;
+  t.aggregation_ = a;
+  t.elements_.push_back(std::move(argument));
+  return t;
+}
+
+bool Type::sameKind(const Type& o) const {
+  if (isIntegerLike() && o.isIntegerLike()) return true;
+  if (kind_ != o.kind_) return false;
+  switch (kind_) {
+    case TypeKind::Pointer: return pointee().sameKind(o.pointee());
+    case TypeKind::Struct: return name_ == o.name_;
+    case TypeKind::Aggregation: return aggregation_ == o.aggregation_;
+    case TypeKind::Tuple:
+      if (elements_.size() != o.elements_.size()) return false;
+      for (size_t i = 0; i < elements_.size(); ++i)
+        if (!elements_[i].sameKind(o.elements_[i])) return false;
+      return true;
+    default: return true;
+  }
+}
+
+bool Type::operator==(const Type& o) const {
+  return kind_ == o.kind_ && bits_ == o.bits_ && signed_ == o.signed_ && aggregation_ == o.aggregation_ &&
+         name_ == o.name_ && elements_ == o.elements_;
+}
+
+std::string Type::str() const {
+  switch (kind_) {
+    case TypeKind::Void: return "void";
+    case TypeKind::Integer: return (signed_ ? "s" : "u") + std::to_string(bits_);
+    case TypeKind::Bool: return "bool";
+    case TypeKind::String: return "string[" + std::to_string(capacity()) + "]";
+    case TypeKind::Ipv4: return "ipv4";
+    case TypeKind::Ipv6: return "ipv6";
+    case TypeKind::Mac: return "mac";
+    case TypeKind::Pointer: {
+      std::string p = pointee().str();
+      return p + (p.back() == '*' ? "*" : " *");
+    }
+    case TypeKind::Struct: return "struct " + name_;
+    case TypeKind::Tuple: {
+      std::string s = "(";
+      for (size_t i = 0; i < elements_.size(); ++i) s += (i ? ", " : "") + elements_[i].str();
+      return s + ")";
+    }
+    case TypeKind::Aggregation: {
+      std::string s = aggregationName(aggregation_);
+      if (aggregation_ == Aggregation::Count) return s + "()";
+      return s + "(" + elements_[0].str() + ")";
+    }
+  }
+  return "?";
+}
+
+std::string Type::kindName() const {
+  switch (kind_) {
+    case TypeKind::Void: return "nothing (void)";
+    case TypeKind::Integer: return "an integer";
+    case TypeKind::Bool: return "a boolean";
+    case TypeKind::String: return "a string";
+    case TypeKind::Ipv4: return "an IPv4 address";
+    case TypeKind::Ipv6: return "an IPv6 address";
+    case TypeKind::Mac: return "a MAC address";
+    case TypeKind::Pointer: return "a pointer";
+    case TypeKind::Struct: return "a struct";
+    case TypeKind::Tuple: return "a tuple";
+    case TypeKind::Aggregation: return std::string("a ") + aggregationName(aggregation_) + "() aggregation";
+  }
+  return "?";
+}
+
+bool unify(const Type& a, const Type& b, Type& out) {
+  if (!a.sameKind(b)) return false;
+  if (a.isIntegerLike() && b.isIntegerLike()) {
+    if (a.is(TypeKind::Bool) && b.is(TypeKind::Bool)) return out = a, true;
+    uint32_t bits = std::max(a.is(TypeKind::Bool) ? 8u : a.bits(), b.is(TypeKind::Bool) ? 8u : b.bits());
+    bool isSigned = (a.is(TypeKind::Bool) || a.isSigned()) && (b.is(TypeKind::Bool) || b.isSigned());
+    if (a.is(TypeKind::Bool) && b.is(TypeKind::Integer)) isSigned = b.isSigned();
+    if (b.is(TypeKind::Bool) && a.is(TypeKind::Integer)) isSigned = a.isSigned();
+    out = Type::integer(bits, isSigned);
+    return true;
+  }
+  if (a.is(TypeKind::String)) return out = a.capacity() >= b.capacity() ? a : b, true;
+  if (a.is(TypeKind::Tuple)) {
+    std::vector<Type> elements(a.elements().size());
+    for (size_t i = 0; i < elements.size(); ++i)
+      if (!unify(a.elements()[i], b.elements()[i], elements[i])) return false;
+    out = Type::tuple(std::move(elements));
+    return true;
+  }
+  if (a.is(TypeKind::Aggregation)) {
+    Type arg;
+    if (!unify(a.elements()[0], b.elements()[0], arg)) return false;
+    out = Type::aggregation(a.aggregationKind(), arg);
+    return true;
+  }
+  out = a;
+  return true;
+}
+
+const char* aggregationName(Aggregation a) {
+  switch (a) {
+    case Aggregation::Count: return "count";
+    case Aggregation::Sum: return "sum";
+    case Aggregation::Avg: return "avg";
+    case Aggregation::Min: return "min";
+    case Aggregation::Max: return "max";
+    case Aggregation::Stats: return "stats";
+    case Aggregation::Hist: return "hist";
+    case Aggregation::Lhist: return "lhist";
+  }
+  return "?";
+}
+
+}  // namespace dptrace

@@ -1,0 +1,71 @@
+// The one type of every expression: a small value class.
+//
+//   integers by width and sign (u8..u64, s8..s64), bool, fixed-size strings,
+//   IPv4/IPv6/MAC addresses, pointers, structs (by name, from the C/BTF/DWARF
+//   importers), tuples, aggregations (the value of @x = count()), void.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dptrace {
+
+enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation };
+enum class Aggregation { Count, Sum, Avg, Min, Max, Stats, Hist, Lhist };
+
+class Type {
+public:
+  Type() = default;  // void
+
+  static Type voidType() { return Type(); }
+  static Type integer(uint32_t bits, bool isSigned);
+  static Type u64() { return integer(64, false); }
+  static Type s64() { return integer(64, true); }
+  static Type boolean();
+  static Type string(uint32_t capacity);  // capacity in bytes, including the NUL
+  static Type ipv4();
+  static Type ipv6();
+  static Type mac();
+  static Type pointer(Type pointee);
+  static Type structure(std::string name);
+  static Type tuple(std::vector<Type> elements);
+  static Type aggregation(Aggregation a, Type argument);
+
+  TypeKind kind() const { return kind_; }
+  bool is(TypeKind k) const { return kind_ == k; }
+  bool isIntegerLike() const { return kind_ == TypeKind::Integer || kind_ == TypeKind::Bool; }
+  bool isAddress() const { return kind_ == TypeKind::Ipv4 || kind_ == TypeKind::Ipv6; }
+  uint32_t bits() const { return bits_; }
+  bool isSigned() const { return signed_; }
+  uint32_t capacity() const { return bits_ / 8; }  // strings
+  const Type& pointee() const { return elements_.at(0); }
+  const std::vector<Type>& elements() const { return elements_; }  // tuple elements; aggregation argument
+  const std::string& name() const { return name_; }                // struct name
+  Aggregation aggregationKind() const { return aggregation_; }
+
+  // Same kind of value, as maps and variables require ("an integer", "a
+  // string"): widths and string sizes may differ, tuples compare elementwise.
+  bool sameKind(const Type& other) const;
+  bool operator==(const Type& other) const;
+
+  std::string str() const;    // u16, string[16], ipv4, struct rte_mbuf *, (u32, string[16]), sum(u64)
+  std::string kindName() const;  // "an integer", "a string", "a count() aggregation" -- for messages
+
+private:
+  TypeKind kind_ = TypeKind::Void;
+  uint32_t bits_ = 0;
+  bool signed_ = false;
+  Aggregation aggregation_ = Aggregation::Count;
+  std::string name_;
+  std::vector<Type> elements_;
+};
+
+// Integers of different widths unify to the wider, unsigned if either is;
+// strings to the larger; tuples elementwise. Returns false if the kinds differ.
+bool unify(const Type& a, const Type& b, Type& out);
+
+const char* aggregationName(Aggregation a);
+
+}  // namespace dptrace

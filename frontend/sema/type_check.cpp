@@ -1,0 +1,667 @@
+// The type checker: expressions and statements. Calls are in calls.cpp.
+//
+// Maps are global and may be stored in one probe and read in an earlier one,
+// so the checker walks the program twice: a quiet pass learns every map's
+// types, the second pass reports.
+#include "type_check.h"
+
+#include <algorithm>
+
+#include "builtins.h"
+#include "packet_views.h"
+#include "suggest.h"
+#include "type_checker.h"
+
+namespace dptrace {
+namespace {
+
+bool isWildcard(const std::string& s) { return s.find_first_of("*?") != std::string::npos; }
+
+std::string tracepointKey(const ast::AttachPoint& ap) { return ap.target + ":" + ap.function; }
+
+std::vector<std::string> fieldNames(const std::vector<TracepointField>& fields) {
+  std::vector<std::string> names;
+  for (const auto& f : fields) names.push_back(f.name);
+  return names;
+}
+
+}  // namespace
+
+const Type& TypeTable::of(const ast::Expr& e) const {
+  static const Type kVoid;
+  auto it = exprs.find(&e);
+  return it == exprs.end() ? kVoid : it->second;
+}
+
+// ------------------------------------------------------------ constants
+
+std::optional<Constant> constantOf(const ast::Expr& e) {
+  if (e.kind == ast::ExprKind::Integer) return Constant{false, static_cast<const ast::Integer&>(e).value};
+  if (e.kind == ast::ExprKind::Unary) {
+    const auto& u = static_cast<const ast::Unary&>(e);
+    if (u.op == ast::UnaryOp::Negate && u.operand->kind == ast::ExprKind::Integer) {
+      uint64_t v = static_cast<const ast::Integer&>(*u.operand).value;
+      return Constant{v != 0, v};
+    }
+  }
+  return std::nullopt;
+}
+
+bool fits(const Constant& c, const Type& t) {
+  if (t.is(TypeKind::Bool)) return !c.negative && c.magnitude <= 1;
+  if (!t.is(TypeKind::Integer)) return false;
+  uint32_t bits = t.bits();
+  if (c.negative) return t.isSigned() && c.magnitude <= (uint64_t{1} << (bits - 1));
+  uint64_t max = t.isSigned() ? (uint64_t{1} << (bits - 1)) - 1 : (bits == 64 ? UINT64_MAX : (uint64_t{1} << bits) - 1);
+  return c.magnitude <= max;
+}
+
+std::string constantText(const Constant& c) { return (c.negative ? "-" : "") + std::to_string(c.magnitude); }
+
+// ------------------------------------------------------------ driver
+
+void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
+  for (const ast::Probe& probe : program.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (ap.provider != "tracepoint" || isWildcard(ap.target) || isWildcard(ap.function)) continue;
+      if (types.tracepoints.count(tracepointKey(ap))) continue;
+      std::string error;
+      auto format = loadTracepointFormat(ap.target, ap.function, error);
+      if (!format) {
+        diags.error(ap.range, "tracepoint '" + ap.target + ":" + ap.function + "' cannot be used: " + error,
+                    "the kernel's tracepoints are listed under /sys/kernel/tracing/events/" + ap.target);
+        continue;
+      }
+      types.tracepoints.emplace(tracepointKey(ap), std::move(*format));
+    }
+}
+
+void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
+  TypeTable learned;
+  learned.tracepoints = types.tracepoints;
+  Diagnostics quiet(diags.file());
+  TypeChecker(quiet, learned).checkProgram(program);
+  for (auto& [name, info] : learned.maps) {
+    MapInfo seeded = info;
+    seeded.used = false;
+    types.maps[name] = seeded;
+  }
+  TypeChecker(diags, types).checkProgram(program);
+  for (const auto& [name, info] : types.maps)
+    if (info.used && !info.assigned)
+      diags.error(info.firstUse, "map @" + name + " is read but never assigned",
+                  "store something in it first, e.g. @" + name + " = count();");
+}
+
+void TypeChecker::checkProgram(const ast::Program& program) {
+  for (const ast::Probe& probe : program.probes) {
+    probe_ = &probe;
+    providers_.clear();
+    tracepoint_ = nullptr;
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (std::find(providers_.begin(), providers_.end(), ap.provider) == providers_.end())
+        providers_.push_back(ap.provider);
+      if (ap.provider == "tracepoint" && probe.attachPoints.size() == 1) {
+        auto it = types_.tracepoints.find(tracepointKey(ap));
+        if (it != types_.tracepoints.end()) tracepoint_ = &it->second;
+      }
+    }
+    variables_.clear();
+    loopDepth_ = 0;
+    if (probe.predicate) condition(*probe.predicate, "a predicate");
+    visit(probe.body);
+  }
+}
+
+void TypeChecker::error(SourceRange r, std::string message, std::string hint) {
+  diags_.error(r, std::move(message), std::move(hint));
+}
+
+std::optional<Type> TypeChecker::typeOf(const ast::Expr& e) {
+  size_t errorsBefore = diags_.errorCount();
+  types_.exprs.erase(&e);
+  visitExpr(e);
+  auto it = types_.exprs.find(&e);
+  if (it == types_.exprs.end() || diags_.errorCount() != errorsBefore) return std::nullopt;
+  return it->second;
+}
+
+bool TypeChecker::allowedHere(const char* onlyIn) const {
+  if (onlyIn == nullptr) return true;
+  std::string allowed = std::string(" ") + onlyIn + " ";
+  for (const std::string& p : providers_)
+    if (allowed.find(" " + p + " ") == std::string::npos) return false;
+  return true;
+}
+
+std::string TypeChecker::providersText() const {
+  std::string s;
+  for (const std::string& p : providers_) s += (s.empty() ? "" : "/") + p;
+  return s;
+}
+
+bool TypeChecker::inPacketProbe() const { return allowedHere("xdp afxdp"); }
+
+void TypeChecker::condition(const ast::Expr& e, const char* what) {
+  auto t = typeOf(e);
+  if (t && !t->isIntegerLike() && !t->is(TypeKind::Pointer))
+    error(e.range, std::string(what) + " must be true or false, not " + t->kindName(),
+          t->is(TypeKind::String) ? "compare the string: $s == \"text\"" : "compare it: x != 0");
+}
+
+// A value stored in a map or variable: integers, booleans, strings, addresses,
+// tuples of them; not void, not an aggregation.
+std::optional<Type> TypeChecker::plainValue(const ast::Expr& e, const char* role) {
+  auto t = typeOf(e);
+  if (!t) return std::nullopt;
+  if (t->is(TypeKind::Void)) {
+    error(e.range, std::string("this has no value to use as ") + role, "printf(), exit() and the actions return nothing");
+    return std::nullopt;
+  }
+  return t;
+}
+
+// ------------------------------------------------------------ expressions
+
+void TypeChecker::visit(const ast::Integer& e) {
+  set(e, e.value > static_cast<uint64_t>(INT64_MAX) ? Type::u64() : Type::s64());
+}
+
+void TypeChecker::visit(const ast::String& e) {
+  set(e, Type::string(static_cast<uint32_t>(e.value.size()) + 1));
+}
+
+void TypeChecker::visit(const ast::Identifier& e) {
+  if (isPacketView(e.name)) {
+    if (!inPacketProbe())
+      return error(e.range, "packet view '" + e.name + "' is only available in xdp and afxdp blocks",
+                   "this probe is " + providersText());
+    return set(e, Type::boolean());  // a view's name alone: is the header there?
+  }
+  const BuiltinInfo* b = findBuiltin(e.name);
+  if (b == nullptr) {
+    // Names the name check let through: with C definitions they may be enum constants.
+    return error(e.range, "unknown name '" + e.name + "'",
+                 "enum constants from C definitions are not imported by this build of dptrace yet");
+  }
+  if (!allowedHere(b->onlyIn))
+    return error(e.range, "'" + e.name + "' is not available in " + providersText() + " probes",
+                 std::string("it exists in: ") + b->onlyIn);
+  std::string n = b->name;
+  if (n == "args")
+    return error(e.range, "'args' has no value by itself", "read one argument: args.NAME");
+  if (n == "pid" || n == "tid" || n == "uid" || n == "cpu") return set(e, Type::integer(32, false));
+  if (n == "comm") return set(e, Type::string(16));
+  if (n == "nsecs" || n == "elapsed" || n == "retval" || n == "argN") return set(e, Type::u64());
+  if (n == "func" || n == "probe") return set(e, Type::string(64));
+  error(e.range, "'" + e.name + "' is not a value");
+}
+
+void TypeChecker::visit(const ast::Variable& e) {
+  auto it = variables_.find(e.name);
+  if (it == variables_.end())
+    return error(e.range, "variable $" + e.name + " is used before it is assigned",
+                 "assign it first in this probe: $" + e.name + " = 0; (scratch variables live in one probe)");
+  set(e, it->second);
+}
+
+MapInfo& TypeChecker::mapInfo(const ast::Map& m) {
+  MapInfo& info = types_.maps[m.name];
+  if (!info.used) info.firstUse = m.range;
+  info.used = true;
+  return info;
+}
+
+bool TypeChecker::checkMapKeys(const ast::Map& m, MapInfo& info) {
+  std::vector<Type> keys;
+  for (const ast::ExprPtr& k : m.keys) {
+    auto t = plainValue(*k, "a map key");
+    if (!t) return false;
+    if (t->is(TypeKind::Aggregation) || t->is(TypeKind::Struct)) {
+      error(k->range, "a map key cannot be " + t->kindName(), "use integers, strings, addresses or tuples as keys");
+      return false;
+    }
+    keys.push_back(*t);
+  }
+  if (!info.keysKnown) {
+    info.keys = keys;
+    info.keysKnown = true;
+    return true;
+  }
+  std::string name = "@" + m.name;
+  if (keys.size() != info.keys.size()) {
+    auto count = [](size_t n) { return n == 0 ? std::string("no key") : std::to_string(n) + (n == 1 ? " key" : " keys"); };
+    error(m.range, name + " is used with " + count(keys.size()) + " here and with " + count(info.keys.size()) + " elsewhere",
+          "every use of a map has the same key shape");
+    return false;
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (auto c = constantOf(*m.keys[i]); c && fits(*c, info.keys[i])) {
+      set(*m.keys[i], info.keys[i]);  // a constant key takes the map's key type
+      continue;
+    }
+    Type unified;
+    if (!unify(info.keys[i], keys[i], unified)) {
+      error(m.keys[i]->range, "key " + std::to_string(i + 1) + " of " + name + " is " + keys[i].kindName() +
+                                  " here and " + info.keys[i].kindName() + " elsewhere",
+            "every use of a map has the same key types");
+      return false;
+    }
+    info.keys[i] = unified;
+  }
+  return true;
+}
+
+void TypeChecker::visit(const ast::Map& e) {
+  MapInfo& info = mapInfo(e);
+  if (!e.keys.empty() || info.keys.empty())
+    if (!checkMapKeys(e, info)) return;
+  if (e.keys.empty() && !info.keys.empty())
+    return error(e.range, "@" + e.name + " has keys: read one entry with @" + e.name + "[key]",
+                 "the whole map can be printed with print(@" + e.name + ")");
+  if (info.value.is(TypeKind::Aggregation))
+    return error(e.range, "@" + e.name + " holds " + info.value.kindName() + ", which can only be printed",
+                 "aggregations are written in probes and read when they print; keep a plain value in another map");
+  if (info.value.is(TypeKind::Void)) return;  // never assigned: reported once at the end
+  set(e, info.value);
+}
+
+void TypeChecker::visit(const ast::Unary& e) {
+  auto t = typeOf(*e.operand);
+  if (!t) return;
+  switch (e.op) {
+    case ast::UnaryOp::Not:
+      if (!t->isIntegerLike() && !t->is(TypeKind::Pointer))
+        return error(e.range, "'!' needs a number or a condition, not " + t->kindName());
+      return set(e, Type::boolean());
+    case ast::UnaryOp::Negate:
+    case ast::UnaryOp::BitNot:
+      if (!t->isIntegerLike())
+        return error(e.range, std::string("'") + ast::spelling(e.op) + "' needs an integer, not " + t->kindName());
+      if (auto c = constantOf(e)) {
+        if (c->negative && c->magnitude > (uint64_t{1} << 63))
+          return error(e.range, "-" + std::to_string(c->magnitude) + " is below the smallest 64-bit integer");
+        return set(e, Type::s64());
+      }
+      if (t->is(TypeKind::Bool)) return set(e, e.op == ast::UnaryOp::Negate ? Type::s64() : Type::integer(8, false));
+      return set(e, *t);
+    case ast::UnaryOp::Deref:
+      if (!t->is(TypeKind::Pointer))
+        return error(e.range, "'*' reads through a pointer, and this is " + t->kindName());
+      if (t->pointee().is(TypeKind::Void))
+        return error(e.range, "this pointer's target type is unknown", "cast it first: *(u32 *)p");
+      return set(e, t->pointee());
+    default:  // ++ and --
+      if (!t->is(TypeKind::Integer))
+        return error(e.range, std::string("'") + (e.op == ast::UnaryOp::PreIncrement || e.op == ast::UnaryOp::PostIncrement ? "++" : "--") +
+                                  "' needs an integer, not " + t->kindName());
+      return set(e, *t);
+  }
+}
+
+void TypeChecker::visit(const ast::Binary& e) {
+  auto l = typeOf(*e.lhs);
+  auto r = typeOf(*e.rhs);
+  if (!l || !r) return;
+  const char* op = ast::spelling(e.op);
+  bool comparison = e.op == ast::BinaryOp::Eq || e.op == ast::BinaryOp::Ne || e.op == ast::BinaryOp::Lt ||
+                    e.op == ast::BinaryOp::Le || e.op == ast::BinaryOp::Gt || e.op == ast::BinaryOp::Ge;
+  bool equality = e.op == ast::BinaryOp::Eq || e.op == ast::BinaryOp::Ne;
+
+  if (e.op == ast::BinaryOp::LogicalAnd || e.op == ast::BinaryOp::LogicalOr) {
+    for (const auto* side : {&*e.lhs, &*e.rhs}) {
+      const Type& t = types_.of(*side);
+      if (!t.isIntegerLike() && !t.is(TypeKind::Pointer))
+        return error(side->range, std::string("'") + op + "' needs conditions, and this is " + t.kindName());
+    }
+    return set(e, Type::boolean());
+  }
+
+  // Strings, addresses and MAC addresses: only == and != with their own kind.
+  for (const Type* t : {&*l, &*r}) {
+    if (t->isIntegerLike() || t->is(TypeKind::Pointer)) continue;
+    if (!equality)
+      return error(e.range, std::string("'") + op + "' cannot be used on " + t->kindName(),
+                   t->is(TypeKind::String) ? "strings compare with == and !=" : "only == and != compare these values");
+    if (!l->sameKind(*r))
+      return error(e.range, "cannot compare " + l->kindName() + " with " + r->kindName(),
+                   l->isAddress() || r->isAddress() ? "write the address with pton(\"10.0.0.1\")"
+                                                    : "both sides of '" + std::string(op) + "' need the same kind of value");
+    return set(e, Type::boolean());
+  }
+
+  // Pointer arithmetic: p + n, p - n.
+  if (l->is(TypeKind::Pointer) || r->is(TypeKind::Pointer)) {
+    if (comparison) return set(e, Type::boolean());
+    if ((e.op == ast::BinaryOp::Add || e.op == ast::BinaryOp::Sub) && l->is(TypeKind::Pointer) && r->isIntegerLike())
+      return set(e, *l);
+    return error(e.range, std::string("'") + op + "' cannot combine " + l->kindName() + " and " + r->kindName());
+  }
+
+  // Integers: a constant takes the other side's type when it fits.
+  auto lc = constantOf(*e.lhs);
+  auto rc = constantOf(*e.rhs);
+  Type result;
+  auto adopt = [&](const std::optional<Constant>& c, const ast::Expr& constantSide, const ast::Expr& otherSide,
+                   const Type& other) -> bool {
+    if (!c || constantOf(otherSide)) return false;
+    if (fits(*c, other)) {
+      set(constantSide, other);
+      result = other;
+      return true;
+    }
+    if (c->negative && other.is(TypeKind::Integer) && !other.isSigned()) {
+      error(constantSide.range, constantText(*c) + " cannot be " + (comparison ? "compared with" : "combined with") +
+                                    " an unsigned value (" + other.str() + ")",
+            "cast the other side to a signed type: (s64)x");
+      result = Type();
+      return true;
+    }
+    return false;
+  };
+  size_t errorsBefore = diags_.errorCount();
+  if (!adopt(rc, *e.rhs, *e.lhs, *l) && !adopt(lc, *e.lhs, *e.rhs, *r)) unify(*l, *r, result);
+  if (diags_.errorCount() != errorsBefore) return;
+  set(e, comparison ? Type::boolean() : (result.is(TypeKind::Bool) ? Type::integer(8, false) : result));
+}
+
+void TypeChecker::visit(const ast::Ternary& e) {
+  condition(*e.cond, "the condition of '?:'");
+  auto a = plainValue(*e.then, "a branch of '?:'");
+  auto b = plainValue(*e.otherwise, "a branch of '?:'");
+  if (!a || !b) return;
+  Type result;
+  if (auto c = constantOf(*e.otherwise); c && fits(*c, *a)) return set(*e.otherwise, *a), set(e, *a);
+  if (auto c = constantOf(*e.then); c && fits(*c, *b)) return set(*e.then, *b), set(e, *b);
+  if (!unify(*a, *b, result))
+    return error(e.range, "the branches of '?:' are " + a->kindName() + " and " + b->kindName(),
+                 "both branches need the same kind of value");
+  set(e, result);
+}
+
+void TypeChecker::visit(const ast::Field& e) {
+  if (e.base->kind == ast::ExprKind::Identifier) {
+    const std::string& base = static_cast<const ast::Identifier&>(*e.base).name;
+    if (isPacketView(base)) {
+      if (!inPacketProbe())
+        return error(e.base->range, "packet view '" + base + "' is only available in xdp and afxdp blocks",
+                     "this probe is " + providersText());
+      if (e.arrow) return error(e.range, "packet views use '.', not '->'", "write " + base + "." + e.field);
+      const PacketField* f = findPacketField(base, e.field);
+      if (f == nullptr) {
+        std::vector<std::string> names;
+        for (const PacketField& p : allPacketFields())
+          if (base == p.view) names.push_back(p.name);
+        std::string guess = closestMatch(e.field, names);
+        std::string all;
+        for (const auto& n : names) all += (all.empty() ? "" : ", ") + base + "." + n;
+        return error(e.range, "packet view '" + base + "' has no field '" + e.field + "'",
+                     guess.empty() ? "its fields: " + all : "did you mean '" + base + "." + guess + "'?");
+      }
+      set(*e.base, Type::boolean());
+      return set(e, f->type);
+    }
+    if (base == "args") {
+      if (!allowedHere("uprobe uretprobe fentry fexit tracepoint"))
+        return error(e.base->range, "'args' is not available in " + providersText() + " probes",
+                     "it exists in: uprobe uretprobe fentry fexit tracepoint");
+      if (tracepoint_ == nullptr) {
+        if (allowedHere("tracepoint"))
+          return error(e.base->range, "'args' needs a single tracepoint without wildcards",
+                       "give this block one tracepoint, or read fields in separate probes");
+        return error(e.base->range, "typed args of " + providersText() + " probes come from DWARF or BTF, "
+                                    "which this build of dptrace does not import yet",
+                     "read the raw registers arg0..arg9 meanwhile");
+      }
+      const TracepointField* f = tracepoint_->field(e.field);
+      if (f == nullptr) {
+        std::string guess = closestMatch(e.field, fieldNames(tracepoint_->fields));
+        std::string all;
+        for (const auto& n : fieldNames(tracepoint_->fields)) all += (all.empty() ? "" : ", ") + n;
+        return error(e.range, "tracepoint " + tracepoint_->category + ":" + tracepoint_->name + " has no field '" +
+                                  e.field + "'",
+                     guess.empty() ? "its fields: " + all : "did you mean 'args." + guess + "'?");
+      }
+      if (f->type.is(TypeKind::Void))
+        return error(e.range, "dptrace cannot read field '" + f->name + "' (" + f->declaration + ") yet");
+      return set(e, f->type);
+    }
+  }
+  auto t = typeOf(*e.base);
+  if (!t) return;
+  error(e.range, "'" + std::string(e.arrow ? "->" : ".") + e.field + "': " + t->kindName() + " has no fields",
+        t->is(TypeKind::Tuple) ? "tuple elements are read by number: $t.0" : "");
+}
+
+void TypeChecker::visit(const ast::TupleIndex& e) {
+  auto t = typeOf(*e.base);
+  if (!t) return;
+  if (!t->is(TypeKind::Tuple))
+    return error(e.range, "'." + std::to_string(e.index) + "' reads a tuple element, and this is " + t->kindName());
+  if (e.index >= t->elements().size())
+    return error(e.range, "this tuple has " + std::to_string(t->elements().size()) + " elements; '." +
+                              std::to_string(e.index) + "' is past its end",
+                 "elements are numbered from 0");
+  set(e, t->elements()[e.index]);
+}
+
+void TypeChecker::visit(const ast::Index& e) {
+  auto base = typeOf(*e.base);
+  auto index = typeOf(*e.index);
+  if (!base || !index) return;
+  if (!base->is(TypeKind::Pointer))
+    return error(e.range, "'[]' indexes a pointer, and this is " + base->kindName(),
+                 e.base->kind == ast::ExprKind::Map ? "map keys go right after the name: @m[k1, k2]" : "");
+  if (!index->isIntegerLike()) return error(e.index->range, "an index must be an integer, not " + index->kindName());
+  if (base->pointee().is(TypeKind::Void))
+    return error(e.range, "this pointer's target type is unknown", "cast it first: ((u32 *)p)[i]");
+  set(e, base->pointee());
+}
+
+void TypeChecker::visit(const ast::Cast& e) {
+  auto t = typeOf(*e.operand);
+  if (!t) return;
+  if (e.type.kind != ast::TypeName::Kind::Builtin)
+    return error(e.type.range, e.type.spelling() + " is not known: this build of dptrace does not import C types yet",
+                 "C definitions, #include and BTF types come with the type importer");
+  std::string n = e.type.name;
+  Type target;
+  if (n == "bool") target = Type::boolean();
+  else {
+    bool isSigned = n[0] == 's' || n.rfind("int", 0) == 0;
+    uint32_t bits = static_cast<uint32_t>(std::stoul(n.substr(n.find_first_of("0123456789"))));
+    target = Type::integer(bits, isSigned);
+  }
+  if (e.type.pointers > 0) {
+    for (uint32_t i = 0; i < e.type.pointers; ++i) target = Type::pointer(target);
+    if (!t->isIntegerLike() && !t->is(TypeKind::Pointer))
+      return error(e.range, "cannot cast " + t->kindName() + " to " + target.str());
+    return set(e, target);
+  }
+  if (!t->isIntegerLike() && !t->is(TypeKind::Pointer))
+    return error(e.range, "cannot cast " + t->kindName() + " to " + target.str(),
+                 t->is(TypeKind::String) ? "strings cannot be turned into numbers" : "");
+  set(e, target);
+}
+
+void TypeChecker::visit(const ast::Tuple& e) {
+  std::vector<Type> elements;
+  for (const ast::ExprPtr& el : e.elements) {
+    auto t = plainValue(*el, "a tuple element");
+    if (!t) return;
+    if (t->is(TypeKind::Aggregation)) return error(el->range, "a tuple cannot hold " + t->kindName());
+    elements.push_back(*t);
+  }
+  set(e, Type::tuple(std::move(elements)));
+}
+
+// ------------------------------------------------------------ statements
+
+void TypeChecker::visit(const ast::ExprStmt& s) {
+  const ast::Expr& e = *s.expr;
+  bool isIncrement = e.kind == ast::ExprKind::Unary && static_cast<const ast::Unary&>(e).op >= ast::UnaryOp::PreIncrement;
+  if (isIncrement && static_cast<const ast::Unary&>(e).operand->kind == ast::ExprKind::Map) {
+    // @m++ on its own may create the map, as an integer.
+    const auto& m = static_cast<const ast::Map&>(*static_cast<const ast::Unary&>(e).operand);
+    MapInfo& info = mapInfo(m);
+    info.assigned = true;
+    if (!checkMapKeys(m, info)) return;
+    if (info.value.is(TypeKind::Void)) info.value = Type::s64();
+    if (!info.value.is(TypeKind::Integer))
+      return error(e.range, "@" + m.name + " holds " + info.value.kindName() + "; '++' and '--' need an integer");
+    set(m, info.value);
+    return set(e, info.value);
+  }
+  auto t = typeOf(e);
+  if (!t || isIncrement) return;
+  if (!t->is(TypeKind::Void))
+    error(e.range, "the value of this expression is not used",
+          e.kind == ast::ExprKind::Call ? "store it: @x = ...; or $x = ...;" : "assign it to a map or a variable, or remove it");
+}
+
+std::optional<Type> TypeChecker::storeInto(const Type& existing, const ast::Expr& value, const Type& valueType,
+                                           const std::string& what, SourceRange at) {
+  if (existing.is(TypeKind::Void)) return valueType;
+  if (auto c = constantOf(value); c && existing.is(TypeKind::Integer)) {
+    if (fits(*c, existing)) {
+      set(value, existing);
+      return existing;
+    }
+    if (c->negative && !existing.isSigned()) {
+      error(value.range, constantText(*c) + " cannot be stored in " + what + ", which holds unsigned " + existing.str() +
+                             " values",
+            "store signed values from the start, e.g. (s64)x");
+      return std::nullopt;
+    }
+  }
+  Type unified;
+  if (!unify(existing, valueType, unified)) {
+    error(at, what + " holds " + existing.kindName() + " elsewhere; here it is given " + valueType.kindName(),
+          "a variable or map keeps one kind of value; use another name for this one");
+    return std::nullopt;
+  }
+  return unified;
+}
+
+void TypeChecker::assignToVariable(const ast::Variable& target, const ast::Assign& s) {
+  std::string what = "$" + target.name;
+  auto it = variables_.find(target.name);
+  if (s.op != ast::AssignOp::Set && it == variables_.end())
+    return error(target.range, "variable " + what + " is used before it is assigned",
+                 "assign it first: " + what + " = 0;");
+  if (s.value->kind == ast::ExprKind::Call)
+    if (const BuiltinInfo* b = findBuiltin(static_cast<const ast::Call&>(*s.value).callee);
+        b && b->kind == BuiltinKind::Aggregation)
+      return error(s.value->range, std::string(b->name) + "() is an aggregation and is kept in a map, not in a variable",
+                   "write @" + target.name + " = " + b->name + "(...);");
+  auto v = plainValue(*s.value, "a variable's value");
+  if (!v) return;
+  if (s.op != ast::AssignOp::Set && (!v->isIntegerLike() || !it->second.is(TypeKind::Integer)))
+    return error(s.range, std::string("'") + ast::spelling(s.op) + "' needs integers on both sides");
+  auto stored = storeInto(it == variables_.end() ? Type() : it->second, *s.value, *v, what, s.range);
+  if (!stored) return;
+  variables_[target.name] = *stored;
+  set(target, *stored);
+}
+
+void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
+  MapInfo& info = mapInfo(target);
+  info.assigned = true;  // even if its keys are wrong: that is the error to report, not "never assigned"
+  if (!checkMapKeys(target, info)) return;
+  std::string what = "@" + target.name;
+  if (target.keys.empty() && !info.keys.empty())
+    return error(target.range, what + " has keys: store into one entry with " + what + "[key]");
+
+  Type value;
+  const ast::Call* call = s.value->kind == ast::ExprKind::Call ? &static_cast<const ast::Call&>(*s.value) : nullptr;
+  const BuiltinInfo* b = call ? findBuiltin(call->callee) : nullptr;
+  if (b && b->kind == BuiltinKind::Aggregation) {
+    if (s.op != ast::AssignOp::Set)
+      return error(s.range, std::string("an aggregation is assigned with '=', not '") + ast::spelling(s.op) + "'");
+    aggregationSite_ = call;
+    auto agg = typeOf(*s.value);
+    aggregationSite_ = nullptr;
+    if (!agg) return;
+    value = *agg;
+  } else {
+    if (info.value.is(TypeKind::Aggregation))
+      return error(s.value->range, what + " holds " + info.value.kindName() + " elsewhere; it cannot also hold a plain value",
+                   "keep the plain value in another map");
+    auto v = plainValue(*s.value, "a map value");
+    if (!v) return;
+    if (s.op != ast::AssignOp::Set && !v->isIntegerLike())
+      return error(s.range, std::string("'") + ast::spelling(s.op) + "' needs integers on both sides");
+    if (s.op != ast::AssignOp::Set && info.value.is(TypeKind::Void)) info.value = Type::s64();
+    value = *v;
+  }
+  auto stored = storeInto(info.value, *s.value, value, what, s.value->range);
+  if (!stored) return;
+  info.value = *stored;
+  set(target, *stored);
+}
+
+void TypeChecker::visit(const ast::Assign& s) {
+  const ast::Expr& target = *s.target;
+  switch (target.kind) {
+    case ast::ExprKind::Variable: return assignToVariable(static_cast<const ast::Variable&>(target), s);
+    case ast::ExprKind::Map: return assignToMap(static_cast<const ast::Map&>(target), s);
+    case ast::ExprKind::Field: {
+      auto t = typeOf(target);
+      auto v = typeOf(*s.value);
+      if (!t || !v) return;
+      const auto& f = static_cast<const ast::Field&>(target);
+      const auto* base = f.base->kind == ast::ExprKind::Identifier ? &static_cast<const ast::Identifier&>(*f.base) : nullptr;
+      const PacketField* pf = base ? findPacketField(base->name, f.field) : nullptr;
+      if (pf == nullptr)
+        return error(target.range, "only packet fields can be assigned; dptrace never writes traced memory");
+      if (!pf->writable)
+        return error(target.range, base->name + "." + f.field + " cannot be assigned",
+                     "writable fields: addresses, ports, ip.ttl, tcp.flags, icmp.type/code, vlan.id, gtp.teid");
+      if (auto c = constantOf(*s.value); c && pf->type.is(TypeKind::Integer)) {
+        if (!fits(*c, pf->type))
+          return error(s.value->range, constantText(*c) + " does not fit in " + base->name + "." + f.field + " (" +
+                                           pf->type.str() + ")");
+        return set(*s.value, pf->type);
+      }
+      Type unified;
+      if (!unify(pf->type, *v, unified))
+        return error(s.value->range, base->name + "." + f.field + " is " + pf->type.kindName() + ", not " + v->kindName());
+      return;
+    }
+    default:
+      typeOf(target);
+      error(target.range, "dptrace never writes traced memory: only variables, maps and packet fields can be assigned");
+  }
+}
+
+void TypeChecker::visit(const ast::If& s) {
+  condition(*s.cond, "the condition of 'if'");
+  visit(s.then);
+  if (s.otherwise) visit(*s.otherwise);
+}
+
+void TypeChecker::visit(const ast::While& s) {
+  condition(*s.cond, "the condition of 'while'");
+  ++loopDepth_;
+  visit(s.body);
+  --loopDepth_;
+}
+
+void TypeChecker::visit(const ast::Unroll& s) {
+  auto c = constantOf(*s.count);
+  if (!c || c->negative || c->magnitude < 1 || c->magnitude > 100)
+    error(s.count->range, "unroll needs a constant count from 1 to 100", "for example: unroll (8) { ... }");
+  else
+    set(*s.count, Type::integer(32, false));
+  ++loopDepth_;
+  visit(s.body);
+  --loopDepth_;
+}
+
+void TypeChecker::visit(const ast::Jump& s) {
+  if (s.jump != ast::JumpKind::Return && loopDepth_ == 0)
+    error(s.range, std::string("'") + ast::spelling(s.jump) + "' outside a loop",
+          "break and continue work inside while and unroll; 'return' ends the probe block");
+}
+
+}  // namespace dptrace

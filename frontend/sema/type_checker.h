@@ -1,0 +1,90 @@
+// The type checker's state while it walks one program. Private to sema/.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "type_check.h"
+#include "visitor.h"
+
+namespace dptrace {
+
+// An integer constant as written: 5, -1, 0x10.
+struct Constant {
+  bool negative = false;
+  uint64_t magnitude = 0;
+};
+
+class TypeChecker : public ast::Visitor<TypeChecker, true> {
+public:
+  TypeChecker(Diagnostics& diags, TypeTable& types) : diags_(diags), types_(types) {}
+  using Visitor::visit;
+
+  void checkProgram(const ast::Program& program);
+
+  // ---- expressions (type_check.cpp)
+  void visit(const ast::Integer& e);
+  void visit(const ast::String& e);
+  void visit(const ast::Identifier& e);
+  void visit(const ast::Variable& e);
+  void visit(const ast::Map& e);
+  void visit(const ast::Unary& e);
+  void visit(const ast::Binary& e);
+  void visit(const ast::Ternary& e);
+  void visit(const ast::Field& e);
+  void visit(const ast::TupleIndex& e);
+  void visit(const ast::Index& e);
+  void visit(const ast::Cast& e);
+  void visit(const ast::Tuple& e);
+  void visit(const ast::Call& e);  // calls.cpp
+
+  // ---- statements (type_check.cpp)
+  void visit(const ast::ExprStmt& s);
+  void visit(const ast::Assign& s);
+  void visit(const ast::If& s);
+  void visit(const ast::While& s);
+  void visit(const ast::Unroll& s);
+  void visit(const ast::Jump& s);
+
+private:
+  friend struct CallTyping;
+
+  // The type of an expression, checking it first. Errors yield nullopt.
+  std::optional<Type> typeOf(const ast::Expr& e);
+  void set(const ast::Expr& e, Type t) { types_.exprs[&e] = std::move(t); }
+  void error(SourceRange r, std::string message, std::string hint = {});
+
+  bool allowedHere(const char* onlyIn) const;  // is the builtin allowed in this probe's providers?
+  std::string providersText() const;
+  bool inPacketProbe() const;
+
+  void condition(const ast::Expr& e, const char* what);
+  std::optional<Type> storeInto(const Type& existing, const ast::Expr& value, const Type& valueType,
+                                const std::string& what, SourceRange at);
+  std::optional<Type> plainValue(const ast::Expr& e, const char* role);
+  bool checkMapKeys(const ast::Map& m, MapInfo& info);
+  MapInfo& mapInfo(const ast::Map& m);
+  void assignToMap(const ast::Map& target, const ast::Assign& s);
+  void assignToVariable(const ast::Variable& target, const ast::Assign& s);
+  const ast::Map* wholeMapArgument(const ast::Call& c, size_t i);
+  void checkCallArguments(const ast::Call& c);
+
+  Diagnostics& diags_;
+  TypeTable& types_;
+
+  // ---- per probe
+  const ast::Probe* probe_ = nullptr;
+  std::vector<std::string> providers_;
+  const TracepointFormat* tracepoint_ = nullptr;
+  std::map<std::string, Type> variables_;
+  int loopDepth_ = 0;
+  const ast::Call* aggregationSite_ = nullptr;  // the call of @m = agg(...) being checked
+};
+
+std::optional<Constant> constantOf(const ast::Expr& e);
+bool fits(const Constant& c, const Type& t);
+std::string constantText(const Constant& c);
+
+}  // namespace dptrace
