@@ -1,0 +1,144 @@
+// JSON lines: exactly one object per line and nothing between them, in
+// bpftrace's shapes ({"type": "map", "data": {"@name": {"k1,k2": v}}}).
+#include <cstdio>
+#include <ostream>
+
+#include "map_order.h"
+#include "output.h"
+
+namespace dptrace {
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json(const Value& v) {
+  if (auto* i = std::get_if<int64_t>(&v.v)) return std::to_string(*i);
+  if (auto* u = std::get_if<uint64_t>(&v.v)) return std::to_string(*u);
+  if (auto* t = std::get_if<Value::Tuple>(&v.v)) {
+    std::string s = "[";
+    for (size_t i = 0; i < t->size(); ++i) s += (i ? ", " : "") + json((*t)[i]);
+    return s + "]";
+  }
+  return quote(v.text());
+}
+
+std::string keyText(const std::vector<Value>& key) {
+  std::string s;
+  for (size_t i = 0; i < key.size(); ++i) s += (i ? "," : "") + key[i].text();
+  return s;
+}
+
+std::string bucketsJson(const std::vector<uint64_t>& counts, auto bounds) {
+  size_t first = 0, last = counts.size();
+  while (first < last && counts[first] == 0) ++first;
+  while (last > first && counts[last - 1] == 0) --last;
+  std::string s = "[";
+  for (size_t i = first; i < last; ++i) {
+    s += (i > first ? ", " : "") + std::string("{") + bounds(i) + "\"count\": " + std::to_string(counts[i]) + "}";
+  }
+  return s + "]";
+}
+
+std::string valueJson(const MapValue& value, const char*& type) {
+  return std::visit(
+      [&](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, Value>) {
+          type = "map";
+          return json(v);
+        } else if constexpr (std::is_same_v<T, Stats>) {
+          type = "stats";
+          int64_t avg = v.count ? v.total / static_cast<int64_t>(v.count) : 0;
+          return "{\"count\": " + std::to_string(v.count) + ", \"average\": " + std::to_string(avg) +
+                 ", \"total\": " + std::to_string(v.total) + "}";
+        } else if constexpr (std::is_same_v<T, Average>) {
+          type = "stats";  // as bpftrace reports avg()
+          return std::to_string(v.count ? v.total / static_cast<int64_t>(v.count) : 0);
+        } else if constexpr (std::is_same_v<T, Histogram>) {
+          type = "hist";
+          return bucketsJson(v.counts, [](size_t i) -> std::string {
+            if (i == 0) return "\"max\": -1, ";
+            if (i == 1) return "\"min\": 0, \"max\": 0, ";
+            uint64_t low = i == 2 ? 1 : uint64_t{1} << (i - 2);
+            uint64_t high = i == 2 ? 1 : low * 2 - 1;
+            return "\"min\": " + std::to_string(low) + ", \"max\": " + std::to_string(high) + ", ";
+          });
+        } else {
+          type = "hist";
+          return bucketsJson(v.counts, [&](size_t i) -> std::string {
+            if (i == 0) return "\"max\": " + std::to_string(v.min - 1) + ", ";
+            if (i + 1 == v.counts.size()) return "\"min\": " + std::to_string(v.max) + ", ";
+            int64_t low = v.min + static_cast<int64_t>(i - 1) * v.step;
+            return "\"min\": " + std::to_string(low) + ", \"max\": " + std::to_string(low + v.step - 1) + ", ";
+          });
+        }
+      },
+      value);
+}
+
+class JsonOutput : public Output {
+public:
+  explicit JsonOutput(std::ostream& out) : out_(out) {}
+
+  void attached(int probes) override {
+    out_ << "{\"type\": \"attached_probes\", \"data\": {\"probes\": " << probes << "}}" << std::endl;
+  }
+
+  void printf(const std::string& text) override {
+    out_ << "{\"type\": \"printf\", \"data\": " << quote(text) << "}" << std::endl;
+  }
+
+  void beginExitMaps() override {}
+
+  void map(const MapSnapshot& map) override {
+    if (map.entries.empty()) return;
+    const char* type = "map";
+    std::string data;
+    auto entries = sortedEntries(map);
+    if (entries.size() == 1 && entries[0]->key.empty()) {
+      data = valueJson(entries[0]->value, type);
+    } else {
+      data = "{";
+      for (size_t i = 0; i < entries.size(); ++i)
+        data += (i ? ", " : "") + quote(keyText(entries[i]->key)) + ": " + valueJson(entries[i]->value, type);
+      data += "}";
+    }
+    out_ << "{\"type\": \"" << type << "\", \"data\": {" << quote("@" + map.name) << ": " << data << "}}"
+         << std::endl;
+  }
+
+  void event(const std::string& probe, const std::vector<std::pair<std::string, Value>>& fields) override {
+    std::string data;
+    for (const auto& [name, value] : fields) data += (data.empty() ? "" : ", ") + quote(name) + ": " + json(value);
+    out_ << "{\"type\": \"event\", \"probe\": " << quote(probe) << ", \"data\": {" << data << "}}" << std::endl;
+  }
+
+private:
+  std::ostream& out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Output> makeJsonOutput(std::ostream& out) { return std::make_unique<JsonOutput>(out); }
+
+}  // namespace dptrace

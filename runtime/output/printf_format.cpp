@@ -1,0 +1,68 @@
+// printf() in user space: the format applied to values read from the ring
+// buffer. The type checker has already matched conversions to argument kinds.
+#include <cstdio>
+
+#include "output.h"
+
+namespace dptrace {
+namespace {
+
+template <typename T>
+std::string snprintfValue(const std::string& spec, T value) {
+  int n = std::snprintf(nullptr, 0, spec.c_str(), value);
+  if (n <= 0) return "";
+  std::string out(static_cast<size_t>(n) + 1, '\0');
+  std::snprintf(out.data(), out.size(), spec.c_str(), value);
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+std::string formatPrintf(const std::string& fmt, const std::vector<Value>& args) {
+  std::string out;
+  size_t next = 0;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%') {
+      out += fmt[i];
+      continue;
+    }
+    if (i + 1 < fmt.size() && fmt[i + 1] == '%') {
+      out += '%';
+      ++i;
+      continue;
+    }
+    // %[flags][width][.precision][length]conversion; the length is ours to choose.
+    std::string spec = "%";
+    size_t j = i + 1;
+    while (j < fmt.size() && std::string_view("-+ #0123456789.").find(fmt[j]) != std::string_view::npos) spec += fmt[j++];
+    while (j < fmt.size() && std::string_view("hlzjt").find(fmt[j]) != std::string_view::npos) ++j;
+    if (j >= fmt.size()) break;
+    char conversion = fmt[j];
+    i = j;
+    if (next >= args.size()) break;
+    const Value& v = args[next++];
+    if (conversion == 's') {
+      out += snprintfValue(spec + "s", v.text().c_str());
+    } else if (conversion == 'c') {
+      int c = std::holds_alternative<int64_t>(v.v) ? static_cast<int>(std::get<int64_t>(v.v))
+              : std::holds_alternative<uint64_t>(v.v) ? static_cast<int>(std::get<uint64_t>(v.v)) : '?';
+      out += snprintfValue(spec + "c", c);
+    } else if (conversion == 'p') {
+      uint64_t p = std::holds_alternative<uint64_t>(v.v) ? std::get<uint64_t>(v.v)
+                   : std::holds_alternative<int64_t>(v.v) ? static_cast<uint64_t>(std::get<int64_t>(v.v)) : 0;
+      out += snprintfValue(spec + "#llx", static_cast<unsigned long long>(p));
+    } else if (conversion == 'd' || conversion == 'i') {
+      long long x = std::holds_alternative<int64_t>(v.v) ? std::get<int64_t>(v.v)
+                    : std::holds_alternative<uint64_t>(v.v) ? static_cast<long long>(std::get<uint64_t>(v.v)) : 0;
+      out += snprintfValue(spec + "lld", x);
+    } else {  // u x X o
+      unsigned long long x = std::holds_alternative<uint64_t>(v.v) ? std::get<uint64_t>(v.v)
+                             : std::holds_alternative<int64_t>(v.v) ? static_cast<unsigned long long>(std::get<int64_t>(v.v)) : 0;
+      out += snprintfValue(spec + "ll" + conversion, x);
+    }
+  }
+  return out;
+}
+
+}  // namespace dptrace

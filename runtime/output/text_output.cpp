@@ -1,0 +1,119 @@
+// Text output, in bpftrace 0.17's layout:
+//   @name: 7
+//   @name[1, ab]: 2
+//   @h:
+//   [4, 8)                 2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+
+#include "map_order.h"
+#include "output.h"
+
+namespace dptrace {
+namespace {
+
+constexpr int kBarWidth = 52;
+
+std::string keyText(const std::vector<Value>& key) {
+  if (key.empty()) return "";
+  std::string s = "[";
+  for (size_t i = 0; i < key.size(); ++i) s += (i ? ", " : "") + key[i].text();
+  return s + "]";
+}
+
+std::string bucketLine(const std::string& label, uint64_t count, uint64_t largest) {
+  char head[64];
+  std::snprintf(head, sizeof head, "%-16s%8llu ", label.c_str(), static_cast<unsigned long long>(count));
+  size_t bar = largest == 0 ? 0 : static_cast<size_t>(count * kBarWidth / largest);
+  return std::string(head) + "|" + std::string(bar, '@') + std::string(kBarWidth - bar, ' ') + "|\n";
+}
+
+// Buckets from the first to the last that holds anything.
+template <typename Label>
+std::string buckets(const std::vector<uint64_t>& counts, Label label) {
+  auto first = std::find_if(counts.begin(), counts.end(), [](uint64_t c) { return c != 0; });
+  if (first == counts.end()) return "";
+  auto last = std::find_if(counts.rbegin(), counts.rend(), [](uint64_t c) { return c != 0; }).base();
+  uint64_t largest = *std::max_element(first, last);
+  std::string out;
+  for (auto it = first; it != last; ++it)
+    out += bucketLine(label(static_cast<size_t>(it - counts.begin())), *it, largest);
+  return out;
+}
+
+class TextOutput : public Output {
+public:
+  TextOutput(std::ostream& out, std::ostream& err) : out_(out), err_(err) {}
+
+  void attached(int probes) override {
+    err_ << "Attaching " << probes << (probes == 1 ? " probe..." : " probes...") << std::endl;
+  }
+
+  void printf(const std::string& text) override { out_ << text << std::flush; }
+
+  void beginExitMaps() override { out_ << "\n\n"; }
+
+  void map(const MapSnapshot& map) override {
+    std::string name = "@" + map.name;
+    for (const MapEntry* e : sortedEntries(map)) {
+      std::string head = name + keyText(e->key) + ": ";
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, Value>) out_ << head << v.text() << "\n";
+            if constexpr (std::is_same_v<T, Stats>)
+              out_ << head << "count " << v.count << ", average " << (v.count ? v.total / static_cast<int64_t>(v.count) : 0)
+                   << ", total " << v.total << "\n";
+            if constexpr (std::is_same_v<T, Average>)
+              out_ << head << (v.count ? v.total / static_cast<int64_t>(v.count) : 0) << "\n";
+            if constexpr (std::is_same_v<T, Histogram>)
+              out_ << head << "\n" << buckets(v.counts, histogramLabel) << "\n";
+            if constexpr (std::is_same_v<T, LinearHistogram>)
+              out_ << head << "\n" << buckets(v.counts, [&](size_t i) { return linearHistogramLabel(v, i); }) << "\n";
+          },
+          e->value);
+    }
+    out_ << std::flush;
+  }
+
+  void event(const std::string&, const std::vector<std::pair<std::string, Value>>& fields) override {
+    std::string line;
+    for (const auto& [name, value] : fields) line += (line.empty() ? "" : " ") + name + "=" + value.text();
+    out_ << line << "\n" << std::flush;
+  }
+
+private:
+  std::ostream& out_;
+  std::ostream& err_;
+};
+
+std::string withSuffix(uint64_t v) {
+  static const char* const kSuffix[] = {"", "K", "M", "G", "T", "P", "E"};
+  int i = 0;
+  while (v >= 1024 && v % 1024 == 0 && i < 6) v /= 1024, ++i;
+  return std::to_string(v) + kSuffix[i];
+}
+
+}  // namespace
+
+std::string histogramLabel(size_t i) {
+  if (i == 0) return "(..., 0)";
+  if (i == 1) return "[0]";
+  if (i == 2) return "[1]";
+  uint64_t low = uint64_t{1} << (i - 2);
+  return "[" + withSuffix(low) + ", " + withSuffix(low * 2) + ")";
+}
+
+std::string linearHistogramLabel(const LinearHistogram& h, size_t i) {
+  if (i == 0) return "(..., " + std::to_string(h.min) + ")";
+  if (i + 1 == h.counts.size()) return "[" + std::to_string(h.max) + ", ...)";
+  int64_t low = h.min + static_cast<int64_t>(i - 1) * h.step;
+  return "[" + std::to_string(low) + ", " + std::to_string(low + h.step) + ")";
+}
+
+std::unique_ptr<Output> makeTextOutput(std::ostream& out, std::ostream& err) {
+  return std::make_unique<TextOutput>(out, err);
+}
+
+}  // namespace dptrace

@@ -1,0 +1,50 @@
+#include "value.h"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+
+namespace dptrace {
+namespace {
+
+struct TextOf {
+  std::string operator()(int64_t x) const { return std::to_string(x); }
+  std::string operator()(uint64_t x) const { return std::to_string(x); }
+  std::string operator()(const std::string& s) const { return s; }
+  std::string operator()(const Ipv4Address& a) const {
+    char buf[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, a.bytes.data(), buf, sizeof buf);
+  }
+  std::string operator()(const Ipv6Address& a) const {
+    char buf[INET6_ADDRSTRLEN];
+    return inet_ntop(AF_INET6, a.bytes.data(), buf, sizeof buf);
+  }
+  std::string operator()(const MacAddress& m) const {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3],
+                  m.bytes[4], m.bytes[5]);
+    return buf;
+  }
+  std::string operator()(const Value::Tuple& t) const {
+    std::string s = "(";
+    for (size_t i = 0; i < t.size(); ++i) s += (i ? ", " : "") + t[i].text();
+    return s + ")";
+  }
+};
+
+}  // namespace
+
+std::string Value::text() const { return std::visit(TextOf{}, v); }
+
+bool Value::operator<(const Value& o) const {
+  if (v.index() != o.v.index()) return v.index() < o.v.index();
+  return std::visit(
+      [&](const auto& a) -> bool {
+        using T = std::decay_t<decltype(a)>;
+        const T& b = std::get<T>(o.v);
+        return a < b;
+      },
+      v);
+}
+
+}  // namespace dptrace

@@ -1,0 +1,75 @@
+// What the runtime reads out of BPF maps and ring buffers, as typed values.
+// Readers build these; the text and JSON printers render them. Printers never
+// read maps, readers never format.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace dptrace {
+
+struct Ipv4Address {
+  std::array<uint8_t, 4> bytes{};
+  auto operator<=>(const Ipv4Address&) const = default;  // network order, as in the packet
+};
+struct Ipv6Address {
+  std::array<uint8_t, 16> bytes{};
+  auto operator<=>(const Ipv6Address&) const = default;
+};
+struct MacAddress {
+  std::array<uint8_t, 6> bytes{};
+  auto operator<=>(const MacAddress&) const = default;
+};
+
+// One key or value: a number, a string, an address or a tuple of values.
+struct Value {
+  using Tuple = std::vector<Value>;
+  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple> v;
+
+  static Value sint(int64_t x) { return {x}; }
+  static Value uint(uint64_t x) { return {x}; }
+  static Value str(std::string s) { return {std::move(s)}; }
+  static Value tuple(Tuple t) { return {std::move(t)}; }
+
+  std::string text() const;  // 42, -3, abc, 10.0.0.1, fc00::1, 02:00:00:00:00:01, (1, abc)
+  bool operator<(const Value& o) const;
+  bool operator==(const Value& o) const { return v == o.v; }
+};
+
+// The value of one map entry.
+struct Stats {
+  uint64_t count = 0;
+  int64_t total = 0;
+};
+struct Average {
+  uint64_t count = 0;
+  int64_t total = 0;
+};
+// log2 histogram: counts[0] negative values, [1] zero, [2] one,
+// counts[i] for i >= 3 the values in [2^(i-2), 2^(i-1)).
+struct Histogram {
+  std::vector<uint64_t> counts;
+};
+// linear histogram: counts[0] below min, counts.back() at or above max,
+// counts[i] the values in [min + (i-1)*step, min + i*step).
+struct LinearHistogram {
+  int64_t min = 0, max = 0, step = 1;
+  std::vector<uint64_t> counts;
+};
+using MapValue = std::variant<Value, Stats, Average, Histogram, LinearHistogram>;
+
+struct MapEntry {
+  std::vector<Value> key;  // empty for @x
+  MapValue value;
+};
+
+struct MapSnapshot {
+  std::string name;  // without '@'
+  std::vector<MapEntry> entries;
+};
+
+}  // namespace dptrace
