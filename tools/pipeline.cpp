@@ -18,6 +18,9 @@
 #include <sstream>
 
 #include "ast_printer.h"
+#include "codegen.h"
+#include "output.h"
+#include "runner.h"
 #include "check_names.h"
 #include "diagnostics.h"
 #include "options.h"
@@ -50,12 +53,10 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.list, "-l", "probe listing"},
       {o.pid.has_value(), "-p", "the uprobe runtime"},
       {o.command.has_value(), "-c", "the uprobe runtime"},
-      {o.format == "json", "-f json", "the output printers"},
-      {o.emit.has_value() && *o.emit != "ast" && *o.emit != "typed-ast", "--emit llvm/asm/obj", "the code generator"},
+      {o.emit == "obj" && !o.outputFile, "--emit obj", "-o FILE to write the object to"},
       {!o.includeDirs.empty(), "-I", "the C type importer"},
       {o.btf.has_value(), "--btf", "the BTF type importer"},
       {!o.btfModules.empty(), "--btf-module", "the BTF type importer"},
-      {o.mapSize.has_value(), "--map-size", "the code generator"},
       {o.pcap.has_value(), "--pcap", "pcap replay"},
       {o.pcapOut.has_value(), "--pcap-out", "pcap replay"},
       {o.xdpMode.has_value(), "--xdp-mode", "the XDP runtime"},
@@ -157,9 +158,44 @@ int runDptrace(const Options& o) {
   if (stageFailed("type check")) return kExitScript;
   if (o.emit == "typed-ast") return emitTo(o, [&](std::ostream& out) { printTypedAst(program, types, out); });
 
-  fail("running a script needs the code generator, which this build of dptrace does not have yet",
-       "--emit ast and --emit typed-ast print what the front end made of the script");
-  return kExitScript;
+  CodegenOptions codegen;
+  if (o.mapSize) codegen.mapSize = *o.mapSize;
+  if (o.emit == "llvm" || o.emit == "asm") {
+    CodegenOutput kind = o.emit == "llvm" ? CodegenOutput::LlvmIr : CodegenOutput::Assembly;
+    std::ostringstream text;
+    bool ok = compileScript(program, types, codegen, diags, kind, &text).has_value();
+    if (stageFailed("code generation") || !ok) return kExitScript;
+    return emitTo(o, [&](std::ostream& out) { out << text.str(); });
+  }
+  std::optional<CompiledScript> compiled = compileScript(program, types, codegen, diags, CodegenOutput::Object, nullptr);
+  if (stageFailed("code generation") || !compiled) return kExitScript;
+  if (o.emit == "obj") {
+    std::ofstream out(*o.outputFile, std::ios::binary);
+    out.write(compiled->object.data(), static_cast<std::streamsize>(compiled->object.size()));
+    if (!out.flush()) {
+      fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
+      return kExitScript;
+    }
+    return kExitOk;
+  }
+
+  timer.done("code generation");
+
+  std::ofstream file;
+  if (o.outputFile) {
+    file.open(*o.outputFile);
+    if (!file) {
+      fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
+      return kExitScript;
+    }
+  }
+  std::ostream& sink = o.outputFile ? static_cast<std::ostream&>(file) : std::cout;
+  std::unique_ptr<Output> output = o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
+  RunOptions run;
+  run.verbose = o.verbose;
+  int status = runScript(*compiled, run, *output, diags);
+  diags.print(std::cerr, colorOn());
+  return status;
 }
 
 }  // namespace dptrace

@@ -1,0 +1,29 @@
+// Stages 6-7: typed AST -> LLVM IR -> the LLVM BPF back end -> an ELF object
+// libbpf loads (BTF-defined maps in .maps, one program per attach point in a
+// section libbpf understands, BTF for every program, a license).
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+
+#include "ast.h"
+#include "diagnostics.h"
+#include "program_info.h"
+#include "sema/type_check.h"
+
+namespace dptrace {
+
+struct CodegenOptions {
+  uint32_t mapSize = 4096;
+};
+
+enum class CodegenOutput { Object, LlvmIr, Assembly };
+
+// Compiles the checked program. For LlvmIr and Assembly the text is written
+// to `text`; for Object, CompiledScript::object holds the ELF. Constructs the
+// code generator cannot lower yet are reported as located errors.
+std::optional<CompiledScript> compileScript(const ast::Program& program, const TypeTable& types,
+                                            const CodegenOptions& options, Diagnostics& diags,
+                                            CodegenOutput output, std::ostream* text);
+
+}  // namespace dptrace

@@ -1,0 +1,90 @@
+// The code generator's state: the LLVM module being built for one script.
+// Private to codegen/; the only files that include LLVM's IR headers.
+#pragma once
+
+#include <llvm/IR/DIBuilder.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <map>
+#include <memory>
+
+#include "codegen.h"
+
+namespace dptrace {
+
+// BPF helper function ids (include/uapi/linux/bpf.h).
+enum class Helper : int64_t {
+  MapLookupElem = 1,
+  MapUpdateElem = 2,
+  MapDeleteElem = 3,
+  KtimeGetNs = 5,
+  GetSmpProcessorId = 8,
+  GetCurrentPidTgid = 14,
+  GetCurrentUidGid = 15,
+  GetCurrentComm = 16,
+  ProbeReadUserStr = 114,
+  RingbufOutput = 130,
+};
+
+// One map of the object: its global in .maps and its layout.
+struct MapGlobal {
+  llvm::GlobalVariable* global = nullptr;
+  size_t index = 0;  // into CompiledScript::maps; also its slot in the refused counters
+};
+
+class ModuleLowering {
+public:
+  ModuleLowering(const ast::Program& program, const TypeTable& types, const CodegenOptions& options,
+                 Diagnostics& diags);
+
+  // Builds every map and every program; false if something could not be lowered.
+  bool lower();
+  llvm::Module& module() { return *module_; }
+  CompiledScript& info() { return info_; }
+
+  // ---- used by FunctionLowering
+  llvm::LLVMContext& context() { return *context_; }
+  llvm::DIBuilder& di() { return *di_; }
+  llvm::DIFile* diFile() { return diFile_; }
+  const TypeTable& types() const { return types_; }
+  Diagnostics& diags() { return diags_; }
+  const MapGlobal& map(const std::string& name) { return maps_.at(name); }
+  const MapLayout& layout(const MapGlobal& m) const { return info_.maps[m.index]; }
+  llvm::GlobalVariable* events() { return events_; }
+  llvm::GlobalVariable* lost() { return lost_; }
+  llvm::GlobalVariable* refused() { return refused_; }
+  llvm::GlobalVariable* start() { return start_; }
+  size_t addPrintf(PrintfLayout p) { info_.printfs.push_back(std::move(p)); return info_.printfs.size() - 1; }
+  size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
+  void unsupported(SourceRange r, const std::string& what);
+
+private:
+  void createMaps();
+  llvm::GlobalVariable* mapDefinition(const std::string& symbol, uint32_t bpfType, uint32_t maxEntries,
+                                      uint32_t keySize, uint32_t valueSize);
+  void createLicense();
+  void lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n);
+
+  const ast::Program& program_;
+  const TypeTable& types_;
+  CodegenOptions options_;
+  Diagnostics& diags_;
+  std::unique_ptr<llvm::LLVMContext> context_;
+  std::unique_ptr<llvm::Module> module_;
+  std::unique_ptr<llvm::DIBuilder> di_;
+  llvm::DICompileUnit* cu_ = nullptr;
+  llvm::DIFile* diFile_ = nullptr;
+  std::map<std::string, MapGlobal> maps_;
+  llvm::GlobalVariable* events_ = nullptr;
+  llvm::GlobalVariable* lost_ = nullptr;
+  llvm::GlobalVariable* refused_ = nullptr;
+  llvm::GlobalVariable* start_ = nullptr;
+  CompiledScript info_;
+};
+
+// Lowers one probe block, for one of its attach points, into one function.
+void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, llvm::Function* fn);
+
+}  // namespace dptrace

@@ -1,0 +1,64 @@
+// What the code generator hands the runtime besides the object: which
+// program attaches where, how each map's keys and values are laid out, and
+// what each ring-buffer record means. Plain data, no LLVM.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ast.h"
+#include "sema/type.h"
+
+namespace dptrace {
+
+// How a map's BPF value is used.
+enum class MapRole { Value, Count, Sum, Min, Max, Avg, Stats, Hist, Lhist };
+
+struct MapLayout {
+  std::string name;    // script name, without '@'
+  std::string symbol;  // the BPF map's name in the object (script names may be too long for the kernel)
+  MapRole role = MapRole::Value;
+  std::vector<Type> keys;  // empty: one entry under key 0
+  Type value;              // Value maps: the value; aggregations: the argument
+  uint32_t keySize = 8;    // in the BPF map; hist and lhist add an 8-byte bucket index
+  uint32_t valueSize = 8;
+  bool perCpu = false;
+  int64_t lhistMin = 0, lhistMax = 0, lhistStep = 1;
+  uint32_t buckets = 0;  // hist and lhist
+};
+
+// Ring-buffer records start with two 64-bit words: the kind and an index.
+enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6 };
+
+struct PrintfLayout {
+  std::string format;
+  std::vector<Type> args;
+};
+
+struct ProgramInfo {
+  std::string function;  // the program's name in the object
+  std::string section;
+  ast::AttachPoint attach;  // provider, target, function, unit, period...
+};
+
+struct CompiledScript {
+  std::vector<char> object;  // the BPF ELF object
+  std::vector<ProgramInfo> programs;
+  std::vector<MapLayout> maps;
+  std::vector<PrintfLayout> printfs;    // printf() call sites, by index
+  std::vector<std::string> timeFormats;  // time() call sites, by index
+  std::string eventsMap = "events";     // the ring buffer
+  std::string lostMap = "lost";         // per-CPU counter of records the ring buffer refused
+  std::string refusedMap = "refused";   // per-CPU counters, one per map, of updates a full map refused
+  std::string startMap = "start";       // one u64: the run's start in ktime ns, for elapsed
+};
+
+// Every key, value and record field occupies 8-byte slots: integers and
+// booleans as 64-bit little-endian (sign- or zero-extended), strings as their
+// capacity rounded up to 8, IPv4 addresses and MACs one slot, IPv6 two,
+// tuples their elements one after another.
+uint32_t slotSize(const Type& t);
+uint32_t slotsSize(const std::vector<Type>& types);
+
+}  // namespace dptrace

@@ -1,0 +1,46 @@
+#include "decode.h"
+
+#include <cstring>
+
+namespace dptrace {
+
+Value decodeSlot(const Type& t, const uint8_t* p) {
+  uint64_t word = 0;
+  std::memcpy(&word, p, 8);
+  switch (t.kind()) {
+    case TypeKind::Integer:
+      return t.isSigned() ? Value::sint(static_cast<int64_t>(word)) : Value::uint(word);
+    case TypeKind::Bool: return Value::uint(word != 0);
+    case TypeKind::String: {
+      const char* s = reinterpret_cast<const char*>(p);
+      return Value::str(std::string(s, strnlen(s, t.capacity())));
+    }
+    case TypeKind::Ipv4: {
+      Ipv4Address a;
+      std::memcpy(a.bytes.data(), p, 4);
+      return Value{a};
+    }
+    case TypeKind::Ipv6: {
+      Ipv6Address a;
+      std::memcpy(a.bytes.data(), p, 16);
+      return Value{a};
+    }
+    case TypeKind::Mac: {
+      MacAddress m;
+      std::memcpy(m.bytes.data(), p, 6);
+      return Value{m};
+    }
+    case TypeKind::Tuple: {
+      Value::Tuple elements;
+      uint32_t off = 0;
+      for (const Type& e : t.elements()) {
+        elements.push_back(decodeSlot(e, p + off));
+        off += slotSize(e);
+      }
+      return Value::tuple(std::move(elements));
+    }
+    default: return Value::uint(word);
+  }
+}
+
+}  // namespace dptrace

@@ -1,0 +1,149 @@
+#include "map_reader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cstring>
+#include <map>
+
+#include "decode.h"
+
+namespace dptrace {
+namespace {
+
+int cpus() {
+  static int n = libbpf_num_possible_cpus();
+  return n > 0 ? n : 1;
+}
+
+std::vector<std::vector<uint8_t>> allKeys(int fd, uint32_t keySize) {
+  std::vector<std::vector<uint8_t>> keys;
+  std::vector<uint8_t> key(keySize), next(keySize);
+  const void* previous = nullptr;
+  while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
+    keys.push_back(next);
+    key = next;
+    previous = key.data();
+    if (keys.size() > (1u << 24)) break;
+  }
+  return keys;
+}
+
+// The entry's value per CPU (or once, for maps that are not per-CPU).
+std::vector<std::vector<uint8_t>> values(int fd, const MapLayout& l, const std::vector<uint8_t>& key) {
+  uint32_t stride = (l.valueSize + 7) / 8 * 8;
+  int n = l.perCpu ? cpus() : 1;
+  std::vector<uint8_t> buffer(static_cast<size_t>(stride) * n);
+  if (bpf_map_lookup_elem(fd, key.data(), buffer.data()) != 0) return {};
+  std::vector<std::vector<uint8_t>> out;
+  for (int i = 0; i < n; ++i) out.emplace_back(buffer.begin() + i * stride, buffer.begin() + i * stride + l.valueSize);
+  return out;
+}
+
+int64_t word(const std::vector<uint8_t>& v, size_t off) {
+  int64_t x = 0;
+  std::memcpy(&x, v.data() + off, 8);
+  return x;
+}
+
+std::vector<Value> userKey(const MapLayout& l, const std::vector<uint8_t>& key) {
+  std::vector<Value> out;
+  uint32_t off = 0;
+  for (const Type& t : l.keys) {
+    out.push_back(decodeSlot(t, key.data() + off));
+    off += slotSize(t);
+  }
+  return out;
+}
+
+}  // namespace
+
+MapSnapshot readMap(int fd, const MapLayout& l) {
+  MapSnapshot snap;
+  snap.name = l.name;
+  bool histogram = l.role == MapRole::Hist || l.role == MapRole::Lhist;
+  std::map<std::vector<uint8_t>, std::vector<uint64_t>> histograms;  // user key bytes -> bucket counts
+  for (const auto& key : allKeys(fd, l.keySize)) {
+    auto perCpu = values(fd, l, key);
+    if (perCpu.empty()) continue;
+    if (histogram) {
+      uint64_t bucket = static_cast<uint64_t>(word(key, l.keySize - 8));
+      std::vector<uint8_t> user(key.begin(), key.end() - 8);
+      auto& counts = histograms[user];
+      counts.resize(l.buckets, 0);
+      if (bucket < counts.size())
+        for (const auto& v : perCpu) counts[bucket] += static_cast<uint64_t>(word(v, 0));
+      continue;
+    }
+    MapEntry e;
+    e.key = userKey(l, key);
+    switch (l.role) {
+      case MapRole::Value: e.value = decodeSlot(l.value, perCpu[0].data()); break;
+      case MapRole::Count:
+      case MapRole::Sum: {
+        int64_t total = 0;
+        for (const auto& v : perCpu) total += word(v, 0);
+        bool sign = l.role == MapRole::Sum && l.value.is(TypeKind::Integer) && l.value.isSigned();
+        e.value = sign ? Value::sint(total) : Value::uint(static_cast<uint64_t>(total));
+        break;
+      }
+      case MapRole::Min:
+      case MapRole::Max: {
+        bool sign = l.value.is(TypeKind::Integer) && l.value.isSigned();
+        bool any = false;
+        int64_t best = 0;
+        for (const auto& v : perCpu) {
+          if (word(v, 8) == 0) continue;
+          int64_t x = word(v, 0);
+          bool better = sign ? (l.role == MapRole::Min ? x < best : x > best)
+                             : (l.role == MapRole::Min ? static_cast<uint64_t>(x) < static_cast<uint64_t>(best)
+                                                       : static_cast<uint64_t>(x) > static_cast<uint64_t>(best));
+          if (!any || better) best = x;
+          any = true;
+        }
+        if (!any) continue;
+        e.value = sign ? Value::sint(best) : Value::uint(static_cast<uint64_t>(best));
+        break;
+      }
+      case MapRole::Avg:
+      case MapRole::Stats: {
+        uint64_t count = 0;
+        int64_t total = 0;
+        for (const auto& v : perCpu) count += static_cast<uint64_t>(word(v, 0)), total += word(v, 8);
+        if (l.role == MapRole::Avg) e.value = Average{count, total};
+        else e.value = Stats{count, total};
+        break;
+      }
+      default: break;
+    }
+    snap.entries.push_back(std::move(e));
+  }
+  for (auto& [user, counts] : histograms) {
+    MapEntry e;
+    e.key = userKey(l, user);
+    if (l.role == MapRole::Hist) e.value = Histogram{counts};
+    else e.value = LinearHistogram{l.lhistMin, l.lhistMax, l.lhistStep, counts};
+    snap.entries.push_back(std::move(e));
+  }
+  return snap;
+}
+
+void clearMap(int fd, const MapLayout& l) {
+  for (const auto& key : allKeys(fd, l.keySize)) bpf_map_delete_elem(fd, key.data());
+}
+
+void zeroMap(int fd, const MapLayout& l) {
+  uint32_t stride = (l.valueSize + 7) / 8 * 8;
+  std::vector<uint8_t> zero(static_cast<size_t>(stride) * (l.perCpu ? cpus() : 1), 0);
+  for (const auto& key : allKeys(fd, l.keySize)) bpf_map_update_elem(fd, key.data(), zero.data(), BPF_EXIST);
+}
+
+uint64_t readCounter(int fd, uint32_t index) {
+  std::vector<uint64_t> perCpu(static_cast<size_t>(cpus()), 0);
+  if (bpf_map_lookup_elem(fd, &index, perCpu.data()) != 0) return 0;
+  uint64_t total = 0;
+  for (uint64_t v : perCpu) total += v;
+  return total;
+}
+
+}  // namespace dptrace

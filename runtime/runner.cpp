@@ -1,0 +1,292 @@
+#include "runner.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <map>
+
+#include "decode.h"
+#include "map_reader.h"
+
+namespace dptrace {
+namespace {
+
+constexpr int kExitOk = 0, kExitScript = 1, kExitSystem = 2;
+
+// libbpf reports through one process-wide callback; keep its messages for
+// the error explanation (and -v) instead of letting them reach the terminal.
+std::string& libbpfLog() {
+  static std::string log;
+  return log;
+}
+
+int captureLibbpf(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char line[2048];
+  int n = std::vsnprintf(line, sizeof line, format, args);
+  libbpfLog() += line;
+  return n;
+}
+
+uint64_t monotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Why the verifier refused a program, in words, from the last lines of its log.
+std::string explainRefusal(const std::string& log) {
+  if (log.find("infinite loop") != std::string::npos || log.find("back-edge") != std::string::npos ||
+      log.find("too many instructions") != std::string::npos ||
+      log.find("BPF program is too large") != std::string::npos)
+    return "the kernel's verifier could not prove that a loop ends; give 'while' a constant limit in its "
+           "condition, e.g. while ($i < n && $i < 32), or use unroll (N)";
+  if (log.find("stack") != std::string::npos && log.find("limit") != std::string::npos)
+    return "the program needs more than 512 bytes of stack; use fewer or shorter strings";
+  if (log.find("Permission denied") != std::string::npos || log.find("EPERM") != std::string::npos)
+    return "the kernel refused: dptrace needs root (or CAP_BPF and CAP_PERFMON)";
+  return "the kernel's verifier refused it; run with -v to see its log";
+}
+
+struct Run {
+  Run(const CompiledScript& s, const RunOptions& o, Output& out_, Diagnostics& d)
+      : script(s), options(o), out(out_), diags(d) {}
+
+  const CompiledScript& script;
+  const RunOptions& options;
+  Output& out;
+  Diagnostics& diags;
+  bpf_object* obj = nullptr;
+  ring_buffer* rb = nullptr;
+  std::vector<bpf_link*> links;
+  bool exitRequested = false;
+  int status = kExitOk;
+
+  ~Run() {
+    detach();
+    if (rb) ring_buffer__free(rb);
+    if (obj) bpf_object__close(obj);
+  }
+
+  void detach() {
+    for (bpf_link* l : links) bpf_link__destroy(l);
+    links.clear();
+  }
+
+  int mapFd(const std::string& symbol) {
+    bpf_map* m = bpf_object__find_map_by_name(obj, symbol.c_str());
+    return m ? bpf_map__fd(m) : -1;
+  }
+
+  int fail(SourceRange where, const std::string& message, const std::string& hint, int code) {
+    diags.error(where, message, hint);
+    return code;
+  }
+
+  static int onEvent(void* self, void* data, size_t size) {
+    static_cast<Run*>(self)->event(static_cast<const uint8_t*>(data), size);
+    return 0;
+  }
+
+  void event(const uint8_t* data, size_t size) {
+    if (size < 16) return;
+    uint64_t kind = 0, index = 0;
+    std::memcpy(&kind, data, 8);
+    std::memcpy(&index, data + 8, 8);
+    switch (static_cast<EventKind>(kind)) {
+      case EventKind::Printf: {
+        if (index >= script.printfs.size()) return;
+        const PrintfLayout& p = script.printfs[index];
+        std::vector<Value> args;
+        size_t off = 16;
+        for (const Type& t : p.args) {
+          if (off + slotSize(t) > size) return;
+          args.push_back(decodeSlot(t, data + off));
+          off += slotSize(t);
+        }
+        out.printf(formatPrintf(p.format, args));
+        return;
+      }
+      case EventKind::Exit: exitRequested = true; return;
+      case EventKind::Time: {
+        if (index >= script.timeFormats.size()) return;
+        time_t now = time(nullptr);
+        tm local{};
+        localtime_r(&now, &local);
+        char buf[256];
+        size_t n = strftime(buf, sizeof buf, script.timeFormats[index].c_str(), &local);
+        out.printf(std::string(buf, n));
+        return;
+      }
+      case EventKind::Clear:
+      case EventKind::Zero:
+      case EventKind::Print: {
+        if (index >= script.maps.size()) return;
+        const MapLayout& l = script.maps[index];
+        int fd = mapFd(l.symbol);
+        if (fd < 0) return;
+        if (kind == static_cast<uint64_t>(EventKind::Clear)) clearMap(fd, l);
+        else if (kind == static_cast<uint64_t>(EventKind::Zero)) zeroMap(fd, l);
+        else out.map(readMap(fd, l));
+        return;
+      }
+    }
+  }
+
+  int load() {
+    libbpfLog().clear();
+    libbpf_set_print(captureLibbpf);
+    bpf_object_open_opts opts{};
+    opts.sz = sizeof opts;
+    opts.object_name = "dptrace";
+    obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
+    if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kExitSystem);
+    int err = bpf_object__load(obj);
+    if (err == 0) return kExitOk;
+    std::string log = libbpfLog();
+    if (options.verbose) std::cerr << log;
+    if (err == -EPERM || err == -EACCES)
+      return fail({0, 0}, "the kernel does not allow this process to load BPF programs",
+                  "run dptrace as root (or with CAP_BPF and CAP_PERFMON)", kExitSystem);
+    // Name the probe whose program was refused.
+    for (const ProgramInfo& p : script.programs)
+      if (log.find("prog '" + p.function + "'") != std::string::npos)
+        return fail(p.attach.range, "the kernel refused the program of '" + p.attach.raw + "'", explainRefusal(log),
+                    kExitScript);
+    return fail({0, 0}, "the kernel refused to load the BPF object (" + std::string(std::strerror(-err)) + ")",
+                explainRefusal(log), kExitScript);
+  }
+
+  int attach() {
+    int start = mapFd(script.startMap);
+    uint32_t zero = 0;
+    uint64_t now = monotonicNs();
+    if (start >= 0) bpf_map_update_elem(start, &zero, &now, BPF_ANY);
+    for (const ProgramInfo& p : script.programs) {
+      bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());
+      if (!prog) return fail(p.attach.range, "internal error: program " + p.function + " is missing", "", kExitSystem);
+      const ast::AttachPoint& ap = p.attach;
+      bpf_link* link = nullptr;
+      if (ap.provider == "tracepoint") {
+        link = bpf_program__attach_tracepoint(prog, ap.target.c_str(), ap.function.c_str());
+      } else if (ap.provider == "interval") {
+        perf_event_attr attr{};
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.size = sizeof attr;
+        attr.config = PERF_COUNT_SW_CPU_CLOCK;
+        attr.sample_period = ap.period * (ap.unit == "s" ? 1000000000ull : 1000000ull);
+        int pfd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+        if (pfd < 0)
+          return fail(ap.range, "cannot start the timer of '" + ap.raw + "': " + std::strerror(errno), "", kExitSystem);
+        link = bpf_program__attach_perf_event(prog, pfd);
+        if (!link) close(pfd);
+      } else {
+        continue;  // BEGIN and END run through BPF_PROG_TEST_RUN
+      }
+      if (!link) {
+        int e = errno;
+        return fail(ap.range, "cannot attach '" + ap.raw + "': " + std::strerror(e),
+                    e == ENOENT ? "the kernel has no such tracepoint" : "", e == EPERM ? kExitSystem : kExitScript);
+      }
+      links.push_back(link);
+    }
+    out.attached(static_cast<int>(script.programs.size()));
+    return kExitOk;
+  }
+
+  void runOnce(const std::string& provider) {
+    for (const ProgramInfo& p : script.programs) {
+      if (p.attach.provider != provider) continue;
+      bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());
+      bpf_test_run_opts opts{};
+      opts.sz = sizeof opts;
+      if (prog && bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) != 0)
+        diags.warning(p.attach.range, std::string("running '") + provider + "' failed: " + std::strerror(errno));
+    }
+  }
+
+  int loop() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &signals, nullptr);
+    int sfd = signalfd(-1, &signals, SFD_CLOEXEC);
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = sfd;
+    epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+    ev.data.fd = ring_buffer__epoll_fd(rb);
+    epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev);
+    ring_buffer__consume(rb);
+    while (!exitRequested) {
+      epoll_event ready[2];
+      int n = epoll_wait(epfd, ready, 2, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      bool signalled = false;
+      for (int i = 0; i < n; ++i) signalled |= ready[i].data.fd == sfd;
+      ring_buffer__consume(rb);
+      if (signalled) break;
+    }
+    close(epfd);
+    close(sfd);
+    return kExitOk;
+  }
+
+  void finish() {
+    detach();
+    runOnce("END");
+    ring_buffer__consume(rb);
+    out.beginExitMaps();
+    std::map<std::string, const MapLayout*> byName;
+    for (const MapLayout& l : script.maps) byName[l.name] = &l;
+    for (const auto& [name, l] : byName) {
+      int fd = mapFd(l->symbol);
+      if (fd < 0) continue;
+      MapSnapshot snap = readMap(fd, *l);
+      if (!snap.entries.empty()) out.map(snap);
+    }
+    int lost = mapFd(script.lostMap);
+    if (uint64_t n = lost >= 0 ? readCounter(lost, 0) : 0)
+      std::cerr << "dptrace: " << n << " event" << (n == 1 ? "" : "s")
+                << " lost: the ring buffer was full (printf, exit, print)\n";
+    int refused = mapFd(script.refusedMap);
+    for (size_t i = 0; refused >= 0 && i < script.maps.size(); ++i)
+      if (uint64_t n = readCounter(refused, static_cast<uint32_t>(i)))
+        std::cerr << "dptrace: @" << script.maps[i].name << ": " << n << " update" << (n == 1 ? "" : "s")
+                  << " refused: the map is full (raise --map-size)\n";
+  }
+
+  int run() {
+    if (int s = load()) return s;
+    rb = ring_buffer__new(mapFd(script.eventsMap), onEvent, this, nullptr);
+    if (!rb) return fail({0, 0}, "cannot read the ring buffer: " + std::string(std::strerror(errno)), "", kExitSystem);
+    if (int s = attach()) return s;
+    runOnce("BEGIN");
+    loop();
+    finish();
+    return status;
+  }
+};
+
+}  // namespace
+
+int runScript(const CompiledScript& script, const RunOptions& options, Output& out, Diagnostics& diags) {
+  Run run(script, options, out, diags);
+  return run.run();
+}
+
+}  // namespace dptrace
