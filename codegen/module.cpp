@@ -188,6 +188,10 @@ void ModuleLowering::createMaps() {
         break;
       }
     }
+    if (l.role == MapRole::Value && l.valueSize == 0) {
+      diags_.error(mapInfo.firstUse, "internal error: @" + name + " has no value type");
+      continue;
+    }
     uint32_t type = l.perCpu ? kMapPercpuHash : kMapHash;
     MapGlobal g;
     g.index = info_.maps.size();
@@ -226,7 +230,7 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
 
   LineColumn where = diags_.file().lineColumn(probe.range.begin);
   llvm::DIType* intType = di_->createBasicType("int", 32, llvm::dwarf::DW_ATE_signed);
-  llvm::DIType* ctxType = di_->createPointerType(nullptr, 64);
+  llvm::DIType* ctxType = di_->createPointerType(di_->createBasicType("unsigned long long", 64, llvm::dwarf::DW_ATE_unsigned), 64);
   auto* subroutine = di_->createSubroutineType(di_->getOrCreateTypeArray({intType, ctxType}));
   auto* sp = di_->createFunction(diFile_, name, name, diFile_, where.line, subroutine, where.line,
                                  llvm::DINode::FlagPrototyped, llvm::DISubprogram::SPFlagDefinition);

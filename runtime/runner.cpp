@@ -33,9 +33,16 @@ std::string& libbpfLog() {
 
 int captureLibbpf(enum libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char line[2048];
-  int n = std::vsnprintf(line, sizeof line, format, args);
-  libbpfLog() += line;
+  va_list again;
+  va_copy(again, args);
+  int n = std::vsnprintf(nullptr, 0, format, args);
+  if (n > 0) {
+    std::string text(static_cast<size_t>(n) + 1, '\0');
+    std::vsnprintf(text.data(), text.size(), format, again);
+    text.resize(static_cast<size_t>(n));
+    libbpfLog() += text;  // whole: the verifier's log comes as one message
+  }
+  va_end(again);
   return n;
 }
 

@@ -84,6 +84,8 @@ void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types
   for (auto& [name, info] : learned.maps) {
     MapInfo seeded = info;
     seeded.used = false;
+    // Stored only through itself (@n = @n + 1): an integer, as in bpftrace.
+    if (info.assigned && info.value.is(TypeKind::Void)) seeded.value = Type::s64();
     types.maps[name] = seeded;
   }
   TypeChecker(diags, types).checkProgram(program);
