@@ -3,6 +3,10 @@
 //
 // Values are i64 (integers normalised to their type's width and sign) or
 // pointers to zero-padded stack buffers in slot layout (strings, tuples).
+#include <arpa/inet.h>
+
+#include <cstring>
+
 #include "lowering.h"
 #include "builtins.h"
 #include "visitor.h"
@@ -437,6 +441,29 @@ private:
       call(Helper::ProbeReadUserStr, i64(), {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())});
       return {buf, true};
     }
+    if (c.callee == "ntop") {
+      // An IPv4 address is an integer whose bytes, in memory, are the address
+      // in network order; IPv6 addresses are already buffers.
+      return expr(*c.args[0].value);
+    }
+    if (c.callee == "pton") {
+      const std::string& text = static_cast<const ast::String&>(*c.args[0].value).value;
+      unsigned char bytes[16] = {};
+      if (typeOf(c).is(TypeKind::Ipv4) && inet_pton(AF_INET, text.c_str(), bytes) == 1) {
+        uint64_t word = 0;
+        std::memcpy(&word, bytes, 4);
+        return {b_.getInt64(word), false};
+      }
+      if (inet_pton(AF_INET6, text.c_str(), bytes) == 1) {
+        Value* buf = zeroedBuffer(16);
+        for (uint32_t i = 0; i < 16; i += 8) {
+          uint64_t word = 0;
+          std::memcpy(&word, bytes + i, 8);
+          b_.CreateAlignedStore(b_.getInt64(word), offset(buf, i), llvm::Align(8));
+        }
+        return {buf, true};
+      }
+    }
     m_.unsupported(c.range, c.callee + "() here");
     return zero();
   }
@@ -686,6 +713,13 @@ private:
       const auto& m = static_cast<const ast::Map&>(*c.args[0].value);
       EventKind kind = n == "clear" ? EventKind::Clear : n == "zero" ? EventKind::Zero : EventKind::Print;
       return event(kind, m_.map(m.name).index, {});
+    }
+    if (n == "print") {  // print(x) of a value: a printf of the value and a line break
+      const Type& t = typeOf(*c.args[0].value);
+      PrintfLayout layout;
+      layout.format = t.is(TypeKind::Integer) && t.isSigned() ? "%d\n" : t.isIntegerLike() ? "%u\n" : "%s\n";
+      layout.args.push_back(t);
+      return event(EventKind::Printf, m_.addPrintf(std::move(layout)), {c.args[0].value.get()});
     }
     if (n == "delete") {
       const auto& m = static_cast<const ast::Map&>(*c.args[0].value);

@@ -151,6 +151,22 @@ struct Run {
     }
   }
 
+  SourceRange refusedAt(const std::string& log, SourceRange fallback) {
+    std::string name = diags.file().name();
+    std::string marker = "@ " + name.substr(name.find_last_of('/') + 1) + ":";
+    size_t at = log.rfind(marker);
+    if (at == std::string::npos) return fallback;
+    uint32_t line = static_cast<uint32_t>(std::strtoul(log.c_str() + at + marker.size(), nullptr, 10));
+    if (line == 0 || line > diags.file().lineCount()) return fallback;
+    // The first character of that line that is not white space.
+    std::string_view text = diags.file().lineText(line);
+    const std::string& all = diags.file().text();
+    size_t lineStart = static_cast<size_t>(text.data() - all.data());
+    size_t first = text.find_first_not_of(" \t");
+    uint32_t begin = static_cast<uint32_t>(lineStart + (first == std::string_view::npos ? 0 : first));
+    return {begin, begin + 1};
+  }
+
   int load() {
     libbpfLog().clear();
     libbpf_set_print(captureLibbpf);
@@ -166,11 +182,12 @@ struct Run {
     if (err == -EPERM || err == -EACCES)
       return fail({0, 0}, "the kernel does not allow this process to load BPF programs",
                   "run dptrace as root (or with CAP_BPF and CAP_PERFMON)", kExitSystem);
-    // Name the probe whose program was refused.
+    // Name the probe whose program was refused, at the line the verifier
+    // reached last (its log repeats the BTF line info: "; ... @ FILE:LINE").
     for (const ProgramInfo& p : script.programs)
       if (log.find("prog '" + p.function + "'") != std::string::npos)
-        return fail(p.attach.range, "the kernel refused the program of '" + p.attach.raw + "'", explainRefusal(log),
-                    kExitScript);
+        return fail(refusedAt(log, p.attach.range), "the kernel refused the program of '" + p.attach.raw + "'",
+                    explainRefusal(log), kExitScript);
     return fail({0, 0}, "the kernel refused to load the BPF object (" + std::string(std::strerror(-err)) + ")",
                 explainRefusal(log), kExitScript);
   }

@@ -1,6 +1,6 @@
-// Any bytes through every front-end stage: parse, resolve attach points,
-// check names, import types, type check, print the (typed) AST and render the
-// diagnostics. A crash, a leak, a sanitizer report or a hang (-timeout) is a
+// Any bytes through every compiler stage before loading: parse, resolve
+// attach points, check names, import types, type check, print the (typed)
+// AST, lower to LLVM IR (verified, O2), and render the diagnostics. A crash, a leak, a sanitizer report or a hang (-timeout) is a
 // bug. run-fuzz.sh points DPTRACE_TRACEFS at the test fixture, so tracepoint
 // formats come from files and the fuzzer never mounts anything.
 #include <cstddef>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ast_printer.h"
+#include "codegen.h"
 #include "check_names.h"
 #include "diagnostics.h"
 #include "parse.h"
@@ -27,6 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!diags.hasErrors()) dptrace::importTypes(program, diags, types);
   if (!diags.hasErrors()) dptrace::typeCheck(program, diags, types);
   if (!diags.hasErrors()) dptrace::printTypedAst(program, types, out);
+  if (!diags.hasErrors())
+    dptrace::compileScript(program, types, dptrace::CodegenOptions{}, diags, dptrace::CodegenOutput::LlvmIr, &out);
   diags.print(out, size % 2 == 0);  // with and without colour
   return 0;
 }
