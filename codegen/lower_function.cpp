@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "lowering.h"
+#include "syscalls.h"
 #include "builtins.h"
 #include "visitor.h"
 
@@ -47,8 +48,9 @@ struct VariableSizes : ast::Visitor<VariableSizes, true> {
 
 class FunctionLowering {
 public:
-  FunctionLowering(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, llvm::Function* fn)
-      : m_(m), probe_(probe), ap_(ap), fn_(fn), ctx_(m.context()), b_(ctx_) {}
+  FunctionLowering(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
+                   llvm::Function* fn)
+      : m_(m), probe_(probe), ap_(ap), raw_(raw), fn_(fn), ctx_(m.context()), b_(ctx_) {}
 
   void run() {
     entry_ = BasicBlock::Create(ctx_, "entry", fn_);
@@ -68,6 +70,7 @@ public:
     arenaSize_ = variableBytes >= kStackBytes - 128 ? 64 : kStackBytes - 64 - variableBytes;
     arena_ = entryAlloca(arenaSize_);
 
+    if (raw_.kind != RawSyscall::Kind::None) filterSyscall();
     if (probe_.predicate) {
       at(probe_.predicate->range);
       statementRange_ = probe_.predicate->range;
@@ -85,6 +88,49 @@ public:
   }
 
 private:
+  // ------------------------------------------------------------ syscall tracepoints
+  // On raw sys_enter the context is {struct pt_regs *regs, long id}; on raw
+  // sys_exit it is {regs, long ret}, and the number is regs->orig_ax.
+  Value* syscallRegister(uint32_t offsetInRegs) {
+    Value* regs = b_.CreateAlignedLoad(i64(), fn_->getArg(0), llvm::Align(8));
+    Value* slot = stackSlot(8);
+    call(Helper::ProbeReadKernel, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(b_.CreateAdd(regs, b_.getInt64(offsetInRegs)), ptr())});
+    return b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
+  }
+
+  void filterSyscall() {
+    at(probe_.range);
+    arenaUsed_ = 0;
+    Value* nr = raw_.kind == RawSyscall::Kind::Enter
+                    ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8), llvm::Align(8)))
+                    : syscallRegister(syscallRegisters().origAx);
+    BasicBlock* mine = BasicBlock::Create(ctx_, "this_syscall", fn_);
+    BasicBlock* other = BasicBlock::Create(ctx_, "other_syscall", fn_);
+    b_.CreateCondBr(b_.CreateICmpEQ(nr, b_.getInt64(raw_.number)), mine, other);
+    b_.SetInsertPoint(other);
+    b_.CreateRet(b_.getInt64(0));
+    b_.SetInsertPoint(mine);
+  }
+
+  // A field of a syscall tracepoint's format, read from the raw context.
+  Val syscallField(const TracepointFormat& format, const TracepointField& f) {
+    Value* raw = nullptr;
+    if (f.name == "__syscall_nr") {
+      raw = b_.getInt64(raw_.number);
+    } else if (raw_.kind == RawSyscall::Kind::Exit) {
+      raw = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8), llvm::Align(8));  // ret
+    } else {
+      size_t argument = 0;  // the fields after __syscall_nr are the arguments, in order
+      for (const TracepointField& other : format.fields) {
+        if (&other == &f) break;
+        if (other.name != "__syscall_nr") ++argument;
+      }
+      if (argument >= 6) return zero();
+      raw = syscallRegister(syscallRegisters().argument[argument]);
+    }
+    return {normalize(raw, f.type), false};
+  }
+
   // ------------------------------------------------------------ basics
   void at(SourceRange r) {
     LineColumn lc = m_.diags().file().lineColumn(r.begin);
@@ -287,6 +333,9 @@ private:
         ap_.provider == "tracepoint") {
       auto it = m_.types().tracepoints.find(ap_.target + ":" + ap_.function);
       const TracepointField* tf = it == m_.types().tracepoints.end() ? nullptr : it->second.field(f.field);
+      if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.isIntegerLike()) return syscallField(it->second, *tf);
+      if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.is(TypeKind::Pointer))
+        return syscallField(it->second, *tf);
       if (tf && !tf->dataLoc && (tf->size == 1 || tf->size == 2 || tf->size == 4 || tf->size == 8) &&
           !tf->type.is(TypeKind::String)) {
         Value* p = offset(fn_->getArg(0), tf->offset);
@@ -815,6 +864,7 @@ private:
   ModuleLowering& m_;
   const ast::Probe& probe_;
   const ast::AttachPoint& ap_;
+  RawSyscall raw_;
   llvm::Function* fn_;
   llvm::LLVMContext& ctx_;
   llvm::IRBuilder<> b_;
@@ -830,8 +880,9 @@ private:
 
 }  // namespace
 
-void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, llvm::Function* fn) {
-  FunctionLowering(m, probe, ap, fn).run();
+void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
+                   llvm::Function* fn) {
+  FunctionLowering(m, probe, ap, raw, fn).run();
 }
 
 }  // namespace dptrace

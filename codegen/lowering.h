@@ -24,6 +24,7 @@ enum class Helper : int64_t {
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
+  ProbeReadKernel = 113,
   ProbeReadUserStr = 114,
   RingbufOutput = 130,
 };
@@ -84,7 +85,16 @@ private:
   CompiledScript info_;
 };
 
+// A syscalls:sys_enter_NAME / sys_exit_NAME tracepoint lowered onto the raw
+// sys_enter / sys_exit tracepoint (see syscalls.h).
+struct RawSyscall {
+  enum class Kind { None, Enter, Exit } kind = Kind::None;
+  int64_t number = -1;
+};
+RawSyscall rawSyscallFor(const ast::AttachPoint& ap);
+
 // Lowers one probe block, for one of its attach points, into one function.
-void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, llvm::Function* fn);
+void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
+                   llvm::Function* fn);
 
 }  // namespace dptrace

@@ -13,6 +13,7 @@
 #include <ostream>
 
 #include "lowering.h"
+#include "syscalls.h"
 #include "visitor.h"
 
 extern "C" void LLVMInitializeBPFTargetInfo();
@@ -70,9 +71,30 @@ std::string symbolFor(size_t index, const std::string& name) {
   return s.substr(0, 15);
 }
 
+}  // namespace
+
+RawSyscall rawSyscallFor(const ast::AttachPoint& ap) {
+  RawSyscall raw;
+  if (ap.provider != "tracepoint" || ap.target != "syscalls" || !syscallRegisters().available) return raw;
+  for (auto [prefix, kind] : {std::pair{"sys_enter_", RawSyscall::Kind::Enter}, std::pair{"sys_exit_", RawSyscall::Kind::Exit}}) {
+    std::string_view f = ap.function;
+    if (f.substr(0, std::string_view(prefix).size()) != prefix) continue;
+    if (auto nr = syscallNumber(f.substr(std::string_view(prefix).size()))) {
+      raw.kind = kind;
+      raw.number = *nr;
+    }
+  }
+  return raw;
+}
+
+namespace {
+
 std::string sectionFor(const ast::AttachPoint& ap) {
   if (ap.provider == "BEGIN" || ap.provider == "END") return "raw_tp";
   if (ap.provider == "interval") return "perf_event";
+  RawSyscall raw = rawSyscallFor(ap);
+  if (raw.kind == RawSyscall::Kind::Enter) return "raw_tp/sys_enter";
+  if (raw.kind == RawSyscall::Kind::Exit) return "raw_tp/sys_exit";
   if (ap.provider == "tracepoint") return "tracepoint/" + ap.target + "/" + ap.function;
   return "";
 }
@@ -238,8 +260,11 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   // The kernel wants named arguments in a FUNC's prototype; the BTF emitter
   // takes the name from the parameter's debug variable.
   di_->createParameterVariable(sp, "ctx", 1, diFile_, where.line, ctxType, /*AlwaysPreserve=*/true);
-  lowerFunction(*this, probe, ap, fn);
-  info_.programs.push_back({name, section, ap});
+  RawSyscall raw = rawSyscallFor(ap);
+  lowerFunction(*this, probe, ap, raw, fn);
+  std::string rawTracepoint = raw.kind == RawSyscall::Kind::Enter ? "sys_enter"
+                              : raw.kind == RawSyscall::Kind::Exit ? "sys_exit" : "";
+  info_.programs.push_back({name, section, ap, rawTracepoint});
 }
 
 bool ModuleLowering::lower() {

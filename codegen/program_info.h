@@ -40,6 +40,7 @@ struct ProgramInfo {
   std::string function;  // the program's name in the object
   std::string section;
   ast::AttachPoint attach;  // provider, target, function, unit, period...
+  std::string rawTracepoint;  // set when a syscall tracepoint runs on raw sys_enter/sys_exit
 };
 
 struct CompiledScript {

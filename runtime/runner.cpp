@@ -202,7 +202,9 @@ struct Run {
       if (!prog) return fail(p.attach.range, "internal error: program " + p.function + " is missing", "", kExitSystem);
       const ast::AttachPoint& ap = p.attach;
       bpf_link* link = nullptr;
-      if (ap.provider == "tracepoint") {
+      if (!p.rawTracepoint.empty()) {
+        link = bpf_program__attach_raw_tracepoint(prog, p.rawTracepoint.c_str());
+      } else if (ap.provider == "tracepoint") {
         link = bpf_program__attach_tracepoint(prog, ap.target.c_str(), ap.function.c_str());
       } else if (ap.provider == "interval") {
         perf_event_attr attr{};
