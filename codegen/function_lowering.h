@@ -1,0 +1,169 @@
+// The lowering of one probe block into one BPF function, shared by the files
+// that implement it by construct family:
+//   lower_function.cpp     the function, its stack arena, slots and helpers
+//   probe_context.cpp      builtins, tracepoint fields, syscall tracepoints
+//   lower_expressions.cpp  operators, casts, tuples, calls with values
+//   lower_maps.cpp         map reads and stores, aggregations, histograms
+//   lower_statements.cpp   control flow, assignments, ring-buffer records
+//
+// Values are i64 (integers normalised to their type's width and sign) or
+// pointers to zero-padded stack buffers in slot layout (strings, tuples).
+// Private to codegen/.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lowering.h"
+#include "syscalls.h"
+
+namespace dptrace {
+
+using llvm::BasicBlock;
+using llvm::Value;
+
+inline constexpr uint64_t kAny = 0, kNoExist = 1;
+inline constexpr uint32_t kStackBytes = 512;  // the BPF stack of one program
+
+struct Val {
+  Value* v = nullptr;
+  bool buffer = false;  // v points at slot-layout bytes
+};
+
+struct Loop {
+  BasicBlock* breakTo;
+  BasicBlock* continueTo;
+};
+
+inline bool isSigned(const Type& t) { return t.is(TypeKind::Integer) && t.isSigned(); }
+
+class FunctionLowering {
+public:
+  FunctionLowering(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
+                   llvm::Function* fn)
+      : m_(m), probe_(probe), ap_(ap), raw_(raw), fn_(fn), ctx_(m.context()), b_(ctx_) {}
+
+  void run();
+
+private:
+  // ------------------------------------------------------------ syscall tracepoints
+  // On raw sys_enter the context is {struct pt_regs *regs, long id}; on raw
+  // sys_exit it is {regs, long ret}, and the number is regs->orig_ax.
+  Value* syscallRegister(uint32_t offsetInRegs);
+
+  void filterSyscall();
+
+  // A field of a syscall tracepoint's format, read from the raw context.
+  Val syscallField(const TracepointFormat& format, const TracepointField& f);
+
+  // ------------------------------------------------------------ basics
+  void at(SourceRange r);
+
+  const Type& typeOf(const ast::Expr& e) { return m_.types().of(e); }
+  llvm::Type* i64() { return b_.getInt64Ty(); }
+  llvm::Type* ptr() { return b_.getPtrTy(); }
+
+  Value* entryAlloca(uint32_t size);
+
+  // A temporary buffer in the statement's part of the arena.
+  Value* stackSlot(uint32_t size);
+
+  Value* zeroedBuffer(uint32_t size);
+
+  Value* offset(Value* base, uint32_t bytes) { return bytes ? b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), base, bytes) : base; }
+
+  Value* call(Helper h, llvm::Type* ret, std::vector<Value*> args);
+
+  Value* normalize(Value* v, const Type& t);
+
+  Val zero() { return {b_.getInt64(0), false}; }
+
+  // Stores a value of type `from` into a slot of type `to` at base+off.
+  void storeSlot(Value* base, uint32_t off, const Val& v, const Type& from, const Type& to);
+
+  Val loadSlot(Value* base, uint32_t off, const Type& t);
+
+  Value* constantString(const std::string& s, uint32_t capacity);
+
+  void incrementCounter(llvm::GlobalVariable* map, uint32_t index);
+
+  // ------------------------------------------------------------ expressions
+  Value* condition(const ast::Expr& e);
+
+  Val expr(const ast::Expr& e);
+
+  Val builtin(const ast::Identifier& id);
+
+  Val field(const ast::Field& f);
+
+  Val unary(const ast::Unary& u);
+
+  Val increment(const ast::Unary& u);
+
+  Val binary(const ast::Binary& e);
+
+  Val logical(const ast::Binary& e);
+
+  Val ternary(const ast::Ternary& t);
+
+  Val callValue(const ast::Call& c);
+
+  // ------------------------------------------------------------ maps
+  // The BPF key of @m[k...], plus room for a histogram bucket.
+  Value* mapKey(const ast::Map& m, const MapLayout& l);
+
+  Val mapRead(const ast::Map& m);
+
+  void mapStore(const ast::Map& m, const Val& v, const Type& from);
+
+  void refusedIf(Value* failed, size_t mapIndex);
+
+  // The per-CPU value of an aggregation entry, created zeroed if missing.
+  // Continues in a block where the pointer is known not to be null; returns
+  // the block to branch to when done.
+  Value* aggregationEntry(const MapGlobal& g, const MapLayout& l, Value* key, BasicBlock*& done);
+
+  Value* histogramBucket(Value* v, const Type& t);
+
+  Value* linearBucket(Value* v, const Type& t, const MapLayout& l);
+
+  void aggregate(const ast::Map& m, const ast::Call& c);
+
+  // ------------------------------------------------------------ statements
+  void storeTo(const ast::Expr& target, const Val& v, const Type& from);
+
+  void assign(const ast::Assign& s);
+
+  // A ring-buffer record: kind, index, then the values.
+  void event(EventKind kind, uint64_t index, const std::vector<const ast::Expr*>& args);
+
+  void callStatement(const ast::Call& c);
+
+  void statement(const ast::Stmt& s);
+
+  void block(const ast::Block& b);
+
+  struct VariableSlot {
+    Value* storage;
+    Type type;
+  };
+
+  ModuleLowering& m_;
+  const ast::Probe& probe_;
+  const ast::AttachPoint& ap_;
+  RawSyscall raw_;
+  llvm::Function* fn_;
+  llvm::LLVMContext& ctx_;
+  llvm::IRBuilder<> b_;
+  BasicBlock* entry_ = nullptr;
+  std::map<std::string, VariableSlot> variables_;
+  std::vector<Loop> loops_;
+  Value* arena_ = nullptr;
+  uint32_t arenaSize_ = 0;
+  uint32_t arenaUsed_ = 0;
+  SourceRange statementRange_;
+  bool stackReported_ = false;
+};
+
+}  // namespace dptrace

@@ -1,0 +1,230 @@
+// Expressions: operators with their types' width and sign, short-circuit
+// logic, ?:, casts, tuples, and the calls that produce values.
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "function_lowering.h"
+
+namespace dptrace {
+
+Value* FunctionLowering::condition(const ast::Expr& e) {
+  Val v = expr(e);
+  return b_.CreateICmpNE(v.v, b_.getInt64(0));
+}
+
+Val FunctionLowering::expr(const ast::Expr& e) {
+  at(e.range);
+  switch (e.kind) {
+    case ast::ExprKind::Integer: return {normalize(b_.getInt64(static_cast<const ast::Integer&>(e).value), typeOf(e)), false};
+    case ast::ExprKind::String: {
+      const auto& s = static_cast<const ast::String&>(e);
+      return {constantString(s.value, typeOf(e).capacity()), true};
+    }
+    case ast::ExprKind::Identifier: return builtin(static_cast<const ast::Identifier&>(e));
+    case ast::ExprKind::Variable: {
+      const auto& v = static_cast<const ast::Variable&>(e);
+      return loadSlot(variables_.at(v.name).storage, 0, typeOf(e));
+    }
+    case ast::ExprKind::Map: return mapRead(static_cast<const ast::Map&>(e));
+    case ast::ExprKind::Unary: return unary(static_cast<const ast::Unary&>(e));
+    case ast::ExprKind::Binary: return binary(static_cast<const ast::Binary&>(e));
+    case ast::ExprKind::Ternary: return ternary(static_cast<const ast::Ternary&>(e));
+    case ast::ExprKind::Field: return field(static_cast<const ast::Field&>(e));
+    case ast::ExprKind::TupleIndex: {
+      const auto& t = static_cast<const ast::TupleIndex&>(e);
+      Val base = expr(*t.base);
+      const Type& tt = typeOf(*t.base);
+      uint32_t off = 0;
+      for (uint32_t i = 0; i < t.index; ++i) off += slotSize(tt.elements()[i]);
+      return loadSlot(base.v, off, tt.elements()[t.index]);
+    }
+    case ast::ExprKind::Cast: {
+      const auto& c = static_cast<const ast::Cast&>(e);
+      Val v = expr(*c.operand);
+      if (c.type.pointers > 0) break;
+      return {normalize(v.v, typeOf(e)), false};
+    }
+    case ast::ExprKind::Tuple: {
+      const auto& t = static_cast<const ast::Tuple&>(e);
+      Value* buf = zeroedBuffer(slotSize(typeOf(e)));
+      uint32_t off = 0;
+      for (const ast::ExprPtr& el : t.elements) {
+        Val v = expr(*el);
+        storeSlot(buf, off, v, typeOf(*el), typeOf(*el));
+        off += slotSize(typeOf(*el));
+      }
+      return {buf, true};
+    }
+    case ast::ExprKind::Call: return callValue(static_cast<const ast::Call&>(e));
+    default: break;
+  }
+  m_.unsupported(e.range, "this expression");
+  return zero();
+}
+
+Val FunctionLowering::unary(const ast::Unary& u) {
+  const Type& t = typeOf(u);
+  switch (u.op) {
+    case ast::UnaryOp::Not: return {b_.CreateZExt(b_.CreateICmpEQ(expr(*u.operand).v, b_.getInt64(0)), i64()), false};
+    case ast::UnaryOp::Negate: return {normalize(b_.CreateNeg(expr(*u.operand).v), t), false};
+    case ast::UnaryOp::BitNot: return {normalize(b_.CreateNot(expr(*u.operand).v), t), false};
+    case ast::UnaryOp::Deref: break;
+    default: return increment(u);
+  }
+  m_.unsupported(u.range, "'*'");
+  return zero();
+}
+
+Val FunctionLowering::increment(const ast::Unary& u) {
+  bool up = u.op == ast::UnaryOp::PreIncrement || u.op == ast::UnaryOp::PostIncrement;
+  bool post = u.op == ast::UnaryOp::PostIncrement || u.op == ast::UnaryOp::PostDecrement;
+  const Type& t = typeOf(*u.operand);
+  Val old = expr(*u.operand);
+  Value* now = normalize(up ? b_.CreateAdd(old.v, b_.getInt64(1)) : b_.CreateSub(old.v, b_.getInt64(1)), t);
+  storeTo(*u.operand, {now, false}, t);
+  return {post ? old.v : now, false};
+}
+
+Val FunctionLowering::binary(const ast::Binary& e) {
+  if (e.op == ast::BinaryOp::LogicalAnd || e.op == ast::BinaryOp::LogicalOr) return logical(e);
+  const Type& lt = typeOf(*e.lhs);
+  const Type& rt = typeOf(*e.rhs);
+  Val l = expr(*e.lhs);
+  Val r = expr(*e.rhs);
+  at(e.range);
+  if (l.buffer || r.buffer) {  // strings (and tuples): == and !=
+    uint32_t n = std::max(slotSize(lt), slotSize(rt));
+    Value* diff = b_.getInt64(0);
+    for (uint32_t i = 0; i < n; i += 8) {
+      Value* a = i < slotSize(lt) ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(l.v, i), llvm::Align(8))) : b_.getInt64(0);
+      Value* c = i < slotSize(rt) ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(r.v, i), llvm::Align(8))) : b_.getInt64(0);
+      diff = b_.CreateOr(diff, b_.CreateXor(a, c));
+    }
+    Value* same = b_.CreateICmpEQ(diff, b_.getInt64(0));
+    return {b_.CreateZExt(e.op == ast::BinaryOp::Eq ? same : b_.CreateNot(same), i64()), false};
+  }
+  bool sign = isSigned(lt) && isSigned(rt);
+  auto cmp = [&](llvm::CmpInst::Predicate p) { return Val{b_.CreateZExt(b_.CreateICmp(p, l.v, r.v), i64()), false}; };
+  using P = llvm::CmpInst::Predicate;
+  const Type& t = typeOf(e);
+  switch (e.op) {
+    case ast::BinaryOp::Eq: return cmp(P::ICMP_EQ);
+    case ast::BinaryOp::Ne: return cmp(P::ICMP_NE);
+    case ast::BinaryOp::Lt: return cmp(sign ? P::ICMP_SLT : P::ICMP_ULT);
+    case ast::BinaryOp::Le: return cmp(sign ? P::ICMP_SLE : P::ICMP_ULE);
+    case ast::BinaryOp::Gt: return cmp(sign ? P::ICMP_SGT : P::ICMP_UGT);
+    case ast::BinaryOp::Ge: return cmp(sign ? P::ICMP_SGE : P::ICMP_UGE);
+    case ast::BinaryOp::Add: return {normalize(b_.CreateAdd(l.v, r.v), t), false};
+    case ast::BinaryOp::Sub: return {normalize(b_.CreateSub(l.v, r.v), t), false};
+    case ast::BinaryOp::Mul: return {normalize(b_.CreateMul(l.v, r.v), t), false};
+    case ast::BinaryOp::BitAnd: return {normalize(b_.CreateAnd(l.v, r.v), t), false};
+    case ast::BinaryOp::BitOr: return {normalize(b_.CreateOr(l.v, r.v), t), false};
+    case ast::BinaryOp::BitXor: return {normalize(b_.CreateXor(l.v, r.v), t), false};
+    case ast::BinaryOp::Shl: return {normalize(b_.CreateShl(l.v, b_.CreateAnd(r.v, 63)), t), false};
+    case ast::BinaryOp::Shr:
+      return {normalize(isSigned(t) ? b_.CreateAShr(l.v, b_.CreateAnd(r.v, 63)) : b_.CreateLShr(l.v, b_.CreateAnd(r.v, 63)), t), false};
+    case ast::BinaryOp::Div:
+    case ast::BinaryOp::Mod: {
+      bool div = e.op == ast::BinaryOp::Div;
+      if (!isSigned(t)) return {normalize(div ? b_.CreateUDiv(l.v, r.v) : b_.CreateURem(l.v, r.v), t), false};
+      // BPF v3 divides unsigned only: divide the magnitudes, then fix the sign.
+      auto abs = [&](Value* x) { return b_.CreateSelect(b_.CreateICmpSLT(x, b_.getInt64(0)), b_.CreateNeg(x), x); };
+      Value* q = div ? b_.CreateUDiv(abs(l.v), abs(r.v)) : b_.CreateURem(abs(l.v), abs(r.v));
+      Value* negative = div ? b_.CreateICmpSLT(b_.CreateXor(l.v, r.v), b_.getInt64(0)) : b_.CreateICmpSLT(l.v, b_.getInt64(0));
+      return {normalize(b_.CreateSelect(negative, b_.CreateNeg(q), q), t), false};
+    }
+    default: break;
+  }
+  m_.unsupported(e.range, "this operator");
+  return zero();
+}
+
+Val FunctionLowering::logical(const ast::Binary& e) {
+  bool isAnd = e.op == ast::BinaryOp::LogicalAnd;
+  Value* left = condition(*e.lhs);
+  BasicBlock* from = b_.GetInsertBlock();
+  BasicBlock* rhs = BasicBlock::Create(ctx_, isAnd ? "and_rhs" : "or_rhs", fn_);
+  BasicBlock* done = BasicBlock::Create(ctx_, isAnd ? "and_done" : "or_done", fn_);
+  if (isAnd) b_.CreateCondBr(left, rhs, done);
+  else b_.CreateCondBr(left, done, rhs);
+  b_.SetInsertPoint(rhs);
+  Value* right = condition(*e.rhs);
+  BasicBlock* rhsEnd = b_.GetInsertBlock();
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+  auto* phi = b_.CreatePHI(b_.getInt1Ty(), 2);
+  phi->addIncoming(b_.getInt1(!isAnd), from);
+  phi->addIncoming(right, rhsEnd);
+  return {b_.CreateZExt(phi, i64()), false};
+}
+
+Val FunctionLowering::ternary(const ast::Ternary& t) {
+  const Type& type = typeOf(t);
+  Value* c = condition(*t.cond);
+  BasicBlock* yes = BasicBlock::Create(ctx_, "then", fn_);
+  BasicBlock* no = BasicBlock::Create(ctx_, "else", fn_);
+  BasicBlock* done = BasicBlock::Create(ctx_, "endif", fn_);
+  bool buffer = type.is(TypeKind::String) || type.is(TypeKind::Tuple);
+  Value* result = buffer ? zeroedBuffer(slotSize(type)) : nullptr;
+  b_.CreateCondBr(c, yes, no);
+  auto branch = [&](BasicBlock* bb, const ast::Expr& e) -> std::pair<Value*, BasicBlock*> {
+    b_.SetInsertPoint(bb);
+    Val v = expr(e);
+    if (buffer) storeSlot(result, 0, v, typeOf(e), type);
+    Value* out = buffer ? nullptr : normalize(v.v, type);
+    BasicBlock* end = b_.GetInsertBlock();
+    b_.CreateBr(done);
+    return {out, end};
+  };
+  auto [a, aEnd] = branch(yes, *t.then);
+  auto [bv, bEnd] = branch(no, *t.otherwise);
+  b_.SetInsertPoint(done);
+  if (buffer) return {result, true};
+  auto* phi = b_.CreatePHI(i64(), 2);
+  phi->addIncoming(a, aEnd);
+  phi->addIncoming(bv, bEnd);
+  return {phi, false};
+}
+
+Val FunctionLowering::callValue(const ast::Call& c) {
+  if (c.callee == "str") {
+    const Type& t = typeOf(c);
+    Val src = expr(*c.args[0].value);
+    if (src.buffer) {
+      Value* buf = zeroedBuffer(slotSize(t));
+      storeSlot(buf, 0, src, typeOf(*c.args[0].value), t);
+      return {buf, true};
+    }
+    Value* buf = zeroedBuffer(slotSize(t));
+    call(Helper::ProbeReadUserStr, i64(), {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())});
+    return {buf, true};
+  }
+  if (c.callee == "ntop") {
+    // An IPv4 address is an integer whose bytes, in memory, are the address
+    // in network order; IPv6 addresses are already buffers.
+    return expr(*c.args[0].value);
+  }
+  if (c.callee == "pton") {
+    const std::string& text = static_cast<const ast::String&>(*c.args[0].value).value;
+    unsigned char bytes[16] = {};
+    if (typeOf(c).is(TypeKind::Ipv4) && inet_pton(AF_INET, text.c_str(), bytes) == 1) {
+      uint64_t word = 0;
+      std::memcpy(&word, bytes, 4);
+      return {b_.getInt64(word), false};
+    }
+    if (inet_pton(AF_INET6, text.c_str(), bytes) == 1) {
+      Value* buf = zeroedBuffer(16);
+      for (uint32_t i = 0; i < 16; i += 8) {
+        uint64_t word = 0;
+        std::memcpy(&word, bytes + i, 8);
+        b_.CreateAlignedStore(b_.getInt64(word), offset(buf, i), llvm::Align(8));
+      }
+      return {buf, true};
+    }
+  }
+  m_.unsupported(c.range, c.callee + "() here");
+  return zero();
+}
+
+}  // namespace dptrace

@@ -1,0 +1,160 @@
+// Maps: keys in slot layout, reads and stores, and aggregations on per-CPU
+// entries created on first use (histograms keyed by key + bucket).
+#include "function_lowering.h"
+
+namespace dptrace {
+
+// The BPF key of @m[k...], plus room for a histogram bucket.
+Value* FunctionLowering::mapKey(const ast::Map& m, const MapLayout& l) {
+  Value* key = zeroedBuffer(l.keySize);
+  uint32_t off = 0;
+  for (size_t i = 0; i < m.keys.size() && i < l.keys.size(); ++i) {
+    Val k = expr(*m.keys[i]);
+    storeSlot(key, off, k, typeOf(*m.keys[i]), l.keys[i]);
+    off += slotSize(l.keys[i]);
+  }
+  return key;
+}
+
+Val FunctionLowering::mapRead(const ast::Map& m) {
+  const MapGlobal& g = m_.map(m.name);
+  const MapLayout& l = m_.layout(g);
+  Value* key = mapKey(m, l);
+  Value* p = call(Helper::MapLookupElem, ptr(), {g.global, key});
+  bool buffer = l.value.is(TypeKind::String) || l.value.is(TypeKind::Tuple);
+  Value* result = buffer ? zeroedBuffer(slotSize(l.value)) : nullptr;
+  BasicBlock* from = b_.GetInsertBlock();
+  BasicBlock* found = BasicBlock::Create(ctx_, "found", fn_);
+  BasicBlock* done = BasicBlock::Create(ctx_, "read", fn_);
+  b_.CreateCondBr(b_.CreateIsNotNull(p), found, done);
+  b_.SetInsertPoint(found);
+  Value* loaded = nullptr;
+  if (buffer) b_.CreateMemCpy(result, llvm::MaybeAlign(8), p, llvm::MaybeAlign(8), slotSize(l.value));
+  else loaded = b_.CreateAlignedLoad(i64(), p, llvm::Align(8));
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+  if (buffer) return {result, true};
+  auto* phi = b_.CreatePHI(i64(), 2);
+  phi->addIncoming(b_.getInt64(0), from);
+  phi->addIncoming(loaded, found);
+  return {phi, false};
+}
+
+void FunctionLowering::mapStore(const ast::Map& m, const Val& v, const Type& from) {
+  const MapGlobal& g = m_.map(m.name);
+  const MapLayout& l = m_.layout(g);
+  Value* key = mapKey(m, l);
+  Value* value = zeroedBuffer(l.valueSize);
+  storeSlot(value, 0, v, from, l.value);
+  at(m.range);
+  Value* r = call(Helper::MapUpdateElem, i64(), {g.global, key, value, b_.getInt64(kAny)});
+  refusedIf(b_.CreateICmpNE(r, b_.getInt64(0)), g.index);
+}
+
+void FunctionLowering::refusedIf(Value* failed, size_t mapIndex) {
+  BasicBlock* bad = BasicBlock::Create(ctx_, "map_full", fn_);
+  BasicBlock* ok = BasicBlock::Create(ctx_, "stored", fn_);
+  b_.CreateCondBr(failed, bad, ok);
+  b_.SetInsertPoint(bad);
+  incrementCounter(m_.refused(), static_cast<uint32_t>(mapIndex));
+  b_.CreateBr(ok);
+  b_.SetInsertPoint(ok);
+}
+
+// The per-CPU value of an aggregation entry, created zeroed if missing.
+// Continues in a block where the pointer is known not to be null; returns
+// the block to branch to when done.
+Value* FunctionLowering::aggregationEntry(const MapGlobal& g, const MapLayout& l, Value* key, BasicBlock*& done) {
+  Value* p = call(Helper::MapLookupElem, ptr(), {g.global, key});
+  BasicBlock* have = BasicBlock::Create(ctx_, "have_entry", fn_);
+  BasicBlock* create = BasicBlock::Create(ctx_, "new_entry", fn_);
+  done = BasicBlock::Create(ctx_, "aggregated", fn_);
+  BasicBlock* from = b_.GetInsertBlock();
+  b_.CreateCondBr(b_.CreateIsNotNull(p), have, create);
+  b_.SetInsertPoint(create);
+  Value* zeroValue = zeroedBuffer(l.valueSize);
+  call(Helper::MapUpdateElem, i64(), {g.global, key, zeroValue, b_.getInt64(kNoExist)});
+  Value* created = call(Helper::MapLookupElem, ptr(), {g.global, key});
+  BasicBlock* refused = BasicBlock::Create(ctx_, "map_full", fn_);
+  BasicBlock* createdEnd = b_.GetInsertBlock();
+  b_.CreateCondBr(b_.CreateIsNotNull(created), have, refused);
+  b_.SetInsertPoint(refused);
+  incrementCounter(m_.refused(), static_cast<uint32_t>(g.index));
+  b_.CreateBr(done);
+  b_.SetInsertPoint(have);
+  auto* entry = b_.CreatePHI(ptr(), 2);
+  entry->addIncoming(p, from);
+  entry->addIncoming(created, createdEnd);
+  return entry;
+}
+
+Value* FunctionLowering::histogramBucket(Value* v, const Type& t) {
+  // [0] negative, [1] zero, [2 + floor(log2 v)] otherwise
+  Value* log = b_.getInt64(0);
+  Value* x = v;
+  for (int shift : {32, 16, 8, 4, 2, 1}) {
+    Value* big = b_.CreateICmpNE(b_.CreateLShr(x, shift), b_.getInt64(0));
+    x = b_.CreateSelect(big, b_.CreateLShr(x, shift), x);
+    log = b_.CreateSelect(big, b_.CreateAdd(log, b_.getInt64(shift)), log);
+  }
+  Value* bucket = b_.CreateSelect(b_.CreateICmpEQ(v, b_.getInt64(0)), b_.getInt64(1), b_.CreateAdd(log, b_.getInt64(2)));
+  if (isSigned(t)) bucket = b_.CreateSelect(b_.CreateICmpSLT(v, b_.getInt64(0)), b_.getInt64(0), bucket);
+  return bucket;
+}
+
+Value* FunctionLowering::linearBucket(Value* v, const Type& t, const MapLayout& l) {
+  bool sign = isSigned(t) || l.lhistMin < 0;
+  Value* lo = b_.getInt64(l.lhistMin);
+  Value* hi = b_.getInt64(l.lhistMax);
+  Value* below = sign ? b_.CreateICmpSLT(v, lo) : b_.CreateICmpULT(v, lo);
+  Value* above = sign ? b_.CreateICmpSGE(v, hi) : b_.CreateICmpUGE(v, hi);
+  Value* inside = b_.CreateAdd(b_.CreateUDiv(b_.CreateSub(v, lo), b_.getInt64(l.lhistStep)), b_.getInt64(1));
+  return b_.CreateSelect(below, b_.getInt64(0), b_.CreateSelect(above, b_.getInt64(l.buckets - 1), inside));
+}
+
+void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
+  const MapGlobal& g = m_.map(m.name);
+  const MapLayout& l = m_.layout(g);
+  const Type& argType = c.args.empty() ? l.value : typeOf(*c.args[0].value);
+  Value* v = c.args.empty() ? b_.getInt64(0) : expr(*c.args[0].value).v;
+  Value* key = mapKey(m, l);
+  if (l.role == MapRole::Hist || l.role == MapRole::Lhist) {
+    Value* bucket = l.role == MapRole::Hist ? histogramBucket(v, argType) : linearBucket(v, argType, l);
+    b_.CreateAlignedStore(bucket, offset(key, l.keySize - 8), llvm::Align(8));
+  }
+  at(m.range);
+  BasicBlock* done = nullptr;
+  Value* p = aggregationEntry(g, l, key, done);
+  auto add = [&](uint32_t off, Value* x) {
+    Value* slot = offset(p, off);
+    b_.CreateAlignedStore(b_.CreateAdd(b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), x), slot, llvm::Align(8));
+  };
+  switch (l.role) {
+    case MapRole::Count:
+    case MapRole::Hist:
+    case MapRole::Lhist: add(0, b_.getInt64(1)); break;
+    case MapRole::Sum: add(0, v); break;
+    case MapRole::Avg:
+    case MapRole::Stats:
+      add(0, b_.getInt64(1));
+      add(8, v);
+      break;
+    case MapRole::Min:
+    case MapRole::Max: {
+      Value* current = b_.CreateAlignedLoad(i64(), p, llvm::Align(8));
+      Value* set = b_.CreateAlignedLoad(i64(), offset(p, 8), llvm::Align(8));
+      bool sign = isSigned(argType);
+      Value* better = l.role == MapRole::Min ? (sign ? b_.CreateICmpSLT(v, current) : b_.CreateICmpULT(v, current))
+                                             : (sign ? b_.CreateICmpSGT(v, current) : b_.CreateICmpUGT(v, current));
+      Value* take = b_.CreateOr(better, b_.CreateICmpEQ(set, b_.getInt64(0)));
+      b_.CreateAlignedStore(b_.CreateSelect(take, v, current), p, llvm::Align(8));
+      b_.CreateAlignedStore(b_.getInt64(1), offset(p, 8), llvm::Align(8));
+      break;
+    }
+    case MapRole::Value: break;
+  }
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
+}  // namespace dptrace

@@ -1,0 +1,192 @@
+// Statements: control flow, assignments, and the ring-buffer records of
+// printf, exit, time, print, clear and zero.
+#include "builtins.h"
+#include "function_lowering.h"
+
+namespace dptrace {
+
+void FunctionLowering::storeTo(const ast::Expr& target, const Val& v, const Type& from) {
+  if (target.kind == ast::ExprKind::Variable) {
+    const auto& var = variables_.at(static_cast<const ast::Variable&>(target).name);
+    storeSlot(var.storage, 0, v, from, var.type);
+    return;
+  }
+  if (target.kind == ast::ExprKind::Map) return mapStore(static_cast<const ast::Map&>(target), v, from);
+  m_.unsupported(target.range, "assigning to this");
+}
+
+void FunctionLowering::assign(const ast::Assign& s) {
+  at(s.range);
+  if (s.target->kind == ast::ExprKind::Map && s.value->kind == ast::ExprKind::Call) {
+    const auto& c = static_cast<const ast::Call&>(*s.value);
+    const BuiltinInfo* b = findBuiltin(c.callee);
+    if (b && b->kind == BuiltinKind::Aggregation) return aggregate(static_cast<const ast::Map&>(*s.target), c);
+  }
+  const Type& targetType = typeOf(*s.target);
+  if (s.op == ast::AssignOp::Set) return storeTo(*s.target, expr(*s.value), typeOf(*s.value));
+  Val old = expr(*s.target);
+  Val v = expr(*s.value);
+  Value* r = nullptr;
+  switch (s.op) {
+    case ast::AssignOp::Add: r = b_.CreateAdd(old.v, v.v); break;
+    case ast::AssignOp::Sub: r = b_.CreateSub(old.v, v.v); break;
+    case ast::AssignOp::Mul: r = b_.CreateMul(old.v, v.v); break;
+    case ast::AssignOp::Div: r = isSigned(targetType) ? b_.CreateSDiv(old.v, v.v) : b_.CreateUDiv(old.v, v.v); break;
+    case ast::AssignOp::Mod: r = isSigned(targetType) ? b_.CreateSRem(old.v, v.v) : b_.CreateURem(old.v, v.v); break;
+    case ast::AssignOp::BitAnd: r = b_.CreateAnd(old.v, v.v); break;
+    case ast::AssignOp::BitOr: r = b_.CreateOr(old.v, v.v); break;
+    case ast::AssignOp::BitXor: r = b_.CreateXor(old.v, v.v); break;
+    case ast::AssignOp::Shl: r = b_.CreateShl(old.v, b_.CreateAnd(v.v, 63)); break;
+    case ast::AssignOp::Shr: r = b_.CreateLShr(old.v, b_.CreateAnd(v.v, 63)); break;
+    case ast::AssignOp::Set: break;
+  }
+  if (isSigned(targetType) && (s.op == ast::AssignOp::Div || s.op == ast::AssignOp::Mod)) {
+    m_.unsupported(s.range, "signed '/=' and '%='");
+    return;
+  }
+  storeTo(*s.target, {normalize(r, targetType), false}, targetType);
+}
+
+// A ring-buffer record: kind, index, then the values.
+void FunctionLowering::event(EventKind kind, uint64_t index, const std::vector<const ast::Expr*>& args) {
+  uint32_t size = 16;
+  for (const ast::Expr* a : args) size += slotSize(typeOf(*a));
+  if (size > 480) return m_.unsupported(args.empty() ? probe_.range : args[0]->range, "a record over 480 bytes");
+  std::vector<Val> values;
+  for (const ast::Expr* a : args) values.push_back(expr(*a));
+  Value* record = zeroedBuffer(size);
+  b_.CreateAlignedStore(b_.getInt64(static_cast<uint64_t>(kind)), record, llvm::Align(8));
+  b_.CreateAlignedStore(b_.getInt64(index), offset(record, 8), llvm::Align(8));
+  uint32_t off = 16;
+  for (size_t i = 0; i < args.size(); ++i) {
+    storeSlot(record, off, values[i], typeOf(*args[i]), typeOf(*args[i]));
+    off += slotSize(typeOf(*args[i]));
+  }
+  Value* r = call(Helper::RingbufOutput, i64(), {m_.events(), record, b_.getInt64(size), b_.getInt64(0)});
+  BasicBlock* lost = BasicBlock::Create(ctx_, "lost", fn_);
+  BasicBlock* sent = BasicBlock::Create(ctx_, "sent", fn_);
+  b_.CreateCondBr(b_.CreateICmpNE(r, b_.getInt64(0)), lost, sent);
+  b_.SetInsertPoint(lost);
+  incrementCounter(m_.lost(), 0);
+  b_.CreateBr(sent);
+  b_.SetInsertPoint(sent);
+}
+
+void FunctionLowering::callStatement(const ast::Call& c) {
+  at(c.range);
+  const std::string& n = c.callee;
+  if (n == "printf") {
+    PrintfLayout layout;
+    layout.format = static_cast<const ast::String&>(*c.args[0].value).value;
+    std::vector<const ast::Expr*> args;
+    for (size_t i = 1; i < c.args.size(); ++i) {
+      args.push_back(c.args[i].value.get());
+      layout.args.push_back(typeOf(*c.args[i].value));
+    }
+    return event(EventKind::Printf, m_.addPrintf(std::move(layout)), args);
+  }
+  if (n == "exit") return event(EventKind::Exit, 0, {});
+  if (n == "time") {
+    std::string fmt = c.args.empty() ? "%H:%M:%S\n" : static_cast<const ast::String&>(*c.args[0].value).value;
+    return event(EventKind::Time, m_.addTimeFormat(fmt), {});
+  }
+  if ((n == "clear" || n == "zero" || n == "print") && c.args[0].value->kind == ast::ExprKind::Map &&
+      static_cast<const ast::Map&>(*c.args[0].value).keys.empty()) {
+    const auto& m = static_cast<const ast::Map&>(*c.args[0].value);
+    EventKind kind = n == "clear" ? EventKind::Clear : n == "zero" ? EventKind::Zero : EventKind::Print;
+    return event(kind, m_.map(m.name).index, {});
+  }
+  if (n == "print") {  // print(x) of a value: a printf of the value and a line break
+    const Type& t = typeOf(*c.args[0].value);
+    PrintfLayout layout;
+    layout.format = t.is(TypeKind::Integer) && t.isSigned() ? "%d\n" : t.isIntegerLike() ? "%u\n" : "%s\n";
+    layout.args.push_back(t);
+    return event(EventKind::Printf, m_.addPrintf(std::move(layout)), {c.args[0].value.get()});
+  }
+  if (n == "delete") {
+    const auto& m = static_cast<const ast::Map&>(*c.args[0].value);
+    const MapGlobal& g = m_.map(m.name);
+    const MapLayout& l = m_.layout(g);
+    if (l.role == MapRole::Hist || l.role == MapRole::Lhist) return m_.unsupported(c.range, "delete() on a histogram");
+    call(Helper::MapDeleteElem, i64(), {g.global, mapKey(m, l)});
+    return;
+  }
+  m_.unsupported(c.range, n + "()");
+}
+
+void FunctionLowering::statement(const ast::Stmt& s) {
+  if (b_.GetInsertBlock()->getTerminator()) {  // after break/continue/return: unreachable code
+    b_.SetInsertPoint(BasicBlock::Create(ctx_, "unreachable", fn_));
+  }
+  at(s.range);
+  arenaUsed_ = 0;
+  statementRange_ = s.range;
+  switch (s.kind) {
+    case ast::StmtKind::Expr: {
+      const ast::Expr& e = *static_cast<const ast::ExprStmt&>(s).expr;
+      if (e.kind == ast::ExprKind::Call) return callStatement(static_cast<const ast::Call&>(e));
+      expr(e);
+      return;
+    }
+    case ast::StmtKind::Assign: return assign(static_cast<const ast::Assign&>(s));
+    case ast::StmtKind::If: {
+      const auto& i = static_cast<const ast::If&>(s);
+      BasicBlock* yes = BasicBlock::Create(ctx_, "if_then", fn_);
+      BasicBlock* no = BasicBlock::Create(ctx_, "if_else", fn_);
+      BasicBlock* done = BasicBlock::Create(ctx_, "if_end", fn_);
+      b_.CreateCondBr(condition(*i.cond), yes, i.otherwise ? no : done);
+      b_.SetInsertPoint(yes);
+      block(i.then);
+      if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(done);
+      b_.SetInsertPoint(no);
+      if (i.otherwise) block(*i.otherwise);
+      if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(done);
+      b_.SetInsertPoint(done);
+      return;
+    }
+    case ast::StmtKind::While: {
+      const auto& w = static_cast<const ast::While&>(s);
+      BasicBlock* head = BasicBlock::Create(ctx_, "while_cond", fn_);
+      BasicBlock* body = BasicBlock::Create(ctx_, "while_body", fn_);
+      BasicBlock* done = BasicBlock::Create(ctx_, "while_end", fn_);
+      b_.CreateBr(head);
+      b_.SetInsertPoint(head);
+      b_.CreateCondBr(condition(*w.cond), body, done);
+      b_.SetInsertPoint(body);
+      loops_.push_back({done, head});
+      block(w.body);
+      loops_.pop_back();
+      if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(head);
+      b_.SetInsertPoint(done);
+      return;
+    }
+    case ast::StmtKind::Unroll: {
+      const auto& u = static_cast<const ast::Unroll&>(s);
+      uint64_t n = static_cast<const ast::Integer&>(*u.count).value;
+      BasicBlock* done = BasicBlock::Create(ctx_, "unroll_end", fn_);
+      for (uint64_t i = 0; i < n; ++i) {
+        BasicBlock* next = BasicBlock::Create(ctx_, "unroll_next", fn_);
+        loops_.push_back({done, next});
+        block(u.body);
+        loops_.pop_back();
+        if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(next);
+        b_.SetInsertPoint(next);
+      }
+      b_.CreateBr(done);
+      b_.SetInsertPoint(done);
+      return;
+    }
+    case ast::StmtKind::Jump: {
+      const auto& j = static_cast<const ast::Jump&>(s);
+      if (j.jump == ast::JumpKind::Return) b_.CreateRet(b_.getInt64(0));
+      else if (!loops_.empty()) b_.CreateBr(j.jump == ast::JumpKind::Break ? loops_.back().breakTo : loops_.back().continueTo);
+      return;
+    }
+  }
+}
+
+void FunctionLowering::block(const ast::Block& b) {
+  for (const ast::StmtPtr& s : b.stmts) statement(*s);
+}
+
+}  // namespace dptrace

@@ -1,0 +1,111 @@
+// What a probe offers its block: builtins (pid, comm, elapsed...), tracepoint
+// fields, and syscall tracepoints lowered onto raw sys_enter/sys_exit.
+#include "function_lowering.h"
+
+namespace dptrace {
+
+// On raw sys_enter the context is {struct pt_regs *regs, long id}; on raw
+// sys_exit it is {regs, long ret}, and the number is regs->orig_ax.
+Value* FunctionLowering::syscallRegister(uint32_t offsetInRegs) {
+  Value* regs = b_.CreateAlignedLoad(i64(), fn_->getArg(0), llvm::Align(8));
+  Value* slot = stackSlot(8);
+  call(Helper::ProbeReadKernel, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(b_.CreateAdd(regs, b_.getInt64(offsetInRegs)), ptr())});
+  return b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
+}
+
+void FunctionLowering::filterSyscall() {
+  at(probe_.range);
+  arenaUsed_ = 0;
+  Value* nr = raw_.kind == RawSyscall::Kind::Enter
+                  ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8), llvm::Align(8)))
+                  : syscallRegister(syscallRegisters().origAx);
+  BasicBlock* mine = BasicBlock::Create(ctx_, "this_syscall", fn_);
+  BasicBlock* other = BasicBlock::Create(ctx_, "other_syscall", fn_);
+  b_.CreateCondBr(b_.CreateICmpEQ(nr, b_.getInt64(raw_.number)), mine, other);
+  b_.SetInsertPoint(other);
+  b_.CreateRet(b_.getInt64(0));
+  b_.SetInsertPoint(mine);
+}
+
+// A field of a syscall tracepoint's format, read from the raw context.
+Val FunctionLowering::syscallField(const TracepointFormat& format, const TracepointField& f) {
+  Value* raw = nullptr;
+  if (f.name == "__syscall_nr") {
+    raw = b_.getInt64(raw_.number);
+  } else if (raw_.kind == RawSyscall::Kind::Exit) {
+    raw = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8), llvm::Align(8));  // ret
+  } else {
+    size_t argument = 0;  // the fields after __syscall_nr are the arguments, in order
+    for (const TracepointField& other : format.fields) {
+      if (&other == &f) break;
+      if (other.name != "__syscall_nr") ++argument;
+    }
+    if (argument >= 6) return zero();
+    raw = syscallRegister(syscallRegisters().argument[argument]);
+  }
+  return {normalize(raw, f.type), false};
+}
+
+Val FunctionLowering::builtin(const ast::Identifier& id) {
+  const std::string& n = id.name;
+  if (n == "pid" || n == "tid") {
+    Value* v = call(Helper::GetCurrentPidTgid, i64(), {});
+    return {n == "pid" ? b_.CreateLShr(v, 32) : b_.CreateAnd(v, 0xffffffff), false};
+  }
+  if (n == "uid") return {b_.CreateAnd(call(Helper::GetCurrentUidGid, i64(), {}), 0xffffffff), false};
+  if (n == "cpu") return {b_.CreateAnd(call(Helper::GetSmpProcessorId, i64(), {}), 0xffffffff), false};
+  if (n == "nsecs") return {call(Helper::KtimeGetNs, i64(), {}), false};
+  if (n == "elapsed") {
+    Value* now = call(Helper::KtimeGetNs, i64(), {});
+    Value* key = stackSlot(8);
+    b_.CreateAlignedStore(b_.getInt32(0), key, llvm::Align(8));
+    Value* p = call(Helper::MapLookupElem, ptr(), {m_.start(), key});
+    BasicBlock* read = BasicBlock::Create(ctx_, "start", fn_);
+    BasicBlock* done = BasicBlock::Create(ctx_, "elapsed", fn_);
+    BasicBlock* from = b_.GetInsertBlock();
+    b_.CreateCondBr(b_.CreateIsNotNull(p), read, done);
+    b_.SetInsertPoint(read);
+    Value* start = b_.CreateAlignedLoad(i64(), p, llvm::Align(8));
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    auto* phi = b_.CreatePHI(i64(), 2);
+    phi->addIncoming(b_.getInt64(0), from);
+    phi->addIncoming(start, read);
+    return {b_.CreateSub(now, phi), false};
+  }
+  if (n == "comm") {
+    Value* buf = zeroedBuffer(16);
+    call(Helper::GetCurrentComm, i64(), {buf, b_.getInt64(16)});
+    return {buf, true};
+  }
+  if (n == "probe") return {constantString(ap_.raw, typeOf(id).capacity()), true};
+  m_.unsupported(id.range, "'" + n + "'");
+  return zero();
+}
+
+Val FunctionLowering::field(const ast::Field& f) {
+  if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
+      ap_.provider == "tracepoint") {
+    auto it = m_.types().tracepoints.find(ap_.target + ":" + ap_.function);
+    const TracepointField* tf = it == m_.types().tracepoints.end() ? nullptr : it->second.field(f.field);
+    if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.isIntegerLike()) return syscallField(it->second, *tf);
+    if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.is(TypeKind::Pointer))
+      return syscallField(it->second, *tf);
+    if (tf && !tf->dataLoc && (tf->size == 1 || tf->size == 2 || tf->size == 4 || tf->size == 8) &&
+        !tf->type.is(TypeKind::String)) {
+      Value* p = offset(fn_->getArg(0), tf->offset);
+      Value* raw = b_.CreateAlignedLoad(b_.getIntNTy(tf->size * 8), p, llvm::Align(tf->size));
+      Value* wide = isSigned(tf->type) ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64());
+      return {wide, false};
+    }
+    if (tf && tf->type.is(TypeKind::String) && !tf->dataLoc) {
+      Value* buf = zeroedBuffer(slotSize(tf->type));
+      b_.CreateMemCpy(buf, llvm::MaybeAlign(8), offset(fn_->getArg(0), tf->offset), llvm::MaybeAlign(1), tf->size);
+      return {buf, true};
+    }
+  }
+  m_.unsupported(f.range, "this field");
+  return zero();
+}
+
+}  // namespace dptrace
