@@ -104,6 +104,7 @@ private:
   Val binary(const ast::Binary& e);
 
   Val logical(const ast::Binary& e);
+  Value* divide(Value* l, Value* r, bool isSignedDivision, bool quotient);
 
   Val ternary(const ast::Ternary& t);
 

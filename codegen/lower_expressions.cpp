@@ -124,16 +124,8 @@ Val FunctionLowering::binary(const ast::Binary& e) {
     case ast::BinaryOp::Shl: return {normalize(b_.CreateShl(l.v, b_.CreateAnd(r.v, 63)), t), false};
     case ast::BinaryOp::Shr:
       return {normalize(isSigned(t) ? b_.CreateAShr(l.v, b_.CreateAnd(r.v, 63)) : b_.CreateLShr(l.v, b_.CreateAnd(r.v, 63)), t), false};
-    case ast::BinaryOp::Div:
-    case ast::BinaryOp::Mod: {
-      bool div = e.op == ast::BinaryOp::Div;
-      if (!isSigned(t)) return {normalize(div ? b_.CreateUDiv(l.v, r.v) : b_.CreateURem(l.v, r.v), t), false};
-      // BPF v3 divides unsigned only: divide the magnitudes, then fix the sign.
-      auto abs = [&](Value* x) { return b_.CreateSelect(b_.CreateICmpSLT(x, b_.getInt64(0)), b_.CreateNeg(x), x); };
-      Value* q = div ? b_.CreateUDiv(abs(l.v), abs(r.v)) : b_.CreateURem(abs(l.v), abs(r.v));
-      Value* negative = div ? b_.CreateICmpSLT(b_.CreateXor(l.v, r.v), b_.getInt64(0)) : b_.CreateICmpSLT(l.v, b_.getInt64(0));
-      return {normalize(b_.CreateSelect(negative, b_.CreateNeg(q), q), t), false};
-    }
+    case ast::BinaryOp::Div: return {normalize(divide(l.v, r.v, isSigned(t), true), t), false};
+    case ast::BinaryOp::Mod: return {normalize(divide(l.v, r.v, isSigned(t), false), t), false};
     default: break;
   }
   m_.unsupported(e.range, "this operator");
@@ -225,6 +217,17 @@ Val FunctionLowering::callValue(const ast::Call& c) {
   }
   m_.unsupported(c.range, c.callee + "() here");
   return zero();
+}
+
+// BPF v3 divides unsigned only: for signed values, divide the magnitudes and
+// fix the sign (the quotient rounds toward zero, the remainder takes the
+// dividend's sign, as in C). Division by zero gives 0, as the BPF ISA does.
+Value* FunctionLowering::divide(Value* l, Value* r, bool isSignedDivision, bool quotient) {
+  if (!isSignedDivision) return quotient ? b_.CreateUDiv(l, r) : b_.CreateURem(l, r);
+  auto abs = [&](Value* x) { return b_.CreateSelect(b_.CreateICmpSLT(x, b_.getInt64(0)), b_.CreateNeg(x), x); };
+  Value* q = quotient ? b_.CreateUDiv(abs(l), abs(r)) : b_.CreateURem(abs(l), abs(r));
+  Value* negative = quotient ? b_.CreateICmpSLT(b_.CreateXor(l, r), b_.getInt64(0)) : b_.CreateICmpSLT(l, b_.getInt64(0));
+  return b_.CreateSelect(negative, b_.CreateNeg(q), q);
 }
 
 }  // namespace dptrace

@@ -31,18 +31,14 @@ void FunctionLowering::assign(const ast::Assign& s) {
     case ast::AssignOp::Add: r = b_.CreateAdd(old.v, v.v); break;
     case ast::AssignOp::Sub: r = b_.CreateSub(old.v, v.v); break;
     case ast::AssignOp::Mul: r = b_.CreateMul(old.v, v.v); break;
-    case ast::AssignOp::Div: r = isSigned(targetType) ? b_.CreateSDiv(old.v, v.v) : b_.CreateUDiv(old.v, v.v); break;
-    case ast::AssignOp::Mod: r = isSigned(targetType) ? b_.CreateSRem(old.v, v.v) : b_.CreateURem(old.v, v.v); break;
+    case ast::AssignOp::Div: r = divide(old.v, v.v, isSigned(targetType), true); break;
+    case ast::AssignOp::Mod: r = divide(old.v, v.v, isSigned(targetType), false); break;
     case ast::AssignOp::BitAnd: r = b_.CreateAnd(old.v, v.v); break;
     case ast::AssignOp::BitOr: r = b_.CreateOr(old.v, v.v); break;
     case ast::AssignOp::BitXor: r = b_.CreateXor(old.v, v.v); break;
     case ast::AssignOp::Shl: r = b_.CreateShl(old.v, b_.CreateAnd(v.v, 63)); break;
     case ast::AssignOp::Shr: r = b_.CreateLShr(old.v, b_.CreateAnd(v.v, 63)); break;
     case ast::AssignOp::Set: break;
-  }
-  if (isSigned(targetType) && (s.op == ast::AssignOp::Div || s.op == ast::AssignOp::Mod)) {
-    m_.unsupported(s.range, "signed '/=' and '%='");
-    return;
   }
   storeTo(*s.target, {normalize(r, targetType), false}, targetType);
 }

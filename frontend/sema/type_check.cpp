@@ -77,11 +77,26 @@ void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& typ
 }
 
 void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
-  TypeTable learned;
-  learned.tracepoints = types.tracepoints;
+  // Quiet passes learn the maps' types until nothing new is learned: a value
+  // may depend on a map stored later in the script (@gap = hist(nsecs -
+  // @last); @last = nsecs;). Each round starts from what the last one knew.
+  std::map<std::string, MapInfo> known;
   Diagnostics quiet(diags.file());
-  TypeChecker(quiet, learned).checkProgram(program);
-  for (auto& [name, info] : learned.maps) {
+  for (int round = 0; round < 8; ++round) {
+    TypeTable learned;
+    learned.tracepoints = types.tracepoints;
+    for (auto& [name, info] : known) {
+      learned.maps[name] = info;
+      learned.maps[name].used = false;
+    }
+    TypeChecker(quiet, learned).checkProgram(program);
+    size_t typedBefore = 0, typedAfter = 0;
+    for (auto& [name, info] : known) typedBefore += !info.value.is(TypeKind::Void);
+    for (auto& [name, info] : learned.maps) typedAfter += !info.value.is(TypeKind::Void);
+    known = std::move(learned.maps);
+    if (round > 0 && typedAfter == typedBefore) break;
+  }
+  for (auto& [name, info] : known) {
     MapInfo seeded = info;
     seeded.used = false;
     // Stored only through itself (@n = @n + 1): an integer, as in bpftrace.
