@@ -4,6 +4,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <map>
 #include <optional>
 
 #include "ast.h"
@@ -15,6 +16,7 @@ namespace dptrace {
 
 struct CodegenOptions {
   uint32_t mapSize = 4096;
+  std::map<const ast::AttachPoint*, UprobeTarget> uprobes;  // from resolveUprobeTargets
 };
 
 enum class CodegenOutput { Object, LlvmIr, Assembly };

@@ -41,8 +41,8 @@ inline bool isSigned(const Type& t) { return t.is(TypeKind::Integer) && t.isSign
 class FunctionLowering {
 public:
   FunctionLowering(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
-                   llvm::Function* fn)
-      : m_(m), probe_(probe), ap_(ap), raw_(raw), fn_(fn), ctx_(m.context()), b_(ctx_) {}
+                   const std::string& symbol, llvm::Function* fn)
+      : m_(m), probe_(probe), ap_(ap), raw_(raw), symbol_(symbol), fn_(fn), ctx_(m.context()), b_(ctx_) {}
 
   void run();
 
@@ -154,6 +154,7 @@ private:
   const ast::Probe& probe_;
   const ast::AttachPoint& ap_;
   RawSyscall raw_;
+  std::string symbol_;
   llvm::Function* fn_;
   llvm::LLVMContext& ctx_;
   llvm::IRBuilder<> b_;

@@ -152,8 +152,8 @@ void FunctionLowering::incrementCounter(llvm::GlobalVariable* map, uint32_t inde
 }
 
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
-                   llvm::Function* fn) {
-  FunctionLowering(m, probe, ap, raw, fn).run();
+                   const std::string& symbol, llvm::Function* fn) {
+  FunctionLowering(m, probe, ap, raw, symbol, fn).run();
 }
 
 }  // namespace dptrace

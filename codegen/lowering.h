@@ -24,6 +24,7 @@ enum class Helper : int64_t {
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
+  ProbeReadUser = 112,
   ProbeReadKernel = 113,
   ProbeReadUserStr = 114,
   RingbufOutput = 130,
@@ -66,7 +67,8 @@ private:
   llvm::GlobalVariable* mapDefinition(const std::string& symbol, uint32_t bpfType, uint32_t maxEntries,
                                       uint32_t keySize, uint32_t valueSize);
   void createLicense();
-  void lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n);
+  void lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n, const std::string& binary,
+                  const std::string& symbol);
 
   const ast::Program& program_;
   const TypeTable& types_;
@@ -94,7 +96,8 @@ struct RawSyscall {
 RawSyscall rawSyscallFor(const ast::AttachPoint& ap);
 
 // Lowers one probe block, for one of its attach points, into one function.
+// `symbol` is the traced function of a uprobe (for func), empty otherwise.
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
-                   llvm::Function* fn);
+                   const std::string& symbol, llvm::Function* fn);
 
 }  // namespace dptrace

@@ -96,6 +96,7 @@ std::string sectionFor(const ast::AttachPoint& ap) {
   if (raw.kind == RawSyscall::Kind::Enter) return "raw_tp/sys_enter";
   if (raw.kind == RawSyscall::Kind::Exit) return "raw_tp/sys_exit";
   if (ap.provider == "tracepoint") return "tracepoint/" + ap.target + "/" + ap.function;
+  if (ap.provider == "uprobe" || ap.provider == "uretprobe") return ap.provider;
   return "";
 }
 
@@ -234,7 +235,8 @@ void ModuleLowering::createLicense() {
   license->setSection("license");
 }
 
-void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n) {
+void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n,
+                                const std::string& binary, const std::string& symbol) {
   std::string section = sectionFor(ap);
   if (section.empty()) {
     diags_.error(ap.range, ap.provider + " probes need a code generator this build of dptrace does not have yet",
@@ -261,10 +263,10 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   // takes the name from the parameter's debug variable.
   di_->createParameterVariable(sp, "ctx", 1, diFile_, where.line, ctxType, /*AlwaysPreserve=*/true);
   RawSyscall raw = rawSyscallFor(ap);
-  lowerFunction(*this, probe, ap, raw, fn);
+  lowerFunction(*this, probe, ap, raw, symbol, fn);
   std::string rawTracepoint = raw.kind == RawSyscall::Kind::Enter ? "sys_enter"
                               : raw.kind == RawSyscall::Kind::Exit ? "sys_exit" : "";
-  info_.programs.push_back({name, section, ap, rawTracepoint});
+  info_.programs.push_back({name, section, ap, rawTracepoint, binary, symbol});
 }
 
 bool ModuleLowering::lower() {
@@ -273,7 +275,19 @@ bool ModuleLowering::lower() {
   createLicense();
   size_t n = 0;
   for (const ast::Probe& probe : program_.probes)
-    for (const ast::AttachPoint& ap : probe.attachPoints) lowerProbe(probe, ap, n++);
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (ap.provider != "uprobe" && ap.provider != "uretprobe") {
+        lowerProbe(probe, ap, n++, "", "");
+        continue;
+      }
+      auto target = options_.uprobes.find(&ap);
+      if (target == options_.uprobes.end()) {
+        diags_.error(ap.range, "internal error: the uprobe target of '" + ap.raw + "' was not resolved");
+        continue;
+      }
+      if (ap.offset) lowerProbe(probe, ap, n++, target->second.binary, "");
+      for (const std::string& function : target->second.functions) lowerProbe(probe, ap, n++, target->second.binary, function);
+    }
   di_->finalize();
   return diags_.errorCount() == errorsBefore;
 }

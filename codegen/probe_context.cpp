@@ -79,6 +79,23 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     return {buf, true};
   }
   if (n == "probe") return {constantString(ap_.raw, typeOf(id).capacity()), true};
+  if (ap_.provider == "uprobe" || ap_.provider == "uretprobe") {
+    // The context is the task's struct pt_regs (x86_64 layout).
+    static constexpr uint32_t kArgument[6] = {112, 104, 96, 88, 72, 64};  // di si dx cx r8 r9
+    auto reg = [&](uint32_t off) { return Val{b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), off), llvm::Align(8)), false}; };
+    if (n == "retval") return reg(80);  // ax
+    if (n == "func") return {constantString(symbol_.empty() ? ap_.raw : symbol_, typeOf(id).capacity()), true};
+    if (n.size() == 4 && n.rfind("arg", 0) == 0) {
+      unsigned i = static_cast<unsigned>(n[3] - '0');
+      if (i < 6) return reg(kArgument[i]);
+      // Arguments 7 and up are on the user stack, above the return address.
+      Value* sp = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 152), llvm::Align(8));
+      Value* slot = stackSlot(8);
+      b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
+      call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(b_.CreateAdd(sp, b_.getInt64(8 * (i - 5))), ptr())});
+      return {b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), false};
+    }
+  }
   m_.unsupported(id.range, "'" + n + "'");
   return zero();
 }

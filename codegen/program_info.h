@@ -36,11 +36,20 @@ struct PrintfLayout {
   std::vector<Type> args;
 };
 
+// Where a uprobe attach point resolved to: the binary's path and the
+// functions it names (wildcards expanded; empty for an offset).
+struct UprobeTarget {
+  std::string binary;
+  std::vector<std::string> functions;
+};
+
 struct ProgramInfo {
   std::string function;  // the program's name in the object
   std::string section;
   ast::AttachPoint attach;  // provider, target, function, unit, period...
   std::string rawTracepoint;  // set when a syscall tracepoint runs on raw sys_enter/sys_exit
+  std::string binary;         // uprobes: the resolved binary or library
+  std::string symbol;         // uprobes: the function (empty with an offset)
 };
 
 struct CompiledScript {

@@ -3,9 +3,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "decode.h"
 #include "map_reader.h"
@@ -79,8 +82,15 @@ struct Run {
   std::vector<bpf_link*> links;
   bool exitRequested = false;
   int status = kExitOk;
+  int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
+  pid_t child = -1;     // -c
+  int releaseChild = -1;  // -c: closing it lets the child exec the command
+  int pidfd = -1;       // readable when the target process has exited
 
   ~Run() {
+    if (releaseChild >= 0) close(releaseChild);
+    if (pidfd >= 0) close(pidfd);
+    if (child > 0) waitpid(child, nullptr, WNOHANG);
     detach();
     if (rb) ring_buffer__free(rb);
     if (obj) bpf_object__close(obj);
@@ -206,6 +216,13 @@ struct Run {
         link = bpf_program__attach_raw_tracepoint(prog, p.rawTracepoint.c_str());
       } else if (ap.provider == "tracepoint") {
         link = bpf_program__attach_tracepoint(prog, ap.target.c_str(), ap.function.c_str());
+      } else if (ap.provider == "uprobe" || ap.provider == "uretprobe") {
+        bpf_uprobe_opts uo{};
+        uo.sz = sizeof uo;
+        uo.retprobe = ap.provider == "uretprobe";
+        uo.func_name = p.symbol.empty() ? nullptr : p.symbol.c_str();
+        size_t offset = p.symbol.empty() ? static_cast<size_t>(ap.offset.value_or(0)) : 0;
+        link = bpf_program__attach_uprobe_opts(prog, targetPid, p.binary.c_str(), offset, &uo);
       } else if (ap.provider == "interval") {
         perf_event_attr attr{};
         attr.type = PERF_TYPE_SOFTWARE;
@@ -256,14 +273,18 @@ struct Run {
     epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
     ev.data.fd = ring_buffer__epoll_fd(rb);
     epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev);
+    if (pidfd >= 0) {
+      ev.data.fd = pidfd;
+      epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev);
+    }
     ring_buffer__consume(rb);
     while (!exitRequested) {
-      epoll_event ready[2];
-      int n = epoll_wait(epfd, ready, 2, -1);
+      epoll_event ready[3];
+      int n = epoll_wait(epfd, ready, 3, -1);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) break;
       bool signalled = false;
-      for (int i = 0; i < n; ++i) signalled |= ready[i].data.fd == sfd;
+      for (int i = 0; i < n; ++i) signalled |= ready[i].data.fd == sfd || ready[i].data.fd == pidfd;
       ring_buffer__consume(rb);
       if (signalled) break;
     }
@@ -274,6 +295,7 @@ struct Run {
 
   void finish() {
     detach();
+    if (child > 0) waitpid(child, nullptr, 0), child = -1;
     runOnce("END");
     ring_buffer__consume(rb);
     out.beginExitMaps();
@@ -296,12 +318,57 @@ struct Run {
                   << " refused: the map is full (raise --map-size)\n";
   }
 
+  // -c: a child that waits, before exec, until the probes are attached.
+  int startCommand(const std::string& command) {
+    std::vector<std::string> words;
+    std::istringstream split(command);
+    for (std::string w; split >> w;) words.push_back(w);
+    if (words.empty()) return fail({0, 0}, "-c needs a command to run", "for example: -c './upf --no-huge'", kExitScript);
+    int gate[2];
+    if (pipe2(gate, O_CLOEXEC) != 0) return fail({0, 0}, std::string("cannot start the command: ") + std::strerror(errno), "", kExitSystem);
+    child = fork();
+    if (child < 0) return fail({0, 0}, std::string("cannot start the command: ") + std::strerror(errno), "", kExitSystem);
+    if (child == 0) {
+      close(gate[1]);
+      char byte;
+      while (read(gate[0], &byte, 1) > 0) {
+      }
+      std::vector<char*> argv;
+      for (std::string& w : words) argv.push_back(w.data());
+      argv.push_back(nullptr);
+      execvp(argv[0], argv.data());
+      std::fprintf(stderr, "dptrace: error: cannot run '%s': %s\n", argv[0], std::strerror(errno));
+      _exit(127);
+    }
+    close(gate[0]);
+    releaseChild = gate[1];
+    targetPid = child;
+    return kExitOk;
+  }
+
+  int watchTarget() {
+    if (targetPid < 0) return kExitOk;
+    pidfd = static_cast<int>(syscall(SYS_pidfd_open, targetPid, 0));
+    if (pidfd < 0)
+      return fail({0, 0}, "no process " + std::to_string(targetPid) + " to trace (" + std::strerror(errno) + ")",
+                  "-p takes the id of a running process", kExitScript);
+    return kExitOk;
+  }
+
   int run() {
+    if (options.pid) targetPid = *options.pid;
+    if (options.command)
+      if (int s = startCommand(*options.command)) return s;
+    if (int s = watchTarget()) return s;
     if (int s = load()) return s;
     rb = ring_buffer__new(mapFd(script.eventsMap), onEvent, this, nullptr);
     if (!rb) return fail({0, 0}, "cannot read the ring buffer: " + std::string(std::strerror(errno)), "", kExitSystem);
     if (int s = attach()) return s;
     runOnce("BEGIN");
+    if (releaseChild >= 0) {
+      close(releaseChild);
+      releaseChild = -1;
+    }
     loop();
     finish();
     return status;

@@ -3,6 +3,9 @@
 // detach, run END, and print the maps.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "diagnostics.h"
 #include "output/output.h"
 #include "program_info.h"
@@ -11,6 +14,8 @@ namespace dptrace {
 
 struct RunOptions {
   bool verbose = false;
+  std::optional<int> pid;              // -p: uprobes of this process only; end when it exits
+  std::optional<std::string> command;  // -c: start it, trace it, end when it exits
 };
 
 // Returns the exit status: 0, 1 (the script cannot work here: a refused

@@ -21,6 +21,7 @@
 #include "codegen.h"
 #include "output.h"
 #include "runner.h"
+#include "uprobe_targets.h"
 #include "check_names.h"
 #include "diagnostics.h"
 #include "options.h"
@@ -51,8 +52,7 @@ std::optional<std::string> unavailableOption(const Options& o) {
   };
   const Rule rules[] = {
       {o.list, "-l", "probe listing"},
-      {o.pid.has_value(), "-p", "the uprobe runtime"},
-      {o.command.has_value(), "-c", "the uprobe runtime"},
+      {o.pid.has_value() && o.command.has_value(), "-p together with -c", "one target process, not two"},
       {o.emit == "obj" && !o.outputFile, "--emit obj", "-o FILE to write the object to"},
       {!o.includeDirs.empty(), "-I", "the C type importer"},
       {o.btf.has_value(), "--btf", "the BTF type importer"},
@@ -160,6 +160,8 @@ int runDptrace(const Options& o) {
 
   CodegenOptions codegen;
   if (o.mapSize) codegen.mapSize = *o.mapSize;
+  codegen.uprobes = resolveUprobeTargets(program, diags);
+  if (stageFailed("resolve uprobe targets")) return kExitScript;
   if (o.emit == "llvm" || o.emit == "asm") {
     CodegenOutput kind = o.emit == "llvm" ? CodegenOutput::LlvmIr : CodegenOutput::Assembly;
     std::ostringstream text;
@@ -193,6 +195,8 @@ int runDptrace(const Options& o) {
   std::unique_ptr<Output> output = o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
   RunOptions run;
   run.verbose = o.verbose;
+  run.pid = o.pid;
+  run.command = o.command;
   int status = runScript(*compiled, run, *output, diags);
   diags.print(std::cerr, colorOn());
   return status;

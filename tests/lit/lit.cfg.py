@@ -21,6 +21,7 @@ config.substitutions.append(("%mandir", os.path.join(config.source_root, "man"))
 config.substitutions.append(("%tools", tools))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%getpids", os.path.join(config.fixtures, "getpids")))
+config.substitutions.append(("%calls", os.path.join(config.fixtures, "calls")))
 config.substitutions.append(("%traced", config.python + " " + os.path.join(tools, "run_traced.py")))
 
 if os.geteuid() == 0:

@@ -1,0 +1,26 @@
+// The functions a binary or library defines (.symtab and .dynsym), for
+// uprobe attach points: existence checks, close matches and wildcards.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dptrace {
+
+struct FunctionSymbol {
+  std::string name;
+  uint64_t address = 0;
+  uint64_t size = 0;
+};
+
+// Every defined function symbol of the ELF file at `path`, by name, without
+// duplicates. On failure returns nullopt and sets `error` (missing file, no
+// permission, not an ELF file).
+std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string& path, std::string& error);
+
+// fnmatch-style '*' and '?' matching.
+bool wildcardMatch(const std::string& pattern, const std::string& name);
+
+}  // namespace dptrace
