@@ -20,6 +20,7 @@
 #include "ast_printer.h"
 #include "codegen.h"
 #include "output.h"
+#include "listing.h"
 #include "runner.h"
 #include "uprobe_targets.h"
 #include "check_names.h"
@@ -51,7 +52,6 @@ std::optional<std::string> unavailableOption(const Options& o) {
     const char* stage;
   };
   const Rule rules[] = {
-      {o.list, "-l", "probe listing"},
       {o.pid.has_value() && o.command.has_value(), "-p together with -c", "one target process, not two"},
       {o.emit == "obj" && !o.outputFile, "--emit obj", "-o FILE to write the object to"},
       {!o.includeDirs.empty(), "-I", "the C type importer"},
@@ -131,6 +131,13 @@ int runDptrace(const Options& o) {
   if (auto refusal = unavailableOption(o)) {
     fail(*refusal);
     return kExitScript;
+  }
+  if (o.list) {
+    if (o.program) {
+      fail("-l lists probes; it does not take -e", "dptrace -l 'tracepoint:syscalls:*'");
+      return kExitScript;
+    }
+    return listProbes(o.script, o.verbose, std::cout, std::cerr);
   }
   std::optional<SourceFile> script = loadScript(o);
   if (!script) return kExitScript;

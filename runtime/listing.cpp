@@ -1,0 +1,141 @@
+#include "listing.h"
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <vector>
+
+#include "elf_symbols.h"
+#include "sema/tracepoint_format.h"
+#include "uprobe_targets.h"
+
+namespace dptrace {
+namespace {
+
+bool matches(const std::string& pattern, const std::string& probe) {
+  return pattern.empty() || wildcardMatch(pattern, probe);
+}
+
+// category:name pairs, from the events directory of tracefs.
+std::vector<std::pair<std::string, std::string>> tracepoints(std::string& error) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string events = tracefsEventsDir(error);
+  if (events.empty()) return out;
+  std::ifstream available(events + "/../available_events");
+  std::string line;
+  while (std::getline(available, line)) {
+    size_t colon = line.find(':');
+    if (colon != std::string::npos) out.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+  }
+  if (!out.empty()) return out;
+  // A fixture tree has no available_events: walk the directories.
+  if (DIR* cats = opendir(events.c_str())) {
+    while (dirent* c = readdir(cats)) {
+      if (c->d_name[0] == '.' || c->d_type != DT_DIR) continue;
+      if (DIR* names = opendir((events + "/" + c->d_name).c_str())) {
+        while (dirent* n = readdir(names))
+          if (n->d_name[0] != '.' && n->d_type == DT_DIR) out.emplace_back(c->d_name, n->d_name);
+        closedir(names);
+      }
+    }
+    closedir(cats);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void tracepointFields(const std::string& category, const std::string& name, std::ostream& out) {
+  std::string error;
+  if (auto format = loadTracepointFormat(category, name, error))
+    for (const TracepointField& f : format->fields) out << "    " << f.declaration << "\n";
+}
+
+size_t listUprobes(const std::string& pattern, std::ostream& out, std::ostream& err) {
+  // uprobe:BIN:PAT (the binary part may not hold ':')
+  size_t first = pattern.find(':'), last = pattern.rfind(':');
+  std::string kind = pattern.substr(0, first);
+  std::string binary = last == first ? pattern.substr(first + 1) : pattern.substr(first + 1, last - first - 1);
+  std::string functions = last == first ? "*" : pattern.substr(last + 1);
+  std::string error;
+  auto symbols = readFunctionSymbols(findBinary(binary), error);
+  if (!symbols) {
+    err << "dptrace: error: cannot read '" << binary << "': " << error << "\n";
+    return 0;
+  }
+  size_t n = 0;
+  for (const FunctionSymbol& s : *symbols)
+    if (wildcardMatch(functions, s.name)) out << kind << ":" << binary << ":" << s.name << "\n", ++n;
+  return n;
+}
+
+size_t listKernelFunctions(const std::string& pattern, std::ostream& out) {
+  size_t n = 0;
+  std::string kind = pattern.substr(0, pattern.find(':'));
+  auto list = [&](btf* b, const std::string& module, uint32_t from) {
+    for (uint32_t id = from; id < btf__type_cnt(b); ++id) {
+      const btf_type* t = btf__type_by_id(b, id);
+      if (!btf_is_func(t)) continue;
+      std::string probe = kind + ":" + (module.empty() ? "" : module + ":") + btf__name_by_offset(b, t->name_off);
+      if (matches(pattern, probe)) out << probe << "\n", ++n;
+    }
+  };
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return 0;
+  list(vmlinux, "", 1);
+  if (DIR* dir = opendir("/sys/kernel/btf")) {
+    while (dirent* d = readdir(dir)) {
+      std::string m = d->d_name;
+      if (m[0] == '.' || m == "vmlinux") continue;
+      if (btf* split = btf__load_module_btf(m.c_str(), vmlinux)) {
+        list(split, m, btf__type_cnt(vmlinux));
+        btf__free(split);
+      }
+    }
+    closedir(dir);
+  }
+  btf__free(vmlinux);
+  return n;
+}
+
+}  // namespace
+
+int listProbes(const std::string& pattern, bool verbose, std::ostream& out, std::ostream& err) {
+  size_t n = 0;
+  if (pattern.rfind("uprobe:", 0) == 0 || pattern.rfind("uretprobe:", 0) == 0) {
+    n = listUprobes(pattern, out, err);
+  } else if (pattern.rfind("fentry:", 0) == 0 || pattern.rfind("fexit:", 0) == 0) {
+    n = listKernelFunctions(pattern, out);
+  } else {
+    std::string error;
+    for (const auto& [category, name] : tracepoints(error)) {
+      std::string probe = "tracepoint:" + category + ":" + name;
+      if (!matches(pattern, probe)) continue;
+      out << probe << "\n";
+      if (verbose) tracepointFields(category, name, out);
+      ++n;
+    }
+    if (struct if_nameindex* interfaces = if_nameindex()) {
+      for (struct if_nameindex* i = interfaces; i->if_index != 0; ++i) {
+        std::string probe = std::string("xdp:") + i->if_name;
+        if (matches(pattern, probe)) out << probe << "\n", ++n;
+      }
+      if_freenameindex(interfaces);
+    }
+    if (!error.empty() && n == 0) err << "dptrace: error: " << error << "\n";
+  }
+  out.flush();
+  if (n == 0) {
+    err << "dptrace: error: no probes match '" << pattern << "'\n"
+        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'fentry:*' or 'xdp:*'\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace dptrace
