@@ -51,6 +51,7 @@ private:
   // On raw sys_enter the context is {struct pt_regs *regs, long id}; on raw
   // sys_exit it is {regs, long ret}, and the number is regs->orig_ax.
   Value* syscallRegister(uint32_t offsetInRegs);
+  Value* uprobeArgument(unsigned i);
 
   void filterSyscall();
 

@@ -81,19 +81,12 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
   if (n == "probe") return {constantString(ap_.raw, typeOf(id).capacity()), true};
   if (ap_.provider == "uprobe" || ap_.provider == "uretprobe") {
     // The context is the task's struct pt_regs (x86_64 layout).
-    static constexpr uint32_t kArgument[6] = {112, 104, 96, 88, 72, 64};  // di si dx cx r8 r9
     auto reg = [&](uint32_t off) { return Val{b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), off), llvm::Align(8)), false}; };
-    if (n == "retval") return reg(80);  // ax
+    if (n == "retval") return {normalize(reg(80).v, typeOf(id)), false};  // ax, masked to its DWARF type
     if (n == "func") return {constantString(symbol_.empty() ? ap_.raw : symbol_, typeOf(id).capacity()), true};
     if (n.size() == 4 && n.rfind("arg", 0) == 0) {
       unsigned i = static_cast<unsigned>(n[3] - '0');
-      if (i < 6) return reg(kArgument[i]);
-      // Arguments 7 and up are on the user stack, above the return address.
-      Value* sp = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 152), llvm::Align(8));
-      Value* slot = stackSlot(8);
-      b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
-      call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(b_.CreateAdd(sp, b_.getInt64(8 * (i - 5))), ptr())});
-      return {b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), false};
+      return {normalize(uprobeArgument(i), typeOf(id)), false};
     }
   }
   m_.unsupported(id.range, "'" + n + "'");
@@ -121,8 +114,28 @@ Val FunctionLowering::field(const ast::Field& f) {
       return {buf, true};
     }
   }
+  if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
+      (ap_.provider == "uprobe" || ap_.provider == "uretprobe")) {
+    auto it = m_.types().signatures.find(ap_.target + ":" + ap_.function);
+    if (it != m_.types().signatures.end())
+      for (size_t i = 0; i < it->second.params.size(); ++i)
+        if (it->second.params[i].first == f.field)
+          return {normalize(uprobeArgument(static_cast<unsigned>(i)), typeOf(f)), false};
+  }
   m_.unsupported(f.range, "this field");
   return zero();
+}
+
+// A uprobe's raw argument i: the task's pt_regs (x86_64: di si dx cx r8 r9),
+// then the user stack above the return address.
+Value* FunctionLowering::uprobeArgument(unsigned i) {
+  static constexpr uint32_t kArgument[6] = {112, 104, 96, 88, 72, 64};
+  if (i < 6) return b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), kArgument[i]), llvm::Align(8));
+  Value* sp = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 152), llvm::Align(8));
+  Value* slot = stackSlot(8);
+  b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
+  call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(b_.CreateAdd(sp, b_.getInt64(8 * (i - 5))), ptr())});
+  return b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
 }
 
 }  // namespace dptrace

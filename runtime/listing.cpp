@@ -13,6 +13,7 @@
 
 #include "elf_symbols.h"
 #include "sema/tracepoint_format.h"
+#include "sema/dwarf_signatures.h"
 #include "uprobe_targets.h"
 
 namespace dptrace {

@@ -3,17 +3,10 @@
 #include <unistd.h>
 
 #include "elf_symbols.h"
+#include "sema/dwarf_signatures.h"
 #include "suggest.h"
 
 namespace dptrace {
-
-std::string findBinary(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  for (const char* dir : {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib64/", "/lib/",
-                          "/usr/lib/", "/usr/local/lib/"})
-    if (access((std::string(dir) + name).c_str(), F_OK) == 0) return std::string(dir) + name;
-  return name;
-}
 
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags) {
   std::map<const ast::AttachPoint*, UprobeTarget> out;
@@ -43,6 +36,17 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
       bool wildcard = ap.function.find_first_of("*?") != std::string::npos;
       for (const FunctionSymbol& s : *symbols)
         if (wildcard ? wildcardMatch(ap.function, s.name) : s.name == ap.function) target.functions.push_back(s.name);
+      if (target.functions.empty() && !wildcard) {
+        std::string dwarfError;
+        auto signature = readDwarfSignature(target.binary, ap.function, dwarfError);
+        if (signature && !signature->outOfLine) {
+          diags.error(ap.range, "'" + ap.function + "' is inlined into its callers in '" + ap.target +
+                                    "': there is no function to probe",
+                      "probe what it calls: the PMD's burst function (" + ap.provider + ":LIB:SYMBOL or " + ap.provider +
+                          ":LIB:0xOFFSET) or rte_eth_call_rx_callbacks, or build with -fno-inline or -O0");
+          continue;
+        }
+      }
       if (target.functions.empty()) {
         std::vector<std::string> names;
         for (const FunctionSymbol& s : *symbols) names.push_back(s.name);

@@ -15,8 +15,4 @@ namespace dptrace {
 
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags);
 
-// A library named without a directory (libc.so.6) is looked up in the
-// standard library directories; a path is used as given.
-std::string findBinary(const std::string& name);
-
 }  // namespace dptrace

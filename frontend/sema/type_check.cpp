@@ -63,6 +63,16 @@ std::string constantText(const Constant& c) { return (c.negative ? "-" : "") + s
 void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && !ap.offset && !isWildcard(ap.function)) {
+        std::string key = ap.target + ":" + ap.function, error;
+        if (types.signatures.count(key)) continue;
+        // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values.
+        if (auto signature = readDwarfSignature(findBinary(ap.target), ap.function, error))
+          types.signatures.emplace(key, std::move(*signature));
+        else
+          types.signatureErrors[key] = error;
+        continue;
+      }
       if (ap.provider != "tracepoint" || isWildcard(ap.target) || isWildcard(ap.function)) continue;
       if (types.tracepoints.count(tracepointKey(ap))) continue;
       std::string error;
@@ -85,6 +95,8 @@ void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types
   for (int round = 0; round < 8; ++round) {
     TypeTable learned;
     learned.tracepoints = types.tracepoints;
+    learned.signatures = types.signatures;
+    learned.signatureErrors = types.signatureErrors;
     for (auto& [name, info] : known) {
       learned.maps[name] = info;
       learned.maps[name].used = false;
@@ -122,6 +134,13 @@ void TypeChecker::checkProgram(const ast::Program& program) {
         auto it = types_.tracepoints.find(tracepointKey(ap));
         if (it != types_.tracepoints.end()) tracepoint_ = &it->second;
       }
+    }
+    signature_ = nullptr;
+    if (probe.attachPoints.size() == 1) {
+      const ast::AttachPoint& ap = probe.attachPoints[0];
+      auto it = types_.signatures.find(ap.target + ":" + ap.function);
+      if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && it != types_.signatures.end())
+        signature_ = &it->second;
     }
     variables_.clear();
     loopDepth_ = 0;
@@ -209,6 +228,14 @@ void TypeChecker::visit(const ast::Identifier& e) {
     return error(e.range, "'args' has no value by itself", "read one argument: args.NAME");
   if (n == "pid" || n == "tid" || n == "uid" || n == "cpu") return set(e, Type::integer(32, false));
   if (n == "comm") return set(e, Type::string(16));
+  // With DWARF, argN and retval take the declared types (a uint16_t is 16 bits, not all of rax).
+  if (n == "argN" && signature_) {
+    size_t i = static_cast<size_t>(e.name[3] - '0');
+    if (i < signature_->params.size() && !signature_->params[i].second.is(TypeKind::Void))
+      return set(e, signature_->params[i].second);
+  }
+  if (n == "retval" && signature_ && !signature_->ret.is(TypeKind::Void) && !signature_->ret.is(TypeKind::Struct))
+    return set(e, signature_->ret);
   if (n == "nsecs" || n == "elapsed" || n == "retval" || n == "argN") return set(e, Type::u64());
   if (n == "func" || n == "probe") return set(e, Type::string(64));
   error(e.range, "'" + e.name + "' is not a value");
@@ -422,7 +449,30 @@ void TypeChecker::visit(const ast::Field& e) {
       if (!allowedHere("uprobe uretprobe fentry fexit tracepoint"))
         return error(e.base->range, "'args' is not available in " + providersText() + " probes",
                      "it exists in: uprobe uretprobe fentry fexit tracepoint");
+      if (tracepoint_ == nullptr && signature_ != nullptr) {
+        std::vector<std::string> names;
+        for (const auto& [name, type] : signature_->params) {
+          names.push_back(name);
+          if (name != e.field) continue;
+          if (type.is(TypeKind::Void) || type.is(TypeKind::Struct))
+            return error(e.range, "dptrace cannot read parameter '" + name + "' of this type yet",
+                         "pointers, integers and enums are readable");
+          return set(e, type);
+        }
+        std::string guess = closestMatch(e.field, names);
+        std::string all;
+        for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+        return error(e.range, "'" + probe_->attachPoints[0].function + "' has no parameter '" + e.field + "'",
+                     guess.empty() ? "its parameters: " + all : "did you mean 'args." + guess + "'?");
+      }
       if (tracepoint_ == nullptr) {
+        if (allowedHere("uprobe uretprobe") && probe_->attachPoints.size() == 1) {
+          const ast::AttachPoint& ap = probe_->attachPoints[0];
+          auto why = types_.signatureErrors.find(ap.target + ":" + ap.function);
+          return error(e.base->range, "'args' needs DWARF for '" + ap.function + "' in '" + ap.target + "', and " +
+                                          (why == types_.signatureErrors.end() ? "there is none" : why->second),
+                       "build it with -g, or read the raw registers arg0..arg9");
+        }
         if (allowedHere("tracepoint"))
           return error(e.base->range, "'args' needs a single tracepoint without wildcards",
                        "give this block one tracepoint, or read fields in separate probes");

@@ -9,6 +9,7 @@
 
 #include "ast.h"
 #include "diagnostics.h"
+#include "dwarf_signatures.h"
 #include "tracepoint_format.h"
 #include "type.h"
 
@@ -29,6 +30,8 @@ struct TypeTable {
   std::unordered_map<const ast::Expr*, Type> exprs;
   std::map<std::string, MapInfo> maps;
   std::map<std::string, TracepointFormat> tracepoints;  // "category:name" -> format
+  std::map<std::string, FunctionSignature> signatures;  // "binary:function" -> DWARF signature (uprobes)
+  std::map<std::string, std::string> signatureErrors;   // "binary:function" -> why there is none
 
   const Type& of(const ast::Expr& e) const;
 };

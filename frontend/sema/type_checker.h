@@ -78,6 +78,7 @@ private:
   const ast::Probe* probe_ = nullptr;
   std::vector<std::string> providers_;
   const TracepointFormat* tracepoint_ = nullptr;
+  const FunctionSignature* signature_ = nullptr;  // a uprobe's function, from DWARF
   std::map<std::string, Type> variables_;
   int loopDepth_ = 0;
   const ast::Call* aggregationSite_ = nullptr;  // the call of @m = agg(...) being checked

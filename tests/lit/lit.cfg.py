@@ -22,6 +22,7 @@ config.substitutions.append(("%tools", tools))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%getpids", os.path.join(config.fixtures, "getpids")))
 config.substitutions.append(("%calls", os.path.join(config.fixtures, "calls")))
+config.substitutions.append(("%inlined", os.path.join(config.fixtures, "inlined")))
 config.substitutions.append(("%traced", config.python + " " + os.path.join(tools, "run_traced.py")))
 
 if os.geteuid() == 0:
