@@ -23,10 +23,14 @@ config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%getpids", os.path.join(config.fixtures, "getpids")))
 config.substitutions.append(("%calls", os.path.join(config.fixtures, "calls")))
 config.substitutions.append(("%inlined", os.path.join(config.fixtures, "inlined")))
+config.substitutions.append(("%dpdk_rxapp", os.path.join(config.fixtures, "dpdk_rxapp")))
 config.substitutions.append(("%traced", config.python + " " + os.path.join(tools, "run_traced.py")))
 
 if os.geteuid() == 0:
     config.available_features.add("root")
+# The real DPDK application is built only where libdpdk-dev is installed.
+if os.path.exists(os.path.join(config.fixtures, "dpdk_rxapp")):
+    config.available_features.add("dpdk")
 
 # Diagnostics must look the same whatever terminal runs the tests.
 config.environment["NO_COLOR"] = "1"
