@@ -57,7 +57,7 @@ void tracepointFields(const std::string& category, const std::string& name, std:
     for (const TracepointField& f : format->fields) out << "    " << f.declaration << "\n";
 }
 
-size_t listUprobes(const std::string& pattern, std::ostream& out, std::ostream& err) {
+size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, std::ostream& err) {
   // uprobe:BIN:PAT (the binary part may not hold ':')
   size_t first = pattern.find(':'), last = pattern.rfind(':');
   std::string kind = pattern.substr(0, first);
@@ -70,8 +70,18 @@ size_t listUprobes(const std::string& pattern, std::ostream& out, std::ostream& 
     return 0;
   }
   size_t n = 0;
-  for (const FunctionSymbol& s : *symbols)
-    if (wildcardMatch(functions, s.name)) out << kind << ":" << binary << ":" << s.name << "\n", ++n;
+  for (const FunctionSymbol& s : *symbols) {
+    if (!wildcardMatch(functions, s.name)) continue;
+    out << kind << ":" << binary << ":" << s.name << "\n";
+    ++n;
+    if (!verbose) continue;
+    std::string dwarfError;
+    auto signature = readDwarfSignature(findBinary(binary), s.name, dwarfError);
+    if (!signature) continue;
+    for (const auto& [name, type] : signature->params)
+      out << "    " << (type.is(TypeKind::Void) ? "?" : type.str()) << " " << name << "\n";
+    if (kind == "uretprobe" && !signature->ret.is(TypeKind::Void)) out << "    " << signature->ret.str() << " retval\n";
+  }
   return n;
 }
 
@@ -109,7 +119,7 @@ size_t listKernelFunctions(const std::string& pattern, std::ostream& out) {
 int listProbes(const std::string& pattern, bool verbose, std::ostream& out, std::ostream& err) {
   size_t n = 0;
   if (pattern.rfind("uprobe:", 0) == 0 || pattern.rfind("uretprobe:", 0) == 0) {
-    n = listUprobes(pattern, out, err);
+    n = listUprobes(pattern, verbose, out, err);
   } else if (pattern.rfind("fentry:", 0) == 0 || pattern.rfind("fexit:", 0) == 0) {
     n = listKernelFunctions(pattern, out);
   } else {
