@@ -5,6 +5,7 @@
 //   lower_expressions.cpp  operators, casts, tuples, calls with values
 //   lower_maps.cpp         map reads and stores, aggregations, histograms
 //   lower_statements.cpp   control flow, assignments, ring-buffer records
+//   lower_memory.cpp       struct fields through pointers, p[i], *p
 //
 // Values are i64 (integers normalised to their type's width and sign) or
 // pointers to zero-padded stack buffers in slot layout (strings, tuples).
@@ -12,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,13 @@ private:
   // sys_exit it is {regs, long ret}, and the number is regs->orig_ax.
   Value* syscallRegister(uint32_t offsetInRegs);
   Value* uprobeArgument(unsigned i);
+
+  // ---- traced memory (lower_memory.cpp)
+  uint32_t elementSize(const Type& t);
+  Val readMemory(Value* address, const Type& t, uint32_t size);
+  std::optional<Val> structField(const ast::Field& f);
+  Val index(const ast::Index& e);
+  Val dereference(const ast::Unary& u);
 
   void filterSyscall();
 

@@ -42,7 +42,7 @@ Val FunctionLowering::expr(const ast::Expr& e) {
     case ast::ExprKind::Cast: {
       const auto& c = static_cast<const ast::Cast&>(e);
       Val v = expr(*c.operand);
-      if (c.type.pointers > 0) break;
+      if (c.type.pointers > 0) return v;  // an address stays an address
       return {normalize(v.v, typeOf(e)), false};
     }
     case ast::ExprKind::Tuple: {
@@ -57,6 +57,7 @@ Val FunctionLowering::expr(const ast::Expr& e) {
       return {buf, true};
     }
     case ast::ExprKind::Call: return callValue(static_cast<const ast::Call&>(e));
+    case ast::ExprKind::Index: return index(static_cast<const ast::Index&>(e));
     default: break;
   }
   m_.unsupported(e.range, "this expression");
@@ -69,7 +70,7 @@ Val FunctionLowering::unary(const ast::Unary& u) {
     case ast::UnaryOp::Not: return {b_.CreateZExt(b_.CreateICmpEQ(expr(*u.operand).v, b_.getInt64(0)), i64()), false};
     case ast::UnaryOp::Negate: return {normalize(b_.CreateNeg(expr(*u.operand).v), t), false};
     case ast::UnaryOp::BitNot: return {normalize(b_.CreateNot(expr(*u.operand).v), t), false};
-    case ast::UnaryOp::Deref: break;
+    case ast::UnaryOp::Deref: return dereference(u);
     default: return increment(u);
   }
   m_.unsupported(u.range, "'*'");

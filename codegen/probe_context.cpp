@@ -94,6 +94,7 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
 }
 
 Val FunctionLowering::field(const ast::Field& f) {
+  if (auto v = structField(f)) return *v;
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
       ap_.provider == "tracepoint") {
     auto it = m_.types().tracepoints.find(ap_.target + ":" + ap_.function);

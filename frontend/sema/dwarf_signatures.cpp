@@ -3,6 +3,8 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 namespace dptrace {
@@ -86,7 +88,93 @@ void readSignature(Dwarf_Die* subprogram, FunctionSignature& out) {
   } while (dwarf_siblingof(&child, &child) == 0);
 }
 
+uint32_t byteSize(Dwarf_Die* type, int depth = 0) {
+  if (type == nullptr || depth > 16) return 0;
+  int size = dwarf_bytesize(type);
+  if (size > 0) return static_cast<uint32_t>(size);
+  Dwarf_Attribute attr;
+  Dwarf_Die inner;
+  if (dwarf_attr_integrate(type, DW_AT_type, &attr) && dwarf_formref_die(&attr, &inner)) return byteSize(&inner, depth + 1);
+  return 0;
+}
+
+void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int depth) {
+  Dwarf_Die member;
+  if (depth > 8 || dwarf_child(record, &member) != 0) return;
+  do {
+    if (dwarf_tag(&member) != DW_TAG_member) continue;
+    Dwarf_Attribute attr;
+    Dwarf_Word offset = 0;
+    if (dwarf_attr(&member, DW_AT_data_member_location, &attr)) dwarf_formudata(&attr, &offset);
+    Dwarf_Die type;
+    bool hasType = dwarf_attr_integrate(&member, DW_AT_type, &attr) && dwarf_formref_die(&attr, &type);
+    const char* name = dwarf_diename(&member);
+    if (name == nullptr) {  // anonymous struct or union: its members belong to this one
+      if (hasType) flattenMembers(&type, base + static_cast<uint32_t>(offset), out, depth + 1);
+      continue;
+    }
+    StructField f;
+    f.name = name;
+    f.offset = base + static_cast<uint32_t>(offset);
+    if (hasType) {
+      f.size = byteSize(&type);
+      Dwarf_Die resolved = type;
+      // char arrays read as strings
+      if (dwarf_tag(&type) == DW_TAG_array_type) {
+        Dwarf_Attribute element;
+        Dwarf_Die elementType;
+        if (dwarf_attr_integrate(&type, DW_AT_type, &element) && dwarf_formref_die(&element, &elementType) &&
+            byteSize(&elementType) == 1 && f.size > 0)
+          f.type = Type::string(f.size);
+      } else {
+        f.type = typeOf(&resolved);
+      }
+    }
+    if (dwarf_hasattr(&member, DW_AT_bit_size)) f.type = Type();
+    out.fields.push_back(std::move(f));
+  } while (dwarf_siblingof(&member, &member) == 0);
+}
+
 }  // namespace
+
+std::optional<StructLayout> readDwarfStruct(const std::string& path, const std::string& name, std::string& error) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "it cannot be opened";
+    return std::nullopt;
+  }
+  Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ);
+  if (dwarf == nullptr) {
+    close(fd);
+    error = "it has no DWARF debug information";
+    return std::nullopt;
+  }
+  std::optional<StructLayout> found;
+  Dwarf_Off offset = 0, next = 0;
+  size_t headerSize = 0;
+  while (!found && dwarf_nextcu(dwarf, offset, &next, &headerSize, nullptr, nullptr, nullptr) == 0) {
+    Dwarf_Die cu, die;
+    if (dwarf_offdie(dwarf, offset + headerSize, &cu) && dwarf_child(&cu, &die) == 0) {
+      do {
+        int tag = dwarf_tag(&die);
+        if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type) continue;
+        const char* n = dwarf_diename(&die);
+        if (n == nullptr || name != n || dwarf_hasattr(&die, DW_AT_declaration)) continue;
+        StructLayout layout;
+        layout.name = name;
+        layout.size = static_cast<uint32_t>(std::max(dwarf_bytesize(&die), 0));
+        flattenMembers(&die, 0, layout, 0);
+        found = std::move(layout);
+        break;
+      } while (dwarf_siblingof(&die, &die) == 0);
+    }
+    offset = next;
+  }
+  dwarf_end(dwarf);
+  close(fd);
+  if (!found) error = "its DWARF has no struct '" + name + "'";
+  return found;
+}
 
 std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
                                                     std::string& error) {

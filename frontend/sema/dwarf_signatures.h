@@ -22,6 +22,29 @@ struct FunctionSignature {
 std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
                                                     std::string& error);
 
+// A struct's layout: its size and its fields with byte offsets (members of
+// anonymous structs and unions are flattened into it; bit-fields and arrays
+// other than char arrays have a void type: not readable yet).
+struct StructField {
+  std::string name;
+  uint32_t offset = 0;
+  uint32_t size = 0;
+  Type type;
+};
+struct StructLayout {
+  std::string name;
+  uint32_t size = 0;
+  std::vector<StructField> fields;
+  const StructField* field(const std::string& n) const {
+    for (const StructField& f : fields)
+      if (f.name == n) return &f;
+    return nullptr;
+  }
+};
+
+// The layout of `struct NAME` (or union) from the DWARF of the file at `path`.
+std::optional<StructLayout> readDwarfStruct(const std::string& path, const std::string& name, std::string& error);
+
 // A library named without a directory (libc.so.6) is looked up in the
 // standard library directories; a path is used as given.
 std::string findBinary(const std::string& name);

@@ -6,6 +6,7 @@
 #include "type_check.h"
 
 #include <algorithm>
+#include <set>
 
 #include "builtins.h"
 #include "packet_views.h"
@@ -60,6 +61,39 @@ std::string constantText(const Constant& c) { return (c.negative ? "-" : "") + s
 
 // ------------------------------------------------------------ driver
 
+// The structs a script reaches through uprobe arguments or casts, laid out
+// from the DWARF of the binaries it probes.
+struct StructNames : ast::Visitor<StructNames, true> {
+  using Visitor::visit;
+  std::set<std::string> names;
+  void visit(const ast::Cast& c) {
+    if (c.type.kind == ast::TypeName::Kind::Struct || c.type.kind == ast::TypeName::Kind::Union) names.insert(c.type.name);
+    Visitor::visit(c);
+  }
+};
+
+void structsOf(const Type& t, std::set<std::string>& out) {
+  if (t.is(TypeKind::Pointer)) structsOf(t.pointee(), out);
+  if (t.is(TypeKind::Struct)) out.insert(t.name());
+}
+
+void importStructs(const ast::Program& program, TypeTable& types) {
+  StructNames wanted;
+  wanted.visitProgram(program);
+  for (const auto& [key, signature] : types.signatures)
+    for (const auto& [name, type] : signature.params) structsOf(type, wanted.names);
+  std::set<std::string> binaries;
+  for (const ast::Probe& probe : program.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints)
+      if (ap.provider == "uprobe" || ap.provider == "uretprobe") binaries.insert(findBinary(ap.target));
+  for (const std::string& name : wanted.names)
+    for (const std::string& binary : binaries) {
+      if (types.structs.count(name)) break;
+      std::string error;
+      if (auto layout = readDwarfStruct(binary, name, error)) types.structs.emplace(name, std::move(*layout));
+    }
+}
+
 void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
@@ -84,6 +118,7 @@ void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& typ
       }
       types.tracepoints.emplace(tracepointKey(ap), std::move(*format));
     }
+  importStructs(program, types);
 }
 
 void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
@@ -97,6 +132,7 @@ void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types
     learned.tracepoints = types.tracepoints;
     learned.signatures = types.signatures;
     learned.signatureErrors = types.signatureErrors;
+    learned.structs = types.structs;
     for (auto& [name, info] : known) {
       learned.maps[name] = info;
       learned.maps[name].used = false;
@@ -192,6 +228,10 @@ std::optional<Type> TypeChecker::plainValue(const ast::Expr& e, const char* role
   if (!t) return std::nullopt;
   if (t->is(TypeKind::Void)) {
     error(e.range, std::string("this has no value to use as ") + role, "printf(), exit() and the actions return nothing");
+    return std::nullopt;
+  }
+  if (t->is(TypeKind::Struct)) {
+    error(e.range, "a whole struct cannot be used as " + std::string(role), "read one of its fields: p->field");
     return std::nullopt;
   }
   return t;
@@ -496,6 +536,25 @@ void TypeChecker::visit(const ast::Field& e) {
   }
   auto t = typeOf(*e.base);
   if (!t) return;
+  const Type* record = t->is(TypeKind::Struct) ? &*t : t->is(TypeKind::Pointer) && t->pointee().is(TypeKind::Struct) ? &t->pointee() : nullptr;
+  if (record) {
+    auto layout = types_.structs.find(record->name());
+    if (layout == types_.structs.end())
+      return error(e.range, "the fields of struct " + record->name() + " are not known",
+                   "they come from the probed binary's DWARF (build it with -g)");
+    const StructField* f = layout->second.field(e.field);
+    if (f == nullptr) {
+      std::vector<std::string> names;
+      for (const StructField& x : layout->second.fields) names.push_back(x.name);
+      std::string guess = closestMatch(e.field, names);
+      return error(e.range, "struct " + record->name() + " has no field '" + e.field + "'",
+                   guess.empty() ? "" : "did you mean '" + guess + "'?");
+    }
+    if (f->type.is(TypeKind::Void) || f->type.is(TypeKind::Struct))
+      return error(e.range, "dptrace cannot read field '" + e.field + "' of struct " + record->name() + " yet",
+                   "integers, pointers, enums and char arrays are readable");
+    return set(e, f->type);
+  }
   error(e.range, "'" + std::string(e.arrow ? "->" : ".") + e.field + "': " + t->kindName() + " has no fields",
         t->is(TypeKind::Tuple) ? "tuple elements are read by number: $t.0" : "");
 }
@@ -528,9 +587,17 @@ void TypeChecker::visit(const ast::Index& e) {
 void TypeChecker::visit(const ast::Cast& e) {
   auto t = typeOf(*e.operand);
   if (!t) return;
-  if (e.type.kind != ast::TypeName::Kind::Builtin)
-    return error(e.type.range, e.type.spelling() + " is not known: this build of dptrace does not import C types yet",
-                 "C definitions, #include and BTF types come with the type importer");
+  if (e.type.kind != ast::TypeName::Kind::Builtin) {
+    if (e.type.kind == ast::TypeName::Kind::Enum || !types_.structs.count(e.type.name))
+      return error(e.type.range, e.type.spelling() + " is not known",
+                   "structs come from the probed binary's DWARF; C definitions and #include are not imported yet");
+    if (e.type.pointers == 0) return error(e.type.range, "cast to a pointer: (" + e.type.spelling() + " *)");
+    if (!t->isIntegerLike() && !t->is(TypeKind::Pointer))
+      return error(e.range, "cannot cast " + t->kindName() + " to " + e.type.spelling());
+    Type target = Type::structure(e.type.name);
+    for (uint32_t i = 0; i < e.type.pointers; ++i) target = Type::pointer(target);
+    return set(e, target);
+  }
   std::string n = e.type.name;
   Type target;
   if (n == "bool") target = Type::boolean();

@@ -32,6 +32,7 @@ struct TypeTable {
   std::map<std::string, TracepointFormat> tracepoints;  // "category:name" -> format
   std::map<std::string, FunctionSignature> signatures;  // "binary:function" -> DWARF signature (uprobes)
   std::map<std::string, std::string> signatureErrors;   // "binary:function" -> why there is none
+  std::map<std::string, StructLayout> structs;          // struct name -> layout (from DWARF)
 
   const Type& of(const ast::Expr& e) const;
 };
