@@ -95,6 +95,10 @@ void importStructs(const ast::Program& program, TypeTable& types) {
 }
 
 void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
+  // Never ignored silently: C text waits for the Clang importer.
+  for (const ast::CDefinition& c : program.cDefinitions)
+    diags.error(c.range, "C definitions and #include lines are not imported by this build of dptrace yet",
+                "struct layouts come from the probed binary's DWARF (build it with -g); remove this line");
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && !ap.offset && !isWildcard(ap.function)) {
