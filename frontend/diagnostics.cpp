@@ -52,6 +52,11 @@ void Diagnostics::error(SourceRange range, std::string message, std::string hint
   ++errorCount_;
 }
 
+void Diagnostics::systemError(SourceRange range, std::string message, std::string hint) {
+  error(range, std::move(message), std::move(hint));
+  systemErrors_ = true;
+}
+
 void Diagnostics::warning(SourceRange range, std::string message, std::string hint) {
   diagnostics_.push_back({Severity::Warning, range, std::move(message), std::move(hint)});
 }

@@ -28,6 +28,10 @@ public:
   explicit Diagnostics(const SourceFile& file) : file_(&file) {}
 
   void error(SourceRange range, std::string message, std::string hint = {});
+  // An error that is the system's, not the script's (no privileges): the run
+  // then ends with exit status 2 instead of 1.
+  void systemError(SourceRange range, std::string message, std::string hint = {});
+  bool hasSystemErrors() const { return systemErrors_; }
   void warning(SourceRange range, std::string message, std::string hint = {});
 
   bool hasErrors() const { return errorCount_ > 0; }
@@ -42,6 +46,7 @@ private:
   const SourceFile* file_;
   std::vector<Diagnostic> diagnostics_;
   size_t errorCount_ = 0;
+  bool systemErrors_ = false;
 };
 
 // Renders one diagnostic: the located message, the source line, a caret

@@ -160,7 +160,7 @@ int runDptrace(const Options& o) {
 
   TypeTable types;
   importTypes(program, diags, types);
-  if (stageFailed("import types")) return kExitScript;
+  if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
   typeCheck(program, diags, types);
   if (stageFailed("type check")) return kExitScript;
   if (o.emit == "typed-ast") return emitTo(o, [&](std::ostream& out) { printTypedAst(program, types, out); });

@@ -109,6 +109,11 @@ std::optional<TracepointFormat> parseTracepointFormat(std::string_view text, std
 std::string tracefsEventsDir(std::string& error) {
   if (const char* fixture = std::getenv("DPTRACE_TRACEFS")) return std::string(fixture) + "/events";
   if (isDirectory("/sys/kernel/tracing/events")) return "/sys/kernel/tracing/events";
+  struct stat st{};
+  if (stat("/sys/kernel/tracing/events", &st) != 0 && errno == EACCES) {
+    error = "tracefs at /sys/kernel/tracing is not readable by this user";
+    return {};
+  }
   if (isDirectory("/sys/kernel/tracing") && mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0 &&
       isDirectory("/sys/kernel/tracing/events"))
     return "/sys/kernel/tracing/events";

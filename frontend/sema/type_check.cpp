@@ -116,8 +116,13 @@ void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& typ
       std::string error;
       auto format = loadTracepointFormat(ap.target, ap.function, error);
       if (!format) {
-        diags.error(ap.range, "tracepoint '" + ap.target + ":" + ap.function + "' cannot be used: " + error,
-                    "the kernel's tracepoints are listed under /sys/kernel/tracing/events/" + ap.target);
+        bool privileges = error.find("not readable") != std::string::npos || error.find("not permitted") != std::string::npos;
+        if (privileges)
+          diags.systemError(ap.range, "tracepoint '" + ap.target + ":" + ap.function + "' cannot be used: " + error,
+                            "run dptrace as root");
+        else
+          diags.error(ap.range, "tracepoint '" + ap.target + ":" + ap.function + "' cannot be used: " + error,
+                      "the kernel's tracepoints are listed under /sys/kernel/tracing/events/" + ap.target);
         continue;
       }
       types.tracepoints.emplace(tracepointKey(ap), std::move(*format));

@@ -16,6 +16,7 @@ config.substitutions.append(("%FileCheck", config.filecheck + " --dump-input=fai
 config.substitutions.append(("%not", config.not_tool))
 config.substitutions.append(("%exit1", os.path.join(tools, "expect-exit.sh") + " 1"))
 config.substitutions.append(("%exit0", os.path.join(tools, "expect-exit.sh") + " 0"))
+config.substitutions.append(("%exit2", os.path.join(tools, "expect-exit.sh") + " 2"))
 config.substitutions.append(("%examples", os.path.join(config.source_root, "examples")))
 config.substitutions.append(("%mandir", os.path.join(config.source_root, "man")))
 config.substitutions.append(("%tools", tools))
