@@ -8,6 +8,23 @@
 
 namespace dptrace {
 
+namespace {
+
+// The part of an attach point's text that names the binary, or the function.
+SourceRange binaryRange(const ast::AttachPoint& ap) {
+  size_t start = ap.raw.find(':') + 1;
+  size_t end = ap.raw.rfind(':');
+  if (end <= start) end = ap.raw.size();
+  return {ap.range.begin + static_cast<uint32_t>(start), ap.range.begin + static_cast<uint32_t>(end)};
+}
+
+SourceRange functionRange(const ast::AttachPoint& ap) {
+  size_t start = ap.raw.rfind(':') + 1;
+  return {ap.range.begin + static_cast<uint32_t>(start), ap.range.end};
+}
+
+}  // namespace
+
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags) {
   std::map<const ast::AttachPoint*, UprobeTarget> out;
   for (const ast::Probe& probe : program.probes)
@@ -21,7 +38,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         std::string hint = error.find("Permission") != std::string::npos
                                ? "dptrace needs to read the binary: run it as root"
                                : "give the path of a binary or library, e.g. uprobe:/usr/bin/bash:readline";
-        diags.error(ap.range, "cannot read '" + ap.target + "': " + error, hint);
+        diags.error(binaryRange(ap), "cannot read '" + ap.target + "': " + error, hint);
         continue;
       }
       if (ap.offset) {
@@ -29,7 +46,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         continue;
       }
       if (symbols->empty()) {
-        diags.error(ap.range, "'" + ap.target + "' has no symbol table (it was stripped)",
+        diags.error(binaryRange(ap), "'" + ap.target + "' has no symbol table (it was stripped)",
                     "probe by offset, e.g. " + ap.provider + ":" + ap.target + ":0x1139, or use a build with symbols");
         continue;
       }
@@ -40,7 +57,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         std::string dwarfError;
         auto signature = readDwarfSignature(target.binary, ap.function, dwarfError);
         if (signature && !signature->outOfLine) {
-          diags.error(ap.range, "'" + ap.function + "' is inlined into its callers in '" + ap.target +
+          diags.error(functionRange(ap), "'" + ap.function + "' is inlined into its callers in '" + ap.target +
                                     "': there is no function to probe",
                       "probe what it calls: the PMD's burst function (" + ap.provider + ":LIB:SYMBOL or " + ap.provider +
                           ":LIB:0xOFFSET) or rte_eth_call_rx_callbacks, or build with -fno-inline or -O0");
@@ -51,7 +68,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         std::vector<std::string> names;
         for (const FunctionSymbol& s : *symbols) names.push_back(s.name);
         std::string guess = wildcard ? "" : closestMatch(ap.function, names);
-        diags.error(ap.range,
+        diags.error(functionRange(ap),
                     std::string(wildcard ? "no function of '" : "no function '") + (wildcard ? ap.target + "' matches '" + ap.function + "'"
                                                                                           : ap.function + "' in '" + ap.target + "'"),
                     guess.empty() ? "the functions it defines are listed by: nm -D --defined-only " + ap.target
