@@ -89,10 +89,9 @@ RawSyscall rawSyscallFor(const ast::AttachPoint& ap) {
 
 namespace {
 
-std::string sectionFor(const ast::AttachPoint& ap) {
+std::string sectionFor(const ast::AttachPoint& ap, const RawSyscall& raw) {
   if (ap.provider == "BEGIN" || ap.provider == "END") return "raw_tp";
   if (ap.provider == "interval") return "perf_event";
-  RawSyscall raw = rawSyscallFor(ap);
   if (raw.kind == RawSyscall::Kind::Enter) return "raw_tp/sys_enter";
   if (raw.kind == RawSyscall::Kind::Exit) return "raw_tp/sys_exit";
   if (ap.provider == "tracepoint") return "tracepoint/" + ap.target + "/" + ap.function;
@@ -237,7 +236,8 @@ void ModuleLowering::createLicense() {
 
 void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n,
                                 const std::string& binary, const std::string& symbol) {
-  std::string section = sectionFor(ap);
+  RawSyscall raw = rawSyscallFor(ap);
+  std::string section = sectionFor(ap, raw);
   if (section.empty()) {
     diags_.error(ap.range, ap.provider + " probes need a code generator this build of dptrace does not have yet",
                  "BEGIN, END, interval and tracepoint probes run today; --emit typed-ast checks the rest");
@@ -262,7 +262,6 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   // The kernel wants named arguments in a FUNC's prototype; the BTF emitter
   // takes the name from the parameter's debug variable.
   di_->createParameterVariable(sp, "ctx", 1, diFile_, where.line, ctxType, /*AlwaysPreserve=*/true);
-  RawSyscall raw = rawSyscallFor(ap);
   lowerFunction(*this, probe, ap, raw, symbol, fn);
   std::string rawTracepoint = raw.kind == RawSyscall::Kind::Enter ? "sys_enter"
                               : raw.kind == RawSyscall::Kind::Exit ? "sys_exit" : "";

@@ -1,7 +1,6 @@
 // Turns bison's "unexpected X, expected Y" into a message and a hint a
 // student can act on. The parser calls this once per error it recovers from.
 #include <algorithm>
-#include <set>
 
 #include "parse_context.h"
 

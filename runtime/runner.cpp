@@ -81,7 +81,6 @@ struct Run {
   ring_buffer* rb = nullptr;
   std::vector<bpf_link*> links;
   bool exitRequested = false;
-  int status = kExitOk;
   int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
   pid_t child = -1;     // -c
   int releaseChild = -1;  // -c: closing it lets the child exec the command
@@ -259,7 +258,7 @@ struct Run {
     }
   }
 
-  int loop() {
+  void loop() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
@@ -290,7 +289,6 @@ struct Run {
     }
     close(epfd);
     close(sfd);
-    return kExitOk;
   }
 
   void finish() {
@@ -371,7 +369,7 @@ struct Run {
     }
     loop();
     finish();
-    return status;
+    return kExitOk;
   }
 };
 

@@ -27,13 +27,21 @@ SourceRange functionRange(const ast::AttachPoint& ap) {
 
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags) {
   std::map<const ast::AttachPoint*, UprobeTarget> out;
+  // uprobe and uretprobe on one binary read its symbols once.
+  std::map<std::string, std::pair<std::optional<std::vector<FunctionSymbol>>, std::string>> read;
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       if (ap.provider != "uprobe" && ap.provider != "uretprobe") continue;
       UprobeTarget target;
       target.binary = findBinary(ap.target);
-      std::string error;
-      auto symbols = readFunctionSymbols(target.binary, error);
+      auto cached = read.find(target.binary);
+      if (cached == read.end()) {
+        std::string error;
+        auto symbols = readFunctionSymbols(target.binary, error);
+        cached = read.emplace(target.binary, std::make_pair(std::move(symbols), error)).first;
+      }
+      const auto& symbols = cached->second.first;
+      const std::string& error = cached->second.second;
       if (!symbols) {
         std::string hint = error.find("Permission") != std::string::npos
                                ? "dptrace needs to read the binary: run it as root"

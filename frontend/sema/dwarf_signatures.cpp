@@ -5,6 +5,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <functional>
 #include <unistd.h>
 
 namespace dptrace {
@@ -135,84 +136,74 @@ void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int dep
   } while (dwarf_siblingof(&member, &member) == 0);
 }
 
-}  // namespace
-
-std::optional<StructLayout> readDwarfStruct(const std::string& path, const std::string& name, std::string& error) {
+// Calls visit() on every top-level DIE of every compilation unit of the ELF
+// file at `path`, until it returns true. False (with `error`) when the file
+// cannot be opened or has no DWARF.
+bool forEachTopLevelDie(const std::string& path, std::string& error, const std::function<bool(Dwarf_Die*)>& visit) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     error = "it cannot be opened";
-    return std::nullopt;
+    return false;
   }
   Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ);
   if (dwarf == nullptr) {
     close(fd);
     error = "it has no DWARF debug information";
-    return std::nullopt;
+    return false;
   }
-  std::optional<StructLayout> found;
   Dwarf_Off offset = 0, next = 0;
   size_t headerSize = 0;
-  while (!found && dwarf_nextcu(dwarf, offset, &next, &headerSize, nullptr, nullptr, nullptr) == 0) {
+  bool done = false;
+  while (!done && dwarf_nextcu(dwarf, offset, &next, &headerSize, nullptr, nullptr, nullptr) == 0) {
     Dwarf_Die cu, die;
     if (dwarf_offdie(dwarf, offset + headerSize, &cu) && dwarf_child(&cu, &die) == 0) {
-      do {
-        int tag = dwarf_tag(&die);
-        if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type) continue;
-        const char* n = dwarf_diename(&die);
-        if (n == nullptr || name != n || dwarf_hasattr(&die, DW_AT_declaration)) continue;
-        StructLayout layout;
-        layout.name = name;
-        layout.size = static_cast<uint32_t>(std::max(dwarf_bytesize(&die), 0));
-        flattenMembers(&die, 0, layout, 0);
-        found = std::move(layout);
-        break;
-      } while (dwarf_siblingof(&die, &die) == 0);
+      do done = visit(&die);
+      while (!done && dwarf_siblingof(&die, &die) == 0);
     }
     offset = next;
   }
   dwarf_end(dwarf);
   close(fd);
-  if (!found) error = "its DWARF has no struct '" + name + "'";
-  return found;
+  return true;
 }
+
+}  // namespace
 
 std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
                                                     std::string& error) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = "it cannot be opened";
-    return std::nullopt;
-  }
-  Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ);
-  if (dwarf == nullptr) {
-    close(fd);
-    error = "it has no DWARF debug information";
-    return std::nullopt;
-  }
   std::optional<FunctionSignature> found;
-  Dwarf_Off offset = 0, next = 0;
-  size_t headerSize = 0;
-  while (dwarf_nextcu(dwarf, offset, &next, &headerSize, nullptr, nullptr, nullptr) == 0) {
-    Dwarf_Die cu, die;
-    if (dwarf_offdie(dwarf, offset + headerSize, &cu) && dwarf_child(&cu, &die) == 0) {
-      do {
-        if (dwarf_tag(&die) != DW_TAG_subprogram) continue;
-        const char* name = dwarf_diename(&die);
-        if (name == nullptr || function != name) continue;
-        bool outOfLine = dwarf_hasattr(&die, DW_AT_low_pc) || dwarf_hasattr(&die, DW_AT_ranges);
-        if (!found || (outOfLine && !found->outOfLine)) {
-          FunctionSignature s;
-          readSignature(&die, s);
-          s.outOfLine = outOfLine;
-          found = std::move(s);
-        }
-      } while (dwarf_siblingof(&die, &die) == 0);
+  bool readable = forEachTopLevelDie(path, error, [&](Dwarf_Die* die) {
+    if (dwarf_tag(die) != DW_TAG_subprogram) return false;
+    const char* name = dwarf_diename(die);
+    if (name == nullptr || function != name) return false;
+    bool outOfLine = dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
+    if (!found || (outOfLine && !found->outOfLine)) {
+      FunctionSignature s;
+      readSignature(die, s);
+      s.outOfLine = outOfLine;
+      found = std::move(s);
     }
-    offset = next;
-  }
-  dwarf_end(dwarf);
-  close(fd);
-  if (!found) error = "its DWARF has no function '" + function + "'";
+    return found->outOfLine;  // an out-of-line definition is what we look for
+  });
+  if (readable && !found) error = "its DWARF has no function '" + function + "'";
+  return found;
+}
+
+std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names) {
+  std::map<std::string, StructLayout> found;
+  std::string error;
+  forEachTopLevelDie(path, error, [&](Dwarf_Die* die) {
+    int tag = dwarf_tag(die);
+    if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type) return false;
+    const char* n = dwarf_diename(die);
+    if (n == nullptr || !names.count(n) || found.count(n) || dwarf_hasattr(die, DW_AT_declaration)) return false;
+    StructLayout layout;
+    layout.name = n;
+    layout.size = static_cast<uint32_t>(std::max(dwarf_bytesize(die), 0));
+    flattenMembers(die, 0, layout, 0);
+    found.emplace(n, std::move(layout));
+    return found.size() == names.size();
+  });
   return found;
 }
 

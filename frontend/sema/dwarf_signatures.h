@@ -2,7 +2,9 @@
 // uprobe's function (args.NAME, argN) and its return type (retval).
 #pragma once
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,8 +44,9 @@ struct StructLayout {
   }
 };
 
-// The layout of `struct NAME` (or union) from the DWARF of the file at `path`.
-std::optional<StructLayout> readDwarfStruct(const std::string& path, const std::string& name, std::string& error);
+// The layouts of the named structs (or unions) that the DWARF of the file at
+// `path` defines, in one pass over it.
+std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names);
 
 // A library named without a directory (libc.so.6) is looked up in the
 // standard library directories; a path is used as given.

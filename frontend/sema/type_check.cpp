@@ -86,12 +86,13 @@ void importStructs(const ast::Program& program, TypeTable& types) {
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
       if (ap.provider == "uprobe" || ap.provider == "uretprobe") binaries.insert(findBinary(ap.target));
-  for (const std::string& name : wanted.names)
-    for (const std::string& binary : binaries) {
-      if (types.structs.count(name)) break;
-      std::string error;
-      if (auto layout = readDwarfStruct(binary, name, error)) types.structs.emplace(name, std::move(*layout));
-    }
+  for (const std::string& binary : binaries) {
+    std::set<std::string> missing;
+    for (const std::string& name : wanted.names)
+      if (!types.structs.count(name)) missing.insert(name);
+    if (missing.empty()) break;
+    types.structs.merge(readDwarfStructs(binary, missing));
+  }
 }
 
 void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
