@@ -8,8 +8,8 @@ namespace dptrace {
 
 uint32_t FunctionLowering::elementSize(const Type& t) {
   if (t.is(TypeKind::Struct)) {
-    auto it = m_.types().structs.find(t.name());
-    return it == m_.types().structs.end() ? 0 : it->second.size;
+    auto it = m_.types().imported->structs.find(t.name());
+    return it == m_.types().imported->structs.end() ? 0 : it->second.size;
   }
   if (t.is(TypeKind::Integer)) return t.bits() / 8;
   if (t.is(TypeKind::Bool)) return 1;
@@ -42,8 +42,8 @@ std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
                        : base.is(TypeKind::Pointer) && base.pointee().is(TypeKind::Struct) ? &base.pointee()
                                                                                            : nullptr;
   if (record == nullptr) return std::nullopt;
-  auto layout = m_.types().structs.find(record->name());
-  if (layout == m_.types().structs.end()) return std::nullopt;
+  auto layout = m_.types().imported->structs.find(record->name());
+  if (layout == m_.types().imported->structs.end()) return std::nullopt;
   const StructField* field = layout->second.field(f.field);
   if (field == nullptr) return std::nullopt;
   Val address = expr(*f.base);

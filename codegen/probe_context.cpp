@@ -97,8 +97,8 @@ Val FunctionLowering::field(const ast::Field& f) {
   if (auto v = structField(f)) return *v;
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
       ap_.provider == "tracepoint") {
-    auto it = m_.types().tracepoints.find(ap_.target + ":" + ap_.function);
-    const TracepointField* tf = it == m_.types().tracepoints.end() ? nullptr : it->second.field(f.field);
+    auto it = m_.types().imported->tracepoints.find(ap_.target + ":" + ap_.function);
+    const TracepointField* tf = it == m_.types().imported->tracepoints.end() ? nullptr : it->second.field(f.field);
     if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.isIntegerLike()) return syscallField(it->second, *tf);
     if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.is(TypeKind::Pointer))
       return syscallField(it->second, *tf);
@@ -117,8 +117,8 @@ Val FunctionLowering::field(const ast::Field& f) {
   }
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
       (ap_.provider == "uprobe" || ap_.provider == "uretprobe")) {
-    auto it = m_.types().signatures.find(ap_.target + ":" + ap_.function);
-    if (it != m_.types().signatures.end())
+    auto it = m_.types().imported->signatures.find(ap_.target + ":" + ap_.function);
+    if (it != m_.types().imported->signatures.end())
       for (size_t i = 0; i < it->second.params.size(); ++i)
         if (it->second.params[i].first == f.field)
           return {normalize(uprobeArgument(static_cast<unsigned>(i)), typeOf(f)), false};

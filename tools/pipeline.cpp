@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -54,7 +55,6 @@ std::optional<std::string> unavailableOption(const Options& o) {
   const Rule rules[] = {
       {o.pid.has_value() && o.command.has_value(), "-p together with -c", "one target process, not two"},
       {o.emit == "obj" && !o.outputFile, "--emit obj", "-o FILE to write the object to"},
-      {!o.includeDirs.empty(), "-I", "the C type importer"},
       {o.btf.has_value(), "--btf", "the BTF type importer"},
       {!o.btfModules.empty(), "--btf-module", "the BTF type importer"},
       {o.pcap.has_value(), "--pcap", "pcap replay"},
@@ -158,9 +158,12 @@ int runDptrace(const Options& o) {
   if (stageFailed("check names")) return kExitScript;
   if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });
 
-  TypeTable types;
-  importTypes(program, diags, types);
+  ImportedTypes imported;
+  ImportOptions imports;
+  for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
+  importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
+  TypeTable types(imported);
   typeCheck(program, diags, types);
   if (stageFailed("type check")) return kExitScript;
   if (o.emit == "typed-ast") return emitTo(o, [&](std::ostream& out) { printTypedAst(program, types, out); });

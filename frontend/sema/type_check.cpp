@@ -9,6 +9,7 @@
 #include <set>
 
 #include "builtins.h"
+#include "c_import.h"
 #include "packet_views.h"
 #include "suggest.h"
 #include "type_checker.h"
@@ -77,7 +78,7 @@ void structsOf(const Type& t, std::set<std::string>& out) {
   if (t.is(TypeKind::Struct)) out.insert(t.name());
 }
 
-void importStructs(const ast::Program& program, TypeTable& types) {
+void importStructs(const ast::Program& program, ImportedTypes& types) {
   StructNames wanted;
   wanted.visitProgram(program);
   for (const auto& [key, signature] : types.signatures)
@@ -95,11 +96,38 @@ void importStructs(const ast::Program& program, TypeTable& types) {
   }
 }
 
-void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& types) {
-  // Never ignored silently: C text waits for the Clang importer.
-  for (const ast::CDefinition& c : program.cDefinitions)
-    diags.error(c.range, "C definitions and #include lines are not imported by this build of dptrace yet",
-                "struct layouts come from the probed binary's DWARF (build it with -g); remove this line");
+// The script's C text through Clang. Its layouts win over DWARF's: a script
+// that defines or includes a struct says which layout it means.
+void importC(const ast::Program& program, const ImportOptions& options, Diagnostics& diags, ImportedTypes& types) {
+  if (program.cDefinitions.empty() || !options.cDefinitions) return;
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  for (const ast::CDefinition& c : program.cDefinitions) ranges.emplace_back(c.range.begin, c.range.end);
+  CImportResult result;
+  std::string error;
+  const SourceFile& file = diags.file();
+  if (!importCDefinitions(file.name(), file.text(), ranges, options.includeDirs, result, error)) {
+    diags.systemError(program.cDefinitions.front().range, error, "reinstall dptrace (cmake --install)");
+    return;
+  }
+  for (const CImportMessage& m : result.messages) {
+    SourceRange at{m.offset, m.offset + 1};
+    for (const ast::CDefinition& c : program.cDefinitions)  // a header's error underlines the whole #include
+      if (m.offset >= c.range.begin && m.offset < c.range.end && m.text.rfind("in ", 0) == 0) at = c.range;
+    std::string hint;
+    if (m.text.find("file not found") != std::string::npos) {
+      hint = "searched";
+      for (const std::string& dir : options.includeDirs) hint += " " + dir;
+      for (const std::string& dir : stdlibIncludeDirs()) hint += " " + dir;
+      hint += "; add a directory with -I DIR";
+    }
+    if (m.error) diags.error(at, "C: " + m.text, hint);
+  }
+  types.structs.merge(result.structs);
+  types.enums.merge(result.enums);
+}
+
+void importTypes(const ast::Program& program, const ImportOptions& options, Diagnostics& diags, ImportedTypes& types) {
+  importC(program, options, diags, types);
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && !ap.offset && !isWildcard(ap.function)) {
@@ -138,11 +166,7 @@ void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types
   std::map<std::string, MapInfo> known;
   Diagnostics quiet(diags.file());
   for (int round = 0; round < 8; ++round) {
-    TypeTable learned;
-    learned.tracepoints = types.tracepoints;
-    learned.signatures = types.signatures;
-    learned.signatureErrors = types.signatureErrors;
-    learned.structs = types.structs;
+    TypeTable learned(*types.imported);
     for (auto& [name, info] : known) {
       learned.maps[name] = info;
       learned.maps[name].used = false;
@@ -177,15 +201,15 @@ void TypeChecker::checkProgram(const ast::Program& program) {
       if (std::find(providers_.begin(), providers_.end(), ap.provider) == providers_.end())
         providers_.push_back(ap.provider);
       if (ap.provider == "tracepoint" && probe.attachPoints.size() == 1) {
-        auto it = types_.tracepoints.find(tracepointKey(ap));
-        if (it != types_.tracepoints.end()) tracepoint_ = &it->second;
+        auto it = types_.imported->tracepoints.find(tracepointKey(ap));
+        if (it != types_.imported->tracepoints.end()) tracepoint_ = &it->second;
       }
     }
     signature_ = nullptr;
     if (probe.attachPoints.size() == 1) {
       const ast::AttachPoint& ap = probe.attachPoints[0];
-      auto it = types_.signatures.find(ap.target + ":" + ap.function);
-      if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && it != types_.signatures.end())
+      auto it = types_.imported->signatures.find(ap.target + ":" + ap.function);
+      if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && it != types_.imported->signatures.end())
         signature_ = &it->second;
     }
     variables_.clear();
@@ -518,9 +542,9 @@ void TypeChecker::visit(const ast::Field& e) {
       if (tracepoint_ == nullptr) {
         if (allowedHere("uprobe uretprobe") && probe_->attachPoints.size() == 1) {
           const ast::AttachPoint& ap = probe_->attachPoints[0];
-          auto why = types_.signatureErrors.find(ap.target + ":" + ap.function);
+          auto why = types_.imported->signatureErrors.find(ap.target + ":" + ap.function);
           return error(e.base->range, "'args' needs DWARF for '" + ap.function + "' in '" + ap.target + "', and " +
-                                          (why == types_.signatureErrors.end() ? "there is none" : why->second),
+                                          (why == types_.imported->signatureErrors.end() ? "there is none" : why->second),
                        "build it with -g, or read the raw registers arg0..arg9");
         }
         if (allowedHere("tracepoint"))
@@ -548,8 +572,8 @@ void TypeChecker::visit(const ast::Field& e) {
   if (!t) return;
   const Type* record = t->is(TypeKind::Struct) ? &*t : t->is(TypeKind::Pointer) && t->pointee().is(TypeKind::Struct) ? &t->pointee() : nullptr;
   if (record) {
-    auto layout = types_.structs.find(record->name());
-    if (layout == types_.structs.end())
+    auto layout = types_.imported->structs.find(record->name());
+    if (layout == types_.imported->structs.end())
       return error(e.range, "the fields of struct " + record->name() + " are not known",
                    "they come from the probed binary's DWARF (build it with -g)");
     const StructField* f = layout->second.field(e.field);
@@ -598,9 +622,18 @@ void TypeChecker::visit(const ast::Cast& e) {
   auto t = typeOf(*e.operand);
   if (!t) return;
   if (e.type.kind != ast::TypeName::Kind::Builtin) {
-    if (e.type.kind == ast::TypeName::Kind::Enum || !types_.structs.count(e.type.name))
+    if (e.type.kind == ast::TypeName::Kind::Enum) {
+      auto it = types_.imported->enums.find(e.type.name);
+      if (it == types_.imported->enums.end())
+        return error(e.type.range, e.type.spelling() + " is not known", "define it in the script: enum " + e.type.name + " { ... };");
+      if (e.type.pointers > 0) return error(e.type.range, "a pointer to an enum cannot be read yet", "cast to the enum itself");
+      if (!t->isIntegerLike()) return error(e.range, "cannot cast " + t->kindName() + " to " + e.type.spelling());
+      return set(e, it->second);
+    }
+    if (!types_.imported->structs.count(e.type.name))
       return error(e.type.range, e.type.spelling() + " is not known",
-                   "structs come from the probed binary's DWARF; C definitions and #include are not imported yet");
+                   "define it in the script, #include a header that does (#include <dpdk.h> for rte_mbuf), or probe a "
+                   "binary built with -g");
     if (e.type.pointers == 0) return error(e.type.range, "cast to a pointer: (" + e.type.spelling() + " *)");
     if (!t->isIntegerLike() && !t->is(TypeKind::Pointer))
       return error(e.range, "cannot cast " + t->kindName() + " to " + e.type.spelling());

@@ -24,22 +24,37 @@ struct MapInfo {
   SourceRange firstUse;
 };
 
-// What the type checker learned: the type of every expression, and each map's
-// key and value types. Later stages read it; the AST is left untouched.
-struct TypeTable {
-  std::unordered_map<const ast::Expr*, Type> exprs;
-  std::map<std::string, MapInfo> maps;
+// The types a script's probes and casts need, from outside the script's
+// code: tracepoint formats, DWARF signatures and layouts, C definitions.
+struct ImportedTypes {
   std::map<std::string, TracepointFormat> tracepoints;  // "category:name" -> format
   std::map<std::string, FunctionSignature> signatures;  // "binary:function" -> DWARF signature (uprobes)
   std::map<std::string, std::string> signatureErrors;   // "binary:function" -> why there is none
-  std::map<std::string, StructLayout> structs;          // struct name -> layout (from DWARF)
+  std::map<std::string, StructLayout> structs;          // struct name -> layout (C definitions, then DWARF)
+  std::map<std::string, Type> enums;                    // enum name -> its integer type (C definitions)
+};
+
+// What the type checker learned: the type of every expression, and each map's
+// key and value types. Later stages read it; the AST is left untouched.
+struct TypeTable {
+  explicit TypeTable(const ImportedTypes& imports) : imported(&imports) {}
+  const ImportedTypes* imported;
+  std::unordered_map<const ast::Expr*, Type> exprs;
+  std::map<std::string, MapInfo> maps;
 
   const Type& of(const ast::Expr& e) const;
 };
 
-// Reads the tracepoint formats the probes need (args.FIELD); reports probes
-// whose tracepoint does not exist.
-void importTypes(const ast::Program& program, Diagnostics& diags, TypeTable& types);
+struct ImportOptions {
+  std::vector<std::string> includeDirs;  // -I, searched before stdlib/
+  bool cDefinitions = true;              // false: C text is skipped (the fuzzer: Clang is not under test)
+};
+
+// Reads the types the probes need: C definitions and #include (Clang), the
+// tracepoint formats (args.FIELD), uprobe signatures and struct layouts
+// (DWARF). Reports probes whose tracepoint does not exist and C that Clang
+// refuses.
+void importTypes(const ast::Program& program, const ImportOptions& options, Diagnostics& diags, ImportedTypes& types);
 
 void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types);
 

@@ -24,8 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!diags.hasErrors()) dptrace::checkNames(program, diags);
   std::ostringstream out;
   if (!diags.hasErrors()) dptrace::printAst(program, out);
-  dptrace::TypeTable types;
-  if (!diags.hasErrors()) dptrace::importTypes(program, diags, types);
+  dptrace::ImportedTypes imported;
+  dptrace::ImportOptions imports;
+  imports.cDefinitions = false;  // Clang is not what is under test
+  if (!diags.hasErrors()) dptrace::importTypes(program, imports, diags, imported);
+  dptrace::TypeTable types(imported);
   if (!diags.hasErrors()) dptrace::typeCheck(program, diags, types);
   if (!diags.hasErrors()) dptrace::printTypedAst(program, types, out);
   if (!diags.hasErrors())

@@ -25,6 +25,7 @@ config.substitutions.append(("%getpids", os.path.join(config.fixtures, "getpids"
 config.substitutions.append(("%calls", os.path.join(config.fixtures, "calls")))
 config.substitutions.append(("%inlined", os.path.join(config.fixtures, "inlined")))
 config.substitutions.append(("%dpdk_rxapp", os.path.join(config.fixtures, "dpdk_rxapp")))
+config.substitutions.append(("%mbufburst", os.path.join(config.fixtures, "mbufburst")))
 config.substitutions.append(("%traced", config.python + " " + os.path.join(tools, "run_traced.py")))
 
 if os.geteuid() == 0:

@@ -1,0 +1,52 @@
+// C definitions and #include lines of a script, parsed with the Clang
+// libraries into struct layouts and enums.
+//
+// Clang lives in a module of its own (libdptrace_cimport.so) that dptrace
+// loads only when a script holds C text: linking libclang-cpp into the
+// binary would cost every start ~6 ms of static initialisers.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dwarf_signatures.h"
+
+namespace dptrace {
+
+// What the importer is given: the script with everything but its C text
+// blanked out (line breaks kept), so that Clang's line:column are the script's.
+struct CImportRequest {
+  std::string fileName;
+  std::string code;
+  std::vector<std::string> includeDirs;  // searched in this order for #include <...>
+  std::string resourceDir;               // Clang's own headers (stddef.h, stdint.h)
+};
+
+struct CImportMessage {
+  bool error = true;
+  uint32_t offset = 0;  // in the script: the C text, or the #include that led to the header
+  std::string text;     // Clang's message, with "in HEADER:LINE:" when it is in a header
+};
+
+struct CImportResult {
+  std::map<std::string, StructLayout> structs;  // struct and union tags
+  std::map<std::string, Type> enums;            // enum tag -> its integer type
+  std::vector<CImportMessage> messages;
+};
+
+// The entry point of the module, looked up with dlsym.
+using CImportFunction = void (*)(const CImportRequest&, CImportResult&);
+inline constexpr const char* kCImportSymbol = "dptrace_import_c";
+
+// Builds the request for `script`, loads the module and runs it. False, with
+// `error`, when the module cannot be loaded.
+bool importCDefinitions(const std::string& fileName, const std::string& script,
+                        const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
+                        const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error);
+
+// The directories #include <...> searches after the -I ones: the stdlib of
+// this build or of the installation.
+std::vector<std::string> stdlibIncludeDirs();
+
+}  // namespace dptrace

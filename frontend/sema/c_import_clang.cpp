@@ -1,0 +1,156 @@
+// The C importer module (libdptrace_cimport.so): the one file that uses Clang.
+// It parses the script's C text as a C11 translation unit for x86_64 Linux
+// (the layout of the probed processes and of the kernel) and turns every
+// named struct, union and enum into dptrace's types.
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Decl.h>
+#include <clang/AST/RecordLayout.h>
+#include <clang/Basic/Diagnostic.h>
+#include <clang/Basic/SourceManager.h>
+#include <clang/Frontend/ASTUnit.h>
+#include <clang/Tooling/Tooling.h>
+#include <llvm/ADT/SmallString.h>
+
+#include "c_import.h"
+
+namespace dptrace {
+namespace {
+
+// Clang's diagnostics, located in the script: in the C text itself, or at the
+// #include line through which a header was reached.
+class Collector : public clang::DiagnosticConsumer {
+public:
+  explicit Collector(CImportResult& result) : result_(result) {}
+
+  void HandleDiagnostic(clang::DiagnosticsEngine::Level level, const clang::Diagnostic& info) override {
+    DiagnosticConsumer::HandleDiagnostic(level, info);
+    if (level < clang::DiagnosticsEngine::Error) return;  // warnings in system headers are noise here
+    llvm::SmallString<256> text;
+    info.FormatDiagnostic(text);
+    CImportMessage m;
+    m.text = text.str().str();
+    if (info.hasSourceManager() && info.getLocation().isValid()) {
+      const clang::SourceManager& sm = info.getSourceManager();
+      clang::SourceLocation loc = sm.getFileLoc(info.getLocation());
+      clang::SourceLocation inScript = loc;
+      while (inScript.isValid() && sm.getFileID(inScript) != sm.getMainFileID())
+        inScript = sm.getIncludeLoc(sm.getFileID(inScript));
+      if (inScript.isValid()) {
+        m.offset = sm.getFileOffset(inScript);
+        if (inScript != loc) {
+          clang::PresumedLoc p = sm.getPresumedLoc(loc);
+          m.text = "in " + std::string(p.getFilename()) + ":" + std::to_string(p.getLine()) + ": " + m.text;
+        }
+      }
+    }
+    result_.messages.push_back(std::move(m));
+  }
+
+private:
+  CImportResult& result_;
+};
+
+class Importer {
+public:
+  Importer(clang::ASTContext& ctx, CImportResult& result) : ctx_(ctx), result_(result) {}
+
+  void declarations(const clang::DeclContext* dc, int depth = 0) {
+    if (depth > 16) return;
+    for (const clang::Decl* d : dc->decls()) {
+      if (const auto* rd = llvm::dyn_cast<clang::RecordDecl>(d)) {
+        // C puts nested struct tags at file scope.
+        declarations(rd, depth + 1);
+        if (!rd->isCompleteDefinition() || rd->getName().empty() || rd->isInvalidDecl()) continue;
+        StructLayout layout;
+        layout.name = rd->getName().str();
+        layout.size = static_cast<uint32_t>(ctx_.getTypeSizeInChars(ctx_.getRecordType(rd)).getQuantity());
+        members(rd, 0, layout, 0);
+        result_.structs[layout.name] = std::move(layout);
+      } else if (const auto* ed = llvm::dyn_cast<clang::EnumDecl>(d)) {
+        if (ed->isComplete() && !ed->getName().empty()) result_.enums[ed->getName().str()] = typeOf(ed->getIntegerType());
+      }
+    }
+  }
+
+private:
+  void members(const clang::RecordDecl* rd, uint32_t base, StructLayout& out, int depth) {
+    if (depth > 8) return;
+    const clang::ASTRecordLayout& layout = ctx_.getASTRecordLayout(rd);
+    for (const clang::FieldDecl* f : rd->fields()) {
+      uint32_t offset = base + static_cast<uint32_t>(layout.getFieldOffset(f->getFieldIndex()) / 8);
+      if (f->isAnonymousStructOrUnion()) {  // its members belong to this struct
+        if (const clang::RecordDecl* inner = f->getType()->getAsRecordDecl()) members(inner, offset, out, depth + 1);
+        continue;
+      }
+      if (f->getName().empty()) continue;  // unnamed bit-field padding
+      StructField field;
+      field.name = f->getName().str();
+      field.offset = offset;
+      clang::QualType t = f->getType().getCanonicalType();
+      field.size = t->isIncompleteType() ? 0 : static_cast<uint32_t>(ctx_.getTypeSizeInChars(t).getQuantity());
+      if (f->isBitField()) field.type = Type();  // not readable yet
+      else if (const auto* array = ctx_.getAsConstantArrayType(t))
+        field.type = ctx_.getTypeSize(array->getElementType()) == 8 && field.size > 0 ? Type::string(field.size) : Type();
+      else
+        field.type = typeOf(t);
+      out.fields.push_back(std::move(field));
+    }
+  }
+
+  // Our type for a C type; void for what dptrace cannot read yet (floats,
+  // functions, arrays of non-chars).
+  Type typeOf(clang::QualType qt, int depth = 0) {
+    if (depth > 16 || qt.isNull()) return Type();
+    clang::QualType t = qt.getCanonicalType();
+    if (t->isBooleanType()) return Type::boolean();
+    if (const auto* e = t->getAs<clang::EnumType>()) return typeOf(e->getDecl()->getIntegerType(), depth + 1);
+    if (t->isIntegerType()) {
+      uint64_t bits = ctx_.getTypeSize(t);
+      if (bits != 8 && bits != 16 && bits != 32 && bits != 64) return Type();
+      return Type::integer(static_cast<uint32_t>(bits), t->isSignedIntegerType());
+    }
+    if (t->isPointerType()) {
+      clang::QualType pointee = t->getPointeeType().getCanonicalType();
+      if (const clang::RecordDecl* rd = pointee->getAsRecordDecl())
+        return Type::pointer(Type::structure(rd->getName().empty() ? "(anonymous)" : rd->getName().str()));
+      if (pointee->isVoidType()) return Type::pointer(Type());
+      return Type::pointer(typeOf(pointee, depth + 1));
+    }
+    if (const clang::RecordDecl* rd = t->getAsRecordDecl())
+      return Type::structure(rd->getName().empty() ? "(anonymous)" : rd->getName().str());
+    return Type();
+  }
+
+  clang::ASTContext& ctx_;
+  CImportResult& result_;
+};
+
+}  // namespace
+}  // namespace dptrace
+
+extern "C" __attribute__((visibility("default"))) void dptrace_import_c(const dptrace::CImportRequest& request,
+                                                                        dptrace::CImportResult& result) {
+  std::vector<std::string> args = {"-xc", "-std=gnu11", "--target=x86_64-linux-gnu", "-fsyntax-only",
+                                   "-Wno-everything", "-resource-dir", request.resourceDir,
+                                   "-ferror-limit=20"};
+  for (const std::string& dir : request.includeDirs) args.push_back("-I" + dir);
+  // The language's integer type names mean the same in C text.
+  const char* prelude = "dptrace-prelude.h";
+  args.push_back("-include");
+  args.push_back(prelude);
+  clang::tooling::FileContentMappings files = {
+      {prelude,
+       "#include <stdint.h>\n#include <stdbool.h>\n"
+       "typedef uint8_t u8; typedef uint16_t u16; typedef uint32_t u32; typedef uint64_t u64;\n"
+       "typedef int8_t s8; typedef int16_t s16; typedef int32_t s32; typedef int64_t s64;\n"}};
+  dptrace::Collector collector(result);
+  std::unique_ptr<clang::ASTUnit> unit = clang::tooling::buildASTFromCodeWithArgs(
+      request.code, args, request.fileName, "dptrace", std::make_shared<clang::PCHContainerOperations>(),
+      clang::tooling::getClangStripDependencyFileAdjuster(), files, &collector);
+  if (!unit) {
+    if (result.messages.empty()) result.messages.push_back({true, 0, "Clang could not parse the C definitions"});
+    return;
+  }
+  dptrace::Importer importer(unit->getASTContext(), result);
+  importer.declarations(unit->getASTContext().getTranslationUnitDecl());
+}
