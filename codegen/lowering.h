@@ -28,7 +28,13 @@ enum class Helper : int64_t {
   ProbeReadKernel = 113,
   ProbeReadUserStr = 114,
   RingbufOutput = 130,
+  RingbufQuery = 134,
 };
+
+// The event ring buffer: its size, and when a record wakes the reader.
+inline constexpr uint32_t kRingbufBytes = 1u << 20;
+inline constexpr uint64_t kRingbufWakeupBytes = kRingbufBytes / 16;
+inline constexpr uint64_t kRingbufAvailData = 0, kRingbufNoWakeup = 1, kRingbufForceWakeup = 2;
 
 // One map of the object: its global in .maps and its layout.
 struct MapGlobal {

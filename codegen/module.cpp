@@ -25,7 +25,6 @@ namespace dptrace {
 namespace {
 
 constexpr uint32_t kMapHash = 1, kMapArray = 2, kMapPercpuHash = 5, kMapPercpuArray = 6, kMapRingbuf = 27;
-constexpr uint32_t kRingbufBytes = 1u << 20;
 constexpr uint32_t kHistBuckets = 66;
 
 MapRole roleOf(const Type& value) {

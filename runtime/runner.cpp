@@ -25,6 +25,9 @@
 namespace dptrace {
 namespace {
 
+// How often the event loop drains the ring buffer when no batch woke it.
+constexpr int kDrainMs = 10;
+
 constexpr int kExitOk = 0, kExitScript = 1, kExitSystem = 2;
 
 // libbpf reports through one process-wide callback; keep its messages for
@@ -279,7 +282,9 @@ struct Run {
     ring_buffer__consume(rb);
     while (!exitRequested) {
       epoll_event ready[3];
-      int n = epoll_wait(epfd, ready, 3, -1);
+      // Records below a batch do not wake us (codegen/lower_statements.cpp):
+      // drain every 10 ms.
+      int n = epoll_wait(epfd, ready, 3, kDrainMs);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) break;
       bool signalled = false;

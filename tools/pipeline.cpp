@@ -191,7 +191,6 @@ int runDptrace(const Options& o) {
     return kExitOk;
   }
 
-  timer.done("code generation");
 
   std::ofstream file;
   if (o.outputFile) {
