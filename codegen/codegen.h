@@ -17,6 +17,8 @@ namespace dptrace {
 struct CodegenOptions {
   uint32_t mapSize = 4096;
   std::map<const ast::AttachPoint*, UprobeTarget> uprobes;  // from resolveUprobeTargets
+  std::map<std::string, uint32_t> interfaces;               // xdp interfaces and redirect() targets -> ifindex
+  bool pcap = false;  // --pcap: every xdp block is one program, whatever its interface
 };
 
 enum class CodegenOutput { Object, LlvmIr, Assembly };

@@ -40,15 +40,47 @@ struct Loop {
 
 inline bool isSigned(const Type& t) { return t.is(TypeKind::Integer) && t.isSigned(); }
 
+// The headers of the packet an xdp function was given, found once at its
+// start: each a pointer into the packet that is null when the header is
+// absent (not there, truncated, malformed, or a later IPv4 fragment).
+struct PacketHeaders {
+  Value* data = nullptr;
+  Value* eth = nullptr;
+  Value* vlan = nullptr;     // the outer 802.1Q/802.1ad tag's TCI
+  Value* ethType = nullptr;  // i64, host order: the ethertype after the tags
+  Value* ip = nullptr;
+  Value* ip6 = nullptr;
+  Value* tcp = nullptr;
+  Value* udp = nullptr;
+  Value* icmp = nullptr;
+  Value* icmp6 = nullptr;
+  Value* gtp = nullptr;
+};
+
 class FunctionLowering {
 public:
   FunctionLowering(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
                    const std::string& symbol, llvm::Function* fn)
-      : m_(m), probe_(probe), ap_(ap), raw_(raw), symbol_(symbol), fn_(fn), ctx_(m.context()), b_(ctx_) {}
+      : m_(m), probe_(&probe), ap_(&ap), raw_(raw), symbol_(symbol), fn_(fn), ctx_(m.context()), b_(ctx_) {}
 
   void run();
+  // An xdp program: the blocks of one interface, in script order.
+  void runPacket(const std::vector<PacketBlock>& blocks);
 
 private:
+  // ---- packets (lower_packet.cpp)
+  void parsePacket();
+  Value* loadPacket(Value* header, uint32_t offset, uint32_t bytes);  // host order
+  Value* header(const std::string& view);
+  Val packetField(const std::string& view, const std::string& field, SourceRange r);
+  Value* viewPresent(const std::string& view);
+  void packetAction(const ast::Call& c);
+  // Continues only where `p` is not null; else goes where an absent read goes.
+  void requirePresent(Value* p);
+  bool inPacket() const { return packet_; }
+  // The end of the current block: the next block of an xdp program, or a return.
+  void leaveBlock();
+
   // ------------------------------------------------------------ syscall tracepoints
   // On raw sys_enter the context is {struct pt_regs *regs, long id}; on raw
   // sys_exit it is {regs, long ret}, and the number is regs->orig_ax.
@@ -152,6 +184,7 @@ private:
   void callStatement(const ast::Call& c);
 
   void statement(const ast::Stmt& s);
+  void statementBody(const ast::Stmt& s);
 
   void block(const ast::Block& b);
 
@@ -160,9 +193,11 @@ private:
     Type type;
   };
 
+  void allocateVariables(const std::vector<const ast::Probe*>& probes);
+
   ModuleLowering& m_;
-  const ast::Probe& probe_;
-  const ast::AttachPoint& ap_;
+  const ast::Probe* probe_;
+  const ast::AttachPoint* ap_;
   RawSyscall raw_;
   std::string symbol_;
   llvm::Function* fn_;
@@ -176,6 +211,12 @@ private:
   uint32_t arenaUsed_ = 0;
   SourceRange statementRange_;
   bool stackReported_ = false;
+  // xdp programs
+  bool packet_ = false;
+  PacketHeaders pkt_;
+  BasicBlock* absent_ = nullptr;     // where a read of an absent header goes
+  BasicBlock* nextBlock_ = nullptr;  // the next block of the program
+  std::map<std::string, Value*> variableSet_;  // per variable: was it assigned on this packet?
 };
 
 }  // namespace dptrace

@@ -24,6 +24,9 @@ Val FunctionLowering::expr(const ast::Expr& e) {
     case ast::ExprKind::Identifier: return builtin(static_cast<const ast::Identifier&>(e));
     case ast::ExprKind::Variable: {
       const auto& v = static_cast<const ast::Variable&>(e);
+      // In xdp blocks a variable whose assignment did not run on this packet is absent.
+      if (auto set = variableSet_.find(v.name); set != variableSet_.end())
+        requirePresent(b_.CreateICmpNE(b_.CreateLoad(b_.getInt8Ty(), set->second), b_.getInt8(0)));
       return loadSlot(variables_.at(v.name).storage, 0, typeOf(e));
     }
     case ast::ExprKind::Map: return mapRead(static_cast<const ast::Map&>(e));

@@ -21,39 +21,97 @@ struct VariableSizes : ast::Visitor<VariableSizes, true> {
 
 }  // namespace
 
+// Every scratch variable gets its own stack slot (variables of different
+// blocks of an xdp program too); temporaries live in one arena that every
+// statement reuses, since no value outlives its statement.
+void FunctionLowering::allocateVariables(const std::vector<const ast::Probe*>& probes) {
+  uint32_t variableBytes = 0;
+  for (const ast::Probe* probe : probes) {
+    VariableSizes sizes(m_.types());
+    sizes.visit(probe->body);
+    if (probe->predicate) sizes.visitExpr(*probe->predicate);
+    for (auto& [name, type] : sizes.largest) variableBytes += std::max<uint32_t>(8, slotSize(type));
+  }
+  arenaSize_ = variableBytes >= kStackBytes - 128 ? 64 : kStackBytes - 64 - variableBytes;
+  arena_ = entryAlloca(arenaSize_);
+}
+
 void FunctionLowering::run() {
   entry_ = BasicBlock::Create(ctx_, "entry", fn_);
   BasicBlock* body = BasicBlock::Create(ctx_, "body", fn_);
   b_.SetInsertPoint(body);
+  allocateVariables({probe_});
   VariableSizes sizes(m_.types());
-  sizes.visit(probe_.body);
-  if (probe_.predicate) sizes.visitExpr(*probe_.predicate);
-  uint32_t variableBytes = 0;
-  for (auto& [name, type] : sizes.largest) {
-    uint32_t size = std::max<uint32_t>(8, slotSize(type));
-    variables_[name] = {entryAlloca(size), type};
-    variableBytes += size;
-  }
-  // Temporaries live in one arena that every statement reuses: no value
-  // outlives its statement (variables have their own slots above).
-  arenaSize_ = variableBytes >= kStackBytes - 128 ? 64 : kStackBytes - 64 - variableBytes;
-  arena_ = entryAlloca(arenaSize_);
+  sizes.visit(probe_->body);
+  if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
+  for (auto& [name, type] : sizes.largest) variables_[name] = {entryAlloca(std::max<uint32_t>(8, slotSize(type))), type};
 
   if (raw_.kind != RawSyscall::Kind::None) filterSyscall();
-  if (probe_.predicate) {
-    at(probe_.predicate->range);
-    statementRange_ = probe_.predicate->range;
+  if (probe_->predicate) {
+    at(probe_->predicate->range);
+    statementRange_ = probe_->predicate->range;
     BasicBlock* pass = BasicBlock::Create(ctx_, "predicate_true", fn_);
     BasicBlock* skip = BasicBlock::Create(ctx_, "predicate_false", fn_);
-    b_.CreateCondBr(condition(*probe_.predicate), pass, skip);
+    b_.CreateCondBr(condition(*probe_->predicate), pass, skip);
     b_.SetInsertPoint(skip);
     b_.CreateRet(b_.getInt64(0));
     b_.SetInsertPoint(pass);
   }
-  block(probe_.body);
+  block(probe_->body);
   if (!b_.GetInsertBlock()->getTerminator()) b_.CreateRet(b_.getInt64(0));
   b_.SetInsertPoint(entry_);
   b_.CreateBr(body);
+}
+
+void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
+  packet_ = true;
+  entry_ = BasicBlock::Create(ctx_, "entry", fn_);
+  BasicBlock* body = BasicBlock::Create(ctx_, "parse", fn_);
+  b_.SetInsertPoint(body);
+  std::vector<const ast::Probe*> probes;
+  for (const PacketBlock& pb : blocks) probes.push_back(pb.probe);
+  allocateVariables(probes);
+  at(blocks.front().probe->range);
+  parsePacket();
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    probe_ = blocks[i].probe;
+    ap_ = blocks[i].ap;
+    nextBlock_ = BasicBlock::Create(ctx_, "block" + std::to_string(i + 1), fn_);
+    // This block's variables: unset until assigned on this packet.
+    variables_.clear();
+    variableSet_.clear();
+    VariableSizes sizes(m_.types());
+    sizes.visit(probe_->body);
+    if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
+    at(probe_->range);
+    for (auto& [name, type] : sizes.largest) {
+      variables_[name] = {entryAlloca(std::max<uint32_t>(8, slotSize(type))), type};
+      llvm::IRBuilder<> entry(entry_, entry_->begin());
+      auto* flag = entry.CreateAlloca(b_.getInt8Ty());
+      variableSet_[name] = flag;
+      b_.CreateStore(b_.getInt8(0), flag);
+    }
+    if (probe_->predicate) {
+      at(probe_->predicate->range);
+      statementRange_ = probe_->predicate->range;
+      arenaUsed_ = 0;
+      absent_ = nextBlock_;  // a predicate that reads an absent header is false
+      BasicBlock* pass = BasicBlock::Create(ctx_, "predicate_true", fn_);
+      b_.CreateCondBr(condition(*probe_->predicate), pass, nextBlock_);
+      b_.SetInsertPoint(pass);
+    }
+    block(probe_->body);
+    if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(nextBlock_);
+    b_.SetInsertPoint(nextBlock_);
+  }
+  b_.CreateRet(b_.getInt32(kXdpPass));  // a packet no action ended is passed
+  b_.SetInsertPoint(entry_);
+  b_.CreateBr(body);
+}
+
+void FunctionLowering::leaveBlock() {
+  if (packet_) b_.CreateBr(nextBlock_);
+  else b_.CreateRet(b_.getInt64(0));
 }
 
 void FunctionLowering::at(SourceRange r) {
@@ -154,6 +212,10 @@ void FunctionLowering::incrementCounter(llvm::GlobalVariable* map, uint32_t inde
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
                    const std::string& symbol, llvm::Function* fn) {
   FunctionLowering(m, probe, ap, raw, symbol, fn).run();
+}
+
+void lowerPacketFunction(ModuleLowering& m, const std::vector<PacketBlock>& blocks, llvm::Function* fn) {
+  FunctionLowering(m, *blocks.front().probe, *blocks.front().ap, RawSyscall{}, "", fn).runPacket(blocks);
 }
 
 }  // namespace dptrace

@@ -7,8 +7,10 @@ namespace dptrace {
 
 void FunctionLowering::storeTo(const ast::Expr& target, const Val& v, const Type& from) {
   if (target.kind == ast::ExprKind::Variable) {
-    const auto& var = variables_.at(static_cast<const ast::Variable&>(target).name);
+    const std::string& name = static_cast<const ast::Variable&>(target).name;
+    const auto& var = variables_.at(name);
     storeSlot(var.storage, 0, v, from, var.type);
+    if (auto set = variableSet_.find(name); set != variableSet_.end()) b_.CreateStore(b_.getInt8(1), set->second);
     return;
   }
   if (target.kind == ast::ExprKind::Map) return mapStore(static_cast<const ast::Map&>(target), v, from);
@@ -47,7 +49,7 @@ void FunctionLowering::assign(const ast::Assign& s) {
 void FunctionLowering::event(EventKind kind, uint64_t index, const std::vector<const ast::Expr*>& args) {
   uint32_t size = 16;
   for (const ast::Expr* a : args) size += slotSize(typeOf(*a));
-  if (size > 480) return m_.unsupported(args.empty() ? probe_.range : args[0]->range, "a record over 480 bytes");
+  if (size > 480) return m_.unsupported(args.empty() ? probe_->range : args[0]->range, "a record over 480 bytes");
   std::vector<Val> values;
   for (const ast::Expr* a : args) values.push_back(expr(*a));
   Value* record = zeroedBuffer(size);
@@ -94,6 +96,7 @@ void FunctionLowering::callStatement(const ast::Call& c) {
     return event(EventKind::Printf, m_.addPrintf(std::move(layout)), args);
   }
   if (n == "exit") return event(EventKind::Exit, 0, {});
+  if (packet_ && (n == "pass" || n == "drop" || n == "tx" || n == "abort" || n == "redirect")) return packetAction(c);
   if (n == "time") {
     std::string fmt = c.args.empty() ? "%H:%M:%S\n" : static_cast<const ast::String&>(*c.args[0].value).value;
     return event(EventKind::Time, m_.addTimeFormat(fmt), {});
@@ -126,6 +129,22 @@ void FunctionLowering::statement(const ast::Stmt& s) {
   if (b_.GetInsertBlock()->getTerminator()) {  // after break/continue/return: unreachable code
     b_.SetInsertPoint(BasicBlock::Create(ctx_, "unreachable", fn_));
   }
+  if (packet_) {
+    // In an xdp block a statement whose evaluation reads an absent header
+    // does not run: such a read branches to the statement's end.
+    BasicBlock* saved = absent_;
+    BasicBlock* after = BasicBlock::Create(ctx_, "stmt_end", fn_);
+    absent_ = after;
+    statementBody(s);
+    absent_ = saved;
+    if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(after);
+    b_.SetInsertPoint(after);
+    return;
+  }
+  statementBody(s);
+}
+
+void FunctionLowering::statementBody(const ast::Stmt& s) {
   at(s.range);
   arenaUsed_ = 0;
   statementRange_ = s.range;
@@ -186,7 +205,7 @@ void FunctionLowering::statement(const ast::Stmt& s) {
     }
     case ast::StmtKind::Jump: {
       const auto& j = static_cast<const ast::Jump&>(s);
-      if (j.jump == ast::JumpKind::Return) b_.CreateRet(b_.getInt64(0));
+      if (j.jump == ast::JumpKind::Return) leaveBlock();
       else if (!loops_.empty()) b_.CreateBr(j.jump == ast::JumpKind::Break ? loops_.back().breakTo : loops_.back().continueTo);
       return;
     }

@@ -24,17 +24,28 @@ enum class Helper : int64_t {
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
+  Redirect = 23,
   ProbeReadUser = 112,
   ProbeReadKernel = 113,
   ProbeReadUserStr = 114,
   RingbufOutput = 130,
   RingbufQuery = 134,
+  XdpGetBuffLen = 188,
 };
+
+// XDP verdicts (enum xdp_action).
+inline constexpr int32_t kXdpAborted = 0, kXdpDrop = 1, kXdpPass = 2, kXdpTx = 3, kXdpRedirect = 4;
 
 // The event ring buffer: its size, and when a record wakes the reader.
 inline constexpr uint32_t kRingbufBytes = 1u << 20;
 inline constexpr uint64_t kRingbufWakeupBytes = kRingbufBytes / 16;
 inline constexpr uint64_t kRingbufAvailData = 0, kRingbufNoWakeup = 1, kRingbufForceWakeup = 2;
+
+// One block of an xdp program, for one of its attach points.
+struct PacketBlock {
+  const ast::Probe* probe;
+  const ast::AttachPoint* ap;
+};
 
 // One map of the object: its global in .maps and its layout.
 struct MapGlobal {
@@ -67,6 +78,10 @@ public:
   size_t addPrintf(PrintfLayout p) { info_.printfs.push_back(std::move(p)); return info_.printfs.size() - 1; }
   size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
   void unsupported(SourceRange r, const std::string& what);
+  uint32_t interfaceIndex(const std::string& name) const {
+    auto it = options_.interfaces.find(name);
+    return it == options_.interfaces.end() ? 0 : it->second;
+  }
 
 private:
   void createMaps();
@@ -75,6 +90,7 @@ private:
   void createLicense();
   void lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n, const std::string& binary,
                   const std::string& symbol);
+  void lowerPacketProgram(const std::string& interface, const std::vector<PacketBlock>& blocks);
 
   const ast::Program& program_;
   const TypeTable& types_;
@@ -105,5 +121,9 @@ RawSyscall rawSyscallFor(const ast::AttachPoint& ap);
 // `symbol` is the traced function of a uprobe (for func), empty otherwise.
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
                    const std::string& symbol, llvm::Function* fn);
+
+// The blocks of one xdp program (one interface, or all of them with --pcap),
+// in script order, into one function.
+void lowerPacketFunction(ModuleLowering& m, const std::vector<PacketBlock>& blocks, llvm::Function* fn);
 
 }  // namespace dptrace

@@ -239,7 +239,7 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   std::string section = sectionFor(ap, raw);
   if (section.empty()) {
     diags_.error(ap.range, ap.provider + " probes need a code generator this build of dptrace does not have yet",
-                 "BEGIN, END, interval and tracepoint probes run today; --emit typed-ast checks the rest");
+                 "BEGIN, END, interval, tracepoint, uprobe and xdp probes run today; --emit typed-ast checks the rest");
     return;
   }
   std::string name = (ap.provider == "BEGIN" ? "begin" : ap.provider == "END" ? "end" : ap.provider) + "_" +
@@ -267,13 +267,63 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   info_.programs.push_back({name, section, ap, rawTracepoint, binary, symbol});
 }
 
+// One XDP program: `int xdp_IFACE(struct xdp_md *ctx)` in section "xdp", with
+// the BTF that the kernel, ip link and the libxdp dispatcher expect.
+void ModuleLowering::lowerPacketProgram(const std::string& interface, const std::vector<PacketBlock>& blocks) {
+  std::string name = "xdp_";
+  for (char c : interface.empty() ? std::string("pcap") : interface)
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  auto* ptr = llvm::PointerType::get(*context_, 0);
+  auto* fnType = llvm::FunctionType::get(llvm::Type::getInt32Ty(*context_), {ptr}, false);
+  auto* fn = llvm::Function::Create(fnType, llvm::GlobalValue::ExternalLinkage, name, *module_);
+  fn->setSection("xdp");
+  fn->getArg(0)->setName("ctx");
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+
+  LineColumn where = diags_.file().lineColumn(blocks.front().probe->range.begin);
+  llvm::DIType* intType = di_->createBasicType("int", 32, llvm::dwarf::DW_ATE_signed);
+  llvm::DIType* u32 = di_->createTypedef(di_->createBasicType("unsigned int", 32, llvm::dwarf::DW_ATE_unsigned), "__u32",
+                                         diFile_, 0, cu_);
+  std::vector<llvm::Metadata*> members;
+  const char* fields[] = {"data", "data_end", "data_meta", "ingress_ifindex", "rx_queue_index", "egress_ifindex"};
+  for (size_t i = 0; i < 6; ++i)
+    members.push_back(di_->createMemberType(cu_, fields[i], diFile_, 0, 32, 32, i * 32, llvm::DINode::FlagZero, u32));
+  auto* xdpMd = di_->createStructType(cu_, "xdp_md", diFile_, 0, 6 * 32, 32, llvm::DINode::FlagZero, nullptr,
+                                      di_->getOrCreateArray(members));
+  llvm::DIType* ctxType = di_->createPointerType(xdpMd, 64);
+  auto* subroutine = di_->createSubroutineType(di_->getOrCreateTypeArray({intType, ctxType}));
+  auto* sp = di_->createFunction(diFile_, name, name, diFile_, where.line, subroutine, where.line,
+                                 llvm::DINode::FlagPrototyped, llvm::DISubprogram::SPFlagDefinition);
+  fn->setSubprogram(sp);
+  di_->createParameterVariable(sp, "ctx", 1, diFile_, where.line, ctxType, /*AlwaysPreserve=*/true);
+  lowerPacketFunction(*this, blocks, fn);
+  ProgramInfo info;
+  info.function = name;
+  info.section = "xdp";
+  info.attach = *blocks.front().ap;
+  info.attachPoints = static_cast<uint32_t>(blocks.size());
+  info_.programs.push_back(std::move(info));
+}
+
 bool ModuleLowering::lower() {
   size_t errorsBefore = diags_.errorCount();
   createMaps();
   createLicense();
+  // xdp blocks: one program per interface (one for all with --pcap), in script order.
+  std::vector<std::pair<std::string, std::vector<PacketBlock>>> packetPrograms;
+  for (const ast::Probe& probe : program_.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (ap.provider != "xdp") continue;
+      std::string interface = options_.pcap ? "" : ap.target;
+      auto it = std::find_if(packetPrograms.begin(), packetPrograms.end(), [&](auto& p) { return p.first == interface; });
+      if (it == packetPrograms.end()) it = packetPrograms.insert(packetPrograms.end(), {interface, {}});
+      it->second.push_back({&probe, &ap});
+    }
+  for (const auto& [interface, blocks] : packetPrograms) lowerPacketProgram(interface, blocks);
   size_t n = 0;
   for (const ast::Probe& probe : program_.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (ap.provider == "xdp") continue;
       if (ap.provider != "uprobe" && ap.provider != "uretprobe") {
         lowerProbe(probe, ap, n++, "", "");
         continue;

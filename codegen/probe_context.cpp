@@ -1,6 +1,7 @@
 // What a probe offers its block: builtins (pid, comm, elapsed...), tracepoint
 // fields, and syscall tracepoints lowered onto raw sys_enter/sys_exit.
 #include "function_lowering.h"
+#include "packet_views.h"
 
 namespace dptrace {
 
@@ -14,7 +15,7 @@ Value* FunctionLowering::syscallRegister(uint32_t offsetInRegs) {
 }
 
 void FunctionLowering::filterSyscall() {
-  at(probe_.range);
+  at(probe_->range);
   arenaUsed_ = 0;
   Value* nr = raw_.kind == RawSyscall::Kind::Enter
                   ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8), llvm::Align(8)))
@@ -48,6 +49,7 @@ Val FunctionLowering::syscallField(const TracepointFormat& format, const Tracepo
 
 Val FunctionLowering::builtin(const ast::Identifier& id) {
   const std::string& n = id.name;
+  if (packet_ && isPacketView(n)) return {viewPresent(n), false};
   if (n == "pid" || n == "tid") {
     Value* v = call(Helper::GetCurrentPidTgid, i64(), {});
     return {n == "pid" ? b_.CreateLShr(v, 32) : b_.CreateAnd(v, 0xffffffff), false};
@@ -78,12 +80,12 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     call(Helper::GetCurrentComm, i64(), {buf, b_.getInt64(16)});
     return {buf, true};
   }
-  if (n == "probe") return {constantString(ap_.raw, typeOf(id).capacity()), true};
-  if (ap_.provider == "uprobe" || ap_.provider == "uretprobe") {
+  if (n == "probe") return {constantString(ap_->raw, typeOf(id).capacity()), true};
+  if (ap_->provider == "uprobe" || ap_->provider == "uretprobe") {
     // The context is the task's struct pt_regs (x86_64 layout).
     auto reg = [&](uint32_t off) { return Val{b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), off), llvm::Align(8)), false}; };
     if (n == "retval") return {normalize(reg(80).v, typeOf(id)), false};  // ax, masked to its DWARF type
-    if (n == "func") return {constantString(symbol_.empty() ? ap_.raw : symbol_, typeOf(id).capacity()), true};
+    if (n == "func") return {constantString(symbol_.empty() ? ap_->raw : symbol_, typeOf(id).capacity()), true};
     if (n.size() == 4 && n.rfind("arg", 0) == 0) {
       unsigned i = static_cast<unsigned>(n[3] - '0');
       return {normalize(uprobeArgument(i), typeOf(id)), false};
@@ -94,10 +96,12 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
 }
 
 Val FunctionLowering::field(const ast::Field& f) {
+  if (packet_ && f.base->kind == ast::ExprKind::Identifier && isPacketView(static_cast<const ast::Identifier&>(*f.base).name))
+    return packetField(static_cast<const ast::Identifier&>(*f.base).name, f.field, f.range);
   if (auto v = structField(f)) return *v;
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
-      ap_.provider == "tracepoint") {
-    auto it = m_.types().imported->tracepoints.find(ap_.target + ":" + ap_.function);
+      ap_->provider == "tracepoint") {
+    auto it = m_.types().imported->tracepoints.find(ap_->target + ":" + ap_->function);
     const TracepointField* tf = it == m_.types().imported->tracepoints.end() ? nullptr : it->second.field(f.field);
     if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.isIntegerLike()) return syscallField(it->second, *tf);
     if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.is(TypeKind::Pointer))
@@ -116,8 +120,8 @@ Val FunctionLowering::field(const ast::Field& f) {
     }
   }
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
-      (ap_.provider == "uprobe" || ap_.provider == "uretprobe")) {
-    auto it = m_.types().imported->signatures.find(ap_.target + ":" + ap_.function);
+      (ap_->provider == "uprobe" || ap_->provider == "uretprobe")) {
+    auto it = m_.types().imported->signatures.find(ap_->target + ":" + ap_->function);
     if (it != m_.types().imported->signatures.end())
       for (size_t i = 0; i < it->second.params.size(); ++i)
         if (it->second.params[i].first == f.field)

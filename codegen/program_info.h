@@ -50,6 +50,7 @@ struct ProgramInfo {
   std::string rawTracepoint;  // set when a syscall tracepoint runs on raw sys_enter/sys_exit
   std::string binary;         // uprobes: the resolved binary or library
   std::string symbol;         // uprobes: the function (empty with an offset)
+  uint32_t attachPoints = 1;  // xdp: the blocks of the interface that form this program
 };
 
 struct CompiledScript {

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <linux/perf_event.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 
 #include "decode.h"
 #include "map_reader.h"
+#include "pcap_replay.h"
 
 namespace dptrace {
 namespace {
@@ -83,11 +85,13 @@ struct Run {
   bpf_object* obj = nullptr;
   ring_buffer* rb = nullptr;
   std::vector<bpf_link*> links;
+  std::vector<int> xdpLinks;  // bpf_link fds made with bpf_link_create (XDP with mode flags)
   bool exitRequested = false;
   int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
   pid_t child = -1;     // -c
   int releaseChild = -1;  // -c: closing it lets the child exec the command
   int pidfd = -1;       // readable when the target process has exited
+  PcapReplay replay;    // --pcap
 
   ~Run() {
     if (releaseChild >= 0) close(releaseChild);
@@ -101,6 +105,8 @@ struct Run {
   void detach() {
     for (bpf_link* l : links) bpf_link__destroy(l);
     links.clear();
+    for (int fd : xdpLinks) close(fd);
+    xdpLinks.clear();
   }
 
   int mapFd(const std::string& symbol) {
@@ -236,6 +242,10 @@ struct Run {
           return fail(ap.range, "cannot start the timer of '" + ap.raw + "': " + std::strerror(errno), "", kExitSystem);
         link = bpf_program__attach_perf_event(prog, pfd);
         if (!link) close(pfd);
+      } else if (ap.provider == "xdp") {
+        if (options.pcap) continue;  // run on the capture's packets instead
+        if (int s = attachXdp(prog, p)) return s;
+        continue;
       } else {
         continue;  // BEGIN and END run through BPF_PROG_TEST_RUN
       }
@@ -246,7 +256,49 @@ struct Run {
       }
       links.push_back(link);
     }
-    out.attached(static_cast<int>(script.programs.size()));
+    int attachPoints = 0;
+    for (const ProgramInfo& p : script.programs) attachPoints += static_cast<int>(p.attachPoints);
+    out.attached(attachPoints);
+    return kExitOk;
+  }
+
+  // An XDP program on its interface through a bpf_link: a killed dptrace
+  // leaves nothing attached. auto tries the driver's (native) mode first.
+  int attachXdp(bpf_program* prog, const ProgramInfo& p) {
+    const ast::AttachPoint& ap = p.attach;
+    auto index = options.interfaces.find(ap.target);
+    if (index == options.interfaces.end())
+      return fail(ap.range, "internal error: interface '" + ap.target + "' was not resolved", "", kExitSystem);
+    auto link = [&](uint32_t flags) {
+      bpf_link_create_opts lo{};
+      lo.sz = sizeof lo;
+      lo.flags = flags;
+      return bpf_link_create(bpf_program__fd(prog), static_cast<int>(index->second), BPF_XDP, &lo);
+    };
+    bool generic = options.xdpMode == "generic";
+    int fd = link(generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+    int e = fd < 0 ? errno : 0;
+    if (fd < 0 && options.xdpMode == "auto" && (e == EOPNOTSUPP || e == EINVAL)) {
+      fd = link(XDP_FLAGS_SKB_MODE);
+      e = fd < 0 ? errno : 0;
+      if (fd >= 0)
+        std::cerr << "dptrace: " << ap.target << " has no native XDP support: attached in generic mode\n";
+      generic = true;
+    }
+    if (fd < 0) {
+      std::string hint;
+      if (e == EBUSY || e == EEXIST)
+        hint = "another XDP program is attached to " + ap.target + ": remove it with 'ip link set dev " + ap.target +
+               " xdp off' (or xdp-loader unload " + ap.target + " --all)";
+      else if (e == EOPNOTSUPP || e == EINVAL)
+        hint = ap.target + " has no native XDP support: use --xdp-mode generic (or auto)";
+      return fail(ap.range, "cannot attach XDP to '" + ap.target + "': " + std::strerror(e), hint,
+                  e == EPERM ? kExitSystem : kExitScript);
+    }
+    if (options.verbose)
+      std::cerr << "dptrace: " << p.function << " attached to " << ap.target << " (ifindex " << index->second << ", "
+                << (generic ? "generic" : "native") << " mode, bpf_link fd " << fd << ")\n";
+    xdpLinks.push_back(fd);
     return kExitOk;
   }
 
@@ -302,14 +354,25 @@ struct Run {
     runOnce("END");
     ring_buffer__consume(rb);
     out.beginExitMaps();
-    std::map<std::string, const MapLayout*> byName;
-    for (const MapLayout& l : script.maps) byName[l.name] = &l;
-    for (const auto& [name, l] : byName) {
-      int fd = mapFd(l->symbol);
-      if (fd < 0) continue;
-      MapSnapshot snap = readMap(fd, *l);
-      if (!snap.entries.empty()) out.map(snap);
+    std::map<std::string, MapSnapshot> byName;
+    for (const MapLayout& l : script.maps) {
+      int fd = mapFd(l.symbol);
+      if (fd >= 0) byName[l.name] = readMap(fd, l);
     }
+    if (options.pcap) {  // @verdict: what the xdp blocks did with the capture's packets
+      MapSnapshot& verdicts = byName["verdict"];
+      verdicts.name = "verdict";
+      for (const auto& [name, n] : replay.verdicts) verdicts.entries.push_back({{Value::str(name)}, Value::uint(n)});
+    }
+    for (const auto& [name, snap] : byName)
+      if (!snap.entries.empty()) out.map(snap);
+    if (replay.skipped)
+      std::cerr << "dptrace: " << replay.skipped << " frame" << (replay.skipped == 1 ? "" : "s")
+                << " of the capture skipped: shorter than an Ethernet header (14 bytes)\n";
+    if (replay.truncated)
+      std::cerr << "dptrace: " << replay.truncated << " frame" << (replay.truncated == 1 ? "" : "s")
+                << " of the capture run truncated to " << kPcapMaxFrame
+                << " bytes: the kernel runs no more of a frame for a program without frags\n";
     int lost = mapFd(script.lostMap);
     if (uint64_t n = lost >= 0 ? readCounter(lost, 0) : 0)
       std::cerr << "dptrace: " << n << " event" << (n == 1 ? "" : "s")
@@ -319,6 +382,24 @@ struct Run {
       if (uint64_t n = readCounter(refused, static_cast<uint32_t>(i)))
         std::cerr << "dptrace: @" << script.maps[i].name << ": " << n << " update" << (n == 1 ? "" : "s")
                   << " refused: the map is full (raise --map-size)\n";
+  }
+
+  // --pcap: the capture's packets through the xdp program, the ring buffer
+  // drained after each; exit() ends the replay.
+  int replayCapture() {
+    const ProgramInfo* xdp = nullptr;
+    for (const ProgramInfo& p : script.programs)
+      if (p.attach.provider == "xdp") xdp = &p;
+    if (!xdp) return fail({0, 0}, "--pcap needs an xdp block to run the packets through", "for example: xdp:any { @len = hist(pkt.len); }", kExitScript);
+    bpf_program* prog = bpf_object__find_program_by_name(obj, xdp->function.c_str());
+    std::string error;
+    auto afterPacket = [&] {
+      ring_buffer__consume(rb);
+      return !exitRequested;
+    };
+    if (!replayPcap(bpf_program__fd(prog), *options.pcap, options.pcapOut, afterPacket, replay, error))
+      return fail({0, 0}, error, "", kExitScript);
+    return kExitOk;
   }
 
   // -c: a child that waits, before exec, until the probes are attached.
@@ -372,7 +453,11 @@ struct Run {
       close(releaseChild);
       releaseChild = -1;
     }
-    loop();
+    if (options.pcap) {
+      if (int s = replayCapture()) return s;
+    } else {
+      loop();
+    }
     finish();
     return kExitOk;
   }

@@ -3,6 +3,7 @@
 // detach, run END, and print the maps.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,10 @@ struct RunOptions {
   bool verbose = false;
   std::optional<int> pid;              // -p: uprobes of this process only; end when it exits
   std::optional<std::string> command;  // -c: start it, trace it, end when it exits
+  std::string xdpMode = "auto";         // native, generic, auto (native, else generic, saying so)
+  std::map<std::string, uint32_t> interfaces;  // xdp interfaces -> ifindex
+  std::optional<std::string> pcap;     // replay this capture through the xdp blocks instead of attaching them
+  std::optional<std::string> pcapOut;  // and write what they did not drop
 };
 
 // Returns the exit status: 0, 1 (the script cannot work here: a refused

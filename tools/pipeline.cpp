@@ -24,6 +24,7 @@
 #include "listing.h"
 #include "runner.h"
 #include "uprobe_targets.h"
+#include "interfaces.h"
 #include "check_names.h"
 #include "diagnostics.h"
 #include "options.h"
@@ -57,15 +58,19 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.emit == "obj" && !o.outputFile, "--emit obj", "-o FILE to write the object to"},
       {o.btf.has_value(), "--btf", "the BTF type importer"},
       {!o.btfModules.empty(), "--btf-module", "the BTF type importer"},
-      {o.pcap.has_value(), "--pcap", "pcap replay"},
-      {o.pcapOut.has_value(), "--pcap-out", "pcap replay"},
-      {o.xdpMode.has_value(), "--xdp-mode", "the XDP runtime"},
+      {o.pcapOut.has_value() && !o.pcap.has_value(), "--pcap-out", "--pcap FILE: it writes the replayed packets"},
+      {o.pcap.has_value() && (o.pid.has_value() || o.command.has_value()), "--pcap with -p or -c",
+       "no process: a capture replay traces no process"},
       {o.afxdpFrames.has_value(), "--afxdp-frames", "the AF_XDP runtime"},
       {o.afxdpBatch.has_value(), "--afxdp-batch", "the AF_XDP runtime"},
       {o.zerocopy, "--zerocopy", "the AF_XDP runtime"},
   };
   for (const Rule& r : rules)
-    if (r.given) return std::string(r.option) + " needs " + r.stage + ", which this build of dptrace does not have yet";
+    if (r.given) {
+      std::string need = r.stage;
+      if (need.rfind("the ", 0) == 0) return std::string(r.option) + " needs " + need + ", which this build of dptrace does not have yet";
+      return std::string(r.option) + " needs " + need;
+    }
   return std::nullopt;
 }
 
@@ -172,6 +177,13 @@ int runDptrace(const Options& o) {
   if (o.mapSize) codegen.mapSize = *o.mapSize;
   codegen.uprobes = resolveUprobeTargets(program, diags);
   if (stageFailed("resolve uprobe targets")) return kExitScript;
+  codegen.pcap = o.pcap.has_value();
+  if (codegen.pcap)
+    if (auto v = types.maps.find("verdict"); v != types.maps.end())
+      diags.error(v->second.firstUse, "@verdict is reserved with --pcap: it counts the verdicts of the replayed packets",
+                  "give this map another name");
+  codegen.interfaces = resolveInterfaces(program, codegen.pcap, diags);
+  if (stageFailed("resolve interfaces")) return kExitScript;
   if (o.emit == "llvm" || o.emit == "asm") {
     CodegenOutput kind = o.emit == "llvm" ? CodegenOutput::LlvmIr : CodegenOutput::Assembly;
     std::ostringstream text;
@@ -206,6 +218,10 @@ int runDptrace(const Options& o) {
   run.verbose = o.verbose;
   run.pid = o.pid;
   run.command = o.command;
+  run.xdpMode = o.xdpMode.value_or("auto");
+  run.interfaces = codegen.interfaces;
+  run.pcap = o.pcap;
+  run.pcapOut = o.pcapOut;
   int status = runScript(*compiled, run, *output, diags);
   diags.print(std::cerr, colorOn());
   return status;

@@ -1,0 +1,297 @@
+// xdp programs: the packet's headers, found once at the program's start with
+// every bounds check the verifier wants; field reads of the packet views; and
+// the actions that end a packet's trip.
+//
+// A header is a pointer into the packet, null when the header is absent: not
+// there, truncated, malformed (IPv4 version/IHL, total or UDP length beyond
+// the frame, TCP data offset) or, for L4, a later IPv4 fragment. A read of an
+// absent header's field branches to absent_: the end of the statement, or the
+// next block for a predicate.
+#include "function_lowering.h"
+
+namespace dptrace {
+
+namespace {
+
+constexpr uint64_t kEthIp = 0x0800, kEthIp6 = 0x86DD, kEthVlan = 0x8100, kEthQinQ = 0x88A8;
+constexpr uint64_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmp6 = 58;
+constexpr uint64_t kGtpUPort = 2152;
+
+}  // namespace
+
+Value* FunctionLowering::loadPacket(Value* header, uint32_t off, uint32_t bytes) {
+  // Natural alignment, as C's struct iphdr gives: x86 BPF does unaligned packet loads.
+  Value* v = b_.CreateAlignedLoad(b_.getIntNTy(bytes * 8), offset(header, off), llvm::Align(bytes));
+  if (bytes > 1) v = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, v);
+  return b_.CreateZExt(v, i64());
+}
+
+void FunctionLowering::requirePresent(Value* present) {
+  BasicBlock* yes = BasicBlock::Create(ctx_, "present", fn_);
+  b_.CreateCondBr(present, yes, absent_);
+  b_.SetInsertPoint(yes);
+}
+
+void FunctionLowering::parsePacket() {
+  llvm::Type* i8 = b_.getInt8Ty();
+  Value* ctx = fn_->getArg(0);
+  auto pointerAt = [&](uint32_t off) {
+    Value* v = b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, off), llvm::Align(4));
+    return b_.CreateIntToPtr(b_.CreateZExt(v, i64()), ptr());
+  };
+  Value* data = pointerAt(0);
+  Value* end = pointerAt(4);
+  pkt_.data = data;
+
+  // Each header in a slot, null until found; SROA turns them into phis.
+  std::map<std::string, Value*> slots;
+  for (const char* h : {"eth", "vlan", "ip", "ip6", "tcp", "udp", "icmp", "icmp6", "gtp"}) {
+    llvm::IRBuilder<> entry(entry_, entry_->begin());
+    slots[h] = entry.CreateAlloca(ptr());
+    b_.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), slots[h]);
+  }
+  Value* ethTypeSlot;
+  {
+    llvm::IRBuilder<> entry(entry_, entry_->begin());
+    ethTypeSlot = entry.CreateAlloca(i64());
+  }
+  b_.CreateStore(b_.getInt64(0), ethTypeSlot);
+  BasicBlock* done = BasicBlock::Create(ctx_, "parsed", fn_);
+
+  // Goes on only if `ok`; else the parse ends with what was found so far.
+  auto require = [&](Value* ok, const char* name) {
+    BasicBlock* next = BasicBlock::Create(ctx_, name, fn_);
+    b_.CreateCondBr(ok, next, done);
+    b_.SetInsertPoint(next);
+  };
+  auto fits = [&](Value* p, uint64_t bytes) {  // p + bytes <= end
+    return b_.CreateICmpULE(b_.CreateGEP(i8, p, b_.getInt64(bytes)), end);
+  };
+  auto fitsVariable = [&](Value* p, Value* bytes) { return b_.CreateICmpULE(b_.CreateGEP(i8, p, bytes), end); };
+
+  // Ethernet, then up to two VLAN tags.
+  require(fits(data, 14), "eth");
+  b_.CreateStore(data, slots["eth"]);
+  Value* type0 = loadPacket(data, 12, 2);
+  b_.CreateStore(type0, ethTypeSlot);
+  auto isVlan = [&](Value* t) {
+    return b_.CreateOr(b_.CreateICmpEQ(t, b_.getInt64(kEthVlan)), b_.CreateICmpEQ(t, b_.getInt64(kEthQinQ)));
+  };
+  BasicBlock* l3 = BasicBlock::Create(ctx_, "l3", fn_);
+  Value* at14 = offset(data, 14);
+  BasicBlock* untagged = b_.GetInsertBlock();
+  BasicBlock* tagged = BasicBlock::Create(ctx_, "vlan", fn_);
+  b_.CreateCondBr(isVlan(type0), tagged, l3);
+  b_.SetInsertPoint(tagged);
+  require(fits(data, 18), "vlan1");
+  b_.CreateStore(offset(data, 14), slots["vlan"]);
+  Value* type1 = loadPacket(data, 16, 2);
+  b_.CreateStore(type1, ethTypeSlot);
+  Value* at18 = offset(data, 18);
+  BasicBlock* oneTag = b_.GetInsertBlock();
+  BasicBlock* twoTags = BasicBlock::Create(ctx_, "vlan2", fn_);
+  b_.CreateCondBr(isVlan(type1), twoTags, l3);
+  b_.SetInsertPoint(twoTags);
+  require(fits(data, 22), "vlan2_fits");
+  Value* type2 = loadPacket(data, 20, 2);
+  b_.CreateStore(type2, ethTypeSlot);
+  Value* at22 = offset(data, 22);
+  BasicBlock* twoTagsEnd = b_.GetInsertBlock();
+  b_.CreateBr(l3);
+
+  b_.SetInsertPoint(l3);
+  llvm::PHINode* l3Start = b_.CreatePHI(ptr(), 3);
+  l3Start->addIncoming(at14, untagged);
+  l3Start->addIncoming(at18, oneTag);
+  l3Start->addIncoming(at22, twoTagsEnd);
+  llvm::PHINode* l3Type = b_.CreatePHI(i64(), 3);
+  l3Type->addIncoming(type0, untagged);
+  l3Type->addIncoming(type1, oneTag);
+  l3Type->addIncoming(type2, twoTagsEnd);
+
+  // L4 over either IP version; ICMP over IPv4, ICMPv6 over IPv6.
+  auto parseL4 = [&](Value* l4, Value* proto, bool v6) {
+    BasicBlock* tcp = BasicBlock::Create(ctx_, "tcp", fn_);
+    BasicBlock* udp = BasicBlock::Create(ctx_, "udp", fn_);
+    BasicBlock* icmp = BasicBlock::Create(ctx_, v6 ? "icmp6" : "icmp", fn_);
+    llvm::SwitchInst* sw = b_.CreateSwitch(proto, done, 3);
+    sw->addCase(b_.getInt64(kProtoTcp), tcp);
+    sw->addCase(b_.getInt64(kProtoUdp), udp);
+    sw->addCase(b_.getInt64(v6 ? kProtoIcmp6 : kProtoIcmp), icmp);
+
+    b_.SetInsertPoint(tcp);
+    require(fits(l4, 20), "tcp_fits");
+    Value* doff = b_.CreateLShr(b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l4, 12), llvm::Align(1)), i64()), 4);
+    require(b_.CreateICmpUGE(doff, b_.getInt64(5)), "tcp_doff");
+    require(fitsVariable(l4, b_.CreateShl(doff, 2)), "tcp_options");
+    b_.CreateStore(l4, slots["tcp"]);
+    b_.CreateBr(done);
+
+    b_.SetInsertPoint(udp);
+    require(fits(l4, 8), "udp_fits");
+    Value* ulen = loadPacket(l4, 4, 2);
+    require(b_.CreateICmpUGE(ulen, b_.getInt64(8)), "udp_len");
+    require(fitsVariable(l4, ulen), "udp_len_fits");
+    b_.CreateStore(l4, slots["udp"]);
+    require(b_.CreateICmpEQ(loadPacket(l4, 2, 2), b_.getInt64(kGtpUPort)), "gtp_port");
+    Value* gtp = offset(l4, 8);
+    require(fits(gtp, 8), "gtp_fits");
+    Value* flags = b_.CreateZExt(b_.CreateAlignedLoad(i8, gtp, llvm::Align(1)), i64());
+    require(b_.CreateICmpEQ(b_.CreateLShr(flags, 5), b_.getInt64(1)), "gtp_v1");
+    b_.CreateStore(gtp, slots["gtp"]);
+    b_.CreateBr(done);
+
+    b_.SetInsertPoint(icmp);
+    require(fits(l4, 8), "icmp_fits");
+    b_.CreateStore(l4, slots[v6 ? "icmp6" : "icmp"]);
+    b_.CreateBr(done);
+  };
+
+  BasicBlock* ip4 = BasicBlock::Create(ctx_, "ip", fn_);
+  BasicBlock* ip6 = BasicBlock::Create(ctx_, "ip6", fn_);
+  llvm::SwitchInst* sw = b_.CreateSwitch(l3Type, done, 2);
+  sw->addCase(b_.getInt64(kEthIp), ip4);
+  sw->addCase(b_.getInt64(kEthIp6), ip6);
+
+  // IPv4: version 4, IHL >= 5 with its options in the frame, total length
+  // covering the header and within the frame.
+  b_.SetInsertPoint(ip4);
+  require(fits(l3Start, 20), "ip_fits");
+  Value* vihl = b_.CreateZExt(b_.CreateAlignedLoad(i8, l3Start, llvm::Align(1)), i64());
+  require(b_.CreateICmpEQ(b_.CreateLShr(vihl, 4), b_.getInt64(4)), "ip_version");
+  Value* hlen = b_.CreateShl(b_.CreateAnd(vihl, 15), 2);
+  require(b_.CreateICmpUGE(hlen, b_.getInt64(20)), "ip_ihl");
+  require(fitsVariable(l3Start, hlen), "ip_options");
+  Value* total = loadPacket(l3Start, 2, 2);
+  require(b_.CreateICmpUGE(total, hlen), "ip_total");
+  require(fitsVariable(l3Start, total), "ip_total_fits");
+  b_.CreateStore(l3Start, slots["ip"]);
+  require(b_.CreateICmpEQ(b_.CreateAnd(loadPacket(l3Start, 6, 2), 0x1fff), b_.getInt64(0)), "ip_first_fragment");
+  parseL4(b_.CreateGEP(i8, l3Start, hlen), b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 9), llvm::Align(1)), i64()),
+          false);
+
+  // IPv6: the fixed header, its payload within the frame; L4 only when the
+  // next header names it (no extension headers).
+  b_.SetInsertPoint(ip6);
+  require(fits(l3Start, 40), "ip6_fits");
+  Value* v6 = b_.CreateZExt(b_.CreateAlignedLoad(i8, l3Start, llvm::Align(1)), i64());
+  require(b_.CreateICmpEQ(b_.CreateLShr(v6, 4), b_.getInt64(6)), "ip6_version");
+  require(fitsVariable(l3Start, b_.CreateAdd(loadPacket(l3Start, 4, 2), b_.getInt64(40))), "ip6_payload_fits");
+  b_.CreateStore(l3Start, slots["ip6"]);
+  parseL4(offset(l3Start, 40), b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 6), llvm::Align(1)), i64()), true);
+
+  b_.SetInsertPoint(done);
+  pkt_.eth = b_.CreateLoad(ptr(), slots["eth"]);
+  pkt_.vlan = b_.CreateLoad(ptr(), slots["vlan"]);
+  pkt_.ethType = b_.CreateLoad(i64(), ethTypeSlot);
+  pkt_.ip = b_.CreateLoad(ptr(), slots["ip"]);
+  pkt_.ip6 = b_.CreateLoad(ptr(), slots["ip6"]);
+  pkt_.tcp = b_.CreateLoad(ptr(), slots["tcp"]);
+  pkt_.udp = b_.CreateLoad(ptr(), slots["udp"]);
+  pkt_.icmp = b_.CreateLoad(ptr(), slots["icmp"]);
+  pkt_.icmp6 = b_.CreateLoad(ptr(), slots["icmp6"]);
+  pkt_.gtp = b_.CreateLoad(ptr(), slots["gtp"]);
+}
+
+Value* FunctionLowering::header(const std::string& view) {
+  if (view == "eth") return pkt_.eth;
+  if (view == "vlan") return pkt_.vlan;
+  if (view == "ip") return pkt_.ip;
+  if (view == "ip6") return pkt_.ip6;
+  if (view == "tcp") return pkt_.tcp;
+  if (view == "udp") return pkt_.udp;
+  if (view == "icmp") return pkt_.icmp;
+  if (view == "icmp6") return pkt_.icmp6;
+  if (view == "gtp") return pkt_.gtp;
+  return nullptr;  // pkt: always there
+}
+
+Value* FunctionLowering::viewPresent(const std::string& view) {
+  Value* h = header(view);
+  return h ? b_.CreateZExt(b_.CreateIsNotNull(h), i64()) : b_.getInt64(1);
+}
+
+Val FunctionLowering::packetField(const std::string& view, const std::string& field, SourceRange r) {
+  Value* ctx = fn_->getArg(0);
+  if (view == "pkt") {
+    if (field == "len") return {b_.CreateAnd(call(Helper::XdpGetBuffLen, i64(), {ctx}), 0xffffffff), false};
+    uint32_t off = field == "ifindex" ? 12 : 16;  // xdp_md.ingress_ifindex, rx_queue_index
+    return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, off), llvm::Align(4)), i64()), false};
+  }
+  Value* h = header(view);
+  requirePresent(b_.CreateIsNotNull(h));
+  auto mac = [&](uint32_t off) {  // the six bytes in packet order, as the slot holds them
+    Value* lo = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(h, off), llvm::Align(2)), i64());
+    Value* hi = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(h, off + 4), llvm::Align(2)), i64());
+    return Val{b_.CreateOr(lo, b_.CreateShl(hi, 32)), false};
+  };
+  auto ipv4 = [&](uint32_t off) {  // network order in memory, as pton() makes it
+    return Val{b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(h, off), llvm::Align(4)), i64()), false};
+  };
+  auto ipv6 = [&](uint32_t off) {
+    Value* buf = stackSlot(16);
+    for (uint32_t i = 0; i < 16; i += 4)
+      b_.CreateAlignedStore(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(h, off + i), llvm::Align(4)), offset(buf, i),
+                            llvm::Align(4));
+    return Val{buf, true};
+  };
+  auto be = [&](uint32_t off, uint32_t bytes) { return Val{loadPacket(h, off, bytes), false}; };
+  if (view == "eth") {
+    if (field == "dst") return mac(0);
+    if (field == "src") return mac(6);
+    return {pkt_.ethType, false};
+  }
+  if (view == "vlan") return {b_.CreateAnd(loadPacket(h, 0, 2), 0xfff), false};
+  if (view == "ip") {
+    if (field == "src") return ipv4(12);
+    if (field == "dst") return ipv4(16);
+    if (field == "proto") return be(9, 1);
+    if (field == "ttl") return be(8, 1);
+    if (field == "len") return be(2, 2);
+  }
+  if (view == "ip6") {
+    if (field == "src") return ipv6(8);
+    if (field == "dst") return ipv6(24);
+    if (field == "nexthdr") return be(6, 1);
+  }
+  if (view == "tcp") {
+    if (field == "sport") return be(0, 2);
+    if (field == "dport") return be(2, 2);
+    if (field == "flags") return be(13, 1);
+  }
+  if (view == "udp") {
+    if (field == "sport") return be(0, 2);
+    if (field == "dport") return be(2, 2);
+    if (field == "len") return be(4, 2);
+  }
+  if (view == "icmp" || view == "icmp6") {
+    if (field == "type") return be(0, 1);
+    if (field == "code") return be(1, 1);
+    if (field == "seq") return be(6, 2);
+  }
+  if (view == "gtp") {
+    if (field == "type") return be(1, 1);
+    if (field == "teid") return be(4, 4);
+  }
+  m_.unsupported(r, view + "." + field);
+  return zero();
+}
+
+void FunctionLowering::packetAction(const ast::Call& c) {
+  const std::string& n = c.callee;
+  Value* verdict = nullptr;
+  if (n == "pass") verdict = b_.getInt32(kXdpPass);
+  else if (n == "drop") verdict = b_.getInt32(kXdpDrop);
+  else if (n == "tx") verdict = b_.getInt32(kXdpTx);
+  else if (n == "abort") verdict = b_.getInt32(kXdpAborted);
+  else if (n == "redirect") {
+    const std::string& name = static_cast<const ast::String&>(*c.args[0].value).value;
+    uint32_t ifindex = m_.interfaceIndex(name);
+    verdict = b_.CreateTrunc(call(Helper::Redirect, i64(), {b_.getInt64(ifindex), b_.getInt64(0)}), b_.getInt32Ty());
+  }
+  if (!verdict) return m_.unsupported(c.range, n + "()");
+  b_.CreateRet(verdict);
+  b_.SetInsertPoint(BasicBlock::Create(ctx_, "after_action", fn_));
+}
+
+}  // namespace dptrace

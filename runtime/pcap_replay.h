@@ -1,0 +1,33 @@
+// --pcap: every packet of an Ethernet capture through the xdp program with
+// BPF_PROG_TEST_RUN; --pcap-out: what the program did not drop, as it left it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace dptrace {
+
+struct PcapReplay {
+  std::map<std::string, uint64_t> verdicts;  // "pass", "drop", "tx", "redirect", "abort"
+  uint64_t packets = 0;    // run through the program
+  uint64_t skipped = 0;    // shorter than an Ethernet header: BPF_PROG_TEST_RUN refuses them
+  uint64_t truncated = 0;  // longer than the kernel runs whole: run cut to kPcapMaxFrame bytes
+};
+
+// BPF_PROG_TEST_RUN runs at most this much of a frame for a program without frags.
+inline constexpr uint32_t kPcapMaxFrame = 3520;
+
+// The name @verdict prints for an XDP return code.
+std::string verdictName(int code);
+
+// Replays `input` through the XDP program `progFd` (ingress ifindex of lo,
+// queue 0), writing `output` when set. `afterPacket` runs after each packet
+// (the ring buffer is drained there) and ends the replay when it returns
+// false (exit()). False with `error` when a file cannot be read or written,
+// or the capture is not Ethernet.
+bool replayPcap(int progFd, const std::string& input, const std::optional<std::string>& output,
+                const std::function<bool()>& afterPacket, PcapReplay& result, std::string& error);
+
+}  // namespace dptrace
