@@ -41,20 +41,17 @@ struct Loop {
 inline bool isSigned(const Type& t) { return t.is(TypeKind::Integer) && t.isSigned(); }
 
 // The headers of the packet an xdp function was given, found once at its
-// start: each a pointer into the packet that is null when the header is
-// absent (not there, truncated, malformed, or a later IPv4 fragment).
+// start: each a pointer into the packet, and whether it is there (not
+// truncated, not malformed, L4 not in a later IPv4 fragment). Presence is a
+// separate integer, never a null test of the pointer: LLVM would fold
+// `p != null || q != null` into `(p | q) != null`, which the verifier refuses.
+struct PacketHeader {
+  Value* at = nullptr;       // valid where present is 1
+  Value* present = nullptr;  // i64 0 or 1
+};
 struct PacketHeaders {
-  Value* data = nullptr;
-  Value* eth = nullptr;
-  Value* vlan = nullptr;     // the outer 802.1Q/802.1ad tag's TCI
-  Value* ethType = nullptr;  // i64, host order: the ethertype after the tags
-  Value* ip = nullptr;
-  Value* ip6 = nullptr;
-  Value* tcp = nullptr;
-  Value* udp = nullptr;
-  Value* icmp = nullptr;
-  Value* icmp6 = nullptr;
-  Value* gtp = nullptr;
+  std::map<std::string, PacketHeader> views;  // eth, vlan (the outer tag's TCI), ip, ip6, tcp, udp, icmp, icmp6, gtp
+  Value* ethType = nullptr;                   // i64, host order: the ethertype after the tags
 };
 
 class FunctionLowering {
@@ -71,7 +68,7 @@ private:
   // ---- packets (lower_packet.cpp)
   void parsePacket();
   Value* loadPacket(Value* header, uint32_t offset, uint32_t bytes);  // host order
-  Value* header(const std::string& view);
+  const PacketHeader* header(const std::string& view);
   Val packetField(const std::string& view, const std::string& field, SourceRange r);
   Value* viewPresent(const std::string& view);
   void packetAction(const ast::Call& c);

@@ -32,7 +32,9 @@ void FunctionLowering::allocateVariables(const std::vector<const ast::Probe*>& p
     if (probe->predicate) sizes.visitExpr(*probe->predicate);
     for (auto& [name, type] : sizes.largest) variableBytes += std::max<uint32_t>(8, slotSize(type));
   }
-  arenaSize_ = variableBytes >= kStackBytes - 128 ? 64 : kStackBytes - 64 - variableBytes;
+  // xdp programs keep their header pointers and presence flags on the stack too.
+  uint32_t reserved = packet_ ? 192 : 64;
+  arenaSize_ = variableBytes + reserved + 64 > kStackBytes ? 64 : kStackBytes - reserved - variableBytes;
   arena_ = entryAlloca(arenaSize_);
 }
 

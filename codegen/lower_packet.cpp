@@ -2,9 +2,9 @@
 // every bounds check the verifier wants; field reads of the packet views; and
 // the actions that end a packet's trip.
 //
-// A header is a pointer into the packet, null when the header is absent: not
+// A header is a pointer into the packet and a flag: absent when it is not
 // there, truncated, malformed (IPv4 version/IHL, total or UDP length beyond
-// the frame, TCP data offset) or, for L4, a later IPv4 fragment. A read of an
+// the frame, TCP data offset) or, for L4, in a later IPv4 fragment. A read of an
 // absent header's field branches to absent_: the end of the statement, or the
 // next block for a predicate.
 #include "function_lowering.h"
@@ -41,15 +41,21 @@ void FunctionLowering::parsePacket() {
   };
   Value* data = pointerAt(0);
   Value* end = pointerAt(4);
-  pkt_.data = data;
 
-  // Each header in a slot, null until found; SROA turns them into phis.
-  std::map<std::string, Value*> slots;
-  for (const char* h : {"eth", "vlan", "ip", "ip6", "tcp", "udp", "icmp", "icmp6", "gtp"}) {
+  // Each header in two slots, its pointer and whether it was found (0 until
+  // it is); SROA turns them into phis.
+  const char* names[] = {"eth", "vlan", "ip", "ip6", "tcp", "udp", "icmp", "icmp6", "gtp"};
+  std::map<std::string, std::pair<Value*, Value*>> slots;
+  for (const char* h : names) {
     llvm::IRBuilder<> entry(entry_, entry_->begin());
-    slots[h] = entry.CreateAlloca(ptr());
-    b_.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), slots[h]);
+    slots[h] = {entry.CreateAlloca(ptr()), entry.CreateAlloca(i64())};
+    b_.CreateStore(data, slots[h].first);
+    b_.CreateStore(b_.getInt64(0), slots[h].second);
   }
+  auto found = [&](const char* h, Value* at) {
+    b_.CreateStore(at, slots[h].first);
+    b_.CreateStore(b_.getInt64(1), slots[h].second);
+  };
   Value* ethTypeSlot;
   {
     llvm::IRBuilder<> entry(entry_, entry_->begin());
@@ -71,7 +77,7 @@ void FunctionLowering::parsePacket() {
 
   // Ethernet, then up to two VLAN tags.
   require(fits(data, 14), "eth");
-  b_.CreateStore(data, slots["eth"]);
+  found("eth", data);
   Value* type0 = loadPacket(data, 12, 2);
   b_.CreateStore(type0, ethTypeSlot);
   auto isVlan = [&](Value* t) {
@@ -84,7 +90,7 @@ void FunctionLowering::parsePacket() {
   b_.CreateCondBr(isVlan(type0), tagged, l3);
   b_.SetInsertPoint(tagged);
   require(fits(data, 18), "vlan1");
-  b_.CreateStore(offset(data, 14), slots["vlan"]);
+  found("vlan", offset(data, 14));
   Value* type1 = loadPacket(data, 16, 2);
   b_.CreateStore(type1, ethTypeSlot);
   Value* at18 = offset(data, 18);
@@ -124,7 +130,7 @@ void FunctionLowering::parsePacket() {
     Value* doff = b_.CreateLShr(b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l4, 12), llvm::Align(1)), i64()), 4);
     require(b_.CreateICmpUGE(doff, b_.getInt64(5)), "tcp_doff");
     require(fitsVariable(l4, b_.CreateShl(doff, 2)), "tcp_options");
-    b_.CreateStore(l4, slots["tcp"]);
+    found("tcp", l4);
     b_.CreateBr(done);
 
     b_.SetInsertPoint(udp);
@@ -132,18 +138,18 @@ void FunctionLowering::parsePacket() {
     Value* ulen = loadPacket(l4, 4, 2);
     require(b_.CreateICmpUGE(ulen, b_.getInt64(8)), "udp_len");
     require(fitsVariable(l4, ulen), "udp_len_fits");
-    b_.CreateStore(l4, slots["udp"]);
+    found("udp", l4);
     require(b_.CreateICmpEQ(loadPacket(l4, 2, 2), b_.getInt64(kGtpUPort)), "gtp_port");
     Value* gtp = offset(l4, 8);
     require(fits(gtp, 8), "gtp_fits");
     Value* flags = b_.CreateZExt(b_.CreateAlignedLoad(i8, gtp, llvm::Align(1)), i64());
     require(b_.CreateICmpEQ(b_.CreateLShr(flags, 5), b_.getInt64(1)), "gtp_v1");
-    b_.CreateStore(gtp, slots["gtp"]);
+    found("gtp", gtp);
     b_.CreateBr(done);
 
     b_.SetInsertPoint(icmp);
     require(fits(l4, 8), "icmp_fits");
-    b_.CreateStore(l4, slots[v6 ? "icmp6" : "icmp"]);
+    found(v6 ? "icmp6" : "icmp", l4);
     b_.CreateBr(done);
   };
 
@@ -165,7 +171,7 @@ void FunctionLowering::parsePacket() {
   Value* total = loadPacket(l3Start, 2, 2);
   require(b_.CreateICmpUGE(total, hlen), "ip_total");
   require(fitsVariable(l3Start, total), "ip_total_fits");
-  b_.CreateStore(l3Start, slots["ip"]);
+  found("ip", l3Start);
   require(b_.CreateICmpEQ(b_.CreateAnd(loadPacket(l3Start, 6, 2), 0x1fff), b_.getInt64(0)), "ip_first_fragment");
   parseL4(b_.CreateGEP(i8, l3Start, hlen), b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 9), llvm::Align(1)), i64()),
           false);
@@ -177,38 +183,23 @@ void FunctionLowering::parsePacket() {
   Value* v6 = b_.CreateZExt(b_.CreateAlignedLoad(i8, l3Start, llvm::Align(1)), i64());
   require(b_.CreateICmpEQ(b_.CreateLShr(v6, 4), b_.getInt64(6)), "ip6_version");
   require(fitsVariable(l3Start, b_.CreateAdd(loadPacket(l3Start, 4, 2), b_.getInt64(40))), "ip6_payload_fits");
-  b_.CreateStore(l3Start, slots["ip6"]);
+  found("ip6", l3Start);
   parseL4(offset(l3Start, 40), b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 6), llvm::Align(1)), i64()), true);
 
   b_.SetInsertPoint(done);
-  pkt_.eth = b_.CreateLoad(ptr(), slots["eth"]);
-  pkt_.vlan = b_.CreateLoad(ptr(), slots["vlan"]);
+  for (const char* h : names)
+    pkt_.views[h] = {b_.CreateLoad(ptr(), slots[h].first), b_.CreateLoad(i64(), slots[h].second)};
   pkt_.ethType = b_.CreateLoad(i64(), ethTypeSlot);
-  pkt_.ip = b_.CreateLoad(ptr(), slots["ip"]);
-  pkt_.ip6 = b_.CreateLoad(ptr(), slots["ip6"]);
-  pkt_.tcp = b_.CreateLoad(ptr(), slots["tcp"]);
-  pkt_.udp = b_.CreateLoad(ptr(), slots["udp"]);
-  pkt_.icmp = b_.CreateLoad(ptr(), slots["icmp"]);
-  pkt_.icmp6 = b_.CreateLoad(ptr(), slots["icmp6"]);
-  pkt_.gtp = b_.CreateLoad(ptr(), slots["gtp"]);
 }
 
-Value* FunctionLowering::header(const std::string& view) {
-  if (view == "eth") return pkt_.eth;
-  if (view == "vlan") return pkt_.vlan;
-  if (view == "ip") return pkt_.ip;
-  if (view == "ip6") return pkt_.ip6;
-  if (view == "tcp") return pkt_.tcp;
-  if (view == "udp") return pkt_.udp;
-  if (view == "icmp") return pkt_.icmp;
-  if (view == "icmp6") return pkt_.icmp6;
-  if (view == "gtp") return pkt_.gtp;
-  return nullptr;  // pkt: always there
+const PacketHeader* FunctionLowering::header(const std::string& view) {
+  auto it = pkt_.views.find(view);
+  return it == pkt_.views.end() ? nullptr : &it->second;  // pkt: always there
 }
 
 Value* FunctionLowering::viewPresent(const std::string& view) {
-  Value* h = header(view);
-  return h ? b_.CreateZExt(b_.CreateIsNotNull(h), i64()) : b_.getInt64(1);
+  const PacketHeader* h = header(view);
+  return h ? h->present : b_.getInt64(1);
 }
 
 Val FunctionLowering::packetField(const std::string& view, const std::string& field, SourceRange r) {
@@ -218,8 +209,9 @@ Val FunctionLowering::packetField(const std::string& view, const std::string& fi
     uint32_t off = field == "ifindex" ? 12 : 16;  // xdp_md.ingress_ifindex, rx_queue_index
     return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, off), llvm::Align(4)), i64()), false};
   }
-  Value* h = header(view);
-  requirePresent(b_.CreateIsNotNull(h));
+  const PacketHeader* found = header(view);
+  requirePresent(b_.CreateICmpNE(found->present, b_.getInt64(0)));
+  Value* h = found->at;
   auto mac = [&](uint32_t off) {  // the six bytes in packet order, as the slot holds them
     Value* lo = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(h, off), llvm::Align(2)), i64());
     Value* hi = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(h, off + 4), llvm::Align(2)), i64());

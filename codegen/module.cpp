@@ -1,5 +1,7 @@
 // The module of one script: BTF-defined maps in .maps, the license, one BPF
 // program per attach point, then O2 and the BPF back end.
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -370,6 +372,24 @@ std::optional<CompiledScript> compileScript(const ast::Program& program, const T
     *text << os.str();
     return lowering.info();
   }
+  // The BPF back end reports what it cannot do (a stack over 512 bytes) as
+  // diagnostics: they become located errors, never raw LLVM text.
+  struct BackEndErrors {
+    std::vector<std::pair<std::string, std::string>> errors;  // function, message
+  } backEnd;
+  module.getContext().setDiagnosticHandlerCallBack(
+      [](const llvm::DiagnosticInfo* info, void* context) {
+        if (info->getSeverity() != llvm::DS_Error) return;
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        llvm::DiagnosticPrinterRawOStream printer(os);
+        info->print(printer);
+        std::string function;
+        if (const auto* unsupported = llvm::dyn_cast<llvm::DiagnosticInfoUnsupported>(info))
+          function = unsupported->getFunction().getName().str();
+        static_cast<BackEndErrors*>(context)->errors.emplace_back(function, os.str());
+      },
+      &backEnd);
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager pm;
@@ -379,6 +399,17 @@ std::optional<CompiledScript> compileScript(const ast::Program& program, const T
     return std::nullopt;
   }
   pm.run(module);
+  for (const auto& [function, message] : backEnd.errors) {
+    SourceRange where{0, 0};
+    for (const ProgramInfo& p : lowering.info().programs)
+      if (p.function == function) where = p.attach.range;
+    if (message.find("stack limit") != std::string::npos)
+      diags.error(where, "this probe needs more than 512 bytes of BPF stack",
+                  "use fewer variables or shorter strings in it, or split its work between probes");
+    else
+      diags.error(where, "the BPF back end cannot compile this probe", message);
+  }
+  if (!backEnd.errors.empty()) return std::nullopt;
   if (output == CodegenOutput::Assembly) {
     text->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     return lowering.info();

@@ -197,7 +197,8 @@ struct Run {
     if (err == 0) return kExitOk;
     std::string log = libbpfLog();
     if (options.verbose) std::cerr << log;
-    if (err == -EPERM || err == -EACCES)
+    // EACCES is how the verifier refuses a program; EPERM is privileges.
+    if (err == -EPERM)
       return fail({0, 0}, "the kernel does not allow this process to load BPF programs",
                   "run dptrace as root (or with CAP_BPF and CAP_PERFMON)", kExitSystem);
     // Name the probe whose program was refused, at the line the verifier

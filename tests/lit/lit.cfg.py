@@ -1,6 +1,7 @@
 # lit configuration for dptrace. Tests are .dpt scripts (and .test files for
 # the command line) whose RUN lines drive the dptrace binary of the build.
 import os
+import subprocess
 import lit.formats
 
 config.name = "dptrace"
@@ -30,6 +31,11 @@ config.substitutions.append(("%traced", config.python + " " + os.path.join(tools
 
 if os.geteuid() == 0:
     config.available_features.add("root")
+# scapy writes the packets and captures of the XDP tests; Debian's scapy
+# imports under /usr/bin/python3 only.
+config.substitutions.append(("%scapy", "/usr/bin/python3"))
+if subprocess.run(["/usr/bin/python3", "-c", "import scapy.all"], capture_output=True).returncode == 0:
+    config.available_features.add("scapy")
 # The real DPDK application is built only where libdpdk-dev is installed.
 if os.path.exists(os.path.join(config.fixtures, "dpdk_rxapp")):
     config.available_features.add("dpdk")
