@@ -7,12 +7,17 @@ namespace {
 
 using K = BuiltinKind;
 
+// The probes that run for a task: packet probes run in no process (a NIC's
+// interrupt, or dptrace itself for afxdp bodies), so pid, tid, uid and comm
+// would be made up there.
+constexpr const char* kTaskProbes = "BEGIN END interval uprobe uretprobe tracepoint fentry fexit";
+
 constexpr std::array kBuiltins = {
     // ---- values
-    BuiltinInfo{"pid", K::Value, 0, 0, "pid", "process id (thread group id) of the current task", nullptr},
-    BuiltinInfo{"tid", K::Value, 0, 0, "tid", "thread id of the current task", nullptr},
-    BuiltinInfo{"uid", K::Value, 0, 0, "uid", "user id of the current task", nullptr},
-    BuiltinInfo{"comm", K::Value, 0, 0, "comm", "name of the current task (16 bytes)", nullptr},
+    BuiltinInfo{"pid", K::Value, 0, 0, "pid", "process id (thread group id) of the current task", kTaskProbes},
+    BuiltinInfo{"tid", K::Value, 0, 0, "tid", "thread id of the current task", kTaskProbes},
+    BuiltinInfo{"uid", K::Value, 0, 0, "uid", "user id of the current task", kTaskProbes},
+    BuiltinInfo{"comm", K::Value, 0, 0, "comm", "name of the current task (16 bytes)", kTaskProbes},
     BuiltinInfo{"cpu", K::Value, 0, 0, "cpu", "the CPU the probe runs on", nullptr},
     BuiltinInfo{"nsecs", K::Value, 0, 0, "nsecs", "monotonic time in nanoseconds", nullptr},
     BuiltinInfo{"elapsed", K::Value, 0, 0, "elapsed", "nanoseconds since dptrace started", nullptr},

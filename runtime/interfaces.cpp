@@ -2,6 +2,8 @@
 
 #include <net/if.h>
 
+#include <set>
+
 #include "suggest.h"
 #include "visitor.h"
 
@@ -30,10 +32,12 @@ struct RedirectTargets : ast::Visitor<RedirectTargets, true> {
 
 }  // namespace
 
-std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, bool pcap, Diagnostics& diags) {
+std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, bool pcap, bool attaching,
+                                                  Diagnostics& diags) {
   std::map<std::string, uint32_t> found;
+  std::set<std::string> missing;
   auto resolve = [&](const std::string& name, SourceRange where, const char* what) {
-    if (found.count(name)) return;
+    if (found.count(name) || missing.count(name)) return;
     if (unsigned index = if_nametoindex(name.c_str())) {
       found[name] = index;
       return;
@@ -45,6 +49,7 @@ std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, b
       hint = "this host's interfaces:";
       for (const std::string& n : names) hint += " " + n;
     }
+    missing.insert(name);
     diags.error(where, std::string("no network interface '") + name + "' " + what, hint);
   };
   for (const ast::Probe& probe : program.probes)
@@ -55,13 +60,18 @@ std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, b
                     "run this probe without --pcap, or remove it");
         continue;
       }
-      if (ap.provider != "xdp" || pcap) continue;
+      if (ap.provider != "xdp" || pcap || !attaching) continue;
       if (ap.target == "any") {
         diags.error(ap.range, "xdp:any names no interface: it runs only on a capture",
                     "replay one with --pcap FILE, or name an interface: xdp:veth0");
         continue;
       }
-      resolve(ap.target, ap.range, "to attach to");
+      // the caret under the interface: xdp:IFACE
+      size_t colon = ap.raw.find(':');
+      SourceRange where = ap.range;
+      if (colon != std::string::npos && ap.range.end - ap.range.begin == ap.raw.size())
+        where.begin += static_cast<uint32_t>(colon + 1);
+      resolve(ap.target, where, "to attach to");
     }
   RedirectTargets redirects;
   redirects.visitProgram(program);

@@ -13,6 +13,9 @@ namespace dptrace {
 
 // With `pcap` the xdp blocks run on a capture: their interfaces are not
 // needed (xdp:any is allowed only there), and other probe kinds cannot run.
-std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, bool pcap, Diagnostics& diags);
+// Without `attaching` (--emit) the object may be for another host: only
+// redirect() targets, compiled into the program, must exist here.
+std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, bool pcap, bool attaching,
+                                                  Diagnostics& diags);
 
 }  // namespace dptrace

@@ -182,7 +182,7 @@ int runDptrace(const Options& o) {
     if (auto v = types.maps.find("verdict"); v != types.maps.end())
       diags.error(v->second.firstUse, "@verdict is reserved with --pcap: it counts the verdicts of the replayed packets",
                   "give this map another name");
-  codegen.interfaces = resolveInterfaces(program, codegen.pcap, diags);
+  codegen.interfaces = resolveInterfaces(program, codegen.pcap, !o.emit.has_value(), diags);
   if (stageFailed("resolve interfaces")) return kExitScript;
   if (o.emit == "llvm" || o.emit == "asm") {
     CodegenOutput kind = o.emit == "llvm" ? CodegenOutput::LlvmIr : CodegenOutput::Assembly;

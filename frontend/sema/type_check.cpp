@@ -292,7 +292,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
   if (b == nullptr) {
     // Names the name check let through: with C definitions they may be enum constants.
     return error(e.range, "unknown name '" + e.name + "'",
-                 "enum constants from C definitions are not imported by this build of dptrace yet");
+                 "C enum constants cannot be used as values yet: cast instead, (enum NAME)x");
   }
   if (!allowedHere(b->onlyIn))
     return error(e.range, "'" + e.name + "' is not available in " + providersText() + " probes",
