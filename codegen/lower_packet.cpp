@@ -7,6 +7,8 @@
 // the frame, TCP data offset) or, for L4, in a later IPv4 fragment. A read of an
 // absent header's field branches to absent_: the end of the statement, or the
 // next block for a predicate.
+#include <llvm/IR/InlineAsm.h>
+
 #include "function_lowering.h"
 
 namespace dptrace {
@@ -173,8 +175,12 @@ void FunctionLowering::parsePacket() {
   require(fitsVariable(l3Start, total), "ip_total_fits");
   found("ip", l3Start);
   require(b_.CreateICmpEQ(b_.CreateAnd(loadPacket(l3Start, 6, 2), 0x1fff), b_.getInt64(0)), "ip_first_fragment");
-  parseL4(b_.CreateGEP(i8, l3Start, hlen), b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 9), llvm::Align(1)), i64()),
-          false);
+  // The L4 header sits at a variable offset (IHL). The verifier knows the
+  // bounds only of the register it saw compared with data_end; an opaque
+  // copy keeps LLVM from recomputing l3 + hlen into a fresh register later.
+  auto* opaque = llvm::InlineAsm::get(llvm::FunctionType::get(ptr(), {ptr()}, false), "", "=r,0", false);
+  Value* l4 = b_.CreateCall(opaque, {b_.CreateGEP(i8, l3Start, hlen)});
+  parseL4(l4, b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 9), llvm::Align(1)), i64()), false);
 
   // IPv6: the fixed header, its payload within the frame; L4 only when the
   // next header names it (no extension headers).

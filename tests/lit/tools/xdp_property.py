@@ -90,12 +90,23 @@ def gen_bool(rng, depth=0):
     return "(%s || %s)" % (a_text, b_text), lambda v, a=a, b=b: a(v) or b(v)
 
 
+MAPS = {}  # map name -> {key text: count}, filled by the model as it runs
+
+
+def keyed_count(map_name, name):
+    def run(v, scope, out):
+        key = str(field(v, name))
+        counts = MAPS.setdefault(map_name, {})
+        counts[key] = counts.get(key, 0) + 1
+    return run
+
+
 def gen_block(rng, i):
     """Returns (source, run(views, out) -> verdict or None)."""
     pred = gen_bool(rng) if rng.random() < 0.8 else None
     stmts = []  # (source, run(views, scope, out) -> verdict or None)
     for j in range(rng.randrange(1, 4)):
-        kind = rng.choice(["printf", "printf", "var", "if", "count"])
+        kind = rng.choice(["printf", "printf", "var", "if", "count", "keyed"])
         if kind == "printf":
             names = rng.sample(list(FIELDS), rng.randrange(1, 3))
             fmt = "B%d.%d" % (i, j) + "".join(" %u" for _ in names)
@@ -124,6 +135,9 @@ def gen_block(rng, i):
             def run(v, scope, out, cond=cond, tag=tag):
                 out.append(tag + (" then" if cond(v) else " else"))
             stmts.append(('if (%s) { printf("%s then\\n"); } else { printf("%s else\\n"); }' % (cond_text, tag, tag), run))
+        elif kind == "keyed":  # a map keyed by one field: compared with the model's counts
+            name = rng.choice(list(FIELDS))
+            stmts.append(("@k%d_%d[%s] = count();" % (i, j, name), keyed_count("@k%d_%d" % (i, j), name)))
         else:
             stmts.append(("@c%d = count();" % i, lambda v, scope, out: None))
     action = None
@@ -173,8 +187,21 @@ def main():
     failures = 0
     checked = 0
     for s in range(args.scripts):
-        blocks = [gen_block(rng, i) for i in range(rng.randrange(1, 5))]
-        source = "xdp:any { printf(\"P\\n\"); }\n" + "\n".join(b[0] for b in blocks) + "\nxdp:any { printf(\"Z\\n\"); }\n"
+        MAPS.clear()
+        if s % 4 == 3:  # one block, one field: the shape where the verifier is most easily lost
+            name = rng.choice(list(FIELDS))
+            def single(v, out, f=keyed_count("@k0_0", name)):
+                try:
+                    f(v, {}, out)
+                except Absent:
+                    pass
+            blocks = [("xdp:any { @k0_0[%s] = count(); }" % name, single)]
+        else:
+            blocks = [gen_block(rng, i) for i in range(rng.randrange(1, 5))]
+        alone = s % 4 == 3  # no printf blocks around it: only its map and the verdicts are compared
+        source = "\n".join(b[0] for b in blocks) + "\n"
+        if not alone:
+            source = "xdp:any { printf(\"P\\n\"); }\n" + source + "xdp:any { printf(\"Z\\n\"); }\n"
         path = os.path.join(args.workdir, "script%d.dpt" % s)
         with open(path, "w") as f:
             f.write(source)
@@ -184,13 +211,15 @@ def main():
             print("FAIL: script %d was refused (exit %d):\n%s\n%s" % (s, proc.returncode, source, proc.stderr))
             failures += 1
             continue
-        lines, verdicts = [], {}
+        lines, verdicts, maps = [], {}, {}
         for line in proc.stdout.splitlines():
             record = json.loads(line)
             if record["type"] == "printf":
                 lines.extend(record["data"].splitlines())
             elif record["type"] == "map" and "@verdict" in record["data"]:
                 verdicts = record["data"]["@verdict"]
+            elif record["type"] == "map":
+                maps.update({k: v for k, v in record["data"].items() if k.startswith("@k")})
         # split per frame at the "P" each frame prints first
         per_frame, current = [], None
         for line in lines:
@@ -201,6 +230,8 @@ def main():
                 current.append(line)
         expected_verdicts = {}
         mismatch = None
+        if alone:
+            per_frame = [["Z"] for _ in frames]
         if len(per_frame) != len(frames):
             mismatch = "printed %d frames, the capture has %d" % (len(per_frame), len(frames))
         for k, v in enumerate(model):
@@ -217,6 +248,8 @@ def main():
                 mismatch = "frame %d (%s): dptrace printed %r, the model expects %r" % (k, frames[k].hex(), per_frame[k], out)
         if mismatch is None and verdicts != expected_verdicts:
             mismatch = "verdicts %r, the model expects %r" % (verdicts, expected_verdicts)
+        if mismatch is None and maps != MAPS:
+            mismatch = "maps %r, the model expects %r" % (maps, MAPS)
         if mismatch:
             print("FAIL: script %d:\n%s%s" % (s, source, mismatch))
             failures += 1
