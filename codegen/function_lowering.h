@@ -12,6 +12,7 @@
 // Private to codegen/.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,7 +52,7 @@ struct PacketHeader {
 };
 struct PacketHeaders {
   std::map<std::string, PacketHeader> views;  // eth, vlan (the outer tag's TCI), ip, ip6, tcp, udp, icmp, icmp6, gtp
-  Value* ethType = nullptr;                   // i64, host order: the ethertype after the tags
+  Value* ethType = nullptr;                   // i64, the ethertype after the tags as loaded (network order)
 };
 
 class FunctionLowering {
@@ -162,7 +163,8 @@ private:
   // The per-CPU value of an aggregation entry, created zeroed if missing.
   // Continues in a block where the pointer is known not to be null; returns
   // the block to branch to when done.
-  Value* aggregationEntry(const MapGlobal& g, const MapLayout& l, Value* key, BasicBlock*& done);
+  Value* aggregationEntry(const MapGlobal& g, const MapLayout& l, Value* key, const std::function<Value*()>& first,
+                          BasicBlock*& done);
 
   Value* histogramBucket(Value* v, const Type& t);
 

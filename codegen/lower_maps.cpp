@@ -1,12 +1,27 @@
 // Maps: keys in slot layout, reads and stores, and aggregations on per-CPU
 // entries created on first use (histograms keyed by key + bucket).
+#include <algorithm>
+#include <functional>
+
 #include "function_lowering.h"
 
 namespace dptrace {
 
 // The BPF key of @m[k...], plus room for a histogram bucket.
 Value* FunctionLowering::mapKey(const ast::Map& m, const MapLayout& l) {
-  Value* key = zeroedBuffer(l.keySize);
+  if (l.array) {  // the index: the key's value, or 0
+    Value* index = stackSlot(8);
+    Value* v = m.keys.empty() ? b_.getInt64(0) : normalize(expr(*m.keys[0]).v, l.keys[0]);
+    b_.CreateAlignedStore(b_.CreateTrunc(v, b_.getInt32Ty()), index, llvm::Align(8));
+    return index;
+  }
+  // Integers, booleans, IPv4 addresses and MACs fill their 8-byte slot; only
+  // strings and tuples (and a histogram's bucket) need the padding zeroed.
+  bool filled = std::all_of(l.keys.begin(), l.keys.end(), [](const Type& t) {
+    return t.isIntegerLike() || t.is(TypeKind::Ipv4) || t.is(TypeKind::Mac);
+  }) && m.keys.size() == l.keys.size();
+  Value* key = filled ? stackSlot(std::max<uint32_t>(l.keySize, 8)) : zeroedBuffer(l.keySize);
+  if (filled && l.keys.empty()) b_.CreateAlignedStore(b_.getInt64(0), key, llvm::Align(8));
   uint32_t off = 0;
   for (size_t i = 0; i < m.keys.size() && i < l.keys.size(); ++i) {
     Val k = expr(*m.keys[i]);
@@ -61,31 +76,31 @@ void FunctionLowering::refusedIf(Value* failed, size_t mapIndex) {
   b_.SetInsertPoint(ok);
 }
 
-// The per-CPU value of an aggregation entry, created zeroed if missing.
-// Continues in a block where the pointer is known not to be null; returns
-// the block to branch to when done.
-Value* FunctionLowering::aggregationEntry(const MapGlobal& g, const MapLayout& l, Value* key, BasicBlock*& done) {
+// The per-CPU value of an aggregation entry. Continues where the entry
+// exists (returned) to update it, then branches to `done`. A missing entry is
+// created with `first` -- the value the aggregation holds after this one
+// event -- and the update is then done. BPF_ANY, not BPF_NOEXIST: an update
+// of a per-CPU map from a program writes this CPU's slot only, which is zero
+// in an entry another CPU just created, so a race loses nothing and needs no
+// second lookup. Only a full map refuses: that is counted.
+Value* FunctionLowering::aggregationEntry(const MapGlobal& g, const MapLayout& l, Value* key,
+                                          const std::function<Value*()>& first, BasicBlock*& done) {
   Value* p = call(Helper::MapLookupElem, ptr(), {g.global, key});
   BasicBlock* have = BasicBlock::Create(ctx_, "have_entry", fn_);
-  BasicBlock* create = BasicBlock::Create(ctx_, "new_entry", fn_);
   done = BasicBlock::Create(ctx_, "aggregated", fn_);
-  BasicBlock* from = b_.GetInsertBlock();
+  if (l.array) {  // every index exists
+    b_.CreateCondBr(b_.CreateIsNotNull(p), have, done);
+    b_.SetInsertPoint(have);
+    return p;
+  }
+  BasicBlock* create = BasicBlock::Create(ctx_, "new_entry", fn_);
   b_.CreateCondBr(b_.CreateIsNotNull(p), have, create);
   b_.SetInsertPoint(create);
-  Value* zeroValue = zeroedBuffer(l.valueSize);
-  call(Helper::MapUpdateElem, i64(), {g.global, key, zeroValue, b_.getInt64(kNoExist)});
-  Value* created = call(Helper::MapLookupElem, ptr(), {g.global, key});
-  BasicBlock* refused = BasicBlock::Create(ctx_, "map_full", fn_);
-  BasicBlock* createdEnd = b_.GetInsertBlock();
-  b_.CreateCondBr(b_.CreateIsNotNull(created), have, refused);
-  b_.SetInsertPoint(refused);
-  incrementCounter(m_.refused(), static_cast<uint32_t>(g.index));
+  Value* r = call(Helper::MapUpdateElem, i64(), {g.global, key, first(), b_.getInt64(kAny)});
+  refusedIf(b_.CreateICmpNE(r, b_.getInt64(0)), g.index);
   b_.CreateBr(done);
   b_.SetInsertPoint(have);
-  auto* entry = b_.CreatePHI(ptr(), 2);
-  entry->addIncoming(p, from);
-  entry->addIncoming(created, createdEnd);
-  return entry;
+  return p;
 }
 
 Value* FunctionLowering::histogramBucket(Value* v, const Type& t) {
@@ -123,8 +138,22 @@ void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
     b_.CreateAlignedStore(bucket, offset(key, l.keySize - 8), llvm::Align(8));
   }
   at(m.range);
+  // The entry after this one event, for a key seen the first time.
+  auto first = [&]() -> Value* {
+    Value* value = stackSlot(l.valueSize);
+    auto word = [&](uint32_t off, Value* x) { b_.CreateAlignedStore(x, offset(value, off), llvm::Align(8)); };
+    switch (l.role) {
+      case MapRole::Sum: word(0, v); break;
+      case MapRole::Min:
+      case MapRole::Max: word(0, v), word(8, b_.getInt64(1)); break;  // value, "set"
+      case MapRole::Avg:
+      case MapRole::Stats: word(0, b_.getInt64(1)), word(8, v); break;  // count, total
+      default: word(0, b_.getInt64(1)); break;                          // count, hist, lhist
+    }
+    return value;
+  };
   BasicBlock* done = nullptr;
-  Value* p = aggregationEntry(g, l, key, done);
+  Value* p = aggregationEntry(g, l, key, first, done);
   auto add = [&](uint32_t off, Value* x) {
     Value* slot = offset(p, off);
     b_.CreateAlignedStore(b_.CreateAdd(b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), x), slot, llvm::Align(8));

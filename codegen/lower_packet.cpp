@@ -9,13 +9,21 @@
 // next block for a predicate.
 #include <llvm/IR/InlineAsm.h>
 
+#include <tuple>
+#include <vector>
+
 #include "function_lowering.h"
 
 namespace dptrace {
 
 namespace {
 
-constexpr uint64_t kEthIp = 0x0800, kEthIp6 = 0x86DD, kEthVlan = 0x8100, kEthQinQ = 0x88A8;
+// Ethertypes as a little-endian load of their two bytes sees them: the parse
+// compares them unswapped (as C code compares with bpf_htons(ETH_P_IP)), and
+// eth.type swaps only where a script reads it.
+constexpr uint64_t swapped16(uint64_t v) { return ((v & 0xff) << 8) | (v >> 8); }
+constexpr uint64_t kEthIp = swapped16(0x0800), kEthIp6 = swapped16(0x86DD), kEthVlan = swapped16(0x8100),
+                   kEthQinQ = swapped16(0x88A8);
 constexpr uint64_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmp6 = 58;
 constexpr uint64_t kGtpUPort = 2152;
 
@@ -76,11 +84,14 @@ void FunctionLowering::parsePacket() {
     return b_.CreateICmpULE(b_.CreateGEP(i8, p, b_.getInt64(bytes)), end);
   };
   auto fitsVariable = [&](Value* p, Value* bytes) { return b_.CreateICmpULE(b_.CreateGEP(i8, p, bytes), end); };
+  auto loadRaw16 = [&](Value* p, uint32_t off) {
+    return b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(p, off), llvm::Align(2)), i64());
+  };
 
   // Ethernet, then up to two VLAN tags.
   require(fits(data, 14), "eth");
   found("eth", data);
-  Value* type0 = loadPacket(data, 12, 2);
+  Value* type0 = loadRaw16(data, 12);
   b_.CreateStore(type0, ethTypeSlot);
   auto isVlan = [&](Value* t) {
     return b_.CreateOr(b_.CreateICmpEQ(t, b_.getInt64(kEthVlan)), b_.CreateICmpEQ(t, b_.getInt64(kEthQinQ)));
@@ -93,7 +104,7 @@ void FunctionLowering::parsePacket() {
   b_.SetInsertPoint(tagged);
   require(fits(data, 18), "vlan1");
   found("vlan", offset(data, 14));
-  Value* type1 = loadPacket(data, 16, 2);
+  Value* type1 = loadRaw16(data, 16);
   b_.CreateStore(type1, ethTypeSlot);
   Value* at18 = offset(data, 18);
   BasicBlock* oneTag = b_.GetInsertBlock();
@@ -101,7 +112,7 @@ void FunctionLowering::parsePacket() {
   b_.CreateCondBr(isVlan(type1), twoTags, l3);
   b_.SetInsertPoint(twoTags);
   require(fits(data, 22), "vlan2_fits");
-  Value* type2 = loadPacket(data, 20, 2);
+  Value* type2 = loadRaw16(data, 20);
   b_.CreateStore(type2, ethTypeSlot);
   Value* at22 = offset(data, 22);
   BasicBlock* twoTagsEnd = b_.GetInsertBlock();
@@ -117,15 +128,33 @@ void FunctionLowering::parsePacket() {
   l3Type->addIncoming(type1, oneTag);
   l3Type->addIncoming(type2, twoTagsEnd);
 
-  // L4 over either IP version; ICMP over IPv4, ICMPv6 over IPv6.
-  auto parseL4 = [&](Value* l4, Value* proto, bool v6) {
+  // L4, shared by both IP versions (one copy of the TCP/UDP/GTP checks):
+  // ICMP counts over IPv4 only, ICMPv6 over IPv6 only.
+  BasicBlock* l4Block = BasicBlock::Create(ctx_, "l4", fn_);
+  std::vector<std::tuple<BasicBlock*, Value*, Value*, bool>> l4From;  // block, header, protocol, IPv6?
+  auto toL4 = [&](Value* l4, Value* proto, bool v6) {
+    l4From.emplace_back(b_.GetInsertBlock(), l4, proto, v6);
+    b_.CreateBr(l4Block);
+  };
+  auto parseL4 = [&]() {
+    b_.SetInsertPoint(l4Block);
+    llvm::PHINode* l4 = b_.CreatePHI(ptr(), 2);
+    llvm::PHINode* proto = b_.CreatePHI(i64(), 2);
+    llvm::PHINode* v6 = b_.CreatePHI(b_.getInt1Ty(), 2);
+    for (auto& [from, header, protocol, isV6] : l4From) {
+      l4->addIncoming(header, from);
+      proto->addIncoming(protocol, from);
+      v6->addIncoming(b_.getInt1(isV6), from);
+    }
     BasicBlock* tcp = BasicBlock::Create(ctx_, "tcp", fn_);
     BasicBlock* udp = BasicBlock::Create(ctx_, "udp", fn_);
-    BasicBlock* icmp = BasicBlock::Create(ctx_, v6 ? "icmp6" : "icmp", fn_);
-    llvm::SwitchInst* sw = b_.CreateSwitch(proto, done, 3);
+    BasicBlock* icmp = BasicBlock::Create(ctx_, "icmp", fn_);
+    BasicBlock* icmp6 = BasicBlock::Create(ctx_, "icmp6", fn_);
+    llvm::SwitchInst* sw = b_.CreateSwitch(proto, done, 4);
     sw->addCase(b_.getInt64(kProtoTcp), tcp);
     sw->addCase(b_.getInt64(kProtoUdp), udp);
-    sw->addCase(b_.getInt64(v6 ? kProtoIcmp6 : kProtoIcmp), icmp);
+    sw->addCase(b_.getInt64(kProtoIcmp), icmp);
+    sw->addCase(b_.getInt64(kProtoIcmp6), icmp6);
 
     b_.SetInsertPoint(tcp);
     require(fits(l4, 20), "tcp_fits");
@@ -149,10 +178,13 @@ void FunctionLowering::parsePacket() {
     found("gtp", gtp);
     b_.CreateBr(done);
 
-    b_.SetInsertPoint(icmp);
-    require(fits(l4, 8), "icmp_fits");
-    found(v6 ? "icmp6" : "icmp", l4);
-    b_.CreateBr(done);
+    for (auto [block, name, overV6] : {std::tuple{icmp, "icmp", false}, std::tuple{icmp6, "icmp6", true}}) {
+      b_.SetInsertPoint(block);
+      require(overV6 ? static_cast<Value*>(v6) : b_.CreateNot(v6), "icmp_version");
+      require(fits(l4, 8), "icmp_fits");
+      found(name, l4);
+      b_.CreateBr(done);
+    }
   };
 
   BasicBlock* ip4 = BasicBlock::Create(ctx_, "ip", fn_);
@@ -180,7 +212,7 @@ void FunctionLowering::parsePacket() {
   // copy keeps LLVM from recomputing l3 + hlen into a fresh register later.
   auto* opaque = llvm::InlineAsm::get(llvm::FunctionType::get(ptr(), {ptr()}, false), "", "=r,0", false);
   Value* l4 = b_.CreateCall(opaque, {b_.CreateGEP(i8, l3Start, hlen)});
-  parseL4(l4, b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 9), llvm::Align(1)), i64()), false);
+  toL4(l4, b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 9), llvm::Align(1)), i64()), false);
 
   // IPv6: the fixed header, its payload within the frame; L4 only when the
   // next header names it (no extension headers).
@@ -190,7 +222,9 @@ void FunctionLowering::parsePacket() {
   require(b_.CreateICmpEQ(b_.CreateLShr(v6, 4), b_.getInt64(6)), "ip6_version");
   require(fitsVariable(l3Start, b_.CreateAdd(loadPacket(l3Start, 4, 2), b_.getInt64(40))), "ip6_payload_fits");
   found("ip6", l3Start);
-  parseL4(offset(l3Start, 40), b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 6), llvm::Align(1)), i64()), true);
+  Value* l4v6 = offset(l3Start, 40);
+  toL4(l4v6, b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 6), llvm::Align(1)), i64()), true);
+  parseL4();
 
   b_.SetInsertPoint(done);
   for (const char* h : names)
@@ -237,7 +271,8 @@ Val FunctionLowering::packetField(const std::string& view, const std::string& fi
   if (view == "eth") {
     if (field == "dst") return mac(0);
     if (field == "src") return mac(6);
-    return {pkt_.ethType, false};
+    Value* raw = b_.CreateTrunc(pkt_.ethType, b_.getInt16Ty());
+    return {b_.CreateZExt(b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, raw), i64()), false};
   }
   if (view == "vlan") return {b_.CreateAnd(loadPacket(h, 0, 2), 0xfff), false};
   if (view == "ip") {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <ostream>
 
 #include "lowering.h"
@@ -62,6 +63,18 @@ struct LhistBounds : ast::Visitor<LhistBounds, true> {
       b[i - 1] = negative ? -v : v;
     }
     bounds[static_cast<const ast::Map&>(*s.target).name] = b;
+  }
+};
+
+// Maps a probe deletes entries of (they stay hashes: a BPF program cannot
+// reset another CPU's slot of a per-CPU array).
+struct DeletedMaps : ast::Visitor<DeletedMaps, true> {
+  using Visitor::visit;
+  std::set<std::string> names;
+  void visit(const ast::Call& c) {
+    if (c.callee == "delete" && !c.args.empty() && c.args[0].value->kind == ast::ExprKind::Map)
+      names.insert(static_cast<const ast::Map&>(*c.args[0].value).name);
+    Visitor::visit(c);
   }
 };
 
@@ -179,6 +192,8 @@ llvm::GlobalVariable* ModuleLowering::mapDefinition(const std::string& symbol, u
 void ModuleLowering::createMaps() {
   LhistBounds lhist;
   lhist.visitProgram(program_);
+  DeletedMaps deleted;
+  deleted.visitProgram(program_);
   for (const auto& [name, mapInfo] : types_.maps) {
     if (!mapInfo.assigned) continue;
     MapLayout l;
@@ -216,9 +231,20 @@ void ModuleLowering::createMaps() {
       continue;
     }
     uint32_t type = l.perCpu ? kMapPercpuHash : kMapHash;
+    uint32_t entries = options_.mapSize;
+    // A counter by nothing or by an 8-bit key is an array: the lookup is a few
+    // inlined instructions instead of a hash (XDP protocol counters).
+    bool smallKey = l.keys.empty() || (l.keys.size() == 1 && (l.keys[0].is(TypeKind::Bool) ||
+                                                              (l.keys[0].is(TypeKind::Integer) && l.keys[0].bits() <= 8)));
+    if (l.role == MapRole::Count && smallKey && !deleted.names.count(name)) {
+      l.array = true;
+      l.keySize = 4;
+      type = kMapPercpuArray;
+      entries = l.keys.empty() ? 1 : l.keys[0].is(TypeKind::Bool) ? 2 : 256;
+    }
     MapGlobal g;
     g.index = info_.maps.size();
-    g.global = mapDefinition(l.symbol, type, options_.mapSize, l.keySize, l.valueSize);
+    g.global = mapDefinition(l.symbol, type, entries, l.keySize, l.valueSize);
     maps_[name] = g;
     info_.maps.push_back(std::move(l));
   }

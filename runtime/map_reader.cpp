@@ -46,8 +46,13 @@ int64_t word(const std::vector<uint8_t>& v, size_t off) {
   return x;
 }
 
-std::vector<Value> userKey(const MapLayout& l, const std::vector<uint8_t>& key) {
+std::vector<Value> userKey(const MapLayout& l, const std::vector<uint8_t>& bpfKey) {
   std::vector<Value> out;
+  std::vector<uint8_t> key = bpfKey;
+  if (l.array) {  // a u32 index: the key's value, widened to its 8-byte slot
+    key.assign(8, 0);
+    std::copy(bpfKey.begin(), bpfKey.end(), key.begin());
+  }
   uint32_t off = 0;
   for (const Type& t : l.keys) {
     out.push_back(decodeSlot(t, key.data() + off));
@@ -83,6 +88,7 @@ MapSnapshot readMap(int fd, const MapLayout& l) {
       case MapRole::Sum: {
         int64_t total = 0;
         for (const auto& v : perCpu) total += word(v, 0);
+        if (l.array && total == 0) continue;  // an index no probe counted
         bool sign = l.role == MapRole::Sum && l.value.is(TypeKind::Integer) && l.value.isSigned();
         e.value = sign ? Value::sint(total) : Value::uint(static_cast<uint64_t>(total));
         break;
@@ -129,6 +135,7 @@ MapSnapshot readMap(int fd, const MapLayout& l) {
 }
 
 void clearMap(int fd, const MapLayout& l) {
+  if (l.array) return zeroMap(fd, l);  // array entries cannot be deleted; zero ones are not printed
   for (const auto& key : allKeys(fd, l.keySize)) bpf_map_delete_elem(fd, key.data());
 }
 
