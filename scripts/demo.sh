@@ -1,17 +1,60 @@
 #!/usr/bin/env bash
-# Installs the packages, builds dptrace, and traces a real workload: a small
-# program makes 1000 getpid() calls while dptrace counts them through a
-# tracepoint and prints a histogram and a printf per second. Then it shows the
-# diagnostics a mistyped script gets. Needs root (BPF).
-# (The xdp issue turns this into a live XDP counter on a veth pair.)
+# Installs the packages, builds dptrace, and runs it for real:
+#  1. an XDP protocol counter (examples/xdp_counter.dpt) on a veth pair between
+#     two network namespaces the demo creates, while one side sends known
+#     traffic (20 UDP datagrams, 5 TCP SYNs, 4 pings); then a one-line rule
+#     that drops ICMP echo requests with even sequence numbers, and the ping
+#     that loses exactly those; the namespaces are removed at the end;
+#  2. a tracepoint on the getpid() calls of a small program;
+#  3. the diagnostics a mistyped script gets.
+# Needs root (BPF, network namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+[ -n "${DPTRACE_SKIP_INSTALL:-}" ] || bash scripts/install-deps.sh
 bash scripts/build.sh
 DPTRACE=build/tools/dptrace
 
+tag=$$
+NS_A=dpdemoA$tag NS_B=dpdemoB$tag IF_A=dva$tag IF_B=dvb$tag
+cleanup() { ip netns del "$NS_A" 2>/dev/null || true; ip netns del "$NS_B" 2>/dev/null || true; }
+trap cleanup EXIT
+ip netns add "$NS_A"
+ip netns add "$NS_B"
+ip link add "$IF_A" netns "$NS_A" type veth peer name "$IF_B" netns "$NS_B"
+for side in "$NS_A $IF_A 10.250.0.1" "$NS_B $IF_B 10.250.0.2"; do
+  set -- $side
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip -n "$1" addr add "$3/24" dev "$2"
+  ip -n "$1" link set "$2" up
+done
+ip netns exec "$NS_A" ping -c 1 -W 2 10.250.0.2 > /dev/null  # ARP resolved before counting
+
+traffic='import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(20): s.sendto(b"hello", ("10.250.0.2", 9999))
+for i in range(5):
+    t = socket.socket(); t.settimeout(1)
+    try: t.connect(("10.250.0.2", 80))
+    except OSError: pass
+    t.close()'
+
 echo
-echo "== counting the getpid() calls of build/tests/fixtures/getpids 1000"
+echo "== XDP: packets by protocol on $IF_B (examples/xdp_counter.dpt), while $NS_A sends 20 UDP, 5 TCP SYN, 4 pings"
+sed "s/xdp:veth0/xdp:$IF_B/" examples/xdp_counter.dpt > "/tmp/dptrace-demo-$tag.dpt"
+python3 tests/lit/tools/run_traced.py --signal INT \
+  --workload "ip netns exec $NS_A python3 -c '$traffic' && ip netns exec $NS_A ping -c 4 -i 0.1 10.250.0.2 > /dev/null" -- \
+  ip netns exec "$NS_B" "$DPTRACE" "/tmp/dptrace-demo-$tag.dpt"
+rm -f "/tmp/dptrace-demo-$tag.dpt"
+
+echo
+echo "== XDP: drop ICMP echo requests with even sequence numbers; ping 6 times"
+python3 tests/lit/tools/run_traced.py --signal INT \
+  --workload "ip netns exec $NS_A ping -c 6 -i 0.1 -W 1 10.250.0.2 | grep -E 'icmp_seq|transmitted' || true" -- \
+  ip netns exec "$NS_B" "$DPTRACE" -e "xdp:$IF_B /icmp && icmp.type == 8 && (icmp.seq % 2) == 0/ { @dropped[icmp.seq] = count(); drop(); }"
+cleanup
+
+echo
+echo "== tracing: the getpid() calls of build/tests/fixtures/getpids 1000"
 python3 tests/lit/tools/run_traced.py --workload 'build/tests/fixtures/getpids 1000' --signal INT -- \
   "$DPTRACE" -e 'BEGIN { printf("tracing getpid() ... \n"); }
 tracepoint:syscalls:sys_enter_getpid /comm == "getpids"/ {
