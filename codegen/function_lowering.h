@@ -41,18 +41,19 @@ struct Loop {
 
 inline bool isSigned(const Type& t) { return t.is(TypeKind::Integer) && t.isSigned(); }
 
-// The headers of the packet an xdp function was given, found once at its
-// start: each a pointer into the packet, and whether it is there (not
-// truncated, not malformed, L4 not in a later IPv4 fragment). Presence is a
+// The headers of the packet an xdp function was given: each a pointer into
+// the packet and whether it is there (not truncated, not malformed, L4 not
+// in a later IPv4 fragment), kept in stack slots that every read loads (SROA
+// makes them phis) and that a VLAN push or pop fills again. Presence is a
 // separate integer, never a null test of the pointer: LLVM would fold
 // `p != null || q != null` into `(p | q) != null`, which the verifier refuses.
 struct PacketHeader {
   Value* at = nullptr;       // valid where present is 1
   Value* present = nullptr;  // i64 0 or 1
 };
-struct PacketHeaders {
-  std::map<std::string, PacketHeader> views;  // eth, vlan (the outer tag's TCI), ip, ip6, tcp, udp, icmp, icmp6, gtp
-  Value* ethType = nullptr;                   // i64, the ethertype after the tags as loaded (network order)
+struct PacketSlots {
+  std::map<std::string, std::pair<Value*, Value*>> views;  // eth, vlan (the outer tag's TCI), ip, ip6, tcp, udp, icmp, icmp6, gtp
+  Value* ethType = nullptr;                                // i64: the ethertype after the tags, as loaded (network order)
 };
 
 class FunctionLowering {
@@ -67,12 +68,21 @@ public:
 
 private:
   // ---- packets (lower_packet.cpp)
+  // Finds the headers (again after a VLAN push or pop), into pkt_.
   void parsePacket();
   Value* loadPacket(Value* header, uint32_t offset, uint32_t bytes);  // host order
-  const PacketHeader* header(const std::string& view);
+  std::optional<PacketHeader> header(const std::string& view);        // loaded here; none for pkt
   Val packetField(const std::string& view, const std::string& field, SourceRange r);
   Value* viewPresent(const std::string& view);
   void packetAction(const ast::Call& c);
+  // A field assignment, with every checksum that covers the field updated.
+  void packetWrite(const ast::Field& target, const Val& v, const Type& from);
+  void swapFields(const ast::Call& c);
+  void vlanPop();
+  void vlanPush(const ast::Expr& id);
+  // Runs `then` only where `condition` holds, then continues after it.
+  void onlyIf(Value* condition, const std::function<void()>& then);
+  void updateChecksum(Value* at, Value* delta, bool udp);
   // Continues only where `p` is not null; else goes where an absent read goes.
   void requirePresent(Value* p);
   bool inPacket() const { return packet_; }
@@ -212,7 +222,7 @@ private:
   bool stackReported_ = false;
   // xdp programs
   bool packet_ = false;
-  PacketHeaders pkt_;
+  PacketSlots pkt_;
   BasicBlock* absent_ = nullptr;     // where a read of an absent header goes
   BasicBlock* nextBlock_ = nullptr;  // the next block of the program
   std::map<std::string, Value*> variableSet_;  // per variable: was it assigned on this packet?

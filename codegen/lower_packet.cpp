@@ -55,10 +55,13 @@ void FunctionLowering::parsePacket() {
   // Each header in two slots, its pointer and whether it was found (0 until
   // it is); SROA turns them into phis.
   const char* names[] = {"eth", "vlan", "ip", "ip6", "tcp", "udp", "icmp", "icmp6", "gtp"};
-  std::map<std::string, std::pair<Value*, Value*>> slots;
-  for (const char* h : names) {
+  if (pkt_.views.empty()) {
     llvm::IRBuilder<> entry(entry_, entry_->begin());
-    slots[h] = {entry.CreateAlloca(ptr()), entry.CreateAlloca(i64())};
+    for (const char* h : names) pkt_.views[h] = {entry.CreateAlloca(ptr()), entry.CreateAlloca(i64())};
+    pkt_.ethType = entry.CreateAlloca(i64());
+  }
+  auto& slots = pkt_.views;
+  for (const char* h : names) {
     b_.CreateStore(data, slots[h].first);
     b_.CreateStore(b_.getInt64(0), slots[h].second);
   }
@@ -66,12 +69,7 @@ void FunctionLowering::parsePacket() {
     b_.CreateStore(at, slots[h].first);
     b_.CreateStore(b_.getInt64(1), slots[h].second);
   };
-  Value* ethTypeSlot;
-  {
-    llvm::IRBuilder<> entry(entry_, entry_->begin());
-    ethTypeSlot = entry.CreateAlloca(i64());
-  }
-  b_.CreateStore(b_.getInt64(0), ethTypeSlot);
+  Value* ethTypeSlot = pkt_.ethType;
   BasicBlock* done = BasicBlock::Create(ctx_, "parsed", fn_);
 
   // Goes on only if `ok`; else the parse ends with what was found so far.
@@ -227,18 +225,16 @@ void FunctionLowering::parsePacket() {
   parseL4();
 
   b_.SetInsertPoint(done);
-  for (const char* h : names)
-    pkt_.views[h] = {b_.CreateLoad(ptr(), slots[h].first), b_.CreateLoad(i64(), slots[h].second)};
-  pkt_.ethType = b_.CreateLoad(i64(), ethTypeSlot);
 }
 
-const PacketHeader* FunctionLowering::header(const std::string& view) {
+std::optional<PacketHeader> FunctionLowering::header(const std::string& view) {
   auto it = pkt_.views.find(view);
-  return it == pkt_.views.end() ? nullptr : &it->second;  // pkt: always there
+  if (it == pkt_.views.end()) return std::nullopt;  // pkt: always there
+  return PacketHeader{b_.CreateLoad(ptr(), it->second.first), b_.CreateLoad(i64(), it->second.second)};
 }
 
 Value* FunctionLowering::viewPresent(const std::string& view) {
-  const PacketHeader* h = header(view);
+  auto h = header(view);
   return h ? h->present : b_.getInt64(1);
 }
 
@@ -249,9 +245,9 @@ Val FunctionLowering::packetField(const std::string& view, const std::string& fi
     uint32_t off = field == "ifindex" ? 12 : 16;  // xdp_md.ingress_ifindex, rx_queue_index
     return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, off), llvm::Align(4)), i64()), false};
   }
-  const PacketHeader* found = header(view);
-  requirePresent(b_.CreateICmpNE(found->present, b_.getInt64(0)));
-  Value* h = found->at;
+  PacketHeader found = *header(view);
+  requirePresent(b_.CreateICmpNE(found.present, b_.getInt64(0)));
+  Value* h = found.at;
   auto mac = [&](uint32_t off) {  // the six bytes in packet order, as the slot holds them
     Value* lo = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(h, off), llvm::Align(2)), i64());
     Value* hi = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(h, off + 4), llvm::Align(2)), i64());
@@ -271,7 +267,7 @@ Val FunctionLowering::packetField(const std::string& view, const std::string& fi
   if (view == "eth") {
     if (field == "dst") return mac(0);
     if (field == "src") return mac(6);
-    Value* raw = b_.CreateTrunc(pkt_.ethType, b_.getInt16Ty());
+    Value* raw = b_.CreateTrunc(b_.CreateLoad(i64(), pkt_.ethType), b_.getInt16Ty());
     return {b_.CreateZExt(b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, raw), i64()), false};
   }
   if (view == "vlan") return {b_.CreateAnd(loadPacket(h, 0, 2), 0xfff), false};
@@ -325,6 +321,178 @@ void FunctionLowering::packetAction(const ast::Call& c) {
   if (!verdict) return m_.unsupported(c.range, n + "()");
   b_.CreateRet(verdict);
   b_.SetInsertPoint(BasicBlock::Create(ctx_, "after_action", fn_));
+}
+
+}  // namespace dptrace
+
+namespace dptrace {
+
+namespace {
+
+// Where a writable field lies in its header, and the checksums that cover it.
+struct FieldPlace {
+  uint32_t offset;
+  uint32_t size;
+};
+
+FieldPlace placeOf(const std::string& view, const std::string& field) {
+  if (view == "eth") return {field == "dst" ? 0u : 6u, 6};
+  if (view == "vlan") return {0, 2};
+  if (view == "ip") return field == "src" ? FieldPlace{12, 4} : field == "dst" ? FieldPlace{16, 4} : FieldPlace{8, 1};
+  if (view == "ip6") return {field == "src" ? 8u : 24u, 16};
+  if (view == "tcp") return field == "sport" ? FieldPlace{0, 2} : field == "dport" ? FieldPlace{2, 2} : FieldPlace{13, 1};
+  if (view == "udp") return {field == "sport" ? 0u : 2u, 2};
+  if (view == "icmp" || view == "icmp6") return {field == "type" ? 0u : 1u, 1};
+  return {4, 4};  // gtp.teid
+}
+
+}  // namespace
+
+void FunctionLowering::onlyIf(Value* condition, const std::function<void()>& then) {
+  BasicBlock* yes = BasicBlock::Create(ctx_, "only_if", fn_);
+  BasicBlock* after = BasicBlock::Create(ctx_, "only_if_end", fn_);
+  b_.CreateCondBr(condition, yes, after);
+  b_.SetInsertPoint(yes);
+  then();
+  b_.CreateBr(after);
+  b_.SetInsertPoint(after);
+}
+
+// RFC 1624: HC' = ~(~HC + ~m + m'), `delta` being the sum of ~m + m' over
+// the changed 16-bit words, all as they lie in memory (one's-complement sums
+// do not care about byte order as long as every word is taken the same way).
+// A UDP checksum of 0 means "none" and stays 0; a computed 0 is sent as 0xffff.
+void FunctionLowering::updateChecksum(Value* at, Value* delta, bool udp) {
+  auto apply = [&] {
+    Value* old = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt16Ty(), at, llvm::Align(2)), i64());
+    Value* sum = b_.CreateAdd(b_.CreateAnd(b_.CreateNot(old), 0xffff), delta);
+    for (int i = 0; i < 3; ++i) sum = b_.CreateAdd(b_.CreateAnd(sum, 0xffff), b_.CreateLShr(sum, 16));
+    Value* result = b_.CreateAnd(b_.CreateNot(sum), 0xffff);
+    if (udp) result = b_.CreateSelect(b_.CreateICmpEQ(result, b_.getInt64(0)), b_.getInt64(0xffff), result);
+    b_.CreateAlignedStore(b_.CreateTrunc(result, b_.getInt16Ty()), at, llvm::Align(2));
+  };
+  if (!udp) return apply();
+  Value* current = b_.CreateAlignedLoad(b_.getInt16Ty(), at, llvm::Align(2));
+  onlyIf(b_.CreateICmpNE(current, b_.getInt16(0)), apply);
+}
+
+void FunctionLowering::packetWrite(const ast::Field& target, const Val& v, const Type& from) {
+  const std::string& view = static_cast<const ast::Identifier&>(*target.base).name;
+  const std::string& field = target.field;
+  const Type& type = typeOf(target);
+  PacketHeader h = *header(view);
+  requirePresent(b_.CreateICmpNE(h.present, b_.getInt64(0)));  // a write to an absent view does not run
+  FieldPlace place = placeOf(view, field);
+
+  // The 16-bit words the checksums see: the field's, widened to even offsets.
+  uint32_t first = place.offset & ~1u;
+  uint32_t words = (place.offset + place.size - first + 1) / 2;
+  std::vector<Value*> before;
+  for (uint32_t i = 0; i < words; ++i)
+    before.push_back(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(h.at, first + 2 * i), llvm::Align(2)), i64()));
+
+  Value* x = v.buffer ? v.v : normalize(v.v, type);
+  Value* at = offset(h.at, place.offset);
+  if (type.is(TypeKind::Ipv6)) {
+    for (uint32_t i = 0; i < 16; i += 4)
+      b_.CreateAlignedStore(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(x, i), llvm::Align(4)), offset(at, i), llvm::Align(4));
+  } else if (type.is(TypeKind::Mac)) {  // the six bytes in packet order, as the slot holds them
+    b_.CreateAlignedStore(b_.CreateTrunc(x, b_.getInt32Ty()), at, llvm::Align(2));
+    b_.CreateAlignedStore(b_.CreateTrunc(b_.CreateLShr(x, 32), b_.getInt16Ty()), offset(at, 4), llvm::Align(2));
+  } else if (type.is(TypeKind::Ipv4)) {  // network order in memory already
+    b_.CreateAlignedStore(b_.CreateTrunc(x, b_.getInt32Ty()), at, llvm::Align(4));
+  } else {
+    if (view == "vlan")  // the id is the TCI's low 12 bits; priority and DEI stay
+      x = b_.CreateOr(b_.CreateAnd(loadPacket(h.at, 0, 2), 0xf000), b_.CreateAnd(x, 0xfff));
+    llvm::Type* t = b_.getIntNTy(place.size * 8);
+    Value* narrow = b_.CreateTrunc(x, t);
+    if (place.size > 1) narrow = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, narrow);
+    b_.CreateAlignedStore(narrow, at, llvm::Align(place.size));
+  }
+  (void)from;
+
+  if (view == "eth" || view == "vlan") return;  // no checksum covers them
+  Value* delta = b_.getInt64(0);
+  for (uint32_t i = 0; i < words; ++i) {
+    Value* after = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(h.at, first + 2 * i), llvm::Align(2)), i64());
+    delta = b_.CreateAdd(delta, b_.CreateAdd(b_.CreateAnd(b_.CreateNot(before[i]), 0xffff), after));
+  }
+  // The checksums of the L4 header under an address (pseudo-header) or a payload field.
+  auto l4 = [&](const char* name, uint32_t checksumAt, bool udp) {
+    PacketHeader l = *header(name);
+    onlyIf(b_.CreateICmpNE(l.present, b_.getInt64(0)), [&] { updateChecksum(offset(l.at, checksumAt), delta, udp); });
+  };
+  bool address = field == "src" || field == "dst";
+  if (view == "ip") {
+    updateChecksum(offset(h.at, 10), delta, false);
+    if (address) l4("tcp", 16, false), l4("udp", 6, true);
+  } else if (view == "ip6") {
+    l4("tcp", 16, false), l4("udp", 6, true), l4("icmp6", 2, false);
+  } else if (view == "tcp") {
+    updateChecksum(offset(h.at, 16), delta, false);
+  } else if (view == "udp") {
+    updateChecksum(offset(h.at, 6), delta, true);
+  } else if (view == "icmp" || view == "icmp6") {
+    updateChecksum(offset(h.at, 2), delta, false);
+  } else if (view == "gtp") {
+    l4("udp", 6, true);
+  }
+}
+
+void FunctionLowering::swapFields(const ast::Call& c) {
+  const auto& a = static_cast<const ast::Field&>(*c.args[0].value);
+  const auto& b = static_cast<const ast::Field&>(*c.args[1].value);
+  Val va = expr(a), vb = expr(b);
+  if (va.buffer) {  // IPv6 addresses: copies, since the first write changes the packet
+    Value* copy = stackSlot(16);
+    b_.CreateMemCpy(copy, llvm::MaybeAlign(8), va.v, llvm::MaybeAlign(8), 16);
+    va.v = copy;
+  }
+  packetWrite(a, vb, typeOf(b));
+  packetWrite(b, va, typeOf(a));
+}
+
+// Pops the outer tag: the MAC addresses move 4 bytes up over it, and the
+// frame starts 4 bytes later (bpf_xdp_adjust_head). Untagged frames are left alone.
+void FunctionLowering::vlanPop() {
+  PacketHeader vlan = *header("vlan");
+  requirePresent(b_.CreateICmpNE(vlan.present, b_.getInt64(0)));
+  Value* ctx = fn_->getArg(0);
+  Value* data = b_.CreateIntToPtr(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), ctx, llvm::Align(4)), i64()), ptr());
+  Value* end = b_.CreateIntToPtr(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, 4), llvm::Align(4)), i64()), ptr());
+  requirePresent(b_.CreateICmpULE(offset(data, 18), end));
+  std::vector<Value*> macs;
+  for (uint32_t i = 0; i < 12; i += 4) macs.push_back(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(data, i), llvm::Align(2)));
+  for (uint32_t i = 0; i < 3; ++i) b_.CreateAlignedStore(macs[i], offset(data, 4 + 4 * i), llvm::Align(2));
+  call(Helper::XdpAdjustHead, i64(), {ctx, b_.getInt64(4)});
+  parsePacket();  // every packet pointer is stale after the adjustment, whatever its result
+}
+
+// Pushes an outer 802.1Q tag with `id`: the frame starts 4 bytes earlier, the
+// MAC addresses move down, and TPID 0x8100 + TCI go where they were.
+void FunctionLowering::vlanPush(const ast::Expr& id) {
+  Value* tci = b_.CreateAnd(expr(id).v, 0xfff);
+  Value* ctx = fn_->getArg(0);
+  Value* r = call(Helper::XdpAdjustHead, i64(), {ctx, b_.getInt64(static_cast<uint64_t>(-4))});
+  Value* pushed = b_.CreateICmpEQ(r, b_.getInt64(0));
+  onlyIf(pushed, [&] {
+    Value* data = b_.CreateIntToPtr(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), ctx, llvm::Align(4)), i64()), ptr());
+    Value* end = b_.CreateIntToPtr(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, 4), llvm::Align(4)), i64()), ptr());
+    BasicBlock* fits = BasicBlock::Create(ctx_, "vlan_push_fits", fn_);
+    BasicBlock* tooShort = BasicBlock::Create(ctx_, "vlan_push_short", fn_);
+    b_.CreateCondBr(b_.CreateICmpULE(offset(data, 18), end), fits, tooShort);
+    b_.SetInsertPoint(tooShort);  // cannot happen after a successful adjustment; the verifier wants it
+    b_.CreateRet(b_.getInt32(kXdpAborted));
+    b_.SetInsertPoint(fits);
+    std::vector<Value*> macs;
+    for (uint32_t i = 0; i < 12; i += 4) macs.push_back(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(data, 4 + i), llvm::Align(2)));
+    for (uint32_t i = 0; i < 3; ++i) b_.CreateAlignedStore(macs[i], offset(data, 4 * i), llvm::Align(2));
+    b_.CreateAlignedStore(b_.getInt16(0x0081), offset(data, 12), llvm::Align(2));  // 0x8100 in network order
+    Value* tciBe = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, b_.CreateTrunc(tci, b_.getInt16Ty()));
+    b_.CreateAlignedStore(tciBe, offset(data, 14), llvm::Align(2));
+  });
+  parsePacket();  // every packet pointer is stale after the call, whatever its result
+  requirePresent(pushed);
 }
 
 }  // namespace dptrace

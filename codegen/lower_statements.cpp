@@ -14,6 +14,7 @@ void FunctionLowering::storeTo(const ast::Expr& target, const Val& v, const Type
     return;
   }
   if (target.kind == ast::ExprKind::Map) return mapStore(static_cast<const ast::Map&>(target), v, from);
+  if (target.kind == ast::ExprKind::Field && packet_) return packetWrite(static_cast<const ast::Field&>(target), v, from);
   m_.unsupported(target.range, "assigning to this");
 }
 
@@ -97,6 +98,9 @@ void FunctionLowering::callStatement(const ast::Call& c) {
   }
   if (n == "exit") return event(EventKind::Exit, 0, {});
   if (packet_ && (n == "pass" || n == "drop" || n == "tx" || n == "abort" || n == "redirect")) return packetAction(c);
+  if (packet_ && n == "swap") return swapFields(c);
+  if (packet_ && n == "vlan_pop") return vlanPop();
+  if (packet_ && n == "vlan_push") return vlanPush(*c.args[0].value);
   if (n == "time") {
     std::string fmt = c.args.empty() ? "%H:%M:%S\n" : static_cast<const ast::String&>(*c.args[0].value).value;
     return event(EventKind::Time, m_.addTimeFormat(fmt), {});

@@ -25,6 +25,7 @@ enum class Helper : int64_t {
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
   Redirect = 23,
+  XdpAdjustHead = 44,
   ProbeReadUser = 112,
   ProbeReadKernel = 113,
   ProbeReadUserStr = 114,

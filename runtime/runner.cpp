@@ -69,8 +69,6 @@ std::string explainRefusal(const std::string& log) {
            "condition, e.g. while ($i < n && $i < 32), or use unroll (N)";
   if (log.find("stack") != std::string::npos && log.find("limit") != std::string::npos)
     return "the program needs more than 512 bytes of stack; use fewer or shorter strings";
-  if (log.find("Permission denied") != std::string::npos || log.find("EPERM") != std::string::npos)
-    return "the kernel refused: dptrace needs root (or CAP_BPF and CAP_PERFMON)";
   return "the kernel's verifier refused it; run with -v to see its log";
 }
 
