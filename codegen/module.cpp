@@ -78,6 +78,19 @@ struct DeletedMaps : ast::Visitor<DeletedMaps, true> {
   }
 };
 
+// Where the blocks of an xdp program send frames: tx() and redirect("IF").
+struct PacketSends : ast::Visitor<PacketSends, true> {
+  using Visitor::visit;
+  bool transmits = false;
+  std::set<std::string> redirects;
+  void visit(const ast::Call& c) {
+    if (c.callee == "tx") transmits = true;
+    if (c.callee == "redirect" && c.args.size() == 1 && c.args[0].value->kind == ast::ExprKind::String)
+      redirects.insert(static_cast<const ast::String&>(*c.args[0].value).value);
+    Visitor::visit(c);
+  }
+};
+
 std::string symbolFor(size_t index, const std::string& name) {
   std::string clean;
   for (char c : name) clean += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
@@ -292,7 +305,14 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   lowerFunction(*this, probe, ap, raw, symbol, fn);
   std::string rawTracepoint = raw.kind == RawSyscall::Kind::Enter ? "sys_enter"
                               : raw.kind == RawSyscall::Kind::Exit ? "sys_exit" : "";
-  info_.programs.push_back({name, section, ap, rawTracepoint, binary, symbol});
+  ProgramInfo info;
+  info.function = name;
+  info.section = section;
+  info.attach = ap;
+  info.rawTracepoint = rawTracepoint;
+  info.binary = binary;
+  info.symbol = symbol;
+  info_.programs.push_back(std::move(info));
 }
 
 // One XDP program: `int xdp_IFACE(struct xdp_md *ctx)` in section "xdp", with
@@ -330,6 +350,10 @@ void ModuleLowering::lowerPacketProgram(const std::string& interface, const std:
   info.section = "xdp";
   info.attach = *blocks.front().ap;
   info.attachPoints = static_cast<uint32_t>(blocks.size());
+  PacketSends sends;
+  for (const PacketBlock& b : blocks) sends.visit(b.probe->body);
+  info.transmits = sends.transmits;
+  info.redirects.assign(sends.redirects.begin(), sends.redirects.end());
   info_.programs.push_back(std::move(info));
 }
 

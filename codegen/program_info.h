@@ -54,6 +54,8 @@ struct ProgramInfo {
   std::string binary;         // uprobes: the resolved binary or library
   std::string symbol;         // uprobes: the function (empty with an offset)
   uint32_t attachPoints = 1;  // xdp: the blocks of the interface that form this program
+  bool transmits = false;             // xdp: some block calls tx()
+  std::vector<std::string> redirects;  // xdp: the interfaces redirect() sends to
 };
 
 struct CompiledScript {

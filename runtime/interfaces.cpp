@@ -1,6 +1,15 @@
 #include "interfaces.h"
 
+#include <bpf/libbpf.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
 
 #include <set>
 
@@ -83,6 +92,59 @@ std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, b
     resolve(s->value, s->range, "to redirect to");
   }
   return found;
+}
+
+namespace {
+
+long sysfsNumber(const std::string& ifname, const char* file) {
+  std::ifstream in("/sys/class/net/" + ifname + "/" + file);
+  long v = -1;
+  in >> v;
+  return in ? v : -1;
+}
+
+std::optional<uint32_t> ethtoolValue(const std::string& ifname, uint32_t cmd) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  ethtool_value value{};
+  value.cmd = cmd;
+  ifreq req{};
+  std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  req.ifr_data = reinterpret_cast<char*>(&value);
+  int r = ioctl(fd, SIOCETHTOOL, &req);
+  close(fd);
+  if (r != 0) return std::nullopt;
+  return value.data;
+}
+
+bool isVeth(const std::string& ifname) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifreq req{};
+  std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  req.ifr_data = reinterpret_cast<char*>(&info);
+  int r = ioctl(fd, SIOCETHTOOL, &req);
+  close(fd);
+  return r == 0 && std::strcmp(info.driver, "veth") == 0;
+}
+
+}  // namespace
+
+std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname) {
+  if (!isVeth(ifname)) return std::nullopt;
+  long self = sysfsNumber(ifname, "ifindex"), peerIndex = sysfsNumber(ifname, "iflink");
+  char name[IF_NAMESIZE] = {};
+  if (peerIndex <= 0 || peerIndex == self || !if_indextoname(static_cast<unsigned>(peerIndex), name)) return std::nullopt;
+  std::string peer = name;
+  // The interface with that index here is the peer only if it links back (else the peer is in another namespace).
+  if (!isVeth(peer) || sysfsNumber(peer, "iflink") != self) return std::nullopt;
+  bpf_xdp_query_opts query{};
+  query.sz = sizeof query;
+  if (bpf_xdp_query(static_cast<int>(peerIndex), 0, &query) == 0 && query.attach_mode != 0) return std::nullopt;
+  if (auto gro = ethtoolValue(peer, ETHTOOL_GGRO); !gro || *gro) return std::nullopt;
+  return peer;
 }
 
 }  // namespace dptrace

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "ast.h"
@@ -17,5 +18,12 @@ namespace dptrace {
 // redirect() targets, compiled into the program, must exist here.
 std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, bool pcap, bool attaching,
                                                   Diagnostics& diags);
+
+// A veth sends what XDP transmits through it (tx(), or redirect() into it)
+// to its peer, which takes XDP frames only with NAPI running: an XDP program
+// on it, or GRO on. Without, every transmit fails silently. Returns the
+// peer's name when it is in this network namespace and can take none;
+// nothing otherwise (not a veth, a peer elsewhere, or a peer that can).
+std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname);
 
 }  // namespace dptrace

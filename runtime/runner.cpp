@@ -23,6 +23,7 @@
 #include "decode.h"
 #include "map_reader.h"
 #include "pcap_replay.h"
+#include "interfaces.h"
 
 namespace dptrace {
 namespace {
@@ -298,6 +299,18 @@ struct Run {
       std::cerr << "dptrace: " << p.function << " attached to " << ap.target << " (ifindex " << index->second << ", "
                 << (generic ? "generic" : "native") << " mode, bpf_link fd " << fd << ")\n";
     xdpLinks.push_back(fd);
+    // tx() and redirect() into a veth: its peer must run NAPI, or every frame is lost silently.
+    std::vector<std::pair<std::string, std::string>> sends;  // interface, what sends through it
+    if (p.transmits) sends.emplace_back(ap.target, "tx() on " + ap.target);
+    for (const std::string& to : p.redirects) sends.emplace_back(to, "redirect(\"" + to + "\")");
+    for (const auto& [through, what] : sends)
+      if (auto peer = peerRefusingXdpFrames(through)) {  // said now: the run may last long
+        Diagnostic warning{Severity::Warning, ap.range,
+                           what + " sends frames to " + through + "'s veth peer " + *peer +
+                               ", which cannot take XDP frames: every one would be dropped silently",
+                           "give " + *peer + " NAPI: 'ethtool -K " + *peer + " gro on', or attach an XDP program to it"};
+        std::cerr << renderDiagnostic(diags.file(), warning, false);
+      }
     return kExitOk;
   }
 
