@@ -132,7 +132,7 @@ bool isVeth(const std::string& ifname) {
 
 }  // namespace
 
-std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname) {
+std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname, bool transmit) {
   if (!isVeth(ifname)) return std::nullopt;
   long self = sysfsNumber(ifname, "ifindex"), peerIndex = sysfsNumber(ifname, "iflink");
   char name[IF_NAMESIZE] = {};
@@ -143,6 +143,7 @@ std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname) {
   bpf_xdp_query_opts query{};
   query.sz = sizeof query;
   if (bpf_xdp_query(static_cast<int>(peerIndex), 0, &query) == 0 && query.attach_mode != 0) return std::nullopt;
+  if (transmit) return peer;
   if (auto gro = ethtoolValue(peer, ETHTOOL_GGRO); !gro || *gro) return std::nullopt;
   return peer;
 }

@@ -20,10 +20,12 @@ std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, b
                                                   Diagnostics& diags);
 
 // A veth sends what XDP transmits through it (tx(), or redirect() into it)
-// to its peer, which takes XDP frames only with NAPI running: an XDP program
-// on it, or GRO on. Without, every transmit fails silently. Returns the
-// peer's name when it is in this network namespace and can take none;
-// nothing otherwise (not a veth, a peer elsewhere, or a peer that can).
-std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname);
+// to its peer, which takes XDP frames only with NAPI running. redirect()
+// kicks the peer's NAPI itself, so GRO on the peer is enough; tx() kicks it
+// only when the peer has an XDP program (with GRO alone the frames wait for
+// other traffic to wake the peer). Without, frames are lost or late, and
+// silently. Returns the peer's name when it is in this network namespace and
+// cannot take them; nothing otherwise (not a veth, a peer elsewhere, or fine).
+std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname, bool transmit);
 
 }  // namespace dptrace

@@ -262,6 +262,11 @@ struct Run {
     return kExitOk;
   }
 
+  // Said at once, not at exit: a run may last long.
+  void warn(SourceRange where, const std::string& message, const std::string& hint) {
+    std::cerr << renderDiagnostic(diags.file(), Diagnostic{Severity::Warning, where, message, hint}, false);
+  }
+
   // An XDP program on its interface through a bpf_link: a killed dptrace
   // leaves nothing attached. auto tries the driver's (native) mode first.
   int attachXdp(bpf_program* prog, const ProgramInfo& p) {
@@ -300,17 +305,17 @@ struct Run {
                 << (generic ? "generic" : "native") << " mode, bpf_link fd " << fd << ")\n";
     xdpLinks.push_back(fd);
     // tx() and redirect() into a veth: its peer must run NAPI, or every frame is lost silently.
-    std::vector<std::pair<std::string, std::string>> sends;  // interface, what sends through it
-    if (p.transmits) sends.emplace_back(ap.target, "tx() on " + ap.target);
-    for (const std::string& to : p.redirects) sends.emplace_back(to, "redirect(\"" + to + "\")");
-    for (const auto& [through, what] : sends)
-      if (auto peer = peerRefusingXdpFrames(through)) {  // said now: the run may last long
-        Diagnostic warning{Severity::Warning, ap.range,
-                           what + " sends frames to " + through + "'s veth peer " + *peer +
-                               ", which cannot take XDP frames: every one would be dropped silently",
-                           "give " + *peer + " NAPI: 'ethtool -K " + *peer + " gro on', or attach an XDP program to it"};
-        std::cerr << renderDiagnostic(diags.file(), warning, false);
-      }
+    if (p.transmits)
+      if (auto peer = peerRefusingXdpFrames(ap.target, true))
+        warn(ap.range, "tx() on " + ap.target + " sends frames to its veth peer " + *peer +
+                           ", which has no XDP program: they are dropped, or wait for other traffic to wake it",
+             "attach any XDP program to " + *peer + " in native mode, e.g. 'ip link set dev " + *peer +
+                 " xdpdrv obj pass.o sec xdp' (GRO alone does not wake it for tx())");
+    for (const std::string& to : p.redirects)
+      if (auto peer = peerRefusingXdpFrames(to, false))
+        warn(ap.range, "redirect(\"" + to + "\") sends frames to " + to + "'s veth peer " + *peer +
+                           ", which cannot take XDP frames: every one would be dropped silently",
+             "give " + *peer + " NAPI: 'ethtool -K " + *peer + " gro on', or attach an XDP program to it");
     return kExitOk;
   }
 
