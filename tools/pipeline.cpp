@@ -19,7 +19,7 @@
 #include <sstream>
 
 #include "ast_printer.h"
-#include "codegen.h"
+#include "codegen_module.h"
 #include "output.h"
 #include "listing.h"
 #include "runner.h"
@@ -187,12 +187,12 @@ int runDptrace(const Options& o) {
   if (o.emit == "llvm" || o.emit == "asm") {
     CodegenOutput kind = o.emit == "llvm" ? CodegenOutput::LlvmIr : CodegenOutput::Assembly;
     std::ostringstream text;
-    bool ok = compileScript(program, types, codegen, diags, kind, &text).has_value();
-    if (stageFailed("code generation") || !ok) return kExitScript;
+    bool ok = compileInModule(program, types, codegen, diags, kind, &text).has_value();
+    if (stageFailed("code generation") || !ok) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
     return emitTo(o, [&](std::ostream& out) { out << text.str(); });
   }
-  std::optional<CompiledScript> compiled = compileScript(program, types, codegen, diags, CodegenOutput::Object, nullptr);
-  if (stageFailed("code generation") || !compiled) return kExitScript;
+  std::optional<CompiledScript> compiled = compileInModule(program, types, codegen, diags, CodegenOutput::Object, nullptr);
+  if (stageFailed("code generation") || !compiled) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
   if (o.emit == "obj") {
     std::ofstream out(*o.outputFile, std::ios::binary);
     out.write(compiled->object.data(), static_cast<std::streamsize>(compiled->object.size()));

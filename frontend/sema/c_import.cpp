@@ -1,55 +1,34 @@
 #include "c_import.h"
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "c_import_paths.h"
+#include "modules.h"
 
 namespace dptrace {
-namespace {
 
 namespace fs = std::filesystem;
-
-fs::path executableDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path() : exe.parent_path();
-}
-
-// The installed layout (bin/dptrace, lib/dptrace/..., share/dptrace/...) is
-// tried first, relative to the executable; then this build tree.
-std::string firstExisting(const std::vector<fs::path>& candidates) {
-  std::error_code ec;
-  for (const fs::path& p : candidates)
-    if (!p.empty() && fs::exists(p, ec)) return p.string();
-  return {};
-}
-
-}  // namespace
-
 std::vector<std::string> stdlibIncludeDirs() {
-  std::string dir = firstExisting({executableDir() / "../share/dptrace/stdlib", DPTRACE_STDLIB_INSTALL_DIR,
-                                   DPTRACE_STDLIB_BUILD_DIR});
+  std::string dir = firstExistingPath({"../share/dptrace/stdlib", DPTRACE_STDLIB_INSTALL_DIR, DPTRACE_STDLIB_BUILD_DIR});
   if (dir.empty()) return {};
-  return {fs::weakly_canonical(dir).string()};
+  return {dir};
 }
 
 bool importCDefinitions(const std::string& fileName, const std::string& script,
                         const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
                         const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error) {
-  std::string module = firstExisting({executableDir() / "../lib/dptrace/libdptrace_cimport.so",
-                                      DPTRACE_CIMPORT_INSTALL_PATH, DPTRACE_CIMPORT_BUILD_PATH});
+  std::string module = firstExistingPath({"../lib/dptrace/libdptrace_cimport.so", DPTRACE_CIMPORT_INSTALL_PATH,
+                                          DPTRACE_CIMPORT_BUILD_PATH});
   if (module.empty()) {
     error = "dptrace's C importer (libdptrace_cimport.so) is not installed";
     return false;
   }
-  // The module stays loaded: Clang's globals must outlive every use.
-  void* handle = dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
-  auto entry = handle ? reinterpret_cast<CImportFunction>(dlsym(handle, kCImportSymbol)) : nullptr;
+  std::string why;
+  auto entry = reinterpret_cast<CImportFunction>(loadModuleSymbol(module, kCImportSymbol, why));
   if (entry == nullptr) {
-    error = "dptrace's C importer cannot be loaded: " + std::string(dlerror());
+    error = "dptrace's C importer cannot be loaded: " + why;
     return false;
   }
 
