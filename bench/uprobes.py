@@ -3,12 +3,16 @@
 in the same run (needs root and a built tree):
 
 1. start to attached (the "Attaching" line) of a uprobe one-liner on the
-   fixture, and the exit time after SIGINT: medians of --runs;
+   fixture, and the exit time after SIGINT: medians of --runs; dptrace cold
+   (DPTRACE_CACHE=off: it compiles every time) and warm (its object cache
+   holds the one-liner's object: libLLVM is never loaded);
 2. ns added per call by `uretprobe:BIN:work { @s = sum(retval); }` while the
    fixture calls work() --calls times: dptrace, bpftrace, and a hand-written
    libbpf uretprobe with a per-CPU array (the floor); medians of 5 runs."""
 import argparse
 import os
+import shutil
+import tempfile
 import signal
 import statistics
 import subprocess
@@ -26,12 +30,12 @@ parser.add_argument("--calls", type=int, default=200000)
 args = parser.parse_args()
 
 
-def start_tracer(command, marker):
+def start_tracer(command, marker, env=None):
     """Starts a tracer; returns (process, seconds until its marker line). bpftrace
     0.17 prints "Attaching" on stdout, dptrace and the floor on stderr."""
     t0 = time.perf_counter()
     on_stdout = os.path.basename(command[0]) == "bpftrace"
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE,
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env,
                             stdout=subprocess.PIPE if on_stdout else subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL if on_stdout else subprocess.PIPE)
     for line in (proc.stdout if on_stdout else proc.stderr):
@@ -67,22 +71,29 @@ def build_floor():
 
 
 one_liner = "uprobe:%s:work { @n = count(); }" % FIXTURE
+# dptrace cold: its object cache off, so every run compiles (loads libLLVM);
+# warm: the object of the first run is reused (the code generator never loads).
+cache_dir = tempfile.mkdtemp(prefix="dptrace-bench-cache-")
 tools = {
-    "dptrace": ([DPTRACE, "-e", one_liner], "Attaching"),
-    "bpftrace": (["bpftrace", "-e", one_liner], "Attaching"),
+    "dptrace (cold)": ([DPTRACE, "-e", one_liner], "Attaching", dict(os.environ, DPTRACE_CACHE="off")),
+    "dptrace (warm)": ([DPTRACE, "-e", one_liner], "Attaching", dict(os.environ, DPTRACE_CACHE_DIR=cache_dir)),
+    "bpftrace": (["bpftrace", "-e", one_liner], "Attaching", None),
 }
 print("1. start to attached, and exit after SIGINT (median of %d)" % args.runs)
 medians = {}
-for name, (command, marker) in tools.items():
+stop(start_tracer(*tools["dptrace (warm)"])[0])  # fills the cache
+for name, (command, marker, env) in tools.items():
     attach, leave = [], []
     for _ in range(args.runs):
-        proc, t = start_tracer(command, marker)
+        proc, t = start_tracer(command, marker, env)
         attach.append(t)
         leave.append(stop(proc))
     medians[name] = statistics.median(attach)
-    print("   %-8s attached in %6.1f ms, exited in %6.1f ms" % (name, medians[name] * 1e3, statistics.median(leave) * 1e3))
-print("   ratio dptrace/bpftrace (attach): %.2f  (target: at most 0.5; bpftrace 0.17 prints its line before attaching)"
-      % (medians["dptrace"] / medians["bpftrace"]))
+    print("   %-15s attached in %6.1f ms, exited in %6.1f ms" % (name, medians[name] * 1e3, statistics.median(leave) * 1e3))
+shutil.rmtree(cache_dir, ignore_errors=True)
+for which in ("cold", "warm"):
+    print("   ratio dptrace (%s)/bpftrace (attach): %.2f  (target: at most 0.5; bpftrace 0.17 prints its line before attaching)"
+          % (which, medians["dptrace (%s)" % which] / medians["bpftrace"]))
 
 print("2. ns added per call by uretprobe sum(retval), %d calls, median of 5" % args.calls)
 ret_script = "uretprobe:%s:work { @s = sum(retval); }" % FIXTURE

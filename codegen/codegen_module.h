@@ -23,6 +23,9 @@ struct CodegenCall {
 using CodegenFunction = void (*)(const CodegenCall&);
 inline constexpr const char* kCodegenSymbol = "dptrace_compile_script";
 
+// The module's path (empty when it is not found).
+std::string codegenModulePath();
+
 // Loads the module (once) and compiles. An unloadable module is a located
 // system error in `diags` and no result.
 std::optional<CompiledScript> compileInModule(const ast::Program& program, const TypeTable& types,

@@ -6,11 +6,14 @@
 
 namespace dptrace {
 
+std::string codegenModulePath() {
+  return firstExistingPath({"../lib/dptrace/libdptrace_codegen.so", DPTRACE_CODEGEN_INSTALL_PATH, DPTRACE_CODEGEN_BUILD_PATH});
+}
+
 std::optional<CompiledScript> compileInModule(const ast::Program& program, const TypeTable& types,
                                               const CodegenOptions& options, Diagnostics& diags, CodegenOutput output,
                                               std::ostream* text) {
-  std::string path = firstExistingPath({"../lib/dptrace/libdptrace_codegen.so", DPTRACE_CODEGEN_INSTALL_PATH,
-                                        DPTRACE_CODEGEN_BUILD_PATH});
+  std::string path = codegenModulePath();
   std::string error = "libdptrace_codegen.so is not installed";
   auto entry = path.empty() ? nullptr : reinterpret_cast<CodegenFunction>(loadModuleSymbol(path, kCodegenSymbol, error));
   if (entry == nullptr) {

@@ -7,6 +7,7 @@
 // Each stage is one pass over the AST that reports to one Diagnostics sink;
 // the run stops after the first stage with errors. `--emit STAGE` stops after
 // that stage and prints its result. Stages not built yet say so.
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +21,7 @@
 
 #include "ast_printer.h"
 #include "codegen_module.h"
+#include "object_cache.h"
 #include "output.h"
 #include "listing.h"
 #include "runner.h"
@@ -132,6 +134,30 @@ int emitTo(const Options& o, Print print) {
 
 }  // namespace
 
+// Everything a compiled object depends on besides dptrace's own build: the
+// script, the options, the interfaces and the probed binaries (their DWARF
+// types), and the kernel (tracepoint formats).
+std::string cacheKey(const SourceFile& script, const ast::Program& program, const CodegenOptions& codegen) {
+  std::ostringstream key;
+  utsname kernel{};
+  uname(&kernel);
+  key << "dptrace " << DPTRACE_VERSION << '\n'
+      << fileIdentity("/proc/self/exe") << ' ' << fileIdentity(std::filesystem::read_symlink("/proc/self/exe").string())
+      << '\n' << fileIdentity(codegenModulePath()) << '\n'
+      << kernel.release << ' ' << kernel.version << '\n'
+      << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << '\n';
+  for (const auto& [name, index] : codegen.interfaces) key << "interface " << name << ' ' << index << '\n';
+  for (const ast::Probe& probe : program.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints)
+      if (auto it = codegen.uprobes.find(&ap); it != codegen.uprobes.end()) {
+        key << "uprobe " << ap.raw << " -> " << fileIdentity(it->second.binary);
+        for (const std::string& f : it->second.functions) key << ' ' << f;
+        key << '\n';
+      }
+  key << "script " << script.name() << '\n' << script.text();
+  return key.str();
+}
+
 int runDptrace(const Options& o) {
   if (auto refusal = unavailableOption(o)) {
     fail(*refusal);
@@ -191,8 +217,16 @@ int runDptrace(const Options& o) {
     if (stageFailed("code generation") || !ok) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
     return emitTo(o, [&](std::ostream& out) { out << text.str(); });
   }
-  std::optional<CompiledScript> compiled = compileInModule(program, types, codegen, diags, CodegenOutput::Object, nullptr);
-  if (stageFailed("code generation") || !compiled) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
+  // A run may reuse the object of an earlier identical one (object_cache.h).
+  ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen));
+  std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt;
+  if (compiled) {
+    timer.done("code generation (cached)");
+  } else {
+    compiled = compileInModule(program, types, codegen, diags, CodegenOutput::Object, nullptr);
+    if (stageFailed("code generation") || !compiled) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
+    if (cache.enabled()) cache.store(*compiled);
+  }
   if (o.emit == "obj") {
     std::ofstream out(*o.outputFile, std::ios::binary);
     out.write(compiled->object.data(), static_cast<std::streamsize>(compiled->object.size()));
