@@ -23,6 +23,7 @@
 #include "decode.h"
 #include "map_reader.h"
 #include "pcap_replay.h"
+#include "uprobe_multi.h"
 #include "interfaces.h"
 
 namespace dptrace {
@@ -84,7 +85,8 @@ struct Run {
   bpf_object* obj = nullptr;
   ring_buffer* rb = nullptr;
   std::vector<bpf_link*> links;
-  std::vector<int> xdpLinks;  // bpf_link fds made with bpf_link_create (XDP with mode flags)
+  std::vector<int> xdpLinks;  // bpf_link fds made by hand: XDP with mode flags, uprobe_multi
+  bool uprobeMulti = true;    // uprobes through uprobe_multi links (off if the kernel has none)
   bool exitRequested = false;
   int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
   pid_t child = -1;     // -c
@@ -192,7 +194,23 @@ struct Run {
     opts.object_name = "dptrace";
     obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
     if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kExitSystem);
+    // Uprobe programs as uprobe_multi programs: their links close in a fraction of a perf-event link's ~100 ms.
+    bool anyUprobe = false;
+    for (const ProgramInfo& p : script.programs)
+      if (p.attach.provider == "uprobe" || p.attach.provider == "uretprobe")
+        if (bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str())) {
+          bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kAttachUprobeMulti));
+          anyUprobe = true;
+        }
     int err = bpf_object__load(obj);
+    if (err == -EINVAL && anyUprobe) {  // a kernel before 6.6: perf-event uprobes
+      bpf_object__close(obj);
+      uprobeMulti = false;
+      libbpfLog().clear();
+      obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
+      if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kExitSystem);
+      err = bpf_object__load(obj);
+    }
     if (err == 0) return kExitOk;
     std::string log = libbpfLog();
     if (options.verbose) std::cerr << log;
@@ -224,6 +242,15 @@ struct Run {
         link = bpf_program__attach_raw_tracepoint(prog, p.rawTracepoint.c_str());
       } else if (ap.provider == "tracepoint") {
         link = bpf_program__attach_tracepoint(prog, ap.target.c_str(), ap.function.c_str());
+      } else if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && uprobeMulti) {
+        std::optional<uint64_t> offset = p.symbol.empty() ? ap.offset : symbolFileOffset(p.binary, p.symbol);
+        if (!offset) return fail(ap.range, "cannot find '" + p.symbol + "' in '" + p.binary + "' to attach to", "", kExitScript);
+        int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ap.provider == "uretprobe", targetPid);
+        if (fd < 0)
+          return fail(ap.range, "cannot attach '" + ap.raw + "': " + std::strerror(-fd), "",
+                      fd == -EPERM ? kExitSystem : kExitScript);
+        xdpLinks.push_back(fd);
+        continue;
       } else if (ap.provider == "uprobe" || ap.provider == "uretprobe") {
         bpf_uprobe_opts uo{};
         uo.sz = sizeof uo;

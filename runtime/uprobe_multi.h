@@ -1,0 +1,25 @@
+// Uprobes through uprobe_multi links (BPF_TRACE_UPROBE_MULTI, Linux 6.6):
+// closing one takes a fraction of the ~100 ms a perf-event uprobe link's
+// close() waits here. libbpf 1.1 has no wrapper and Debian's uapi header lacks
+// the attach type, so the link is made with a raw BPF_LINK_CREATE.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dptrace {
+
+// The attach type of uprobe_multi programs and links.
+inline constexpr int kAttachUprobeMulti = 48;
+
+// A link of the program `progFd` (loaded with expected attach type
+// kAttachUprobeMulti) on the instruction at `fileOffset` of the ELF file at
+// `path`, for `pid` only when it is positive. The link's fd, or -errno.
+int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid);
+
+// The file offset of `symbol` in the ELF file at `path` (its address mapped
+// through the PT_LOAD segments), or nothing.
+std::optional<uint64_t> symbolFileOffset(const std::string& path, const std::string& symbol);
+
+}  // namespace dptrace
