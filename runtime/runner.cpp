@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <iostream>
@@ -196,7 +197,9 @@ struct Run {
     if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kExitSystem);
     // Uprobe programs as uprobe_multi programs: their links close in a fraction of a perf-event link's ~100 ms.
     bool anyUprobe = false;
+    if (const char* links = std::getenv("DPTRACE_UPROBE_LINKS"); links && std::string(links) == "perf") uprobeMulti = false;
     for (const ProgramInfo& p : script.programs)
+      if (uprobeMulti)
       if (p.attach.provider == "uprobe" || p.attach.provider == "uretprobe")
         if (bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str())) {
           bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kAttachUprobeMulti));
