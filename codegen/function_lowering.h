@@ -70,14 +70,16 @@ private:
   // ---- packets (lower_packet.cpp)
   // Finds the headers (again after a VLAN push or pop), into pkt_.
   void parsePacket();
+  Value* contextPointer(uint32_t offsetInContext);
   Value* loadPacket(Value* header, uint32_t offset, uint32_t bytes);  // host order
   std::optional<PacketHeader> header(const std::string& view);        // loaded here; none for pkt
   Val packetField(const std::string& view, const std::string& field, SourceRange r);
   Value* viewPresent(const std::string& view);
   void packetAction(const ast::Call& c);
   // A field assignment, with every checksum that covers the field updated.
-  void packetWrite(const ast::Field& target, const Val& v, const Type& from);
+  void packetWrite(const ast::Field& target, const Val& v);
   void swapFields(const ast::Call& c);
+  void moveMacAddresses(Value* data, uint32_t from, uint32_t to);
   void vlanPop();
   void vlanPush(const ast::Expr& id);
   // Runs `then` only where `condition` holds, then continues after it.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "function_lowering.h"
+#include "packet_views.h"
 
 namespace dptrace {
 
@@ -29,6 +30,12 @@ constexpr uint64_t kGtpUPort = 2152;
 
 }  // namespace
 
+// xdp_md.data / data_end, as the packet pointers the verifier knows them by.
+Value* FunctionLowering::contextPointer(uint32_t offsetInContext) {
+  Value* v = b_.CreateAlignedLoad(b_.getInt32Ty(), offset(fn_->getArg(0), offsetInContext), llvm::Align(4));
+  return b_.CreateIntToPtr(b_.CreateZExt(v, i64()), ptr());
+}
+
 Value* FunctionLowering::loadPacket(Value* header, uint32_t off, uint32_t bytes) {
   // Natural alignment, as C's struct iphdr gives: x86 BPF does unaligned packet loads.
   Value* v = b_.CreateAlignedLoad(b_.getIntNTy(bytes * 8), offset(header, off), llvm::Align(bytes));
@@ -44,13 +51,8 @@ void FunctionLowering::requirePresent(Value* present) {
 
 void FunctionLowering::parsePacket() {
   llvm::Type* i8 = b_.getInt8Ty();
-  Value* ctx = fn_->getArg(0);
-  auto pointerAt = [&](uint32_t off) {
-    Value* v = b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, off), llvm::Align(4));
-    return b_.CreateIntToPtr(b_.CreateZExt(v, i64()), ptr());
-  };
-  Value* data = pointerAt(0);
-  Value* end = pointerAt(4);
+  Value* data = contextPointer(kXdpMdData);
+  Value* end = contextPointer(kXdpMdDataEnd);
 
   // Each header in two slots, its pointer and whether it was found (0 until
   // it is); SROA turns them into phis.
@@ -242,7 +244,7 @@ Val FunctionLowering::packetField(const std::string& view, const std::string& fi
   Value* ctx = fn_->getArg(0);
   if (view == "pkt") {
     if (field == "len") return {b_.CreateAnd(call(Helper::XdpGetBuffLen, i64(), {ctx}), 0xffffffff), false};
-    uint32_t off = field == "ifindex" ? 12 : 16;  // xdp_md.ingress_ifindex, rx_queue_index
+    uint32_t off = field == "ifindex" ? kXdpMdIngressIfindex : kXdpMdRxQueue;
     return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, off), llvm::Align(4)), i64()), false};
   }
   PacketHeader found = *header(view);
@@ -263,45 +265,16 @@ Val FunctionLowering::packetField(const std::string& view, const std::string& fi
                             llvm::Align(4));
     return Val{buf, true};
   };
-  auto be = [&](uint32_t off, uint32_t bytes) { return Val{loadPacket(h, off, bytes), false}; };
-  if (view == "eth") {
-    if (field == "dst") return mac(0);
-    if (field == "src") return mac(6);
+  const PacketField* f = findPacketField(view, field);
+  if (view == "eth" && field == "type") {  // the ethertype after the tags, found by the parse
     Value* raw = b_.CreateTrunc(b_.CreateLoad(i64(), pkt_.ethType), b_.getInt16Ty());
     return {b_.CreateZExt(b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, raw), i64()), false};
   }
-  if (view == "vlan") return {b_.CreateAnd(loadPacket(h, 0, 2), 0xfff), false};
-  if (view == "ip") {
-    if (field == "src") return ipv4(12);
-    if (field == "dst") return ipv4(16);
-    if (field == "proto") return be(9, 1);
-    if (field == "ttl") return be(8, 1);
-    if (field == "len") return be(2, 2);
-  }
-  if (view == "ip6") {
-    if (field == "src") return ipv6(8);
-    if (field == "dst") return ipv6(24);
-    if (field == "nexthdr") return be(6, 1);
-  }
-  if (view == "tcp") {
-    if (field == "sport") return be(0, 2);
-    if (field == "dport") return be(2, 2);
-    if (field == "flags") return be(13, 1);
-  }
-  if (view == "udp") {
-    if (field == "sport") return be(0, 2);
-    if (field == "dport") return be(2, 2);
-    if (field == "len") return be(4, 2);
-  }
-  if (view == "icmp" || view == "icmp6") {
-    if (field == "type") return be(0, 1);
-    if (field == "code") return be(1, 1);
-    if (field == "seq") return be(6, 2);
-  }
-  if (view == "gtp") {
-    if (field == "type") return be(1, 1);
-    if (field == "teid") return be(4, 4);
-  }
+  if (view == "vlan") return {b_.CreateAnd(loadPacket(h, f->offset, f->size), 0xfff), false};
+  if (f->type.is(TypeKind::Mac)) return mac(f->offset);
+  if (f->type.is(TypeKind::Ipv4)) return ipv4(f->offset);
+  if (f->type.is(TypeKind::Ipv6)) return ipv6(f->offset);
+  if (f->type.is(TypeKind::Integer)) return {loadPacket(h, f->offset, f->size), false};
   m_.unsupported(r, view + "." + field);
   return zero();
 }
@@ -326,27 +299,6 @@ void FunctionLowering::packetAction(const ast::Call& c) {
 }  // namespace dptrace
 
 namespace dptrace {
-
-namespace {
-
-// Where a writable field lies in its header, and the checksums that cover it.
-struct FieldPlace {
-  uint32_t offset;
-  uint32_t size;
-};
-
-FieldPlace placeOf(const std::string& view, const std::string& field) {
-  if (view == "eth") return {field == "dst" ? 0u : 6u, 6};
-  if (view == "vlan") return {0, 2};
-  if (view == "ip") return field == "src" ? FieldPlace{12, 4} : field == "dst" ? FieldPlace{16, 4} : FieldPlace{8, 1};
-  if (view == "ip6") return {field == "src" ? 8u : 24u, 16};
-  if (view == "tcp") return field == "sport" ? FieldPlace{0, 2} : field == "dport" ? FieldPlace{2, 2} : FieldPlace{13, 1};
-  if (view == "udp") return {field == "sport" ? 0u : 2u, 2};
-  if (view == "icmp" || view == "icmp6") return {field == "type" ? 0u : 1u, 1};
-  return {4, 4};  // gtp.teid
-}
-
-}  // namespace
 
 void FunctionLowering::onlyIf(Value* condition, const std::function<void()>& then) {
   BasicBlock* yes = BasicBlock::Create(ctx_, "only_if", fn_);
@@ -376,13 +328,13 @@ void FunctionLowering::updateChecksum(Value* at, Value* delta, bool udp) {
   onlyIf(b_.CreateICmpNE(current, b_.getInt16(0)), apply);
 }
 
-void FunctionLowering::packetWrite(const ast::Field& target, const Val& v, const Type& from) {
+void FunctionLowering::packetWrite(const ast::Field& target, const Val& v) {
   const std::string& view = static_cast<const ast::Identifier&>(*target.base).name;
   const std::string& field = target.field;
   const Type& type = typeOf(target);
   PacketHeader h = *header(view);
   requirePresent(b_.CreateICmpNE(h.present, b_.getInt64(0)));  // a write to an absent view does not run
-  FieldPlace place = placeOf(view, field);
+  const PacketField& place = *findPacketField(view, field);
 
   // The 16-bit words the checksums see: the field's, widened to even offsets.
   uint32_t first = place.offset & ~1u;
@@ -409,7 +361,6 @@ void FunctionLowering::packetWrite(const ast::Field& target, const Val& v, const
     if (place.size > 1) narrow = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, narrow);
     b_.CreateAlignedStore(narrow, at, llvm::Align(place.size));
   }
-  (void)from;
 
   if (view == "eth" || view == "vlan") return;  // no checksum covers them
   Value* delta = b_.getInt64(0);
@@ -448,8 +399,17 @@ void FunctionLowering::swapFields(const ast::Call& c) {
     b_.CreateMemCpy(copy, llvm::MaybeAlign(8), va.v, llvm::MaybeAlign(8), 16);
     va.v = copy;
   }
-  packetWrite(a, vb, typeOf(b));
-  packetWrite(b, va, typeOf(a));
+  packetWrite(a, vb);
+  packetWrite(b, va);
+}
+
+// The 12 bytes of destination and source MAC, from data+from to data+to
+// (overlapping: all loaded before any store).
+void FunctionLowering::moveMacAddresses(Value* data, uint32_t from, uint32_t to) {
+  std::vector<Value*> words;
+  for (uint32_t i = 0; i < 12; i += 4)
+    words.push_back(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(data, from + i), llvm::Align(2)));
+  for (uint32_t i = 0; i < 3; ++i) b_.CreateAlignedStore(words[i], offset(data, to + 4 * i), llvm::Align(2));
 }
 
 // Pops the outer tag: the MAC addresses move 4 bytes up over it, and the
@@ -458,12 +418,10 @@ void FunctionLowering::vlanPop() {
   PacketHeader vlan = *header("vlan");
   requirePresent(b_.CreateICmpNE(vlan.present, b_.getInt64(0)));
   Value* ctx = fn_->getArg(0);
-  Value* data = b_.CreateIntToPtr(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), ctx, llvm::Align(4)), i64()), ptr());
-  Value* end = b_.CreateIntToPtr(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, 4), llvm::Align(4)), i64()), ptr());
+  Value* data = contextPointer(kXdpMdData);
+  Value* end = contextPointer(kXdpMdDataEnd);
   requirePresent(b_.CreateICmpULE(offset(data, 18), end));
-  std::vector<Value*> macs;
-  for (uint32_t i = 0; i < 12; i += 4) macs.push_back(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(data, i), llvm::Align(2)));
-  for (uint32_t i = 0; i < 3; ++i) b_.CreateAlignedStore(macs[i], offset(data, 4 + 4 * i), llvm::Align(2));
+  moveMacAddresses(data, 0, 4);
   call(Helper::XdpAdjustHead, i64(), {ctx, b_.getInt64(4)});
   parsePacket();  // every packet pointer is stale after the adjustment, whatever its result
 }
@@ -476,17 +434,15 @@ void FunctionLowering::vlanPush(const ast::Expr& id) {
   Value* r = call(Helper::XdpAdjustHead, i64(), {ctx, b_.getInt64(static_cast<uint64_t>(-4))});
   Value* pushed = b_.CreateICmpEQ(r, b_.getInt64(0));
   onlyIf(pushed, [&] {
-    Value* data = b_.CreateIntToPtr(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), ctx, llvm::Align(4)), i64()), ptr());
-    Value* end = b_.CreateIntToPtr(b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, 4), llvm::Align(4)), i64()), ptr());
+    Value* data = contextPointer(kXdpMdData);
+    Value* end = contextPointer(kXdpMdDataEnd);
     BasicBlock* fits = BasicBlock::Create(ctx_, "vlan_push_fits", fn_);
     BasicBlock* tooShort = BasicBlock::Create(ctx_, "vlan_push_short", fn_);
     b_.CreateCondBr(b_.CreateICmpULE(offset(data, 18), end), fits, tooShort);
     b_.SetInsertPoint(tooShort);  // cannot happen after a successful adjustment; the verifier wants it
     b_.CreateRet(b_.getInt32(kXdpAborted));
     b_.SetInsertPoint(fits);
-    std::vector<Value*> macs;
-    for (uint32_t i = 0; i < 12; i += 4) macs.push_back(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(data, 4 + i), llvm::Align(2)));
-    for (uint32_t i = 0; i < 3; ++i) b_.CreateAlignedStore(macs[i], offset(data, 4 * i), llvm::Align(2));
+    moveMacAddresses(data, 4, 0);
     b_.CreateAlignedStore(b_.getInt16(0x0081), offset(data, 12), llvm::Align(2));  // 0x8100 in network order
     Value* tciBe = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, b_.CreateTrunc(tci, b_.getInt16Ty()));
     b_.CreateAlignedStore(tciBe, offset(data, 14), llvm::Align(2));

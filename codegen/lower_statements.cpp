@@ -14,7 +14,7 @@ void FunctionLowering::storeTo(const ast::Expr& target, const Val& v, const Type
     return;
   }
   if (target.kind == ast::ExprKind::Map) return mapStore(static_cast<const ast::Map&>(target), v, from);
-  if (target.kind == ast::ExprKind::Field && packet_) return packetWrite(static_cast<const ast::Field&>(target), v, from);
+  if (target.kind == ast::ExprKind::Field && packet_) return packetWrite(static_cast<const ast::Field&>(target), v);
   m_.unsupported(target.range, "assigning to this");
 }
 

@@ -34,6 +34,9 @@ enum class Helper : int64_t {
   XdpGetBuffLen = 188,
 };
 
+// Offsets in struct xdp_md.
+inline constexpr uint32_t kXdpMdData = 0, kXdpMdDataEnd = 4, kXdpMdIngressIfindex = 12, kXdpMdRxQueue = 16;
+
 // XDP verdicts (enum xdp_action).
 inline constexpr int32_t kXdpAborted = 0, kXdpDrop = 1, kXdpPass = 2, kXdpTx = 3, kXdpRedirect = 4;
 

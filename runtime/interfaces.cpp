@@ -103,31 +103,22 @@ long sysfsNumber(const std::string& ifname, const char* file) {
   return in ? v : -1;
 }
 
-std::optional<uint32_t> ethtoolValue(const std::string& ifname, uint32_t cmd) {
+// One SIOCETHTOOL request (`request` starts with its ETHTOOL_* command).
+bool ethtool(const std::string& ifname, void* request) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::nullopt;
-  ethtool_value value{};
-  value.cmd = cmd;
+  if (fd < 0) return false;
   ifreq req{};
   std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  req.ifr_data = reinterpret_cast<char*>(&value);
+  req.ifr_data = static_cast<char*>(request);
   int r = ioctl(fd, SIOCETHTOOL, &req);
   close(fd);
-  if (r != 0) return std::nullopt;
-  return value.data;
+  return r == 0;
 }
 
 bool isVeth(const std::string& ifname) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
   ethtool_drvinfo info{};
   info.cmd = ETHTOOL_GDRVINFO;
-  ifreq req{};
-  std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  req.ifr_data = reinterpret_cast<char*>(&info);
-  int r = ioctl(fd, SIOCETHTOOL, &req);
-  close(fd);
-  return r == 0 && std::strcmp(info.driver, "veth") == 0;
+  return ethtool(ifname, &info) && std::strcmp(info.driver, "veth") == 0;
 }
 
 }  // namespace
@@ -144,7 +135,9 @@ std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname, bool
   query.sz = sizeof query;
   if (bpf_xdp_query(static_cast<int>(peerIndex), 0, &query) == 0 && query.attach_mode != 0) return std::nullopt;
   if (transmit) return peer;
-  if (auto gro = ethtoolValue(peer, ETHTOOL_GGRO); !gro || *gro) return std::nullopt;
+  ethtool_value gro{};
+  gro.cmd = ETHTOOL_GGRO;
+  if (!ethtool(peer, &gro) || gro.data) return std::nullopt;
   return peer;
 }
 

@@ -86,7 +86,8 @@ struct Run {
   bpf_object* obj = nullptr;
   ring_buffer* rb = nullptr;
   std::vector<bpf_link*> links;
-  std::vector<int> xdpLinks;  // bpf_link fds made by hand: XDP with mode flags, uprobe_multi
+  std::vector<int> linkFds;  // bpf_link fds made by hand: XDP with mode flags, uprobe_multi
+  std::map<std::string, std::map<std::string, uint64_t>> functionOffsets;  // binary -> function -> file offset
   bool uprobeMulti = true;    // uprobes through uprobe_multi links (off if the kernel has none)
   bool exitRequested = false;
   int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
@@ -107,8 +108,8 @@ struct Run {
   void detach() {
     for (bpf_link* l : links) bpf_link__destroy(l);
     links.clear();
-    for (int fd : xdpLinks) close(fd);
-    xdpLinks.clear();
+    for (int fd : linkFds) close(fd);
+    linkFds.clear();
   }
 
   int mapFd(const std::string& symbol) {
@@ -246,13 +247,19 @@ struct Run {
       } else if (ap.provider == "tracepoint") {
         link = bpf_program__attach_tracepoint(prog, ap.target.c_str(), ap.function.c_str());
       } else if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && uprobeMulti) {
-        std::optional<uint64_t> offset = p.symbol.empty() ? ap.offset : symbolFileOffset(p.binary, p.symbol);
+        std::optional<uint64_t> offset = ap.offset;
+        if (!p.symbol.empty()) {  // one read of the binary for all its probes
+          auto binary = functionOffsets.find(p.binary);
+          if (binary == functionOffsets.end()) binary = functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
+          auto it = binary->second.find(p.symbol);
+          offset = it == binary->second.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+        }
         if (!offset) return fail(ap.range, "cannot find '" + p.symbol + "' in '" + p.binary + "' to attach to", "", kExitScript);
         int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ap.provider == "uretprobe", targetPid);
         if (fd < 0)
           return fail(ap.range, "cannot attach '" + ap.raw + "': " + std::strerror(-fd), "",
                       fd == -EPERM ? kExitSystem : kExitScript);
-        xdpLinks.push_back(fd);
+        linkFds.push_back(fd);
         continue;
       } else if (ap.provider == "uprobe" || ap.provider == "uretprobe") {
         bpf_uprobe_opts uo{};
@@ -333,7 +340,7 @@ struct Run {
     if (options.verbose)
       std::cerr << "dptrace: " << p.function << " attached to " << ap.target << " (ifindex " << index->second << ", "
                 << (generic ? "generic" : "native") << " mode, bpf_link fd " << fd << ")\n";
-    xdpLinks.push_back(fd);
+    linkFds.push_back(fd);
     // tx() and redirect() into a veth: its peer must run NAPI, or every frame is lost silently.
     if (p.transmits)
       if (auto peer = peerRefusingXdpFrames(ap.target, true))

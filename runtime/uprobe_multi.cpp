@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "elf_symbols.h"
 
@@ -52,31 +53,28 @@ int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffs
   return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
-std::optional<uint64_t> symbolFileOffset(const std::string& path, const std::string& symbol) {
+std::map<std::string, uint64_t> functionFileOffsets(const std::string& path) {
+  std::map<std::string, uint64_t> offsets;
   std::string error;
   auto symbols = readFunctionSymbols(path, error);
-  if (!symbols) return std::nullopt;
-  uint64_t address = 0;
-  bool found = false;
-  for (const FunctionSymbol& s : *symbols)
-    if (s.name == symbol) address = s.address, found = true;
-  if (!found) return std::nullopt;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  int fd = symbols ? open(path.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+  if (fd < 0) return offsets;
   elf_version(EV_CURRENT);
   Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
-  std::optional<uint64_t> offset;
+  std::vector<GElf_Phdr> code;  // the executable PT_LOAD segments
   size_t count = 0;
   if (elf && elf_getphdrnum(elf, &count) == 0)
-    for (size_t i = 0; i < count && !offset; ++i) {
+    for (size_t i = 0; i < count; ++i) {
       GElf_Phdr ph;
-      if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
-          address >= ph.p_vaddr && address < ph.p_vaddr + ph.p_memsz)
-        offset = address - ph.p_vaddr + ph.p_offset;
+      if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) code.push_back(ph);
     }
   if (elf) elf_end(elf);
   close(fd);
-  return offset;
+  for (const FunctionSymbol& s : *symbols)
+    for (const GElf_Phdr& ph : code)
+      if (s.address >= ph.p_vaddr && s.address < ph.p_vaddr + ph.p_memsz)
+        offsets[s.name] = s.address - ph.p_vaddr + ph.p_offset;
+  return offsets;
 }
 
 }  // namespace dptrace

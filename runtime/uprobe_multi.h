@@ -5,7 +5,7 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <map>
 #include <string>
 
 namespace dptrace {
@@ -18,8 +18,8 @@ inline constexpr int kAttachUprobeMulti = 48;
 // `path`, for `pid` only when it is positive. The link's fd, or -errno.
 int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid);
 
-// The file offset of `symbol` in the ELF file at `path` (its address mapped
-// through the PT_LOAD segments), or nothing.
-std::optional<uint64_t> symbolFileOffset(const std::string& path, const std::string& symbol);
+// The file offset of every function of the ELF file at `path` (its address
+// mapped through the executable PT_LOAD segment); empty when it cannot be read.
+std::map<std::string, uint64_t> functionFileOffsets(const std::string& path);
 
 }  // namespace dptrace

@@ -142,8 +142,8 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
   utsname kernel{};
   uname(&kernel);
   key << "dptrace " << DPTRACE_VERSION << '\n'
-      << fileIdentity("/proc/self/exe") << ' ' << fileIdentity(std::filesystem::read_symlink("/proc/self/exe").string())
-      << '\n' << fileIdentity(codegenModulePath()) << '\n'
+      << fileIdentity(std::filesystem::read_symlink("/proc/self/exe").string()) << '\n'
+      << fileIdentity(codegenModulePath()) << '\n'
       << kernel.release << ' ' << kernel.version << '\n'
       << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << '\n';
   for (const auto& [name, index] : codegen.interfaces) key << "interface " << name << ' ' << index << '\n';

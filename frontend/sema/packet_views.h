@@ -1,6 +1,6 @@
 // The packet views of xdp and afxdp blocks and their fields: types in host
-// byte order, and which fields a script may assign (checksums are fixed by
-// the code generator).
+// byte order, which fields a script may assign (checksums are fixed by the
+// code generator), and where each lies in its header.
 #pragma once
 
 #include <span>
@@ -15,6 +15,8 @@ struct PacketField {
   const char* name;
   Type type;
   bool writable;
+  uint32_t offset = 0;  // where it lies in its header (network order), for the code generator
+  uint32_t size = 0;    // in bytes; pkt.* are not in the packet
 };
 
 std::span<const PacketField> allPacketFields();

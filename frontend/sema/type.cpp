@@ -4,53 +4,31 @@
 
 namespace dptrace {
 
-Type Type::integer(uint32_t bits, bool isSigned) {
+Type Type::sized(TypeKind kind, uint32_t bits) {
   Type t;
-  t.kind_ = TypeKind::Integer;
+  t.kind_ = kind;
   t.bits_ = bits;
+  return t;
+}
+
+Type Type::integer(uint32_t bits, bool isSigned) {
+  Type t = sized(TypeKind::Integer, bits);
   t.signed_ = isSigned;
   return t;
 }
 
-Type Type::boolean() {
-  Type t;
-  t.kind_ = TypeKind::Bool;
-  t.bits_ = 8;
-  return t;
-}
+Type Type::boolean() { return sized(TypeKind::Bool, 8); }
 
-Type Type::string(uint32_t capacity) {
-  Type t;
-  t.kind_ = TypeKind::String;
-  t.bits_ = capacity * 8;
-  return t;
-}
+Type Type::string(uint32_t capacity) { return sized(TypeKind::String, capacity * 8); }
 
-Type Type::ipv4() {
-  Type t;
-  t.kind_ = TypeKind::Ipv4;
-  t.bits_ = 32;
-  return t;
-}
+Type Type::ipv4() { return sized(TypeKind::Ipv4, 32); }
 
-Type Type::ipv6() {
-  Type t;
-  t.kind_ = TypeKind::Ipv6;
-  t.bits_ = 128;
-  return t;
-}
+Type Type::ipv6() { return sized(TypeKind::Ipv6, 128); }
 
-Type Type::mac() {
-  Type t;
-  t.kind_ = TypeKind::Mac;
-  t.bits_ = 48;
-  return t;
-}
+Type Type::mac() { return sized(TypeKind::Mac, 48); }
 
 Type Type::pointer(Type pointee) {
-  Type t;
-  t.kind_ = TypeKind::Pointer;
-  t.bits_ = 64;
+  Type t = sized(TypeKind::Pointer, 64);
   t.elements_.push_back(std::move(pointee));
   return t;
 }

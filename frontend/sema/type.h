@@ -54,6 +54,8 @@ public:
   std::string kindName() const;  // "an integer", "a string", "a count() aggregation" -- for messages
 
 private:
+  static Type sized(TypeKind kind, uint32_t bits);
+
   TypeKind kind_ = TypeKind::Void;
   uint32_t bits_ = 0;
   bool signed_ = false;

@@ -12,16 +12,15 @@ Every wait is bounded."""
 import logging
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netns import Net, ping, receiver, send_udp, sh  # noqa: E402
 from scapy.all import (Ether, Dot1Q, IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, Raw, wrpcap, rdpcap,  # noqa: E402
-                       AsyncSniffer, sendp, conf)
+                       conf)
 
 conf.verb = 0
 DPTRACE, LAB, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -35,105 +34,12 @@ WORK = "/tmp/dptrace-lab%s-%s" % (LAB, TAG)
 os.makedirs(WORK, exist_ok=True)
 
 
-def sh(*cmd, check=True, timeout=30):
-    return subprocess.run(list(cmd), check=check, capture_output=True, text=True, timeout=timeout)
-
-
-class Net:
-    """Namespaces A (sender) and B (dptrace) joined by veth a<->b; with
-    `third`, namespace C joined to B by veth c<->d (B's c, C's d)."""
-
-    def __init__(self, third=False, ipv6=False):
-        self.ns = {"A": "labA" + TAG, "B": "labB" + TAG, "C": "labC" + TAG}
-        self.if_ = {"a": "la" + TAG, "b": "lb" + TAG, "c": "lc" + TAG, "d": "ld" + TAG}
-        self.third = third
-        self.teardown()
-        for n in ("A", "B") + (("C",) if third else ()):
-            sh("ip", "netns", "add", self.ns[n])
-            if not ipv6:
-                self.run(n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-            self.run(n, "ip", "link", "set", "lo", "up")
-        sh("ip", "link", "add", self.if_["a"], "netns", self.ns["A"], "type", "veth", "peer", "name", self.if_["b"],
-           "netns", self.ns["B"])
-        self.setup("A", "a", "10.61.0.1/24", "fc61::1/64" if ipv6 else None)
-        self.setup("B", "b", "10.61.0.2/24", "fc61::2/64" if ipv6 else None)
-        self.run("A", "ethtool", "-K", self.if_["a"], "tx", "off")
-        if third:
-            sh("ip", "link", "add", self.if_["c"], "netns", self.ns["B"], "type", "veth", "peer", "name", self.if_["d"],
-               "netns", self.ns["C"])
-            self.setup("B", "c", "10.62.0.1/24", None)
-            self.setup("C", "d", "10.62.0.2/24", None)
-
-    def setup(self, n, i, addr, addr6):
-        self.run(n, "ip", "addr", "add", addr, "dev", self.if_[i])
-        if addr6:
-            self.run(n, "ip", "addr", "add", addr6, "dev", self.if_[i], "nodad")
-        self.run(n, "ip", "link", "set", self.if_[i], "up")
-
-    def mac(self, n, i):
-        return self.run(n, "cat", "/sys/class/net/%s/address" % self.if_[i]).stdout.strip()
-
-    def run(self, n, *cmd, check=True, timeout=30):
-        return sh("ip", "netns", "exec", self.ns[n], *cmd, check=check, timeout=timeout)
-
-    def teardown(self):
-        for n in self.ns.values():
-            sh("ip", "netns", "del", n, check=False)
-
-    def script(self, extra_sed=()):
-        """The lab's script with veth0 (and veth1) replaced by this run's interfaces."""
-        text = open(SCRIPT).read().replace("veth0", self.if_["b"]).replace("veth1", self.if_["c"])
-        path = os.path.join(WORK, "lab.dpt")
-        open(path, "w").write(text)
-        return path
-
-    def dptrace(self, script, *options):
-        proc = subprocess.Popen(["ip", "netns", "exec", self.ns["B"], DPTRACE, *options, script],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        err = []
-        for line in proc.stderr:
-            err.append(line)
-            if line.startswith("Attaching"):
-                self.stderr_lines = err
-                return proc
-            if time.time() > deadline:
-                break
-        proc.kill()
-        sys.exit("dptrace did not attach:\n" + "".join(err) + proc.stderr.read())
-
-    @staticmethod
-    def stop(proc):
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-        return out, err
-
-
-def ping(net, ns, addr, count, v6=False):
-    r = net.run(ns, "ping", "-6" if v6 else "-4", "-c", str(count), "-i", "0.1", "-W", "1", addr, check=False)
-    line = [l for l in r.stdout.splitlines() if "transmitted" in l]
-    return line[0].split(", time")[0] if line else r.stdout + r.stderr
-
-
-UDP_SEND = ("import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-            "for i in range(int(sys.argv[3])): s.sendto(b'x' * 10, (sys.argv[1], int(sys.argv[2])))")
-UDP_RECV = ("import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-            "s.bind((sys.argv[1], int(sys.argv[2]))); s.settimeout(3); n = 0\n"
-            "try:\n"
-            "    while n < int(sys.argv[3]): s.recv(100); n += 1\n"
-            "except OSError: pass\n"
-            "print('received', n, 'on port', sys.argv[2])")
-
-
-def receiver(net, ns, addr, port, count):
-    p = subprocess.Popen(["ip", "netns", "exec", net.ns[ns], "/usr/bin/python3", "-c", UDP_RECV, addr, str(port),
-                          str(count)], stdout=subprocess.PIPE, text=True)
-    time.sleep(0.3)
-    return p
-
-
-def send_udp(net, ns, addr, port, count):
-    net.run(ns, "/usr/bin/python3", "-c", UDP_SEND, addr, str(port), str(count))
+def lab_script(net):
+    """The lab's script with veth0 (and veth1) replaced by this run's interfaces."""
+    text = open(SCRIPT).read().replace("veth0", net.if_["b"]).replace("veth1", net.if_["c"])
+    path = os.path.join(WORK, "lab.dpt")
+    open(path, "w").write(text)
+    return path
 
 
 def replay(frames, *extra, script=None):
@@ -173,49 +79,38 @@ ETH = Ether(src="02:00:00:00:00:0a", dst="02:00:00:00:00:0b")
 
 def lab_live(n):
     if n == "1":
-        net = Net()
-        try:
+        with Net(DPTRACE) as net:
             for mode in ("native", "generic"):
-                proc = net.dptrace(net.script(), "--xdp-mode", mode)
+                proc = net.dptrace("--xdp-mode", mode, lab_script(net))
                 print(mode, "pass:", ping(net, "A", "10.61.0.2", 3))
                 print(net.stop(proc)[0].strip())
-            drop = net.script()
+            drop = lab_script(net)
             text = open(drop).read().replace("pass();", "drop();")
             open(drop, "w").write(text)
             proc = net.dptrace(drop)
             print("drop:", ping(net, "A", "10.61.0.2", 3))
             print(net.stop(proc)[0].strip())
-        finally:
-            net.teardown()
     elif n == "2":
-        net = Net()
-        try:
+        with Net(DPTRACE) as net:
             net.run("A", "ip", "neigh", "replace", "10.61.0.2", "lladdr", net.mac("B", "b"), "dev", net.if_["a"], "nud", "permanent")
             net.run("B", "ip", "neigh", "replace", "10.61.0.1", "lladdr", net.mac("A", "a"), "dev", net.if_["b"], "nud", "permanent")
-            proc = net.dptrace(net.script())
+            proc = net.dptrace(lab_script(net))
             print(ping(net, "A", "10.61.0.2", 4))
             send_udp(net, "A", "10.61.0.2", 9999, 5)
             time.sleep(2.5)
             out, _ = net.stop(proc)
-            first = out.split("\n\n")[0] if out.startswith("\n") is False else out
             print(out.strip())
-        finally:
-            net.teardown()
     elif n == "3":
-        net = Net(ipv6=True)
-        try:
+        with Net(DPTRACE, ipv6=True) as net:
             net.run("A", "ping", "-6", "-c", "1", "-W", "2", "fc61::2", check=False)  # neighbours first
-            proc = net.dptrace(net.script())
+            proc = net.dptrace(lab_script(net))
             print("v4:", ping(net, "A", "10.61.0.2", 6))
             print("v6:", ping(net, "A", "fc61::2", 6, v6=True))
             print(net.stop(proc)[0].strip())
-        finally:
-            net.teardown()
     elif n == "4":
-        net = Net()
-        try:
+        with Net(DPTRACE) as net:
             net.run("A", "ping", "-c", "1", "-W", "2", "10.61.0.2")
-            proc = net.dptrace(net.script())
+            proc = net.dptrace(lab_script(net))
             rx = receiver(net, "B", "10.61.0.2", 4242, 5)
             send_udp(net, "A", "10.61.0.2", 4243, 5)
             print(rx.communicate(timeout=10)[0].strip())
@@ -236,11 +131,8 @@ def lab_live(n):
             listener.kill()
             print(net.stop(proc)[0].strip())
             print("TCP checksum errors at the receiver:", re.findall(r"Tcp:.*", net.run("B", "cat", "/proc/net/snmp").stdout)[1].split()[-2])
-        finally:
-            net.teardown()
     elif n == "6":
-        net = Net(ipv6=True)
-        try:
+        with Net(DPTRACE, ipv6=True) as net:
             for knob in ("net.ipv4.icmp_echo_ignore_all=1", "net.ipv6.icmp.echo_ignore_all=1"):
                 net.run("B", "sysctl", "-qw", knob)  # only XDP answers
             # tx() frames reach the peer only when it runs an XDP program (GRO alone leaves them waiting)
@@ -250,15 +142,12 @@ def lab_live(n):
             net.run("A", "ip", "neigh", "replace", "fc61::2", "lladdr", net.mac("B", "b"), "dev", net.if_["a"], "nud", "permanent")
             net.run("A", "ip", "neigh", "replace", "10.61.0.2", "lladdr", net.mac("B", "b"), "dev", net.if_["a"], "nud", "permanent")
             print("without XDP:", ping(net, "A", "10.61.0.2", 2))
-            proc = net.dptrace(net.script())
+            proc = net.dptrace(lab_script(net))
             print("v4:", ping(net, "A", "10.61.0.2", 5))
             print("v6:", ping(net, "A", "fc61::2", 5, v6=True))
             print(net.stop(proc)[0].strip())
-        finally:
-            net.teardown()
     elif n == "7":
-        net = Net(third=True)
-        try:
+        with Net(DPTRACE, third=True) as net:
             # A reaches 10.62.0.2 through B's MAC; C's interface takes B's MAC so that the
             # redirected frames are addressed to it; NAPI (GRO) on C's side takes them.
             net.run("C", "ip", "link", "set", net.if_["d"], "address", net.mac("B", "b"))
@@ -266,24 +155,19 @@ def lab_live(n):
             net.run("A", "ip", "route", "add", "10.62.0.0/24", "dev", net.if_["a"])
             net.run("A", "ip", "neigh", "replace", "10.62.0.2", "lladdr", net.mac("B", "b"), "dev", net.if_["a"], "nud", "permanent")
             net.run("C", "ip", "route", "add", "10.61.0.0/24", "dev", net.if_["d"])
-            proc = net.dptrace(net.script())
+            proc = net.dptrace(lab_script(net))
             rx = receiver(net, "C", "10.62.0.2", 5000, 6)
             send_udp(net, "A", "10.62.0.2", 5000, 6)
             print(rx.communicate(timeout=10)[0].strip())
             print(net.stop(proc)[0].strip())
-        finally:
-            net.teardown()
     elif n == "8":
-        net = Net()
-        try:
+        with Net(DPTRACE) as net:
             net.run("A", "ping", "-c", "1", "-W", "2", "10.61.0.2")
-            proc = net.dptrace(net.script())
+            proc = net.dptrace(lab_script(net))
             send_udp(net, "A", "10.61.0.2", 6000, 7)
             send_udp(net, "A", "10.61.0.2", 6001, 3)
             time.sleep(0.3)
             print(net.stop(proc)[0].strip())
-        finally:
-            net.teardown()
 
 
 def lab_pcap(n):
