@@ -18,7 +18,7 @@ uint32_t FunctionLowering::elementSize(const Type& t) {
 }
 
 Val FunctionLowering::readMemory(Value* address, const Type& t, uint32_t size) {
-  Helper read = ap_->provider == "uprobe" || ap_->provider == "uretprobe" ? Helper::ProbeReadUser : Helper::ProbeReadKernel;
+  Helper read = isUserProbe(ap_->kind) ? Helper::ProbeReadUser : Helper::ProbeReadKernel;
   if (t.is(TypeKind::Struct)) return {address, false};  // a struct is its address
   if (t.is(TypeKind::String)) {
     Value* buf = zeroedBuffer(slotSize(t));

@@ -102,7 +102,7 @@ std::string symbolFor(size_t index, const std::string& name) {
 
 RawSyscall rawSyscallFor(const ast::AttachPoint& ap) {
   RawSyscall raw;
-  if (ap.provider != "tracepoint" || ap.target != "syscalls" || !syscallRegisters().available) return raw;
+  if (ap.kind != ProbeKind::Tracepoint || ap.target != "syscalls" || !syscallRegisters().available) return raw;
   for (auto [prefix, kind] : {std::pair{"sys_enter_", RawSyscall::Kind::Enter}, std::pair{"sys_exit_", RawSyscall::Kind::Exit}}) {
     std::string_view f = ap.function;
     if (f.substr(0, std::string_view(prefix).size()) != prefix) continue;
@@ -116,13 +116,24 @@ RawSyscall rawSyscallFor(const ast::AttachPoint& ap) {
 
 namespace {
 
+// The ELF section libbpf knows the program's type by; empty for kinds this
+// code generator cannot lower yet.
 std::string sectionFor(const ast::AttachPoint& ap, const RawSyscall& raw) {
-  if (ap.provider == "BEGIN" || ap.provider == "END") return "raw_tp";
-  if (ap.provider == "interval") return "perf_event";
   if (raw.kind == RawSyscall::Kind::Enter) return "raw_tp/sys_enter";
   if (raw.kind == RawSyscall::Kind::Exit) return "raw_tp/sys_exit";
-  if (ap.provider == "tracepoint") return "tracepoint/" + ap.target + "/" + ap.function;
-  if (ap.provider == "uprobe" || ap.provider == "uretprobe") return ap.provider;
+  switch (ap.kind) {
+    case ProbeKind::Begin:
+    case ProbeKind::End: return "raw_tp";
+    case ProbeKind::Interval: return "perf_event";
+    case ProbeKind::Tracepoint: return "tracepoint/" + ap.target + "/" + ap.function;
+    case ProbeKind::Uprobe: return "uprobe";
+    case ProbeKind::Uretprobe: return "uretprobe";
+    case ProbeKind::Xdp: return "xdp";
+    case ProbeKind::Fentry:
+    case ProbeKind::Fexit:
+    case ProbeKind::Afxdp:
+    case ProbeKind::None: return "";
+  }
   return "";
 }
 
@@ -279,12 +290,12 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   RawSyscall raw = rawSyscallFor(ap);
   std::string section = sectionFor(ap, raw);
   if (section.empty()) {
-    diags_.error(ap.range, ap.provider + " probes need a code generator this build of dptrace does not have yet",
+    diags_.error(ap.range, std::string(probeKindName(ap.kind)) + " probes need a code generator this build of dptrace does not have yet",
                  "BEGIN, END, interval, tracepoint, uprobe and xdp probes run today; --emit typed-ast checks the rest");
     return;
   }
-  std::string name = (ap.provider == "BEGIN" ? "begin" : ap.provider == "END" ? "end" : ap.provider) + "_" +
-                     std::to_string(n);
+  std::string name = std::string(ap.kind == ProbeKind::Begin ? "begin" : ap.kind == ProbeKind::End ? "end" : probeKindName(ap.kind)) +
+                     "_" + std::to_string(n);
   auto* ptr = llvm::PointerType::get(*context_, 0);
   auto* fnType = llvm::FunctionType::get(llvm::Type::getInt64Ty(*context_), {ptr}, false);
   auto* fn = llvm::Function::Create(fnType, llvm::GlobalValue::ExternalLinkage, name, *module_);
@@ -365,7 +376,7 @@ bool ModuleLowering::lower() {
   std::vector<std::pair<std::string, std::vector<PacketBlock>>> packetPrograms;
   for (const ast::Probe& probe : program_.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if (ap.provider != "xdp") continue;
+      if (ap.kind != ProbeKind::Xdp) continue;
       std::string interface = options_.pcap ? "" : ap.target;
       auto it = std::find_if(packetPrograms.begin(), packetPrograms.end(), [&](auto& p) { return p.first == interface; });
       if (it == packetPrograms.end()) it = packetPrograms.insert(packetPrograms.end(), {interface, {}});
@@ -375,8 +386,8 @@ bool ModuleLowering::lower() {
   size_t n = 0;
   for (const ast::Probe& probe : program_.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if (ap.provider == "xdp") continue;
-      if (ap.provider != "uprobe" && ap.provider != "uretprobe") {
+      if (ap.kind == ProbeKind::Xdp) continue;
+      if (!isUserProbe(ap.kind)) {
         lowerProbe(probe, ap, n++, "", "");
         continue;
       }

@@ -81,7 +81,7 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     return {buf, true};
   }
   if (n == "probe") return {constantString(ap_->raw, typeOf(id).capacity()), true};
-  if (ap_->provider == "uprobe" || ap_->provider == "uretprobe") {
+  if (isUserProbe(ap_->kind)) {
     // The context is the task's struct pt_regs (x86_64 layout).
     auto reg = [&](uint32_t off) { return Val{b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), off), llvm::Align(8)), false}; };
     if (n == "retval") return {normalize(reg(80).v, typeOf(id)), false};  // ax, masked to its DWARF type
@@ -100,7 +100,7 @@ Val FunctionLowering::field(const ast::Field& f) {
     return packetField(static_cast<const ast::Identifier&>(*f.base).name, f.field, f.range);
   if (auto v = structField(f)) return *v;
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
-      ap_->provider == "tracepoint") {
+      ap_->kind == ProbeKind::Tracepoint) {
     auto it = m_.types().imported->tracepoints.find(ap_->target + ":" + ap_->function);
     const TracepointField* tf = it == m_.types().imported->tracepoints.end() ? nullptr : it->second.field(f.field);
     if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.isIntegerLike()) return syscallField(it->second, *tf);
@@ -120,7 +120,7 @@ Val FunctionLowering::field(const ast::Field& f) {
     }
   }
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
-      (ap_->provider == "uprobe" || ap_->provider == "uretprobe")) {
+      isUserProbe(ap_->kind)) {
     auto it = m_.types().imported->signatures.find(ap_->target + ":" + ap_->function);
     if (it != m_.types().imported->signatures.end())
       for (size_t i = 0; i < it->second.params.size(); ++i)

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "probe_kind.h"
 #include "source.h"
 
 namespace dptrace::ast {
@@ -210,7 +211,7 @@ struct AttachPoint {
   SourceRange range;
 
   // Filled by ResolveAttachPoints; the provider decides which are used.
-  std::string provider;  // canonical name: "uprobe", "fentry", "xdp", ...
+  ProbeKind kind = ProbeKind::None;
   std::string target;    // binary path, interface, tracepoint category, kernel module
   std::string function;  // function, symbol pattern or tracepoint name
   std::optional<uint64_t> offset;  // uprobe:BIN:0x2090

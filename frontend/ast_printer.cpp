@@ -54,8 +54,8 @@ public:
   }
 
   void visit(const ast::AttachPoint& ap) {
-    const ProviderInfo* provider = findProvider(ap.provider);
-    std::string text = "attach " + (ap.provider.empty() ? "?" : ap.provider);
+    const ProviderInfo* provider = ap.kind == ProbeKind::None ? nullptr : &providerOf(ap.kind);
+    std::string text = std::string("attach ") + probeKindName(ap.kind);
     auto field = [&](const char* label, const std::string& value) {
       if (!value.empty()) text += std::string(" ") + label + "=" + value;
     };

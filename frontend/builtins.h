@@ -6,6 +6,8 @@
 #include <span>
 #include <string_view>
 
+#include "probe_kind.h"
+
 namespace dptrace {
 
 enum class BuiltinKind { Value, PacketView, Function, Aggregation, MapFunction, Action };
@@ -17,7 +19,7 @@ struct BuiltinInfo {
   int maxArgs;            // -1: any number
   const char* signature;  // "lhist(x, min, max, step)", or the value's name
   const char* summary;
-  const char* onlyIn;     // provider names where it exists ("uretprobe fexit"), or null for everywhere
+  ProbeKinds onlyIn;      // the probe kinds where it exists
 };
 
 std::span<const BuiltinInfo> allBuiltins();

@@ -42,7 +42,7 @@ void resolve(ast::AttachPoint& ap, Diagnostics& diags) {
                                      : "did you mean '" + guess + "'?";
     return diags.error(wordRange, "unknown probe type '" + word + "'", hint);
   }
-  ap.provider = provider->name;
+  ap.kind = provider->kind;
   SpecReader spec(ap, diags, provider->syntax);
   provider->read(spec);
 }

@@ -63,13 +63,14 @@ std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, b
   };
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if (pcap && ap.provider != "xdp" && ap.provider != "afxdp" && ap.provider != "BEGIN" && ap.provider != "END" &&
-          ap.provider != "interval") {
-        diags.error(ap.range, "--pcap replays packets through xdp blocks; " + ap.provider + " probes cannot run with it",
+      static constexpr ProbeKinds kWithCapture{ProbeKind::Xdp, ProbeKind::Afxdp, ProbeKind::Begin, ProbeKind::End,
+                                               ProbeKind::Interval};
+      if (pcap && !kWithCapture.contains(ap.kind)) {
+        diags.error(ap.range, "--pcap replays packets through xdp blocks; " + std::string(probeKindName(ap.kind)) + " probes cannot run with it",
                     "run this probe without --pcap, or remove it");
         continue;
       }
-      if (ap.provider != "xdp" || pcap || !attaching) continue;
+      if (ap.kind != ProbeKind::Xdp || pcap || !attaching) continue;
       if (ap.target == "any") {
         diags.error(ap.range, "xdp:any names no interface: it runs only on a capture",
                     "replay one with --pcap FILE, or name an interface: xdp:veth0");

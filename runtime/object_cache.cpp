@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-1";
+constexpr const char* kMagic = "dptrace-object-cache-2";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript.
@@ -156,7 +156,7 @@ std::optional<CompiledScript> ObjectCache::load() const {
     ast::AttachPoint& a = p.attach;
     a.raw = r.str();
     a.range.begin = static_cast<uint32_t>(r.u64()), a.range.end = static_cast<uint32_t>(r.u64());
-    a.provider = r.str(), a.target = r.str(), a.function = r.str();
+    a.kind = static_cast<ProbeKind>(r.u64()), a.target = r.str(), a.function = r.str();
     if (r.u64()) a.offset = r.u64();
     a.unit = r.str(), a.period = r.u64();
     if (r.u64()) a.queue = static_cast<uint32_t>(r.u64());
@@ -197,7 +197,7 @@ void ObjectCache::store(const CompiledScript& s) const {
     w.str(p.function), w.str(p.section);
     const ast::AttachPoint& a = p.attach;
     w.str(a.raw), w.u64(a.range.begin), w.u64(a.range.end);
-    w.str(a.provider), w.str(a.target), w.str(a.function);
+    w.u64(static_cast<uint64_t>(a.kind)), w.str(a.target), w.str(a.function);
     w.u64(a.offset.has_value());
     if (a.offset) w.u64(*a.offset);
     w.str(a.unit), w.u64(a.period);

@@ -201,7 +201,7 @@ struct Run {
     if (const char* links = std::getenv("DPTRACE_UPROBE_LINKS"); links && std::string(links) == "perf") uprobeMulti = false;
     for (const ProgramInfo& p : script.programs)
       if (uprobeMulti)
-      if (p.attach.provider == "uprobe" || p.attach.provider == "uretprobe")
+      if (isUserProbe(p.attach.kind))
         if (bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str())) {
           bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kAttachUprobeMulti));
           anyUprobe = true;
@@ -244,9 +244,9 @@ struct Run {
       bpf_link* link = nullptr;
       if (!p.rawTracepoint.empty()) {
         link = bpf_program__attach_raw_tracepoint(prog, p.rawTracepoint.c_str());
-      } else if (ap.provider == "tracepoint") {
+      } else if (ap.kind == ProbeKind::Tracepoint) {
         link = bpf_program__attach_tracepoint(prog, ap.target.c_str(), ap.function.c_str());
-      } else if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && uprobeMulti) {
+      } else if (isUserProbe(ap.kind) && uprobeMulti) {
         std::optional<uint64_t> offset = ap.offset;
         if (!p.symbol.empty()) {  // one read of the binary for all its probes
           auto binary = functionOffsets.find(p.binary);
@@ -255,20 +255,20 @@ struct Run {
           offset = it == binary->second.end() ? std::nullopt : std::optional<uint64_t>(it->second);
         }
         if (!offset) return fail(ap.range, "cannot find '" + p.symbol + "' in '" + p.binary + "' to attach to", "", kExitScript);
-        int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ap.provider == "uretprobe", targetPid);
+        int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ap.kind == ProbeKind::Uretprobe, targetPid);
         if (fd < 0)
           return fail(ap.range, "cannot attach '" + ap.raw + "': " + std::strerror(-fd), "",
                       fd == -EPERM ? kExitSystem : kExitScript);
         linkFds.push_back(fd);
         continue;
-      } else if (ap.provider == "uprobe" || ap.provider == "uretprobe") {
+      } else if (isUserProbe(ap.kind)) {
         bpf_uprobe_opts uo{};
         uo.sz = sizeof uo;
-        uo.retprobe = ap.provider == "uretprobe";
+        uo.retprobe = ap.kind == ProbeKind::Uretprobe;
         uo.func_name = p.symbol.empty() ? nullptr : p.symbol.c_str();
         size_t offset = p.symbol.empty() ? static_cast<size_t>(ap.offset.value_or(0)) : 0;
         link = bpf_program__attach_uprobe_opts(prog, targetPid, p.binary.c_str(), offset, &uo);
-      } else if (ap.provider == "interval") {
+      } else if (ap.kind == ProbeKind::Interval) {
         perf_event_attr attr{};
         attr.type = PERF_TYPE_SOFTWARE;
         attr.size = sizeof attr;
@@ -279,7 +279,7 @@ struct Run {
           return fail(ap.range, "cannot start the timer of '" + ap.raw + "': " + std::strerror(errno), "", kExitSystem);
         link = bpf_program__attach_perf_event(prog, pfd);
         if (!link) close(pfd);
-      } else if (ap.provider == "xdp") {
+      } else if (ap.kind == ProbeKind::Xdp) {
         if (options.pcap) continue;  // run on the capture's packets instead
         if (int s = attachXdp(prog, p)) return s;
         continue;
@@ -356,14 +356,14 @@ struct Run {
     return kExitOk;
   }
 
-  void runOnce(const std::string& provider) {
+  void runOnce(ProbeKind kind) {
     for (const ProgramInfo& p : script.programs) {
-      if (p.attach.provider != provider) continue;
+      if (p.attach.kind != kind) continue;
       bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());
       bpf_test_run_opts opts{};
       opts.sz = sizeof opts;
       if (prog && bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) != 0)
-        diags.warning(p.attach.range, std::string("running '") + provider + "' failed: " + std::strerror(errno));
+        diags.warning(p.attach.range, std::string("running '") + probeKindName(kind) + "' failed: " + std::strerror(errno));
     }
   }
 
@@ -405,7 +405,7 @@ struct Run {
   void finish() {
     detach();
     if (child > 0) waitpid(child, nullptr, 0), child = -1;
-    runOnce("END");
+    runOnce(ProbeKind::End);
     ring_buffer__consume(rb);
     out.beginExitMaps();
     std::map<std::string, MapSnapshot> byName;
@@ -443,7 +443,7 @@ struct Run {
   int replayCapture() {
     const ProgramInfo* xdp = nullptr;
     for (const ProgramInfo& p : script.programs)
-      if (p.attach.provider == "xdp") xdp = &p;
+      if (p.attach.kind == ProbeKind::Xdp) xdp = &p;
     if (!xdp) return fail({0, 0}, "--pcap needs an xdp block to run the packets through", "for example: xdp:any { @len = hist(pkt.len); }", kExitScript);
     bpf_program* prog = bpf_object__find_program_by_name(obj, xdp->function.c_str());
     std::string error;
@@ -502,7 +502,7 @@ struct Run {
     rb = ring_buffer__new(mapFd(script.eventsMap), onEvent, this, nullptr);
     if (!rb) return fail({0, 0}, "cannot read the ring buffer: " + std::string(std::strerror(errno)), "", kExitSystem);
     if (int s = attach()) return s;
-    runOnce("BEGIN");
+    runOnce(ProbeKind::Begin);
     if (releaseChild >= 0) {
       close(releaseChild);
       releaseChild = -1;

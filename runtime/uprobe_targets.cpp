@@ -31,7 +31,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
   std::map<std::string, std::pair<std::optional<std::vector<FunctionSymbol>>, std::string>> read;
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if (ap.provider != "uprobe" && ap.provider != "uretprobe") continue;
+      if (!isUserProbe(ap.kind)) continue;
       UprobeTarget target;
       target.binary = findBinary(ap.target);
       auto cached = read.find(target.binary);
@@ -55,7 +55,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
       }
       if (symbols->empty()) {
         diags.error(binaryRange(ap), "'" + ap.target + "' has no symbol table (it was stripped)",
-                    "probe by offset, e.g. " + ap.provider + ":" + ap.target + ":0x1139, or use a build with symbols");
+                    std::string("probe by offset, e.g. ") + probeKindName(ap.kind) + ":" + ap.target + ":0x1139, or use a build with symbols");
         continue;
       }
       bool wildcard = ap.function.find_first_of("*?") != std::string::npos;
@@ -67,7 +67,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         if (signature && !signature->outOfLine) {
           diags.error(functionRange(ap), "'" + ap.function + "' is inlined into its callers in '" + ap.target +
                                     "': there is no function to probe",
-                      "probe what it calls: the PMD's burst function (" + ap.provider + ":LIB:SYMBOL or " + ap.provider +
+                      "probe what it calls: the PMD's burst function (" + std::string(probeKindName(ap.kind)) + ":LIB:SYMBOL or " + std::string(probeKindName(ap.kind)) +
                           ":LIB:0xOFFSET) or rte_eth_call_rx_callbacks, or build with -fno-inline or -O0");
           continue;
         }

@@ -28,7 +28,7 @@ void read(SpecReader& spec) {
 }  // namespace
 
 const ProviderInfo& afxdpProvider() {
-  static const ProviderInfo info{"afxdp", {}, "afxdp:IFACE or afxdp:IFACE:QUEUE",
+  static const ProviderInfo info{ProbeKind::Afxdp, "afxdp", {}, "afxdp:IFACE or afxdp:IFACE:QUEUE",
                                  "packets the predicate selects on IFACE, handed to dptrace through AF_XDP",
                                  "interface", nullptr, read};
   return info;

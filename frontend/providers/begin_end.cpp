@@ -11,13 +11,13 @@ void readNothing(SpecReader& spec) {
 }  // namespace
 
 const ProviderInfo& beginProvider() {
-  static const ProviderInfo info{"BEGIN", {}, "BEGIN", "runs once, after every probe is attached",
+  static const ProviderInfo info{ProbeKind::Begin, "BEGIN", {}, "BEGIN", "runs once, after every probe is attached",
                                  nullptr, nullptr, readNothing};
   return info;
 }
 
 const ProviderInfo& endProvider() {
-  static const ProviderInfo info{"END", {}, "END", "runs once at the end: exit(), Ctrl-C, or the traced command ends",
+  static const ProviderInfo info{ProbeKind::End, "END", {}, "END", "runs once at the end: exit(), Ctrl-C, or the traced command ends",
                                  nullptr, nullptr, readNothing};
   return info;
 }

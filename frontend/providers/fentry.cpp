@@ -24,14 +24,14 @@ void read(SpecReader& spec) {
 }  // namespace
 
 const ProviderInfo& fentryProvider() {
-  static const ProviderInfo info{"fentry", {"kfunc"}, "fentry:FUNCTION or fentry:MODULE:FUNCTION",
+  static const ProviderInfo info{ProbeKind::Fentry, "fentry", {"kfunc"}, "fentry:FUNCTION or fentry:MODULE:FUNCTION",
                                  "entry of a kernel function (BTF trampoline); args typed from BTF",
                                  "module", "function", read};
   return info;
 }
 
 const ProviderInfo& fexitProvider() {
-  static const ProviderInfo info{"fexit", {"kretfunc"}, "fexit:FUNCTION or fexit:MODULE:FUNCTION",
+  static const ProviderInfo info{ProbeKind::Fexit, "fexit", {"kretfunc"}, "fexit:FUNCTION or fexit:MODULE:FUNCTION",
                                  "return of a kernel function (BTF trampoline); args and retval typed from BTF",
                                  "module", "function", read};
   return info;

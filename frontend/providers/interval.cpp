@@ -33,7 +33,7 @@ void read(SpecReader& spec) {
 }  // namespace
 
 const ProviderInfo& intervalProvider() {
-  static const ProviderInfo info{"interval", {"i"}, "interval:s:N | interval:ms:N",
+  static const ProviderInfo info{ProbeKind::Interval, "interval", {"i"}, "interval:s:N | interval:ms:N",
                                  "runs every N seconds or milliseconds, on one CPU", nullptr, nullptr, read};
   return info;
 }

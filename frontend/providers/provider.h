@@ -10,6 +10,7 @@
 
 #include "ast.h"
 #include "diagnostics.h"
+#include "probe_kind.h"
 
 namespace dptrace {
 
@@ -42,6 +43,7 @@ private:
 };
 
 struct ProviderInfo {
+  ProbeKind kind;
   const char* name;                   // canonical, as in the AST: "uprobe"
   std::vector<const char*> aliases;   // "u", "kfunc"
   const char* syntax;                 // "uprobe:PATH:FUNCTION | uprobe:PATH:0xOFFSET"
@@ -55,6 +57,7 @@ struct ProviderInfo {
 // ------------------------------------------------------------ the registry
 std::span<const ProviderInfo* const> allProviders();
 const ProviderInfo* findProvider(std::string_view nameOrAlias);
+const ProviderInfo& providerOf(ProbeKind kind);
 
 // One function per provider file.
 const ProviderInfo& beginProvider();

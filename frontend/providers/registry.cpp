@@ -22,4 +22,10 @@ const ProviderInfo* findProvider(std::string_view word) {
   return nullptr;
 }
 
+const ProviderInfo& providerOf(ProbeKind kind) {
+  for (const ProviderInfo* p : allProviders())
+    if (p->kind == kind) return *p;
+  return beginProvider();  // ProbeKind::None has no provider; callers check the kind first
+}
+
 }  // namespace dptrace

@@ -21,7 +21,7 @@ void read(SpecReader& spec) {
 }  // namespace
 
 const ProviderInfo& tracepointProvider() {
-  static const ProviderInfo info{"tracepoint", {"t"}, "tracepoint:CATEGORY:NAME",
+  static const ProviderInfo info{ProbeKind::Tracepoint, "tracepoint", {"t"}, "tracepoint:CATEGORY:NAME",
                                  "a static kernel tracepoint; args.FIELD from its format", "category", "name", read};
   return info;
 }

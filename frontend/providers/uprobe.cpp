@@ -33,14 +33,14 @@ void read(SpecReader& spec) {
 }  // namespace
 
 const ProviderInfo& uprobeProvider() {
-  static const ProviderInfo info{"uprobe", {"u"}, "uprobe:PATH:FUNCTION or uprobe:PATH:0xOFFSET",
+  static const ProviderInfo info{ProbeKind::Uprobe, "uprobe", {"u"}, "uprobe:PATH:FUNCTION or uprobe:PATH:0xOFFSET",
                                  "entry of a function in a binary or library; arg0..arg9, args from DWARF",
                                  "binary", "function", read};
   return info;
 }
 
 const ProviderInfo& uretprobeProvider() {
-  static const ProviderInfo info{"uretprobe", {"ur"}, "uretprobe:PATH:FUNCTION or uretprobe:PATH:0xOFFSET",
+  static const ProviderInfo info{ProbeKind::Uretprobe, "uretprobe", {"ur"}, "uretprobe:PATH:FUNCTION or uretprobe:PATH:0xOFFSET",
                                  "return of a function in a binary or library; retval", "binary", "function", read};
   return info;
 }

@@ -16,7 +16,7 @@ void read(SpecReader& spec) {
 }  // namespace
 
 const ProviderInfo& xdpProvider() {
-  static const ProviderInfo info{"xdp", {}, "xdp:IFACE",
+  static const ProviderInfo info{ProbeKind::Xdp, "xdp", {}, "xdp:IFACE",
                                  "every packet received on IFACE, in the kernel; packet views and actions",
                                  "interface", nullptr, read};
   return info;

@@ -139,12 +139,12 @@ struct CallTyping {
 
   void run() {
     std::string n = b.name;
-    if (!tc.allowedHere(b.onlyIn))
-      return error(c.calleeRange, n + "() is not available in " + tc.providersText() + " probes",
-                   std::string("it exists in: ") + b.onlyIn);
-    if (n == "pass" && tc.allowedHere("afxdp"))
+    if (n == "pass" && tc.kinds_.contains(ProbeKind::Afxdp))
       return error(c.calleeRange, "an afxdp block cannot pass() a packet to the kernel",
                    "its body runs in dptrace after the kernel handed the frame over: end it with tx() or drop()");
+    if (!tc.allowedHere(b.onlyIn))
+      return error(c.calleeRange, n + "() is not available in " + tc.providersText() + " probes",
+                   "it exists in: " + b.onlyIn.text());
 
     switch (b.kind) {
       case BuiltinKind::Aggregation:

@@ -86,7 +86,7 @@ void importStructs(const ast::Program& program, ImportedTypes& types) {
   std::set<std::string> binaries;
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
-      if (ap.provider == "uprobe" || ap.provider == "uretprobe") binaries.insert(findBinary(ap.target));
+      if (isUserProbe(ap.kind)) binaries.insert(findBinary(ap.target));
   for (const std::string& binary : binaries) {
     std::set<std::string> missing;
     for (const std::string& name : wanted.names)
@@ -130,7 +130,7 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
   importC(program, options, diags, types);
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && !ap.offset && !isWildcard(ap.function)) {
+      if (isUserProbe(ap.kind) && !ap.offset && !isWildcard(ap.function)) {
         std::string key = ap.target + ":" + ap.function, error;
         if (types.signatures.count(key)) continue;
         // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values.
@@ -140,7 +140,7 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
           types.signatureErrors[key] = error;
         continue;
       }
-      if (ap.provider != "tracepoint" || isWildcard(ap.target) || isWildcard(ap.function)) continue;
+      if (ap.kind != ProbeKind::Tracepoint || isWildcard(ap.target) || isWildcard(ap.function)) continue;
       if (types.tracepoints.count(tracepointKey(ap))) continue;
       std::string error;
       auto format = loadTracepointFormat(ap.target, ap.function, error);
@@ -195,12 +195,11 @@ void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types
 void TypeChecker::checkProgram(const ast::Program& program) {
   for (const ast::Probe& probe : program.probes) {
     probe_ = &probe;
-    providers_.clear();
+    kinds_ = {};
     tracepoint_ = nullptr;
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if (std::find(providers_.begin(), providers_.end(), ap.provider) == providers_.end())
-        providers_.push_back(ap.provider);
-      if (ap.provider == "tracepoint" && probe.attachPoints.size() == 1) {
+      kinds_.add(ap.kind);
+      if (ap.kind == ProbeKind::Tracepoint && probe.attachPoints.size() == 1) {
         auto it = types_.imported->tracepoints.find(tracepointKey(ap));
         if (it != types_.imported->tracepoints.end()) tracepoint_ = &it->second;
       }
@@ -209,7 +208,7 @@ void TypeChecker::checkProgram(const ast::Program& program) {
     if (probe.attachPoints.size() == 1) {
       const ast::AttachPoint& ap = probe.attachPoints[0];
       auto it = types_.imported->signatures.find(ap.target + ":" + ap.function);
-      if ((ap.provider == "uprobe" || ap.provider == "uretprobe") && it != types_.imported->signatures.end())
+      if (isUserProbe(ap.kind) && it != types_.imported->signatures.end())
         signature_ = &it->second;
     }
     variables_.clear();
@@ -232,21 +231,11 @@ std::optional<Type> TypeChecker::typeOf(const ast::Expr& e) {
   return it->second;
 }
 
-bool TypeChecker::allowedHere(const char* onlyIn) const {
-  if (onlyIn == nullptr) return true;
-  std::string allowed = std::string(" ") + onlyIn + " ";
-  for (const std::string& p : providers_)
-    if (allowed.find(" " + p + " ") == std::string::npos) return false;
-  return true;
-}
+bool TypeChecker::allowedHere(ProbeKinds onlyIn) const { return onlyIn.covers(kinds_); }
 
-std::string TypeChecker::providersText() const {
-  std::string s;
-  for (const std::string& p : providers_) s += (s.empty() ? "" : "/") + p;
-  return s;
-}
+std::string TypeChecker::providersText() const { return kinds_.text("/"); }
 
-bool TypeChecker::inPacketProbe() const { return allowedHere("xdp afxdp"); }
+bool TypeChecker::inPacketProbe() const { return allowedHere(kPacketProbes); }
 
 void TypeChecker::condition(const ast::Expr& e, const char* what) {
   auto t = typeOf(e);
@@ -296,7 +285,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
   }
   if (!allowedHere(b->onlyIn))
     return error(e.range, "'" + e.name + "' is not available in " + providersText() + " probes",
-                 std::string("it exists in: ") + b->onlyIn);
+                 "it exists in: " + b->onlyIn.text());
   std::string n = b->name;
   if (n == "args")
     return error(e.range, "'args' has no value by itself", "read one argument: args.NAME");
@@ -520,9 +509,9 @@ void TypeChecker::visit(const ast::Field& e) {
       return set(e, f->type);
     }
     if (base == "args") {
-      if (!allowedHere("uprobe uretprobe fentry fexit tracepoint"))
+      if (const BuiltinInfo* args = findBuiltin("args"); !allowedHere(args->onlyIn))
         return error(e.base->range, "'args' is not available in " + providersText() + " probes",
-                     "it exists in: uprobe uretprobe fentry fexit tracepoint");
+                     "it exists in: " + args->onlyIn.text());
       if (tracepoint_ == nullptr && signature_ != nullptr) {
         std::vector<std::string> names;
         for (const auto& [name, type] : signature_->params) {
@@ -540,14 +529,14 @@ void TypeChecker::visit(const ast::Field& e) {
                      guess.empty() ? "its parameters: " + all : "did you mean 'args." + guess + "'?");
       }
       if (tracepoint_ == nullptr) {
-        if (allowedHere("uprobe uretprobe") && probe_->attachPoints.size() == 1) {
+        if (allowedHere(kUserProbes) && probe_->attachPoints.size() == 1) {
           const ast::AttachPoint& ap = probe_->attachPoints[0];
           auto why = types_.imported->signatureErrors.find(ap.target + ":" + ap.function);
           return error(e.base->range, "'args' needs DWARF for '" + ap.function + "' in '" + ap.target + "', and " +
                                           (why == types_.imported->signatureErrors.end() ? "there is none" : why->second),
                        "build it with -g, or read the raw registers arg0..arg9");
         }
-        if (allowedHere("tracepoint"))
+        if (allowedHere({ProbeKind::Tracepoint}))
           return error(e.base->range, "'args' needs a single tracepoint without wildcards",
                        "give this block one tracepoint, or read fields in separate probes");
         return error(e.base->range, "typed args of " + providersText() + " probes come from DWARF or BTF, "

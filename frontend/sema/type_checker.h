@@ -56,7 +56,7 @@ private:
   void set(const ast::Expr& e, Type t) { types_.exprs[&e] = std::move(t); }
   void error(SourceRange r, std::string message, std::string hint = {});
 
-  bool allowedHere(const char* onlyIn) const;  // is the builtin allowed in this probe's providers?
+  bool allowedHere(ProbeKinds onlyIn) const;  // does every kind of this probe offer it?
   std::string providersText() const;
   bool inPacketProbe() const;
 
@@ -76,7 +76,7 @@ private:
 
   // ---- per probe
   const ast::Probe* probe_ = nullptr;
-  std::vector<std::string> providers_;
+  ProbeKinds kinds_;
   const TracepointFormat* tracepoint_ = nullptr;
   const FunctionSignature* signature_ = nullptr;  // a uprobe's function, from DWARF
   std::map<std::string, Type> variables_;

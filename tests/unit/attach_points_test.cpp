@@ -30,11 +30,11 @@ Resolved resolve(const std::string& script) {
 TEST(ResolveAttachPoints, UprobeByNameAndByOffset) {
   Resolved r = resolve("uprobe:/usr/lib/librte_ethdev.so.23:rte_eth_rx_burst, ur:./upf:0x2090 { }");
   ASSERT_TRUE(r.errors.empty());
-  EXPECT_EQ(r.points[0].provider, "uprobe");
+  EXPECT_EQ(r.points[0].kind, ProbeKind::Uprobe);
   EXPECT_EQ(r.points[0].target, "/usr/lib/librte_ethdev.so.23");
   EXPECT_EQ(r.points[0].function, "rte_eth_rx_burst");
   EXPECT_FALSE(r.points[0].offset.has_value());
-  EXPECT_EQ(r.points[1].provider, "uretprobe");
+  EXPECT_EQ(r.points[1].kind, ProbeKind::Uretprobe);
   EXPECT_EQ(r.points[1].offset, 0x2090u);
   EXPECT_EQ(r.points[1].function, "");
 }
@@ -59,7 +59,7 @@ TEST(ResolveAttachPoints, FentryWithAndWithoutModuleAndAliases) {
   ASSERT_TRUE(r.errors.empty());
   EXPECT_EQ(r.points[0].target, "gtp5g");
   EXPECT_EQ(r.points[0].function, "gtp5g_dev_xmit");
-  EXPECT_EQ(r.points[1].provider, "fexit");
+  EXPECT_EQ(r.points[1].kind, ProbeKind::Fexit);
   EXPECT_EQ(r.points[1].target, "");
 }
 

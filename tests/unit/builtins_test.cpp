@@ -35,10 +35,11 @@ TEST(Builtins, ArgumentRegistersAllFindOneRow) {
 TEST(Builtins, PacketViewsAndActionsOnlyInPacketProbes) {
   for (const BuiltinInfo& b : allBuiltins()) {
     if (b.kind != BuiltinKind::PacketView && b.kind != BuiltinKind::Action) continue;
-    ASSERT_NE(b.onlyIn, nullptr) << b.name;
-    EXPECT_NE(std::string(b.onlyIn).find("xdp"), std::string::npos) << b.name;
+    EXPECT_TRUE(b.onlyIn.contains(ProbeKind::Xdp)) << b.name;
+    EXPECT_TRUE(kPacketProbes.covers(b.onlyIn)) << b.name;
   }
-  EXPECT_EQ(std::string(findBuiltin("retval")->onlyIn), "uretprobe fexit");
+  EXPECT_EQ(findBuiltin("retval")->onlyIn.text(), "uretprobe fexit");
+  EXPECT_TRUE(findBuiltin("printf")->onlyIn.isAll());
 }
 
 }  // namespace

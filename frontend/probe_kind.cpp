@@ -1,0 +1,29 @@
+#include "probe_kind.h"
+
+namespace dptrace {
+
+const char* probeKindName(ProbeKind kind) {
+  switch (kind) {
+    case ProbeKind::None: return "?";
+    case ProbeKind::Begin: return "BEGIN";
+    case ProbeKind::End: return "END";
+    case ProbeKind::Interval: return "interval";
+    case ProbeKind::Uprobe: return "uprobe";
+    case ProbeKind::Uretprobe: return "uretprobe";
+    case ProbeKind::Fentry: return "fentry";
+    case ProbeKind::Fexit: return "fexit";
+    case ProbeKind::Tracepoint: return "tracepoint";
+    case ProbeKind::Xdp: return "xdp";
+    case ProbeKind::Afxdp: return "afxdp";
+  }
+  return "?";
+}
+
+std::string ProbeKinds::text(const char* separator) const {
+  std::string s;
+  for (int i = 1; i < kProbeKinds; ++i)
+    if (contains(static_cast<ProbeKind>(i))) s += (s.empty() ? "" : separator) + std::string(probeKindName(static_cast<ProbeKind>(i)));
+  return s;
+}
+
+}  // namespace dptrace
