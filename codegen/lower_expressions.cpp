@@ -223,15 +223,26 @@ Val FunctionLowering::callValue(const ast::Call& c) {
   return zero();
 }
 
-// BPF v3 divides unsigned only: for signed values, divide the magnitudes and
-// fix the sign (the quotient rounds toward zero, the remainder takes the
-// dividend's sign, as in C). Division by zero gives 0, as the BPF ISA does.
+// Division and remainder with the BPF ISA's meaning: x / 0 is 0 and x % 0
+// is x. LLVM's udiv by zero is undefined behaviour (the optimiser may fold a
+// path that can divide by zero into poison), so the divisor is made non-zero
+// first and the zero case chosen after. BPF v3 divides unsigned only: for
+// signed values the magnitudes are divided and the sign fixed (the quotient
+// rounds toward zero, the remainder takes the dividend's sign, as in C).
 Value* FunctionLowering::divide(Value* l, Value* r, bool isSignedDivision, bool quotient) {
-  if (!isSignedDivision) return quotient ? b_.CreateUDiv(l, r) : b_.CreateURem(l, r);
-  auto abs = [&](Value* x) { return b_.CreateSelect(b_.CreateICmpSLT(x, b_.getInt64(0)), b_.CreateNeg(x), x); };
-  Value* q = quotient ? b_.CreateUDiv(abs(l), abs(r)) : b_.CreateURem(abs(l), abs(r));
-  Value* negative = quotient ? b_.CreateICmpSLT(b_.CreateXor(l, r), b_.getInt64(0)) : b_.CreateICmpSLT(l, b_.getInt64(0));
-  return b_.CreateSelect(negative, b_.CreateNeg(q), q);
+  Value* byZero = b_.CreateICmpEQ(r, b_.getInt64(0));
+  Value* divisor = b_.CreateSelect(byZero, b_.getInt64(1), r);
+  Value* result;
+  if (!isSignedDivision) {
+    result = quotient ? b_.CreateUDiv(l, divisor) : b_.CreateURem(l, divisor);
+  } else {
+    auto abs = [&](Value* x) { return b_.CreateSelect(b_.CreateICmpSLT(x, b_.getInt64(0)), b_.CreateNeg(x), x); };
+    Value* q = quotient ? b_.CreateUDiv(abs(l), abs(divisor)) : b_.CreateURem(abs(l), abs(divisor));
+    Value* negative =
+        quotient ? b_.CreateICmpSLT(b_.CreateXor(l, divisor), b_.getInt64(0)) : b_.CreateICmpSLT(l, b_.getInt64(0));
+    result = b_.CreateSelect(negative, b_.CreateNeg(q), q);
+  }
+  return b_.CreateSelect(byZero, quotient ? b_.getInt64(0) : l, result);
 }
 
 }  // namespace dptrace

@@ -58,6 +58,11 @@ bool fits(const Constant& c, const Type& t) {
   return c.magnitude <= max;
 }
 
+bool isZero(const ast::Expr& e) {
+  auto c = constantOf(e);
+  return c && c->magnitude == 0;
+}
+
 std::string constantText(const Constant& c) { return (c.negative ? "-" : "") + std::to_string(c.magnitude); }
 
 // ------------------------------------------------------------ driver
@@ -445,6 +450,10 @@ void TypeChecker::visit(const ast::Binary& e) {
     return error(e.range, std::string("'") + op + "' cannot combine " + l->kindName() + " and " + r->kindName());
   }
 
+  if ((e.op == ast::BinaryOp::Div || e.op == ast::BinaryOp::Mod) && isZero(*e.rhs))
+    return error(e.rhs->range, std::string(e.op == ast::BinaryOp::Div ? "division" : "remainder") + " by a constant zero",
+                 "x / 0 is 0 and x % 0 is x at run time (as the BPF instructions do), but a constant 0 is a mistake");
+
   // Integers: a constant takes the other side's type when it fits.
   auto lc = constantOf(*e.lhs);
   auto rc = constantOf(*e.rhs);
@@ -768,6 +777,9 @@ void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
 
 void TypeChecker::visit(const ast::Assign& s) {
   const ast::Expr& target = *s.target;
+  if ((s.op == ast::AssignOp::Div || s.op == ast::AssignOp::Mod) && isZero(*s.value))
+    return error(s.value->range, std::string(s.op == ast::AssignOp::Div ? "division" : "remainder") + " by a constant zero",
+                 "x / 0 is 0 and x % 0 is x at run time (as the BPF instructions do), but a constant 0 is a mistake");
   switch (target.kind) {
     case ast::ExprKind::Variable: return assignToVariable(static_cast<const ast::Variable&>(target), s);
     case ast::ExprKind::Map: return assignToMap(static_cast<const ast::Map&>(target), s);

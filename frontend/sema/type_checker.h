@@ -87,5 +87,6 @@ private:
 std::optional<Constant> constantOf(const ast::Expr& e);
 bool fits(const Constant& c, const Type& t);
 std::string constantText(const Constant& c);
+bool isZero(const ast::Expr& e);  // the constant 0 (or -0)
 
 }  // namespace dptrace
