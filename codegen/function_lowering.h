@@ -179,6 +179,7 @@ private:
                           BasicBlock*& done);
 
   Value* histogramBucket(Value* v, const Type& t);
+  Value* totalHigh(Value* v, const Type& t);
 
   Value* linearBucket(Value* v, const Type& t, const MapLayout& l);
 

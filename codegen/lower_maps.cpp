@@ -9,9 +9,9 @@ namespace dptrace {
 
 // The BPF key of @m[k...], plus room for a histogram bucket.
 Value* FunctionLowering::mapKey(const ast::Map& m, const MapLayout& l) {
-  if (l.array) {  // the index: the key's value, or 0
+  if (l.array) {  // the index: the key's bits (aggregation.h), or 0
     Value* index = stackSlot(8);
-    Value* v = m.keys.empty() ? b_.getInt64(0) : normalize(expr(*m.keys[0]).v, l.keys[0]);
+    Value* v = m.keys.empty() ? b_.getInt64(0) : b_.CreateAnd(expr(*m.keys[0]).v, kArrayIndexMask);
     b_.CreateAlignedStore(b_.CreateTrunc(v, b_.getInt32Ty()), index, llvm::Align(8));
     return index;
   }
@@ -103,6 +103,12 @@ Value* FunctionLowering::aggregationEntry(const MapGlobal& g, const MapLayout& l
   return p;
 }
 
+// The high word of a value widened to 128 bits: its sign for signed values.
+Value* FunctionLowering::totalHigh(Value* v, const Type& t) {
+  return isSigned(t) ? b_.CreateAShr(v, 63) : b_.getInt64(0);
+}
+
+// aggregation.h's histogramBucket(), in IR.
 Value* FunctionLowering::histogramBucket(Value* v, const Type& t) {
   // [0] negative, [1] zero, [2 + floor(log2 v)] otherwise
   Value* log = b_.getInt64(0);
@@ -130,8 +136,10 @@ Value* FunctionLowering::linearBucket(Value* v, const Type& t, const MapLayout& 
 void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
   const MapGlobal& g = m_.map(m.name);
   const MapLayout& l = m_.layout(g);
-  const Type& argType = c.args.empty() ? l.value : typeOf(*c.args[0].value);
-  Value* v = c.args.empty() ? b_.getInt64(0) : expr(*c.args[0].value).v;
+  // Every site of a map aggregates in the map's argument type (the types of
+  // all its sites unified), which is also how the reader interprets it.
+  const Type& argType = l.value;
+  Value* v = c.args.empty() ? b_.getInt64(0) : normalize(expr(*c.args[0].value).v, argType);
   Value* key = mapKey(m, l);
   if (l.role == MapRole::Hist || l.role == MapRole::Lhist) {
     Value* bucket = l.role == MapRole::Hist ? histogramBucket(v, argType) : linearBucket(v, argType, l);
@@ -147,7 +155,9 @@ void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
       case MapRole::Min:
       case MapRole::Max: word(0, v), word(8, b_.getInt64(1)); break;  // value, "set"
       case MapRole::Avg:
-      case MapRole::Stats: word(0, b_.getInt64(1)), word(8, v); break;  // count, total
+      case MapRole::Stats:  // count, total (128 bits: low, high)
+        word(0, b_.getInt64(1)), word(kTotalLowWord, v), word(kTotalHighWord, totalHigh(v, argType));
+        break;
       default: word(0, b_.getInt64(1)); break;                          // count, hist, lhist
     }
     return value;
@@ -164,10 +174,18 @@ void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
     case MapRole::Lhist: add(0, b_.getInt64(1)); break;
     case MapRole::Sum: add(0, v); break;
     case MapRole::Avg:
-    case MapRole::Stats:
+    case MapRole::Stats: {
       add(0, b_.getInt64(1));
-      add(8, v);
+      // total += v in 128 bits: the carry out of the low word, and the sign
+      // extension of a negative signed value, go to the high word.
+      Value* lowSlot = offset(p, kTotalLowWord);
+      Value* low = b_.CreateAlignedLoad(i64(), lowSlot, llvm::Align(8));
+      Value* sum = b_.CreateAdd(low, v);
+      b_.CreateAlignedStore(sum, lowSlot, llvm::Align(8));
+      Value* carry = b_.CreateZExt(b_.CreateICmpULT(sum, v), i64());
+      add(kTotalHighWord, b_.CreateAdd(carry, totalHigh(v, argType)));
       break;
+    }
     case MapRole::Min:
     case MapRole::Max: {
       Value* current = b_.CreateAlignedLoad(i64(), p, llvm::Align(8));

@@ -28,43 +28,6 @@ namespace dptrace {
 namespace {
 
 constexpr uint32_t kMapHash = 1, kMapArray = 2, kMapPercpuHash = 5, kMapPercpuArray = 6, kMapRingbuf = 27;
-constexpr uint32_t kHistBuckets = 66;
-
-MapRole roleOf(const Type& value) {
-  if (!value.is(TypeKind::Aggregation)) return MapRole::Value;
-  switch (value.aggregationKind()) {
-    case Aggregation::Count: return MapRole::Count;
-    case Aggregation::Sum: return MapRole::Sum;
-    case Aggregation::Min: return MapRole::Min;
-    case Aggregation::Max: return MapRole::Max;
-    case Aggregation::Avg: return MapRole::Avg;
-    case Aggregation::Stats: return MapRole::Stats;
-    case Aggregation::Hist: return MapRole::Hist;
-    case Aggregation::Lhist: return MapRole::Lhist;
-  }
-  return MapRole::Value;
-}
-
-// The constant bounds of each map's lhist() call.
-struct LhistBounds : ast::Visitor<LhistBounds, true> {
-  using Visitor::visit;
-  std::map<std::string, std::array<int64_t, 3>> bounds;
-  void visit(const ast::Assign& s) {
-    if (s.target->kind != ast::ExprKind::Map || s.value->kind != ast::ExprKind::Call) return;
-    const auto& call = static_cast<const ast::Call&>(*s.value);
-    if (call.callee != "lhist" || call.args.size() != 4) return;
-    std::array<int64_t, 3> b{};
-    for (size_t i = 1; i < 4; ++i) {
-      const ast::Expr& e = *call.args[i].value;
-      bool negative = e.kind == ast::ExprKind::Unary;
-      const ast::Expr& lit = negative ? *static_cast<const ast::Unary&>(e).operand : e;
-      if (lit.kind != ast::ExprKind::Integer) return;
-      int64_t v = static_cast<int64_t>(static_cast<const ast::Integer&>(lit).value);
-      b[i - 1] = negative ? -v : v;
-    }
-    bounds[static_cast<const ast::Map&>(*s.target).name] = b;
-  }
-};
 
 // Maps a probe deletes entries of (they stay hashes: a BPF program cannot
 // reset another CPU's slot of a per-CPU array).
@@ -214,8 +177,6 @@ llvm::GlobalVariable* ModuleLowering::mapDefinition(const std::string& symbol, u
 }
 
 void ModuleLowering::createMaps() {
-  LhistBounds lhist;
-  lhist.visitProgram(program_);
   DeletedMaps deleted;
   deleted.visitProgram(program_);
   for (const auto& [name, mapInfo] : types_.maps) {
@@ -228,27 +189,16 @@ void ModuleLowering::createMaps() {
     l.value = mapInfo.value.is(TypeKind::Aggregation) ? mapInfo.value.elements()[0] : mapInfo.value;
     l.keySize = l.keys.empty() ? 8 : slotsSize(l.keys);
     l.perCpu = l.role != MapRole::Value;
-    switch (l.role) {
-      case MapRole::Value: l.valueSize = slotSize(l.value); break;
-      case MapRole::Count:
-      case MapRole::Sum: l.valueSize = 8; break;
-      case MapRole::Min:
-      case MapRole::Max:
-      case MapRole::Avg:
-      case MapRole::Stats: l.valueSize = 16; break;
-      case MapRole::Hist:
-        l.keySize += 8;
-        l.valueSize = 8;
-        l.buckets = kHistBuckets;
-        break;
-      case MapRole::Lhist: {
-        auto b = lhist.bounds[name];
-        l.lhistMin = b[0], l.lhistMax = b[1], l.lhistStep = std::max<int64_t>(b[2], 1);
-        l.keySize += 8;
-        l.valueSize = 8;
-        l.buckets = static_cast<uint32_t>((l.lhistMax - l.lhistMin + l.lhistStep - 1) / l.lhistStep) + 2;
-        break;
-      }
+    l.valueSize = l.role == MapRole::Value ? slotSize(l.value) : aggregationValueSize(l.role);
+    if (l.role == MapRole::Hist) {
+      l.keySize += 8;  // the bucket
+      l.buckets = kHistBuckets;
+    }
+    if (l.role == MapRole::Lhist) {
+      LinearBounds b = mapInfo.lhist.value_or(LinearBounds{});
+      l.lhistMin = b.min, l.lhistMax = b.max, l.lhistStep = std::max<int64_t>(b.step, 1);
+      l.keySize += 8;
+      l.buckets = linearBuckets(l.lhistMin, l.lhistMax, l.lhistStep);
     }
     if (l.role == MapRole::Value && l.valueSize == 0) {
       diags_.error(mapInfo.firstUse, "internal error: @" + name + " has no value type");
@@ -256,15 +206,11 @@ void ModuleLowering::createMaps() {
     }
     uint32_t type = l.perCpu ? kMapPercpuHash : kMapHash;
     uint32_t entries = options_.mapSize;
-    // A counter by nothing or by an 8-bit key is an array: the lookup is a few
-    // inlined instructions instead of a hash (XDP protocol counters).
-    bool smallKey = l.keys.empty() || (l.keys.size() == 1 && (l.keys[0].is(TypeKind::Bool) ||
-                                                              (l.keys[0].is(TypeKind::Integer) && l.keys[0].bits() <= 8)));
-    if (l.role == MapRole::Count && smallKey && !deleted.names.count(name)) {
+    if (isArrayMap(l.role, l.keys, deleted.names.count(name) != 0)) {
       l.array = true;
       l.keySize = 4;
       type = kMapPercpuArray;
-      entries = l.keys.empty() ? 1 : l.keys[0].is(TypeKind::Bool) ? 2 : 256;
+      entries = arrayEntries(l.keys);
     }
     MapGlobal g;
     g.index = info_.maps.size();

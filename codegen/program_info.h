@@ -7,13 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "aggregation.h"
 #include "ast.h"
 #include "sema/type.h"
 
 namespace dptrace {
-
-// How a map's BPF value is used.
-enum class MapRole { Value, Count, Sum, Min, Max, Avg, Stats, Hist, Lhist };
 
 struct MapLayout {
   std::string name;    // script name, without '@'
@@ -24,9 +22,7 @@ struct MapLayout {
   uint32_t keySize = 8;    // in the BPF map; hist and lhist add an 8-byte bucket index
   uint32_t valueSize = 8;
   bool perCpu = false;
-  // count() keyed by nothing or by one 8-bit value: a per-CPU array indexed
-  // by it (BPF key: u32), whose untouched entries are zero and not printed.
-  bool array = false;
+  bool array = false;  // a per-CPU array indexed by the key (isArrayMap in aggregation.h; BPF key: u32)
   int64_t lhistMin = 0, lhistMax = 0, lhistStep = 1;
   uint32_t buckets = 0;  // hist and lhist
 };

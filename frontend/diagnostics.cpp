@@ -48,7 +48,7 @@ DisplayLine makeDisplayLine(std::string_view line) {
 }  // namespace
 
 void Diagnostics::error(SourceRange range, std::string message, std::string hint) {
-  diagnostics_.push_back({Severity::Error, range, std::move(message), std::move(hint)});
+  diagnostics_.push_back({Severity::Error, range, std::move(message), std::move(hint), {}});
   ++errorCount_;
 }
 
@@ -58,26 +58,32 @@ void Diagnostics::systemError(SourceRange range, std::string message, std::strin
 }
 
 void Diagnostics::warning(SourceRange range, std::string message, std::string hint) {
-  diagnostics_.push_back({Severity::Warning, range, std::move(message), std::move(hint)});
+  diagnostics_.push_back({Severity::Warning, range, std::move(message), std::move(hint), {}});
+}
+
+void Diagnostics::note(SourceRange range, std::string message) {
+  if (!diagnostics_.empty()) diagnostics_.back().notes.push_back({range, std::move(message)});
 }
 
 void Diagnostics::print(std::ostream& out, bool color) const {
   for (const Diagnostic& d : diagnostics_) out << renderDiagnostic(*file_, d, color);
 }
 
-std::string renderDiagnostic(const SourceFile& file, const Diagnostic& d, bool color) {
+namespace {
+
+// FILE:LINE:COL: LABEL MESSAGE, the source line, and a caret under the range.
+std::string renderLocated(const SourceFile& file, SourceRange range, const std::string& label, const char* labelColor,
+                          const std::string& message, bool color) {
   auto paint = [color](const char* code, const std::string& text) {
     return color ? std::string(code) + text + kReset : text;
   };
-  LineColumn start = file.lineColumn(d.range.begin);
-  LineColumn end = file.lineColumn(std::max(d.range.end, d.range.begin));
+  LineColumn start = file.lineColumn(range.begin);
+  LineColumn end = file.lineColumn(std::max(range.end, range.begin));
 
   std::string out;
   out += paint(kBold, file.name() + ":" + std::to_string(start.line) + ":" +
                           std::to_string(start.column) + ":");
-  out += " ";
-  out += d.severity == Severity::Error ? paint(kBoldRed, "error:") : paint(kBoldMagenta, "warning:");
-  out += " " + paint(kBold, d.message) + "\n";
+  out += " " + paint(labelColor, label) + " " + paint(kBold, message) + "\n";
 
   DisplayLine line = makeDisplayLine(file.lineText(start.line));
   out += line.text + "\n";
@@ -89,8 +95,17 @@ std::string renderDiagnostic(const SourceFile& file, const Diagnostic& d, bool c
   uint32_t endColumn = std::max(line.columnOfChar[endIndex], caretColumn + 1);
   std::string marker = "^" + std::string(endColumn - caretColumn - 1, '~');
   out += std::string(caretColumn, ' ') + paint(kBoldGreen, marker) + "\n";
+  return out;
+}
 
-  if (!d.hint.empty()) out += paint(kBoldCyan, "hint:") + " " + d.hint + "\n";
+}  // namespace
+
+std::string renderDiagnostic(const SourceFile& file, const Diagnostic& d, bool color) {
+  bool error = d.severity == Severity::Error;
+  std::string out = renderLocated(file, d.range, error ? "error:" : "warning:", error ? kBoldRed : kBoldMagenta,
+                                  d.message, color);
+  if (!d.hint.empty()) out += (color ? std::string(kBoldCyan) + "hint:" + kReset : std::string("hint:")) + " " + d.hint + "\n";
+  for (const DiagnosticNote& n : d.notes) out += renderLocated(file, n.range, "note:", kBoldCyan, n.message, color);
   return out;
 }
 

@@ -16,11 +16,18 @@ namespace dptrace {
 
 enum class Severity { Error, Warning };
 
+// A second place a diagnostic involves ("the other lhist() is here").
+struct DiagnosticNote {
+  SourceRange range;
+  std::string message;
+};
+
 struct Diagnostic {
   Severity severity = Severity::Error;
   SourceRange range;
   std::string message;
   std::string hint;  // empty when there is nothing useful to add
+  std::vector<DiagnosticNote> notes;
 };
 
 class Diagnostics {
@@ -33,6 +40,8 @@ public:
   void systemError(SourceRange range, std::string message, std::string hint = {});
   bool hasSystemErrors() const { return systemErrors_; }
   void warning(SourceRange range, std::string message, std::string hint = {});
+  // Adds a located note to the diagnostic reported last.
+  void note(SourceRange range, std::string message);
 
   bool hasErrors() const { return errorCount_ > 0; }
   size_t errorCount() const { return errorCount_; }

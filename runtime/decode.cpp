@@ -1,5 +1,6 @@
 #include "decode.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace dptrace {
@@ -8,8 +9,17 @@ Value decodeSlot(const Type& t, const uint8_t* p) {
   uint64_t word = 0;
   std::memcpy(&word, p, 8);
   switch (t.kind()) {
-    case TypeKind::Integer:
+    case TypeKind::Integer: {
+      // Only the type's bits count: an array map's index holds a key's low
+      // 8 bits, and -1 as an s8 must read back as -1.
+      uint32_t bits = std::min<uint32_t>(t.bits(), 64);
+      if (bits < 64) {
+        uint64_t mask = (uint64_t{1} << bits) - 1;
+        word &= mask;
+        if (t.isSigned() && (word >> (bits - 1)) != 0) word |= ~mask;
+      }
       return t.isSigned() ? Value::sint(static_cast<int64_t>(word)) : Value::uint(word);
+    }
     case TypeKind::Bool: return Value::uint(word != 0);
     case TypeKind::String: {
       const char* s = reinterpret_cast<const char*>(p);

@@ -99,7 +99,7 @@ MapSnapshot readMap(int fd, const MapLayout& l) {
         bool any = false;
         int64_t best = 0;
         for (const auto& v : perCpu) {
-          if (word(v, 8) == 0) continue;
+          if (word(v, kSetWord) == 0) continue;
           int64_t x = word(v, 0);
           bool better = sign ? (l.role == MapRole::Min ? x < best : x > best)
                              : (l.role == MapRole::Min ? static_cast<uint64_t>(x) < static_cast<uint64_t>(best)
@@ -114,8 +114,13 @@ MapSnapshot readMap(int fd, const MapLayout& l) {
       case MapRole::Avg:
       case MapRole::Stats: {
         uint64_t count = 0;
-        int64_t total = 0;
-        for (const auto& v : perCpu) count += static_cast<uint64_t>(word(v, 0)), total += word(v, 8);
+        __int128 total = 0;
+        for (const auto& v : perCpu) {
+          count += static_cast<uint64_t>(word(v, 0));
+          auto low = static_cast<unsigned __int128>(static_cast<uint64_t>(word(v, kTotalLowWord)));
+          auto high = static_cast<unsigned __int128>(static_cast<uint64_t>(word(v, kTotalHighWord)));
+          total += static_cast<__int128>((high << 64) | low);
+        }
         if (l.role == MapRole::Avg) e.value = Average{count, total};
         else e.value = Stats{count, total};
         break;

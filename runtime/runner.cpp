@@ -301,7 +301,7 @@ struct Run {
 
   // Said at once, not at exit: a run may last long.
   void warn(SourceRange where, const std::string& message, const std::string& hint) {
-    std::cerr << renderDiagnostic(diags.file(), Diagnostic{Severity::Warning, where, message, hint}, false);
+    std::cerr << renderDiagnostic(diags.file(), Diagnostic{Severity::Warning, where, message, hint, {}}, false);
   }
 
   // An XDP program on its interface through a bpf_link: a killed dptrace

@@ -133,6 +133,20 @@ struct CallTyping {
       if (value(*hi) <= value(*lo)) return error(arg(2).range, "lhist()'s max must be above its min");
       if ((value(*hi) - value(*lo)) / value(*step) > 1000)
         return error(c.range, "lhist() would have more than 1000 buckets", "use a larger step, or hist()");
+      // One map, one set of buckets: a second lhist() into it must agree.
+      LinearBounds bounds{value(*lo), value(*hi), value(*step), c.range};
+      MapInfo& info = tc.types_.maps[tc.aggregationMap_->name];
+      if (info.lhist && !(*info.lhist == bounds)) {
+        auto text = [](const LinearBounds& b) {
+          return "min " + std::to_string(b.min) + ", max " + std::to_string(b.max) + ", step " + std::to_string(b.step);
+        };
+        error(c.range, "@" + tc.aggregationMap_->name + " is an lhist() with " + text(*info.lhist) +
+                           " elsewhere; here it is given " + text(bounds),
+              "one map has one set of buckets: use the same bounds, or another map");
+        tc.diags_.note(info.lhist->at, "the other lhist() of @" + tc.aggregationMap_->name + " is here");
+        return;
+      }
+      if (!info.lhist) info.lhist = bounds;
     }
     tc.set(c, Type::aggregation(a, argument));
   }

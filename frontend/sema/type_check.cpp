@@ -754,8 +754,10 @@ void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
     if (s.op != ast::AssignOp::Set)
       return error(s.range, std::string("an aggregation is assigned with '=', not '") + ast::spelling(s.op) + "'");
     aggregationSite_ = call;
+    aggregationMap_ = &target;
     auto agg = typeOf(*s.value);
     aggregationSite_ = nullptr;
+    aggregationMap_ = nullptr;
     if (!agg) return;
     value = *agg;
   } else {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +16,13 @@
 
 namespace dptrace {
 
+// The constant arguments of a map's lhist(): one set per map.
+struct LinearBounds {
+  int64_t min = 0, max = 0, step = 1;
+  SourceRange at;  // the lhist() call that set them first
+  bool operator==(const LinearBounds& o) const { return min == o.min && max == o.max && step == o.step; }
+};
+
 struct MapInfo {
   Type value;               // void until the first assignment
   std::vector<Type> keys;   // the key shape; empty for @x
@@ -22,6 +30,7 @@ struct MapInfo {
   bool used = false;        // seen at all
   bool assigned = false;    // some statement stores into it
   SourceRange firstUse;
+  std::optional<LinearBounds> lhist;  // set when it holds an lhist()
 };
 
 // The types a script's probes and casts need, from outside the script's

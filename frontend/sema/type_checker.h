@@ -82,6 +82,7 @@ private:
   std::map<std::string, Type> variables_;
   int loopDepth_ = 0;
   const ast::Call* aggregationSite_ = nullptr;  // the call of @m = agg(...) being checked
+  const ast::Map* aggregationMap_ = nullptr;    // and its map
 };
 
 std::optional<Constant> constantOf(const ast::Expr& e);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ostream>
 
+#include "aggregation.h"
 #include "map_order.h"
 #include "output.h"
 
@@ -59,6 +60,17 @@ std::string bucketsJson(const std::vector<uint64_t>& counts, auto bounds) {
   return s + "]";
 }
 
+// "min"/"max" of a bucket, as bpftrace writes them (the values it holds, both ends included).
+std::string bucketBounds(const BucketRange& r) {
+  switch (r.kind) {
+    case BucketRange::Kind::Below: return "\"max\": " + int128Text(r.high - 1) + ", ";
+    case BucketRange::Kind::Single: return "\"min\": " + int128Text(r.low) + ", \"max\": " + int128Text(r.low) + ", ";
+    case BucketRange::Kind::AtLeast: return "\"min\": " + int128Text(r.low) + ", ";
+    case BucketRange::Kind::Range: break;
+  }
+  return "\"min\": " + int128Text(r.low) + ", \"max\": " + int128Text(r.high - 1) + ", ";
+}
+
 std::string valueJson(const MapValue& value, const char*& type) {
   return std::visit(
       [&](const auto& v) -> std::string {
@@ -68,28 +80,18 @@ std::string valueJson(const MapValue& value, const char*& type) {
           return json(v);
         } else if constexpr (std::is_same_v<T, Stats>) {
           type = "stats";
-          int64_t avg = v.count ? v.total / static_cast<int64_t>(v.count) : 0;
-          return "{\"count\": " + std::to_string(v.count) + ", \"average\": " + std::to_string(avg) +
-                 ", \"total\": " + std::to_string(v.total) + "}";
+          return "{\"count\": " + std::to_string(v.count) + ", \"average\": " + int128Text(averageOf(v.count, v.total)) +
+                 ", \"total\": " + int128Text(v.total) + "}";
         } else if constexpr (std::is_same_v<T, Average>) {
           type = "stats";  // as bpftrace reports avg()
-          return std::to_string(v.count ? v.total / static_cast<int64_t>(v.count) : 0);
+          return int128Text(averageOf(v.count, v.total));
         } else if constexpr (std::is_same_v<T, Histogram>) {
           type = "hist";
-          return bucketsJson(v.counts, [](size_t i) -> std::string {
-            if (i == 0) return "\"max\": -1, ";
-            if (i == 1) return "\"min\": 0, \"max\": 0, ";
-            uint64_t low = i == 2 ? 1 : uint64_t{1} << (i - 2);
-            uint64_t high = i == 2 ? 1 : low * 2 - 1;
-            return "\"min\": " + std::to_string(low) + ", \"max\": " + std::to_string(high) + ", ";
-          });
+          return bucketsJson(v.counts, [](size_t i) { return bucketBounds(histogramRange(static_cast<uint32_t>(i))); });
         } else {
           type = "hist";
-          return bucketsJson(v.counts, [&](size_t i) -> std::string {
-            if (i == 0) return "\"max\": " + std::to_string(v.min - 1) + ", ";
-            if (i + 1 == v.counts.size()) return "\"min\": " + std::to_string(v.max) + ", ";
-            int64_t low = v.min + static_cast<int64_t>(i - 1) * v.step;
-            return "\"min\": " + std::to_string(low) + ", \"max\": " + std::to_string(low + v.step - 1) + ", ";
+          return bucketsJson(v.counts, [&](size_t i) {
+            return bucketBounds(linearRange(v.min, v.max, v.step, static_cast<uint32_t>(i), static_cast<uint32_t>(v.counts.size())));
           });
         }
       },

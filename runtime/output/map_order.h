@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "aggregation.h"
 #include "value.h"
 
 namespace dptrace {
@@ -13,17 +14,34 @@ namespace dptrace {
 inline std::vector<const MapEntry*> sortedEntries(const MapSnapshot& map) {
   std::vector<const MapEntry*> entries;
   for (const MapEntry& e : map.entries) entries.push_back(&e);
-  auto rank = [](const MapEntry& e) -> std::optional<Value> {
-    if (auto* v = std::get_if<Value>(&e.value)) return *v;
-    if (auto* s = std::get_if<Stats>(&e.value)) return Value::uint(s->count);
-    if (auto* a = std::get_if<Average>(&e.value))
-      return Value::sint(a->count ? a->total / static_cast<int64_t>(a->count) : 0);
-    return std::nullopt;  // histograms: by key
+  // Numbers rank by their value whatever their C type; other values (strings,
+  // addresses) by Value's order; histograms have no rank and sort by key.
+  struct Rank {
+    bool numeric = false;
+    __int128 number = 0;
+    std::optional<Value> other;
+  };
+  auto rank = [](const MapEntry& e) -> std::optional<Rank> {
+    if (auto* v = std::get_if<Value>(&e.value)) {
+      if (auto* i = std::get_if<int64_t>(&v->v)) return Rank{true, *i, {}};
+      if (auto* u = std::get_if<uint64_t>(&v->v)) return Rank{true, static_cast<__int128>(*u), {}};
+      return Rank{false, 0, *v};
+    }
+    if (auto* s = std::get_if<Stats>(&e.value)) return Rank{true, static_cast<__int128>(s->count), {}};
+    if (auto* a = std::get_if<Average>(&e.value)) return Rank{true, averageOf(a->count, a->total), {}};
+    return std::nullopt;
+  };
+  auto less = [](const Rank& a, const Rank& b) -> std::optional<bool> {  // nullopt: equal
+    if (a.numeric != b.numeric) return a.numeric;
+    if (a.numeric) return a.number == b.number ? std::nullopt : std::optional<bool>(a.number < b.number);
+    if (*a.other == *b.other) return std::nullopt;
+    return *a.other < *b.other;
   };
   // Keys are unique in a map, so this is a total order: std::sort is deterministic.
   std::sort(entries.begin(), entries.end(), [&](const MapEntry* a, const MapEntry* b) {
     auto ra = rank(*a), rb = rank(*b);
-    if (ra && rb && !(*ra == *rb)) return *ra < *rb;
+    if (ra && rb)
+      if (auto l = less(*ra, *rb)) return *l;
     return a->key < b->key;
   });
   return entries;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ostream>
 
+#include "aggregation.h"
 #include "map_order.h"
 #include "output.h"
 
@@ -63,10 +64,9 @@ public:
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, Value>) out_ << head << v.text() << "\n";
             if constexpr (std::is_same_v<T, Stats>)
-              out_ << head << "count " << v.count << ", average " << (v.count ? v.total / static_cast<int64_t>(v.count) : 0)
-                   << ", total " << v.total << "\n";
-            if constexpr (std::is_same_v<T, Average>)
-              out_ << head << (v.count ? v.total / static_cast<int64_t>(v.count) : 0) << "\n";
+              out_ << head << "count " << v.count << ", average " << int128Text(averageOf(v.count, v.total))
+                   << ", total " << int128Text(v.total) << "\n";
+            if constexpr (std::is_same_v<T, Average>) out_ << head << int128Text(averageOf(v.count, v.total)) << "\n";
             if constexpr (std::is_same_v<T, Histogram>)
               out_ << head << "\n" << buckets(v.counts, histogramLabel) << "\n";
             if constexpr (std::is_same_v<T, LinearHistogram>)
@@ -88,28 +88,36 @@ private:
   std::ostream& err_;
 };
 
-std::string withSuffix(uint64_t v) {
+// 1024 -> 1K, as bpftrace labels power-of-two buckets; 2^64 is 16E.
+std::string withSuffix(__int128 v) {
   static const char* const kSuffix[] = {"", "K", "M", "G", "T", "P", "E"};
   int i = 0;
   while (v >= 1024 && v % 1024 == 0 && i < 6) v /= 1024, ++i;
-  return std::to_string(v) + kSuffix[i];
+  return int128Text(v) + kSuffix[i];
 }
 
 }  // namespace
 
 std::string histogramLabel(size_t i) {
-  if (i == 0) return "(..., 0)";
-  if (i == 1) return "[0]";
-  if (i == 2) return "[1]";
-  uint64_t low = uint64_t{1} << (i - 2);
-  return "[" + withSuffix(low) + ", " + withSuffix(low * 2) + ")";
+  BucketRange r = histogramRange(static_cast<uint32_t>(i));
+  switch (r.kind) {
+    case BucketRange::Kind::Below: return "(..., 0)";
+    case BucketRange::Kind::Single: return "[" + int128Text(r.low) + "]";
+    case BucketRange::Kind::Range:
+    case BucketRange::Kind::AtLeast: break;
+  }
+  return "[" + withSuffix(r.low) + ", " + withSuffix(r.high) + ")";
 }
 
 std::string linearHistogramLabel(const LinearHistogram& h, size_t i) {
-  if (i == 0) return "(..., " + std::to_string(h.min) + ")";
-  if (i + 1 == h.counts.size()) return "[" + std::to_string(h.max) + ", ...)";
-  int64_t low = h.min + static_cast<int64_t>(i - 1) * h.step;
-  return "[" + std::to_string(low) + ", " + std::to_string(low + h.step) + ")";
+  BucketRange r = linearRange(h.min, h.max, h.step, static_cast<uint32_t>(i), static_cast<uint32_t>(h.counts.size()));
+  switch (r.kind) {
+    case BucketRange::Kind::Below: return "(..., " + int128Text(r.high) + ")";
+    case BucketRange::Kind::AtLeast: return "[" + int128Text(r.low) + ", ...)";
+    case BucketRange::Kind::Single:
+    case BucketRange::Kind::Range: break;
+  }
+  return "[" + int128Text(r.low) + ", " + int128Text(r.high) + ")";
 }
 
 std::unique_ptr<Output> makeTextOutput(std::ostream& out, std::ostream& err) {

@@ -40,22 +40,20 @@ struct Value {
   bool operator==(const Value& o) const { return v == o.v; }
 };
 
-// The value of one map entry.
+// The value of one map entry. Totals are 128-bit (aggregation.h): the sum of
+// the values as they are, signed or unsigned.
 struct Stats {
   uint64_t count = 0;
-  int64_t total = 0;
+  __int128 total = 0;
 };
 struct Average {
   uint64_t count = 0;
-  int64_t total = 0;
+  __int128 total = 0;
 };
-// log2 histogram: counts[0] negative values, [1] zero, [2] one,
-// counts[i] for i >= 3 the values in [2^(i-2), 2^(i-1)).
+// Buckets as aggregation.h defines them (histogramRange, linearRange).
 struct Histogram {
   std::vector<uint64_t> counts;
 };
-// linear histogram: counts[0] below min, counts.back() at or above max,
-// counts[i] the values in [min + (i-1)*step, min + i*step).
 struct LinearHistogram {
   int64_t min = 0, max = 0, step = 1;
   std::vector<uint64_t> counts;

@@ -1,0 +1,64 @@
+// What each aggregation means, defined once: the layout of its BPF value,
+// when a map is a per-CPU array instead of a hash, the buckets of hist() and
+// lhist(), and the average. The code generator writes what this says, the
+// map reader reads it, and every printer (text, JSON) labels with it.
+// No LLVM here: the runtime links it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sema/type.h"
+
+namespace dptrace {
+
+// How a map's BPF value is used.
+enum class MapRole { Value, Count, Sum, Min, Max, Avg, Stats, Hist, Lhist };
+
+MapRole roleOf(const Type& mapValue);  // Value for plain values; the aggregation's role otherwise
+
+// ---- the BPF value of each role (per CPU for aggregations), in 8-byte words
+//   count, hist, lhist: [0] the count
+//   sum:                [0] the total (wraps at 64 bits, signed or not as its argument)
+//   min, max:           [0] the value, [1] 1 once a value was stored
+//   avg, stats:         [0] the count, [1] the total's low 64 bits, [2] its high 64 bits
+//                       (a 128-bit total: the average of values >= 2^63 stays exact)
+uint32_t aggregationValueSize(MapRole role);
+inline constexpr uint32_t kTotalLowWord = 8, kTotalHighWord = 16, kSetWord = 8;
+
+// ---- per-CPU arrays
+// count() keyed by nothing, by a bool or by one 8-bit integer is a per-CPU
+// array indexed by the key's bits (a signed key's two's complement: -1 is
+// index 255), whose untouched entries are zero and not printed. Maps a probe
+// delete()s from stay hashes (a program cannot reset another CPU's slot).
+bool isArrayMap(MapRole role, const std::vector<Type>& keys, bool deleted);
+uint32_t arrayEntries(const std::vector<Type>& keys);  // 1, 2 or 256
+inline constexpr uint64_t kArrayIndexMask = 0xff;     // the key's bits that index the array
+
+// ---- hist(): 66 buckets
+//   [0] negative values (signed arguments only), [1] zero, [2] one,
+//   [i] for i >= 3 the values in [2^(i-2), 2^(i-1)); [65] is [2^63, 2^64).
+inline constexpr uint32_t kHistBuckets = 66;
+uint32_t histogramBucket(uint64_t value, bool isSigned);  // the bucket a value goes to (the IR does the same)
+
+struct BucketRange {
+  enum class Kind { Below, Single, Range, AtLeast } kind;
+  __int128 low = 0;   // Single: the value; Range: first value; AtLeast: first value
+  __int128 high = 0;  // Range: one past the last value; Below: one past the last value
+};
+BucketRange histogramRange(uint32_t bucket);
+
+// ---- lhist(value, min, max, step): buckets [0] below min, [1..n] the steps,
+// [n+1] at or above max.
+uint32_t linearBuckets(int64_t min, int64_t max, int64_t step);
+BucketRange linearRange(int64_t min, int64_t max, int64_t step, uint32_t bucket, uint32_t buckets);
+
+// ---- averages: the total divided by the count, rounded toward zero, in the
+// argument's signedness (0 for no values).
+__int128 averageOf(uint64_t count, __int128 total);
+
+// Decimal text of a 128-bit integer.
+std::string int128Text(__int128 v);
+
+}  // namespace dptrace

@@ -1,0 +1,60 @@
+// aggregation.h: the one definition of buckets and averages that the code
+// generator, the map reader and both printers follow.
+#include <gtest/gtest.h>
+
+#include "aggregation.h"
+#include "output.h"
+
+namespace dptrace {
+namespace {
+
+TEST(Aggregation, HistogramBucketOfEveryPowerOfTwo) {
+  EXPECT_EQ(histogramBucket(0, false), 1u);
+  EXPECT_EQ(histogramBucket(1, false), 2u);
+  EXPECT_EQ(histogramBucket(static_cast<uint64_t>(-1), true), 0u);
+  EXPECT_EQ(histogramBucket(static_cast<uint64_t>(-1), false), kHistBuckets - 1);
+  for (uint32_t bit = 1; bit < 64; ++bit) {
+    uint64_t v = uint64_t{1} << bit;
+    uint32_t b = histogramBucket(v, false);
+    BucketRange r = histogramRange(b);
+    ASSERT_EQ(r.kind, BucketRange::Kind::Range) << v;
+    EXPECT_TRUE(r.low <= v && v < r.high) << v;
+    EXPECT_EQ(histogramBucket(v - 1, false), b - 1) << v;  // the bucket below ends right before
+  }
+}
+
+TEST(Aggregation, TopBucketEndsAtTwoToThe64) {
+  BucketRange top = histogramRange(kHistBuckets - 1);
+  EXPECT_EQ(int128Text(top.low), "9223372036854775808");
+  EXPECT_EQ(int128Text(top.high), "18446744073709551616");
+  EXPECT_EQ(histogramLabel(kHistBuckets - 1), "[8E, 16E)");
+}
+
+TEST(Aggregation, LinearBucketsCutTheLastStepAtMax) {
+  uint32_t n = linearBuckets(0, 25, 10);
+  EXPECT_EQ(n, 5u);  // below, [0,10), [10,20), [20,25), at or above 25
+  EXPECT_EQ(linearRange(0, 25, 10, 0, n).kind, BucketRange::Kind::Below);
+  BucketRange last = linearRange(0, 25, 10, 3, n);
+  EXPECT_EQ(int128Text(last.low) + " " + int128Text(last.high), "20 25");
+  EXPECT_EQ(linearRange(0, 25, 10, 4, n).kind, BucketRange::Kind::AtLeast);
+}
+
+TEST(Aggregation, AveragesRoundTowardZeroIn128Bits) {
+  EXPECT_EQ(int128Text(averageOf(2, -13)), "-6");
+  EXPECT_EQ(int128Text(averageOf(0, 5)), "0");
+  __int128 two = static_cast<__int128>(UINT64_MAX) * 2;
+  EXPECT_EQ(int128Text(averageOf(2, two)), "18446744073709551615");
+}
+
+TEST(Aggregation, CountByEightBitKeysIsAnArray) {
+  EXPECT_TRUE(isArrayMap(MapRole::Count, {}, false));
+  EXPECT_TRUE(isArrayMap(MapRole::Count, {Type::integer(8, true)}, false));
+  EXPECT_FALSE(isArrayMap(MapRole::Count, {Type::integer(8, true)}, true));  // delete() needs a hash
+  EXPECT_FALSE(isArrayMap(MapRole::Count, {Type::integer(16, false)}, false));
+  EXPECT_FALSE(isArrayMap(MapRole::Sum, {}, false));
+  EXPECT_EQ(arrayEntries({Type::boolean()}), 2u);
+  EXPECT_EQ(arrayEntries({Type::integer(8, true)}), 256u);
+}
+
+}  // namespace
+}  // namespace dptrace
