@@ -157,6 +157,7 @@ private:
 
   Val logical(const ast::Binary& e);
   Value* divide(Value* l, Value* r, bool isSignedDivision, bool quotient);
+  Value* arithmetic(ast::BinaryOp op, Value* l, Value* r, const Type& t);
 
   Val ternary(const ast::Ternary& t);
 

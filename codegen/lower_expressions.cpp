@@ -111,7 +111,6 @@ Val FunctionLowering::binary(const ast::Binary& e) {
   bool sign = isSigned(lt) && isSigned(rt);
   auto cmp = [&](llvm::CmpInst::Predicate p) { return Val{b_.CreateZExt(b_.CreateICmp(p, l.v, r.v), i64()), false}; };
   using P = llvm::CmpInst::Predicate;
-  const Type& t = typeOf(e);
   switch (e.op) {
     case ast::BinaryOp::Eq: return cmp(P::ICMP_EQ);
     case ast::BinaryOp::Ne: return cmp(P::ICMP_NE);
@@ -119,21 +118,28 @@ Val FunctionLowering::binary(const ast::Binary& e) {
     case ast::BinaryOp::Le: return cmp(sign ? P::ICMP_SLE : P::ICMP_ULE);
     case ast::BinaryOp::Gt: return cmp(sign ? P::ICMP_SGT : P::ICMP_UGT);
     case ast::BinaryOp::Ge: return cmp(sign ? P::ICMP_SGE : P::ICMP_UGE);
-    case ast::BinaryOp::Add: return {normalize(b_.CreateAdd(l.v, r.v), t), false};
-    case ast::BinaryOp::Sub: return {normalize(b_.CreateSub(l.v, r.v), t), false};
-    case ast::BinaryOp::Mul: return {normalize(b_.CreateMul(l.v, r.v), t), false};
-    case ast::BinaryOp::BitAnd: return {normalize(b_.CreateAnd(l.v, r.v), t), false};
-    case ast::BinaryOp::BitOr: return {normalize(b_.CreateOr(l.v, r.v), t), false};
-    case ast::BinaryOp::BitXor: return {normalize(b_.CreateXor(l.v, r.v), t), false};
-    case ast::BinaryOp::Shl: return {normalize(b_.CreateShl(l.v, b_.CreateAnd(r.v, 63)), t), false};
-    case ast::BinaryOp::Shr:
-      return {normalize(isSigned(t) ? b_.CreateAShr(l.v, b_.CreateAnd(r.v, 63)) : b_.CreateLShr(l.v, b_.CreateAnd(r.v, 63)), t), false};
-    case ast::BinaryOp::Div: return {normalize(divide(l.v, r.v, isSigned(t), true), t), false};
-    case ast::BinaryOp::Mod: return {normalize(divide(l.v, r.v, isSigned(t), false), t), false};
-    default: break;
+    default: return {arithmetic(e.op, l.v, r.v, typeOf(e)), false};
   }
-  m_.unsupported(e.range, "this operator");
-  return zero();
+}
+
+// An arithmetic or bit operator in type t, the result normalised to it; the
+// compound assignments (+=, >>=, ...) use the same.
+Value* FunctionLowering::arithmetic(ast::BinaryOp op, Value* l, Value* r, const Type& t) {
+  Value* v = nullptr;
+  switch (op) {
+    case ast::BinaryOp::Add: v = b_.CreateAdd(l, r); break;
+    case ast::BinaryOp::Sub: v = b_.CreateSub(l, r); break;
+    case ast::BinaryOp::Mul: v = b_.CreateMul(l, r); break;
+    case ast::BinaryOp::BitAnd: v = b_.CreateAnd(l, r); break;
+    case ast::BinaryOp::BitOr: v = b_.CreateOr(l, r); break;
+    case ast::BinaryOp::BitXor: v = b_.CreateXor(l, r); break;
+    case ast::BinaryOp::Shl: v = b_.CreateShl(l, b_.CreateAnd(r, 63)); break;
+    case ast::BinaryOp::Shr: v = isSigned(t) ? b_.CreateAShr(l, b_.CreateAnd(r, 63)) : b_.CreateLShr(l, b_.CreateAnd(r, 63)); break;
+    case ast::BinaryOp::Div: v = divide(l, r, isSigned(t), true); break;
+    case ast::BinaryOp::Mod: v = divide(l, r, isSigned(t), false); break;
+    default: v = b_.getInt64(0); break;  // comparisons and logic are not arithmetic
+  }
+  return normalize(v, t);
 }
 
 Val FunctionLowering::logical(const ast::Binary& e) {

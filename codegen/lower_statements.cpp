@@ -18,6 +18,27 @@ void FunctionLowering::storeTo(const ast::Expr& target, const Val& v, const Type
   m_.unsupported(target.range, "assigning to this");
 }
 
+namespace {
+
+ast::BinaryOp binaryOpOf(ast::AssignOp op) {
+  switch (op) {
+    case ast::AssignOp::Add: return ast::BinaryOp::Add;
+    case ast::AssignOp::Sub: return ast::BinaryOp::Sub;
+    case ast::AssignOp::Mul: return ast::BinaryOp::Mul;
+    case ast::AssignOp::Div: return ast::BinaryOp::Div;
+    case ast::AssignOp::Mod: return ast::BinaryOp::Mod;
+    case ast::AssignOp::BitAnd: return ast::BinaryOp::BitAnd;
+    case ast::AssignOp::BitOr: return ast::BinaryOp::BitOr;
+    case ast::AssignOp::BitXor: return ast::BinaryOp::BitXor;
+    case ast::AssignOp::Shl: return ast::BinaryOp::Shl;
+    case ast::AssignOp::Shr: return ast::BinaryOp::Shr;
+    case ast::AssignOp::Set: break;
+  }
+  return ast::BinaryOp::Add;
+}
+
+}  // namespace
+
 void FunctionLowering::assign(const ast::Assign& s) {
   at(s.range);
   if (s.target->kind == ast::ExprKind::Map && s.value->kind == ast::ExprKind::Call) {
@@ -29,21 +50,7 @@ void FunctionLowering::assign(const ast::Assign& s) {
   if (s.op == ast::AssignOp::Set) return storeTo(*s.target, expr(*s.value), typeOf(*s.value));
   Val old = expr(*s.target);
   Val v = expr(*s.value);
-  Value* r = nullptr;
-  switch (s.op) {
-    case ast::AssignOp::Add: r = b_.CreateAdd(old.v, v.v); break;
-    case ast::AssignOp::Sub: r = b_.CreateSub(old.v, v.v); break;
-    case ast::AssignOp::Mul: r = b_.CreateMul(old.v, v.v); break;
-    case ast::AssignOp::Div: r = divide(old.v, v.v, isSigned(targetType), true); break;
-    case ast::AssignOp::Mod: r = divide(old.v, v.v, isSigned(targetType), false); break;
-    case ast::AssignOp::BitAnd: r = b_.CreateAnd(old.v, v.v); break;
-    case ast::AssignOp::BitOr: r = b_.CreateOr(old.v, v.v); break;
-    case ast::AssignOp::BitXor: r = b_.CreateXor(old.v, v.v); break;
-    case ast::AssignOp::Shl: r = b_.CreateShl(old.v, b_.CreateAnd(v.v, 63)); break;
-    case ast::AssignOp::Shr: r = b_.CreateLShr(old.v, b_.CreateAnd(v.v, 63)); break;
-    case ast::AssignOp::Set: break;
-  }
-  storeTo(*s.target, {normalize(r, targetType), false}, targetType);
+  storeTo(*s.target, {arithmetic(binaryOpOf(s.op), old.v, v.v, targetType), false}, targetType);
 }
 
 // A ring-buffer record: kind, index, then the values.

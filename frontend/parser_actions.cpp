@@ -2,40 +2,9 @@
 // the checks on assignment targets, and the parse stage's entry point.
 #include "parse.h"
 #include "parse_context.h"
+#include "sema/writes.h"
 
 namespace dptrace {
-namespace {
-
-bool isAssignable(const ast::Expr& e) {
-  switch (e.kind) {
-    case ast::ExprKind::Variable:
-    case ast::ExprKind::Map:
-    case ast::ExprKind::Field:
-    case ast::ExprKind::Index:
-      return true;
-    case ast::ExprKind::Unary:
-      return static_cast<const ast::Unary&>(e).op == ast::UnaryOp::Deref;
-    default:
-      return false;
-  }
-}
-
-std::string notAssignableHint(const ast::Expr& e) {
-  switch (e.kind) {
-    case ast::ExprKind::Identifier:
-      return "'" + static_cast<const ast::Identifier&>(e).name +
-             "' is a builtin; store values in a scratch variable ($x) or a map (@x)";
-    case ast::ExprKind::Call:
-      return "the result of a call cannot be assigned to; did you mean '@x = " +
-             static_cast<const ast::Call&>(e).callee + "(...)'?";
-    case ast::ExprKind::Binary:
-      return "to compare two values, use '=='";
-    default:
-      return "values are stored in scratch variables ($x), maps (@x, @x[key]) and packet fields (udp.dport)";
-  }
-}
-
-}  // namespace
 
 ast::ExprPtr ParseContext::checked(ast::ExprPtr e) {
   if (e->depth <= ast::kMaxNesting) return e;
@@ -64,10 +33,10 @@ ast::ExprPtr ParseContext::unary(ast::UnaryOp op, ast::ExprPtr e, SourceRange lo
 }
 
 ast::ExprPtr ParseContext::increment(ast::UnaryOp op, ast::ExprPtr e, SourceRange loc) {
-  if (!isAssignable(*e)) {
+  if (!hasWritableShape(*e)) {
     bool increments = op == ast::UnaryOp::PreIncrement || op == ast::UnaryOp::PostIncrement;
     diags.error(e->range, std::string("cannot ") + (increments ? "increment" : "decrement") + " this expression",
-                notAssignableHint(*e));
+                notWritableHint(*e));
   }
   return unary(op, std::move(e), loc);
 }
@@ -81,9 +50,9 @@ ast::ExprPtr ParseContext::tupleIndex(ast::ExprPtr base, IntegerToken index, Sou
 }
 
 ast::StmtPtr ParseContext::assignment(ast::AssignOp op, ast::ExprPtr target, ast::ExprPtr value, SourceRange loc) {
-  if (!isAssignable(*target))
+  if (!hasWritableShape(*target))
     diags.error(target->range, std::string("cannot assign to this expression with '") + ast::spelling(op) + "'",
-                notAssignableHint(*target));
+                notWritableHint(*target));
   return checked(std::make_unique<ast::Assign>(op, std::move(target), std::move(value), loc));
 }
 

@@ -5,6 +5,7 @@
 #include "builtins.h"
 #include "packet_views.h"
 #include "type_checker.h"
+#include "writes.h"
 
 namespace dptrace {
 namespace {
@@ -227,18 +228,16 @@ struct CallTyping {
       auto bb = tc.typeOf(arg(1));
       if (!a || !bb) return;
       for (size_t i = 0; i < 2; ++i) {
-        const ast::Expr& e = arg(i);
-        const auto* f = e.kind == ast::ExprKind::Field ? &static_cast<const ast::Field&>(e) : nullptr;
-        const auto* base = f && f->base->kind == ast::ExprKind::Identifier ? &static_cast<const ast::Identifier&>(*f->base) : nullptr;
-        const PacketField* pf = base ? findPacketField(base->name, f->field) : nullptr;
-        if (!pf || !pf->writable) return error(e.range, "swap() exchanges two writable packet fields", "for example swap(eth.src, eth.dst)");
+        WriteRefusal why;
+        if (!writePlace(arg(i), WriteOp::Swap, why)) return error(arg(i).range, why.message, why.hint);
       }
       if (!(*a == *bb)) return error(c.range, "swap() needs two fields of one type, not " + a->str() + " and " + bb->str());
       return tc.set(c, Type());
     }
     if (n == "vlan_push") {
-      if (auto k = constantOf(arg(0)); k && (k->negative || k->magnitude > 4095))
-        return error(arg(0).range, "a VLAN id is from 0 to 4095");
+      const PacketField& id = *findPacketField("vlan", "id");
+      if (auto k = constantOf(arg(0)); k && (k->negative || !fitsField(*k, id)))
+        return error(arg(0).range, "a VLAN id is from " + fieldRange(id), "ids above 4095 do not fit the tag's 12 bits");
       if (!integerArg(0, "vlan_push()'s id")) return;
       return tc.set(c, Type());
     }

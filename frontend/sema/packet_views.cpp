@@ -14,7 +14,7 @@ std::span<const PacketField> allPacketFields() {
       {"eth", "src", Type::mac(), true, 6, 6},
       {"eth", "dst", Type::mac(), true, 0, 6},
       {"eth", "type", Type::integer(16, false), false, 12, 2},
-      {"vlan", "id", Type::integer(16, false), true, 0, 2},
+      {"vlan", "id", Type::integer(16, false), true, 0, 2, 4095},
       {"ip", "src", Type::ipv4(), true, 12, 4},
       {"ip", "dst", Type::ipv4(), true, 16, 4},
       {"ip", "proto", Type::integer(8, false), false, 9, 1},

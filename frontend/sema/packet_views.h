@@ -17,6 +17,7 @@ struct PacketField {
   bool writable;
   uint32_t offset = 0;  // where it lies in its header (network order), for the code generator
   uint32_t size = 0;    // in bytes; pkt.* are not in the packet
+  uint64_t max = 0;     // the largest value it holds when smaller than its type's (vlan.id: 4095)
 };
 
 std::span<const PacketField> allPacketFields();

@@ -13,6 +13,7 @@
 #include "packet_views.h"
 #include "suggest.h"
 #include "type_checker.h"
+#include "writes.h"
 
 namespace dptrace {
 namespace {
@@ -56,6 +57,15 @@ bool fits(const Constant& c, const Type& t) {
   if (c.negative) return t.isSigned() && c.magnitude <= (uint64_t{1} << (bits - 1));
   uint64_t max = t.isSigned() ? (uint64_t{1} << (bits - 1)) - 1 : (bits == 64 ? UINT64_MAX : (uint64_t{1} << bits) - 1);
   return c.magnitude <= max;
+}
+
+bool fitsField(const Constant& c, const PacketField& f) {
+  return fits(c, f.type) && (f.max == 0 || c.magnitude <= f.max);
+}
+
+std::string fieldRange(const PacketField& f) {
+  if (f.max != 0) return "0 to " + std::to_string(f.max);
+  return f.type.str();
 }
 
 bool isZero(const ast::Expr& e) {
@@ -403,11 +413,14 @@ void TypeChecker::visit(const ast::Unary& e) {
       if (t->pointee().is(TypeKind::Void))
         return error(e.range, "this pointer's target type is unknown", "cast it first: *(u32 *)p");
       return set(e, t->pointee());
-    default:  // ++ and --
+    default: {  // ++ and --
+      const char* op = e.op == ast::UnaryOp::PreIncrement || e.op == ast::UnaryOp::PostIncrement ? "++" : "--";
+      WriteRefusal why;
+      if (!writePlace(*e.operand, WriteOp::Increment, why)) return error(e.operand->range, why.message, why.hint);
       if (!t->is(TypeKind::Integer))
-        return error(e.range, std::string("'") + (e.op == ast::UnaryOp::PreIncrement || e.op == ast::UnaryOp::PostIncrement ? "++" : "--") +
-                                  "' needs an integer, not " + t->kindName());
+        return error(e.range, std::string("'") + op + "' needs an integer, not " + t->kindName());
       return set(e, *t);
+    }
   }
 }
 
@@ -785,32 +798,26 @@ void TypeChecker::visit(const ast::Assign& s) {
   switch (target.kind) {
     case ast::ExprKind::Variable: return assignToVariable(static_cast<const ast::Variable&>(target), s);
     case ast::ExprKind::Map: return assignToMap(static_cast<const ast::Map&>(target), s);
-    case ast::ExprKind::Field: {
+    default: {
       auto t = typeOf(target);
       auto v = typeOf(*s.value);
       if (!t || !v) return;
-      const auto& f = static_cast<const ast::Field&>(target);
-      const auto* base = f.base->kind == ast::ExprKind::Identifier ? &static_cast<const ast::Identifier&>(*f.base) : nullptr;
-      const PacketField* pf = base ? findPacketField(base->name, f.field) : nullptr;
-      if (pf == nullptr)
-        return error(target.range, "only packet fields can be assigned; dptrace never writes traced memory");
-      if (!pf->writable)
-        return error(target.range, base->name + "." + f.field + " cannot be assigned",
-                     "writable fields: addresses, ports, ip.ttl, tcp.flags, icmp.type/code, vlan.id, gtp.teid");
-      if (auto c = constantOf(*s.value); c && pf->type.is(TypeKind::Integer)) {
-        if (!fits(*c, pf->type))
-          return error(s.value->range, constantText(*c) + " does not fit in " + base->name + "." + f.field + " (" +
-                                           pf->type.str() + ")");
-        return set(*s.value, pf->type);
+      WriteRefusal why;
+      auto place = writePlace(target, s.op == ast::AssignOp::Set ? WriteOp::Assign : WriteOp::Compound, why);
+      if (!place) return error(target.range, why.message, why.hint);
+      const PacketField& pf = *place->field;
+      if (s.op != ast::AssignOp::Set && !v->isIntegerLike())
+        return error(s.value->range, std::string("'") + ast::spelling(s.op) + "' needs an integer, not " + v->kindName());
+      if (auto c = constantOf(*s.value); c && pf.type.is(TypeKind::Integer)) {
+        if (s.op == ast::AssignOp::Set && !fitsField(*c, pf))
+          return error(s.value->range, constantText(*c) + " does not fit in " + place->name + " (" + fieldRange(pf) + ")");
+        if (fits(*c, pf.type)) return set(*s.value, pf.type);
       }
       Type unified;
-      if (!unify(pf->type, *v, unified))
-        return error(s.value->range, base->name + "." + f.field + " is " + pf->type.kindName() + ", not " + v->kindName());
+      if (!unify(pf.type, *v, unified))
+        return error(s.value->range, place->name + " is " + pf.type.kindName() + ", not " + v->kindName());
       return;
     }
-    default:
-      typeOf(target);
-      error(target.range, "dptrace never writes traced memory: only variables, maps and packet fields can be assigned");
   }
 }
 

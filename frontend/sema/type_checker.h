@@ -89,5 +89,8 @@ std::optional<Constant> constantOf(const ast::Expr& e);
 bool fits(const Constant& c, const Type& t);
 std::string constantText(const Constant& c);
 bool isZero(const ast::Expr& e);  // the constant 0 (or -0)
+struct PacketField;
+bool fitsField(const Constant& c, const PacketField& f);  // in the field's range (vlan.id: 0..4095)
+std::string fieldRange(const PacketField& f);              // "0 to 4095", "u16"
 
 }  // namespace dptrace
