@@ -275,9 +275,7 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
 // One XDP program: `int xdp_IFACE(struct xdp_md *ctx)` in section "xdp", with
 // the BTF that the kernel, ip link and the libxdp dispatcher expect.
 void ModuleLowering::lowerPacketProgram(const std::string& interface, const std::vector<PacketBlock>& blocks) {
-  std::string name = "xdp_";
-  for (char c : interface.empty() ? std::string("pcap") : interface)
-    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  std::string name = xdpProgramName(interface);
   auto* ptr = llvm::PointerType::get(*context_, 0);
   auto* fnType = llvm::FunctionType::get(llvm::Type::getInt32Ty(*context_), {ptr}, false);
   auto* fn = llvm::Function::Create(fnType, llvm::GlobalValue::ExternalLinkage, name, *module_);

@@ -73,4 +73,8 @@ struct CompiledScript {
 uint32_t slotSize(const Type& t);
 uint32_t slotsSize(const std::vector<Type>& types);
 
+// The name of the XDP program of an interface in the object (xdp_veth0;
+// punctuation escaped so that every interface has its own: a-b is xdp_a_2db).
+std::string xdpProgramName(const std::string& interface);
+
 }  // namespace dptrace
