@@ -63,6 +63,8 @@ public:
       : m_(m), probe_(&probe), ap_(&ap), raw_(raw), symbol_(symbol), fn_(fn), ctx_(m.context()), b_(ctx_) {}
 
   void run();
+  // One block on several syscall tracepoints (tracepoint:syscalls:sys_enter_*).
+  void runSyscalls(const std::vector<SyscallCase>& cases);
   // An xdp program: the blocks of one interface, in script order.
   void runPacket(const std::vector<PacketBlock>& blocks);
 
@@ -90,6 +92,7 @@ private:
   bool inPacket() const { return packet_; }
   // The end of the current block: the next block of an xdp program, or a return.
   void leaveBlock();
+  void lowerBody();
 
   // ------------------------------------------------------------ syscall tracepoints
   // On raw sys_enter the context is {struct pt_regs *regs, long id}; on raw
@@ -99,6 +102,7 @@ private:
 
   // ---- traced memory (lower_memory.cpp)
   uint32_t elementSize(const Type& t);
+  bool userMemory() const;  // do this probe's pointers point into a process?
   Val readMemory(Value* address, const Type& t, uint32_t size);
   std::optional<Val> structField(const ast::Field& f);
   Val index(const ast::Index& e);
@@ -106,6 +110,7 @@ private:
 
   void filterSyscall();
 
+  Val tracepointField(const TracepointFormat& format, const TracepointField& tf, const Type& type);
   // A field of a syscall tracepoint's format, read from the raw context.
   Val syscallField(const TracepointFormat& format, const TracepointField& f);
 

@@ -199,13 +199,19 @@ Val FunctionLowering::callValue(const ast::Call& c) {
       return {buf, true};
     }
     Value* buf = zeroedBuffer(slotSize(t));
-    call(Helper::ProbeReadUserStr, i64(), {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())});
+    call(userMemory() ? Helper::ProbeReadUserStr : Helper::ProbeReadKernelStr, i64(),
+         {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())});
     return {buf, true};
   }
   if (c.callee == "ntop") {
     // An IPv4 address is an integer whose bytes, in memory, are the address
-    // in network order; IPv6 addresses are already buffers.
-    return expr(*c.args[0].value);
+    // in network order; IPv6 addresses are already buffers (16 bytes, as an
+    // array of 16 bytes is). An array of 4 bytes becomes that integer.
+    const Type& from = typeOf(*c.args[0].value);
+    Val v = expr(*c.args[0].value);
+    if (from.is(TypeKind::Array) && typeOf(c).is(TypeKind::Ipv4))
+      return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), v.v, llvm::Align(8)), i64()), false};
+    return v;
   }
   if (c.callee == "pton") {
     const std::string& text = static_cast<const ast::String&>(*c.args[0].value).value;

@@ -49,9 +49,17 @@ void FunctionLowering::run() {
   for (auto& [name, type] : sizes.largest) variables_[name] = {entryAlloca(std::max<uint32_t>(8, slotSize(type))), type};
 
   if (raw_.kind != RawSyscall::Kind::None) filterSyscall();
+  lowerBody();
+  b_.SetInsertPoint(entry_);
+  b_.CreateBr(body);
+}
+
+// The predicate, then the block, then a return.
+void FunctionLowering::lowerBody() {
   if (probe_->predicate) {
     at(probe_->predicate->range);
     statementRange_ = probe_->predicate->range;
+    arenaUsed_ = 0;
     BasicBlock* pass = BasicBlock::Create(ctx_, "predicate_true", fn_);
     BasicBlock* skip = BasicBlock::Create(ctx_, "predicate_false", fn_);
     b_.CreateCondBr(condition(*probe_->predicate), pass, skip);
@@ -61,6 +69,38 @@ void FunctionLowering::run() {
   }
   block(probe_->body);
   if (!b_.GetInsertBlock()->getTerminator()) b_.CreateRet(b_.getInt64(0));
+}
+
+// The syscall number selects the case; each case is the block lowered for
+// its own tracepoint (its args fields, its `probe`), sharing the variables.
+void FunctionLowering::runSyscalls(const std::vector<SyscallCase>& cases) {
+  entry_ = BasicBlock::Create(ctx_, "entry", fn_);
+  BasicBlock* body = BasicBlock::Create(ctx_, "body", fn_);
+  b_.SetInsertPoint(body);
+  allocateVariables({probe_});
+  VariableSizes sizes(m_.types());
+  sizes.visit(probe_->body);
+  if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
+  for (auto& [name, type] : sizes.largest) variables_[name] = {entryAlloca(std::max<uint32_t>(8, slotSize(type))), type};
+
+  at(probe_->range);
+  arenaUsed_ = 0;
+  bool enter = cases.front().raw.kind == RawSyscall::Kind::Enter;
+  Value* nr = enter ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8), llvm::Align(8)))
+                    : syscallRegister(syscallRegisters().origAx);
+  BasicBlock* other = BasicBlock::Create(ctx_, "other_syscall", fn_);
+  llvm::SwitchInst* sw = b_.CreateSwitch(nr, other, static_cast<unsigned>(cases.size()));
+  b_.SetInsertPoint(other);
+  b_.CreateRet(b_.getInt64(0));
+  for (const SyscallCase& c : cases) {
+    BasicBlock* mine = BasicBlock::Create(ctx_, "sys_" + c.ap->function, fn_);
+    sw->addCase(b_.getInt64(static_cast<uint64_t>(c.raw.number)), mine);
+    b_.SetInsertPoint(mine);
+    ap_ = c.ap;
+    raw_ = c.raw;
+    loops_.clear();
+    lowerBody();
+  }
   b_.SetInsertPoint(entry_);
   b_.CreateBr(body);
 }
@@ -214,6 +254,11 @@ void FunctionLowering::incrementCounter(llvm::GlobalVariable* map, uint32_t inde
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
                    const std::string& symbol, llvm::Function* fn) {
   FunctionLowering(m, probe, ap, raw, symbol, fn).run();
+}
+
+void lowerSyscallFunction(ModuleLowering& m, const ast::Probe& probe, const std::vector<SyscallCase>& cases,
+                          llvm::Function* fn) {
+  FunctionLowering(m, probe, *cases.front().ap, cases.front().raw, "", fn).runSyscalls(cases);
 }
 
 void lowerPacketFunction(ModuleLowering& m, const std::vector<PacketBlock>& blocks, llvm::Function* fn) {

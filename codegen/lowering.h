@@ -7,6 +7,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 
@@ -29,6 +30,7 @@ enum class Helper : int64_t {
   ProbeReadUser = 112,
   ProbeReadKernel = 113,
   ProbeReadUserStr = 114,
+  ProbeReadKernelStr = 115,
   RingbufOutput = 130,
   RingbufQuery = 134,
   XdpGetBuffLen = 188,
@@ -94,6 +96,9 @@ private:
   void createLicense();
   void lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n, const std::string& binary,
                   const std::string& symbol);
+  void lowerTracepoints(const ast::Probe& probe, const ast::AttachPoint& ap, size_t& n);
+  llvm::Function* probeFunction(const ast::Probe& probe, const std::string& name, const std::string& section);
+  static std::string programName(const ast::AttachPoint& ap, size_t n);
   void lowerPacketProgram(const std::string& interface, const std::vector<PacketBlock>& blocks);
 
   const ast::Program& program_;
@@ -106,6 +111,7 @@ private:
   llvm::DICompileUnit* cu_ = nullptr;
   llvm::DIFile* diFile_ = nullptr;
   std::map<std::string, MapGlobal> maps_;
+  std::deque<ast::AttachPoint> expanded_;  // the matches of tracepoint patterns, one attach point each
   llvm::GlobalVariable* events_ = nullptr;
   llvm::GlobalVariable* lost_ = nullptr;
   llvm::GlobalVariable* refused_ = nullptr;
@@ -125,6 +131,15 @@ RawSyscall rawSyscallFor(const ast::AttachPoint& ap);
 // `symbol` is the traced function of a uprobe (for func), empty otherwise.
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
                    const std::string& symbol, llvm::Function* fn);
+
+// One probe block on several syscall tracepoints of one direction, as one
+// program on the raw sys_enter or sys_exit tracepoint: a case per syscall.
+struct SyscallCase {
+  const ast::AttachPoint* ap;  // tracepoint:syscalls:sys_enter_NAME
+  RawSyscall raw;
+};
+void lowerSyscallFunction(ModuleLowering& m, const ast::Probe& probe, const std::vector<SyscallCase>& cases,
+                          llvm::Function* fn);
 
 // The blocks of one xdp program (one interface, or all of them with --pcap),
 // in script order, into one function.

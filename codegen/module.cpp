@@ -231,17 +231,8 @@ void ModuleLowering::createLicense() {
   license->setSection("license");
 }
 
-void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n,
-                                const std::string& binary, const std::string& symbol) {
-  RawSyscall raw = rawSyscallFor(ap);
-  std::string section = sectionFor(ap, raw);
-  if (section.empty()) {
-    diags_.error(ap.range, std::string(probeKindName(ap.kind)) + " probes need a code generator this build of dptrace does not have yet",
-                 "BEGIN, END, interval, tracepoint, uprobe and xdp probes run today; --emit typed-ast checks the rest");
-    return;
-  }
-  std::string name = std::string(ap.kind == ProbeKind::Begin ? "begin" : ap.kind == ProbeKind::End ? "end" : probeKindName(ap.kind)) +
-                     "_" + std::to_string(n);
+// A probe function `long NAME(void *ctx)` in `section`, with the BTF the kernel wants.
+llvm::Function* ModuleLowering::probeFunction(const ast::Probe& probe, const std::string& name, const std::string& section) {
   auto* ptr = llvm::PointerType::get(*context_, 0);
   auto* fnType = llvm::FunctionType::get(llvm::Type::getInt64Ty(*context_), {ptr}, false);
   auto* fn = llvm::Function::Create(fnType, llvm::GlobalValue::ExternalLinkage, name, *module_);
@@ -259,6 +250,25 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   // The kernel wants named arguments in a FUNC's prototype; the BTF emitter
   // takes the name from the parameter's debug variable.
   di_->createParameterVariable(sp, "ctx", 1, diFile_, where.line, ctxType, /*AlwaysPreserve=*/true);
+  return fn;
+}
+
+std::string ModuleLowering::programName(const ast::AttachPoint& ap, size_t n) {
+  return std::string(ap.kind == ProbeKind::Begin ? "begin" : ap.kind == ProbeKind::End ? "end" : probeKindName(ap.kind)) +
+         "_" + std::to_string(n);
+}
+
+void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n,
+                                const std::string& binary, const std::string& symbol) {
+  RawSyscall raw = rawSyscallFor(ap);
+  std::string section = sectionFor(ap, raw);
+  if (section.empty()) {
+    diags_.error(ap.range, std::string(probeKindName(ap.kind)) + " probes need a code generator this build of dptrace does not have yet",
+                 "BEGIN, END, interval, tracepoint, uprobe and xdp probes run today; --emit typed-ast checks the rest");
+    return;
+  }
+  std::string name = programName(ap, n);
+  llvm::Function* fn = probeFunction(probe, name, section);
   lowerFunction(*this, probe, ap, raw, symbol, fn);
   std::string rawTracepoint = raw.kind == RawSyscall::Kind::Enter ? "sys_enter"
                               : raw.kind == RawSyscall::Kind::Exit ? "sys_exit" : "";
@@ -270,6 +280,42 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   info.binary = binary;
   info.symbol = symbol;
   info_.programs.push_back(std::move(info));
+}
+
+// A tracepoint attach point. A pattern's matches each get a program, except
+// syscalls: those sys_enter_* (sys_exit_*) share one program on the raw
+// sys_enter (sys_exit) tracepoint that branches on the syscall number, so
+// that tracepoint:syscalls:sys_enter_* runs one program per syscall, not 360.
+void ModuleLowering::lowerTracepoints(const ast::Probe& probe, const ast::AttachPoint& ap, size_t& n) {
+  auto matched = types_.imported->tracepointMatches.find(ap.target + ":" + ap.function);
+  if (matched == types_.imported->tracepointMatches.end()) return lowerProbe(probe, ap, n++, "", "");
+  std::vector<SyscallCase> enter, exit;
+  for (const std::string& name : matched->second) {
+    ast::AttachPoint& one = expanded_.emplace_back(ap);
+    size_t colon = name.find(':');
+    one.target = name.substr(0, colon);
+    one.function = name.substr(colon + 1);
+    one.raw = "tracepoint:" + name;
+    RawSyscall raw = rawSyscallFor(one);
+    if (raw.kind == RawSyscall::Kind::Enter) enter.push_back({&one, raw});
+    else if (raw.kind == RawSyscall::Kind::Exit) exit.push_back({&one, raw});
+    else lowerProbe(probe, one, n++, "", "");
+  }
+  for (const auto* cases : {&enter, &exit}) {
+    if (cases->empty()) continue;
+    bool isEnter = cases == &enter;
+    std::string name = programName(ap, n++);
+    std::string section = isEnter ? "raw_tp/sys_enter" : "raw_tp/sys_exit";
+    llvm::Function* fn = probeFunction(probe, name, section);
+    lowerSyscallFunction(*this, probe, *cases, fn);
+    ProgramInfo info;
+    info.function = name;
+    info.section = section;
+    info.attach = ap;
+    info.rawTracepoint = isEnter ? "sys_enter" : "sys_exit";
+    info.attachPoints = static_cast<uint32_t>(cases->size());
+    info_.programs.push_back(std::move(info));
+  }
 }
 
 // One XDP program: `int xdp_IFACE(struct xdp_md *ctx)` in section "xdp", with
@@ -332,7 +378,8 @@ bool ModuleLowering::lower() {
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       if (ap.kind == ProbeKind::Xdp) continue;
       if (!isUserProbe(ap.kind)) {
-        lowerProbe(probe, ap, n++, "", "");
+        if (ap.kind == ProbeKind::Tracepoint) lowerTracepoints(probe, ap, n);
+        else lowerProbe(probe, ap, n++, "", "");
         continue;
       }
       auto target = options_.uprobes.find(&ap);

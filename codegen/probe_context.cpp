@@ -103,21 +103,7 @@ Val FunctionLowering::field(const ast::Field& f) {
       ap_->kind == ProbeKind::Tracepoint) {
     auto it = m_.types().imported->tracepoints.find(ap_->target + ":" + ap_->function);
     const TracepointField* tf = it == m_.types().imported->tracepoints.end() ? nullptr : it->second.field(f.field);
-    if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.isIntegerLike()) return syscallField(it->second, *tf);
-    if (tf && raw_.kind != RawSyscall::Kind::None && tf->type.is(TypeKind::Pointer))
-      return syscallField(it->second, *tf);
-    if (tf && !tf->dataLoc && (tf->size == 1 || tf->size == 2 || tf->size == 4 || tf->size == 8) &&
-        !tf->type.is(TypeKind::String)) {
-      Value* p = offset(fn_->getArg(0), tf->offset);
-      Value* raw = b_.CreateAlignedLoad(b_.getIntNTy(tf->size * 8), p, llvm::Align(tf->size));
-      Value* wide = isSigned(tf->type) ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64());
-      return {wide, false};
-    }
-    if (tf && tf->type.is(TypeKind::String) && !tf->dataLoc) {
-      Value* buf = zeroedBuffer(slotSize(tf->type));
-      b_.CreateMemCpy(buf, llvm::MaybeAlign(8), offset(fn_->getArg(0), tf->offset), llvm::MaybeAlign(1), tf->size);
-      return {buf, true};
-    }
+    if (tf) return tracepointField(it->second, *tf, typeOf(f));
   }
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
       isUserProbe(ap_->kind)) {
@@ -128,6 +114,35 @@ Val FunctionLowering::field(const ast::Field& f) {
           return {normalize(uprobeArgument(static_cast<unsigned>(i)), typeOf(f)), false};
   }
   m_.unsupported(f.range, "this field");
+  return zero();
+}
+
+// A field of this tracepoint's record, as the type checker typed args.NAME
+// (with wildcards: the types of every matched tracepoint unified).
+Val FunctionLowering::tracepointField(const TracepointFormat& format, const TracepointField& tf, const Type& type) {
+  Value* ctx = fn_->getArg(0);
+  if (raw_.kind != RawSyscall::Kind::None) return {normalize(syscallField(format, tf).v, type), false};
+  if (tf.dataLoc) {
+    // __data_loc: a u32 at the field's offset, (length << 16) | offset of
+    // the bytes from the start of the record.
+    Value* loc = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, tf.offset), llvm::Align(4)), i64());
+    Value* bytes = b_.CreateGEP(b_.getInt8Ty(), ctx, b_.CreateAnd(loc, 0xffff));
+    Value* buf = zeroedBuffer(slotSize(type));
+    call(Helper::ProbeReadKernelStr, i64(), {buf, b_.getInt64(type.capacity()), bytes});
+    return {buf, true};
+  }
+  if (tf.type.is(TypeKind::String) || tf.type.is(TypeKind::Array)) {  // bytes in the record
+    Value* buf = zeroedBuffer(slotSize(type));
+    uint32_t n = std::min(tf.size, type.capacity());
+    b_.CreateMemCpy(buf, llvm::MaybeAlign(8), offset(ctx, tf.offset), llvm::MaybeAlign(1), n);
+    return {buf, true};
+  }
+  if (tf.size == 1 || tf.size == 2 || tf.size == 4 || tf.size == 8) {
+    Value* raw = b_.CreateAlignedLoad(b_.getIntNTy(tf.size * 8), offset(ctx, tf.offset), llvm::Align(tf.size));
+    Value* wide = isSigned(tf.type) ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64());
+    return {normalize(wide, type), false};
+  }
+  m_.unsupported(statementRange_, "the field '" + tf.name + "'");
   return zero();
 }
 

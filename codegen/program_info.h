@@ -67,9 +67,10 @@ struct CompiledScript {
 };
 
 // Every key, value and record field occupies 8-byte slots: integers and
-// booleans as 64-bit little-endian (sign- or zero-extended), strings as their
-// capacity rounded up to 8, IPv4 addresses and MACs one slot, IPv6 two,
-// tuples their elements one after another.
+// booleans as 64-bit little-endian (sign- or zero-extended), strings and
+// arrays (C layout: elements packed) as their size rounded up to 8, IPv4
+// addresses and MACs one slot, IPv6 two, tuples their elements one after
+// another.
 uint32_t slotSize(const Type& t);
 uint32_t slotsSize(const std::vector<Type>& types);
 

@@ -1,5 +1,7 @@
 #include "suggest.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -34,5 +36,11 @@ std::string closestMatch(std::string_view word, const std::vector<std::string>& 
   size_t allowed = std::max<size_t>(1, std::min(word.size(), best.size()) / 3);
   return bestDistance <= allowed ? best : std::string();
 }
+
+bool wildcardMatch(const std::string& pattern, const std::string& name) {
+  return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+}
+
+bool hasWildcard(std::string_view s) { return s.find_first_of("*?") != std::string_view::npos; }
 
 }  // namespace dptrace

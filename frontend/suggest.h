@@ -13,4 +13,8 @@ size_t editDistance(std::string_view a, std::string_view b);
 // (case is ignored); empty otherwise.
 std::string closestMatch(std::string_view word, const std::vector<std::string>& candidates);
 
+// fnmatch-style '*' and '?' matching of attach-point patterns.
+bool wildcardMatch(const std::string& pattern, const std::string& name);
+bool hasWildcard(std::string_view s);
+
 }  // namespace dptrace

@@ -40,6 +40,16 @@ Value decodeSlot(const Type& t, const uint8_t* p) {
       std::memcpy(m.bytes.data(), p, 6);
       return Value{m};
     }
+    case TypeKind::Array: {  // C layout: elements of their own size, one after another
+      ArrayValue a;
+      uint32_t size = t.element().bits() / 8;
+      for (uint32_t i = 0; i < t.length(); ++i) {
+        uint8_t element[8] = {};
+        std::memcpy(element, p + i * size, size);
+        a.items.push_back(decodeSlot(t.element(), element));
+      }
+      return Value{a};
+    }
     case TypeKind::Tuple: {
       Value::Tuple elements;
       uint32_t off = 0;

@@ -55,8 +55,4 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
   return out;
 }
 
-bool wildcardMatch(const std::string& pattern, const std::string& name) {
-  return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
-}
-
 }  // namespace dptrace

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "suggest.h"  // wildcardMatch
+
 namespace dptrace {
 
 struct FunctionSymbol {
@@ -20,7 +22,5 @@ struct FunctionSymbol {
 // permission, not an ELF file).
 std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string& path, std::string& error);
 
-// fnmatch-style '*' and '?' matching.
-bool wildcardMatch(const std::string& pattern, const std::string& name);
 
 }  // namespace dptrace

@@ -23,34 +23,6 @@ bool matches(const std::string& pattern, const std::string& probe) {
   return pattern.empty() || wildcardMatch(pattern, probe);
 }
 
-// category:name pairs, from the events directory of tracefs.
-std::vector<std::pair<std::string, std::string>> tracepoints(std::string& error) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::string events = tracefsEventsDir(error);
-  if (events.empty()) return out;
-  std::ifstream available(events + "/../available_events");
-  std::string line;
-  while (std::getline(available, line)) {
-    size_t colon = line.find(':');
-    if (colon != std::string::npos) out.emplace_back(line.substr(0, colon), line.substr(colon + 1));
-  }
-  if (!out.empty()) return out;
-  // A fixture tree has no available_events: walk the directories.
-  if (DIR* cats = opendir(events.c_str())) {
-    while (dirent* c = readdir(cats)) {
-      if (c->d_name[0] == '.' || c->d_type != DT_DIR) continue;
-      if (DIR* names = opendir((events + "/" + c->d_name).c_str())) {
-        while (dirent* n = readdir(names))
-          if (n->d_name[0] != '.' && n->d_type == DT_DIR) out.emplace_back(c->d_name, n->d_name);
-        closedir(names);
-      }
-    }
-    closedir(cats);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 void tracepointFields(const std::string& category, const std::string& name, std::ostream& out) {
   std::string error;
   if (auto format = loadTracepointFormat(category, name, error))
@@ -124,7 +96,7 @@ int listProbes(const std::string& pattern, bool verbose, std::ostream& out, std:
     n = listKernelFunctions(pattern, out);
   } else {
     std::string error;
-    for (const auto& [category, name] : tracepoints(error)) {
+    for (const auto& [category, name] : listTracepoints(error)) {
       std::string probe = "tracepoint:" + category + ":" + name;
       if (!matches(pattern, probe)) continue;
       out << probe << "\n";

@@ -40,6 +40,7 @@ public:
         for (const Type& e : t.elements()) type(e);
         break;
       case TypeKind::Aggregation: u64(static_cast<uint64_t>(t.aggregationKind())), type(t.elements()[0]); break;
+      case TypeKind::Array: type(t.element()), u64(t.length()); break;
       default: break;
     }
   }
@@ -95,6 +96,10 @@ public:
       case TypeKind::Aggregation: {
         auto a = static_cast<Aggregation>(u64());
         return Type::aggregation(a, type(depth + 1));
+      }
+      case TypeKind::Array: {
+        Type element = type(depth + 1);
+        return Type::array(element, static_cast<uint32_t>(std::min<uint64_t>(u64(), 65536)));
       }
     }
     return fail(), Type();

@@ -96,7 +96,7 @@ struct CallTyping {
       if (!t) continue;
       char letter = convs[i].letter;
       bool wantsText = letter == 's';
-      bool isText = t->is(TypeKind::String) || t->isAddress() || t->is(TypeKind::Mac);
+      bool isText = t->is(TypeKind::String) || t->isAddress() || t->is(TypeKind::Mac) || t->is(TypeKind::Array);
       bool isNumber = t->isIntegerLike() || t->is(TypeKind::Pointer);
       std::string conv = fmt->value.substr(convs[i].at, convs[i].length);
       if (wantsText && !isText)
@@ -198,7 +198,11 @@ struct CallTyping {
       if (!t) return;
       if (t->isAddress()) return tc.set(c, *t);
       if (t->is(TypeKind::Integer)) return tc.set(c, Type::ipv4());
-      return error(arg(0).range, "ntop() turns an integer into an IPv4 address, and this is " + t->kindName());
+      // The bytes of an address in an array (u8 saddr[4], u8 saddr_v6[16], u32 addr[4]).
+      if (t->is(TypeKind::Array) && t->capacity() == 4) return tc.set(c, Type::ipv4());
+      if (t->is(TypeKind::Array) && t->capacity() == 16) return tc.set(c, Type::ipv6());
+      return error(arg(0).range, "ntop() makes an address of an integer (IPv4) or of 4 or 16 bytes, and this is " +
+                                     t->str());
     }
     if (n == "pton") {
       const ast::String* s = stringLiteral(0, "pton()'s address");

@@ -1,8 +1,10 @@
 #include "tracepoint_format.h"
 
+#include <dirent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -36,13 +38,72 @@ bool isDirectory(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// The type of a field from its declaration and the format's size and sign.
+// The integer type a C type name stands for (for the targets of pointers,
+// whose size the format does not give); void when unknown.
+Type integerNamed(std::string_view base) {
+  struct Name {
+    const char* name;
+    uint32_t bits;
+    bool isSigned;
+  };
+  static constexpr Name kNames[] = {
+      {"char", 8, false},  // char pointers are strings: bytes
+      {"unsigned char", 8, false}, {"signed char", 8, true}, {"short", 16, true}, {"unsigned short", 16, false},
+      {"int", 32, true}, {"unsigned int", 32, false}, {"unsigned", 32, false}, {"long", 64, true},
+      {"unsigned long", 64, false}, {"long long", 64, true}, {"unsigned long long", 64, false},
+      {"u8", 8, false}, {"u16", 16, false}, {"u32", 32, false}, {"u64", 64, false}, {"s8", 8, true},
+      {"s16", 16, true}, {"s32", 32, true}, {"s64", 64, true}, {"__u8", 8, false}, {"__u16", 16, false},
+      {"__u32", 32, false}, {"__u64", 64, false}, {"__s8", 8, true}, {"__s16", 16, true}, {"__s32", 32, true},
+      {"__s64", 64, true}, {"size_t", 64, false}, {"ssize_t", 64, true}, {"pid_t", 32, true}, {"uid_t", 32, false},
+      {"gid_t", 32, false}, {"umode_t", 16, false}, {"loff_t", 64, true}, {"off_t", 64, true},
+  };
+  for (const Name& n : kNames)
+    if (base == n.name) return Type::integer(n.bits, n.isSigned);
+  return Type();
+}
+
+// The declaration's type words without qualifiers and stars: "const char *const *" -> "char".
+std::string baseTypeName(std::string_view decl) {
+  std::string out;
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty() && word != "const" && word != "volatile" && word != "__user")
+      out += (out.empty() ? "" : " ") + word;
+    word.clear();
+  };
+  for (char c : decl) {
+    if (c == ' ' || c == '\t' || c == '*') flush();
+    else word += c;
+  }
+  flush();
+  return out;
+}
+
+// The type of a field from its declaration (the part before its name), its
+// name (with any [N]) and the format's size and sign.
 Type fieldType(std::string_view decl, std::string_view name, uint32_t size, bool isSigned, bool dataLoc) {
-  bool isArray = name.find('[') != std::string_view::npos;
-  bool isChar = decl.find("char") != std::string_view::npos;
-  if (dataLoc) return isChar ? Type::string(256) : Type();
-  if (isArray) return isChar ? Type::string(size) : Type();
-  if (decl.find('*') != std::string_view::npos) return Type::pointer(isChar ? Type::integer(8, false) : Type());
+  std::string base = baseTypeName(decl);
+  bool isChar = base == "char" || base == "unsigned char" || base == "signed char";
+  // A __data_loc string holds up to 64 bytes, as str() does by default (and bpftrace).
+  if (dataLoc) return base.find("char") != std::string::npos ? Type::string(64) : Type();
+  if (size_t open = name.find('['); open != std::string_view::npos) {
+    if (isChar) return Type::string(size);
+    uint32_t length = 0;
+    for (size_t i = open + 1; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i)
+      length = length * 10 + static_cast<uint32_t>(name[i] - '0');
+    if (length == 0 || size % length != 0) return Type();
+    uint32_t element = size / length;
+    if (element != 1 && element != 2 && element != 4 && element != 8) return Type();
+    return Type::array(Type::integer(element * 8, isSigned), length);
+  }
+  size_t stars = static_cast<size_t>(std::count(decl.begin(), decl.end(), '*'));
+  if (stars > 0) {
+    Type t;
+    if (base.rfind("struct ", 0) == 0) t = Type::structure(base.substr(7));
+    else t = integerNamed(base);
+    for (size_t i = 0; i < stars; ++i) t = Type::pointer(t);
+    return t;
+  }
   if (size == 1 || size == 2 || size == 4 || size == 8) return Type::integer(size * 8, isSigned);
   return Type();
 }
@@ -122,6 +183,33 @@ std::string tracefsEventsDir(std::string& error) {
   error = std::string("tracefs is not mounted at /sys/kernel/tracing and mounting it failed: ") +
           std::strerror(mountError);
   return {};
+}
+
+std::vector<std::pair<std::string, std::string>> listTracepoints(std::string& error) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string events = tracefsEventsDir(error);
+  if (events.empty()) return out;
+  std::ifstream available(events + "/../available_events");
+  std::string line;
+  while (std::getline(available, line)) {
+    size_t colon = line.find(':');
+    if (colon != std::string::npos) out.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+  }
+  if (out.empty()) {  // a fixture tree has no available_events: walk the directories
+    if (DIR* cats = opendir(events.c_str())) {
+      while (dirent* c = readdir(cats)) {
+        if (c->d_name[0] == '.' || c->d_type != DT_DIR) continue;
+        if (DIR* names = opendir((events + "/" + c->d_name).c_str())) {
+          while (dirent* n = readdir(names))
+            if (n->d_name[0] != '.' && n->d_type == DT_DIR) out.emplace_back(c->d_name, n->d_name);
+          closedir(names);
+        }
+      }
+      closedir(cats);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::optional<TracepointFormat> loadTracepointFormat(const std::string& category, const std::string& name,

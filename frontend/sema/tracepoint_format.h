@@ -36,6 +36,10 @@ std::optional<TracepointFormat> parseTracepointFormat(std::string_view text, std
 // absent, else /sys/kernel/debug/tracing. Empty with `error` set if none.
 std::string tracefsEventsDir(std::string& error);
 
+// Every tracepoint of tracefs as category:name pairs, sorted (empty with
+// `error` set when tracefs cannot be read).
+std::vector<std::pair<std::string, std::string>> listTracepoints(std::string& error);
+
 // Reads and parses events/CATEGORY/NAME/format.
 std::optional<TracepointFormat> loadTracepointFormat(const std::string& category, const std::string& name,
                                                      std::string& error);

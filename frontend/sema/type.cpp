@@ -55,6 +55,12 @@ Type Type::aggregation(Aggregation a, Type argument) {
   return t;
 }
 
+Type Type::array(Type element, uint32_t length) {
+  Type t = sized(TypeKind::Array, element.bits() * length);
+  t.elements_.push_back(std::move(element));
+  return t;
+}
+
 bool Type::sameKind(const Type& o) const {
   if (isIntegerLike() && o.isIntegerLike()) return true;
   if (kind_ != o.kind_) return false;
@@ -62,6 +68,7 @@ bool Type::sameKind(const Type& o) const {
     case TypeKind::Pointer: return pointee().sameKind(o.pointee());
     case TypeKind::Struct: return name_ == o.name_;
     case TypeKind::Aggregation: return aggregation_ == o.aggregation_;
+    case TypeKind::Array: return *this == o;  // arrays of one element type and length
     case TypeKind::Tuple:
       if (elements_.size() != o.elements_.size()) return false;
       for (size_t i = 0; i < elements_.size(); ++i)
@@ -90,6 +97,7 @@ std::string Type::str() const {
       return p + (p.back() == '*' ? "*" : " *");
     }
     case TypeKind::Struct: return "struct " + name_;
+    case TypeKind::Array: return element().str() + "[" + std::to_string(length()) + "]";
     case TypeKind::Tuple: {
       std::string s = "(";
       for (size_t i = 0; i < elements_.size(); ++i) s += (i ? ", " : "") + elements_[i].str();
@@ -116,6 +124,7 @@ std::string Type::kindName() const {
     case TypeKind::Pointer: return "a pointer";
     case TypeKind::Struct: return "a struct";
     case TypeKind::Tuple: return "a tuple";
+    case TypeKind::Array: return "an array";
     case TypeKind::Aggregation: return std::string("a ") + aggregationName(aggregation_) + "() aggregation";
   }
   return "?";

@@ -2,7 +2,8 @@
 //
 //   integers by width and sign (u8..u64, s8..s64), bool, fixed-size strings,
 //   IPv4/IPv6/MAC addresses, pointers, structs (by name, from the C/BTF/DWARF
-//   importers), tuples, aggregations (the value of @x = count()), void.
+//   importers), fixed-size arrays of integers (u8 saddr[4]), tuples,
+//   aggregations (the value of @x = count()), void.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,7 @@
 
 namespace dptrace {
 
-enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation };
+enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array };
 enum class Aggregation { Count, Sum, Avg, Min, Max, Stats, Hist, Lhist };
 
 class Type {
@@ -32,6 +33,7 @@ public:
   static Type structure(std::string name);
   static Type tuple(std::vector<Type> elements);
   static Type aggregation(Aggregation a, Type argument);
+  static Type array(Type element, uint32_t length);  // C layout: `length` elements one after another
 
   TypeKind kind() const { return kind_; }
   bool is(TypeKind k) const { return kind_ == k; }
@@ -39,8 +41,10 @@ public:
   bool isAddress() const { return kind_ == TypeKind::Ipv4 || kind_ == TypeKind::Ipv6; }
   uint32_t bits() const { return bits_; }
   bool isSigned() const { return signed_; }
-  uint32_t capacity() const { return bits_ / 8; }  // strings
+  uint32_t capacity() const { return bits_ / 8; }  // strings; arrays: their size in bytes
   const Type& pointee() const { return elements_.at(0); }
+  const Type& element() const { return elements_.at(0); }                 // arrays
+  uint32_t length() const { return bits_ / (elements_.at(0).bits_ ? elements_.at(0).bits_ : 8); }  // arrays
   const std::vector<Type>& elements() const { return elements_; }  // tuple elements; aggregation argument
   const std::string& name() const { return name_; }                // struct name
   Aggregation aggregationKind() const { return aggregation_; }

@@ -18,9 +18,16 @@
 namespace dptrace {
 namespace {
 
-bool isWildcard(const std::string& s) { return s.find_first_of("*?") != std::string::npos; }
+bool isWildcard(const std::string& s) { return hasWildcard(s); }
 
 std::string tracepointKey(const ast::AttachPoint& ap) { return ap.target + ":" + ap.function; }
+
+// The tracepoints an attach point names: itself, or what its pattern matched.
+std::vector<std::string> tracepointsOf(const ast::AttachPoint& ap, const ImportedTypes& types) {
+  auto matched = types.tracepointMatches.find(tracepointKey(ap));
+  if (matched != types.tracepointMatches.end()) return matched->second;
+  return {tracepointKey(ap)};
+}
 
 std::vector<std::string> fieldNames(const std::vector<TracepointField>& fields) {
   std::vector<std::string> names;
@@ -141,6 +148,54 @@ void importC(const ast::Program& program, const ImportOptions& options, Diagnost
   types.enums.merge(result.enums);
 }
 
+bool isPrivilegeError(const std::string& error) {
+  return error.find("not readable") != std::string::npos || error.find("not permitted") != std::string::npos;
+}
+
+// The formats of a tracepoint attach point; a pattern (tracepoint:syscalls:sys_enter_*)
+// is expanded over tracefs first, and every tracepoint it matches is loaded.
+void importTracepoints(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
+  std::string key = tracepointKey(ap);
+  if (types.tracepoints.count(key) || types.tracepointMatches.count(key)) return;
+  bool wildcard = isWildcard(ap.target) || isWildcard(ap.function);
+  std::vector<std::string> names;
+  std::string error;
+  if (wildcard) {
+    auto all = listTracepoints(error);
+    for (const auto& [category, name] : all)
+      if (wildcardMatch(ap.target, category) && wildcardMatch(ap.function, name)) names.push_back(category + ":" + name);
+    if (names.empty()) {
+      if (!error.empty() && isPrivilegeError(error))
+        return diags.systemError(ap.range, "tracepoints cannot be listed: " + error, "run dptrace as root");
+      return diags.error(ap.range, "no tracepoint matches '" + key + "'" + (error.empty() ? "" : ": " + error),
+                         "list them with: dptrace -l 'tracepoint:" + ap.target + ":*'");
+    }
+  } else {
+    names.push_back(key);
+  }
+  std::vector<std::string> loaded;
+  for (const std::string& name : names) {
+    if (types.tracepoints.count(name)) {
+      loaded.push_back(name);
+      continue;
+    }
+    size_t colon = name.find(':');
+    auto format = loadTracepointFormat(name.substr(0, colon), name.substr(colon + 1), error);
+    if (format) {
+      types.tracepoints.emplace(name, std::move(*format));
+      loaded.push_back(name);
+      continue;
+    }
+    std::string message = "tracepoint '" + name + "' cannot be used: " + error;
+    if (isPrivilegeError(error)) return diags.systemError(ap.range, message, "run dptrace as root");
+    if (!wildcard)
+      return diags.error(ap.range, message,
+                         "the kernel's tracepoints are listed under /sys/kernel/tracing/events/" + ap.target);
+    diags.warning(ap.range, message + "; '" + key + "' leaves it out", "");  // one unreadable format among many
+  }
+  if (wildcard) types.tracepointMatches[key] = loaded;
+}
+
 void importTypes(const ast::Program& program, const ImportOptions& options, Diagnostics& diags, ImportedTypes& types) {
   importC(program, options, diags, types);
   for (const ast::Probe& probe : program.probes)
@@ -155,21 +210,8 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
           types.signatureErrors[key] = error;
         continue;
       }
-      if (ap.kind != ProbeKind::Tracepoint || isWildcard(ap.target) || isWildcard(ap.function)) continue;
-      if (types.tracepoints.count(tracepointKey(ap))) continue;
-      std::string error;
-      auto format = loadTracepointFormat(ap.target, ap.function, error);
-      if (!format) {
-        bool privileges = error.find("not readable") != std::string::npos || error.find("not permitted") != std::string::npos;
-        if (privileges)
-          diags.systemError(ap.range, "tracepoint '" + ap.target + ":" + ap.function + "' cannot be used: " + error,
-                            "run dptrace as root");
-        else
-          diags.error(ap.range, "tracepoint '" + ap.target + ":" + ap.function + "' cannot be used: " + error,
-                      "the kernel's tracepoints are listed under /sys/kernel/tracing/events/" + ap.target);
-        continue;
-      }
-      types.tracepoints.emplace(tracepointKey(ap), std::move(*format));
+      if (ap.kind != ProbeKind::Tracepoint) continue;
+      importTracepoints(ap, diags, types);
     }
   importStructs(program, types);
 }
@@ -211,14 +253,15 @@ void TypeChecker::checkProgram(const ast::Program& program) {
   for (const ast::Probe& probe : program.probes) {
     probe_ = &probe;
     kinds_ = {};
-    tracepoint_ = nullptr;
+    tracepoints_.clear();
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       kinds_.add(ap.kind);
-      if (ap.kind == ProbeKind::Tracepoint && probe.attachPoints.size() == 1) {
-        auto it = types_.imported->tracepoints.find(tracepointKey(ap));
-        if (it != types_.imported->tracepoints.end()) tracepoint_ = &it->second;
-      }
+      if (ap.kind != ProbeKind::Tracepoint) continue;
+      for (const std::string& name : tracepointsOf(ap, *types_.imported))
+        if (auto it = types_.imported->tracepoints.find(name); it != types_.imported->tracepoints.end())
+          tracepoints_.push_back(&it->second);
     }
+    if (!(kinds_ == ProbeKinds{ProbeKind::Tracepoint})) tracepoints_.clear();  // args of a mixed block are no tracepoint's
     signature_ = nullptr;
     if (probe.attachPoints.size() == 1) {
       const ast::AttachPoint& ap = probe.attachPoints[0];
@@ -534,7 +577,7 @@ void TypeChecker::visit(const ast::Field& e) {
       if (const BuiltinInfo* args = findBuiltin("args"); !allowedHere(args->onlyIn))
         return error(e.base->range, "'args' is not available in " + providersText() + " probes",
                      "it exists in: " + args->onlyIn.text());
-      if (tracepoint_ == nullptr && signature_ != nullptr) {
+      if (tracepoints_.empty() && signature_ != nullptr) {
         std::vector<std::string> names;
         for (const auto& [name, type] : signature_->params) {
           names.push_back(name);
@@ -550,7 +593,7 @@ void TypeChecker::visit(const ast::Field& e) {
         return error(e.range, "'" + probe_->attachPoints[0].function + "' has no parameter '" + e.field + "'",
                      guess.empty() ? "its parameters: " + all : "did you mean 'args." + guess + "'?");
       }
-      if (tracepoint_ == nullptr) {
+      if (tracepoints_.empty()) {
         if (allowedHere(kUserProbes) && probe_->attachPoints.size() == 1) {
           const ast::AttachPoint& ap = probe_->attachPoints[0];
           auto why = types_.imported->signatureErrors.find(ap.target + ":" + ap.function);
@@ -559,24 +602,12 @@ void TypeChecker::visit(const ast::Field& e) {
                        "build it with -g, or read the raw registers arg0..arg9");
         }
         if (allowedHere({ProbeKind::Tracepoint}))
-          return error(e.base->range, "'args' needs a single tracepoint without wildcards",
-                       "give this block one tracepoint, or read fields in separate probes");
+          return error(e.base->range, "'args' needs the format of this block's tracepoints, and none could be read");
         return error(e.base->range, "typed args of " + providersText() + " probes come from DWARF or BTF, "
                                     "which this build of dptrace does not import yet",
                      "read the raw registers arg0..arg9 meanwhile");
       }
-      const TracepointField* f = tracepoint_->field(e.field);
-      if (f == nullptr) {
-        std::string guess = closestMatch(e.field, fieldNames(tracepoint_->fields));
-        std::string all;
-        for (const auto& n : fieldNames(tracepoint_->fields)) all += (all.empty() ? "" : ", ") + n;
-        return error(e.range, "tracepoint " + tracepoint_->category + ":" + tracepoint_->name + " has no field '" +
-                                  e.field + "'",
-                     guess.empty() ? "its fields: " + all : "did you mean 'args." + guess + "'?");
-      }
-      if (f->type.is(TypeKind::Void))
-        return error(e.range, "dptrace cannot read field '" + f->name + "' (" + f->declaration + ") yet");
-      return set(e, f->type);
+      return argsOfTracepoints(e);
     }
   }
   auto t = typeOf(*e.base);
@@ -604,6 +635,35 @@ void TypeChecker::visit(const ast::Field& e) {
         t->is(TypeKind::Tuple) ? "tuple elements are read by number: $t.0" : "");
 }
 
+// args.NAME in a block of tracepoints: every tracepoint (a wildcard's every
+// match) must have the field; its type is the types of all of them unified.
+void TypeChecker::argsOfTracepoints(const ast::Field& e) {
+  std::optional<Type> type;
+  const TracepointFormat* typedBy = nullptr;
+  for (const TracepointFormat* format : tracepoints_) {
+    const TracepointField* f = format->field(e.field);
+    std::string where = format->category + ":" + format->name;
+    if (f == nullptr) {
+      std::string guess = closestMatch(e.field, fieldNames(format->fields));
+      std::string all;
+      for (const auto& n : fieldNames(format->fields)) all += (all.empty() ? "" : ", ") + n;
+      std::string message = "tracepoint " + where + " has no field '" + e.field + "'";
+      if (tracepoints_.size() > 1) message += " (args.NAME must be a field of every tracepoint the block attaches to)";
+      return error(e.range, message, guess.empty() ? "its fields: " + all : "did you mean 'args." + guess + "'?");
+    }
+    if (f->type.is(TypeKind::Void))
+      return error(e.range, "dptrace cannot read field '" + f->name + "' (" + f->declaration + ") of " + where + " yet");
+    Type unified;
+    if (type && !unify(*type, f->type, unified))
+      return error(e.range, "args." + e.field + " is " + type->str() + " in " + typedBy->category + ":" + typedBy->name +
+                                " but " + f->type.str() + " in " + where,
+                   "read it in separate probes");
+    if (!type) typedBy = format;
+    type = type ? unified : f->type;
+  }
+  set(e, *type);
+}
+
 void TypeChecker::visit(const ast::TupleIndex& e) {
   auto t = typeOf(*e.base);
   if (!t) return;
@@ -620,10 +680,16 @@ void TypeChecker::visit(const ast::Index& e) {
   auto base = typeOf(*e.base);
   auto index = typeOf(*e.index);
   if (!base || !index) return;
-  if (!base->is(TypeKind::Pointer))
-    return error(e.range, "'[]' indexes a pointer, and this is " + base->kindName(),
-                 e.base->kind == ast::ExprKind::Map ? "map keys go right after the name: @m[k1, k2]" : "");
   if (!index->isIntegerLike()) return error(e.index->range, "an index must be an integer, not " + index->kindName());
+  if (base->is(TypeKind::Array)) {
+    if (auto c = constantOf(*e.index); c && (c->negative || c->magnitude >= base->length()))
+      return error(e.index->range, "index " + constantText(*c) + " is outside " + base->str(),
+                   "elements are numbered from 0 to " + std::to_string(base->length() - 1));
+    return set(e, base->element());
+  }
+  if (!base->is(TypeKind::Pointer))
+    return error(e.range, "'[]' indexes a pointer or an array, and this is " + base->kindName(),
+                 e.base->kind == ast::ExprKind::Map ? "map keys go right after the name: @m[k1, k2]" : "");
   if (base->pointee().is(TypeKind::Void))
     return error(e.range, "this pointer's target type is unknown", "cast it first: ((u32 *)p)[i]");
   set(e, base->pointee());

@@ -37,6 +37,8 @@ struct MapInfo {
 // code: tracepoint formats, DWARF signatures and layouts, C definitions.
 struct ImportedTypes {
   std::map<std::string, TracepointFormat> tracepoints;  // "category:name" -> format
+  // "category:name" of every tracepoint a wildcard attach point matches, by its pattern "cat*:sys_enter_*"
+  std::map<std::string, std::vector<std::string>> tracepointMatches;
   std::map<std::string, FunctionSignature> signatures;  // "binary:function" -> DWARF signature (uprobes)
   std::map<std::string, std::string> signatureErrors;   // "binary:function" -> why there is none
   std::map<std::string, StructLayout> structs;          // struct name -> layout (C definitions, then DWARF)

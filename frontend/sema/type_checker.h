@@ -70,6 +70,7 @@ private:
   void assignToVariable(const ast::Variable& target, const ast::Assign& s);
   const ast::Map* wholeMapArgument(const ast::Call& c, size_t i);
   void checkCallArguments(const ast::Call& c);
+  void argsOfTracepoints(const ast::Field& e);
 
   Diagnostics& diags_;
   TypeTable& types_;
@@ -77,7 +78,7 @@ private:
   // ---- per probe
   const ast::Probe* probe_ = nullptr;
   ProbeKinds kinds_;
-  const TracepointFormat* tracepoint_ = nullptr;
+  std::vector<const TracepointFormat*> tracepoints_;  // every tracepoint of an all-tracepoint probe (wildcards expanded)
   const FunctionSignature* signature_ = nullptr;  // a uprobe's function, from DWARF
   std::map<std::string, Type> variables_;
   int loopDepth_ = 0;

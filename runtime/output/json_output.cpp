@@ -35,9 +35,12 @@ std::string quote(const std::string& s) {
 std::string json(const Value& v) {
   if (auto* i = std::get_if<int64_t>(&v.v)) return std::to_string(*i);
   if (auto* u = std::get_if<uint64_t>(&v.v)) return std::to_string(*u);
-  if (auto* t = std::get_if<Value::Tuple>(&v.v)) {
+  const std::vector<Value>* items = nullptr;
+  if (auto* t = std::get_if<Value::Tuple>(&v.v)) items = t;
+  if (auto* a = std::get_if<ArrayValue>(&v.v)) items = &a->items;
+  if (items) {
     std::string s = "[";
-    for (size_t i = 0; i < t->size(); ++i) s += (i ? ", " : "") + json((*t)[i]);
+    for (size_t i = 0; i < items->size(); ++i) s += (i ? ", " : "") + json((*items)[i]);
     return s + "]";
   }
   return quote(v.text());

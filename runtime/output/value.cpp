@@ -25,6 +25,11 @@ struct TextOf {
                   m.bytes[4], m.bytes[5]);
     return buf;
   }
+  std::string operator()(const ArrayValue& a) const {
+    std::string s = "[";
+    for (size_t i = 0; i < a.items.size(); ++i) s += (i ? "," : "") + a.items[i].text();
+    return s + "]";
+  }
   std::string operator()(const Value::Tuple& t) const {
     std::string s = "(";
     for (size_t i = 0; i < t.size(); ++i) s += (i ? ", " : "") + t[i].text();
@@ -35,6 +40,9 @@ struct TextOf {
 }  // namespace
 
 std::string Value::text() const { return std::visit(TextOf{}, v); }
+
+bool ArrayValue::operator==(const ArrayValue& o) const { return items == o.items; }
+bool ArrayValue::operator<(const ArrayValue& o) const { return items < o.items; }
 
 bool Value::operator<(const Value& o) const {
   if (v.index() != o.v.index()) return v.index() < o.v.index();

@@ -25,17 +25,25 @@ struct MacAddress {
   auto operator<=>(const MacAddress&) const = default;
 };
 
-// One key or value: a number, a string, an address or a tuple of values.
+struct Value;
+// The elements of a C array (u8 saddr[4]): printed [1,2,3,4], as bpftrace does.
+struct ArrayValue {
+  std::vector<Value> items;
+  bool operator==(const ArrayValue& o) const;
+  bool operator<(const ArrayValue& o) const;
+};
+
+// One key or value: a number, a string, an address, an array or a tuple of values.
 struct Value {
   using Tuple = std::vector<Value>;
-  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple> v;
+  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple, ArrayValue> v;
 
   static Value sint(int64_t x) { return {x}; }
   static Value uint(uint64_t x) { return {x}; }
   static Value str(std::string s) { return {std::move(s)}; }
   static Value tuple(Tuple t) { return {std::move(t)}; }
 
-  std::string text() const;  // 42, -3, abc, 10.0.0.1, fc00::1, 02:00:00:00:00:01, (1, abc)
+  std::string text() const;  // 42, -3, abc, 10.0.0.1, fc00::1, 02:00:00:00:00:01, (1, abc), [1,2,3,4]
   bool operator<(const Value& o) const;
   bool operator==(const Value& o) const { return v == o.v; }
 };

@@ -62,6 +62,8 @@ TEST(TracepointFormat, ParsesFieldsAndSkipsTheCommonHeader) {
       "\tfield:char comm[16];\toffset:24;\tsize:16;\tsigned:0;\n"
       "\tfield:long delta;\toffset:40;\tsize:8;\tsigned:1;\n"
       "\tfield:u32 ports[4];\toffset:48;\tsize:16;\tsigned:0;\n"
+      "\tfield:const char *const * argv;\toffset:64;\tsize:8;\tsigned:0;\n"
+      "\tfield:int * fds;\toffset:72;\tsize:8;\tsigned:0;\n"
       "\n"
       "print fmt: \"dev=%s skbaddr=%p len=%u\", __get_str(name), REC->skbaddr, REC->len\n";
   std::string error;
@@ -69,7 +71,9 @@ TEST(TracepointFormat, ParsesFieldsAndSkipsTheCommonHeader) {
   ASSERT_TRUE(f) << error;
   EXPECT_EQ(f->name, "netif_receive_skb");
   EXPECT_EQ(f->id, 2303u);
-  ASSERT_EQ(f->fields.size(), 6u);
+  ASSERT_EQ(f->fields.size(), 8u);
+  EXPECT_EQ(f->field("argv")->type.str(), "u8 **") << "pointers to pointers keep both levels";
+  EXPECT_EQ(f->field("fds")->type.str(), "s32 *");
   EXPECT_EQ(f->field("skbaddr")->type.str(), "void *");
   EXPECT_EQ(f->field("len")->type, Type::integer(32, false));
   EXPECT_EQ(f->field("len")->offset, 16u);
@@ -77,7 +81,8 @@ TEST(TracepointFormat, ParsesFieldsAndSkipsTheCommonHeader) {
   EXPECT_EQ(f->field("name")->type.kind(), TypeKind::String);
   EXPECT_EQ(f->field("comm")->type, Type::string(16));
   EXPECT_EQ(f->field("delta")->type, Type::s64());
-  EXPECT_EQ(f->field("ports")->type.kind(), TypeKind::Void) << "arrays of integers are not readable yet";
+  EXPECT_EQ(f->field("ports")->type, Type::array(Type::integer(32, false), 4));
+  EXPECT_EQ(f->field("ports")->type.str(), "u32[4]");
   EXPECT_EQ(f->field("common_pid"), nullptr);
 }
 
