@@ -98,7 +98,10 @@ private:
   // On raw sys_enter the context is {struct pt_regs *regs, long id}; on raw
   // sys_exit it is {regs, long ret}, and the number is regs->orig_ax.
   Value* syscallRegister(uint32_t offsetInRegs);
-  Value* uprobeArgument(unsigned i);
+  const FunctionSignature* uprobeSignature() const;
+  Value* parameter(unsigned i);
+  Value* integerArgument(unsigned i);
+  Value* stackArgument(uint32_t offsetAboveReturn);
 
   // ---- traced memory (lower_memory.cpp)
   uint32_t elementSize(const Type& t);

@@ -88,7 +88,7 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     if (n == "func") return {constantString(symbol_.empty() ? ap_->raw : symbol_, typeOf(id).capacity()), true};
     if (n.size() == 4 && n.rfind("arg", 0) == 0) {
       unsigned i = static_cast<unsigned>(n[3] - '0');
-      return {normalize(uprobeArgument(i), typeOf(id)), false};
+      return {normalize(parameter(i), typeOf(id)), false};
     }
   }
   m_.unsupported(id.range, "'" + n + "'");
@@ -107,11 +107,9 @@ Val FunctionLowering::field(const ast::Field& f) {
   }
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
       isUserProbe(ap_->kind)) {
-    auto it = m_.types().imported->signatures.find(ap_->target + ":" + ap_->function);
-    if (it != m_.types().imported->signatures.end())
-      for (size_t i = 0; i < it->second.params.size(); ++i)
-        if (it->second.params[i].first == f.field)
-          return {normalize(uprobeArgument(static_cast<unsigned>(i)), typeOf(f)), false};
+    if (const FunctionSignature* signature = uprobeSignature())
+      for (size_t i = 0; i < signature->params.size(); ++i)
+        if (signature->params[i].name == f.field) return {normalize(parameter(static_cast<unsigned>(i)), typeOf(f)), false};
   }
   m_.unsupported(f.range, "this field");
   return zero();
@@ -146,15 +144,36 @@ Val FunctionLowering::tracepointField(const TracepointFormat& format, const Trac
   return zero();
 }
 
-// A uprobe's raw argument i: the task's pt_regs (x86_64: di si dx cx r8 r9),
+const FunctionSignature* FunctionLowering::uprobeSignature() const {
+  auto it = m_.types().imported->signatures.find(ap_->target + ":" + ap_->function);
+  return it == m_.types().imported->signatures.end() ? nullptr : &it->second;
+}
+
+// Parameter i of a uprobe's function: where DWARF and the calling convention
+// put it (dwarf_signatures.h), or without DWARF the ith integer argument.
+Value* FunctionLowering::parameter(unsigned i) {
+  const FunctionSignature* signature = uprobeSignature();
+  if (signature == nullptr || i >= signature->params.size()) return integerArgument(i);
+  const ParameterLocation& at = signature->params[i].location;
+  if (at.kind == ParameterLocation::Kind::IntegerRegister) return integerArgument(at.index);
+  return stackArgument(at.index);  // the type checker let only registers and stack slots through
+}
+
+// The ith integer argument: the task's pt_regs (x86_64: di si dx cx r8 r9),
 // then the user stack above the return address.
-Value* FunctionLowering::uprobeArgument(unsigned i) {
+Value* FunctionLowering::integerArgument(unsigned i) {
   static constexpr uint32_t kArgument[6] = {112, 104, 96, 88, 72, 64};
   if (i < 6) return b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), kArgument[i]), llvm::Align(8));
+  return stackArgument(8 * (i - 6));
+}
+
+// The 8 bytes `offset` bytes above the return address on the user stack.
+Value* FunctionLowering::stackArgument(uint32_t offsetAboveReturn) {
   Value* sp = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 152), llvm::Align(8));
   Value* slot = stackSlot(8);
   b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
-  call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(b_.CreateAdd(sp, b_.getInt64(8 * (i - 5))), ptr())});
+  Value* at = b_.CreateAdd(sp, b_.getInt64(8 + offsetAboveReturn));
+  call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(at, ptr())});
   return b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
 }
 

@@ -50,8 +50,8 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
     std::string dwarfError;
     auto signature = readDwarfSignature(findBinary(binary), s.name, dwarfError);
     if (!signature) continue;
-    for (const auto& [name, type] : signature->params)
-      out << "    " << (type.is(TypeKind::Void) ? "?" : type.str()) << " " << name << "\n";
+    for (const Parameter& p : signature->params)
+      out << "    " << (p.unreadable.empty() ? p.type.str() : "(" + p.unreadable + ")") << " " << p.name << "\n";
     if (kind == "uretprobe" && !signature->ret.is(TypeKind::Void)) out << "    " << signature->ret.str() << " retval\n";
   }
   return n;

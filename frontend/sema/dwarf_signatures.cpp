@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <string>
 #include <unistd.h>
 
 namespace dptrace {
@@ -73,30 +74,187 @@ Type typeOf(Dwarf_Die* die, int depth = 0) {
   }
 }
 
+// ---- the x86-64 System V classification of parameters
+
+enum class ArgClass { None, Integer, Sse, Memory };
+
+// The type behind typedefs and qualifiers.
+Dwarf_Die* strip(Dwarf_Die* die, Dwarf_Die& storage) {
+  for (int i = 0; die && i < 16; ++i) {
+    int tag = dwarf_tag(die);
+    if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
+        tag != DW_TAG_restrict_type && tag != DW_TAG_atomic_type)
+      return die;
+    Dwarf_Attribute attr;
+    if (dwarf_attr_integrate(die, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &storage) == nullptr)
+      return nullptr;
+    die = &storage;
+  }
+  return die;
+}
+
+Dwarf_Word sizeOf(Dwarf_Die* type) {
+  Dwarf_Word size = 0;
+  return type && dwarf_aggregate_size(type, &size) == 0 ? size : 0;
+}
+
+// Marks the eightbytes of a value of `type` at `offset` with the classes of
+// its scalars (an eightbyte holding any integer is INTEGER). False when a
+// part needs memory (long double, unaligned fields).
+bool markEightbytes(Dwarf_Die* die, Dwarf_Word offset, std::vector<ArgClass>& eightbytes, int depth = 0) {
+  Dwarf_Die storage;
+  Dwarf_Die* type = strip(die, storage);
+  if (type == nullptr || depth > 8) return false;
+  int tag = dwarf_tag(type);
+  Dwarf_Word size = sizeOf(type);
+  if (tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_class_type) {
+    Dwarf_Die member;
+    if (dwarf_child(type, &member) != 0) return true;
+    do {
+      if (dwarf_tag(&member) != DW_TAG_member) continue;
+      Dwarf_Attribute attr;
+      Dwarf_Word at = 0;
+      if (dwarf_attr(&member, DW_AT_data_member_location, &attr)) dwarf_formudata(&attr, &at);
+      Dwarf_Die memberType;
+      if (dwarf_attr_integrate(&member, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &memberType) == nullptr)
+        continue;
+      if (!markEightbytes(&memberType, offset + at, eightbytes, depth + 1)) return false;
+    } while (dwarf_siblingof(&member, &member) == 0);
+    return true;
+  }
+  if (tag == DW_TAG_array_type) {
+    Dwarf_Attribute attr;
+    Dwarf_Die element;
+    if (dwarf_attr_integrate(type, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &element) == nullptr)
+      return false;
+    Dwarf_Word elementSize = sizeOf(&element);
+    if (elementSize == 0) return true;
+    for (Dwarf_Word at = 0; at + elementSize <= size; at += elementSize)
+      if (!markEightbytes(&element, offset + at, eightbytes, depth + 1)) return false;
+    return true;
+  }
+  ArgClass c = ArgClass::Integer;
+  if (tag == DW_TAG_base_type) {
+    Dwarf_Attribute attr;
+    Dwarf_Word encoding = 0;
+    if (dwarf_attr(type, DW_AT_encoding, &attr)) dwarf_formudata(&attr, &encoding);
+    if (encoding == DW_ATE_float || encoding == DW_ATE_complex_float) {
+      if (size > 8 && encoding == DW_ATE_float) return false;  // long double: x87, memory
+      c = ArgClass::Sse;
+    }
+  }
+  if (size == 0 || offset % std::min<Dwarf_Word>(size, 8) != 0) return size == 0;
+  for (Dwarf_Word at = offset; at < offset + size; at += 8) {
+    size_t i = at / 8;
+    if (i >= eightbytes.size()) return false;
+    if (eightbytes[i] == ArgClass::None || c == ArgClass::Integer) eightbytes[i] = c;
+  }
+  return true;
+}
+
+// The classes of a parameter's eightbytes, or {Memory}.
+std::vector<ArgClass> classify(Dwarf_Die* die, Dwarf_Word& size) {
+  Dwarf_Die storage;
+  Dwarf_Die* type = strip(die, storage);
+  size = sizeOf(type);
+  if (type == nullptr || size == 0) return {ArgClass::Memory};
+  int tag = dwarf_tag(type);
+  bool aggregate = tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_class_type;
+  if (size > 16 || (!aggregate && size > 8 && tag != DW_TAG_base_type)) return {ArgClass::Memory};
+  std::vector<ArgClass> eightbytes((size + 7) / 8, ArgClass::None);
+  if (!markEightbytes(type, 0, eightbytes)) return {ArgClass::Memory};
+  return eightbytes;  // an eightbyte of padding alone (None) takes no register
+}
+
+// What a parameter is, for a message when it cannot be read.
+std::string describe(Dwarf_Die* die) {
+  Dwarf_Die storage;
+  Dwarf_Die* type = strip(die, storage);
+  if (type == nullptr) return "of an unknown type";
+  switch (dwarf_tag(type)) {
+    case DW_TAG_base_type: {
+      Dwarf_Attribute attr;
+      Dwarf_Word encoding = 0;
+      if (dwarf_attr(type, DW_AT_encoding, &attr)) dwarf_formudata(&attr, &encoding);
+      const char* name = dwarf_diename(type);
+      if (encoding == DW_ATE_float || encoding == DW_ATE_complex_float)
+        return std::string("a ") + (name ? name : "float") + " (floating point)";
+      return std::string("a ") + (name ? name : "value") + " of " + std::to_string(sizeOf(type)) + " bytes";
+    }
+    case DW_TAG_structure_type: return "a struct passed by value";
+    case DW_TAG_union_type: return "a union passed by value";
+    default: return "of a type dptrace cannot read";
+  }
+}
+
 void readSignature(Dwarf_Die* subprogram, FunctionSignature& out) {
   Dwarf_Attribute attr;
   Dwarf_Die ret;
-  if (dwarf_attr_integrate(subprogram, DW_AT_type, &attr) && dwarf_formref_die(&attr, &ret)) out.ret = typeOf(&ret);
+  if (dwarf_attr_integrate(subprogram, DW_AT_type, &attr) && dwarf_formref_die(&attr, &ret)) {
+    out.ret = typeOf(&ret);
+    if (out.ret.is(TypeKind::Void) || out.ret.is(TypeKind::Struct)) out.retUnreadable = describe(&ret);
+  }
   Dwarf_Die child;
   if (dwarf_child(subprogram, &child) != 0) return;
+  uint32_t integerRegisters = 0, sseRegisters = 0, stack = 0;
   do {
     if (dwarf_tag(&child) != DW_TAG_formal_parameter) continue;
     const char* name = dwarf_diename(&child);
+    Parameter p;
+    p.name = name ? name : "";
     Dwarf_Die type;
-    Type t;
-    if (dwarf_attr_integrate(&child, DW_AT_type, &attr) && dwarf_formref_die(&attr, &type)) t = typeOf(&type);
-    out.params.emplace_back(name ? name : "", t);
+    if (!(dwarf_attr_integrate(&child, DW_AT_type, &attr) && dwarf_formref_die(&attr, &type))) {
+      p.unreadable = "of an unknown type";
+      out.params.push_back(std::move(p));
+      continue;
+    }
+    p.type = typeOf(&type);
+    Dwarf_Word size = 0;
+    std::vector<ArgClass> classes = classify(&type, size);
+    uint32_t ints = static_cast<uint32_t>(std::count(classes.begin(), classes.end(), ArgClass::Integer));
+    uint32_t sses = static_cast<uint32_t>(std::count(classes.begin(), classes.end(), ArgClass::Sse));
+    bool memory = classes.front() == ArgClass::Memory || integerRegisters + ints > 6 || sseRegisters + sses > 8;
+    if (memory) {  // on the stack, in eightbytes; 16-byte scalars (long double, __int128) 16-aligned
+      Dwarf_Die storage;
+      Dwarf_Die* bare = strip(&type, storage);
+      if (bare && dwarf_tag(bare) == DW_TAG_base_type && size == 16) stack = (stack + 15) / 16 * 16;
+      p.location = {ParameterLocation::Kind::Stack, stack};
+      stack += static_cast<uint32_t>((std::max<Dwarf_Word>(size, 1) + 7) / 8 * 8);
+    } else {
+      if (ints == 1 && sses == 0) p.location = {ParameterLocation::Kind::IntegerRegister, integerRegisters};
+      integerRegisters += ints;
+      sseRegisters += sses;
+    }
+    // Readable: a scalar dptrace has a type for, in one integer register or one stack slot.
+    bool scalar = !p.type.is(TypeKind::Void) && !p.type.is(TypeKind::Struct) && size <= 8;
+    if (!scalar || p.location.kind == ParameterLocation::Kind::Elsewhere) {
+      p.unreadable = describe(&type);
+      p.type = Type();
+    }
+    out.params.push_back(std::move(p));
   } while (dwarf_siblingof(&child, &child) == 0);
 }
 
-uint32_t byteSize(Dwarf_Die* type, int depth = 0) {
-  if (type == nullptr || depth > 16) return 0;
-  int size = dwarf_bytesize(type);
-  if (size > 0) return static_cast<uint32_t>(size);
+// A one-dimensional array member: `char name[16]` is a string of 16 bytes
+// (char by name, signed or not), other integer elements an array
+// (`uint8_t mac[6]` is u8[6]); anything else is not readable yet.
+Type arrayType(Dwarf_Die* array, uint32_t size) {
+  Dwarf_Die subrange;
+  int subranges = 0;
+  if (dwarf_child(array, &subrange) == 0) do {
+      subranges += dwarf_tag(&subrange) == DW_TAG_subrange_type;
+    } while (dwarf_siblingof(&subrange, &subrange) == 0);
   Dwarf_Attribute attr;
-  Dwarf_Die inner;
-  if (dwarf_attr_integrate(type, DW_AT_type, &attr) && dwarf_formref_die(&attr, &inner)) return byteSize(&inner, depth + 1);
-  return 0;
+  Dwarf_Die elementDie, storage;
+  if (subranges != 1 || size == 0 || dwarf_attr_integrate(array, DW_AT_type, &attr) == nullptr ||
+      dwarf_formref_die(&attr, &elementDie) == nullptr)
+    return Type();
+  Dwarf_Die* element = strip(&elementDie, storage);
+  const char* name = element ? dwarf_diename(element) : nullptr;
+  if (element && dwarf_tag(element) == DW_TAG_base_type && name && std::string(name) == "char") return Type::string(size);
+  Type t = typeOf(&elementDie);
+  if (!t.is(TypeKind::Integer) || size % (t.bits() / 8) != 0) return Type();
+  return Type::array(t, size / (t.bits() / 8));
 }
 
 void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int depth) {
@@ -118,18 +276,12 @@ void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int dep
     f.name = name;
     f.offset = base + static_cast<uint32_t>(offset);
     if (hasType) {
-      f.size = byteSize(&type);
-      Dwarf_Die resolved = type;
-      // char arrays read as strings
-      if (dwarf_tag(&type) == DW_TAG_array_type) {
-        Dwarf_Attribute element;
-        Dwarf_Die elementType;
-        if (dwarf_attr_integrate(&type, DW_AT_type, &element) && dwarf_formref_die(&element, &elementType) &&
-            byteSize(&elementType) == 1 && f.size > 0)
-          f.type = Type::string(f.size);
-      } else {
-        f.type = typeOf(&resolved);
-      }
+      // The size of arrays from their bounds (they have no DW_AT_byte_size:
+      // `char name[16]` was one byte), through typedefs.
+      f.size = static_cast<uint32_t>(sizeOf(&type));
+      Dwarf_Die storage;
+      Dwarf_Die* bare = strip(&type, storage);
+      f.type = bare && dwarf_tag(bare) == DW_TAG_array_type ? arrayType(bare, f.size) : typeOf(&type);
     }
     if (dwarf_hasattr(&member, DW_AT_bit_size)) f.type = Type();
     out.fields.push_back(std::move(f));

@@ -13,10 +13,29 @@
 
 namespace dptrace {
 
+// Where the x86-64 System V calling convention puts a parameter at a
+// function's first instruction: the Nth integer register (rdi rsi rdx rcx r8
+// r9), or the stack above the return address. Floating-point parameters go
+// to SSE registers, counted apart; a struct passed by value takes registers
+// by its eightbytes' classes, or the stack when it is larger than 16 bytes or
+// the registers ran out.
+struct ParameterLocation {
+  enum class Kind { IntegerRegister, Stack, Elsewhere } kind = Kind::Elsewhere;
+  uint32_t index = 0;  // the integer register's number, or the byte offset above the return address
+};
+
+struct Parameter {
+  std::string name;
+  Type type;           // void: dptrace cannot read it (`unreadable` says why)
+  ParameterLocation location;
+  std::string unreadable;  // "a double (floating point)", "a struct passed by value"
+};
+
 struct FunctionSignature {
-  std::vector<std::pair<std::string, Type>> params;  // void types: not readable yet
+  std::vector<Parameter> params;
   Type ret;
-  bool outOfLine = false;  // false: DWARF knows it only inlined into callers
+  std::string retUnreadable;  // a float or struct return value: not readable
+  bool outOfLine = false;     // false: DWARF knows it only inlined into callers
 };
 
 // The signature of `function` in the ELF file at `path`. nullopt when the

@@ -104,7 +104,7 @@ void importStructs(const ast::Program& program, ImportedTypes& types) {
   StructNames wanted;
   wanted.visitProgram(program);
   for (const auto& [key, signature] : types.signatures)
-    for (const auto& [name, type] : signature.params) structsOf(type, wanted.names);
+    for (const Parameter& p : signature.params) structsOf(p.type, wanted.names);
   std::set<std::string> binaries;
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
@@ -350,13 +350,22 @@ void TypeChecker::visit(const ast::Identifier& e) {
   if (n == "pid" || n == "tid" || n == "uid" || n == "cpu") return set(e, Type::integer(32, false));
   if (n == "comm") return set(e, Type::string(16));
   // With DWARF, argN and retval take the declared types (a uint16_t is 16 bits, not all of rax).
+  // argN is the Nth parameter, where the calling convention put it.
   if (n == "argN" && signature_) {
     size_t i = static_cast<size_t>(e.name[3] - '0');
-    if (i < signature_->params.size() && !signature_->params[i].second.is(TypeKind::Void))
-      return set(e, signature_->params[i].second);
+    if (i < signature_->params.size()) {
+      const Parameter& p = signature_->params[i];
+      if (!p.unreadable.empty())
+        return error(e.range, e.name + " is parameter '" + p.name + "', " + p.unreadable + ": dptrace cannot read it yet",
+                     "integers, enums and pointers are readable");
+      return set(e, p.type);
+    }
   }
-  if (n == "retval" && signature_ && !signature_->ret.is(TypeKind::Void) && !signature_->ret.is(TypeKind::Struct))
-    return set(e, signature_->ret);
+  if (n == "retval" && signature_ && !signature_->retUnreadable.empty())
+    return error(e.range, "'" + probe_->attachPoints[0].function + "' returns " + signature_->retUnreadable +
+                              ": dptrace cannot read it yet",
+                 "integers, enums and pointers are readable");
+  if (n == "retval" && signature_ && !signature_->ret.is(TypeKind::Void)) return set(e, signature_->ret);
   if (n == "nsecs" || n == "elapsed" || n == "retval" || n == "argN") return set(e, Type::u64());
   if (n == "func" || n == "probe") return set(e, Type::string(64));
   error(e.range, "'" + e.name + "' is not a value");
@@ -579,13 +588,13 @@ void TypeChecker::visit(const ast::Field& e) {
                      "it exists in: " + args->onlyIn.text());
       if (tracepoints_.empty() && signature_ != nullptr) {
         std::vector<std::string> names;
-        for (const auto& [name, type] : signature_->params) {
-          names.push_back(name);
-          if (name != e.field) continue;
-          if (type.is(TypeKind::Void) || type.is(TypeKind::Struct))
-            return error(e.range, "dptrace cannot read parameter '" + name + "' of this type yet",
-                         "pointers, integers and enums are readable");
-          return set(e, type);
+        for (const Parameter& p : signature_->params) {
+          names.push_back(p.name);
+          if (p.name != e.field) continue;
+          if (!p.unreadable.empty())
+            return error(e.range, "parameter '" + p.name + "' is " + p.unreadable + ": dptrace cannot read it yet",
+                         "integers, enums and pointers are readable");
+          return set(e, p.type);
         }
         std::string guess = closestMatch(e.field, names);
         std::string all;
