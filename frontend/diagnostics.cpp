@@ -52,6 +52,11 @@ void Diagnostics::error(SourceRange range, std::string message, std::string hint
   ++errorCount_;
 }
 
+void Diagnostics::errorUnlocated(std::string message, std::string hint) {
+  error({0, 0}, std::move(message), std::move(hint));
+  diagnostics_.back().located = false;
+}
+
 void Diagnostics::systemError(SourceRange range, std::string message, std::string hint) {
   error(range, std::move(message), std::move(hint));
   systemErrors_ = true;
@@ -66,7 +71,7 @@ void Diagnostics::note(SourceRange range, std::string message) {
 }
 
 void Diagnostics::print(std::ostream& out, bool color) const {
-  for (const Diagnostic& d : diagnostics_) out << renderDiagnostic(*file_, d, color);
+  for (; printed_ < diagnostics_.size(); ++printed_) out << renderDiagnostic(*file_, diagnostics_[printed_], color);
 }
 
 namespace {
@@ -102,6 +107,13 @@ std::string renderLocated(const SourceFile& file, SourceRange range, const std::
 
 std::string renderDiagnostic(const SourceFile& file, const Diagnostic& d, bool color) {
   bool error = d.severity == Severity::Error;
+  if (!d.located) {
+    std::string label = error ? "error:" : "warning:";
+    if (color) label = std::string(error ? kBoldRed : kBoldMagenta) + label + kReset;
+    std::string out = "dptrace: " + label + " " + d.message + "\n";
+    if (!d.hint.empty()) out += (color ? std::string(kBoldCyan) + "hint:" + kReset : std::string("hint:")) + " " + d.hint + "\n";
+    return out;
+  }
   std::string out = renderLocated(file, d.range, error ? "error:" : "warning:", error ? kBoldRed : kBoldMagenta,
                                   d.message, color);
   if (!d.hint.empty()) out += (color ? std::string(kBoldCyan) + "hint:" + kReset : std::string("hint:")) + " " + d.hint + "\n";

@@ -28,6 +28,7 @@ struct Diagnostic {
   std::string message;
   std::string hint;  // empty when there is nothing useful to add
   std::vector<DiagnosticNote> notes;
+  bool located = true;  // false: about the run, not a place in the script ("dptrace: error: ...")
 };
 
 class Diagnostics {
@@ -38,6 +39,8 @@ public:
   // An error that is the system's, not the script's (no privileges): the run
   // then ends with exit status 2 instead of 1.
   void systemError(SourceRange range, std::string message, std::string hint = {});
+  // An error of the run that no place in the script caused (a missing capture file).
+  void errorUnlocated(std::string message, std::string hint = {});
   bool hasSystemErrors() const { return systemErrors_; }
   void warning(SourceRange range, std::string message, std::string hint = {});
   // Adds a located note to the diagnostic reported last.
@@ -48,7 +51,8 @@ public:
   const std::vector<Diagnostic>& all() const { return diagnostics_; }
   const SourceFile& file() const { return *file_; }
 
-  // Writes every diagnostic in the order it was reported.
+  // Writes the diagnostics reported since the last print, in order (each
+  // stage prints what it found: a warning is said once).
   void print(std::ostream& out, bool color) const;
 
 private:
@@ -56,6 +60,7 @@ private:
   std::vector<Diagnostic> diagnostics_;
   size_t errorCount_ = 0;
   bool systemErrors_ = false;
+  mutable size_t printed_ = 0;
 };
 
 // Renders one diagnostic: the located message, the source line, a caret

@@ -24,8 +24,19 @@ std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, b
 // kicks the peer's NAPI itself, so GRO on the peer is enough; tx() kicks it
 // only when the peer has an XDP program (with GRO alone the frames wait for
 // other traffic to wake the peer). Without, frames are lost or late, and
-// silently. Returns the peer's name when it is in this network namespace and
-// cannot take them; nothing otherwise (not a veth, a peer elsewhere, or fine).
-std::optional<std::string> peerRefusingXdpFrames(const std::string& ifname, bool transmit);
+// silently. The peer when it cannot take them (here or in another network
+// namespace); nothing when it can, or when `ifname` is no veth.
+struct VethPeer {
+  std::string name;
+  std::string where;    // "" here, " (in network namespace labB1)" elsewhere
+  std::string command;  // the prefix that runs a command there: "ip netns exec labB1 "
+  bool known = true;    // false: its GRO could not be read (a namespace not under /run/netns)
+};
+std::optional<VethPeer> peerRefusingXdpFrames(const std::string& ifname, bool transmit);
+
+// Why an XDP attach found the interface busy, and what to do: the process
+// that holds the bpf_link there (bpftool link), or a program attached
+// without a link (ip link set dev IF xdp off).
+std::string xdpHolder(const std::string& ifname, uint32_t ifindex);
 
 }  // namespace dptrace

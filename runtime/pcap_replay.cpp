@@ -25,21 +25,35 @@ std::string verdictName(int code) {
   }
 }
 
-bool replayPcap(int progFd, const std::string& input, const std::optional<std::string>& output,
-                const std::function<bool()>& afterPacket, PcapReplay& result, std::string& error) {
+namespace {
+
+using Capture = std::unique_ptr<pcap_t, decltype(&pcap_close)>;
+
+Capture openCapture(const std::string& input, std::string& error) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
-  std::unique_ptr<pcap_t, decltype(&pcap_close)> in(pcap_open_offline(input.c_str(), errbuf), pcap_close);
+  Capture in(pcap_open_offline(input.c_str(), errbuf), pcap_close);
   if (!in) {
     error = "cannot read the capture '" + input + "': " + errbuf;
-    return false;
+    return in;
   }
   int link = pcap_datalink(in.get());
   if (link != DLT_EN10MB) {
     const char* name = pcap_datalink_val_to_name(link);
     error = "'" + input + "' is not an Ethernet capture (its link type is " + (name ? name : std::to_string(link)) +
             "): --pcap replays Ethernet frames";
-    return false;
+    in.reset();
   }
+  return in;
+}
+
+}  // namespace
+
+bool checkCapture(const std::string& input, std::string& error) { return openCapture(input, error) != nullptr; }
+
+bool replayPcap(int progFd, const std::string& input, const std::optional<std::string>& output,
+                const std::function<bool()>& afterPacket, PcapReplay& result, std::string& error) {
+  Capture in = openCapture(input, error);
+  if (!in) return false;
   std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(nullptr, pcap_close);
   std::unique_ptr<pcap_dumper_t, decltype(&pcap_dump_close)> out(nullptr, pcap_dump_close);
   if (output) {
@@ -88,9 +102,11 @@ bool replayPcap(int progFd, const std::string& input, const std::optional<std::s
     ++result.packets;
     ++result.verdicts[verdictName(static_cast<int>(opts.retval))];
     if (out && opts.retval != XDP_DROP && opts.retval != XDP_ABORTED) {
+      // The frame as the program left it, and its wire length: what it grew or
+      // shrank by, on top of the original's (bytes past those run stay unseen).
       pcap_pkthdr written = *header;
       written.caplen = opts.data_size_out;
-      written.len = opts.data_size_out + (header->len - header->caplen);
+      written.len = opts.data_size_out + (header->len > length ? header->len - length : 0);
       pcap_dump(reinterpret_cast<u_char*>(out.get()), &written, frameOut.data());
     }
     if (!afterPacket()) break;

@@ -19,6 +19,10 @@ struct PcapReplay {
 // BPF_PROG_TEST_RUN runs at most this much of a frame for a program without frags.
 inline constexpr uint32_t kPcapMaxFrame = 3520;
 
+// Whether `input` can be replayed: readable, and an Ethernet capture. False
+// with `error` saying why (checked before anything is loaded or attached).
+bool checkCapture(const std::string& input, std::string& error);
+
 // The name @verdict prints for an XDP return code.
 std::string verdictName(int code);
 

@@ -21,19 +21,18 @@
 #include <map>
 #include <sstream>
 
+#include "attach.h"
+#include "child_process.h"
 #include "decode.h"
 #include "map_reader.h"
 #include "pcap_replay.h"
 #include "uprobe_multi.h"
-#include "interfaces.h"
 
 namespace dptrace {
 namespace {
 
 // How often the event loop drains the ring buffer when no batch woke it.
 constexpr int kDrainMs = 10;
-
-constexpr int kExitOk = 0, kExitScript = 1, kExitSystem = 2;
 
 // libbpf reports through one process-wide callback; keep its messages for
 // the error explanation (and -v) instead of letting them reach the terminal.
@@ -85,31 +84,19 @@ struct Run {
   Diagnostics& diags;
   bpf_object* obj = nullptr;
   ring_buffer* rb = nullptr;
-  std::vector<bpf_link*> links;
-  std::vector<int> linkFds;  // bpf_link fds made by hand: XDP with mode flags, uprobe_multi
-  std::map<std::string, std::map<std::string, uint64_t>> functionOffsets;  // binary -> function -> file offset
-  bool uprobeMulti = true;    // uprobes through uprobe_multi links (off if the kernel has none)
+  Links links;
+  ChildProcess child;   // -c: released after attaching, stopped on every way out
+  bool uprobeMulti = true;  // uprobes through uprobe_multi links (off if the kernel has none)
   bool exitRequested = false;
   int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
-  pid_t child = -1;     // -c
-  int releaseChild = -1;  // -c: closing it lets the child exec the command
   int pidfd = -1;       // readable when the target process has exited
   PcapReplay replay;    // --pcap
 
   ~Run() {
-    if (releaseChild >= 0) close(releaseChild);
     if (pidfd >= 0) close(pidfd);
-    if (child > 0) waitpid(child, nullptr, WNOHANG);
-    detach();
+    links.closeAll();
     if (rb) ring_buffer__free(rb);
     if (obj) bpf_object__close(obj);
-  }
-
-  void detach() {
-    for (bpf_link* l : links) bpf_link__destroy(l);
-    links.clear();
-    for (int fd : linkFds) close(fd);
-    linkFds.clear();
   }
 
   int mapFd(const std::string& symbol) {
@@ -118,7 +105,8 @@ struct Run {
   }
 
   int fail(SourceRange where, const std::string& message, const std::string& hint, int code) {
-    diags.error(where, message, hint);
+    if (where.begin == 0 && where.end == 0) diags.errorUnlocated(message, hint);  // about the run, not a line
+    else diags.error(where, message, hint);
     return code;
   }
 
@@ -154,7 +142,7 @@ struct Run {
         localtime_r(&now, &local);
         char buf[256];
         size_t n = strftime(buf, sizeof buf, script.timeFormats[index].c_str(), &local);
-        out.printf(std::string(buf, n));
+        out.time(std::string(buf, n));
         return;
       }
       case EventKind::Clear:
@@ -195,13 +183,12 @@ struct Run {
     opts.sz = sizeof opts;
     opts.object_name = "dptrace";
     obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
-    if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kExitSystem);
+    if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kRunSystem);
     // Uprobe programs as uprobe_multi programs: their links close in a fraction of a perf-event link's ~100 ms.
     bool anyUprobe = false;
     if (const char* links = std::getenv("DPTRACE_UPROBE_LINKS"); links && std::string(links) == "perf") uprobeMulti = false;
     for (const ProgramInfo& p : script.programs)
-      if (uprobeMulti)
-      if (isUserProbe(p.attach.kind))
+      if (uprobeMulti && isUserProbe(p.attach.kind))
         if (bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str())) {
           bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kAttachUprobeMulti));
           anyUprobe = true;
@@ -212,24 +199,24 @@ struct Run {
       uprobeMulti = false;
       libbpfLog().clear();
       obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
-      if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kExitSystem);
+      if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kRunSystem);
       err = bpf_object__load(obj);
     }
-    if (err == 0) return kExitOk;
+    if (err == 0) return kRunOk;
     std::string log = libbpfLog();
     if (options.verbose) std::cerr << log;
     // EACCES is how the verifier refuses a program; EPERM is privileges.
     if (err == -EPERM)
       return fail({0, 0}, "the kernel does not allow this process to load BPF programs",
-                  "run dptrace as root (or with CAP_BPF and CAP_PERFMON)", kExitSystem);
+                  "run dptrace as root (or with CAP_BPF and CAP_PERFMON)", kRunSystem);
     // Name the probe whose program was refused, at the line the verifier
     // reached last (its log repeats the BTF line info: "; ... @ FILE:LINE").
     for (const ProgramInfo& p : script.programs)
       if (log.find("prog '" + p.function + "'") != std::string::npos)
         return fail(refusedAt(log, p.attach.range), "the kernel refused the program of '" + p.attach.raw + "'",
-                    explainRefusal(log), kExitScript);
+                    explainRefusal(log), kRunScript);
     return fail({0, 0}, "the kernel refused to load the BPF object (" + std::string(std::strerror(-err)) + ")",
-                explainRefusal(log), kExitScript);
+                explainRefusal(log), kRunScript);
   }
 
   int attach() {
@@ -237,123 +224,16 @@ struct Run {
     uint32_t zero = 0;
     uint64_t now = monotonicNs();
     if (start >= 0) bpf_map_update_elem(start, &zero, &now, BPF_ANY);
+    AttachContext ctx{options, diags, out, links, targetPid, uprobeMulti, {}};
     for (const ProgramInfo& p : script.programs) {
       bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());
-      if (!prog) return fail(p.attach.range, "internal error: program " + p.function + " is missing", "", kExitSystem);
-      const ast::AttachPoint& ap = p.attach;
-      bpf_link* link = nullptr;
-      if (!p.rawTracepoint.empty()) {
-        link = bpf_program__attach_raw_tracepoint(prog, p.rawTracepoint.c_str());
-      } else if (ap.kind == ProbeKind::Tracepoint) {
-        link = bpf_program__attach_tracepoint(prog, ap.target.c_str(), ap.function.c_str());
-      } else if (isUserProbe(ap.kind) && uprobeMulti) {
-        std::optional<uint64_t> offset = ap.offset;
-        if (!p.symbol.empty()) {  // one read of the binary for all its probes
-          auto binary = functionOffsets.find(p.binary);
-          if (binary == functionOffsets.end()) binary = functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
-          auto it = binary->second.find(p.symbol);
-          offset = it == binary->second.end() ? std::nullopt : std::optional<uint64_t>(it->second);
-        }
-        if (!offset) return fail(ap.range, "cannot find '" + p.symbol + "' in '" + p.binary + "' to attach to", "", kExitScript);
-        int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ap.kind == ProbeKind::Uretprobe, targetPid);
-        if (fd < 0)
-          return fail(ap.range, "cannot attach '" + ap.raw + "': " + std::strerror(-fd), "",
-                      fd == -EPERM ? kExitSystem : kExitScript);
-        linkFds.push_back(fd);
-        continue;
-      } else if (isUserProbe(ap.kind)) {
-        bpf_uprobe_opts uo{};
-        uo.sz = sizeof uo;
-        uo.retprobe = ap.kind == ProbeKind::Uretprobe;
-        uo.func_name = p.symbol.empty() ? nullptr : p.symbol.c_str();
-        size_t offset = p.symbol.empty() ? static_cast<size_t>(ap.offset.value_or(0)) : 0;
-        link = bpf_program__attach_uprobe_opts(prog, targetPid, p.binary.c_str(), offset, &uo);
-      } else if (ap.kind == ProbeKind::Interval) {
-        perf_event_attr attr{};
-        attr.type = PERF_TYPE_SOFTWARE;
-        attr.size = sizeof attr;
-        attr.config = PERF_COUNT_SW_CPU_CLOCK;
-        attr.sample_period = ap.period * (ap.unit == "s" ? 1000000000ull : 1000000ull);
-        int pfd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
-        if (pfd < 0)
-          return fail(ap.range, "cannot start the timer of '" + ap.raw + "': " + std::strerror(errno), "", kExitSystem);
-        link = bpf_program__attach_perf_event(prog, pfd);
-        if (!link) close(pfd);
-      } else if (ap.kind == ProbeKind::Xdp) {
-        if (options.pcap) continue;  // run on the capture's packets instead
-        if (int s = attachXdp(prog, p)) return s;
-        continue;
-      } else {
-        continue;  // BEGIN and END run through BPF_PROG_TEST_RUN
-      }
-      if (!link) {
-        int e = errno;
-        return fail(ap.range, "cannot attach '" + ap.raw + "': " + std::strerror(e),
-                    e == ENOENT ? "the kernel has no such tracepoint" : "", e == EPERM ? kExitSystem : kExitScript);
-      }
-      links.push_back(link);
+      if (!prog) return fail(p.attach.range, "internal error: program " + p.function + " is missing", "", kRunSystem);
+      if (int s = attachProgram(prog, p, ctx)) return s;
     }
     int attachPoints = 0;
     for (const ProgramInfo& p : script.programs) attachPoints += static_cast<int>(p.attachPoints);
     out.attached(attachPoints);
-    return kExitOk;
-  }
-
-  // Said at once, not at exit: a run may last long.
-  void warn(SourceRange where, const std::string& message, const std::string& hint) {
-    std::cerr << renderDiagnostic(diags.file(), Diagnostic{Severity::Warning, where, message, hint, {}}, false);
-  }
-
-  // An XDP program on its interface through a bpf_link: a killed dptrace
-  // leaves nothing attached. auto tries the driver's (native) mode first.
-  int attachXdp(bpf_program* prog, const ProgramInfo& p) {
-    const ast::AttachPoint& ap = p.attach;
-    auto index = options.interfaces.find(ap.target);
-    if (index == options.interfaces.end())
-      return fail(ap.range, "internal error: interface '" + ap.target + "' was not resolved", "", kExitSystem);
-    auto link = [&](uint32_t flags) {
-      bpf_link_create_opts lo{};
-      lo.sz = sizeof lo;
-      lo.flags = flags;
-      return bpf_link_create(bpf_program__fd(prog), static_cast<int>(index->second), BPF_XDP, &lo);
-    };
-    bool generic = options.xdpMode == "generic";
-    int fd = link(generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-    int e = fd < 0 ? errno : 0;
-    if (fd < 0 && options.xdpMode == "auto" && (e == EOPNOTSUPP || e == EINVAL)) {
-      fd = link(XDP_FLAGS_SKB_MODE);
-      e = fd < 0 ? errno : 0;
-      if (fd >= 0)
-        std::cerr << "dptrace: " << ap.target << " has no native XDP support: attached in generic mode\n";
-      generic = true;
-    }
-    if (fd < 0) {
-      std::string hint;
-      if (e == EBUSY || e == EEXIST)
-        hint = "another XDP program is attached to " + ap.target + ": remove it with 'ip link set dev " + ap.target +
-               " xdp off' (or xdp-loader unload " + ap.target + " --all)";
-      else if (e == EOPNOTSUPP || e == EINVAL)
-        hint = ap.target + " has no native XDP support: use --xdp-mode generic (or auto)";
-      return fail(ap.range, "cannot attach XDP to '" + ap.target + "': " + std::strerror(e), hint,
-                  e == EPERM ? kExitSystem : kExitScript);
-    }
-    if (options.verbose)
-      std::cerr << "dptrace: " << p.function << " attached to " << ap.target << " (ifindex " << index->second << ", "
-                << (generic ? "generic" : "native") << " mode, bpf_link fd " << fd << ")\n";
-    linkFds.push_back(fd);
-    // tx() and redirect() into a veth: its peer must run NAPI, or every frame is lost silently.
-    if (p.transmits)
-      if (auto peer = peerRefusingXdpFrames(ap.target, true))
-        warn(ap.range, "tx() on " + ap.target + " sends frames to its veth peer " + *peer +
-                           ", which has no XDP program: they are dropped, or wait for other traffic to wake it",
-             "attach any XDP program to " + *peer + " in native mode, e.g. 'ip link set dev " + *peer +
-                 " xdpdrv obj pass.o sec xdp' (GRO alone does not wake it for tx())");
-    for (const std::string& to : p.redirects)
-      if (auto peer = peerRefusingXdpFrames(to, false))
-        warn(ap.range, "redirect(\"" + to + "\") sends frames to " + to + "'s veth peer " + *peer +
-                           ", which cannot take XDP frames: every one would be dropped silently",
-             "give " + *peer + " NAPI: 'ethtool -K " + *peer + " gro on', or attach an XDP program to it");
-    return kExitOk;
+    return kRunOk;
   }
 
   void runOnce(ProbeKind kind) {
@@ -367,12 +247,12 @@ struct Run {
     }
   }
 
+  // The run loop: the ring buffer, SIGINT/SIGTERM, and the target process.
   void loop() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
-    sigprocmask(SIG_BLOCK, &signals, nullptr);
     int sfd = signalfd(-1, &signals, SFD_CLOEXEC);
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     epoll_event ev{};
@@ -393,18 +273,28 @@ struct Run {
       int n = epoll_wait(epfd, ready, 3, kDrainMs);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) break;
-      bool signalled = false;
-      for (int i = 0; i < n; ++i) signalled |= ready[i].data.fd == sfd || ready[i].data.fd == pidfd;
+      bool ended = false;
+      for (int i = 0; i < n; ++i) {
+        if (ready[i].data.fd == pidfd) {
+          ended = true;
+          if (child.started()) child.reap();  // it ended by itself
+        }
+        ended |= ready[i].data.fd == sfd;
+      }
       ring_buffer__consume(rb);
-      if (signalled) break;
+      if (ended) break;
     }
     close(epfd);
     close(sfd);
   }
 
+  void notice(const std::string& type, const std::string& text, std::vector<std::pair<std::string, Value>> data) {
+    out.notice({type, "dptrace: " + text + "\n", std::move(data)});
+  }
+
   void finish() {
-    detach();
-    if (child > 0) waitpid(child, nullptr, 0), child = -1;
+    links.closeAll();
+    child.stop();  // -c: exit() or a signal ended the run first (bpftrace does the same)
     runOnce(ProbeKind::End);
     ring_buffer__consume(rb);
     out.beginExitMaps();
@@ -420,92 +310,91 @@ struct Run {
     }
     for (const auto& [name, snap] : byName)
       if (!snap.entries.empty()) out.map(snap);
+    auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
     if (replay.skipped)
-      std::cerr << "dptrace: " << replay.skipped << " frame" << (replay.skipped == 1 ? "" : "s")
-                << " of the capture skipped: shorter than an Ethernet header (14 bytes)\n";
+      notice("pcap_skipped", plural(replay.skipped, "frame") + " of the capture skipped: shorter than an Ethernet header (14 bytes)",
+             {{"frames", Value::uint(replay.skipped)}});
     if (replay.truncated)
-      std::cerr << "dptrace: " << replay.truncated << " frame" << (replay.truncated == 1 ? "" : "s")
-                << " of the capture run truncated to " << kPcapMaxFrame
-                << " bytes: the kernel runs no more of a frame for a program without frags\n";
+      notice("pcap_truncated",
+             plural(replay.truncated, "frame") + " of the capture run truncated to " + std::to_string(kPcapMaxFrame) +
+                 " bytes: the kernel runs no more of a frame for a program without frags",
+             {{"frames", Value::uint(replay.truncated)}, {"bytes", Value::uint(kPcapMaxFrame)}});
     int lost = mapFd(script.lostMap);
     if (uint64_t n = lost >= 0 ? readCounter(lost, 0) : 0)
-      std::cerr << "dptrace: " << n << " event" << (n == 1 ? "" : "s")
-                << " lost: the ring buffer was full (printf, exit, print)\n";
+      notice("lost_events", plural(n, "event") + " lost: the ring buffer was full (printf, exit, print)",
+             {{"events", Value::uint(n)}});
     int refused = mapFd(script.refusedMap);
     for (size_t i = 0; refused >= 0 && i < script.maps.size(); ++i)
       if (uint64_t n = readCounter(refused, static_cast<uint32_t>(i)))
-        std::cerr << "dptrace: @" << script.maps[i].name << ": " << n << " update" << (n == 1 ? "" : "s")
-                  << " refused: the map is full (raise --map-size)\n";
+        notice("map_full", "@" + script.maps[i].name + ": " + plural(n, "update") + " refused: the map is full (raise --map-size)",
+               {{"map", Value::str("@" + script.maps[i].name)}, {"updates", Value::uint(n)}});
+  }
+
+  const ProgramInfo* packetProgram() const {
+    for (const ProgramInfo& p : script.programs)
+      if (p.attach.kind == ProbeKind::Xdp) return &p;
+    return nullptr;
   }
 
   // --pcap: the capture's packets through the xdp program, the ring buffer
   // drained after each; exit() ends the replay.
   int replayCapture() {
-    const ProgramInfo* xdp = nullptr;
-    for (const ProgramInfo& p : script.programs)
-      if (p.attach.kind == ProbeKind::Xdp) xdp = &p;
-    if (!xdp) return fail({0, 0}, "--pcap needs an xdp block to run the packets through", "for example: xdp:any { @len = hist(pkt.len); }", kExitScript);
-    bpf_program* prog = bpf_object__find_program_by_name(obj, xdp->function.c_str());
+    bpf_program* prog = bpf_object__find_program_by_name(obj, packetProgram()->function.c_str());
     std::string error;
     auto afterPacket = [&] {
       ring_buffer__consume(rb);
       return !exitRequested;
     };
     if (!replayPcap(bpf_program__fd(prog), *options.pcap, options.pcapOut, afterPacket, replay, error))
-      return fail({0, 0}, error, "", kExitScript);
-    return kExitOk;
+      return fail({0, 0}, error, "", kRunScript);
+    return kRunOk;
   }
 
-  // -c: a child that waits, before exec, until the probes are attached.
-  int startCommand(const std::string& command) {
-    std::vector<std::string> words;
-    std::istringstream split(command);
-    for (std::string w; split >> w;) words.push_back(w);
-    if (words.empty()) return fail({0, 0}, "-c needs a command to run", "for example: -c './upf --no-huge'", kExitScript);
-    int gate[2];
-    if (pipe2(gate, O_CLOEXEC) != 0) return fail({0, 0}, std::string("cannot start the command: ") + std::strerror(errno), "", kExitSystem);
-    child = fork();
-    if (child < 0) return fail({0, 0}, std::string("cannot start the command: ") + std::strerror(errno), "", kExitSystem);
-    if (child == 0) {
-      close(gate[1]);
-      char byte;
-      while (read(gate[0], &byte, 1) > 0) {
-      }
-      std::vector<char*> argv;
-      for (std::string& w : words) argv.push_back(w.data());
-      argv.push_back(nullptr);
-      execvp(argv[0], argv.data());
-      std::fprintf(stderr, "dptrace: error: cannot run '%s': %s\n", argv[0], std::strerror(errno));
-      _exit(127);
-    }
-    close(gate[0]);
-    releaseChild = gate[1];
-    targetPid = child;
-    return kExitOk;
+  // Everything that can be found wrong before loading anything.
+  int check() {
+    if (!options.pcap) return kRunOk;
+    if (!packetProgram())
+      return fail({0, 0}, "--pcap needs an xdp block to run the packets through", "for example: xdp:any { @len = hist(pkt.len); }",
+                  kRunScript);
+    std::string error;
+    if (!checkCapture(*options.pcap, error)) return fail({0, 0}, error, "", kRunScript);
+    return kRunOk;
   }
 
   int watchTarget() {
-    if (targetPid < 0) return kExitOk;
+    if (targetPid < 0) return kRunOk;
     pidfd = static_cast<int>(syscall(SYS_pidfd_open, targetPid, 0));
     if (pidfd < 0)
       return fail({0, 0}, "no process " + std::to_string(targetPid) + " to trace (" + std::strerror(errno) + ")",
-                  "-p takes the id of a running process", kExitScript);
-    return kExitOk;
+                  "-p takes the id of a running process", kRunScript);
+    return kRunOk;
   }
 
   int run() {
+    if (int s = check()) return s;
+    // SIGINT and SIGTERM are read from a signalfd in the loop; blocked from
+    // the attaching on, so that one arriving then is not lost (nor fatal).
+    // The -c child is forked before, with the default mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
     if (options.pid) targetPid = *options.pid;
-    if (options.command)
-      if (int s = startCommand(*options.command)) return s;
+    if (options.command) {
+      if (auto error = child.start(*options.command))
+        return fail({0, 0}, *error, "-c runs a program with its arguments, e.g. -c './upf --no-huge'", kRunScript);
+      targetPid = child.pid();
+    }
     if (int s = watchTarget()) return s;
-    if (int s = load()) return s;
+    if (int s = load()) return s;  // a Ctrl-C while the verifier works ends dptrace (and the held child) at once
+    sigprocmask(SIG_BLOCK, &signals, nullptr);
     rb = ring_buffer__new(mapFd(script.eventsMap), onEvent, this, nullptr);
-    if (!rb) return fail({0, 0}, "cannot read the ring buffer: " + std::string(std::strerror(errno)), "", kExitSystem);
-    if (int s = attach()) return s;
+    if (!rb) return fail({0, 0}, "cannot read the ring buffer: " + std::string(std::strerror(errno)), "", kRunSystem);
+    if (int s = attach()) return s;  // a child not released is killed by its guard, never run untraced
     runOnce(ProbeKind::Begin);
-    if (releaseChild >= 0) {
-      close(releaseChild);
-      releaseChild = -1;
+    if (auto error = child.release()) {
+      links.closeAll();
+      return fail({0, 0}, *error, "", kRunScript);
     }
     if (options.pcap) {
       if (int s = replayCapture()) return s;
@@ -513,7 +402,7 @@ struct Run {
       loop();
     }
     finish();
-    return kExitOk;
+    return kRunOk;
   }
 };
 

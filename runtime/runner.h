@@ -23,8 +23,11 @@ struct RunOptions {
   std::optional<std::string> pcapOut;  // and write what they did not drop
 };
 
-// Returns the exit status: 0, 1 (the script cannot work here: a refused
-// program, a missing target), or 2 (the system failed: privileges, memory).
+// Exit statuses: 0, 1 (the script cannot work here: a refused program, a
+// missing target), or 2 (the system failed: privileges, memory).
+inline constexpr int kRunOk = 0, kRunScript = 1, kRunSystem = 2;
+
+// Returns the exit status.
 int runScript(const CompiledScript& script, const RunOptions& options, Output& out, Diagnostics& diags);
 
 }  // namespace dptrace

@@ -10,26 +10,22 @@
 namespace dptrace {
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
+// The length of the UTF-8 sequence at s[i], or 0 when the bytes there are not
+// one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF,
+// or cut short).
+size_t utf8Length(const std::string& s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
   }
-  return out + "\"";
+  static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
 }
 
 std::string json(const Value& v) {
@@ -43,7 +39,7 @@ std::string json(const Value& v) {
     for (size_t i = 0; i < items->size(); ++i) s += (i ? ", " : "") + json((*items)[i]);
     return s + "]";
   }
-  return quote(v.text());
+  return jsonQuote(v.text());
 }
 
 std::string keyText(const std::vector<Value>& key) {
@@ -110,7 +106,17 @@ public:
   }
 
   void printf(const std::string& text) override {
-    out_ << "{\"type\": \"printf\", \"data\": " << quote(text) << "}" << std::endl;
+    out_ << "{\"type\": \"printf\", \"data\": " << jsonQuote(text) << "}" << std::endl;
+  }
+
+  void time(const std::string& text) override {
+    out_ << "{\"type\": \"time\", \"data\": " << jsonQuote(text) << "}" << std::endl;
+  }
+
+  void notice(const Notice& n) override {
+    std::string data;
+    for (const auto& [name, value] : n.data) data += (data.empty() ? "" : ", ") + jsonQuote(name) + ": " + json(value);
+    out_ << "{\"type\": " << jsonQuote(n.type) << ", \"data\": {" << data << "}}" << std::endl;
   }
 
   void beginExitMaps() override {}
@@ -125,17 +131,17 @@ public:
     } else {
       data = "{";
       for (size_t i = 0; i < entries.size(); ++i)
-        data += (i ? ", " : "") + quote(keyText(entries[i]->key)) + ": " + valueJson(entries[i]->value, type);
+        data += (i ? ", " : "") + jsonQuote(keyText(entries[i]->key)) + ": " + valueJson(entries[i]->value, type);
       data += "}";
     }
-    out_ << "{\"type\": \"" << type << "\", \"data\": {" << quote("@" + map.name) << ": " << data << "}}"
+    out_ << "{\"type\": \"" << type << "\", \"data\": {" << jsonQuote("@" + map.name) << ": " << data << "}}"
          << std::endl;
   }
 
   void event(const std::string& probe, const std::vector<std::pair<std::string, Value>>& fields) override {
     std::string data;
-    for (const auto& [name, value] : fields) data += (data.empty() ? "" : ", ") + quote(name) + ": " + json(value);
-    out_ << "{\"type\": \"event\", \"probe\": " << quote(probe) << ", \"data\": {" << data << "}}" << std::endl;
+    for (const auto& [name, value] : fields) data += (data.empty() ? "" : ", ") + jsonQuote(name) + ": " + json(value);
+    out_ << "{\"type\": \"event\", \"probe\": " << jsonQuote(probe) << ", \"data\": {" << data << "}}" << std::endl;
   }
 
 private:
@@ -145,5 +151,35 @@ private:
 }  // namespace
 
 std::unique_ptr<Output> makeJsonOutput(std::ostream& out) { return std::make_unique<JsonOutput>(out); }
+
+std::string jsonQuote(const std::string& s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = utf8Length(s, i);
+    if (n > 1) {  // a whole UTF-8 character, as it is
+      out.append(s, i, n);
+      i += n;
+      continue;
+    }
+    ++i;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || n == 0) {  // control characters, and bytes that are not UTF-8
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
 
 }  // namespace dptrace

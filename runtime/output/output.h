@@ -11,6 +11,16 @@
 
 namespace dptrace {
 
+// A message of the run that is not the script's output: lost events, full
+// maps, skipped frames, a warning. Text: `text` on stderr as it is; JSON: one
+// object {"type": TYPE, "data": {...}} in the JSON stream, so that -f json
+// output holds nothing but JSON lines.
+struct Notice {
+  std::string type;  // lost_events, map_full, pcap_skipped, pcap_truncated, warning
+  std::string text;  // the whole text, lines ending in '\n'
+  std::vector<std::pair<std::string, Value>> data;
+};
+
 class Output {
 public:
   virtual ~Output() = default;
@@ -18,6 +28,9 @@ public:
   virtual void attached(int probes) = 0;
   // The text printf() produced.
   virtual void printf(const std::string& text) = 0;
+  // The text time() produced (JSON: {"type": "time", ...}, as bpftrace writes it).
+  virtual void time(const std::string& text) = 0;
+  virtual void notice(const Notice& notice) = 0;
   // One map, entries as read; printers sort them (by value, as bpftrace does).
   virtual void map(const MapSnapshot& map) = 0;
   // One emit() record: its fields in the order the script names them.
@@ -29,6 +42,11 @@ public:
 // `out` for the script's output, `err` for "Attaching ..." in text mode.
 std::unique_ptr<Output> makeTextOutput(std::ostream& out, std::ostream& err);
 std::unique_ptr<Output> makeJsonOutput(std::ostream& out);
+
+// A JSON string: quotes, backslashes and control characters escaped, and
+// bytes that are not UTF-8 written as the code point of the same value
+// (\u00XX), so that every line stays valid JSON whatever a string holds.
+std::string jsonQuote(const std::string& s);
 
 // The text of one histogram bucket as bpftrace prints it: [0], [1], [2, 4),
 // [512, 1K), (..., 0) ...

@@ -1,0 +1,192 @@
+#include "attach.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "interfaces.h"
+#include "uprobe_multi.h"
+
+namespace dptrace {
+
+void Links::closeAll() {
+  for (bpf_link* l : links_) bpf_link__destroy(l);
+  links_.clear();
+  for (int fd : fds_) close(fd);
+  fds_.clear();
+}
+
+void warnAt(Output& out, const SourceFile& file, SourceRange where, const std::string& message, const std::string& hint) {
+  Notice n;
+  n.type = "warning";
+  n.text = renderDiagnostic(file, Diagnostic{Severity::Warning, where, message, hint, {}}, false);
+  LineColumn at = file.lineColumn(where.begin);
+  n.data = {{"message", Value::str(message)},
+            {"location", Value::str(file.name() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column))}};
+  if (!hint.empty()) n.data.push_back({"hint", Value::str(hint)});
+  out.notice(n);
+}
+
+namespace {
+
+int fail(AttachContext& ctx, SourceRange where, const std::string& message, const std::string& hint, int code) {
+  ctx.diags.error(where, message, hint);
+  return code;
+}
+
+int failedLink(AttachContext& ctx, const ast::AttachPoint& ap, int e, const std::string& hint = {}) {
+  return fail(ctx, ap.range, "cannot attach '" + ap.raw + "': " + std::strerror(e), hint,
+              e == EPERM || e == EACCES ? kRunSystem : kRunScript);
+}
+
+int keep(AttachContext& ctx, const ast::AttachPoint& ap, bpf_link* link) {
+  if (!link) {
+    int e = errno;
+    return failedLink(ctx, ap, e, e == ENOENT ? "the kernel has no such tracepoint" : "");
+  }
+  ctx.links.add(link);
+  return kRunOk;
+}
+
+int attachTracepoint(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
+  if (!p.rawTracepoint.empty()) return keep(ctx, p.attach, bpf_program__attach_raw_tracepoint(prog, p.rawTracepoint.c_str()));
+  return keep(ctx, p.attach, bpf_program__attach_tracepoint(prog, p.attach.target.c_str(), p.attach.function.c_str()));
+}
+
+int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
+  const ast::AttachPoint& ap = p.attach;
+  bool ret = ap.kind == ProbeKind::Uretprobe;
+  if (!ctx.uprobeMulti) {
+    bpf_uprobe_opts uo{};
+    uo.sz = sizeof uo;
+    uo.retprobe = ret;
+    uo.func_name = p.symbol.empty() ? nullptr : p.symbol.c_str();
+    size_t offset = p.symbol.empty() ? static_cast<size_t>(ap.offset.value_or(0)) : 0;
+    return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), offset, &uo));
+  }
+  std::optional<uint64_t> offset = ap.offset;
+  if (!p.symbol.empty()) {  // one read of the binary for all its probes
+    auto binary = ctx.functionOffsets.find(p.binary);
+    if (binary == ctx.functionOffsets.end()) binary = ctx.functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
+    auto it = binary->second.find(p.symbol);
+    offset = it == binary->second.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+  }
+  if (!offset) return fail(ctx, ap.range, "cannot find '" + p.symbol + "' in '" + p.binary + "' to attach to", "", kRunScript);
+  int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ret, ctx.targetPid);
+  if (fd < 0) return failedLink(ctx, ap, -fd);
+  ctx.links.addFd(fd);
+  return kRunOk;
+}
+
+int attachInterval(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
+  const ast::AttachPoint& ap = p.attach;
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.size = sizeof attr;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  attr.sample_period = ap.period * (ap.unit == "s" ? 1000000000ull : 1000000ull);
+  int pfd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+  if (pfd < 0) return fail(ctx, ap.range, "cannot start the timer of '" + ap.raw + "': " + std::strerror(errno), "", kRunSystem);
+  bpf_link* link = bpf_program__attach_perf_event(prog, pfd);
+  if (!link) close(pfd);
+  return keep(ctx, ap, link);
+}
+
+// The caret under the interface of xdp:IFACE.
+SourceRange interfaceRange(const ast::AttachPoint& ap) {
+  size_t colon = ap.raw.find(':');
+  SourceRange where = ap.range;
+  if (colon != std::string::npos && ap.range.end - ap.range.begin == ap.raw.size())
+    where.begin += static_cast<uint32_t>(colon + 1);
+  return where;
+}
+
+// An XDP program on its interface through a bpf_link: a killed dptrace
+// leaves nothing attached. auto tries the driver's (native) mode first.
+int attachXdp(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
+  if (ctx.options.pcap) return kRunOk;  // run on the capture's packets instead
+  const ast::AttachPoint& ap = p.attach;
+  auto index = ctx.options.interfaces.find(ap.target);
+  if (index == ctx.options.interfaces.end())
+    return fail(ctx, ap.range, "internal error: interface '" + ap.target + "' was not resolved", "", kRunSystem);
+  auto link = [&](uint32_t flags) {
+    bpf_link_create_opts lo{};
+    lo.sz = sizeof lo;
+    lo.flags = flags;
+    return bpf_link_create(bpf_program__fd(prog), static_cast<int>(index->second), BPF_XDP, &lo);
+  };
+  const std::string& mode = ctx.options.xdpMode;
+  bool generic = mode == "generic";
+  int fd = link(generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+  int e = fd < 0 ? errno : 0;
+  if (fd < 0 && mode == "auto" && (e == EOPNOTSUPP || e == EINVAL)) {
+    fd = link(XDP_FLAGS_SKB_MODE);
+    e = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+      std::string text = ap.target + " has no native XDP support: attached in generic mode";
+      ctx.out.notice({"xdp_generic_mode", "dptrace: " + text + "\n",
+                      {{"interface", Value::str(ap.target)}, {"message", Value::str(text)}}});
+    }
+    generic = true;
+  }
+  if (fd < 0) {
+    std::string hint;
+    if (e == EBUSY || e == EEXIST) hint = xdpHolder(ap.target, index->second);
+    else if (e == EOPNOTSUPP || e == EINVAL) hint = ap.target + " has no native XDP support: use --xdp-mode generic (or auto)";
+    return fail(ctx, interfaceRange(ap), "cannot attach XDP to '" + ap.target + "': " + std::strerror(e), hint,
+                e == EPERM ? kRunSystem : kRunScript);
+  }
+  if (ctx.options.verbose)
+    ctx.out.notice({"attached", "dptrace: " + p.function + " attached to " + ap.target + " (ifindex " +
+                                    std::to_string(index->second) + ", " + (generic ? "generic" : "native") +
+                                    " mode, bpf_link fd " + std::to_string(fd) + ")\n",
+                    {{"program", Value::str(p.function)}, {"interface", Value::str(ap.target)},
+                     {"mode", Value::str(generic ? "generic" : "native")}}});
+  ctx.links.addFd(fd);
+  // tx() and redirect() into a veth: its peer must run NAPI, or every frame is lost silently.
+  const SourceFile& file = ctx.diags.file();
+  if (p.transmits)
+    if (auto peer = peerRefusingXdpFrames(ap.target, true))
+      warnAt(ctx.out, file, ap.range,
+             "tx() on " + ap.target + " sends frames to its veth peer " + peer->name + peer->where +
+                 ", which has no XDP program: they are dropped, or wait for other traffic to wake it",
+             "attach any XDP program to " + peer->name + " in native mode, e.g. '" + peer->command +
+                 "ip link set dev " + peer->name + " xdpdrv obj pass.o sec xdp' (GRO alone does not wake it for tx())");
+  for (const std::string& to : p.redirects)
+    if (auto peer = peerRefusingXdpFrames(to, false))
+      warnAt(ctx.out, file, ap.range,
+             "redirect(\"" + to + "\") sends frames to " + to + "'s veth peer " + peer->name + peer->where +
+                 ", which " + (peer->known ? "cannot take XDP frames: every one would be dropped silently"
+                                           : "dptrace cannot check: without GRO or an XDP program there, every frame is dropped silently"),
+             "give " + peer->name + " NAPI: '" + peer->command + "ethtool -K " + peer->name +
+                 " gro on', or attach an XDP program to it");
+  return kRunOk;
+}
+
+}  // namespace
+
+int attachProgram(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
+  switch (p.attach.kind) {
+    case ProbeKind::Tracepoint: return attachTracepoint(prog, p, ctx);
+    case ProbeKind::Uprobe:
+    case ProbeKind::Uretprobe: return attachUprobe(prog, p, ctx);
+    case ProbeKind::Interval: return attachInterval(prog, p, ctx);
+    case ProbeKind::Xdp: return attachXdp(prog, p, ctx);
+    case ProbeKind::Begin:
+    case ProbeKind::End: return kRunOk;  // run once through BPF_PROG_TEST_RUN
+    case ProbeKind::Fentry:
+    case ProbeKind::Fexit:
+    case ProbeKind::Afxdp:
+    case ProbeKind::None: break;
+  }
+  return fail(ctx, p.attach.range, std::string("internal error: no attacher for ") + probeKindName(p.attach.kind) + " probes",
+              "", kRunSystem);
+}
+
+}  // namespace dptrace

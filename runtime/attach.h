@@ -1,0 +1,53 @@
+// Attaching: one attacher per probe kind, chosen by an exhaustive switch
+// (attachProgram), each making bpf_links so that a killed dptrace leaves
+// nothing attached. The links of a run are owned by one Links.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "diagnostics.h"
+#include "output/output.h"
+#include "program_info.h"
+#include "runner.h"
+
+struct bpf_link;
+struct bpf_program;
+
+namespace dptrace {
+
+class Links {
+public:
+  Links() = default;
+  Links(const Links&) = delete;
+  Links& operator=(const Links&) = delete;
+  ~Links() { closeAll(); }
+  void add(bpf_link* link) { links_.push_back(link); }
+  void addFd(int fd) { fds_.push_back(fd); }
+  void closeAll();
+
+private:
+  std::vector<bpf_link*> links_;
+  std::vector<int> fds_;  // links made by hand: XDP with mode flags, uprobe_multi
+};
+
+struct AttachContext {
+  const RunOptions& options;
+  Diagnostics& diags;
+  Output& out;
+  Links& links;
+  int targetPid = -1;       // -p or -c: uprobes of this process only
+  bool uprobeMulti = true;  // uprobes through uprobe_multi links
+  std::map<std::string, std::map<std::string, uint64_t>> functionOffsets;  // binary -> function -> file offset
+};
+
+// Attaches the program of `p`; returns 0 or the exit status of the failure
+// (reported to ctx.diags).
+int attachProgram(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx);
+
+// A warning at a script location, said at once (a run may last long): text
+// on stderr with the line and a caret, or a JSON notice.
+void warnAt(Output& out, const SourceFile& file, SourceRange where, const std::string& message, const std::string& hint);
+
+}  // namespace dptrace
