@@ -25,6 +25,7 @@ struct MapLayout {
   bool array = false;  // a per-CPU array indexed by the key (isArrayMap in aggregation.h; BPF key: u32)
   int64_t lhistMin = 0, lhistMax = 0, lhistStep = 1;
   uint32_t buckets = 0;  // hist and lhist
+  bool operator==(const MapLayout&) const = default;
 };
 
 // Ring-buffer records start with two 64-bit words: the kind and an index.
@@ -33,6 +34,7 @@ enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Pri
 struct PrintfLayout {
   std::string format;
   std::vector<Type> args;
+  bool operator==(const PrintfLayout&) const = default;
 };
 
 // Where a uprobe attach point resolved to: the binary's path and the
@@ -52,6 +54,7 @@ struct ProgramInfo {
   uint32_t attachPoints = 1;  // xdp: the blocks of the interface that form this program
   bool transmits = false;             // xdp: some block calls tx()
   std::vector<std::string> redirects;  // xdp: the interfaces redirect() sends to
+  bool operator==(const ProgramInfo&) const = default;
 };
 
 struct CompiledScript {
@@ -64,6 +67,7 @@ struct CompiledScript {
   std::string lostMap = "lost";         // per-CPU counter of records the ring buffer refused
   std::string refusedMap = "refused";   // per-CPU counters, one per map, of updates a full map refused
   std::string startMap = "start";       // one u64: the run's start in ktime ns, for elapsed
+  bool operator==(const CompiledScript&) const = default;
 };
 
 // Every key, value and record field occupies 8-byte slots: integers and

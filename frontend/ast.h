@@ -218,6 +218,7 @@ struct AttachPoint {
   std::string unit;                // interval: "s" or "ms"
   uint64_t period = 0;             // interval
   std::optional<uint32_t> queue;   // afxdp:IFACE:QUEUE
+  bool operator==(const AttachPoint&) const = default;
 };
 
 // C text handed to the type importer as it is: a #include or #define line, or a

@@ -17,6 +17,7 @@ struct SourceRange {
   uint32_t begin = 0;
   uint32_t end = 0;
 
+  bool operator==(const SourceRange&) const = default;
   static SourceRange join(SourceRange a, SourceRange b) {
     return {a.begin < b.begin ? a.begin : b.begin, a.end > b.end ? a.end : b.end};
   }

@@ -1,9 +1,13 @@
 #include "object_cache.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <optional>
+#include <type_traits>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,33 +24,86 @@ namespace fs = std::filesystem;
 constexpr const char* kMagic = "dptrace-object-cache-2";
 constexpr size_t kMaxEntries = 256;
 
-// A length-prefixed binary encoding of CompiledScript.
+// A length-prefixed binary encoding of CompiledScript. The fields of each
+// struct are listed once, in fields() below, and both the writer and the
+// reader walk that list: they cannot disagree. The static_asserts stop a
+// build in which a struct grew a field that fields() does not list yet.
+static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
+static_assert(sizeof(ProgramInfo) == 368, "ProgramInfo changed: list its new field in fields() below");
+static_assert(sizeof(MapLayout) == 216, "MapLayout changed: list its new field in fields() below");
+static_assert(sizeof(PrintfLayout) == 56, "PrintfLayout changed: list its new field in fields() below");
+static_assert(sizeof(CompiledScript) == 248, "CompiledScript changed: list its new field in fields() below");
+
+template <class Codec, class A>
+void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast::AttachPoint> {
+  c(a.raw), c(a.range.begin), c(a.range.end), c(a.kind), c(a.target), c(a.function), c(a.offset), c(a.unit),
+      c(a.period), c(a.queue);
+}
+template <class Codec, class P>
+void fields(Codec& c, P& p) requires std::is_same_v<std::remove_const_t<P>, ProgramInfo> {
+  c(p.function), c(p.section), fields(c, p.attach), c(p.rawTracepoint), c(p.binary), c(p.symbol), c(p.attachPoints),
+      c(p.transmits), c(p.redirects);
+}
+template <class Codec, class L>
+void fields(Codec& c, L& l) requires std::is_same_v<std::remove_const_t<L>, MapLayout> {
+  c(l.name), c(l.symbol), c(l.role), c(l.keys), c(l.value), c(l.keySize), c(l.valueSize), c(l.perCpu), c(l.array),
+      c(l.lhistMin), c(l.lhistMax), c(l.lhistStep), c(l.buckets);
+}
+template <class Codec, class F>
+void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, PrintfLayout> {
+  c(f.format), c(f.args);
+}
+template <class Codec, class S>
+void fields(Codec& c, S& s) requires std::is_same_v<std::remove_const_t<S>, CompiledScript> {
+  c(s.object), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.eventsMap), c(s.lostMap), c(s.refusedMap),
+      c(s.startMap);
+}
+template <class T>
+concept HasFields = std::is_same_v<T, ast::AttachPoint> || std::is_same_v<T, ProgramInfo> || std::is_same_v<T, MapLayout> ||
+                    std::is_same_v<T, PrintfLayout> || std::is_same_v<T, CompiledScript>;
+
 class Writer {
 public:
   void u64(uint64_t v) { out_.write(reinterpret_cast<const char*>(&v), sizeof v); }
-  void str(const std::string& s) {
+  void operator()(const std::string& s) {
     u64(s.size());
     out_.write(s.data(), static_cast<std::streamsize>(s.size()));
   }
-  void type(const Type& t) {
+  void operator()(const std::vector<char>& bytes) { (*this)(std::string(bytes.begin(), bytes.end())); }
+  template <class T>
+  void operator()(const T& v) requires std::is_integral_v<T> || std::is_enum_v<T> {
+    u64(static_cast<uint64_t>(v));
+  }
+  template <class T>
+  void operator()(const std::optional<T>& v) {
+    u64(v.has_value());
+    if (v) (*this)(*v);
+  }
+  template <class T>
+  void operator()(const std::vector<T>& v) {
+    u64(v.size());
+    for (const T& x : v) (*this)(x);
+  }
+  template <class T>
+  void operator()(const T& v) requires HasFields<T> {
+    fields(*this, v);
+  }
+  void operator()(const Type& t) {
     u64(static_cast<uint64_t>(t.kind()));
     switch (t.kind()) {
       case TypeKind::Integer: u64(t.bits()), u64(t.isSigned()); break;
       case TypeKind::String: u64(t.capacity()); break;
-      case TypeKind::Pointer: type(t.pointee()); break;
-      case TypeKind::Struct: str(t.name()); break;
-      case TypeKind::Tuple:
-        u64(t.elements().size());
-        for (const Type& e : t.elements()) type(e);
-        break;
-      case TypeKind::Aggregation: u64(static_cast<uint64_t>(t.aggregationKind())), type(t.elements()[0]); break;
-      case TypeKind::Array: type(t.element()), u64(t.length()); break;
-      default: break;
+      case TypeKind::Pointer: (*this)(t.pointee()); break;
+      case TypeKind::Struct: (*this)(t.name()); break;
+      case TypeKind::Tuple: (*this)(t.elements()); break;
+      case TypeKind::Aggregation: u64(static_cast<uint64_t>(t.aggregationKind())), (*this)(t.elements()[0]); break;
+      case TypeKind::Array: (*this)(t.element()), u64(t.length()); break;
+      case TypeKind::Void:
+      case TypeKind::Bool:
+      case TypeKind::Ipv4:
+      case TypeKind::Ipv6:
+      case TypeKind::Mac: break;
     }
-  }
-  void types(const std::vector<Type>& ts) {
-    u64(ts.size());
-    for (const Type& t : ts) type(t);
   }
   std::string text() const { return out_.str(); }
 
@@ -65,31 +122,65 @@ public:
     pos_ += sizeof v;
     return v;
   }
-  std::string str() {
+  void operator()(std::string& s) {
     uint64_t n = u64();
-    if (!ok_ || pos_ + n > bytes_.size()) return fail(), std::string();
-    std::string s = bytes_.substr(pos_, n);
+    if (!ok_ || n > bytes_.size() - pos_) return fail();
+    s = bytes_.substr(pos_, n);
     pos_ += n;
-    return s;
   }
-  Type type(int depth = 0) {
+  void operator()(std::vector<char>& bytes) {
+    std::string s;
+    (*this)(s);
+    bytes.assign(s.begin(), s.end());
+  }
+  template <class T>
+  void operator()(T& v) requires std::is_integral_v<T> || std::is_enum_v<T> {
+    v = static_cast<T>(u64());
+  }
+  template <class T>
+  void operator()(std::optional<T>& v) {
+    v.reset();
+    if (u64()) (*this)(v.emplace());
+  }
+  template <class T>
+  void operator()(std::vector<T>& v) {
+    uint64_t n = u64();
+    if (!ok_ || n > bytes_.size() - pos_) return fail();  // every element takes at least a byte
+    v.resize(static_cast<size_t>(n));
+    for (T& x : v) (*this)(x);
+  }
+  template <class T>
+  void operator()(T& v) requires HasFields<T> {
+    fields(*this, v);
+  }
+  void operator()(Type& t) { t = type(0); }
+
+private:
+  Type type(int depth) {
     if (depth > 32) return fail(), Type();
     auto kind = static_cast<TypeKind>(u64());
     switch (kind) {
       case TypeKind::Void: return Type();
       case TypeKind::Integer: {
         uint32_t bits = static_cast<uint32_t>(u64());
+        if (bits != 8 && bits != 16 && bits != 32 && bits != 64) return fail(), Type();
         return Type::integer(bits, u64() != 0);
       }
       case TypeKind::Bool: return Type::boolean();
-      case TypeKind::String: return Type::string(static_cast<uint32_t>(u64()));
+      case TypeKind::String: return Type::string(static_cast<uint32_t>(std::min<uint64_t>(u64(), 1u << 16)));
       case TypeKind::Ipv4: return Type::ipv4();
       case TypeKind::Ipv6: return Type::ipv6();
       case TypeKind::Mac: return Type::mac();
       case TypeKind::Pointer: return Type::pointer(type(depth + 1));
-      case TypeKind::Struct: return Type::structure(str());
+      case TypeKind::Struct: {
+        std::string name;
+        (*this)(name);
+        return Type::structure(name);
+      }
       case TypeKind::Tuple: {
-        std::vector<Type> elements(static_cast<size_t>(std::min<uint64_t>(u64(), 64)));
+        uint64_t n = u64();
+        if (n > 64) return fail(), Type();
+        std::vector<Type> elements(static_cast<size_t>(n));
         for (Type& e : elements) e = type(depth + 1);
         return Type::tuple(std::move(elements));
       }
@@ -104,13 +195,6 @@ public:
     }
     return fail(), Type();
   }
-  std::vector<Type> types() {
-    std::vector<Type> ts(static_cast<size_t>(std::min<uint64_t>(u64(), 64)));
-    for (Type& t : ts) t = type();
-    return ts;
-  }
-
-private:
   void fail() { ok_ = false; }
   const std::string& bytes_;
   size_t pos_ = 0;
@@ -124,6 +208,60 @@ std::string cacheDirectory() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/dptrace";
   if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/dptrace";
   return {};
+}
+
+// The cache's own entries: 16 hex digits and ".obj" (what ObjectCache names them).
+bool isEntryName(const std::string& name) {
+  if (name.size() != 20 || name.substr(16) != ".obj") return false;
+  return name.find_first_not_of("0123456789abcdef") == 16;
+}
+
+// The directory, made if missing (0700); "" when it is fine, else why it is
+// not used: a symlink, not a directory, owned by someone else, or writable by
+// group or others (anyone who can write there could plant a program for root).
+std::string checkDirectory(const std::string& dir) {
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0) {
+    std::error_code ec;
+    fs::create_directories(fs::path(dir).parent_path(), ec);
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return std::string("cannot create it: ") + std::strerror(errno);
+    if (lstat(dir.c_str(), &st) != 0) return std::string("cannot read it: ") + std::strerror(errno);
+  }
+  if (S_ISLNK(st.st_mode)) return "it is a symbolic link";
+  if (!S_ISDIR(st.st_mode)) return "it is not a directory";
+  if (st.st_uid != geteuid()) return "it belongs to another user (uid " + std::to_string(st.st_uid) + ")";
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) return "other users can write to it";
+  return {};
+}
+
+// Reads a whole entry: a regular file of ours, never through a symlink.
+std::optional<std::string> readEntry(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  std::optional<std::string> bytes;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_size < (1 << 30)) {
+    std::string data(static_cast<size_t>(st.st_size), '\0');
+    size_t got = 0;
+    while (got < data.size()) {
+      ssize_t n = read(fd, data.data() + got, data.size() - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (got == data.size()) bytes = std::move(data);
+  }
+  close(fd);
+  return bytes;
+}
+
+// Whether the file starts as an entry of this cache does (its magic).
+bool isOurEntry(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  uint64_t n = 0;
+  std::string magic(std::strlen(kMagic), '\0');
+  in.read(reinterpret_cast<char*>(&n), sizeof n);
+  in.read(magic.data(), static_cast<std::streamsize>(magic.size()));
+  return in && n == magic.size() && magic == kMagic;
 }
 
 }  // namespace
@@ -140,6 +278,10 @@ std::string fileIdentity(const std::string& path) {
 ObjectCache::ObjectCache(std::string key) : key_(std::move(key)) {
   std::string dir = key_.empty() ? std::string() : cacheDirectory();
   if (dir.empty()) return;  // no key: not cached
+  if (std::string why = checkDirectory(dir); !why.empty()) {
+    off_ = "object cache " + dir + " not used: " + why;
+    return;
+  }
   char name[32];
   std::snprintf(name, sizeof name, "%016zx.obj", std::hash<std::string>{}(key_));
   path_ = dir + "/" + name;
@@ -147,103 +289,46 @@ ObjectCache::ObjectCache(std::string key) : key_(std::move(key)) {
 
 std::optional<CompiledScript> ObjectCache::load() const {
   if (path_.empty()) return std::nullopt;
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Reader r(bytes);
-  if (r.str() != kMagic || r.str() != key_) return std::nullopt;
+  std::optional<std::string> bytes = readEntry(path_);
+  if (!bytes) return std::nullopt;
+  Reader r(*bytes);
+  std::string magic, key;
+  r(magic), r(key);
+  if (!r.ok() || magic != kMagic || key != key_) return std::nullopt;
   CompiledScript s;
-  std::string object = r.str();
-  s.object.assign(object.begin(), object.end());
-  s.programs.resize(static_cast<size_t>(std::min<uint64_t>(r.u64(), 4096)));
-  for (ProgramInfo& p : s.programs) {
-    p.function = r.str(), p.section = r.str();
-    ast::AttachPoint& a = p.attach;
-    a.raw = r.str();
-    a.range.begin = static_cast<uint32_t>(r.u64()), a.range.end = static_cast<uint32_t>(r.u64());
-    a.kind = static_cast<ProbeKind>(r.u64()), a.target = r.str(), a.function = r.str();
-    if (r.u64()) a.offset = r.u64();
-    a.unit = r.str(), a.period = r.u64();
-    if (r.u64()) a.queue = static_cast<uint32_t>(r.u64());
-    p.rawTracepoint = r.str(), p.binary = r.str(), p.symbol = r.str();
-    p.attachPoints = static_cast<uint32_t>(r.u64());
-    p.transmits = r.u64() != 0;
-    p.redirects.resize(static_cast<size_t>(std::min<uint64_t>(r.u64(), 4096)));
-    for (std::string& to : p.redirects) to = r.str();
-  }
-  s.maps.resize(static_cast<size_t>(std::min<uint64_t>(r.u64(), 65536)));
-  for (MapLayout& l : s.maps) {
-    l.name = r.str(), l.symbol = r.str();
-    l.role = static_cast<MapRole>(r.u64());
-    l.keys = r.types();
-    l.value = r.type();
-    l.keySize = static_cast<uint32_t>(r.u64()), l.valueSize = static_cast<uint32_t>(r.u64());
-    l.perCpu = r.u64() != 0, l.array = r.u64() != 0;
-    l.lhistMin = static_cast<int64_t>(r.u64()), l.lhistMax = static_cast<int64_t>(r.u64());
-    l.lhistStep = static_cast<int64_t>(r.u64()), l.buckets = static_cast<uint32_t>(r.u64());
-  }
-  s.printfs.resize(static_cast<size_t>(std::min<uint64_t>(r.u64(), 65536)));
-  for (PrintfLayout& f : s.printfs) f.format = r.str(), f.args = r.types();
-  s.timeFormats.resize(static_cast<size_t>(std::min<uint64_t>(r.u64(), 65536)));
-  for (std::string& f : s.timeFormats) f = r.str();
-  s.eventsMap = r.str(), s.lostMap = r.str(), s.refusedMap = r.str(), s.startMap = r.str();
-  if (!r.ok() || r.str() != kMagic) return std::nullopt;  // truncated or not ours
+  r(s);
+  r(magic);
+  if (!r.ok() || magic != kMagic) return std::nullopt;  // truncated or not ours
   return s;
 }
 
 void ObjectCache::store(const CompiledScript& s) const {
   if (path_.empty()) return;
   Writer w;
-  w.str(kMagic);
-  w.str(key_);
-  w.str(std::string(s.object.begin(), s.object.end()));
-  w.u64(s.programs.size());
-  for (const ProgramInfo& p : s.programs) {
-    w.str(p.function), w.str(p.section);
-    const ast::AttachPoint& a = p.attach;
-    w.str(a.raw), w.u64(a.range.begin), w.u64(a.range.end);
-    w.u64(static_cast<uint64_t>(a.kind)), w.str(a.target), w.str(a.function);
-    w.u64(a.offset.has_value());
-    if (a.offset) w.u64(*a.offset);
-    w.str(a.unit), w.u64(a.period);
-    w.u64(a.queue.has_value());
-    if (a.queue) w.u64(*a.queue);
-    w.str(p.rawTracepoint), w.str(p.binary), w.str(p.symbol);
-    w.u64(p.attachPoints), w.u64(p.transmits);
-    w.u64(p.redirects.size());
-    for (const std::string& to : p.redirects) w.str(to);
-  }
-  w.u64(s.maps.size());
-  for (const MapLayout& l : s.maps) {
-    w.str(l.name), w.str(l.symbol), w.u64(static_cast<uint64_t>(l.role));
-    w.types(l.keys), w.type(l.value);
-    w.u64(l.keySize), w.u64(l.valueSize), w.u64(l.perCpu), w.u64(l.array);
-    w.u64(static_cast<uint64_t>(l.lhistMin)), w.u64(static_cast<uint64_t>(l.lhistMax));
-    w.u64(static_cast<uint64_t>(l.lhistStep)), w.u64(l.buckets);
-  }
-  w.u64(s.printfs.size());
-  for (const PrintfLayout& f : s.printfs) w.str(f.format), w.types(f.args);
-  w.u64(s.timeFormats.size());
-  for (const std::string& f : s.timeFormats) w.str(f);
-  w.str(s.eventsMap), w.str(s.lostMap), w.str(s.refusedMap), w.str(s.startMap);
-  w.str(kMagic);
+  w(std::string(kMagic));
+  w(key_);
+  w(s);
+  w(std::string(kMagic));
 
-  std::error_code ec;
-  fs::create_directories(fs::path(path_).parent_path(), ec);
   // Written aside and renamed: a concurrent dptrace reads a whole entry or none.
+  std::error_code ec;
   std::string temp = path_ + "." + std::to_string(getpid());
   {
-    std::ofstream out(temp, std::ios::binary);
+    int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return;
     std::string bytes = w.text();
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return (void)fs::remove(temp, ec);
+    bool ok = write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+    ok = close(fd) == 0 && ok;
+    if (!ok) return (void)fs::remove(temp, ec);
   }
   fs::rename(temp, path_, ec);
   if (ec) fs::remove(temp, ec);
-  // Keep the newest kMaxEntries entries.
+  // Keep the newest kMaxEntries of this cache's own entries; other files are
+  // left alone, whatever their names.
   std::vector<std::pair<fs::file_time_type, fs::path>> entries;
   for (const auto& e : fs::directory_iterator(fs::path(path_).parent_path(), ec))
-    if (e.path().extension() == ".obj") entries.emplace_back(e.last_write_time(ec), e.path());
+    if (isEntryName(e.path().filename().string()) && e.is_regular_file(ec) && !e.is_symlink(ec) && isOurEntry(e.path()))
+      entries.emplace_back(e.last_write_time(ec), e.path());
   if (entries.size() <= kMaxEntries) return;
   std::sort(entries.begin(), entries.end());
   for (size_t i = 0; i + kMaxEntries < entries.size(); ++i) fs::remove(entries[i].second, ec);

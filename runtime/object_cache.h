@@ -6,6 +6,9 @@
 //
 // Where: $DPTRACE_CACHE_DIR, else /var/cache/dptrace for root, else
 // $XDG_CACHE_HOME/dptrace or ~/.cache/dptrace. DPTRACE_CACHE=off disables it.
+// The directory must be the user's own and writable by no one else, and not a
+// symlink (else it is not used at all); entries are read only when they are
+// regular files of the user; pruning removes only the cache's own entries.
 // Scripts with C definitions or #include are not cached (headers may change
 // without their names changing). The cache keeps the 256 newest entries.
 #pragma once
@@ -25,12 +28,16 @@ public:
   explicit ObjectCache(std::string key);
 
   bool enabled() const { return !path_.empty(); }
+  // Why a cache directory is not used (a symlink, someone else's, writable by
+  // others), for -v; empty when it is, or when caching is off.
+  const std::string& whyOff() const { return off_; }
   std::optional<CompiledScript> load() const;
   void store(const CompiledScript& script) const;  // best effort: a cache that cannot be written is skipped
 
 private:
   std::string key_;
   std::string path_;
+  std::string off_;
 };
 
 // The identity of a file for a cache key: its path, device, inode, size and

@@ -219,6 +219,7 @@ int runDptrace(const Options& o) {
   }
   // A run may reuse the object of an earlier identical one (object_cache.h).
   ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen));
+  if (o.verbose && !cache.whyOff().empty()) std::cerr << "dptrace: " << cache.whyOff() << "\n";
   std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt;
   if (compiled) {
     timer.done("code generation (cached)");
