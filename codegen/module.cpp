@@ -41,6 +41,16 @@ struct DeletedMaps : ast::Visitor<DeletedMaps, true> {
   }
 };
 
+// The `while` loops of a probe, for locating a verifier refusal about one.
+struct Loops : ast::Visitor<Loops, true> {
+  using Visitor::visit;
+  std::vector<SourceRange> ranges;
+  void visit(const ast::While& w) {
+    ranges.push_back(w.range);
+    Visitor::visit(w);
+  }
+};
+
 // Where the blocks of an xdp program send frames: tx() and redirect("IF").
 struct PacketSends : ast::Visitor<PacketSends, true> {
   using Visitor::visit;
@@ -53,6 +63,12 @@ struct PacketSends : ast::Visitor<PacketSends, true> {
     Visitor::visit(c);
   }
 };
+
+std::vector<SourceRange> loopsOf(const std::vector<const ast::Probe*>& probes) {
+  Loops loops;
+  for (const ast::Probe* p : probes) loops.visit(p->body);
+  return loops.ranges;
+}
 
 std::string symbolFor(size_t index, const std::string& name) {
   std::string clean;
@@ -279,6 +295,7 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   info.rawTracepoint = rawTracepoint;
   info.binary = binary;
   info.symbol = symbol;
+  info.loops = loopsOf({&probe});
   info_.programs.push_back(std::move(info));
 }
 
@@ -314,6 +331,7 @@ void ModuleLowering::lowerTracepoints(const ast::Probe& probe, const ast::Attach
     info.attach = ap;
     info.rawTracepoint = isEnter ? "sys_enter" : "sys_exit";
     info.attachPoints = static_cast<uint32_t>(cases->size());
+    info.loops = loopsOf({&probe});
     info_.programs.push_back(std::move(info));
   }
 }
@@ -355,6 +373,9 @@ void ModuleLowering::lowerPacketProgram(const std::string& interface, const std:
   for (const PacketBlock& b : blocks) sends.visit(b.probe->body);
   info.transmits = sends.transmits;
   info.redirects.assign(sends.redirects.begin(), sends.redirects.end());
+  std::vector<const ast::Probe*> probes;
+  for (const PacketBlock& b : blocks) probes.push_back(b.probe);
+  info.loops = loopsOf(probes);
   info_.programs.push_back(std::move(info));
 }
 

@@ -54,6 +54,7 @@ struct ProgramInfo {
   uint32_t attachPoints = 1;  // xdp: the blocks of the interface that form this program
   bool transmits = false;             // xdp: some block calls tx()
   std::vector<std::string> redirects;  // xdp: the interfaces redirect() sends to
+  std::vector<SourceRange> loops;      // its `while` loops, for a verifier refusal about one
   bool operator==(const ProgramInfo&) const = default;
 };
 

@@ -81,7 +81,37 @@ bool isArgN(std::string_view name) {
   return name.size() == 4 && name.substr(0, 3) == "arg" && name[3] >= '0' && name[3] <= '9';
 }
 
+struct BpftraceOnly {
+  const char* name;
+  const char* what;
+};
+
+constexpr BpftraceOnly kBpftraceOnly[] = {
+    {"kstack", "the kernel stack trace"}, {"ustack", "the user stack trace"},
+    {"gid", "the group id of the task"}, {"cgroup", "the cgroup id of the task"},
+    {"curtask", "the current task_struct"}, {"username", "the name of the task's user"},
+    {"cpid", "the pid of the -c command"}, {"rand", "a random number"},
+    {"ctx", "the probe's raw context"}, {"jiffies", "the kernel's jiffies"},
+    {"numaid", "the NUMA node of the CPU"}, {"sarg0", "a stack argument"},
+    {"buf", "a byte buffer of a memory region"}, {"cat", "a file's contents"},
+    {"strftime", "formatted wall-clock time"}, {"strncmp", "a bounded string comparison"},
+    {"sizeof", "the size of a type"}, {"macaddr", "a MAC address from bytes"},
+    {"bswap", "a byte swap"}, {"ksym", "a kernel symbol name"}, {"usym", "a user symbol name"},
+    {"kaddr", "a kernel symbol's address"}, {"uaddr", "a user symbol's address"},
+    {"system", "running a command"}, {"signal", "sending a signal"}, {"override", "overriding a return value"},
+    {"reg", "a register by name"}, {"join", "an argv array joined"}, {"cgroupid", "a cgroup's id"},
+    {"kptr", "a kernel pointer annotation"}, {"uptr", "a user pointer annotation"},
+    {"path", "a struct path's text"}, {"strerror", "an errno's text"}, {"skboutput", "skb output"},
+    {"unwatch", "removing a watchpoint"},
+};
+
 }  // namespace
+
+const char* bpftraceOnlyBuiltin(std::string_view name) {
+  for (const BpftraceOnly& b : kBpftraceOnly)
+    if (name == b.name) return b.what;
+  return nullptr;
+}
 
 std::span<const BuiltinInfo> allBuiltins() { return kBuiltins; }
 

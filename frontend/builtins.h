@@ -23,6 +23,10 @@ struct BuiltinInfo {
 };
 
 std::span<const BuiltinInfo> allBuiltins();
+
+// bpftrace 0.17's builtins and functions that dptrace does not have yet:
+// what each one is, for an error that says so (null for other names).
+const char* bpftraceOnlyBuiltin(std::string_view name);
 const BuiltinInfo* findBuiltin(std::string_view name);  // arg0..arg9 all find "argN"
 bool isFunctionKind(BuiltinKind kind);
 const char* kindName(BuiltinKind kind);

@@ -33,6 +33,8 @@ public:
     if (b != nullptr)
       return diags_.error(id.range, "'" + id.name + "' is used without parentheses",
                           std::string("call it: ") + b->signature);
+    if (const char* what = bpftraceOnlyBuiltin(id.name))
+      return diags_.error(id.range, "'" + id.name + "' (" + what + " in bpftrace) is not supported by dptrace yet");
     std::string guess = closestMatch(id.name, namesWhere(false));
     diags_.error(id.range, "unknown name '" + id.name + "'",
                  guess.empty() ? "scratch variables start with '$' ($x), maps with '@' (@x)"
@@ -42,6 +44,9 @@ public:
 private:
   void checkCall(const ast::Call& call) {
     const BuiltinInfo* b = findBuiltin(call.callee);
+    if (b == nullptr && bpftraceOnlyBuiltin(call.callee))
+      return diags_.error(call.calleeRange, call.callee + "() (" + bpftraceOnlyBuiltin(call.callee) +
+                                                " in bpftrace) is not supported by dptrace yet");
     if (b == nullptr) {
       std::string guess = closestMatch(call.callee, namesWhere(true));
       return diags_.error(call.calleeRange, "unknown function '" + call.callee + "'",

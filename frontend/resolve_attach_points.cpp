@@ -6,6 +6,12 @@
 namespace dptrace {
 namespace {
 
+// Where dptrace runs, kprobes are refused by the kernel, and fentry (BTF
+// trampolines, its way to kernel functions) may be too: name what works.
+constexpr const char* kNoKprobes =
+    "for the kernel's events use tracepoint:CATEGORY:NAME (dptrace -l lists them); fentry:FUNCTION and "
+    "fexit:FUNCTION reach kernel functions through BTF trampolines on kernels that allow them";
+
 struct Unsupported {
   const char* name;
   const char* hint;
@@ -13,10 +19,10 @@ struct Unsupported {
 
 // Probe kinds a bpftrace user may try, and what dptrace offers instead.
 constexpr Unsupported kUnsupported[] = {
-    {"kprobe", "trace kernel functions with fentry:FUNCTION (BTF trampolines) instead"},
-    {"kretprobe", "trace kernel function returns with fexit:FUNCTION (BTF trampolines) instead"},
-    {"k", "trace kernel functions with fentry:FUNCTION instead"},
-    {"kr", "trace kernel function returns with fexit:FUNCTION instead"},
+    {"kprobe", kNoKprobes},
+    {"kretprobe", kNoKprobes},
+    {"k", kNoKprobes},
+    {"kr", kNoKprobes},
     {"usdt", "dptrace has no USDT probes; probe the function with uprobe:PATH:FUNCTION"},
     {"profile", "dptrace has no profile probes; interval:ms:N runs periodically on one CPU"},
     {"software", "dptrace has no software-event probes"},

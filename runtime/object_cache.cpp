@@ -29,20 +29,20 @@ constexpr size_t kMaxEntries = 256;
 // reader walk that list: they cannot disagree. The static_asserts stop a
 // build in which a struct grew a field that fields() does not list yet.
 static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
-static_assert(sizeof(ProgramInfo) == 368, "ProgramInfo changed: list its new field in fields() below");
+static_assert(sizeof(ProgramInfo) == 392, "ProgramInfo changed: list its new field in fields() below");
 static_assert(sizeof(MapLayout) == 216, "MapLayout changed: list its new field in fields() below");
 static_assert(sizeof(PrintfLayout) == 56, "PrintfLayout changed: list its new field in fields() below");
 static_assert(sizeof(CompiledScript) == 248, "CompiledScript changed: list its new field in fields() below");
 
 template <class Codec, class A>
 void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast::AttachPoint> {
-  c(a.raw), c(a.range.begin), c(a.range.end), c(a.kind), c(a.target), c(a.function), c(a.offset), c(a.unit),
+  c(a.raw), c(a.range), c(a.kind), c(a.target), c(a.function), c(a.offset), c(a.unit),
       c(a.period), c(a.queue);
 }
 template <class Codec, class P>
 void fields(Codec& c, P& p) requires std::is_same_v<std::remove_const_t<P>, ProgramInfo> {
   c(p.function), c(p.section), fields(c, p.attach), c(p.rawTracepoint), c(p.binary), c(p.symbol), c(p.attachPoints),
-      c(p.transmits), c(p.redirects);
+      c(p.transmits), c(p.redirects), c(p.loops);
 }
 template <class Codec, class L>
 void fields(Codec& c, L& l) requires std::is_same_v<std::remove_const_t<L>, MapLayout> {
@@ -58,8 +58,12 @@ void fields(Codec& c, S& s) requires std::is_same_v<std::remove_const_t<S>, Comp
   c(s.object), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.eventsMap), c(s.lostMap), c(s.refusedMap),
       c(s.startMap);
 }
+template <class Codec, class R>
+void fields(Codec& c, R& r) requires std::is_same_v<std::remove_const_t<R>, SourceRange> {
+  c(r.begin), c(r.end);
+}
 template <class T>
-concept HasFields = std::is_same_v<T, ast::AttachPoint> || std::is_same_v<T, ProgramInfo> || std::is_same_v<T, MapLayout> ||
+concept HasFields = std::is_same_v<T, SourceRange> || std::is_same_v<T, ast::AttachPoint> || std::is_same_v<T, ProgramInfo> || std::is_same_v<T, MapLayout> ||
                     std::is_same_v<T, PrintfLayout> || std::is_same_v<T, CompiledScript>;
 
 class Writer {

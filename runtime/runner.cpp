@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -62,11 +63,49 @@ uint64_t monotonicNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+bool isLoopRefusal(const std::string& log) {
+  return log.find("infinite loop") != std::string::npos || log.find("back-edge") != std::string::npos ||
+         log.find("too many instructions") != std::string::npos ||
+         log.find("BPF program is too large") != std::string::npos || log.find("jumps is too complex") != std::string::npos;
+}
+
+// The verifier's time, bounded: it returns EAGAIN when a signal is pending,
+// so a timer that fires after `seconds` (and then every 10 ms, for libbpf's
+// retries of EAGAIN) stops a verification that would run for minutes.
+class VerifierDeadline {
+public:
+  explicit VerifierDeadline(int seconds) {
+    fired_ = 0;
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { fired_ = 1; };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &previous_);  // no SA_RESTART: the bpf() call is interrupted
+    itimerval timer{};
+    timer.it_value.tv_sec = seconds;
+    timer.it_interval.tv_usec = 10000;
+    setitimer(ITIMER_REAL, &timer, nullptr);
+  }
+  ~VerifierDeadline() {
+    itimerval off{};
+    setitimer(ITIMER_REAL, &off, nullptr);
+    sigaction(SIGALRM, &previous_, nullptr);
+  }
+  bool passed() const { return fired_ != 0; }
+
+private:
+  static inline volatile sig_atomic_t fired_ = 0;
+  struct sigaction previous_ {};
+};
+
+int verifierSeconds() {
+  const char* env = std::getenv("DPTRACE_VERIFIER_SECONDS");
+  long s = env ? std::strtol(env, nullptr, 10) : 0;
+  return s > 0 && s < 3600 ? static_cast<int>(s) : 10;
+}
+
 // Why the verifier refused a program, in words, from the last lines of its log.
 std::string explainRefusal(const std::string& log) {
-  if (log.find("infinite loop") != std::string::npos || log.find("back-edge") != std::string::npos ||
-      log.find("too many instructions") != std::string::npos ||
-      log.find("BPF program is too large") != std::string::npos)
+  if (isLoopRefusal(log))
     return "the kernel's verifier could not prove that a loop ends; give 'while' a constant limit in its "
            "condition, e.g. while ($i < n && $i < 32), or use unroll (N)";
   if (log.find("stack") != std::string::npos && log.find("limit") != std::string::npos)
@@ -176,6 +215,20 @@ struct Run {
     return {begin, begin + 1};
   }
 
+  // Where a refusal about a loop points: the innermost loop around the line
+  // the verifier reached last, else the program's first loop.
+  SourceRange loopAt(const ProgramInfo& p, SourceRange reached) {
+    if (p.loops.empty()) return reached;
+    const SourceFile& file = diags.file();
+    uint32_t line = file.lineColumn(reached.begin).line;
+    const SourceRange* best = nullptr;
+    for (const SourceRange& loop : p.loops)
+      if (file.lineColumn(loop.begin).line <= line && line <= file.lineColumn(loop.end).line &&
+          (!best || loop.begin >= best->begin))
+        best = &loop;
+    return best ? *best : p.loops.front();
+  }
+
   int load() {
     libbpfLog().clear();
     libbpf_set_print(captureLibbpf);
@@ -193,8 +246,9 @@ struct Run {
           bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(kAttachUprobeMulti));
           anyUprobe = true;
         }
+    VerifierDeadline deadline(verifierSeconds());
     int err = bpf_object__load(obj);
-    if (err == -EINVAL && anyUprobe) {  // a kernel before 6.6: perf-event uprobes
+    if (err == -EINVAL && anyUprobe && !deadline.passed()) {  // a kernel before 6.6: perf-event uprobes
       bpf_object__close(obj);
       uprobeMulti = false;
       libbpfLog().clear();
@@ -203,6 +257,15 @@ struct Run {
       err = bpf_object__load(obj);
     }
     if (err == 0) return kRunOk;
+    if (deadline.passed()) {
+      std::string why = "the kernel's verifier was still at it after " + std::to_string(verifierSeconds()) +
+                        " s and was stopped: a loop it cannot bound, or one with a very large limit";
+      std::string hint = "give 'while' a smaller constant limit, e.g. while ($i < n && $i < 32); "
+                         "DPTRACE_VERIFIER_SECONDS=N gives it longer";
+      for (const ProgramInfo& p : script.programs)
+        if (!p.loops.empty()) return fail(p.loops.front(), why, hint, kRunScript);
+      return fail({0, 0}, why, hint, kRunScript);
+    }
     std::string log = libbpfLog();
     if (options.verbose) std::cerr << log;
     // EACCES is how the verifier refuses a program; EPERM is privileges.
@@ -212,9 +275,11 @@ struct Run {
     // Name the probe whose program was refused, at the line the verifier
     // reached last (its log repeats the BTF line info: "; ... @ FILE:LINE").
     for (const ProgramInfo& p : script.programs)
-      if (log.find("prog '" + p.function + "'") != std::string::npos)
-        return fail(refusedAt(log, p.attach.range), "the kernel refused the program of '" + p.attach.raw + "'",
-                    explainRefusal(log), kRunScript);
+      if (log.find("prog '" + p.function + "'") != std::string::npos) {
+        SourceRange at = refusedAt(log, p.attach.range);
+        if (isLoopRefusal(log)) at = loopAt(p, at);
+        return fail(at, "the kernel refused the program of '" + p.attach.raw + "'", explainRefusal(log), kRunScript);
+      }
     return fail({0, 0}, "the kernel refused to load the BPF object (" + std::string(std::strerror(-err)) + ")",
                 explainRefusal(log), kRunScript);
   }

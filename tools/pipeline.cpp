@@ -32,6 +32,7 @@
 #include "options.h"
 #include "parse.h"
 #include "resolve_attach_points.h"
+#include "sema/c_import.h"
 #include "sema/type_check.h"
 
 namespace dptrace {
@@ -194,6 +195,7 @@ int runDptrace(const Options& o) {
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
+  substituteCConstants(program, imported.constants);
   TypeTable types(imported);
   typeCheck(program, diags, types);
   if (stageFailed("type check")) return kExitScript;

@@ -1,5 +1,8 @@
 #include "c_import.h"
 
+#include "builtins.h"
+#include "packet_views.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -47,6 +50,110 @@ bool importCDefinitions(const std::string& fileName, const std::string& script,
   request.resourceDir = DPTRACE_CLANG_RESOURCE_DIR;
   entry(request, result);
   return true;
+}
+
+namespace {
+
+// A walk over every expression slot, so that a node can be replaced.
+struct ConstantSubstitution {
+  const std::map<std::string, int64_t>& constants;
+
+  void expr(ast::ExprPtr& e) {
+    if (!e) return;
+    switch (e->kind) {
+      case ast::ExprKind::Identifier: {
+        const std::string& name = static_cast<const ast::Identifier&>(*e).name;
+        auto c = constants.find(name);
+        if (c == constants.end() || findBuiltin(name) || isPacketView(name)) return;
+        SourceRange r = e->range;
+        uint32_t depth = e->depth;
+        uint64_t magnitude = c->second < 0 ? static_cast<uint64_t>(0) - static_cast<uint64_t>(c->second)
+                                           : static_cast<uint64_t>(c->second);
+        ast::ExprPtr value = std::make_unique<ast::Integer>(magnitude, name, r);
+        if (c->second < 0) value = std::make_unique<ast::Unary>(ast::UnaryOp::Negate, std::move(value), r);
+        value->depth = depth;
+        e = std::move(value);
+        return;
+      }
+      case ast::ExprKind::Map:
+        for (auto& k : static_cast<ast::Map&>(*e).keys) expr(k);
+        return;
+      case ast::ExprKind::Unary: return expr(static_cast<ast::Unary&>(*e).operand);
+      case ast::ExprKind::Binary: {
+        auto& b = static_cast<ast::Binary&>(*e);
+        expr(b.lhs), expr(b.rhs);
+        return;
+      }
+      case ast::ExprKind::Ternary: {
+        auto& t = static_cast<ast::Ternary&>(*e);
+        expr(t.cond), expr(t.then), expr(t.otherwise);
+        return;
+      }
+      case ast::ExprKind::Field: return expr(static_cast<ast::Field&>(*e).base);
+      case ast::ExprKind::TupleIndex: return expr(static_cast<ast::TupleIndex&>(*e).base);
+      case ast::ExprKind::Index: {
+        auto& i = static_cast<ast::Index&>(*e);
+        expr(i.base), expr(i.index);
+        return;
+      }
+      case ast::ExprKind::Call:
+        for (auto& a : static_cast<ast::Call&>(*e).args) expr(a.value);
+        return;
+      case ast::ExprKind::Cast: return expr(static_cast<ast::Cast&>(*e).operand);
+      case ast::ExprKind::Tuple:
+        for (auto& el : static_cast<ast::Tuple&>(*e).elements) expr(el);
+        return;
+      case ast::ExprKind::Integer:
+      case ast::ExprKind::String:
+      case ast::ExprKind::Variable: return;
+    }
+  }
+
+  void block(ast::Block& b) {
+    for (auto& s : b.stmts) stmt(*s);
+  }
+
+  void stmt(ast::Stmt& s) {
+    switch (s.kind) {
+      case ast::StmtKind::Expr: return expr(static_cast<ast::ExprStmt&>(s).expr);
+      case ast::StmtKind::Assign: {
+        auto& a = static_cast<ast::Assign&>(s);
+        expr(a.target), expr(a.value);
+        return;
+      }
+      case ast::StmtKind::If: {
+        auto& i = static_cast<ast::If&>(s);
+        expr(i.cond);
+        block(i.then);
+        if (i.otherwise) block(*i.otherwise);
+        return;
+      }
+      case ast::StmtKind::While: {
+        auto& w = static_cast<ast::While&>(s);
+        expr(w.cond);
+        block(w.body);
+        return;
+      }
+      case ast::StmtKind::Unroll: {
+        auto& u = static_cast<ast::Unroll&>(s);
+        expr(u.count);
+        block(u.body);
+        return;
+      }
+      case ast::StmtKind::Jump: return;
+    }
+  }
+};
+
+}  // namespace
+
+void substituteCConstants(ast::Program& program, const std::map<std::string, int64_t>& constants) {
+  if (constants.empty()) return;
+  ConstantSubstitution walk{constants};
+  for (ast::Probe& probe : program.probes) {
+    walk.expr(probe.predicate);
+    walk.block(probe.body);
+  }
 }
 
 }  // namespace dptrace

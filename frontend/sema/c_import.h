@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ast.h"
 #include "dwarf_signatures.h"
 
 namespace dptrace {
@@ -32,6 +33,10 @@ struct CImportMessage {
 struct CImportResult {
   std::map<std::string, StructLayout> structs;  // struct and union tags
   std::map<std::string, Type> enums;            // enum tag -> its integer type
+  // Integer constants a script may name: enum constants, and object-like
+  // macros whose value is an integer literal (maybe negated, in parentheses,
+  // or naming another such macro or enum constant): AF_INET, TASK_COMM_LEN.
+  std::map<std::string, int64_t> constants;
   std::vector<CImportMessage> messages;
 };
 
@@ -44,6 +49,11 @@ inline constexpr const char* kCImportSymbol = "dptrace_import_c";
 bool importCDefinitions(const std::string& fileName, const std::string& script,
                         const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
                         const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error);
+
+// Replaces the identifiers that name C constants (and nothing of the
+// language: builtins and packet views win) with the integers they stand for,
+// as bpftrace's preprocessor does: `LIMIT` after `#define LIMIT 8` is 8.
+void substituteCConstants(ast::Program& program, const std::map<std::string, int64_t>& constants);
 
 // The directories #include <...> searches after the -I ones: the stdlib of
 // this build or of the installation.

@@ -8,6 +8,9 @@
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Basic/SourceManager.h>
 #include <clang/Frontend/ASTUnit.h>
+#include <clang/Lex/LiteralSupport.h>
+#include <clang/Lex/MacroInfo.h>
+#include <clang/Lex/Preprocessor.h>
 #include <clang/Tooling/Tooling.h>
 #include <llvm/ADT/SmallString.h>
 
@@ -68,6 +71,8 @@ public:
         result_.structs[layout.name] = std::move(layout);
       } else if (const auto* ed = llvm::dyn_cast<clang::EnumDecl>(d)) {
         if (ed->isComplete() && !ed->getName().empty()) result_.enums[ed->getName().str()] = typeOf(ed->getIntegerType());
+        for (const clang::EnumConstantDecl* c : ed->enumerators())
+          result_.constants[c->getName().str()] = c->getInitVal().getExtValue();
       }
     }
   }
@@ -125,6 +130,40 @@ private:
   CImportResult& result_;
 };
 
+// The integer an object-like macro stands for, when its tokens are an integer
+// literal, maybe negated or in parentheses, or the name of another such macro
+// or of an enum constant.
+std::optional<int64_t> macroValue(clang::Preprocessor& pp, const clang::MacroInfo& macro,
+                                  const std::map<std::string, int64_t>& enums, int depth = 0) {
+  if (depth > 8 || macro.isFunctionLike() || macro.isBuiltinMacro()) return std::nullopt;
+  auto tokens = macro.tokens();
+  size_t first = 0, last = tokens.size();
+  while (first + 1 < last && tokens[first].is(clang::tok::l_paren) && tokens[last - 1].is(clang::tok::r_paren)) ++first, --last;
+  bool negative = false;
+  if (first < last && tokens[first].is(clang::tok::minus)) negative = true, ++first;
+  while (first + 1 < last && tokens[first].is(clang::tok::l_paren) && tokens[last - 1].is(clang::tok::r_paren)) ++first, --last;
+  if (last - first != 1) return std::nullopt;
+  const clang::Token& t = tokens[first];
+  std::optional<int64_t> v;
+  if (t.is(clang::tok::numeric_constant)) {
+    llvm::SmallString<32> buffer;
+    bool invalid = false;
+    llvm::StringRef spelling = pp.getSpelling(t, buffer, &invalid);
+    if (invalid) return std::nullopt;
+    clang::NumericLiteralParser literal(spelling, t.getLocation(), pp.getSourceManager(), pp.getLangOpts(),
+                                        pp.getTargetInfo(), pp.getDiagnostics());
+    llvm::APInt value(64, 0);
+    if (literal.hadError || !literal.isIntegerLiteral() || literal.GetIntegerValue(value)) return std::nullopt;
+    v = static_cast<int64_t>(value.getZExtValue());
+  } else if (t.is(clang::tok::identifier)) {
+    clang::IdentifierInfo* id = t.getIdentifierInfo();
+    if (const clang::MacroInfo* inner = id ? pp.getMacroInfo(id) : nullptr) v = macroValue(pp, *inner, enums, depth + 1);
+    else if (auto e = enums.find(id ? id->getName().str() : ""); e != enums.end()) v = e->second;
+  }
+  if (v && negative) v = -*v;
+  return v;
+}
+
 }  // namespace
 }  // namespace dptrace
 
@@ -153,4 +192,9 @@ extern "C" __attribute__((visibility("default"))) void dptrace_import_c(const dp
   }
   dptrace::Importer importer(unit->getASTContext(), result);
   importer.declarations(unit->getASTContext().getTranslationUnitDecl());
+  clang::Preprocessor& pp = unit->getPreprocessor();
+  std::map<std::string, int64_t> enumConstants = result.constants;
+  for (auto it = pp.macro_begin(); it != pp.macro_end(); ++it)
+    if (const clang::MacroInfo* macro = pp.getMacroInfo(it->first))
+      if (auto v = dptrace::macroValue(pp, *macro, enumConstants)) result.constants[it->first->getName().str()] = *v;
 }

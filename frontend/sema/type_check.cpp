@@ -146,6 +146,7 @@ void importC(const ast::Program& program, const ImportOptions& options, Diagnost
   }
   types.structs.merge(result.structs);
   types.enums.merge(result.enums);
+  types.constants.merge(result.constants);
 }
 
 bool isPrivilegeError(const std::string& error) {
@@ -337,9 +338,11 @@ void TypeChecker::visit(const ast::Identifier& e) {
   }
   const BuiltinInfo* b = findBuiltin(e.name);
   if (b == nullptr) {
-    // Names the name check let through: with C definitions they may be enum constants.
+    // Names the name check let through (with C definitions they may be C
+    // constants) that no C constant replaced.
     return error(e.range, "unknown name '" + e.name + "'",
-                 "C enum constants cannot be used as values yet: cast instead, (enum NAME)x");
+                 "it is no builtin, and no enum constant or #define of the script's C text stands for an integer "
+                 "by that name (a #define must be an integer literal, maybe negated, or another such name)");
   }
   if (!allowedHere(b->onlyIn))
     return error(e.range, "'" + e.name + "' is not available in " + providersText() + " probes",
@@ -896,14 +899,57 @@ void TypeChecker::visit(const ast::Assign& s) {
   }
 }
 
+// What ends the block's run at this statement: a packet action, or a jump.
+std::optional<std::string> endsBlock(const ast::Stmt& s) {
+  if (s.kind == ast::StmtKind::Jump) return "'" + std::string(ast::spelling(static_cast<const ast::Jump&>(s).jump)) + "'";
+  if (s.kind != ast::StmtKind::Expr) return std::nullopt;
+  const ast::Expr& e = *static_cast<const ast::ExprStmt&>(s).expr;
+  if (e.kind != ast::ExprKind::Call) return std::nullopt;
+  const std::string& callee = static_cast<const ast::Call&>(e).callee;
+  const BuiltinInfo* b = findBuiltin(callee);
+  bool action = b && b->kind == BuiltinKind::Action && callee != "swap" && callee != "vlan_pop" && callee != "vlan_push";
+  return action ? std::optional<std::string>(callee + "()") : std::nullopt;
+}
+
+void TypeChecker::visit(const ast::Block& b) {
+  std::optional<std::string> endedBy;
+  bool warned = false;
+  for (const ast::StmtPtr& s : b.stmts) {
+    if (endedBy && !warned) {
+      diags_.warning(s->range, "this statement never runs: " + *endedBy + " above it ends the block",
+                     "move it before " + *endedBy + ", or remove it");
+      warned = true;
+    }
+    visitStmt(*s);
+    if (!endedBy) endedBy = endsBlock(*s);
+  }
+}
+
 void TypeChecker::visit(const ast::If& s) {
   condition(*s.cond, "the condition of 'if'");
   visit(s.then);
   if (s.otherwise) visit(*s.otherwise);
 }
 
+// Whether a loop's condition holds a limit the verifier can see: one of its
+// top-level '&&' parts compares something with a constant (<, <=, >, >=).
+// Without one (while ($p != 0), while ($i < pkt.len)) the verifier walks the
+// loop until its million-instruction limit, seconds later, and refuses it.
+bool hasConstantBound(const ast::Expr& e) {
+  if (e.kind != ast::ExprKind::Binary) return false;
+  const auto& b = static_cast<const ast::Binary&>(e);
+  if (b.op == ast::BinaryOp::LogicalAnd) return hasConstantBound(*b.lhs) || hasConstantBound(*b.rhs);
+  bool relational = b.op == ast::BinaryOp::Lt || b.op == ast::BinaryOp::Le || b.op == ast::BinaryOp::Gt ||
+                    b.op == ast::BinaryOp::Ge;
+  return relational && (constantOf(*b.lhs).has_value() != constantOf(*b.rhs).has_value());
+}
+
 void TypeChecker::visit(const ast::While& s) {
   condition(*s.cond, "the condition of 'while'");
+  if (!hasConstantBound(*s.cond))
+    error(s.cond->range, "this loop has no limit the kernel's verifier can see",
+          "compare a counter with a constant in its condition, e.g. while ($i < n && $i < 32) { ...; $i++; }, "
+          "or use unroll (N)");
   ++loopDepth_;
   visit(s.body);
   --loopDepth_;

@@ -41,6 +41,7 @@ public:
   void visit(const ast::Call& e);  // calls.cpp
 
   // ---- statements (type_check.cpp)
+  void visit(const ast::Block& b);
   void visit(const ast::ExprStmt& s);
   void visit(const ast::Assign& s);
   void visit(const ast::If& s);

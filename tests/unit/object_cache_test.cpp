@@ -38,6 +38,7 @@ CompiledScript everyField() {
   p.attachPoints = 360;
   p.transmits = true;
   p.redirects = {"veth1", "veth2"};
+  p.loops = {{3, 9}, {40, 52}};
   s.programs = {p, ProgramInfo{}};
   MapLayout l;
   l.name = "bytes";
