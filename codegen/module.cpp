@@ -408,7 +408,7 @@ bool ModuleLowering::lower() {
         diags_.error(ap.range, "internal error: the uprobe target of '" + ap.raw + "' was not resolved");
         continue;
       }
-      if (ap.offset) lowerProbe(probe, ap, n++, target->second.binary, "");
+      if (ap.offset && ap.function.empty()) lowerProbe(probe, ap, n++, target->second.binary, "");  // by file offset
       for (const std::string& function : target->second.functions) lowerProbe(probe, ap, n++, target->second.binary, function);
     }
   di_->finalize();

@@ -214,7 +214,9 @@ struct AttachPoint {
   ProbeKind kind = ProbeKind::None;
   std::string target;    // binary path, interface, tracepoint category, kernel module
   std::string function;  // function, symbol pattern or tracepoint name
-  std::optional<uint64_t> offset;  // uprobe:BIN:0x2090
+  // uprobe:BIN:0x2090 (a file offset; function empty), or uprobe:BIN:FUNC+4
+  // (an offset into FUNC; function set)
+  std::optional<uint64_t> offset;
   std::string unit;                // interval: "s" or "ms"
   uint64_t period = 0;             // interval
   std::optional<uint32_t> queue;   // afxdp:IFACE:QUEUE

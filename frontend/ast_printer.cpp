@@ -61,7 +61,7 @@ public:
     };
     field(provider && provider->targetLabel ? provider->targetLabel : "target", ap.target);
     field(provider && provider->functionLabel ? provider->functionLabel : "function", ap.function);
-    if (ap.offset) text += " offset=0x" + hex(*ap.offset);
+    if (ap.offset) text += std::string(ap.function.empty() ? " offset=0x" : " plus=0x") + hex(*ap.offset);
     if (!ap.unit.empty()) text += " every=" + std::to_string(ap.period) + ap.unit;
     if (ap.queue) text += " queue=" + std::to_string(*ap.queue);
     line(text + "  (" + ap.raw + ")");

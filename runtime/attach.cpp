@@ -67,7 +67,7 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     uo.sz = sizeof uo;
     uo.retprobe = ret;
     uo.func_name = p.symbol.empty() ? nullptr : p.symbol.c_str();
-    size_t offset = p.symbol.empty() ? static_cast<size_t>(ap.offset.value_or(0)) : 0;
+    size_t offset = static_cast<size_t>(ap.offset.value_or(0));  // into the function when it is named
     return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), offset, &uo));
   }
   std::optional<uint64_t> offset = ap.offset;
@@ -75,7 +75,7 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     auto binary = ctx.functionOffsets.find(p.binary);
     if (binary == ctx.functionOffsets.end()) binary = ctx.functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
     auto it = binary->second.find(p.symbol);
-    offset = it == binary->second.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+    offset = it == binary->second.end() ? std::nullopt : std::optional<uint64_t>(it->second + ap.offset.value_or(0));
   }
   if (!offset) return fail(ctx, ap.range, "cannot find '" + p.symbol + "' in '" + p.binary + "' to attach to", "", kRunScript);
   int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ret, ctx.targetPid);

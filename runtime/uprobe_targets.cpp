@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include "elf_symbols.h"
 #include "sema/dwarf_signatures.h"
 #include "suggest.h"
+#include "uprobe_multi.h"
 
 namespace dptrace {
 
@@ -23,9 +27,48 @@ SourceRange functionRange(const ast::AttachPoint& ap) {
   return {ap.range.begin + static_cast<uint32_t>(start), ap.range.end};
 }
 
+
+// FUNC+OFFSET must land inside FUNC, on the first byte of an instruction: a
+// breakpoint in the middle of one corrupts the traced process.
+void checkFunctionOffset(const ast::AttachPoint& ap, const std::string& binary, const FunctionSymbol& function,
+                         Diagnostics& diags, const InstructionStarts& instructionStarts) {
+  uint64_t offset = *ap.offset;
+  if (offset >= function.size) {
+    diags.error(functionRange(ap), "offset " + std::to_string(offset) + " is past the end of '" + function.name + "' (" +
+                                       std::to_string(function.size) + " bytes)",
+                "an offset into a function is from 0 to its size - 1");
+    return;
+  }
+  std::string why = "cannot read its code";
+  auto fileOffsets = functionFileOffsets(binary);
+  auto at = fileOffsets.find(function.name);
+  std::optional<std::vector<uint64_t>> starts;
+  if (at != fileOffsets.end()) {
+    std::vector<uint8_t> code(static_cast<size_t>(function.size));
+    std::ifstream in(binary, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(at->second));
+    if (in.read(reinterpret_cast<char*>(code.data()), static_cast<std::streamsize>(code.size())))
+      starts = instructionStarts(code, why);
+  }
+  if (!starts) {
+    diags.error(functionRange(ap), "cannot check that offset " + std::to_string(offset) + " of '" + function.name +
+                                       "' starts an instruction: " + why,
+                "probe the function itself, or by file offset (uprobe:BIN:0x...)");
+    return;
+  }
+  if (std::find(starts->begin(), starts->end(), offset) != starts->end()) return;
+  auto next = std::upper_bound(starts->begin(), starts->end(), offset);
+  std::string around = "instructions of '" + function.name + "' start at +" + std::to_string(*(next - 1));
+  if (next != starts->end()) around += " and +" + std::to_string(*next);
+  diags.error(functionRange(ap), "offset " + std::to_string(offset) + " of '" + function.name +
+                                     "' is inside an instruction: a breakpoint there would corrupt the process",
+              around);
+}
+
 }  // namespace
 
-std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags) {
+std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags,
+                                                                     const InstructionStarts& instructionStarts) {
   std::map<const ast::AttachPoint*, UprobeTarget> out;
   // uprobe and uretprobe on one binary read its symbols once.
   std::map<std::string, std::pair<std::optional<std::vector<FunctionSymbol>>, std::string>> read;
@@ -49,7 +92,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         diags.error(binaryRange(ap), "cannot read '" + ap.target + "': " + error, hint);
         continue;
       }
-      if (ap.offset) {
+      if (ap.offset && ap.function.empty()) {  // by file offset
         out[&ap] = target;
         continue;
       }
@@ -82,6 +125,10 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
                     guess.empty() ? "the functions it defines are listed by: nm -D --defined-only " + ap.target
                                   : "did you mean '" + guess + "'?");
         continue;
+      }
+      if (ap.offset) {  // FUNC+OFFSET
+        for (const FunctionSymbol& s : *symbols)
+          if (s.name == ap.function) checkFunctionOffset(ap, target.binary, s, diags, instructionStarts);
       }
       out[&ap] = target;
     }

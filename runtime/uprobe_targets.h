@@ -5,7 +5,11 @@
 // programs to build and the runtime where to attach them.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "ast.h"
 #include "diagnostics.h"
@@ -13,6 +17,13 @@
 
 namespace dptrace {
 
-std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags);
+// Where instructions start in a function's bytes (the disassembler is in the
+// code generator's module), for FUNC+OFFSET; nullopt with `error` when the
+// bytes cannot be disassembled.
+using InstructionStarts =
+    std::function<std::optional<std::vector<uint64_t>>(const std::vector<uint8_t>& code, std::string& error)>;
+
+std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags,
+                                                                     const InstructionStarts& instructionStarts);
 
 }  // namespace dptrace

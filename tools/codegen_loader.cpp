@@ -25,4 +25,18 @@ std::optional<CompiledScript> compileInModule(const ast::Program& program, const
   return result;
 }
 
+std::optional<std::vector<uint64_t>> instructionStarts(const std::vector<uint8_t>& code, std::string& error) {
+  std::string path = codegenModulePath();
+  error = "libdptrace_codegen.so is not installed";
+  auto entry = path.empty() ? nullptr
+                            : reinterpret_cast<InstructionStartsFunction>(loadModuleSymbol(path, kInstructionStartsSymbol, error));
+  if (entry == nullptr) return std::nullopt;
+  std::vector<uint64_t> starts;
+  if (!entry(code.data(), code.size(), &starts)) {
+    error = "its bytes do not disassemble as x86-64 instructions";
+    return std::nullopt;
+  }
+  return starts;
+}
+
 }  // namespace dptrace

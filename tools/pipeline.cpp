@@ -203,7 +203,7 @@ int runDptrace(const Options& o) {
 
   CodegenOptions codegen;
   if (o.mapSize) codegen.mapSize = *o.mapSize;
-  codegen.uprobes = resolveUprobeTargets(program, diags);
+  codegen.uprobes = resolveUprobeTargets(program, diags, instructionStarts);
   if (stageFailed("resolve uprobe targets")) return kExitScript;
   codegen.pcap = o.pcap.has_value();
   if (codegen.pcap)

@@ -1,5 +1,6 @@
 // uprobe:PATH:FUNC and uretprobe:PATH:FUNC: entry and return of user functions.
-// FUNC may hold '*' wildcards or be an offset into the binary (0x2090).
+// FUNC may hold '*' wildcards, be an offset into the binary (0x2090), or a
+// function and an offset into it (main+4, main+0x10).
 #include "provider.h"
 
 namespace dptrace {
@@ -27,13 +28,27 @@ void read(SpecReader& spec) {
     ap.offset = offset;
     return;
   }
+  if (size_t plus = func.find('+'); plus != std::string::npos) {
+    std::string name = func.substr(0, plus), off = func.substr(plus + 1);
+    uint64_t offset = 0;
+    bool hex = off.size() > 2 && off[0] == '0' && (off[1] == 'x' || off[1] == 'X');
+    if (name.empty() || name.find_first_of("*?") != std::string::npos ||
+        !parseUnsigned(hex ? std::string_view(off).substr(2) : std::string_view(off), offset, hex ? 16 : 10)) {
+      spec.error(1, "'" + func + "' is not a function and an offset into it",
+                 "write FUNCTION+OFFSET, e.g. main+4 or main+0x10 (no wildcards)");
+      return;
+    }
+    ap.function = name;
+    ap.offset = offset;
+    return;
+  }
   ap.function = func;
 }
 
 }  // namespace
 
 const ProviderInfo& uprobeProvider() {
-  static const ProviderInfo info{ProbeKind::Uprobe, "uprobe", {"u"}, "uprobe:PATH:FUNCTION or uprobe:PATH:0xOFFSET",
+  static const ProviderInfo info{ProbeKind::Uprobe, "uprobe", {"u"}, "uprobe:PATH:FUNCTION, uprobe:PATH:FUNCTION+OFFSET or uprobe:PATH:0xOFFSET",
                                  "entry of a function in a binary or library; arg0..arg9, args from DWARF",
                                  "binary", "function", read};
   return info;

@@ -608,6 +608,10 @@ void TypeChecker::visit(const ast::Field& e) {
       if (tracepoints_.empty()) {
         if (allowedHere(kUserProbes) && probe_->attachPoints.size() == 1) {
           const ast::AttachPoint& ap = probe_->attachPoints[0];
+          if (ap.offset && !ap.function.empty())
+            return error(e.base->range, "'args' are the parameters at the entry of '" + ap.function +
+                                            "'; at an offset into it they may be elsewhere",
+                         "probe the function itself for args, or read the registers (arg0..arg5) where you know them");
           auto why = types_.imported->signatureErrors.find(ap.target + ":" + ap.function);
           return error(e.base->range, "'args' needs DWARF for '" + ap.function + "' in '" + ap.target + "', and " +
                                           (why == types_.imported->signatureErrors.end() ? "there is none" : why->second),
