@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${DPTRACE_SKIP_INSTALL:-}" ] || bash scripts/install-deps.sh
 bash scripts/build.sh
-DPTRACE=build/tools/dptrace
+BUILD_DIR=${BUILD_DIR:-build}
+DPTRACE=$BUILD_DIR/tools/dptrace
 
 tag=$$
 NS_A=dpdemoA$tag NS_B=dpdemoB$tag IF_A=dva$tag IF_B=dvb$tag
@@ -54,8 +55,8 @@ python3 tests/lit/tools/run_traced.py --signal INT \
 cleanup
 
 echo
-echo "== tracing: the getpid() calls of build/tests/fixtures/getpids 1000"
-python3 tests/lit/tools/run_traced.py --workload 'build/tests/fixtures/getpids 1000' --signal INT -- \
+echo "== tracing: the getpid() calls of $BUILD_DIR/tests/fixtures/getpids 1000"
+python3 tests/lit/tools/run_traced.py --workload "$BUILD_DIR/tests/fixtures/getpids 1000" --signal INT -- \
   "$DPTRACE" -e 'BEGIN { printf("tracing getpid() ... \n"); }
 tracepoint:syscalls:sys_enter_getpid /comm == "getpids"/ {
   @calls[comm] = count();
