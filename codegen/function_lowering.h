@@ -93,6 +93,8 @@ private:
   // The end of the current block: the next block of an xdp program, or a return.
   void leaveBlock();
   void lowerBody();
+  BasicBlock* beginProbeFunction();
+  void endProbeFunction(BasicBlock* body);
 
   // ------------------------------------------------------------ syscall tracepoints
   // On raw sys_enter the context is {struct pt_regs *regs, long id}; on raw

@@ -38,7 +38,9 @@ void FunctionLowering::allocateVariables(const std::vector<const ast::Probe*>& p
   arena_ = entryAlloca(arenaSize_);
 }
 
-void FunctionLowering::run() {
+// The entry block (allocas only) and the body block it branches to, with the
+// arena and a slot per scratch variable of the probe; continues in the body.
+BasicBlock* FunctionLowering::beginProbeFunction() {
   entry_ = BasicBlock::Create(ctx_, "entry", fn_);
   BasicBlock* body = BasicBlock::Create(ctx_, "body", fn_);
   b_.SetInsertPoint(body);
@@ -47,11 +49,19 @@ void FunctionLowering::run() {
   sizes.visit(probe_->body);
   if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
   for (auto& [name, type] : sizes.largest) variables_[name] = {entryAlloca(std::max<uint32_t>(8, slotSize(type))), type};
+  return body;
+}
 
-  if (raw_.kind != RawSyscall::Kind::None) filterSyscall();
-  lowerBody();
+void FunctionLowering::endProbeFunction(BasicBlock* body) {
   b_.SetInsertPoint(entry_);
   b_.CreateBr(body);
+}
+
+void FunctionLowering::run() {
+  BasicBlock* body = beginProbeFunction();
+  if (raw_.kind != RawSyscall::Kind::None) filterSyscall();
+  lowerBody();
+  endProbeFunction(body);
 }
 
 // The predicate, then the block, then a return.
@@ -74,15 +84,7 @@ void FunctionLowering::lowerBody() {
 // The syscall number selects the case; each case is the block lowered for
 // its own tracepoint (its args fields, its `probe`), sharing the variables.
 void FunctionLowering::runSyscalls(const std::vector<SyscallCase>& cases) {
-  entry_ = BasicBlock::Create(ctx_, "entry", fn_);
-  BasicBlock* body = BasicBlock::Create(ctx_, "body", fn_);
-  b_.SetInsertPoint(body);
-  allocateVariables({probe_});
-  VariableSizes sizes(m_.types());
-  sizes.visit(probe_->body);
-  if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
-  for (auto& [name, type] : sizes.largest) variables_[name] = {entryAlloca(std::max<uint32_t>(8, slotSize(type))), type};
-
+  BasicBlock* body = beginProbeFunction();
   at(probe_->range);
   arenaUsed_ = 0;
   bool enter = cases.front().raw.kind == RawSyscall::Kind::Enter;
@@ -101,8 +103,7 @@ void FunctionLowering::runSyscalls(const std::vector<SyscallCase>& cases) {
     loops_.clear();
     lowerBody();
   }
-  b_.SetInsertPoint(entry_);
-  b_.CreateBr(body);
+  endProbeFunction(body);
 }
 
 void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
