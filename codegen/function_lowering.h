@@ -62,9 +62,10 @@ public:
                    const std::string& symbol, llvm::Function* fn)
       : m_(m), probe_(&probe), ap_(&ap), raw_(raw), symbol_(symbol), fn_(fn), ctx_(m.context()), b_(ctx_) {}
 
-  void run();
-  // One block on several syscall tracepoints (tracepoint:syscalls:sys_enter_*).
-  void runSyscalls(const std::vector<SyscallCase>& cases);
+  void run(bool filtered = false);
+  // The program of a syscall pattern (tracepoint:syscalls:sys_enter_*): a
+  // call of `blocks[i]` for the syscall of `cases[i]`.
+  void runDispatch(const std::vector<SyscallCase>& cases, const std::vector<llvm::Function*>& blocks);
   // An xdp program: the blocks of one interface, in script order.
   void runPacket(const std::vector<PacketBlock>& blocks);
 

@@ -57,9 +57,9 @@ void FunctionLowering::endProbeFunction(BasicBlock* body) {
   b_.CreateBr(body);
 }
 
-void FunctionLowering::run() {
+void FunctionLowering::run(bool filtered) {
   BasicBlock* body = beginProbeFunction();
-  if (raw_.kind != RawSyscall::Kind::None) filterSyscall();
+  if (raw_.kind != RawSyscall::Kind::None && !filtered) filterSyscall();
   lowerBody();
   endProbeFunction(body);
 }
@@ -81,10 +81,15 @@ void FunctionLowering::lowerBody() {
   if (!b_.GetInsertBlock()->getTerminator()) b_.CreateRet(b_.getInt64(0));
 }
 
-// The syscall number selects the case; each case is the block lowered for
-// its own tracepoint (its args fields, its `probe`), sharing the variables.
-void FunctionLowering::runSyscalls(const std::vector<SyscallCase>& cases) {
-  BasicBlock* body = beginProbeFunction();
+// The syscall number selects the case; each case calls the block lowered for
+// its own tracepoint (its args fields, its `probe`), a subprogram of its own.
+// This function keeps 8 bytes of stack: the subprogram's frame adds to it.
+void FunctionLowering::runDispatch(const std::vector<SyscallCase>& cases, const std::vector<llvm::Function*>& blocks) {
+  entry_ = BasicBlock::Create(ctx_, "entry", fn_);
+  BasicBlock* body = BasicBlock::Create(ctx_, "body", fn_);
+  b_.SetInsertPoint(body);
+  arenaSize_ = 8;
+  arena_ = entryAlloca(arenaSize_);
   at(probe_->range);
   arenaUsed_ = 0;
   bool enter = cases.front().raw.kind == RawSyscall::Kind::Enter;
@@ -94,14 +99,11 @@ void FunctionLowering::runSyscalls(const std::vector<SyscallCase>& cases) {
   llvm::SwitchInst* sw = b_.CreateSwitch(nr, other, static_cast<unsigned>(cases.size()));
   b_.SetInsertPoint(other);
   b_.CreateRet(b_.getInt64(0));
-  for (const SyscallCase& c : cases) {
-    BasicBlock* mine = BasicBlock::Create(ctx_, "sys_" + c.ap->function, fn_);
-    sw->addCase(b_.getInt64(static_cast<uint64_t>(c.raw.number)), mine);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    BasicBlock* mine = BasicBlock::Create(ctx_, "sys_" + cases[i].ap->function, fn_);
+    sw->addCase(b_.getInt64(static_cast<uint64_t>(cases[i].raw.number)), mine);
     b_.SetInsertPoint(mine);
-    ap_ = c.ap;
-    raw_ = c.raw;
-    loops_.clear();
-    lowerBody();
+    b_.CreateRet(b_.CreateCall(blocks[i], {fn_->getArg(0)}));
   }
   endProbeFunction(body);
 }
@@ -253,13 +255,13 @@ void FunctionLowering::incrementCounter(llvm::GlobalVariable* map, uint32_t inde
 }
 
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
-                   const std::string& symbol, llvm::Function* fn) {
-  FunctionLowering(m, probe, ap, raw, symbol, fn).run();
+                   const std::string& symbol, llvm::Function* fn, bool filtered) {
+  FunctionLowering(m, probe, ap, raw, symbol, fn).run(filtered);
 }
 
-void lowerSyscallFunction(ModuleLowering& m, const ast::Probe& probe, const std::vector<SyscallCase>& cases,
-                          llvm::Function* fn) {
-  FunctionLowering(m, probe, *cases.front().ap, cases.front().raw, "", fn).runSyscalls(cases);
+void lowerSyscallDispatch(ModuleLowering& m, const ast::Probe& probe, const std::vector<SyscallCase>& cases,
+                          const std::vector<llvm::Function*>& blocks, llvm::Function* fn) {
+  FunctionLowering(m, probe, *cases.front().ap, cases.front().raw, "", fn).runDispatch(cases, blocks);
 }
 
 void lowerPacketFunction(ModuleLowering& m, const std::vector<PacketBlock>& blocks, llvm::Function* fn) {

@@ -129,8 +129,9 @@ RawSyscall rawSyscallFor(const ast::AttachPoint& ap);
 
 // Lowers one probe block, for one of its attach points, into one function.
 // `symbol` is the traced function of a uprobe (for func), empty otherwise.
+// `filtered`: a syscall block called for its own syscall only (no number check).
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
-                   const std::string& symbol, llvm::Function* fn);
+                   const std::string& symbol, llvm::Function* fn, bool filtered = false);
 
 // One probe block on several syscall tracepoints of one direction, as one
 // program on the raw sys_enter or sys_exit tracepoint: a case per syscall.
@@ -138,8 +139,8 @@ struct SyscallCase {
   const ast::AttachPoint* ap;  // tracepoint:syscalls:sys_enter_NAME
   RawSyscall raw;
 };
-void lowerSyscallFunction(ModuleLowering& m, const ast::Probe& probe, const std::vector<SyscallCase>& cases,
-                          llvm::Function* fn);
+void lowerSyscallDispatch(ModuleLowering& m, const ast::Probe& probe, const std::vector<SyscallCase>& cases,
+                          const std::vector<llvm::Function*>& blocks, llvm::Function* fn);
 
 // The blocks of one xdp program (one interface, or all of them with --pcap),
 // in script order, into one function.

@@ -248,11 +248,16 @@ void ModuleLowering::createLicense() {
 }
 
 // A probe function `long NAME(void *ctx)` in `section`, with the BTF the kernel wants.
+// With an empty section: a static subprogram in .text (where libbpf wants
+// them), called by a program, never inlined into it.
 llvm::Function* ModuleLowering::probeFunction(const ast::Probe& probe, const std::string& name, const std::string& section) {
+  bool subprogram = section.empty();
   auto* ptr = llvm::PointerType::get(*context_, 0);
   auto* fnType = llvm::FunctionType::get(llvm::Type::getInt64Ty(*context_), {ptr}, false);
-  auto* fn = llvm::Function::Create(fnType, llvm::GlobalValue::ExternalLinkage, name, *module_);
-  fn->setSection(section);
+  auto* fn = llvm::Function::Create(fnType, subprogram ? llvm::GlobalValue::InternalLinkage : llvm::GlobalValue::ExternalLinkage,
+                                    name, *module_);
+  if (!subprogram) fn->setSection(section);
+  if (subprogram) fn->addFnAttr(llvm::Attribute::NoInline);
   fn->getArg(0)->setName("ctx");
   fn->addFnAttr(llvm::Attribute::NoUnwind);  // no .eh_frame in the object
 
@@ -260,8 +265,10 @@ llvm::Function* ModuleLowering::probeFunction(const ast::Probe& probe, const std
   llvm::DIType* intType = di_->createBasicType("int", 32, llvm::dwarf::DW_ATE_signed);
   llvm::DIType* ctxType = di_->createPointerType(di_->createBasicType("unsigned long long", 64, llvm::dwarf::DW_ATE_unsigned), 64);
   auto* subroutine = di_->createSubroutineType(di_->getOrCreateTypeArray({intType, ctxType}));
+  auto flags = llvm::DISubprogram::SPFlagDefinition;
+  if (subprogram) flags |= llvm::DISubprogram::SPFlagLocalToUnit;
   auto* sp = di_->createFunction(diFile_, name, name, diFile_, where.line, subroutine, where.line,
-                                 llvm::DINode::FlagPrototyped, llvm::DISubprogram::SPFlagDefinition);
+                                 llvm::DINode::FlagPrototyped, flags);
   fn->setSubprogram(sp);
   // The kernel wants named arguments in a FUNC's prototype; the BTF emitter
   // takes the name from the parameter's debug variable.
@@ -301,8 +308,10 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
 
 // A tracepoint attach point. A pattern's matches each get a program, except
 // syscalls: those sys_enter_* (sys_exit_*) share one program on the raw
-// sys_enter (sys_exit) tracepoint that branches on the syscall number, so
-// that tracepoint:syscalls:sys_enter_* runs one program per syscall, not 360.
+// sys_enter (sys_exit) tracepoint that branches on the syscall number to the
+// block lowered for that syscall, a subprogram of its own each (one function
+// holding 360 copies of a block outgrows the BPF jump range), so that
+// tracepoint:syscalls:sys_enter_* runs one block per syscall, not 360.
 void ModuleLowering::lowerTracepoints(const ast::Probe& probe, const ast::AttachPoint& ap, size_t& n) {
   auto matched = types_.imported->tracepointMatches.find(ap.target + ":" + ap.function);
   if (matched == types_.imported->tracepointMatches.end()) return lowerProbe(probe, ap, n++, "", "");
@@ -318,21 +327,32 @@ void ModuleLowering::lowerTracepoints(const ast::Probe& probe, const ast::Attach
     else if (raw.kind == RawSyscall::Kind::Exit) exit.push_back({&one, raw});
     else lowerProbe(probe, one, n++, "", "");
   }
-  for (const auto* cases : {&enter, &exit}) {
-    if (cases->empty()) continue;
-    bool isEnter = cases == &enter;
-    std::string name = programName(ap, n++);
-    std::string section = isEnter ? "raw_tp/sys_enter" : "raw_tp/sys_exit";
-    llvm::Function* fn = probeFunction(probe, name, section);
-    lowerSyscallFunction(*this, probe, *cases, fn);
-    ProgramInfo info;
-    info.function = name;
-    info.section = section;
-    info.attach = ap;
-    info.rawTracepoint = isEnter ? "sys_enter" : "sys_exit";
-    info.attachPoints = static_cast<uint32_t>(cases->size());
-    info.loops = loopsOf({&probe});
-    info_.programs.push_back(std::move(info));
+  // The kernel takes at most 256 subprograms per program: 128 cases a program.
+  constexpr size_t kCasesPerProgram = 128;
+  for (const auto* all : {&enter, &exit}) {
+    bool isEnter = all == &enter;
+    for (size_t first = 0; first < all->size(); first += kCasesPerProgram) {
+      std::vector<SyscallCase> cases(all->begin() + static_cast<std::ptrdiff_t>(first),
+                                     all->begin() + static_cast<std::ptrdiff_t>(std::min(all->size(), first + kCasesPerProgram)));
+      std::string name = programName(ap, n++);
+      std::string section = isEnter ? "raw_tp/sys_enter" : "raw_tp/sys_exit";
+      std::vector<llvm::Function*> blocks;
+      for (const SyscallCase& c : cases) {
+        llvm::Function* block = probeFunction(probe, name + "_" + c.ap->function, "");
+        lowerFunction(*this, probe, *c.ap, c.raw, "", block, /*filtered=*/true);
+        blocks.push_back(block);
+      }
+      llvm::Function* fn = probeFunction(probe, name, section);
+      lowerSyscallDispatch(*this, probe, cases, blocks, fn);
+      ProgramInfo info;
+      info.function = name;
+      info.section = section;
+      info.attach = ap;
+      info.rawTracepoint = isEnter ? "sys_enter" : "sys_exit";
+      info.attachPoints = static_cast<uint32_t>(cases.size());
+      info.loops = loopsOf({&probe});
+      info_.programs.push_back(std::move(info));
+    }
   }
 }
 
