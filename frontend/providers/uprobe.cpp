@@ -38,6 +38,14 @@ void read(SpecReader& spec) {
                  "write FUNCTION+OFFSET, e.g. main+4 or main+0x10 (no wildcards)");
       return;
     }
+    if (ap.kind == ProbeKind::Uretprobe && offset != 0) {
+      // The kernel catches a return by swapping the return address on the
+      // stack when the probe fires: inside the function, that slot holds
+      // something else, and the process breaks (bpftrace refuses it too).
+      spec.error(1, "a uretprobe cannot take an offset into the function ('" + func + "')",
+                 "it must fire at the function's entry to catch its return: uretprobe:" + ap.target + ":" + name);
+      return;
+    }
     ap.function = name;
     ap.offset = offset;
     return;

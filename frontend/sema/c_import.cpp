@@ -56,7 +56,7 @@ namespace {
 
 // A walk over every expression slot, so that a node can be replaced.
 struct ConstantSubstitution {
-  const std::map<std::string, int64_t>& constants;
+  const std::map<std::string, CConstant>& constants;
 
   void expr(ast::ExprPtr& e) {
     if (!e) return;
@@ -67,10 +67,8 @@ struct ConstantSubstitution {
         if (c == constants.end() || findBuiltin(name) || isPacketView(name)) return;
         SourceRange r = e->range;
         uint32_t depth = e->depth;
-        uint64_t magnitude = c->second < 0 ? static_cast<uint64_t>(0) - static_cast<uint64_t>(c->second)
-                                           : static_cast<uint64_t>(c->second);
-        ast::ExprPtr value = std::make_unique<ast::Integer>(magnitude, name, r);
-        if (c->second < 0) value = std::make_unique<ast::Unary>(ast::UnaryOp::Negate, std::move(value), r);
+        ast::ExprPtr value = std::make_unique<ast::Integer>(c->second.magnitude, name, r);
+        if (c->second.negative && c->second.magnitude != 0) value = std::make_unique<ast::Unary>(ast::UnaryOp::Negate, std::move(value), r);
         value->depth = depth;
         e = std::move(value);
         return;
@@ -147,7 +145,7 @@ struct ConstantSubstitution {
 
 }  // namespace
 
-void substituteCConstants(ast::Program& program, const std::map<std::string, int64_t>& constants) {
+void substituteCConstants(ast::Program& program, const std::map<std::string, CConstant>& constants) {
   if (constants.empty()) return;
   ConstantSubstitution walk{constants};
   for (ast::Probe& probe : program.probes) {

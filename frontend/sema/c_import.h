@@ -30,13 +30,20 @@ struct CImportMessage {
   std::string text;     // Clang's message, with "in HEADER:LINE:" when it is in a header
 };
 
+// A C integer constant as written: its magnitude and sign, so that
+// 0xffffffffffffffff stays the unsigned literal it is (not -1).
+struct CConstant {
+  uint64_t magnitude = 0;
+  bool negative = false;
+};
+
 struct CImportResult {
   std::map<std::string, StructLayout> structs;  // struct and union tags
   std::map<std::string, Type> enums;            // enum tag -> its integer type
   // Integer constants a script may name: enum constants, and object-like
   // macros whose value is an integer literal (maybe negated, in parentheses,
   // or naming another such macro or enum constant): AF_INET, TASK_COMM_LEN.
-  std::map<std::string, int64_t> constants;
+  std::map<std::string, CConstant> constants;
   std::vector<CImportMessage> messages;
 };
 
@@ -53,7 +60,7 @@ bool importCDefinitions(const std::string& fileName, const std::string& script,
 // Replaces the identifiers that name C constants (and nothing of the
 // language: builtins and packet views win) with the integers they stand for,
 // as bpftrace's preprocessor does: `LIMIT` after `#define LIMIT 8` is 8.
-void substituteCConstants(ast::Program& program, const std::map<std::string, int64_t>& constants);
+void substituteCConstants(ast::Program& program, const std::map<std::string, CConstant>& constants);
 
 // The directories #include <...> searches after the -I ones: the stdlib of
 // this build or of the installation.

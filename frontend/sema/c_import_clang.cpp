@@ -72,7 +72,12 @@ public:
       } else if (const auto* ed = llvm::dyn_cast<clang::EnumDecl>(d)) {
         if (ed->isComplete() && !ed->getName().empty()) result_.enums[ed->getName().str()] = typeOf(ed->getIntegerType());
         for (const clang::EnumConstantDecl* c : ed->enumerators())
-          result_.constants[c->getName().str()] = c->getInitVal().getExtValue();
+        {
+          const llvm::APSInt& v = c->getInitVal();
+          bool negative = v.isSigned() && v.isNegative();
+          uint64_t magnitude = negative ? ~static_cast<uint64_t>(v.getExtValue()) + 1 : v.getZExtValue();
+          result_.constants[c->getName().str()] = {magnitude, negative};
+        }
       }
     }
   }
@@ -95,11 +100,23 @@ private:
       field.size = t->isIncompleteType() ? 0 : static_cast<uint32_t>(ctx_.getTypeSizeInChars(t).getQuantity());
       if (f->isBitField()) field.type = Type();  // not readable yet
       else if (const auto* array = ctx_.getAsConstantArrayType(t))
-        field.type = ctx_.getTypeSize(array->getElementType()) == 8 && field.size > 0 ? Type::string(field.size) : Type();
+        field.type = arrayOf(array, field.size);
       else
         field.type = typeOf(t);
       out.fields.push_back(std::move(field));
     }
+  }
+
+  // `char name[16]` is a string; a one-dimensional array of other integers
+  // (uint8_t mac[6], int v[3]) an array; anything else not readable yet.
+  Type arrayOf(const clang::ConstantArrayType* array, uint32_t size) {
+    clang::QualType element = array->getElementType().getCanonicalType();
+    if (size == 0) return Type();
+    if (element->isSpecificBuiltinType(clang::BuiltinType::Char_S) || element->isSpecificBuiltinType(clang::BuiltinType::Char_U))
+      return Type::string(size);  // plain char, as DWARF arrays are told apart
+    Type t = typeOf(element);
+    if (!t.is(TypeKind::Integer) || size % (t.bits() / 8) != 0) return Type();
+    return Type::array(t, size / (t.bits() / 8));
   }
 
   // Our type for a C type; void for what dptrace cannot read yet (floats,
@@ -133,8 +150,8 @@ private:
 // The integer an object-like macro stands for, when its tokens are an integer
 // literal, maybe negated or in parentheses, or the name of another such macro
 // or of an enum constant.
-std::optional<int64_t> macroValue(clang::Preprocessor& pp, const clang::MacroInfo& macro,
-                                  const std::map<std::string, int64_t>& enums, int depth = 0) {
+std::optional<CConstant> macroValue(clang::Preprocessor& pp, const clang::MacroInfo& macro,
+                                    const std::map<std::string, CConstant>& enums, int depth = 0) {
   if (depth > 8 || macro.isFunctionLike() || macro.isBuiltinMacro()) return std::nullopt;
   auto tokens = macro.tokens();
   size_t first = 0, last = tokens.size();
@@ -144,7 +161,7 @@ std::optional<int64_t> macroValue(clang::Preprocessor& pp, const clang::MacroInf
   while (first + 1 < last && tokens[first].is(clang::tok::l_paren) && tokens[last - 1].is(clang::tok::r_paren)) ++first, --last;
   if (last - first != 1) return std::nullopt;
   const clang::Token& t = tokens[first];
-  std::optional<int64_t> v;
+  std::optional<CConstant> v;
   if (t.is(clang::tok::numeric_constant)) {
     llvm::SmallString<32> buffer;
     bool invalid = false;
@@ -154,13 +171,13 @@ std::optional<int64_t> macroValue(clang::Preprocessor& pp, const clang::MacroInf
                                         pp.getTargetInfo(), pp.getDiagnostics());
     llvm::APInt value(64, 0);
     if (literal.hadError || !literal.isIntegerLiteral() || literal.GetIntegerValue(value)) return std::nullopt;
-    v = static_cast<int64_t>(value.getZExtValue());
+    v = CConstant{value.getZExtValue(), false};
   } else if (t.is(clang::tok::identifier)) {
     clang::IdentifierInfo* id = t.getIdentifierInfo();
     if (const clang::MacroInfo* inner = id ? pp.getMacroInfo(id) : nullptr) v = macroValue(pp, *inner, enums, depth + 1);
     else if (auto e = enums.find(id ? id->getName().str() : ""); e != enums.end()) v = e->second;
   }
-  if (v && negative) v = -*v;
+  if (v && negative) v->negative = !v->negative;
   return v;
 }
 
@@ -193,7 +210,7 @@ extern "C" __attribute__((visibility("default"))) void dptrace_import_c(const dp
   dptrace::Importer importer(unit->getASTContext(), result);
   importer.declarations(unit->getASTContext().getTranslationUnitDecl());
   clang::Preprocessor& pp = unit->getPreprocessor();
-  std::map<std::string, int64_t> enumConstants = result.constants;
+  std::map<std::string, dptrace::CConstant> enumConstants = result.constants;
   for (auto it = pp.macro_begin(); it != pp.macro_end(); ++it)
     if (const clang::MacroInfo* macro = pp.getMacroInfo(it->first))
       if (auto v = dptrace::macroValue(pp, *macro, enumConstants)) result.constants[it->first->getName().str()] = *v;

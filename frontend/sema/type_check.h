@@ -11,6 +11,7 @@
 #include "ast.h"
 #include "diagnostics.h"
 #include "dwarf_signatures.h"
+#include "c_import.h"
 #include "tracepoint_format.h"
 #include "type.h"
 
@@ -43,7 +44,7 @@ struct ImportedTypes {
   std::map<std::string, std::string> signatureErrors;   // "binary:function" -> why there is none
   std::map<std::string, StructLayout> structs;          // struct name -> layout (C definitions, then DWARF)
   std::map<std::string, Type> enums;                    // enum name -> its integer type (C definitions)
-  std::map<std::string, int64_t> constants;             // enum constants and integer #defines (C definitions)
+  std::map<std::string, CConstant> constants;           // enum constants and integer #defines (C definitions)
 };
 
 // What the type checker learned: the type of every expression, and each map's
