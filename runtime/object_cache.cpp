@@ -235,6 +235,16 @@ std::string checkDirectory(const std::string& dir) {
   if (!S_ISDIR(st.st_mode)) return "it is not a directory";
   if (st.st_uid != geteuid()) return "it belongs to another user (uid " + std::to_string(st.st_uid) + ")";
   if (st.st_mode & (S_IWGRP | S_IWOTH)) return "other users can write to it";
+  // Its parents too: whoever may rename an entry of theirs could swap the
+  // directory (a sticky, world-writable one like /tmp lets no one rename ours).
+  fs::path path = fs::absolute(dir).lexically_normal();
+  for (fs::path parent = path.parent_path(); !parent.empty(); parent = parent.parent_path()) {
+    struct stat p {};
+    if (stat(parent.c_str(), &p) != 0) return "cannot read " + parent.string();
+    if (p.st_uid != 0 && p.st_uid != geteuid()) return parent.string() + " belongs to another user";
+    if ((p.st_mode & (S_IWGRP | S_IWOTH)) && !(p.st_mode & S_ISVTX)) return "other users can write to " + parent.string();
+    if (parent == parent.root_path()) break;
+  }
   return {};
 }
 

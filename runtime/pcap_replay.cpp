@@ -78,6 +78,7 @@ bool replayPcap(int progFd, const std::string& input, const std::optional<std::s
       ++result.skipped;
       continue;
     }
+    if (header->caplen < header->len) ++result.snapped;
     uint32_t length = header->caplen;
     if (length > kPcapMaxFrame) {
       length = kPcapMaxFrame;

@@ -14,6 +14,7 @@ struct PcapReplay {
   uint64_t packets = 0;    // run through the program
   uint64_t skipped = 0;    // shorter than an Ethernet header: BPF_PROG_TEST_RUN refuses them
   uint64_t truncated = 0;  // longer than the kernel runs whole: run cut to kPcapMaxFrame bytes
+  uint64_t snapped = 0;    // captured shorter than they were on the wire (the capture's snaplen)
 };
 
 // BPF_PROG_TEST_RUN runs at most this much of a frame for a program without frags.

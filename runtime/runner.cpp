@@ -379,11 +379,20 @@ struct Run {
     if (replay.skipped)
       notice("pcap_skipped", plural(replay.skipped, "frame") + " of the capture skipped: shorter than an Ethernet header (14 bytes)",
              {{"frames", Value::uint(replay.skipped)}});
+    // A frame cut short claims more bytes in its IP header than it holds:
+    // the ip/ip6 views and those above them are absent for it. Say so.
     if (replay.truncated)
       notice("pcap_truncated",
              plural(replay.truncated, "frame") + " of the capture run truncated to " + std::to_string(kPcapMaxFrame) +
-                 " bytes: the kernel runs no more of a frame for a program without frags",
+                 " bytes: the kernel runs no more of a frame for a program without frags (their ip/ip6 views and "
+                 "those above are absent: the IP length exceeds what was run)",
              {{"frames", Value::uint(replay.truncated)}, {"bytes", Value::uint(kPcapMaxFrame)}});
+    if (replay.snapped)
+      notice("pcap_snapped",
+             plural(replay.snapped, "frame") + " of the capture " + (replay.snapped == 1 ? "was" : "were") +
+                 " captured shorter than on the wire (its snaplen): "
+                 "their ip/ip6 views and those above are absent when the IP length exceeds what was captured",
+             {{"frames", Value::uint(replay.snapped)}});
     int lost = mapFd(script.lostMap);
     if (uint64_t n = lost >= 0 ? readCounter(lost, 0) : 0)
       notice("lost_events", plural(n, "event") + " lost: the ring buffer was full (printf, exit, print)",

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -138,7 +139,8 @@ int emitTo(const Options& o, Print print) {
 // Everything a compiled object depends on besides dptrace's own build: the
 // script, the options, the interfaces and the probed binaries (their DWARF
 // types), and the kernel (tracepoint formats).
-std::string cacheKey(const SourceFile& script, const ast::Program& program, const CodegenOptions& codegen) {
+std::string cacheKey(const SourceFile& script, const ast::Program& program, const CodegenOptions& codegen,
+                     const ImportedTypes& imported) {
   std::ostringstream key;
   utsname kernel{};
   uname(&kernel);
@@ -155,6 +157,19 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
         for (const std::string& f : it->second.functions) key << ' ' << f;
         key << '\n';
       }
+  // The tracepoints the script reads, as they are now: what each pattern
+  // matched (a module loaded since adds some) and every format's layout.
+  if (const char* fixture = std::getenv("DPTRACE_TRACEFS")) key << "tracefs " << fixture << '\n';
+  for (const auto& [pattern, matches] : imported.tracepointMatches) {
+    key << "tracepoints " << pattern << " ->";
+    for (const std::string& m : matches) key << ' ' << m;
+    key << '\n';
+  }
+  for (const auto& [name, format] : imported.tracepoints) {
+    key << "format " << name << ' ' << format.id;
+    for (const TracepointField& f : format.fields) key << ' ' << f.declaration << '@' << f.offset << '+' << f.size;
+    key << '\n';
+  }
   key << "script " << script.name() << '\n' << script.text();
   return key.str();
 }
@@ -220,7 +235,7 @@ int runDptrace(const Options& o) {
     return emitTo(o, [&](std::ostream& out) { out << text.str(); });
   }
   // A run may reuse the object of an earlier identical one (object_cache.h).
-  ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen));
+  ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen, imported));
   if (o.verbose && !cache.whyOff().empty()) std::cerr << "dptrace: " << cache.whyOff() << "\n";
   std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt;
   if (compiled) {

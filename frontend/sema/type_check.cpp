@@ -937,8 +937,10 @@ void TypeChecker::visit(const ast::If& s) {
 
 // Whether a loop's condition holds a limit the verifier can see: one of its
 // top-level '&&' parts compares something with a constant (<, <=, >, >=).
-// Without one (while ($p != 0), while ($i < pkt.len)) the verifier walks the
-// loop until its million-instruction limit, seconds later, and refuses it.
+// Without one (while ($p != 0), while ($i < pkt.len)) the verifier may walk
+// the loop until its million-instruction limit, seconds later, and refuse it
+// -- or prove it ends after all (while ($i != 10), a break): a warning, and
+// the verifier's word (its time bounded) decides.
 bool hasConstantBound(const ast::Expr& e) {
   if (e.kind != ast::ExprKind::Binary) return false;
   const auto& b = static_cast<const ast::Binary&>(e);
@@ -951,9 +953,8 @@ bool hasConstantBound(const ast::Expr& e) {
 void TypeChecker::visit(const ast::While& s) {
   condition(*s.cond, "the condition of 'while'");
   if (!hasConstantBound(*s.cond))
-    error(s.cond->range, "this loop has no limit the kernel's verifier can see",
-          "compare a counter with a constant in its condition, e.g. while ($i < n && $i < 32) { ...; $i++; }, "
-          "or use unroll (N)");
+    diags_.warning(s.cond->range, "this loop has no constant limit in its condition: the kernel's verifier may refuse it",
+                   "compare a counter with a constant, e.g. while ($i < n && $i < 32) { ...; $i++; }, or use unroll (N)");
   ++loopDepth_;
   visit(s.body);
   --loopDepth_;

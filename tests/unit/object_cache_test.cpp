@@ -144,6 +144,15 @@ TEST_F(ObjectCacheTest, ADirectoryOthersCanWriteOrASymlinkIsNotUsed) {
   EXPECT_FALSE(linked.enabled());
   EXPECT_NE(linked.whyOff().find("symbolic link"), std::string::npos) << linked.whyOff();
   fs::remove(link);
+  // A parent others can write to (not sticky) could swap the directory.
+  fs::path writable = dir_ / "open";
+  fs::path inside = writable / "cache";
+  fs::create_directories(inside);
+  fs::permissions(writable, fs::perms::all);
+  setenv("DPTRACE_CACHE_DIR", inside.c_str(), 1);
+  ObjectCache under("key");
+  EXPECT_FALSE(under.enabled());
+  EXPECT_NE(under.whyOff().find("other users can write to " + writable.string()), std::string::npos) << under.whyOff();
 }
 
 }  // namespace
