@@ -63,7 +63,7 @@ std::vector<Value> userKey(const MapLayout& l, const std::vector<uint8_t>& bpfKe
 
 }  // namespace
 
-MapSnapshot readMap(int fd, const MapLayout& l) {
+MapSnapshot readMap(int fd, const MapLayout& l, const ZeroedKeys& zeroed) {
   MapSnapshot snap;
   snap.name = l.name;
   bool histogram = l.role == MapRole::Hist || l.role == MapRole::Lhist;
@@ -88,7 +88,7 @@ MapSnapshot readMap(int fd, const MapLayout& l) {
       case MapRole::Sum: {
         int64_t total = 0;
         for (const auto& v : perCpu) total += word(v, 0);
-        if (l.array && total == 0) continue;  // an index no probe counted
+        if (l.array && total == 0 && !zeroed.count(key)) continue;  // an index no probe counted
         bool sign = l.role == MapRole::Sum && l.value.is(TypeKind::Integer) && l.value.isSigned();
         e.value = sign ? Value::sint(total) : Value::uint(static_cast<uint64_t>(total));
         break;
@@ -140,14 +140,22 @@ MapSnapshot readMap(int fd, const MapLayout& l) {
 }
 
 void clearMap(int fd, const MapLayout& l) {
-  if (l.array) return zeroMap(fd, l);  // array entries cannot be deleted; zero ones are not printed
+  if (l.array) return zeroMap(fd, l, nullptr);  // array entries cannot be deleted; zero ones are not printed
   for (const auto& key : allKeys(fd, l.keySize)) bpf_map_delete_elem(fd, key.data());
 }
 
-void zeroMap(int fd, const MapLayout& l) {
+void zeroMap(int fd, const MapLayout& l, ZeroedKeys* zeroed) {
   uint32_t stride = (l.valueSize + 7) / 8 * 8;
   std::vector<uint8_t> zero(static_cast<size_t>(stride) * (l.perCpu ? cpus() : 1), 0);
-  for (const auto& key : allKeys(fd, l.keySize)) bpf_map_update_elem(fd, key.data(), zero.data(), BPF_EXIST);
+  for (const auto& key : allKeys(fd, l.keySize)) {
+    if (l.array && zeroed) {
+      auto perCpu = values(fd, l, key);
+      bool held = false;
+      for (const auto& v : perCpu) held |= word(v, 0) != 0;
+      if (held) zeroed->insert(key);
+    }
+    bpf_map_update_elem(fd, key.data(), zero.data(), BPF_EXIST);
+  }
 }
 
 uint64_t readCounter(int fd, uint32_t index) {

@@ -130,6 +130,7 @@ struct Run {
   int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
   int pidfd = -1;       // readable when the target process has exited
   PcapReplay replay;    // --pcap
+  std::map<size_t, ZeroedKeys> zeroed;  // per array map: the entries zero() kept printing
 
   ~Run() {
     if (pidfd >= 0) close(pidfd);
@@ -191,9 +192,9 @@ struct Run {
         const MapLayout& l = script.maps[index];
         int fd = mapFd(l.symbol);
         if (fd < 0) return;
-        if (kind == static_cast<uint64_t>(EventKind::Clear)) clearMap(fd, l);
-        else if (kind == static_cast<uint64_t>(EventKind::Zero)) zeroMap(fd, l);
-        else out.map(readMap(fd, l));
+        if (kind == static_cast<uint64_t>(EventKind::Clear)) clearMap(fd, l), zeroed.erase(index);
+        else if (kind == static_cast<uint64_t>(EventKind::Zero)) zeroMap(fd, l, &zeroed[index]);
+        else out.map(readMap(fd, l, zeroed[index]));
         return;
       }
     }
@@ -366,7 +367,7 @@ struct Run {
     std::map<std::string, MapSnapshot> byName;
     for (const MapLayout& l : script.maps) {
       int fd = mapFd(l.symbol);
-      if (fd >= 0) byName[l.name] = readMap(fd, l);
+      if (fd >= 0) byName[l.name] = readMap(fd, l, zeroed[static_cast<size_t>(&l - script.maps.data())]);
     }
     if (options.pcap) {  // @verdict: what the xdp blocks did with the capture's packets
       MapSnapshot& verdicts = byName["verdict"];
