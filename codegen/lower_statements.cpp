@@ -118,12 +118,10 @@ void FunctionLowering::callStatement(const ast::Call& c) {
     EventKind kind = n == "clear" ? EventKind::Clear : n == "zero" ? EventKind::Zero : EventKind::Print;
     return event(kind, m_.map(m.name).index, {});
   }
-  if (n == "print") {  // print(x) of a value: a printf of the value and a line break
-    const Type& t = typeOf(*c.args[0].value);
+  if (n == "print") {  // print(x) of a value: a record of the value (its layout is a printf site's)
     PrintfLayout layout;
-    layout.format = t.is(TypeKind::Integer) && t.isSigned() ? "%d\n" : t.isIntegerLike() ? "%u\n" : "%s\n";
-    layout.args.push_back(t);
-    return event(EventKind::Printf, m_.addPrintf(std::move(layout)), {c.args[0].value.get()});
+    layout.args.push_back(typeOf(*c.args[0].value));
+    return event(EventKind::Value, m_.addPrintf(std::move(layout)), {c.args[0].value.get()});
   }
   if (n == "delete") {
     const auto& m = static_cast<const ast::Map&>(*c.args[0].value);

@@ -29,7 +29,7 @@ struct MapLayout {
 };
 
 // Ring-buffer records start with two 64-bit words: the kind and an index.
-enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6 };
+enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7 };
 
 struct PrintfLayout {
   std::string format;

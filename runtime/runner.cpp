@@ -174,6 +174,13 @@ struct Run {
         out.printf(formatPrintf(p.format, args));
         return;
       }
+      case EventKind::Value: {  // print(x) of a value
+        if (index >= script.printfs.size() || script.printfs[index].args.size() != 1) return;
+        const Type& t = script.printfs[index].args[0];
+        if (16 + slotSize(t) > size) return;
+        out.value(decodeSlot(t, data + 16));
+        return;
+      }
       case EventKind::Exit: exitRequested = true; return;
       case EventKind::Time: {
         if (index >= script.timeFormats.size()) return;

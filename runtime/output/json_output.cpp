@@ -109,6 +109,10 @@ public:
     out_ << "{\"type\": \"printf\", \"data\": " << jsonQuote(text) << "}" << std::endl;
   }
 
+  void value(const Value& v) override {
+    out_ << "{\"type\": \"value\", \"data\": " << json(v) << "}" << std::endl;
+  }
+
   void time(const std::string& text) override {
     out_ << "{\"type\": \"time\", \"data\": " << jsonQuote(text) << "}" << std::endl;
   }

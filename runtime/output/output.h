@@ -28,6 +28,8 @@ public:
   virtual void attached(int probes) = 0;
   // The text printf() produced.
   virtual void printf(const std::string& text) = 0;
+  // A value print(x) printed: its text and a line break (JSON: {"type": "value", ...}).
+  virtual void value(const Value& v) = 0;
   // The text time() produced (JSON: {"type": "time", ...}, as bpftrace writes it).
   virtual void time(const std::string& text) = 0;
   virtual void notice(const Notice& notice) = 0;
