@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""startup.py [--runs N] [--dptrace PATH]: wall time from start to exit of a
-script that must load a map and attach a probe, under dptrace and under
-bpftrace, in the same run; prints each median and the ratio.
+"""startup.py [--runs N] [--dptrace PATH] [--script TEXT] [--cold]: wall time
+from start to exit of a script that must load a map and attach a probe, under
+dptrace and under bpftrace, in the same run; prints each median and the ratio.
 
   tracepoint:syscalls:sys_enter_getpid { @n = count(); } interval:ms:1 { exit(); }
+
+--script runs another script (the same text under both tools); --cold runs
+dptrace with DPTRACE_CACHE=off, so that every run compiles.
 
 Needs root. Runs alternate (dptrace, bpftrace, dptrace, ...) so that both
 see the same machine state."""
@@ -21,7 +24,11 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--runs", type=int, default=10)
 parser.add_argument("--dptrace", default=os.path.join(os.path.dirname(__file__), "..", "build", "tools", "dptrace"))
 parser.add_argument("--bpftrace", default=shutil.which("bpftrace") or "/usr/bin/bpftrace")
+parser.add_argument("--script", default=SCRIPT)
+parser.add_argument("--cold", action="store_true")
 args = parser.parse_args()
+if args.cold:
+    os.environ["DPTRACE_CACHE"] = "off"
 
 
 def once(command):
@@ -33,7 +40,7 @@ def once(command):
     return elapsed
 
 
-tools = {"dptrace": [args.dptrace, "-e", SCRIPT], "bpftrace": [args.bpftrace, "-e", SCRIPT]}
+tools = {"dptrace": [args.dptrace, "-e", args.script], "bpftrace": [args.bpftrace, "-e", args.script]}
 for command in tools.values():
     once(command)  # warm the page cache and tracefs
 times = {name: [] for name in tools}
