@@ -72,6 +72,10 @@ void FunctionLowering::parsePacket() {
     b_.CreateStore(b_.getInt64(1), slots[h].second);
   };
   Value* ethTypeSlot = pkt_.ethType;
+  // Defined on every path: where the frame has no Ethernet header, SROA made
+  // it an undefined phi input that LLVM could select from, and the verifier
+  // refused the program ("!read_ok") for /eth.type == 0x0806/ { drop(); }.
+  b_.CreateStore(b_.getInt64(0), ethTypeSlot);
   BasicBlock* done = BasicBlock::Create(ctx_, "parsed", fn_);
 
   // Goes on only if `ok`; else the parse ends with what was found so far.
