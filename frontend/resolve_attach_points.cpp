@@ -36,6 +36,12 @@ constexpr Unsupported kUnsupported[] = {
 void resolve(ast::AttachPoint& ap, Diagnostics& diags) {
   std::string word = ap.raw.substr(0, ap.raw.find(':'));
   const ProviderInfo* provider = findProvider(word);
+  if (size_t slash = word.find('/'); provider == nullptr && slash != std::string::npos && slash > 0 &&
+                                       findProvider(word.substr(0, slash)) != nullptr) {
+    SourceRange wordRange{ap.range.begin, ap.range.begin + static_cast<uint32_t>(word.size())};
+    return diags.error(wordRange, "'" + word + "' runs a predicate into the attach point",
+                       "put a space between them: " + word.substr(0, slash) + " " + word.substr(slash) + " { ... }");
+  }
   if (provider == nullptr) {
     SourceRange wordRange{ap.range.begin, ap.range.begin + static_cast<uint32_t>(word.size())};
     for (const Unsupported& u : kUnsupported)

@@ -31,8 +31,7 @@ SourceRange functionRange(const ast::AttachPoint& ap) {
 // FUNC+OFFSET must land inside FUNC, on the first byte of an instruction: a
 // breakpoint in the middle of one corrupts the traced process.
 void checkFunctionOffset(const ast::AttachPoint& ap, const std::string& binary, const FunctionSymbol& function,
-                         Diagnostics& diags, const InstructionStarts& instructionStarts) {
-  uint64_t offset = *ap.offset;
+                         uint64_t offset, Diagnostics& diags, const InstructionStarts& instructionStarts) {
   if (offset >= function.size) {
     diags.error(functionRange(ap), "offset " + std::to_string(offset) + " is past the end of '" + function.name + "' (" +
                                        std::to_string(function.size) + " bytes)",
@@ -65,6 +64,27 @@ void checkFunctionOffset(const ast::AttachPoint& ap, const std::string& binary, 
               around);
 }
 
+// A file offset (uprobe:BIN:0x114a) lands inside some function of the
+// binary: it must start one of its instructions too. Without a symbol that
+// covers it (a stripped binary), dptrace cannot tell, and says so.
+void checkFileOffset(const ast::AttachPoint& ap, const std::string& binary, const std::vector<FunctionSymbol>& symbols,
+                     Diagnostics& diags, const InstructionStarts& instructionStarts) {
+  uint64_t offset = *ap.offset;
+  auto fileOffsets = functionFileOffsets(binary);
+  for (const FunctionSymbol& s : symbols) {
+    auto at = fileOffsets.find(s.name);
+    if (at == fileOffsets.end() || offset < at->second || offset >= at->second + s.size) continue;
+    if (offset == at->second) return;  // a function's entry
+    return checkFunctionOffset(ap, binary, s, offset - at->second, diags, instructionStarts);
+  }
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(offset));
+  diags.warning(functionRange(ap), std::string("no function of '") + ap.target + "' covers " + hex +
+                                       ": dptrace cannot check that it starts an instruction",
+                "a breakpoint inside an instruction corrupts the process: give the offset of an instruction "
+                "(objdump -d) or of a function's entry");
+}
+
 }  // namespace
 
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags,
@@ -93,6 +113,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         continue;
       }
       if (ap.offset && ap.function.empty()) {  // by file offset
+        checkFileOffset(ap, target.binary, *symbols, diags, instructionStarts);
         out[&ap] = target;
         continue;
       }
@@ -122,13 +143,13 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         diags.error(functionRange(ap),
                     std::string(wildcard ? "no function of '" : "no function '") + (wildcard ? ap.target + "' matches '" + ap.function + "'"
                                                                                           : ap.function + "' in '" + ap.target + "'"),
-                    guess.empty() ? "the functions it defines are listed by: nm -D --defined-only " + ap.target
+                    guess.empty() ? "its functions are listed by: dptrace -l '" + std::string(probeKindName(ap.kind)) + ":" + ap.target + ":*'"
                                   : "did you mean '" + guess + "'?");
         continue;
       }
       if (ap.offset) {  // FUNC+OFFSET
         for (const FunctionSymbol& s : *symbols)
-          if (s.name == ap.function) checkFunctionOffset(ap, target.binary, s, diags, instructionStarts);
+          if (s.name == ap.function) checkFunctionOffset(ap, target.binary, s, *ap.offset, diags, instructionStarts);
       }
       out[&ap] = target;
     }

@@ -98,7 +98,7 @@ private:
       field.offset = offset;
       clang::QualType t = f->getType().getCanonicalType();
       field.size = t->isIncompleteType() ? 0 : static_cast<uint32_t>(ctx_.getTypeSizeInChars(t).getQuantity());
-      if (f->isBitField()) field.type = Type();  // not readable yet
+      if (f->isBitField()) field.type = Type(), field.bitField = true;  // not readable yet
       else if (const auto* array = ctx_.getAsConstantArrayType(t))
         field.type = arrayOf(array, field.size);
       else

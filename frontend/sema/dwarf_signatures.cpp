@@ -283,7 +283,7 @@ void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int dep
       Dwarf_Die* bare = strip(&type, storage);
       f.type = bare && dwarf_tag(bare) == DW_TAG_array_type ? arrayType(bare, f.size) : typeOf(&type);
     }
-    if (dwarf_hasattr(&member, DW_AT_bit_size)) f.type = Type();
+    if (dwarf_hasattr(&member, DW_AT_bit_size)) f.type = Type(), f.bitField = true;
     out.fields.push_back(std::move(f));
   } while (dwarf_siblingof(&member, &member) == 0);
 }

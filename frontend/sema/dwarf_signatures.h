@@ -51,6 +51,7 @@ struct StructField {
   uint32_t offset = 0;
   uint32_t size = 0;
   Type type;
+  bool bitField = false;  // not readable yet
 };
 struct StructLayout {
   std::string name;

@@ -149,6 +149,24 @@ void importC(const ast::Program& program, const ImportOptions& options, Diagnost
   types.constants.merge(result.constants);
 }
 
+// "did you mean ...?" for a tracepoint that does not exist: its category,
+// else its name within the category.
+std::string tracepointHint(const ast::AttachPoint& ap) {
+  std::string error;
+  std::vector<std::string> categories, names;
+  for (const auto& [category, name] : listTracepoints(error)) {
+    if (categories.empty() || categories.back() != category) categories.push_back(category);
+    if (category == ap.target) names.push_back(name);
+  }
+  if (names.empty()) {
+    std::string guess = closestMatch(ap.target, categories);
+    if (!guess.empty()) return "did you mean 'tracepoint:" + guess + ":" + ap.function + "'?";
+  } else if (std::string guess = closestMatch(ap.function, names); !guess.empty()) {
+    return "did you mean 'tracepoint:" + ap.target + ":" + guess + "'?";
+  }
+  return "list them with: dptrace -l 'tracepoint:" + (names.empty() ? std::string("*") : ap.target + ":*") + "'";
+}
+
 bool isPrivilegeError(const std::string& error) {
   return error.find("not readable") != std::string::npos || error.find("not permitted") != std::string::npos;
 }
@@ -189,9 +207,7 @@ void importTracepoints(const ast::AttachPoint& ap, Diagnostics& diags, ImportedT
     }
     std::string message = "tracepoint '" + name + "' cannot be used: " + error;
     if (isPrivilegeError(error)) return diags.systemError(ap.range, message, "run dptrace as root");
-    if (!wildcard)
-      return diags.error(ap.range, message,
-                         "the kernel's tracepoints are listed under /sys/kernel/tracing/events/" + ap.target);
+    if (!wildcard) return diags.error(ap.range, message, tracepointHint(ap));
     diags.warning(ap.range, message + "; '" + key + "' leaves it out", "");  // one unreadable format among many
   }
   if (wildcard) types.tracepointMatches[key] = loaded;
@@ -271,6 +287,7 @@ void TypeChecker::checkProgram(const ast::Program& program) {
         signature_ = &it->second;
     }
     variables_.clear();
+    failedVariables_.clear();
     loopDepth_ = 0;
     if (probe.predicate) condition(*probe.predicate, "a predicate");
     visit(probe.body);
@@ -376,6 +393,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
 
 void TypeChecker::visit(const ast::Variable& e) {
   auto it = variables_.find(e.name);
+  if (it == variables_.end() && failedVariables_.count(e.name)) return;  // its assignment's error is said
   if (it == variables_.end())
     return error(e.range, "variable $" + e.name + " is used before it is assigned",
                  "assign it first in this probe: $" + e.name + " = 0; (scratch variables live in one probe)");
@@ -642,9 +660,12 @@ void TypeChecker::visit(const ast::Field& e) {
       return error(e.range, "struct " + record->name() + " has no field '" + e.field + "'",
                    guess.empty() ? "" : "did you mean '" + guess + "'?");
     }
+    if (f->bitField)
+      return error(e.range, "'" + e.field + "' of struct " + record->name() + " is a bit-field: dptrace cannot read bit-fields yet",
+                   "read the word that holds it through a cast, and mask it");
     if (f->type.is(TypeKind::Void) || f->type.is(TypeKind::Struct))
       return error(e.range, "dptrace cannot read field '" + e.field + "' of struct " + record->name() + " yet",
-                   "integers, pointers, enums and char arrays are readable");
+                   "integers, pointers, enums, and arrays of integers or chars are readable");
     return set(e, f->type);
   }
   error(e.range, "'" + std::string(e.arrow ? "->" : ".") + e.field + "': " + t->kindName() + " has no fields",
@@ -825,7 +846,10 @@ void TypeChecker::assignToVariable(const ast::Variable& target, const ast::Assig
       return error(s.value->range, std::string(b->name) + "() is an aggregation and is kept in a map, not in a variable",
                    "write @" + target.name + " = " + b->name + "(...);");
   auto v = plainValue(*s.value, "a variable's value");
-  if (!v) return;
+  if (!v) {
+    failedVariables_.insert(target.name);
+    return;
+  }
   if (s.op != ast::AssignOp::Set && (!v->isIntegerLike() || !it->second.is(TypeKind::Integer)))
     return error(s.range, std::string("'") + ast::spelling(s.op) + "' needs integers on both sides");
   auto stored = storeInto(it == variables_.end() ? Type() : it->second, *s.value, *v, what, s.range);

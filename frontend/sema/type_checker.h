@@ -3,6 +3,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,7 @@ private:
   std::vector<const TracepointFormat*> tracepoints_;  // every tracepoint of an all-tracepoint probe (wildcards expanded)
   const FunctionSignature* signature_ = nullptr;  // a uprobe's function, from DWARF
   std::map<std::string, Type> variables_;
+  std::set<std::string> failedVariables_;  // assignments with errors: their uses say nothing more
   int loopDepth_ = 0;
   const ast::Call* aggregationSite_ = nullptr;  // the call of @m = agg(...) being checked
   const ast::Map* aggregationMap_ = nullptr;    // and its map
