@@ -103,7 +103,12 @@ void FunctionLowering::callStatement(const ast::Call& c) {
     }
     return event(EventKind::Printf, m_.addPrintf(std::move(layout)), args);
   }
-  if (n == "exit") return event(EventKind::Exit, 0, {});
+  if (n == "exit") {  // as in bpftrace, exit() also ends this probe block
+    event(EventKind::Exit, 0, {});
+    leaveBlock();
+    b_.SetInsertPoint(BasicBlock::Create(ctx_, "after_exit", fn_));
+    return;
+  }
   if (packet_ && (n == "pass" || n == "drop" || n == "tx" || n == "abort" || n == "redirect")) return packetAction(c);
   if (packet_ && n == "swap") return swapFields(c);
   if (packet_ && n == "vlan_pop") return vlanPop();

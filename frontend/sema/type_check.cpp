@@ -935,7 +935,8 @@ std::optional<std::string> endsBlock(const ast::Stmt& s) {
   if (e.kind != ast::ExprKind::Call) return std::nullopt;
   const std::string& callee = static_cast<const ast::Call&>(e).callee;
   const BuiltinInfo* b = findBuiltin(callee);
-  bool action = b && b->kind == BuiltinKind::Action && callee != "swap" && callee != "vlan_pop" && callee != "vlan_push";
+  bool action = (b && b->kind == BuiltinKind::Action && callee != "swap" && callee != "vlan_pop" && callee != "vlan_push") ||
+                callee == "exit";
   return action ? std::optional<std::string>(callee + "()") : std::nullopt;
 }
 
