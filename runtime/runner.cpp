@@ -2,14 +2,10 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/if_link.h>
-#include <linux/perf_event.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +16,6 @@
 #include <ctime>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "attach.h"
 #include "child_process.h"

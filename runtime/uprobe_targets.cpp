@@ -30,8 +30,12 @@ SourceRange functionRange(const ast::AttachPoint& ap) {
 
 // FUNC+OFFSET must land inside FUNC, on the first byte of an instruction: a
 // breakpoint in the middle of one corrupts the traced process.
+// The file offset of every function of a binary, read once for all its probes.
+using FileOffsets = std::map<std::string, uint64_t>;
+
 void checkFunctionOffset(const ast::AttachPoint& ap, const std::string& binary, const FunctionSymbol& function,
-                         uint64_t offset, Diagnostics& diags, const InstructionStarts& instructionStarts) {
+                         uint64_t offset, const FileOffsets& fileOffsets, Diagnostics& diags,
+                         const InstructionStarts& instructionStarts) {
   if (offset >= function.size) {
     diags.error(functionRange(ap), "offset " + std::to_string(offset) + " is past the end of '" + function.name + "' (" +
                                        std::to_string(function.size) + " bytes)",
@@ -39,7 +43,6 @@ void checkFunctionOffset(const ast::AttachPoint& ap, const std::string& binary, 
     return;
   }
   std::string why = "cannot read its code";
-  auto fileOffsets = functionFileOffsets(binary);
   auto at = fileOffsets.find(function.name);
   std::optional<std::vector<uint64_t>> starts;
   if (at != fileOffsets.end()) {
@@ -68,14 +71,13 @@ void checkFunctionOffset(const ast::AttachPoint& ap, const std::string& binary, 
 // binary: it must start one of its instructions too. Without a symbol that
 // covers it (a stripped binary), dptrace cannot tell, and says so.
 void checkFileOffset(const ast::AttachPoint& ap, const std::string& binary, const std::vector<FunctionSymbol>& symbols,
-                     Diagnostics& diags, const InstructionStarts& instructionStarts) {
+                     const FileOffsets& fileOffsets, Diagnostics& diags, const InstructionStarts& instructionStarts) {
   uint64_t offset = *ap.offset;
-  auto fileOffsets = functionFileOffsets(binary);
   for (const FunctionSymbol& s : symbols) {
     auto at = fileOffsets.find(s.name);
     if (at == fileOffsets.end() || offset < at->second || offset >= at->second + s.size) continue;
     if (offset == at->second) return;  // a function's entry
-    return checkFunctionOffset(ap, binary, s, offset - at->second, diags, instructionStarts);
+    return checkFunctionOffset(ap, binary, s, offset - at->second, fileOffsets, diags, instructionStarts);
   }
   char hex[32];
   std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(offset));
@@ -91,6 +93,12 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
                                                                      const InstructionStarts& instructionStarts) {
   std::map<const ast::AttachPoint*, UprobeTarget> out;
   // uprobe and uretprobe on one binary read its symbols once.
+  std::map<std::string, FileOffsets> offsets;  // read only for offset probes
+  auto fileOffsetsOf = [&](const std::string& binary) -> const FileOffsets& {
+    auto it = offsets.find(binary);
+    if (it == offsets.end()) it = offsets.emplace(binary, functionFileOffsets(binary)).first;
+    return it->second;
+  };
   std::map<std::string, std::pair<std::optional<std::vector<FunctionSymbol>>, std::string>> read;
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
@@ -113,7 +121,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         continue;
       }
       if (ap.offset && ap.function.empty()) {  // by file offset
-        checkFileOffset(ap, target.binary, *symbols, diags, instructionStarts);
+        checkFileOffset(ap, target.binary, *symbols, fileOffsetsOf(target.binary), diags, instructionStarts);
         out[&ap] = target;
         continue;
       }
@@ -149,7 +157,8 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
       }
       if (ap.offset) {  // FUNC+OFFSET
         for (const FunctionSymbol& s : *symbols)
-          if (s.name == ap.function) checkFunctionOffset(ap, target.binary, s, *ap.offset, diags, instructionStarts);
+          if (s.name == ap.function)
+            checkFunctionOffset(ap, target.binary, s, *ap.offset, fileOffsetsOf(target.binary), diags, instructionStarts);
       }
       out[&ap] = target;
     }

@@ -12,6 +12,21 @@
 namespace dptrace {
 namespace {
 
+// The type behind typedefs and qualifiers.
+Dwarf_Die* strip(Dwarf_Die* die, Dwarf_Die& storage) {
+  for (int i = 0; die && i < 16; ++i) {
+    int tag = dwarf_tag(die);
+    if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
+        tag != DW_TAG_restrict_type && tag != DW_TAG_atomic_type)
+      return die;
+    Dwarf_Attribute attr;
+    if (dwarf_attr_integrate(die, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &storage) == nullptr)
+      return nullptr;
+    die = &storage;
+  }
+  return die;
+}
+
 // Our type for a DWARF type DIE; void when it is something dptrace cannot
 // read yet (arrays, functions).
 Type typeOf(Dwarf_Die* die, int depth = 0) {
@@ -44,16 +59,10 @@ Type typeOf(Dwarf_Die* die, int depth = 0) {
     case DW_TAG_pointer_type: {
       Dwarf_Die* pointee = innerType();
       if (pointee == nullptr) return Type::pointer(Type());
-      int tag = dwarf_tag(pointee);
       // Pointers to structs keep the struct's name; others their target's type.
-      Dwarf_Die* resolved = pointee;
       Dwarf_Die step;
-      for (int i = 0; i < 8 && resolved && (tag == DW_TAG_typedef || tag == DW_TAG_const_type || tag == DW_TAG_volatile_type); ++i) {
-        Dwarf_Attribute a;
-        if (dwarf_attr_integrate(resolved, DW_AT_type, &a) == nullptr) { resolved = nullptr; break; }
-        resolved = dwarf_formref_die(&a, &step);
-        tag = resolved ? dwarf_tag(resolved) : 0;
-      }
+      Dwarf_Die* resolved = strip(pointee, step);
+      int tag = resolved ? dwarf_tag(resolved) : 0;
       if (resolved && (tag == DW_TAG_structure_type || tag == DW_TAG_union_type)) {
         const char* name = dwarf_diename(resolved);
         return Type::pointer(Type::structure(name ? name : "(anonymous)"));
@@ -78,19 +87,21 @@ Type typeOf(Dwarf_Die* die, int depth = 0) {
 
 enum class ArgClass { None, Integer, Sse, Memory };
 
-// The type behind typedefs and qualifiers.
-Dwarf_Die* strip(Dwarf_Die* die, Dwarf_Die& storage) {
-  for (int i = 0; die && i < 16; ++i) {
-    int tag = dwarf_tag(die);
-    if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
-        tag != DW_TAG_restrict_type && tag != DW_TAG_atomic_type)
-      return die;
+// Calls visit(member name or null, byte offset, member DIE, its type DIE or
+// null) for every member of a struct or union.
+template <typename Visit>
+void forEachMember(Dwarf_Die* record, Visit visit) {
+  Dwarf_Die member;
+  if (dwarf_child(record, &member) != 0) return;
+  do {
+    if (dwarf_tag(&member) != DW_TAG_member) continue;
     Dwarf_Attribute attr;
-    if (dwarf_attr_integrate(die, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &storage) == nullptr)
-      return nullptr;
-    die = &storage;
-  }
-  return die;
+    Dwarf_Word offset = 0;
+    if (dwarf_attr(&member, DW_AT_data_member_location, &attr)) dwarf_formudata(&attr, &offset);
+    Dwarf_Die type;
+    bool hasType = dwarf_attr_integrate(&member, DW_AT_type, &attr) && dwarf_formref_die(&attr, &type);
+    if (!visit(dwarf_diename(&member), offset, &member, hasType ? &type : nullptr)) return;
+  } while (dwarf_siblingof(&member, &member) == 0);
 }
 
 Dwarf_Word sizeOf(Dwarf_Die* type) {
@@ -108,19 +119,12 @@ bool markEightbytes(Dwarf_Die* die, Dwarf_Word offset, std::vector<ArgClass>& ei
   int tag = dwarf_tag(type);
   Dwarf_Word size = sizeOf(type);
   if (tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_class_type) {
-    Dwarf_Die member;
-    if (dwarf_child(type, &member) != 0) return true;
-    do {
-      if (dwarf_tag(&member) != DW_TAG_member) continue;
-      Dwarf_Attribute attr;
-      Dwarf_Word at = 0;
-      if (dwarf_attr(&member, DW_AT_data_member_location, &attr)) dwarf_formudata(&attr, &at);
-      Dwarf_Die memberType;
-      if (dwarf_attr_integrate(&member, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &memberType) == nullptr)
-        continue;
-      if (!markEightbytes(&memberType, offset + at, eightbytes, depth + 1)) return false;
-    } while (dwarf_siblingof(&member, &member) == 0);
-    return true;
+    bool ok = true;
+    forEachMember(type, [&](const char*, Dwarf_Word at, Dwarf_Die*, Dwarf_Die* memberType) {
+      ok = !memberType || markEightbytes(memberType, offset + at, eightbytes, depth + 1);
+      return ok;
+    });
+    return ok;
   }
   if (tag == DW_TAG_array_type) {
     Dwarf_Attribute attr;
@@ -258,34 +262,27 @@ Type arrayType(Dwarf_Die* array, uint32_t size) {
 }
 
 void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int depth) {
-  Dwarf_Die member;
-  if (depth > 8 || dwarf_child(record, &member) != 0) return;
-  do {
-    if (dwarf_tag(&member) != DW_TAG_member) continue;
-    Dwarf_Attribute attr;
-    Dwarf_Word offset = 0;
-    if (dwarf_attr(&member, DW_AT_data_member_location, &attr)) dwarf_formudata(&attr, &offset);
-    Dwarf_Die type;
-    bool hasType = dwarf_attr_integrate(&member, DW_AT_type, &attr) && dwarf_formref_die(&attr, &type);
-    const char* name = dwarf_diename(&member);
+  if (depth > 8) return;
+  forEachMember(record, [&](const char* name, Dwarf_Word offset, Dwarf_Die* member, Dwarf_Die* type) {
     if (name == nullptr) {  // anonymous struct or union: its members belong to this one
-      if (hasType) flattenMembers(&type, base + static_cast<uint32_t>(offset), out, depth + 1);
-      continue;
+      if (type) flattenMembers(type, base + static_cast<uint32_t>(offset), out, depth + 1);
+      return true;
     }
     StructField f;
     f.name = name;
     f.offset = base + static_cast<uint32_t>(offset);
-    if (hasType) {
+    if (type) {
       // The size of arrays from their bounds (they have no DW_AT_byte_size:
       // `char name[16]` was one byte), through typedefs.
-      f.size = static_cast<uint32_t>(sizeOf(&type));
+      f.size = static_cast<uint32_t>(sizeOf(type));
       Dwarf_Die storage;
-      Dwarf_Die* bare = strip(&type, storage);
-      f.type = bare && dwarf_tag(bare) == DW_TAG_array_type ? arrayType(bare, f.size) : typeOf(&type);
+      Dwarf_Die* bare = strip(type, storage);
+      f.type = bare && dwarf_tag(bare) == DW_TAG_array_type ? arrayType(bare, f.size) : typeOf(type);
     }
-    if (dwarf_hasattr(&member, DW_AT_bit_size)) f.type = Type(), f.bitField = true;
+    if (dwarf_hasattr(member, DW_AT_bit_size)) f.type = Type(), f.bitField = true;
     out.fields.push_back(std::move(f));
-  } while (dwarf_siblingof(&member, &member) == 0);
+    return true;
+  });
 }
 
 // Calls visit() on every top-level DIE of every compilation unit of the ELF

@@ -18,8 +18,6 @@
 namespace dptrace {
 namespace {
 
-bool isWildcard(const std::string& s) { return hasWildcard(s); }
-
 std::string tracepointKey(const ast::AttachPoint& ap) { return ap.target + ":" + ap.function; }
 
 // The tracepoints an attach point names: itself, or what its pattern matched.
@@ -176,7 +174,7 @@ bool isPrivilegeError(const std::string& error) {
 void importTracepoints(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
   std::string key = tracepointKey(ap);
   if (types.tracepoints.count(key) || types.tracepointMatches.count(key)) return;
-  bool wildcard = isWildcard(ap.target) || isWildcard(ap.function);
+  bool wildcard = hasWildcard(ap.target) || hasWildcard(ap.function);
   std::vector<std::string> names;
   std::string error;
   if (wildcard) {
@@ -217,7 +215,7 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
   importC(program, options, diags, types);
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if (isUserProbe(ap.kind) && !ap.offset && !isWildcard(ap.function)) {
+      if (isUserProbe(ap.kind) && !ap.offset && !hasWildcard(ap.function)) {
         std::string key = ap.target + ":" + ap.function, error;
         if (types.signatures.count(key)) continue;
         // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values.
