@@ -79,6 +79,9 @@ private:
   Val packetField(const std::string& view, const std::string& field, SourceRange r);
   Value* viewPresent(const std::string& view);
   void packetAction(const ast::Call& c);
+  // An afxdp block in the kernel: the frame into the socket of its rx queue
+  // (afxdp:IF:Q: queue Q only); with --pcap, the block's number into afxdp_hit.
+  void redirectToSocket();
   // A field assignment, with every checksum that covers the field updated.
   void packetWrite(const ast::Field& target, const Val& v);
   void swapFields(const ast::Call& c);

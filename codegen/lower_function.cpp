@@ -136,7 +136,9 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
       variableSet_[name] = flag;
       b_.CreateStore(b_.getInt8(0), flag);
     }
-    if (probe_->predicate) {
+    // An afxdp block's predicate runs in the kernel and its body in dptrace.
+    bool afxdp = ap_->kind == ProbeKind::Afxdp;
+    if (probe_->predicate && !m_.host()) {
       at(probe_->predicate->range);
       statementRange_ = probe_->predicate->range;
       arenaUsed_ = 0;
@@ -145,11 +147,13 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
       b_.CreateCondBr(condition(*probe_->predicate), pass, nextBlock_);
       b_.SetInsertPoint(pass);
     }
-    block(probe_->body);
+    if (afxdp && !m_.host()) redirectToSocket();
+    else block(probe_->body);
     if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(nextBlock_);
     b_.SetInsertPoint(nextBlock_);
   }
-  b_.CreateRet(b_.getInt32(kXdpPass));  // a packet no action ended is passed
+  // A packet no action ended is passed; an afxdp body's frame is dropped.
+  b_.CreateRet(b_.getInt32(m_.host() ? kXdpDrop : kXdpPass));
   b_.SetInsertPoint(entry_);
   b_.CreateBr(body);
 }
@@ -197,6 +201,10 @@ Value* FunctionLowering::call(Helper h, llvm::Type* ret, std::vector<Value*> arg
   std::vector<llvm::Type*> types;
   for (Value* a : args) types.push_back(a->getType());
   auto* fnType = llvm::FunctionType::get(ret, types, false);
+  if (m_.host()) {  // a function of the runtime, found by name when the code is loaded
+    llvm::FunctionCallee f = m_.module().getOrInsertFunction(hostHelperName(h), fnType);
+    return b_.CreateCall(f, args);
+  }
   Value* callee = b_.CreateIntToPtr(b_.getInt64(static_cast<int64_t>(h)), ptr());
   return b_.CreateCall(fnType, callee, args);
 }
@@ -252,6 +260,20 @@ void FunctionLowering::incrementCounter(llvm::GlobalVariable* map, uint32_t inde
   b_.CreateAlignedStore(b_.CreateAdd(old, b_.getInt64(1)), p, llvm::Align(8));
   b_.CreateBr(done);
   b_.SetInsertPoint(done);
+}
+
+const char* hostHelperName(Helper h) {
+  switch (h) {
+    case Helper::MapLookupElem: return kHostMapLookup;
+    case Helper::MapUpdateElem: return kHostMapUpdate;
+    case Helper::MapDeleteElem: return kHostMapDelete;
+    case Helper::KtimeGetNs: return kHostKtimeNs;
+    case Helper::GetSmpProcessorId: return kHostCpu;
+    case Helper::XdpAdjustHead: return kHostAdjustHead;
+    case Helper::RingbufOutput: return kHostRingbufOutput;
+    case Helper::RingbufQuery: return kHostRingbufQuery;
+    default: return kHostUnavailable;
+  }
 }
 
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,

@@ -32,6 +32,9 @@ constexpr uint64_t kGtpUPort = 2152;
 
 // xdp_md.data / data_end, as the packet pointers the verifier knows them by.
 Value* FunctionLowering::contextPointer(uint32_t offsetInContext) {
+  if (m_.host())  // HostPacket: real pointers
+    return b_.CreateAlignedLoad(ptr(), offset(fn_->getArg(0), offsetInContext == kXdpMdData ? kHostData : kHostDataEnd),
+                                llvm::Align(8));
   Value* v = b_.CreateAlignedLoad(b_.getInt32Ty(), offset(fn_->getArg(0), offsetInContext), llvm::Align(4));
   return b_.CreateIntToPtr(b_.CreateZExt(v, i64()), ptr());
 }
@@ -247,8 +250,11 @@ Value* FunctionLowering::viewPresent(const std::string& view) {
 Val FunctionLowering::packetField(const std::string& view, const std::string& field, SourceRange r) {
   Value* ctx = fn_->getArg(0);
   if (view == "pkt") {
+    if (field == "len" && m_.host())
+      return {b_.CreatePtrDiff(b_.getInt8Ty(), contextPointer(kXdpMdDataEnd), contextPointer(kXdpMdData)), false};
     if (field == "len") return {b_.CreateAnd(call(Helper::XdpGetBuffLen, i64(), {ctx}), 0xffffffff), false};
     uint32_t off = field == "ifindex" ? kXdpMdIngressIfindex : kXdpMdRxQueue;
+    if (m_.host()) off = field == "ifindex" ? kHostIfindex : kHostQueue;
     return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, off), llvm::Align(4)), i64()), false};
   }
   PacketHeader found = *header(view);
@@ -281,6 +287,28 @@ Val FunctionLowering::packetField(const std::string& view, const std::string& fi
   if (f->type.is(TypeKind::Integer)) return {loadPacket(h, f->offset, f->size), false};
   m_.unsupported(r, view + "." + field);
   return zero();
+}
+
+void FunctionLowering::redirectToSocket() {
+  Value* ctx = fn_->getArg(0);
+  Value* queue = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, kXdpMdRxQueue), llvm::Align(4)), i64());
+  if (ap_->queue) {
+    BasicBlock* mine = BasicBlock::Create(ctx_, "afxdp_queue", fn_);
+    b_.CreateCondBr(b_.CreateICmpEQ(queue, b_.getInt64(*ap_->queue)), mine, nextBlock_);
+    b_.SetInsertPoint(mine);
+  }
+  if (m_.pcap()) {
+    Value* key = stackSlot(8);
+    b_.CreateAlignedStore(b_.getInt32(0), key, llvm::Align(8));
+    Value* p = call(Helper::MapLookupElem, ptr(), {m_.afxdpHit(), key});
+    onlyIf(b_.CreateIsNotNull(p), [&] { b_.CreateAlignedStore(b_.getInt64(m_.afxdpBody(ap_) + 1), p, llvm::Align(8)); });
+    b_.CreateRet(b_.getInt32(kXdpRedirect));
+  } else {
+    // A queue without a socket passes the frame to the kernel (the flags' default action).
+    Value* r = call(Helper::RedirectMap, i64(), {m_.xskMap(ap_->target), queue, b_.getInt64(kXdpPass)});
+    b_.CreateRet(b_.CreateTrunc(r, b_.getInt32Ty()));
+  }
+  b_.SetInsertPoint(BasicBlock::Create(ctx_, "after_action", fn_));
 }
 
 void FunctionLowering::packetAction(const ast::Call& c) {

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "codegen.h"
+#include "host_abi.h"
 
 namespace dptrace {
 
@@ -33,8 +34,17 @@ enum class Helper : int64_t {
   ProbeReadKernelStr = 115,
   RingbufOutput = 130,
   RingbufQuery = 134,
+  RedirectMap = 51,
   XdpGetBuffLen = 188,
 };
+
+// Where the IR generator's code runs: the kernel (BPF), or dptrace itself
+// (afxdp bodies, compiled for the host). Host code calls the helpers as
+// functions of the runtime (runtime/afxdp_host.h), by the names hostHelperName() gives.
+enum class CodeTarget { Bpf, Host };
+const char* hostHelperName(Helper h);
+
+
 
 // Offsets in struct xdp_md.
 inline constexpr uint32_t kXdpMdData = 0, kXdpMdDataEnd = 4, kXdpMdIngressIfindex = 12, kXdpMdRxQueue = 16;
@@ -62,7 +72,7 @@ struct MapGlobal {
 class ModuleLowering {
 public:
   ModuleLowering(const ast::Program& program, const TypeTable& types, const CodegenOptions& options,
-                 Diagnostics& diags);
+                 Diagnostics& diags, CodeTarget target = CodeTarget::Bpf);
 
   // Builds every map and every program; false if something could not be lowered.
   bool lower();
@@ -70,6 +80,14 @@ public:
   CompiledScript& info() { return info_; }
 
   // ---- used by FunctionLowering
+  bool host() const { return target_ == CodeTarget::Host; }
+  bool pcap() const { return options_.pcap; }
+  // The XSKMAP of an interface's afxdp blocks, and the --pcap map that
+  // tells the runtime which afxdp block took the frame.
+  llvm::GlobalVariable* xskMap(const std::string& interface) { return xskMaps_.at(interface); }
+  llvm::GlobalVariable* afxdpHit() { return afxdpHit_; }
+  // The index in CompiledScript::afxdp of an afxdp attach point's body.
+  uint32_t afxdpBody(const ast::AttachPoint* ap) const { return afxdpBodies_.at(ap); }
   llvm::LLVMContext& context() { return *context_; }
   llvm::DIBuilder& di() { return *di_; }
   llvm::DIFile* diFile() { return diFile_; }
@@ -94,17 +112,25 @@ private:
   llvm::GlobalVariable* mapDefinition(const std::string& symbol, uint32_t bpfType, uint32_t maxEntries,
                                       uint32_t keySize, uint32_t valueSize);
   void createLicense();
+  llvm::GlobalVariable* hostGlobal(const std::string& symbol);
   void lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n, const std::string& binary,
                   const std::string& symbol);
   void lowerTracepoints(const ast::Probe& probe, const ast::AttachPoint& ap, size_t& n);
   llvm::Function* probeFunction(const ast::Probe& probe, const std::string& name, const std::string& section);
   static std::string programName(const ast::AttachPoint& ap, size_t n);
   void lowerPacketProgram(const std::string& interface, const std::vector<PacketBlock>& blocks);
+  llvm::Function* packetFunction(const std::string& name, const std::string& section, const ast::Probe& first);
+  void planAfxdp();
+  void lowerHost();
 
   const ast::Program& program_;
   const TypeTable& types_;
   CodegenOptions options_;
   Diagnostics& diags_;
+  CodeTarget target_;
+  std::map<std::string, llvm::GlobalVariable*> xskMaps_;  // afxdp interfaces
+  llvm::GlobalVariable* afxdpHit_ = nullptr;                // --pcap with afxdp blocks
+  std::map<const ast::AttachPoint*, uint32_t> afxdpBodies_;
   std::unique_ptr<llvm::LLVMContext> context_;
   std::unique_ptr<llvm::Module> module_;
   std::unique_ptr<llvm::DIBuilder> di_;

@@ -9,6 +9,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
+#include <llvm/TargetParser/Host.h>
 
 #include <algorithm>
 #include <mutex>
@@ -23,11 +24,18 @@ extern "C" void LLVMInitializeBPFTargetInfo();
 extern "C" void LLVMInitializeBPFTarget();
 extern "C" void LLVMInitializeBPFTargetMC();
 extern "C" void LLVMInitializeBPFAsmPrinter();
+extern "C" void LLVMInitializeX86TargetInfo();
+extern "C" void LLVMInitializeX86Target();
+extern "C" void LLVMInitializeX86TargetMC();
+extern "C" void LLVMInitializeX86AsmPrinter();
 
 namespace dptrace {
 namespace {
 
-constexpr uint32_t kMapHash = 1, kMapArray = 2, kMapPercpuHash = 5, kMapPercpuArray = 6, kMapRingbuf = 27;
+constexpr uint32_t kMapHash = 1, kMapArray = 2, kMapPercpuHash = 5, kMapPercpuArray = 6, kMapXsk = 17, kMapRingbuf = 27;
+
+// The most rx queues an interface's XSKMAP covers.
+constexpr uint32_t kXskMapEntries = 256;
 
 // Maps a probe deletes entries of (they stay hashes: a BPF program cannot
 // reset another CPU's slot of a per-CPU array).
@@ -146,8 +154,8 @@ void optimize(llvm::Module& module, llvm::TargetMachine& tm) {
 }  // namespace
 
 ModuleLowering::ModuleLowering(const ast::Program& program, const TypeTable& types, const CodegenOptions& options,
-                               Diagnostics& diags)
-    : program_(program), types_(types), options_(options), diags_(diags) {
+                               Diagnostics& diags, CodeTarget target)
+    : program_(program), types_(types), options_(options), diags_(diags), target_(target) {
   context_ = std::make_unique<llvm::LLVMContext>();
   module_ = std::make_unique<llvm::Module>(diags.file().name(), *context_);
   module_->addModuleFlag(llvm::Module::Warning, "Debug Info Version", llvm::DEBUG_METADATA_VERSION);
@@ -228,16 +236,47 @@ void ModuleLowering::createMaps() {
       type = kMapPercpuArray;
       entries = arrayEntries(l.keys);
     }
+    l.userSpace = mapInfo.userSpace;
     MapGlobal g;
     g.index = info_.maps.size();
-    g.global = mapDefinition(l.symbol, type, entries, l.keySize, l.valueSize);
+    // A map lives on one side: in the object, or in dptrace (host code
+    // reaches it through a pointer the runtime puts in its global).
+    if (host() && l.userSpace) g.global = hostGlobal(l.symbol);
+    if (!host() && !l.userSpace) g.global = mapDefinition(l.symbol, type, entries, l.keySize, l.valueSize);
     maps_[name] = g;
     info_.maps.push_back(std::move(l));
+  }
+  if (host()) {
+    events_ = hostGlobal(info_.eventsMap);
+    lost_ = hostGlobal(info_.lostMap);
+    refused_ = hostGlobal(info_.refusedMap);
+    start_ = hostGlobal(info_.startMap);
+    return;
   }
   events_ = mapDefinition(info_.eventsMap, kMapRingbuf, kRingbufBytes, 0, 0);
   lost_ = mapDefinition(info_.lostMap, kMapPercpuArray, 1, 4, 8);
   refused_ = mapDefinition(info_.refusedMap, kMapPercpuArray, std::max<uint32_t>(1, static_cast<uint32_t>(info_.maps.size())), 4, 8);
   start_ = mapDefinition(info_.startMap, kMapArray, 1, 4, 8);
+  for (const AfxdpBody& body : info_.afxdp) {
+    if (options_.pcap) {
+      if (!afxdpHit_) afxdpHit_ = mapDefinition(info_.afxdpHitMap, kMapArray, 1, 4, 8);
+      continue;
+    }
+    if (xskMaps_.count(body.interface)) continue;
+    std::string symbol = "xsk" + std::to_string(xskMaps_.size());
+    xskMaps_[body.interface] = mapDefinition(symbol, kMapXsk, kXskMapEntries, 4, 4);
+  }
+}
+
+// A pointer-sized global of the host code that the runtime fills (with a
+// user-space map, or the event sink) before the code runs.
+llvm::GlobalVariable* ModuleLowering::hostGlobal(const std::string& symbol) {
+  auto* type = llvm::PointerType::get(*context_, 0);
+  auto* g = new llvm::GlobalVariable(*module_, type, false, llvm::GlobalValue::ExternalLinkage,
+                                     llvm::ConstantPointerNull::get(type), symbol);
+  g->setAlignment(llvm::Align(8));
+  g->setDSOLocal(true);
+  return g;
 }
 
 void ModuleLowering::createLicense() {
@@ -356,18 +395,18 @@ void ModuleLowering::lowerTracepoints(const ast::Probe& probe, const ast::Attach
   }
 }
 
-// One XDP program: `int xdp_IFACE(struct xdp_md *ctx)` in section "xdp", with
-// the BTF that the kernel, ip link and the libxdp dispatcher expect.
-void ModuleLowering::lowerPacketProgram(const std::string& interface, const std::vector<PacketBlock>& blocks) {
-  std::string name = xdpProgramName(interface);
+// A packet function `int NAME(struct xdp_md *ctx)` with the BTF that the
+// kernel, ip link and the libxdp dispatcher expect; in `section` ("xdp"), or
+// none for a host afxdp body.
+llvm::Function* ModuleLowering::packetFunction(const std::string& name, const std::string& section, const ast::Probe& first) {
   auto* ptr = llvm::PointerType::get(*context_, 0);
   auto* fnType = llvm::FunctionType::get(llvm::Type::getInt32Ty(*context_), {ptr}, false);
   auto* fn = llvm::Function::Create(fnType, llvm::GlobalValue::ExternalLinkage, name, *module_);
-  fn->setSection("xdp");
+  if (!section.empty()) fn->setSection(section);
   fn->getArg(0)->setName("ctx");
   fn->addFnAttr(llvm::Attribute::NoUnwind);
 
-  LineColumn where = diags_.file().lineColumn(blocks.front().probe->range.begin);
+  LineColumn where = diags_.file().lineColumn(first.range.begin);
   llvm::DIType* intType = di_->createBasicType("int", 32, llvm::dwarf::DW_ATE_signed);
   llvm::DIType* u32 = di_->createTypedef(di_->createBasicType("unsigned int", 32, llvm::dwarf::DW_ATE_unsigned), "__u32",
                                          diFile_, 0, cu_);
@@ -383,31 +422,84 @@ void ModuleLowering::lowerPacketProgram(const std::string& interface, const std:
                                  llvm::DINode::FlagPrototyped, llvm::DISubprogram::SPFlagDefinition);
   fn->setSubprogram(sp);
   di_->createParameterVariable(sp, "ctx", 1, diFile_, where.line, ctxType, /*AlwaysPreserve=*/true);
+  return fn;
+}
+
+// One XDP program: the xdp and afxdp blocks of one interface, in script order.
+void ModuleLowering::lowerPacketProgram(const std::string& interface, const std::vector<PacketBlock>& blocks) {
+  std::string name = xdpProgramName(interface);
+  llvm::Function* fn = packetFunction(name, "xdp", *blocks.front().probe);
   lowerPacketFunction(*this, blocks, fn);
   ProgramInfo info;
   info.function = name;
   info.section = "xdp";
   info.attach = *blocks.front().ap;
+  info.attach.kind = ProbeKind::Xdp;  // attached as an XDP program, whatever its first block
   info.attachPoints = static_cast<uint32_t>(blocks.size());
   PacketSends sends;
-  for (const PacketBlock& b : blocks) sends.visit(b.probe->body);
+  for (const PacketBlock& b : blocks)
+    if (b.ap->kind == ProbeKind::Xdp) sends.visit(b.probe->body);  // an afxdp body's tx() is dptrace's
   info.transmits = sends.transmits;
   info.redirects.assign(sends.redirects.begin(), sends.redirects.end());
   std::vector<const ast::Probe*> probes;
   for (const PacketBlock& b : blocks) probes.push_back(b.probe);
   info.loops = loopsOf(probes);
+  if (auto xsk = xskMaps_.find(interface); xsk != xskMaps_.end()) info.xskMap = xsk->second->getName().str();
   info_.programs.push_back(std::move(info));
+}
+
+// The afxdp bodies, in script order, one per attach point. Live, the frames
+// of one queue of an interface go to one socket, so one body: two afxdp
+// blocks that could take the same queue are refused (with --pcap, the
+// program tells which block took the frame).
+void ModuleLowering::planAfxdp() {
+  for (const ast::Probe& probe : program_.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (ap.kind != ProbeKind::Afxdp) continue;
+      AfxdpBody body;
+      body.function = "afxdp_" + std::to_string(info_.afxdp.size());
+      body.interface = options_.pcap ? "" : ap.target;
+      body.queue = ap.queue ? static_cast<int64_t>(*ap.queue) : -1;
+      body.attach = ap;
+      if (!options_.pcap)
+        for (const AfxdpBody& other : info_.afxdp)
+          if (other.interface == body.interface && (other.queue < 0 || body.queue < 0 || other.queue == body.queue)) {
+            diags_.error(ap.range, "a second afxdp block on the frames of '" + other.attach.raw + "'",
+                         "one afxdp block per interface queue: merge the two (if/else on the packet views), "
+                         "or name distinct queues (afxdp:IF:0, afxdp:IF:1)");
+            diags_.note(other.attach.range, "the first afxdp block on them is here");
+          }
+      afxdpBodies_[&ap] = static_cast<uint32_t>(info_.afxdp.size());
+      info_.afxdp.push_back(std::move(body));
+    }
+}
+
+// The host code: one function per afxdp body, its maps in dptrace.
+void ModuleLowering::lowerHost() {
+  for (const ast::Probe& probe : program_.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (ap.kind != ProbeKind::Afxdp) continue;
+      const AfxdpBody& body = info_.afxdp[afxdpBodies_.at(&ap)];
+      llvm::Function* fn = packetFunction(body.function, "", probe);
+      lowerPacketFunction(*this, {PacketBlock{&probe, &ap}}, fn);
+    }
 }
 
 bool ModuleLowering::lower() {
   size_t errorsBefore = diags_.errorCount();
+  planAfxdp();
   createMaps();
+  if (host()) {
+    lowerHost();
+    di_->finalize();
+    return diags_.errorCount() == errorsBefore;
+  }
   createLicense();
   // xdp blocks: one program per interface (one for all with --pcap), in script order.
   std::vector<std::pair<std::string, std::vector<PacketBlock>>> packetPrograms;
   for (const ast::Probe& probe : program_.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if (ap.kind != ProbeKind::Xdp) continue;
+      if (ap.kind != ProbeKind::Xdp && ap.kind != ProbeKind::Afxdp) continue;
       std::string interface = options_.pcap ? "" : ap.target;
       auto it = std::find_if(packetPrograms.begin(), packetPrograms.end(), [&](auto& p) { return p.first == interface; });
       if (it == packetPrograms.end()) it = packetPrograms.insert(packetPrograms.end(), {interface, {}});
@@ -417,7 +509,7 @@ bool ModuleLowering::lower() {
   size_t n = 0;
   for (const ast::Probe& probe : program_.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
-      if (ap.kind == ProbeKind::Xdp) continue;
+      if (ap.kind == ProbeKind::Xdp || ap.kind == ProbeKind::Afxdp) continue;
       if (!isUserProbe(ap.kind)) {
         if (ap.kind == ProbeKind::Tracepoint) lowerTracepoints(probe, ap, n);
         else lowerProbe(probe, ap, n++, "", "");
@@ -435,35 +527,46 @@ bool ModuleLowering::lower() {
   return diags_.errorCount() == errorsBefore;
 }
 
-std::optional<CompiledScript> compileScript(const ast::Program& program, const TypeTable& types,
-                                            const CodegenOptions& options, Diagnostics& diags,
-                                            CodegenOutput output, std::ostream* text) {
-  ModuleLowering lowering(program, types, options, diags);
-  if (!lowering.lower()) return std::nullopt;
-  llvm::Module& module = lowering.module();
+namespace {
 
+llvm::TargetMachine* hostTargetMachine(std::string& error) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LLVMInitializeX86TargetInfo();
+    LLVMInitializeX86Target();
+    LLVMInitializeX86TargetMC();
+    LLVMInitializeX86AsmPrinter();
+  });
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (target == nullptr) return nullptr;
+  // Position-independent, small code model: runtime/native_code.cpp places
+  // the object anywhere and resolves its few relocations.
+  return target->createTargetMachine(triple, llvm::sys::getHostCPUName(), "", llvm::TargetOptions(), llvm::Reloc::PIC_,
+                                     llvm::CodeModel::Small, llvm::CodeGenOptLevel::Default);
+}
+
+// Verifies, optimises and emits one module: its text (IR, assembly) to
+// `text`, or its object into `object`. Back-end errors become located errors.
+bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::string& triple, CodegenOutput output,
+                std::ostream* text, std::vector<char>* object, Diagnostics& diags) {
+  llvm::Module& module = lowering.module();
   std::string verifyErrors;
   llvm::raw_string_ostream verifyStream(verifyErrors);
   if (llvm::verifyModule(module, &verifyStream)) {
     diags.error({0, 0}, "internal error: the generated LLVM IR is invalid", verifyStream.str());
-    return std::nullopt;
+    return false;
   }
-  std::string error;
-  std::unique_ptr<llvm::TargetMachine> tm(bpfTargetMachine(error));
-  if (!tm) {
-    diags.error({0, 0}, "internal error: no BPF target in this LLVM: " + error);
-    return std::nullopt;
-  }
-  module.setDataLayout(tm->createDataLayout());
-  module.setTargetTriple("bpfel");
-  optimize(module, *tm);
+  module.setDataLayout(tm.createDataLayout());
+  module.setTargetTriple(triple);
+  optimize(module, tm);
 
   if (output == CodegenOutput::LlvmIr) {
     std::string ir;
     llvm::raw_string_ostream os(ir);
     module.print(os, nullptr);
     *text << os.str();
-    return lowering.info();
+    return true;
   }
   // The BPF back end reports what it cannot do (a stack over 512 bytes) as
   // diagnostics: they become located errors, never raw LLVM text.
@@ -487,29 +590,63 @@ std::optional<CompiledScript> compileScript(const ast::Program& program, const T
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager pm;
   auto fileType = output == CodegenOutput::Assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
-  if (tm->addPassesToEmitFile(pm, os, nullptr, fileType)) {
-    diags.error({0, 0}, "internal error: the BPF back end cannot emit this file type");
-    return std::nullopt;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, fileType)) {
+    diags.error({0, 0}, "internal error: the back end for " + triple + " cannot emit this file type");
+    return false;
   }
   pm.run(module);
   for (const auto& [function, message] : backEnd.errors) {
     SourceRange where{0, 0};
     for (const ProgramInfo& p : lowering.info().programs)
       if (p.function == function) where = p.attach.range;
+    for (const AfxdpBody& b : lowering.info().afxdp)
+      if (b.function == function) where = b.attach.range;
     if (message.find("stack limit") != std::string::npos)
       diags.error(where, "this probe needs more than 512 bytes of BPF stack",
                   "use fewer variables or shorter strings in it, or split its work between probes");
     else
-      diags.error(where, "the BPF back end cannot compile this probe", message);
+      diags.error(where, "the back end cannot compile this probe", message);
   }
-  if (!backEnd.errors.empty()) return std::nullopt;
-  if (output == CodegenOutput::Assembly) {
-    text->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    return lowering.info();
+  if (!backEnd.errors.empty()) return false;
+  if (output == CodegenOutput::Assembly) text->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  else object->assign(buffer.begin(), buffer.end());
+  return true;
+}
+
+}  // namespace
+
+std::optional<CompiledScript> compileScript(const ast::Program& program, const TypeTable& types,
+                                            const CodegenOptions& options, Diagnostics& diags,
+                                            CodegenOutput output, std::ostream* text) {
+  ModuleLowering lowering(program, types, options, diags);
+  if (!lowering.lower()) return std::nullopt;
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> tm(bpfTargetMachine(error));
+  if (!tm) {
+    diags.error({0, 0}, "internal error: no BPF target in this LLVM: " + error);
+    return std::nullopt;
   }
   CompiledScript info = lowering.info();
-  info.object.assign(buffer.begin(), buffer.end());
-  return info;
+  if (!emitModule(lowering, *tm, "bpfel", output, text, &info.object, diags)) return std::nullopt;
+  if (info.afxdp.empty()) return info;
+
+  // The afxdp bodies: the same IR generator, for the host.
+  ModuleLowering host(program, types, options, diags, CodeTarget::Host);
+  // printf() and time() sites of the bodies are numbered after the kernel's.
+  host.info().printfs = info.printfs;
+  host.info().timeFormats = info.timeFormats;
+  if (!host.lower()) return std::nullopt;
+  info.printfs = host.info().printfs;
+  info.timeFormats = host.info().timeFormats;
+  std::unique_ptr<llvm::TargetMachine> hostTm(hostTargetMachine(error));
+  if (!hostTm) {
+    diags.error({0, 0}, "internal error: no host target in this LLVM: " + error);
+    return std::nullopt;
+  }
+  if (text) *text << "\n; ---- afxdp bodies: host code, run in dptrace on each frame\n";
+  return emitModule(host, *hostTm, hostTm->getTargetTriple().str(), output, text, &info.hostObject, diags)
+             ? std::optional<CompiledScript>(std::move(info))
+             : std::nullopt;
 }
 
 }  // namespace dptrace

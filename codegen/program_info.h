@@ -25,6 +25,7 @@ struct MapLayout {
   bool array = false;  // a per-CPU array indexed by the key (isArrayMap in aggregation.h; BPF key: u32)
   int64_t lhistMin = 0, lhistMax = 0, lhistStep = 1;
   uint32_t buckets = 0;  // hist and lhist
+  bool userSpace = false;  // written by afxdp bodies: kept in dptrace, not in the object
   bool operator==(const MapLayout&) const = default;
 };
 
@@ -55,11 +56,24 @@ struct ProgramInfo {
   bool transmits = false;             // xdp: some block calls tx()
   std::vector<std::string> redirects;  // xdp: the interfaces redirect() sends to
   std::vector<SourceRange> loops;      // its `while` loops, for a verifier refusal about one
+  std::string xskMap;                  // xdp: the XSKMAP its afxdp blocks redirect into (empty: none)
   bool operator==(const ProgramInfo&) const = default;
+};
+
+// The body of an afxdp block on one interface: a function of the host code,
+// `int NAME(HostPacket*)` returning XDP_TX or XDP_DROP.
+struct AfxdpBody {
+  std::string function;
+  std::string interface;  // as written; the xdp program of this interface redirects to it
+  int64_t queue = -1;     // afxdp:IF:Q; -1 for every queue
+  ast::AttachPoint attach;
+  bool operator==(const AfxdpBody&) const = default;
 };
 
 struct CompiledScript {
   std::vector<char> object;  // the BPF ELF object
+  std::vector<char> hostObject;  // afxdp bodies: an x86-64 ELF relocatable object (runtime/native_code.h)
+  std::vector<AfxdpBody> afxdp;
   std::vector<ProgramInfo> programs;
   std::vector<MapLayout> maps;
   std::vector<PrintfLayout> printfs;    // printf() call sites, by index
@@ -68,6 +82,7 @@ struct CompiledScript {
   std::string lostMap = "lost";         // per-CPU counter of records the ring buffer refused
   std::string refusedMap = "refused";   // per-CPU counters, one per map, of updates a full map refused
   std::string startMap = "start";       // one u64: the run's start in ktime ns, for elapsed
+  std::string afxdpHitMap = "afxdp_hit";  // --pcap: 1 + the afxdp body the last frame was redirected to
   bool operator==(const CompiledScript&) const = default;
 };
 

@@ -81,7 +81,7 @@ std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, b
                     "run this probe without --pcap, or remove it");
         continue;
       }
-      if (ap.kind != ProbeKind::Xdp || pcap || !attaching) continue;
+      if ((ap.kind != ProbeKind::Xdp && ap.kind != ProbeKind::Afxdp) || pcap || !attaching) continue;
       if (ap.target == "any") {
         diags.error(ap.range, "xdp:any names no interface: it runs only on a capture",
                     "replay one with --pcap FILE, or name an interface: xdp:veth0");

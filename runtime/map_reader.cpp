@@ -7,36 +7,24 @@
 #include <map>
 
 #include "decode.h"
+#include "user_map.h"
 
 namespace dptrace {
 namespace {
 
-int cpus() {
+int possibleCpus() {
   static int n = libbpf_num_possible_cpus();
   return n > 0 ? n : 1;
 }
 
-std::vector<std::vector<uint8_t>> allKeys(int fd, uint32_t keySize) {
-  std::vector<std::vector<uint8_t>> keys;
-  std::vector<uint8_t> key(keySize), next(keySize);
-  const void* previous = nullptr;
-  while (bpf_map_get_next_key(fd, previous, next.data()) == 0) {
-    keys.push_back(next);
-    key = next;
-    previous = key.data();
-    if (keys.size() > (1u << 24)) break;
-  }
-  return keys;
-}
-
 // The entry's value per CPU (or once, for maps that are not per-CPU).
-std::vector<std::vector<uint8_t>> values(int fd, const MapLayout& l, const std::vector<uint8_t>& key) {
+std::vector<std::vector<uint8_t>> values(const MapAccess& m, const MapLayout& l, const std::vector<uint8_t>& key) {
   uint32_t stride = (l.valueSize + 7) / 8 * 8;
-  int n = l.perCpu ? cpus() : 1;
-  std::vector<uint8_t> buffer(static_cast<size_t>(stride) * n);
-  if (bpf_map_lookup_elem(fd, key.data(), buffer.data()) != 0) return {};
+  std::vector<uint8_t> buffer;
+  if (!m.lookup(key, buffer)) return {};
   std::vector<std::vector<uint8_t>> out;
-  for (int i = 0; i < n; ++i) out.emplace_back(buffer.begin() + i * stride, buffer.begin() + i * stride + l.valueSize);
+  for (size_t i = 0; i + l.valueSize <= buffer.size(); i += stride)
+    out.emplace_back(buffer.begin() + static_cast<std::ptrdiff_t>(i), buffer.begin() + static_cast<std::ptrdiff_t>(i + l.valueSize));
   return out;
 }
 
@@ -63,13 +51,71 @@ std::vector<Value> userKey(const MapLayout& l, const std::vector<uint8_t>& bpfKe
 
 }  // namespace
 
-MapSnapshot readMap(int fd, const MapLayout& l, const ZeroedKeys& zeroed) {
+MapAccess MapAccess::kernel(int fd) {
+  MapAccess m;
+  m.fd_ = fd;
+  bpf_map_info info{};
+  uint32_t infoSize = sizeof info;
+  if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &infoSize) == 0) {
+    bool perCpu = info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_PERCPU_ARRAY;
+    m.keySize_ = info.key_size;
+    m.valuesSize_ = (info.value_size + 7) / 8 * 8 * static_cast<uint32_t>(perCpu ? possibleCpus() : 1);
+  } else {
+    m.fd_ = -1;
+  }
+  return m;
+}
+
+MapAccess MapAccess::user(UserMap& map) {
+  MapAccess m;
+  m.user_ = &map;
+  return m;
+}
+
+int MapAccess::cpus(const MapLayout& l) const { return user_ || !l.perCpu ? 1 : possibleCpus(); }
+
+std::vector<std::vector<uint8_t>> MapAccess::keys() const {
+  if (user_) return user_->keys();
+  std::vector<std::vector<uint8_t>> keys;
+  std::vector<uint8_t> key(keySize_), next(keySize_);
+  const void* previous = nullptr;
+  while (bpf_map_get_next_key(fd_, previous, next.data()) == 0) {
+    keys.push_back(next);
+    key = next;
+    previous = key.data();
+    if (keys.size() > (1u << 24)) break;
+  }
+  return keys;
+}
+
+bool MapAccess::lookup(const std::vector<uint8_t>& key, std::vector<uint8_t>& values) const {
+  if (user_) {
+    const void* v = user_->lookup(key.data());
+    if (!v) return false;
+    values.assign(static_cast<const uint8_t*>(v), static_cast<const uint8_t*>(v) + user_->valueSize());
+    return true;
+  }
+  values.assign(valuesSize_, 0);
+  return bpf_map_lookup_elem(fd_, key.data(), values.data()) == 0;
+}
+
+void MapAccess::update(const std::vector<uint8_t>& key, const std::vector<uint8_t>& values) const {
+  if (user_) user_->update(key.data(), values.data());
+  else bpf_map_update_elem(fd_, key.data(), values.data(), BPF_EXIST);
+}
+
+void MapAccess::remove(const std::vector<uint8_t>& key) const {
+  if (user_) user_->remove(key.data());
+  else bpf_map_delete_elem(fd_, key.data());
+}
+
+MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& zeroed) {
   MapSnapshot snap;
   snap.name = l.name;
   bool histogram = l.role == MapRole::Hist || l.role == MapRole::Lhist;
   std::map<std::vector<uint8_t>, std::vector<uint64_t>> histograms;  // user key bytes -> bucket counts
-  for (const auto& key : allKeys(fd, l.keySize)) {
-    auto perCpu = values(fd, l, key);
+  for (const auto& key : m.keys()) {
+    auto perCpu = values(m, l, key);
     if (perCpu.empty()) continue;
     if (histogram) {
       uint64_t bucket = static_cast<uint64_t>(word(key, l.keySize - 8));
@@ -139,30 +185,35 @@ MapSnapshot readMap(int fd, const MapLayout& l, const ZeroedKeys& zeroed) {
   return snap;
 }
 
-void clearMap(int fd, const MapLayout& l) {
-  if (l.array) return zeroMap(fd, l, nullptr);  // array entries cannot be deleted; zero ones are not printed
-  for (const auto& key : allKeys(fd, l.keySize)) bpf_map_delete_elem(fd, key.data());
+void clearMap(const MapAccess& m, const MapLayout& l) {
+  if (l.array) return zeroMap(m, l, nullptr);  // array entries cannot be deleted; zero ones are not printed
+  for (const auto& key : m.keys()) m.remove(key);
 }
 
-void zeroMap(int fd, const MapLayout& l, ZeroedKeys* zeroed) {
+void zeroMap(const MapAccess& m, const MapLayout& l, ZeroedKeys* zeroed) {
   uint32_t stride = (l.valueSize + 7) / 8 * 8;
-  std::vector<uint8_t> zero(static_cast<size_t>(stride) * (l.perCpu ? cpus() : 1), 0);
-  for (const auto& key : allKeys(fd, l.keySize)) {
+  std::vector<uint8_t> zero(static_cast<size_t>(stride) * m.cpus(l), 0);
+  for (const auto& key : m.keys()) {
     if (l.array && zeroed) {
-      auto perCpu = values(fd, l, key);
+      auto perCpu = values(m, l, key);
       bool held = false;
       for (const auto& v : perCpu) held |= word(v, 0) != 0;
       if (held) zeroed->insert(key);
     }
-    bpf_map_update_elem(fd, key.data(), zero.data(), BPF_EXIST);
+    m.update(key, zero);
   }
 }
 
-uint64_t readCounter(int fd, uint32_t index) {
-  std::vector<uint64_t> perCpu(static_cast<size_t>(cpus()), 0);
-  if (bpf_map_lookup_elem(fd, &index, perCpu.data()) != 0) return 0;
+uint64_t readCounter(const MapAccess& m, uint32_t index) {
+  std::vector<uint8_t> key(4), values;
+  std::memcpy(key.data(), &index, 4);
+  if (!m.lookup(key, values)) return 0;
   uint64_t total = 0;
-  for (uint64_t v : perCpu) total += v;
+  for (size_t i = 0; i + 8 <= values.size(); i += 8) {
+    uint64_t v;
+    std::memcpy(&v, values.data() + i, 8);
+    total += v;
+  }
   return total;
 }
 

@@ -15,12 +15,34 @@ namespace dptrace {
 // print (as 0, as bpftrace prints a zeroed entry), unlike untouched ones.
 using ZeroedKeys = std::set<std::vector<uint8_t>>;
 
-MapSnapshot readMap(int fd, const MapLayout& layout, const ZeroedKeys& zeroed = {});
+class UserMap;
+
+// A map's entries wherever it lives: a BPF map (by fd) or a user-space map
+// of afxdp bodies. Values come as one per CPU (`cpus()` of them, each
+// rounded up to 8 bytes), as bpf_map_lookup_elem returns a per-CPU map's.
+class MapAccess {
+public:
+  static MapAccess kernel(int fd);
+  static MapAccess user(UserMap& map);
+  std::vector<std::vector<uint8_t>> keys() const;
+  bool lookup(const std::vector<uint8_t>& key, std::vector<uint8_t>& values) const;
+  void update(const std::vector<uint8_t>& key, const std::vector<uint8_t>& values) const;
+  void remove(const std::vector<uint8_t>& key) const;
+  int cpus(const MapLayout& l) const;
+  bool valid() const { return fd_ >= 0 || user_ != nullptr; }
+
+private:
+  int fd_ = -1;
+  uint32_t keySize_ = 0, valuesSize_ = 0;  // a BPF map's, from the kernel
+  UserMap* user_ = nullptr;
+};
+
+MapSnapshot readMap(const MapAccess& map, const MapLayout& layout, const ZeroedKeys& zeroed = {});
 // Removes every entry (clear) or sets every value to zero (zero); zeroMap
 // adds to `zeroed` the array entries that held something.
-void clearMap(int fd, const MapLayout& layout);
-void zeroMap(int fd, const MapLayout& layout, ZeroedKeys* zeroed = nullptr);
+void clearMap(const MapAccess& map, const MapLayout& layout);
+void zeroMap(const MapAccess& map, const MapLayout& layout, ZeroedKeys* zeroed = nullptr);
 // The sum over CPUs of a per-CPU array of u64 counters, at `index`.
-uint64_t readCounter(int fd, uint32_t index);
+uint64_t readCounter(const MapAccess& map, uint32_t index);
 
 }  // namespace dptrace

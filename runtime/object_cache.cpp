@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-2";
+constexpr const char* kMagic = "dptrace-object-cache-3";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -29,10 +29,11 @@ constexpr size_t kMaxEntries = 256;
 // reader walk that list: they cannot disagree. The static_asserts stop a
 // build in which a struct grew a field that fields() does not list yet.
 static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
-static_assert(sizeof(ProgramInfo) == 392, "ProgramInfo changed: list its new field in fields() below");
+static_assert(sizeof(ProgramInfo) == 424, "ProgramInfo changed: list its new field in fields() below");
 static_assert(sizeof(MapLayout) == 216, "MapLayout changed: list its new field in fields() below");
 static_assert(sizeof(PrintfLayout) == 56, "PrintfLayout changed: list its new field in fields() below");
-static_assert(sizeof(CompiledScript) == 248, "CompiledScript changed: list its new field in fields() below");
+static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
+static_assert(sizeof(CompiledScript) == 328, "CompiledScript changed: list its new field in fields() below");
 
 template <class Codec, class A>
 void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast::AttachPoint> {
@@ -42,12 +43,16 @@ void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast:
 template <class Codec, class P>
 void fields(Codec& c, P& p) requires std::is_same_v<std::remove_const_t<P>, ProgramInfo> {
   c(p.function), c(p.section), fields(c, p.attach), c(p.rawTracepoint), c(p.binary), c(p.symbol), c(p.attachPoints),
-      c(p.transmits), c(p.redirects), c(p.loops);
+      c(p.transmits), c(p.redirects), c(p.loops), c(p.xskMap);
+}
+template <class Codec, class B>
+void fields(Codec& c, B& b) requires std::is_same_v<std::remove_const_t<B>, AfxdpBody> {
+  c(b.function), c(b.interface), c(b.queue), fields(c, b.attach);
 }
 template <class Codec, class L>
 void fields(Codec& c, L& l) requires std::is_same_v<std::remove_const_t<L>, MapLayout> {
   c(l.name), c(l.symbol), c(l.role), c(l.keys), c(l.value), c(l.keySize), c(l.valueSize), c(l.perCpu), c(l.array),
-      c(l.lhistMin), c(l.lhistMax), c(l.lhistStep), c(l.buckets);
+      c(l.lhistMin), c(l.lhistMax), c(l.lhistStep), c(l.buckets), c(l.userSpace);
 }
 template <class Codec, class F>
 void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, PrintfLayout> {
@@ -55,8 +60,8 @@ void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, Prin
 }
 template <class Codec, class S>
 void fields(Codec& c, S& s) requires std::is_same_v<std::remove_const_t<S>, CompiledScript> {
-  c(s.object), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.eventsMap), c(s.lostMap), c(s.refusedMap),
-      c(s.startMap);
+  c(s.object), c(s.hostObject), c(s.afxdp), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.eventsMap),
+      c(s.lostMap), c(s.refusedMap), c(s.startMap), c(s.afxdpHitMap);
 }
 template <class Codec, class R>
 void fields(Codec& c, R& r) requires std::is_same_v<std::remove_const_t<R>, SourceRange> {
@@ -64,7 +69,7 @@ void fields(Codec& c, R& r) requires std::is_same_v<std::remove_const_t<R>, Sour
 }
 template <class T>
 concept HasFields = std::is_same_v<T, SourceRange> || std::is_same_v<T, ast::AttachPoint> || std::is_same_v<T, ProgramInfo> || std::is_same_v<T, MapLayout> ||
-                    std::is_same_v<T, PrintfLayout> || std::is_same_v<T, CompiledScript>;
+                    std::is_same_v<T, PrintfLayout> || std::is_same_v<T, CompiledScript> || std::is_same_v<T, AfxdpBody>;
 
 class Writer {
 public:

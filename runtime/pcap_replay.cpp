@@ -51,7 +51,8 @@ Capture openCapture(const std::string& input, std::string& error) {
 bool checkCapture(const std::string& input, std::string& error) { return openCapture(input, error) != nullptr; }
 
 bool replayPcap(int progFd, const std::string& input, const std::optional<std::string>& output,
-                const std::function<bool()>& afterPacket, PcapReplay& result, std::string& error) {
+                const std::function<bool()>& afterPacket, const RedirectedFrame& redirected, PcapReplay& result,
+                std::string& error) {
   Capture in = openCapture(input, error);
   if (!in) return false;
   std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(nullptr, pcap_close);
@@ -68,7 +69,9 @@ bool replayPcap(int progFd, const std::string& input, const std::optional<std::s
   xdp_md ctx{};
   ctx.ingress_ifindex = if_nametoindex("lo");
   ctx.rx_queue_index = 0;
-  std::vector<unsigned char> frameOut(kPcapMaxFrame + 512);  // a program may grow the frame (vlan_push)
+  // A program may grow the frame (vlan_push); an afxdp body gets headroom too.
+  std::vector<unsigned char> buffer(kPcapHeadroom + kPcapMaxFrame + 512);
+  unsigned char* frameOut = buffer.data() + kPcapHeadroom;
 
   pcap_pkthdr* header = nullptr;
   const u_char* bytes = nullptr;
@@ -88,8 +91,8 @@ bool replayPcap(int progFd, const std::string& input, const std::optional<std::s
     opts.sz = sizeof opts;
     opts.data_in = bytes;
     opts.data_size_in = length;
-    opts.data_out = frameOut.data();
-    opts.data_size_out = static_cast<uint32_t>(frameOut.size());
+    opts.data_out = frameOut;
+    opts.data_size_out = static_cast<uint32_t>(buffer.size() - kPcapHeadroom);
     ctx.data = 0;
     ctx.data_end = length;  // the kernel wants the frame's extent in the context too
     opts.ctx_in = &ctx;
@@ -101,14 +104,18 @@ bool replayPcap(int progFd, const std::string& input, const std::optional<std::s
       return false;
     }
     ++result.packets;
-    ++result.verdicts[verdictName(static_cast<int>(opts.retval))];
-    if (out && opts.retval != XDP_DROP && opts.retval != XDP_ABORTED) {
+    int verdict = static_cast<int>(opts.retval);
+    size_t data = kPcapHeadroom, size = opts.data_size_out;
+    if (verdict == XDP_REDIRECT)
+      if (auto body = redirected(buffer.data(), data, size)) verdict = *body;
+    ++result.verdicts[verdictName(verdict)];
+    if (out && verdict != XDP_DROP && verdict != XDP_ABORTED) {
       // The frame as the program left it, and its wire length: what it grew or
       // shrank by, on top of the original's (bytes past those run stay unseen).
       pcap_pkthdr written = *header;
-      written.caplen = opts.data_size_out;
-      written.len = opts.data_size_out + (header->len > length ? header->len - length : 0);
-      pcap_dump(reinterpret_cast<u_char*>(out.get()), &written, frameOut.data());
+      written.caplen = static_cast<uint32_t>(size);
+      written.len = static_cast<uint32_t>(size) + (header->len > length ? header->len - length : 0);
+      pcap_dump(reinterpret_cast<u_char*>(out.get()), &written, buffer.data() + data);
     }
     if (!afterPacket()) break;
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <cstdint>
 
 namespace dptrace {
 
@@ -32,7 +33,15 @@ std::string verdictName(int code);
 // (the ring buffer is drained there) and ends the replay when it returns
 // false (exit()). False with `error` when a file cannot be read or written,
 // or the capture is not Ethernet.
+// `redirected` sees each frame the program redirected: when an afxdp block
+// took it, it runs the block's body on the frame (in `buffer` at [data, data
+// + length), with room before it) and returns the body's verdict.
+using RedirectedFrame = std::function<std::optional<int>(uint8_t* buffer, size_t& data, size_t& length)>;
 bool replayPcap(int progFd, const std::string& input, const std::optional<std::string>& output,
-                const std::function<bool()>& afterPacket, PcapReplay& result, std::string& error);
+                const std::function<bool()>& afterPacket, const RedirectedFrame& redirected, PcapReplay& result,
+                std::string& error);
+
+// Room left before a replayed frame for an afxdp body's vlan_push().
+inline constexpr size_t kPcapHeadroom = 256;
 
 }  // namespace dptrace

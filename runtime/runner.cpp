@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <map>
 
+#include "afxdp_run.h"
 #include "attach.h"
 #include "child_process.h"
 #include "decode.h"
@@ -125,6 +127,8 @@ struct Run {
   int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
   int pidfd = -1;       // readable when the target process has exited
   PcapReplay replay;    // --pcap
+  AfxdpRun afxdp;       // afxdp bodies: host code, user-space maps, sockets
+  uint64_t startNs = 0; // the run's start (elapsed), in the kernel's monotonic clock
   std::map<size_t, ZeroedKeys> zeroed;  // per array map: the entries zero() kept printing
 
   ~Run() {
@@ -138,6 +142,18 @@ struct Run {
     bpf_map* m = bpf_object__find_map_by_name(obj, symbol.c_str());
     return m ? bpf_map__fd(m) : -1;
   }
+
+  // A map wherever it lives: in the kernel, or in dptrace for afxdp bodies.
+  MapAccess access(size_t index) {
+    const MapLayout& l = script.maps[index];
+    if (l.userSpace) {
+      UserMap* m = afxdp.map(index);
+      return m ? MapAccess::user(*m) : MapAccess{};
+    }
+    return MapAccess::kernel(mapFd(l.symbol));
+  }
+
+  static void onHostEvent(void* self, const uint8_t* data, size_t size) { static_cast<Run*>(self)->event(data, size); }
 
   int fail(SourceRange where, const std::string& message, const std::string& hint, int code) {
     if (where.begin == 0 && where.end == 0) diags.errorUnlocated(message, hint);  // about the run, not a line
@@ -192,11 +208,11 @@ struct Run {
       case EventKind::Print: {
         if (index >= script.maps.size()) return;
         const MapLayout& l = script.maps[index];
-        int fd = mapFd(l.symbol);
-        if (fd < 0) return;
-        if (kind == static_cast<uint64_t>(EventKind::Clear)) clearMap(fd, l), zeroed.erase(index);
-        else if (kind == static_cast<uint64_t>(EventKind::Zero)) zeroMap(fd, l, &zeroed[index]);
-        else out.map(readMap(fd, l, zeroed[index]));
+        MapAccess m = access(index);
+        if (!m.valid()) return;
+        if (kind == static_cast<uint64_t>(EventKind::Clear)) clearMap(m, l), zeroed.erase(index);
+        else if (kind == static_cast<uint64_t>(EventKind::Zero)) zeroMap(m, l, &zeroed[index]);
+        else out.map(readMap(m, l, zeroed[index]));
         return;
       }
     }
@@ -290,14 +306,14 @@ struct Run {
   int attach() {
     int start = mapFd(script.startMap);
     uint32_t zero = 0;
-    uint64_t now = monotonicNs();
-    if (start >= 0) bpf_map_update_elem(start, &zero, &now, BPF_ANY);
+    if (start >= 0) bpf_map_update_elem(start, &zero, &startNs, BPF_ANY);
     AttachContext ctx{options, diags, out, links, targetPid, uprobeMulti, {}};
     for (const ProgramInfo& p : script.programs) {
       bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());
       if (!prog) return fail(p.attach.range, "internal error: program " + p.function + " is missing", "", kRunSystem);
       if (int s = attachProgram(prog, p, ctx)) return s;
     }
+    if (int s = afxdp.openSockets(obj, out)) return s;  // before "Attaching": every frame from then on is served
     int attachPoints = 0;
     for (const ProgramInfo& p : script.programs) attachPoints += static_cast<int>(p.attachPoints);
     out.attached(attachPoints);
@@ -333,12 +349,17 @@ struct Run {
       ev.data.fd = pidfd;
       epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev);
     }
+    for (int fd : afxdp.fds()) {  // AF_XDP sockets: readable when frames arrived
+      ev.data.fd = fd;
+      epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
     ring_buffer__consume(rb);
+    bool frames = false;  // the AF_XDP sockets have more to do
     while (!exitRequested) {
-      epoll_event ready[3];
+      epoll_event ready[8];
       // Records below a batch do not wake us (codegen/lower_statements.cpp):
-      // drain every 10 ms.
-      int n = epoll_wait(epfd, ready, 3, kDrainMs);
+      // drain every 10 ms; at once while frames keep arriving.
+      int n = epoll_wait(epfd, ready, 8, frames ? 0 : kDrainMs);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) break;
       bool ended = false;
@@ -348,6 +369,10 @@ struct Run {
           if (child.started()) child.reap();  // it ended by itself
         }
         ended |= ready[i].data.fd == sfd;
+      }
+      if (afxdp.active()) {
+        frames = afxdp.service();
+        afxdp.tick(out);
       }
       ring_buffer__consume(rb);
       if (ended) break;
@@ -363,13 +388,14 @@ struct Run {
   void finish() {
     links.closeAll();
     child.stop();  // -c: exit() or a signal ended the run first (bpftrace does the same)
+    afxdp.finish(out);
     runOnce(ProbeKind::End);
     ring_buffer__consume(rb);
     out.beginExitMaps();
     std::map<std::string, MapSnapshot> byName;
-    for (const MapLayout& l : script.maps) {
-      int fd = mapFd(l.symbol);
-      if (fd >= 0) byName[l.name] = readMap(fd, l, zeroed[static_cast<size_t>(&l - script.maps.data())]);
+    for (size_t i = 0; i < script.maps.size(); ++i) {
+      MapAccess m = access(i);
+      if (m.valid()) byName[script.maps[i].name] = readMap(m, script.maps[i], zeroed[i]);
     }
     if (options.pcap) {  // @verdict: what the xdp blocks did with the capture's packets
       MapSnapshot& verdicts = byName["verdict"];
@@ -397,12 +423,12 @@ struct Run {
                  "their ip/ip6 views and those above are absent when the IP length exceeds what was captured",
              {{"frames", Value::uint(replay.snapped)}});
     int lost = mapFd(script.lostMap);
-    if (uint64_t n = lost >= 0 ? readCounter(lost, 0) : 0)
+    if (uint64_t n = (lost >= 0 ? readCounter(MapAccess::kernel(lost), 0) : 0) + afxdp.lost())
       notice("lost_events", plural(n, "event") + " lost: the ring buffer was full (printf, exit, print)",
              {{"events", Value::uint(n)}});
     int refused = mapFd(script.refusedMap);
     for (size_t i = 0; refused >= 0 && i < script.maps.size(); ++i)
-      if (uint64_t n = readCounter(refused, static_cast<uint32_t>(i)))
+      if (uint64_t n = readCounter(MapAccess::kernel(refused), static_cast<uint32_t>(i)) + afxdp.refused(i))
         notice("map_full", "@" + script.maps[i].name + ": " + plural(n, "update") + " refused: the map is full (raise --map-size)",
                {{"map", Value::str("@" + script.maps[i].name)}, {"updates", Value::uint(n)}});
   }
@@ -422,7 +448,18 @@ struct Run {
       ring_buffer__consume(rb);
       return !exitRequested;
     };
-    if (!replayPcap(bpf_program__fd(prog), *options.pcap, options.pcapOut, afterPacket, replay, error))
+    // A frame an afxdp block took: the program says which in afxdp_hit.
+    int hit = mapFd(script.afxdpHitMap);
+    uint32_t lo = if_nametoindex("lo");
+    auto redirected = [&](uint8_t* buffer, size_t& data, size_t& length) -> std::optional<int> {
+      uint32_t zero = 0;
+      uint64_t block = 0;
+      if (hit < 0 || bpf_map_lookup_elem(hit, &zero, &block) != 0 || block == 0) return std::nullopt;
+      uint64_t none = 0;
+      bpf_map_update_elem(hit, &zero, &none, BPF_ANY);
+      return afxdp.runOnFrame(static_cast<size_t>(block - 1), lo, buffer, data, length);
+    };
+    if (!replayPcap(bpf_program__fd(prog), *options.pcap, options.pcapOut, afterPacket, redirected, replay, error))
       return fail({0, 0}, error, "", kRunScript);
     return kRunOk;
   }
@@ -464,6 +501,8 @@ struct Run {
     }
     if (int s = watchTarget()) return s;
     if (int s = load()) return s;  // a Ctrl-C while the verifier works ends dptrace (and the held child) at once
+    startNs = monotonicNs();
+    if (int s = afxdp.load(script, options, EventSink{&Run::onHostEvent, this}, startNs, diags)) return s;
     sigprocmask(SIG_BLOCK, &signals, nullptr);
     rb = ring_buffer__new(mapFd(script.eventsMap), onEvent, this, nullptr);
     if (!rb) return fail({0, 0}, "cannot read the ring buffer: " + std::string(std::strerror(errno)), "", kRunSystem);

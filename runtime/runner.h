@@ -9,6 +9,7 @@
 
 #include "diagnostics.h"
 #include "output/output.h"
+#include "afxdp.h"
 #include "program_info.h"
 
 namespace dptrace {
@@ -21,6 +22,8 @@ struct RunOptions {
   std::map<std::string, uint32_t> interfaces;  // xdp interfaces -> ifindex
   std::optional<std::string> pcap;     // replay this capture through the xdp blocks instead of attaching them
   std::optional<std::string> pcapOut;  // and write what they did not drop
+  uint32_t mapSize = 4096;             // entries of the user-space maps of afxdp bodies
+  AfxdpConfig afxdp;                   // --afxdp-frames, --afxdp-batch, --zerocopy
 };
 
 // Exit statuses: 0, 1 (the script cannot work here: a refused program, a

@@ -65,9 +65,6 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.pcapOut.has_value() && !o.pcap.has_value(), "--pcap-out", "--pcap FILE: it writes the replayed packets"},
       {o.pcap.has_value() && (o.pid.has_value() || o.command.has_value()), "--pcap with -p or -c",
        "no process: a capture replay traces no process"},
-      {o.afxdpFrames.has_value(), "--afxdp-frames", "the AF_XDP runtime"},
-      {o.afxdpBatch.has_value(), "--afxdp-batch", "the AF_XDP runtime"},
-      {o.zerocopy, "--zerocopy", "the AF_XDP runtime"},
   };
   for (const Rule& r : rules)
     if (r.given) {
@@ -274,6 +271,10 @@ int runDptrace(const Options& o) {
   run.interfaces = codegen.interfaces;
   run.pcap = o.pcap;
   run.pcapOut = o.pcapOut;
+  run.mapSize = codegen.mapSize;
+  if (o.afxdpFrames) run.afxdp.frames = *o.afxdpFrames;
+  if (o.afxdpBatch) run.afxdp.batch = *o.afxdpBatch;
+  run.afxdp.zerocopy = o.zerocopy;
   int status = runScript(*compiled, run, *output, diags);
   diags.print(std::cerr, colorOn());
   return status;

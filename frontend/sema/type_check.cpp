@@ -4,6 +4,7 @@
 // so the checker walks the program twice: a quiet pass learns every map's
 // types, the second pass reports.
 #include "type_check.h"
+#include "map_sides.h"
 
 #include <algorithm>
 #include <set>
@@ -262,6 +263,7 @@ void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types
     if (info.used && !info.assigned)
       diags.error(info.firstUse, "map @" + name + " is read but never assigned",
                   "store something in it first, e.g. @" + name + " = count();");
+  if (!diags.hasErrors()) checkMapSides(program, diags, types);
 }
 
 void TypeChecker::checkProgram(const ast::Program& program) {

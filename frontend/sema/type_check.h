@@ -32,6 +32,7 @@ struct MapInfo {
   bool assigned = false;    // some statement stores into it
   SourceRange firstUse;
   std::optional<LinearBounds> lhist;  // set when it holds an lhist()
+  bool userSpace = false;   // written by an afxdp body: kept in dptrace (map_sides.h)
 };
 
 // The types a script's probes and casts need, from outside the script's

@@ -107,7 +107,7 @@ TEST_F(ObjectCacheTest, TruncatedOrCorruptedEntriesAreMisses) {
 TEST_F(ObjectCacheTest, PruningRemovesOnlyItsOwnEntries) {
   fs::create_directories(dir_);
   fs::permissions(dir_, fs::perms::owner_all);
-  std::string magic = "dptrace-object-cache-2";
+  std::string magic = "dptrace-object-cache-3";
   uint64_t n = magic.size();
   std::string header(reinterpret_cast<const char*>(&n), 8);
   header += magic;
