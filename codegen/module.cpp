@@ -541,8 +541,9 @@ llvm::TargetMachine* hostTargetMachine(std::string& error) {
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (target == nullptr) return nullptr;
   // Position-independent, small code model: runtime/native_code.cpp places
-  // the object anywhere and resolves its few relocations.
-  return target->createTargetMachine(triple, llvm::sys::getHostCPUName(), "", llvm::TargetOptions(), llvm::Reloc::PIC_,
+  // the object anywhere and resolves its few relocations. The baseline
+  // x86-64 CPU: a cached object stays valid on any x86-64 machine.
+  return target->createTargetMachine(triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_,
                                      llvm::CodeModel::Small, llvm::CodeGenOptLevel::Default);
 }
 
@@ -595,7 +596,9 @@ bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::st
     return false;
   }
   pm.run(module);
+  std::set<std::string> reported;  // the back end may say it once per stack object
   for (const auto& [function, message] : backEnd.errors) {
+    if (!reported.insert(function + (message.find("stack limit") != std::string::npos ? "" : message)).second) continue;
     SourceRange where{0, 0};
     for (const ProgramInfo& p : lowering.info().programs)
       if (p.function == function) where = p.attach.range;

@@ -457,6 +457,7 @@ struct Run {
       if (hit < 0 || bpf_map_lookup_elem(hit, &zero, &block) != 0 || block == 0) return std::nullopt;
       uint64_t none = 0;
       bpf_map_update_elem(hit, &zero, &none, BPF_ANY);
+      ring_buffer__consume(rb);  // the kernel blocks' output first, in the order it ran
       return afxdp.runOnFrame(static_cast<size_t>(block - 1), lo, buffer, data, length);
     };
     if (!replayPcap(bpf_program__fd(prog), *options.pcap, options.pcapOut, afterPacket, redirected, replay, error))

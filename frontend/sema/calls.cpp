@@ -157,6 +157,9 @@ struct CallTyping {
     if (n == "pass" && tc.kinds_.contains(ProbeKind::Afxdp))
       return error(c.calleeRange, "an afxdp block cannot pass() a packet to the kernel",
                    "its body runs in dptrace after the kernel handed the frame over: end it with tx() or drop()");
+    if ((n == "redirect" || n == "abort") && tc.kinds_.contains(ProbeKind::Afxdp))
+      return error(c.calleeRange, n + "() is an XDP verdict of the kernel; an afxdp body runs in dptrace, after it",
+                   "end the body with tx() or drop(), or do this in an xdp block (afxdp blocks' predicates run there too)");
     if (!tc.allowedHere(b.onlyIn))
       return error(c.calleeRange, n + "() is not available in " + tc.providersText() + " probes",
                    "it exists in: " + b.onlyIn.text());

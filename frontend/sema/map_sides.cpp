@@ -85,7 +85,7 @@ void checkMapSides(const ast::Program& program, Diagnostics& diags, TypeTable& t
     if (afxdp)
       for (const ast::AttachPoint& ap : probe.attachPoints)
         if (ap.kind != ProbeKind::Afxdp) {
-          diags.error(ap.range, "an afxdp block cannot also be a " + std::string(probeKindName(ap.kind)) + " probe",
+          diags.error(ap.range, "an afxdp block cannot also carry '" + ap.raw + "'",
                       "its body runs in dptrace, not in the kernel: give this attach point a block of its own");
           return;
         }

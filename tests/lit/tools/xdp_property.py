@@ -37,6 +37,7 @@ VIEWS = ["eth", "vlan", "ip", "ip6", "tcp", "udp", "icmp", "icmp6", "gtp"]
 ADDRESSES = [("ip.src", a) for a in packets.IPS] + [("ip.dst", a) for a in packets.IPS] + \
             [("ip6.src", a) for a in packets.IP6S] + [("ip6.dst", a) for a in packets.IP6S]
 ACTIONS = {"pass()": "pass", "drop()": "drop", "tx()": "tx", "abort()": "abort"}
+AFXDP_ACTIONS = {"drop()": "drop", "tx()": "tx"}
 
 
 class Absent(Exception):
@@ -101,8 +102,10 @@ def keyed_count(map_name, name):
     return run
 
 
-def gen_block(rng, i):
-    """Returns (source, run(views, out) -> verdict or None)."""
+def gen_block(rng, i, afxdp=False):
+    """Returns (source, run(views, out) -> verdict or None). An afxdp block's
+    predicate runs in the kernel and its body in dptrace; a frame its
+    predicate takes ends there, with tx() or drop() (the default)."""
     pred = gen_bool(rng) if rng.random() < 0.8 else None
     stmts = []  # (source, run(views, scope, out) -> verdict or None)
     for j in range(rng.randrange(1, 4)):
@@ -141,15 +144,17 @@ def gen_block(rng, i):
         else:
             stmts.append(("@c%d = count();" % i, lambda v, scope, out: None))
     action = None
-    if rng.random() < 0.4:
-        action = rng.choice(list(ACTIONS))
+    actions = AFXDP_ACTIONS if afxdp else ACTIONS
+    if rng.random() < (0.6 if afxdp else 0.4):
+        action = rng.choice(list(actions))
         tag = "A%d" % i
 
-        def act(v, scope, out, verdict=ACTIONS[action], tag=tag):
+        def act(v, scope, out, verdict=actions[action], tag=tag):
             out.append(tag)
             return verdict
         stmts.append(('printf("%s\\n"); %s' % (tag, action), act))
-    source = "xdp:any %s{ %s }" % ("/%s/ " % pred[0] if pred else "", " ".join(s for s, _ in stmts))
+    source = "%s:any %s{ %s }" % ("afxdp" if afxdp else "xdp", "/%s/ " % pred[0] if pred else "",
+                                   " ".join(s for s, _ in stmts))
 
     def run(v, out):
         if pred:
@@ -166,7 +171,7 @@ def gen_block(rng, i):
                 continue  # a statement that reads an absent field does not run
             if verdict:
                 return verdict
-        return None
+        return "drop" if afxdp else None
     return source, run
 
 
@@ -177,6 +182,7 @@ def main():
     ap.add_argument("--seed", type=int, default=int(os.environ.get("DPTRACE_PROPERTY_SEED", "20261122")))
     ap.add_argument("--scripts", type=int, default=30)
     ap.add_argument("--packets", type=int, default=200)
+    ap.add_argument("--afxdp", action="store_true", help="the last block of each script is an afxdp block")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     frames = packets.frames(args.seed, args.packets)
@@ -195,9 +201,14 @@ def main():
                     f(v, {}, out)
                 except Absent:
                     pass
-            blocks = [("xdp:any { @k0_0[%s] = count(); }" % name, single)]
+            def taken(v, out, f=single):
+                f(v, out)
+                return "drop"
+            blocks = [("afxdp:any { @k0_0[%s] = count(); }" % name, taken) if args.afxdp else
+                      ("xdp:any { @k0_0[%s] = count(); }" % name, single)]
         else:
-            blocks = [gen_block(rng, i) for i in range(rng.randrange(1, 5))]
+            n = rng.randrange(1, 5)
+            blocks = [gen_block(rng, i, afxdp=args.afxdp and i == n - 1) for i in range(n)]
         alone = s % 4 == 3  # no printf blocks around it: only its map and the verdicts are compared
         source = "\n".join(b[0] for b in blocks) + "\n"
         if not alone:
@@ -231,7 +242,7 @@ def main():
         expected_verdicts = {}
         mismatch = None
         if alone:
-            per_frame = [["Z"] for _ in frames]
+            per_frame = [[] if args.afxdp else ["Z"] for _ in frames]
         if len(per_frame) != len(frames):
             mismatch = "printed %d frames, the capture has %d" % (len(per_frame), len(frames))
         for k, v in enumerate(model):
@@ -254,8 +265,8 @@ def main():
             print("FAIL: script %d:\n%s%s" % (s, source, mismatch))
             failures += 1
         checked += len(frames)
-    print("%d scripts x %d frames (seed %d): %d failures, %d frame results compared"
-          % (args.scripts, len(frames), args.seed, failures, checked))
+    print("%d %sscripts x %d frames (seed %d): %d failures, %d frame results compared"
+          % (args.scripts, "afxdp " if args.afxdp else "", len(frames), args.seed, failures, checked))
     sys.exit(1 if failures else 0)
 
 
