@@ -164,10 +164,14 @@ uint32_t AfxdpSocket::step(BodyFunction body) {
       xsk_ring_prod__submit(&rings_->tx, sending);
     }
   }
-  // Copy mode sends from the sendto() call: kick while frames wait in the tx ring.
+  // Copy mode sends from the sendto() call, at most 32 frames a call
+  // (EAGAIN: more are waiting): kick until the tx ring is drained, or the
+  // device is busy (then the next step kicks again).
   if (counters_.txPackets > counters_.completed && xsk_ring_prod__needs_wakeup(&rings_->tx)) {
-    counters_.kicks++;
-    sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+    for (uint32_t i = 0; i <= config_.batch / 32 + 1; ++i) {
+      counters_.kicks++;
+      if (sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0 || errno != EAGAIN) break;
+    }
   }
   refill();
   return received;

@@ -9,6 +9,10 @@ network namespaces (netns.Net: names unique to the run, removed at the end).
             by scapy; pings still get the kernel's replies
   sigkill   after SIGKILL of dptrace: no XDP program, no AF_XDP socket
   zerocopy  --zerocopy on a veth: exit 1 and why
+  flood     XDPGEN (a generator in the kernel, several Mpps) floods the echo
+            body far above what copy mode takes; every frame is accounted
+            for: echoed (counted by an XDP counter on the sender's side) or
+            dropped with a counted cause, and dptrace exits cleanly
 Every wait is bounded; traffic stays inside the two namespaces."""
 import json
 import logging
@@ -23,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns import Net, ping  # noqa: E402
 
 DPTRACE, MODE = sys.argv[1], sys.argv[2]
+XDPGEN = sys.argv[3] if len(sys.argv) > 3 else None
 ADDR_A, ADDR_B = "10.61.0.1", "10.61.0.2"
 ECHO = ("afxdp:%s /udp && udp.dport == 4242/ { @rx[ip.src] = count(); swap(eth.src, eth.dst); "
         "swap(ip.src, ip.dst); swap(udp.sport, udp.dport); tx(); }")
@@ -81,6 +86,16 @@ def xsk_maps(ids=None):
     return [i for i in found if ids is None or i in ids]
 
 
+def ethtool(net, ns, ifname):
+    out = net.run(ns, "ethtool", "-S", ifname).stdout
+    return {k.strip(): int(v) for k, v in (l.split(":") for l in out.splitlines()[1:] if ":" in l)}
+
+
+def stats_line(err, key):
+    m = re.search(r"%s (\d+)" % key, err)
+    return int(m.group(1)) if m else -1
+
+
 def main():
     with Net(DPTRACE) as net:
         net.run("A", "ping", "-c", "1", "-W", "2", ADDR_B)  # ARP resolved
@@ -108,6 +123,38 @@ def main():
                 time.sleep(0.05)
             print("after SIGKILL: xdp", has_xdp(), "xskmaps", len(xsk_maps(mine)))
             print("ping after SIGKILL:", ping(net, "A", ADDR_B, 2))
+        elif MODE == "flood":
+            n = 2000000
+            proc = net.dptrace("-e", ECHO % if_b)
+            counter = subprocess.Popen(["ip", "netns", "exec", net.ns["A"], DPTRACE, "-e",
+                                        "xdp:%s /udp && udp.sport == 4242/ { @echo = count(); drop(); }" % net.if_["a"]],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            gen = net.run("A", XDPGEN, net.if_["a"], net.mac("B", "b"), ADDR_A, ADDR_B, "4242", str(n), timeout=120)
+            print("generator:", gen.stdout.split(" in ")[0])
+            time.sleep(0.5)
+            out, err = net.stop(proc)
+            echoed_out, _ = net.stop(counter)
+            print("dptrace exit status", proc.returncode)
+            a, b = ethtool(net, "A", net.if_["a"]), ethtool(net, "B", if_b)
+            rx = int(re.search(r"AF_XDP RX: (\d+) pkts", err).group(1))
+            tx = int(re.search(r"TX: (\d+) pkts", err).group(1))
+            m = re.search(r"@echo: (\d+)", echoed_out)
+            echoed = int(m.group(1)) if m else 0
+            sent = a["tx_queue_0_xdp_xmit"]
+            body, ring = stats_line(err, "dropped by the body"), stats_line(err, "tx ring full")
+            flight, tx_invalid = stats_line(err, "in flight at exit"), stats_line(err, "tx invalid")
+            print("sent by the generator's veth %d of %d (xmit errors %d)" % (sent, n, a["tx_queue_0_xdp_xmit_errors"]))
+            print("to the socket %d + dropped at the redirect %d = %s" % (b["rx_queue_0_xdp_redirect"], b["rx_queue_0_drops"],
+                  b["rx_queue_0_xdp_redirect"] + b["rx_queue_0_drops"] == sent))
+            print("received by dptrace = redirected: %s" % (rx == b["rx_queue_0_xdp_redirect"]))
+            xsk_drops = stats_line(err, "XDP_STATISTICS: rx dropped") + stats_line(err, "rx ring full")
+            print("dropped at the redirect = XDP_STATISTICS rx dropped + rx ring full: %s" % (xsk_drops == b["rx_queue_0_drops"]))
+            print("received %d = sent back %d + dropped by the body %d + tx ring full %d: %s" % (
+                rx, tx, body, ring, rx == tx + body + ring))
+            print("sent back = echoes counted %d + dropped on the sender's side %d + tx invalid %d + in flight %d: %s" % (
+                echoed, a["rx_queue_0_drops"], tx_invalid, flight, tx == echoed + a["rx_queue_0_drops"] + tx_invalid + flight))
+            print("echoed some: %s" % (echoed > 1000))
         elif MODE == "zerocopy":
             r = subprocess.run(["ip", "netns", "exec", net.ns["B"], DPTRACE, "--zerocopy", "-e", ECHO % if_b],
                                capture_output=True, text=True, timeout=60)
