@@ -2,12 +2,13 @@
 """afxdp_veth.py DPTRACE MODE: afxdp blocks live, on a veth pair between two
 network namespaces (netns.Net: names unique to the run, removed at the end).
 
-  echo      dptrace echoes UDP to port 4242 in an afxdp body; a client in the
+  echo      examples/xdp/afxdp-echo.dpt echoes UDP to port 4242 in an afxdp body; a client in the
             other namespace sends 1,000 datagrams one by one and checks each
             echo (payload, addresses and ports swapped); every echo frame is
             also captured raw there and its IPv4 and UDP checksums recomputed
             by scapy; pings still get the kernel's replies
   sigkill   after SIGKILL of dptrace: no XDP program, no AF_XDP socket
+  json      10 echoes with -f json: the map and the afxdp_stats line
   zerocopy  --zerocopy on a veth: exit 1 and why
   flood     XDPGEN (a generator in the kernel, several Mpps) floods the echo
             body far above what copy mode takes; every frame is accounted
@@ -18,6 +19,7 @@ import json
 import logging
 import os
 import re
+import select
 import subprocess
 import sys
 import time
@@ -101,7 +103,13 @@ def main():
         net.run("A", "ping", "-c", "1", "-W", "2", ADDR_B)  # ARP resolved
         if_b = net.if_["b"]
         if MODE == "echo":
-            proc = net.dptrace("-e", ECHO % if_b)
+            example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples", "xdp",
+                                   "afxdp-echo.dpt")
+            script = os.path.join("/tmp", "afxdp-echo-%d.dpt" % os.getpid())
+            with open(script, "w") as f:
+                f.write(open(example).read().replace("veth0", if_b))
+            proc = net.dptrace(script)
+            os.unlink(script)
             client = net.run("A", "/usr/bin/python3", "-c", CLIENT, "1000", net.if_["a"], timeout=120)
             print(client.stdout.strip())
             print("ping:", ping(net, "A", ADDR_B, 3))
@@ -110,6 +118,29 @@ def main():
             for line in err.splitlines():
                 if line.startswith("AF_XDP") or line.strip().startswith(("TX:", "dropped")):
                     print(re.sub(r"\(\d+ pps\).*", "", line.strip()))
+        elif MODE == "json":
+            proc = subprocess.Popen(["ip", "netns", "exec", net.ns["B"], DPTRACE, "-f", "json", "-e", ECHO % if_b],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            first = []
+            deadline = time.time() + 20
+            while time.time() < deadline:  # JSON: the attached_probes line is on stdout
+                ready, _, _ = select.select([proc.stdout], [], [], 1)
+                if ready:
+                    line = proc.stdout.readline()
+                    first.append(line)
+                    if "attached_probes" in line or not line:
+                        break
+            client = net.run("A", "/usr/bin/python3", "-c", CLIENT, "10", net.if_["a"], timeout=60)
+            print(client.stdout.splitlines()[0])
+            out, err = net.stop(proc)
+            for line in "".join(first).splitlines() + out.splitlines():
+                record = json.loads(line)
+                if record["type"] == "afxdp_stats":
+                    d = record["data"]
+                    print("afxdp_stats:", {k: d[k] for k in ("interface", "queue", "final", "rx_packets", "tx_packets",
+                                                               "body_dropped", "rx_dropped", "in_flight")})
+                else:
+                    print(line)
         elif MODE == "sigkill":
             before = set(xsk_maps())
             proc = net.dptrace("-e", ECHO % if_b)

@@ -27,7 +27,8 @@ DPTRACE, LAB, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
 LABS = {"1": "lab1-pass-drop/lab1.dpt", "2": "lab2-action-stats/lab2.dpt", "3": "lab3-parse-drop/lab3.dpt",
         "4": "lab4-rewrite-port/lab4.dpt", "5": "lab5-vlan/lab5.dpt", "6": "lab6-echo/lab6.dpt",
-        "7": "lab7-redirect/lab7.dpt", "8": "lab8-xdp-tracepoints/lab8.dpt"}
+        "7": "lab7-redirect/lab7.dpt", "8": "lab8-xdp-tracepoints/lab8.dpt",
+        "9": "lab9-afxdp/lab9.dpt"}
 SCRIPT = os.path.join(ROOT, "examples", "labs", LABS[LAB])
 TAG = "%x" % (os.getpid() & 0xFFFF)
 WORK = "/tmp/dptrace-lab%s-%s" % (LAB, TAG)
@@ -146,6 +147,19 @@ def lab_live(n):
             print("v4:", ping(net, "A", "10.61.0.2", 5))
             print("v6:", ping(net, "A", "fc61::2", 5, v6=True))
             print(net.stop(proc)[0].strip())
+    elif n == "9":
+        with Net(DPTRACE, ipv6=True) as net:
+            def kernel_replies():
+                out = net.run("B", "cat", "/proc/net/snmp6").stdout
+                return int(re.search(r"Icmp6OutEchoReplies\s+(\d+)", out).group(1))
+            net.run("A", "ping", "-6", "-c", "1", "-W", "2", "fc61::2")  # neighbours resolved
+            before = kernel_replies()
+            proc = net.dptrace(lab_script(net))
+            print("v6:", ping(net, "A", "fc61::2", 10, v6=True))
+            print("kernel's echo replies:", kernel_replies() - before)
+            out, err = net.stop(proc)
+            print(out.strip())
+            print([l.split(" (")[0] for l in err.splitlines() if l.startswith("AF_XDP RX")][0])
     elif n == "7":
         with Net(DPTRACE, third=True) as net:
             # A reaches 10.62.0.2 through B's MAC; C's interface takes B's MAC so that the
@@ -217,6 +231,15 @@ def lab_pcap(n):
         out = replay([ETH / IP(dst="10.0.0.2") / UDP(dport=5000)] * 3 + udp,
                      script=lambda t: t.replace('redirect("veth1")', 'redirect("lo")'))
         print("written:", len(out))
+    elif n == "9":  # ten ICMPv6 echo requests, sequence numbers 1..10, and a UDP datagram
+        requests = [ETH / IPv6(src="fc00::1", dst="fc00::2") / ICMPv6EchoRequest(id=7, seq=s) / Raw(b"lab9")
+                    for s in range(1, 11)]
+        out = replay(requests + [ETH / IP(dst="10.0.0.2") / UDP(dport=9)])
+        replies = [p for p in out if IPv6 in p and p.getlayer(2).type == 129]
+        print("replies from dptrace, by sequence number:", [p.getlayer(2).seq for p in replies])
+        print("addresses swapped:", all(p[IPv6].src == "fc00::2" and p[IPv6].dst == "fc00::1" and
+                                        p[Ether].dst == ETH.src for p in replies))
+        print(checksums_ok(replies))
     elif n == "8":  # tracepoints cannot run on a capture: its xdp block alone
         out = replay([ETH / IP(dst="10.0.0.2") / UDP(dport=6000)] * 4 + udp,
                      script=lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("tracepoint:")))
