@@ -103,7 +103,7 @@ class Veth:
     def traffic(self):
         self.run(NS_Y, "ping", "-c", "6", "-i", "0.1", "-W", "1", "10.70.0.1", check=False)
         udp = ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-               "for port in (9, 9, 9, 5000, 5000): s.sendto(b'x' * 20, ('10.70.0.1', port))")
+               "for port in (9, 9, 9, 5000, 5000, 4242, 4242): s.sendto(b'x' * 20, ('10.70.0.1', port))")
         self.run(NS_Y, "/usr/bin/python3", "-c", udp)
         return ""
 
@@ -284,6 +284,13 @@ def veth_and_upf(code, out, err, truth):
         upf_packets("pkts")(code, out, err, truth)
 
 
+def veth_afxdp_and_upf(code, out, err, truth):
+    """The man page's three blocks: three UDP to port 9 dropped, the two to
+    port 4242 taken by the afxdp block, and the upf's packets summed."""
+    return veth_and_upf(code, out, err, truth) or \
+        ("" if "@rx[10.70.0.2]: 2" in out else "expected @rx[10.70.0.2]: 2 (two UDP to port 4242):\n" + out)
+
+
 def wildcard_syscalls(code, out, err, truth):
     return ok(code, err) or ("" if re.search(r"^@\[tracepoint:syscalls:sys_enter_\w+\]: \d+$", out, re.M) else out)
 
@@ -337,11 +344,20 @@ EXAMPLES = {
     "xdp:veth0 /udp && udp.dport == 5000/ { redirect(\"veth1\"); }":
         ("script", "veth", lab_lines),
     "xdp:veth0 /udp && udp.dport == 9/ { @dropped = count(); drop(); }\n\n"
+    "afxdp:veth0 /udp && udp.dport == 4242/ {\n"
+    "  @rx[ip.src] = count();\n"
+    "  swap(eth.src, eth.dst); swap(ip.src, ip.dst); swap(udp.sport, udp.dport);\n"
+    "  tx();\n"
+    "}\n\n"
     "uretprobe:./upf:rte_eth_rx_burst {\n"
     "  @pkts[pid, cpu] = sum(retval);\n"
     "  @polls = count();\n"
     "}":
-        ("script", "veth+upf", veth_and_upf),
+        ("script", "veth+upf", veth_afxdp_and_upf),
+    "AF_XDP RX: 1000 pkts (499 pps) 53 Kbytes (0 Mbits/s) period:2.004847  [veth0 queue 0]\n"
+    "TX: 1000 pkts (499 pps) 53 Kbytes (0 Mbits/s) period:2.004847\n"
+    "dropped by the body 0, tx ring full 0; XDP_STATISTICS: rx dropped 0, ...":
+        ("other", "the shape of the AF_XDP counters; runtime/afxdp-veth.test checks real ones line by line"),
 }
 
 
