@@ -9,7 +9,7 @@ export DPTRACE_TRACEFS
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/new" "$work/artifacts"
-echo "fuzzing the front end for ${seconds}s from $(ls "$corpus" | wc -l) corpus inputs"
+echo "fuzzing $(basename "$fuzzer") for ${seconds}s from $(ls "$corpus" | wc -l) corpus inputs"
 status=0
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
   -dict="$dict" -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
