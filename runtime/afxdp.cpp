@@ -178,6 +178,7 @@ uint32_t AfxdpSocket::step(BodyFunction body) {
       if (sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0 || errno != EAGAIN) break;
     }
   }
+  reclaim();  // copy mode completes in the sendto(): the loop need not come back for them
   refill();
   return received;
 }
