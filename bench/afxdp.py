@@ -47,9 +47,9 @@ parser.add_argument("--kinds", default="dptrace,c,dptrace+count", help="which fo
 parser.add_argument("--no-start", action="store_true", help="skip the start-to-first-echo measurement")
 args = parser.parse_args()
 
-ECHO = ("afxdp:%s /udp && udp.dport == 4242/ { swap(eth.src, eth.dst); swap(ip.src, ip.dst); "
+ECHO = ("afxdp:%s /ip && udp && udp.dport == 4242/ { swap(eth.src, eth.dst); swap(ip.src, ip.dst); "
         "swap(udp.sport, udp.dport); tx(); }")
-ECHO_COUNT = ("afxdp:%s /udp && udp.dport == 4242/ { @rx[ip.src] = count(); swap(eth.src, eth.dst); "
+ECHO_COUNT = ("afxdp:%s /ip && udp && udp.dport == 4242/ { @rx[ip.src] = count(); swap(eth.src, eth.dst); "
               "swap(ip.src, ip.dst); swap(udp.sport, udp.dport); tx(); }")
 HZ = os.sysconf("SC_CLK_TCK")
 

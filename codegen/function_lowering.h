@@ -244,6 +244,8 @@ private:
   BasicBlock* absent_ = nullptr;     // where a read of an absent header goes
   BasicBlock* nextBlock_ = nullptr;  // the next block of the program
   std::map<std::string, Value*> variableSet_;  // per variable: was it assigned on this packet?
+  Value* loopTrips_ = nullptr;  // host code: the loop iterations of this frame, all loops together
+  bool unavailableReported_ = false;
 };
 
 }  // namespace dptrace

@@ -37,8 +37,15 @@ inline constexpr const char* kHostRingbufOutput = "dptrace_ringbuf_output"; // l
 inline constexpr const char* kHostRingbufQuery = "dptrace_ringbuf_query";   // u64(sink, what)
 inline constexpr const char* kHostUnavailable = "dptrace_helper_unavailable";  // never linked: refused by sema
 
-// A host loop runs at most this many times each time it is entered: there is
-// no verifier to bound it.
+// The loops of a body run at most this many iterations per frame, all
+// loops together (there is no verifier to bound them): a loop that would go
+// on is left, and the runtime counts it in the `kHostLoopCapSymbol` counter
+// and reports it at exit. Bounds a frame's time, nested loops included.
 inline constexpr uint64_t kHostLoopCap = 1u << 20;
+inline constexpr const char* kHostLoopCapSymbol = "loop_cap";
+
+// What bpf_xdp_adjust_head keeps free in front of the frame (struct
+// xdp_frame): a body's vlan_push() has the headroom the kernel would leave.
+inline constexpr uint32_t kHostFrameReserve = 40;
 
 }  // namespace dptrace

@@ -202,6 +202,11 @@ Value* FunctionLowering::call(Helper h, llvm::Type* ret, std::vector<Value*> arg
   for (Value* a : args) types.push_back(a->getType());
   auto* fnType = llvm::FunctionType::get(ret, types, false);
   if (m_.host()) {  // a function of the runtime, found by name when the code is loaded
+    if (hostHelperName(h) == kHostUnavailable && !unavailableReported_) {
+      unavailableReported_ = true;
+      m_.diags().error(statementRange_, "an afxdp body cannot read memory through a pointer",
+                       "it runs in dptrace, where a kernel or process address means nothing: use the packet views");
+    }
     llvm::FunctionCallee f = m_.module().getOrInsertFunction(hostHelperName(h), fnType);
     return b_.CreateCall(f, args);
   }

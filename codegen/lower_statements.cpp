@@ -190,19 +190,25 @@ void FunctionLowering::statementBody(const ast::Stmt& s) {
       BasicBlock* head = BasicBlock::Create(ctx_, "while_cond", fn_);
       BasicBlock* body = BasicBlock::Create(ctx_, "while_body", fn_);
       BasicBlock* done = BasicBlock::Create(ctx_, "while_end", fn_);
-      // Host code has no verifier to bound a loop: it is capped.
-      Value* trips = nullptr;
-      if (m_.host()) {
-        trips = entryAlloca(8);
-        b_.CreateAlignedStore(b_.getInt64(0), trips, llvm::Align(8));
+      // Host code has no verifier to bound a loop: a frame's loops together
+      // run at most kHostLoopCap iterations; a loop cut short is counted.
+      if (m_.host() && !loopTrips_) {  // zeroed on entry: the budget is per frame
+        loopTrips_ = entryAlloca(8);
+        llvm::IRBuilder<> entry(entry_);
+        if (llvm::Instruction* t = entry_->getTerminator()) entry.SetInsertPoint(t);
+        entry.CreateAlignedStore(entry.getInt64(0), loopTrips_, llvm::Align(8));
       }
       b_.CreateBr(head);
       b_.SetInsertPoint(head);
-      if (trips) {
-        Value* n = b_.CreateAdd(b_.CreateAlignedLoad(i64(), trips, llvm::Align(8)), b_.getInt64(1));
-        b_.CreateAlignedStore(n, trips, llvm::Align(8));
+      if (m_.host()) {
+        Value* n = b_.CreateAdd(b_.CreateAlignedLoad(i64(), loopTrips_, llvm::Align(8)), b_.getInt64(1));
+        b_.CreateAlignedStore(n, loopTrips_, llvm::Align(8));
         BasicBlock* under = BasicBlock::Create(ctx_, "while_under_cap", fn_);
-        b_.CreateCondBr(b_.CreateICmpULE(n, b_.getInt64(kHostLoopCap)), under, done);
+        BasicBlock* capped = BasicBlock::Create(ctx_, "while_capped", fn_);
+        b_.CreateCondBr(b_.CreateICmpULE(n, b_.getInt64(kHostLoopCap)), under, capped);
+        b_.SetInsertPoint(capped);
+        incrementCounter(m_.loopCap(), 0);
+        b_.CreateBr(done);
         b_.SetInsertPoint(under);
       }
       b_.CreateCondBr(condition(*w.cond), body, done);

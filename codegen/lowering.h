@@ -99,6 +99,7 @@ public:
   llvm::GlobalVariable* lost() { return lost_; }
   llvm::GlobalVariable* refused() { return refused_; }
   llvm::GlobalVariable* start() { return start_; }
+  llvm::GlobalVariable* loopCap() { return loopCap_; }  // host code: loops cut short
   size_t addPrintf(PrintfLayout p) { info_.printfs.push_back(std::move(p)); return info_.printfs.size() - 1; }
   size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
   void unsupported(SourceRange r, const std::string& what);
@@ -142,6 +143,7 @@ private:
   llvm::GlobalVariable* lost_ = nullptr;
   llvm::GlobalVariable* refused_ = nullptr;
   llvm::GlobalVariable* start_ = nullptr;
+  llvm::GlobalVariable* loopCap_ = nullptr;
   CompiledScript info_;
 };
 

@@ -251,6 +251,7 @@ void ModuleLowering::createMaps() {
     lost_ = hostGlobal(info_.lostMap);
     refused_ = hostGlobal(info_.refusedMap);
     start_ = hostGlobal(info_.startMap);
+    loopCap_ = hostGlobal(kHostLoopCapSymbol);
     return;
   }
   events_ = mapDefinition(info_.eventsMap, kMapRingbuf, kRingbufBytes, 0, 0);

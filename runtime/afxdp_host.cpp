@@ -37,7 +37,7 @@ uint64_t currentCpu() {
 // negative), within its buffer and leaving at least an Ethernet header.
 long adjustHead(HostPacket* p, long delta) {
   uint8_t* data = p->data + delta;
-  if (data < p->frame || data + 14 > p->dataEnd) return -EINVAL;
+  if (data < p->frame + kHostFrameReserve || data + 14 > p->dataEnd) return -EINVAL;
   p->data = data;
   return 0;
 }
@@ -93,6 +93,8 @@ bool AfxdpHost::load(const CompiledScript& script, uint32_t mapSize, EventSink s
   place(script.refusedMap, refused_.get());
   place(script.startMap, start_.get());
   place(script.eventsMap, &sink_);
+  loopCap_ = std::make_unique<UserMap>(4, 8, 1, true);
+  place(kHostLoopCapSymbol, loopCap_.get());
   for (const AfxdpBody& b : script.afxdp) {
     void* fn = code_.symbol(b.function);
     if (!fn) {

@@ -35,11 +35,12 @@ public:
   // Records the host code could not deliver (never, today) and refused updates per map.
   UserMap& lost() { return *lost_; }
   UserMap& refused() { return *refused_; }
+  UserMap& loopCap() { return *loopCap_; }  // loops a frame's budget cut short
 
 private:
   NativeCode code_;
   std::vector<std::unique_ptr<UserMap>> maps_;
-  std::unique_ptr<UserMap> lost_, refused_, start_;
+  std::unique_ptr<UserMap> lost_, refused_, start_, loopCap_;
   EventSink sink_{};
   std::vector<BodyFunction> bodies_;
 };

@@ -143,6 +143,9 @@ void AfxdpRun::finish(Output& out) {
   report(out, true);
 }
 
+// As the AF_XDP tutorial's stats_print: totals since the start, rates over
+// the period since the last report (the whole run at exit). Every count is
+// a total, XDP_STATISTICS included, so periodic lines never double-count.
 void AfxdpRun::report(Output& out, bool final) {
   auto now = std::chrono::steady_clock::now();
   for (Port& p : ports_) {
@@ -150,18 +153,18 @@ void AfxdpRun::report(Output& out, bool final) {
     AfxdpCounters base = final ? AfxdpCounters{} : p.last;
     double period = std::chrono::duration<double>(now - (final ? started_ : lastReport_)).count();
     if (period <= 0) period = 1e-9;
-    uint64_t rx = c.rxPackets - base.rxPackets, rxBytes = c.rxBytes - base.rxBytes;
-    uint64_t tx = c.txPackets - base.txPackets, txBytes = c.txBytes - base.txBytes;
+    double rxPps = (c.rxPackets - base.rxPackets) / period, txPps = (c.txPackets - base.txPackets) / period;
+    double rxMbits = (c.rxBytes - base.rxBytes) * 8 / period / 1e6, txMbits = (c.txBytes - base.txBytes) * 8 / period / 1e6;
     xdp_statistics s = p.socket->statistics();
-    auto line = [&](const char* head, uint64_t pkts, uint64_t bytes) {
-      return std::string(head) + std::to_string(pkts) + " pkts (" + fixed(pkts / period, 0) + " pps) " +
-             std::to_string(bytes / 1000) + " Kbytes (" + fixed(bytes * 8 / period / 1e6, 0) + " Mbits/s) period:" +
-             fixed(period, 6);
+    auto line = [&](const char* head, uint64_t pkts, double pps, uint64_t bytes, double mbits) {
+      return std::string(head) + std::to_string(pkts) + " pkts (" + fixed(pps, 0) + " pps) " +
+             std::to_string(bytes / 1000) + " Kbytes (" + fixed(mbits, 0) + " Mbits/s) period:" + fixed(period, 6);
     };
     std::string where = p.socket->interface() + " queue " + std::to_string(p.socket->queue());
-    std::string text = line("AF_XDP RX: ", rx, rxBytes) + "  [" + where + (final ? ", whole run]" : "]") + "\n" +
-                       line("       TX: ", tx, txBytes) + "\n" + "       dropped by the body " + std::to_string(c.dropped - base.dropped) +
-                       ", tx ring full " + std::to_string(c.txRingFull - base.txRingFull) +
+    std::string text = line("AF_XDP RX: ", c.rxPackets, rxPps, c.rxBytes, rxMbits) + "  [" + where +
+                       (final ? ", at exit]" : "]") + "\n" + line("       TX: ", c.txPackets, txPps, c.txBytes, txMbits) +
+                       "\n" + "       dropped by the body " + std::to_string(c.dropped) + ", tx ring full " +
+                       std::to_string(c.txRingFull) +
                        (final ? ", in flight at exit " + std::to_string(p.inFlight) : "") +
                        "; XDP_STATISTICS: rx dropped " + std::to_string(s.rx_dropped) + ", rx ring full " +
                        std::to_string(s.rx_ring_full) + ", fill ring empty " + std::to_string(s.rx_fill_ring_empty_descs) +
@@ -172,14 +175,14 @@ void AfxdpRun::report(Output& out, bool final) {
                  {"queue", Value::uint(p.socket->queue())},
                  {"final", Value::uint(final ? 1 : 0)},
                  {"period_us", Value::uint(static_cast<uint64_t>(period * 1e6))},
-                 {"rx_packets", Value::uint(rx)},
-                 {"rx_bytes", Value::uint(rxBytes)},
-                 {"rx_pps", Value::uint(static_cast<uint64_t>(rx / period))},
-                 {"tx_packets", Value::uint(tx)},
-                 {"tx_bytes", Value::uint(txBytes)},
-                 {"tx_pps", Value::uint(static_cast<uint64_t>(tx / period))},
-                 {"body_dropped", Value::uint(c.dropped - base.dropped)},
-                 {"tx_ring_full", Value::uint(c.txRingFull - base.txRingFull)},
+                 {"rx_packets", Value::uint(c.rxPackets)},
+                 {"rx_bytes", Value::uint(c.rxBytes)},
+                 {"rx_pps", Value::uint(static_cast<uint64_t>(rxPps))},
+                 {"tx_packets", Value::uint(c.txPackets)},
+                 {"tx_bytes", Value::uint(c.txBytes)},
+                 {"tx_pps", Value::uint(static_cast<uint64_t>(txPps))},
+                 {"body_dropped", Value::uint(c.dropped)},
+                 {"tx_ring_full", Value::uint(c.txRingFull)},
                  {"rx_dropped", Value::uint(s.rx_dropped)},
                  {"rx_ring_full", Value::uint(s.rx_ring_full)},
                  {"fill_ring_empty", Value::uint(s.rx_fill_ring_empty_descs)},
@@ -203,6 +206,15 @@ uint64_t AfxdpRun::refused(size_t mapIndex) {
   if (!host_) return 0;
   uint32_t key = static_cast<uint32_t>(mapIndex);
   const void* v = host_->refused().lookup(&key);
+  uint64_t n = 0;
+  if (v) std::memcpy(&n, v, 8);
+  return n;
+}
+
+uint64_t AfxdpRun::loopsCut() {
+  if (!host_) return 0;
+  uint32_t key = 0;
+  const void* v = host_->loopCap().lookup(&key);
   uint64_t n = 0;
   if (v) std::memcpy(&n, v, 8);
   return n;

@@ -48,6 +48,7 @@ public:
   UserMap* map(size_t index) const { return host_ ? host_->map(index) : nullptr; }
   uint64_t refused(size_t mapIndex);
   uint64_t lost();
+  uint64_t loopsCut();  // loops left at the per-frame cap
 
 private:
   void report(Output& out, bool final);

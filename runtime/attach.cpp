@@ -125,11 +125,13 @@ int attachXdp(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   bool generic = mode == "generic";
   int fd = link(generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
   int e = fd < 0 ? errno : 0;
-  if (fd < 0 && mode == "auto" && (e == EOPNOTSUPP || e == EINVAL)) {
+  if (fd < 0 && mode == "auto" && (e == EOPNOTSUPP || e == EINVAL || e == ERANGE)) {
+    int native = e;
     fd = link(XDP_FLAGS_SKB_MODE);
     e = fd < 0 ? errno : 0;
     if (fd >= 0) {
-      std::string text = ap.target + " has no native XDP support: attached in generic mode";
+      std::string text = native == ERANGE ? ap.target + "'s MTU is too large for its native XDP: attached in generic mode"
+                                          : ap.target + " has no native XDP support: attached in generic mode";
       ctx.out.notice({"xdp_generic_mode", "dptrace: " + text + "\n",
                       {{"interface", Value::str(ap.target)}, {"message", Value::str(text)}}});
     }
@@ -139,6 +141,8 @@ int attachXdp(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     std::string hint;
     if (e == EBUSY || e == EEXIST) hint = xdpHolder(ap.target, index->second);
     else if (e == EOPNOTSUPP || e == EINVAL) hint = ap.target + " has no native XDP support: use --xdp-mode generic (or auto)";
+    else if (e == ERANGE)
+      hint = ap.target + "'s MTU is too large for native XDP (a frame must fit a page): lower it, or use --xdp-mode generic (or auto)";
     return fail(ctx, interfaceRange(ap), "cannot attach XDP to '" + ap.target + "': " + std::strerror(e), hint,
                 e == EPERM ? kRunSystem : kRunScript);
   }

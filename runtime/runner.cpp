@@ -369,9 +369,9 @@ struct Run {
         int woke = poll(sleepOn.data(), sleepOn.size(), kDrainMs);
         timeout = 0;
         if (woke > 0 && !(sleepOn[0].revents & POLLIN)) {  // only frames: nothing for epoll to say
+          ring_buffer__consume(rb);  // what the kernel blocks printed for these frames comes first
           frames = afxdp.service();
           afxdp.tick(out);
-          ring_buffer__consume(rb);
           continue;
         }
       }
@@ -386,11 +386,11 @@ struct Run {
         }
         ended |= ready[i].data.fd == sfd;
       }
+      ring_buffer__consume(rb);  // what the kernel blocks printed for these frames comes first
       if (afxdp.active()) {
         frames = afxdp.service();
         afxdp.tick(out);
       }
-      ring_buffer__consume(rb);
       if (ended) break;
     }
     close(epfd);
@@ -438,6 +438,12 @@ struct Run {
                  " captured shorter than on the wire (its snaplen): "
                  "their ip/ip6 views and those above are absent when the IP length exceeds what was captured",
              {{"frames", Value::uint(replay.snapped)}});
+    if (uint64_t n = afxdp.loopsCut())
+      notice("afxdp_loop_cap",
+             plural(n, "loop") + " of afxdp bodies cut short: a frame's loops run at most " +
+                 std::to_string(kHostLoopCap) + " iterations together in host code (no verifier bounds them); "
+                 "what followed the loop ran with the values it had then",
+             {{"loops", Value::uint(n)}, {"cap", Value::uint(kHostLoopCap)}});
     int lost = mapFd(script.lostMap);
     if (uint64_t n = (lost >= 0 ? readCounter(MapAccess::kernel(lost), 0) : 0) + afxdp.lost())
       notice("lost_events", plural(n, "event") + " lost: the ring buffer was full (printf, exit, print)",
@@ -462,6 +468,9 @@ struct Run {
     std::string error;
     auto afterPacket = [&] {
       ring_buffer__consume(rb);
+      sigset_t pending;  // blocked from attaching on; the replay reads them here
+      sigpending(&pending);
+      if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) return false;
       return !exitRequested;
     };
     // A frame an afxdp block took: the program says which in afxdp_hit.
@@ -485,10 +494,15 @@ struct Run {
   int check() {
     if (!options.pcap) return kRunOk;
     if (!packetProgram())
-      return fail({0, 0}, "--pcap needs an xdp block to run the packets through", "for example: xdp:any { @len = hist(pkt.len); }",
+      return fail({0, 0}, "--pcap needs an xdp or afxdp block to run the packets through",
+                  "for example: xdp:any { @len = hist(pkt.len); }",
                   kRunScript);
     std::string error;
     if (!checkCapture(*options.pcap, error)) return fail({0, 0}, error, "", kRunScript);
+    for (const AfxdpBody& b : script.afxdp)
+      if (b.queue > 0)
+        diags.warning(b.attach.range, "with --pcap every frame arrives on queue 0: '" + b.attach.raw + "' takes none of them",
+                      "leave the queue out (afxdp:any), or name queue 0");
     return kRunOk;
   }
 

@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
   app.add_option("--xdp-mode", o.xdpMode, "XDP attach mode (default auto: native, else generic)")
       ->check(CLI::IsMember({"native", "generic", "auto"}))
       ->type_name("native|generic|auto");
-  app.add_option("--afxdp-frames", o.afxdpFrames, "UMEM frames per AF_XDP socket")->type_name("N")
-      ->check(CLI::Range(1u, 1u << 20));
+  app.add_option("--afxdp-frames", o.afxdpFrames, "UMEM frames per AF_XDP socket (64 to 262144)")->type_name("N")
+      ->check(CLI::Range(64u, 1u << 18));
   app.add_option("--afxdp-batch", o.afxdpBatch, "Frames handled per AF_XDP loop iteration")->type_name("N")
       ->check(CLI::Range(1u, 1u << 16));
   app.add_flag("--zerocopy", o.zerocopy, "Ask for AF_XDP zero-copy mode (fails where the driver has none)");

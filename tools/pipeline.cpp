@@ -198,6 +198,17 @@ int runDptrace(const Options& o) {
   if (stageFailed("parse")) return kExitScript;
   resolveAttachPoints(program, diags);
   if (stageFailed("resolve attach points")) return kExitScript;
+  if (o.afxdpFrames || o.afxdpBatch || o.zerocopy) {  // never ignored
+    bool afxdp = false;
+    for (const ast::Probe& probe : program.probes)
+      for (const ast::AttachPoint& ap : probe.attachPoints) afxdp |= ap.kind == ProbeKind::Afxdp;
+    if (!afxdp) {
+      fail(std::string(o.zerocopy ? "--zerocopy" : o.afxdpFrames ? "--afxdp-frames" : "--afxdp-batch") +
+               " sets up AF_XDP sockets, but the script has no afxdp block",
+           "leave the option out, or add a block: afxdp:IFACE /predicate/ { ...; tx(); }");
+      return kExitScript;
+    }
+  }
   checkNames(program, diags);
   if (stageFailed("check names")) return kExitScript;
   if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });

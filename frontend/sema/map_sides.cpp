@@ -64,6 +64,27 @@ struct MapAccesses : ast::Visitor<MapAccesses, true> {
   }
 };
 
+// Whether an afxdp body rewrites the frame, and whether it ever sends it.
+struct FrameUse : ast::Visitor<FrameUse, true> {
+  using Visitor::visit;
+  bool writes = false, transmits = false;
+  void visit(const ast::Assign& a) {
+    writes |= a.target->kind == ast::ExprKind::Field;
+    Visitor::visit(a);
+  }
+  void visit(const ast::Unary& u) {
+    bool step = u.op == ast::UnaryOp::PreIncrement || u.op == ast::UnaryOp::PreDecrement ||
+                u.op == ast::UnaryOp::PostIncrement || u.op == ast::UnaryOp::PostDecrement;
+    writes |= step && u.operand->kind == ast::ExprKind::Field;
+    Visitor::visit(u);
+  }
+  void visit(const ast::Call& c) {
+    writes |= c.callee == "swap" || c.callee == "vlan_push" || c.callee == "vlan_pop";
+    transmits |= c.callee == "tx";
+    Visitor::visit(c);
+  }
+};
+
 bool isAfxdp(const ast::Probe& p) {
   for (const ast::AttachPoint& ap : p.attachPoints)
     if (ap.kind == ProbeKind::Afxdp) return true;
@@ -93,6 +114,14 @@ void checkMapSides(const ast::Program& program, Diagnostics& diags, TypeTable& t
     if (probe.predicate) accesses.visitExpr(*probe.predicate);
     accesses.user = afxdp;
     accesses.visit(probe.body);
+    if (afxdp) {
+      FrameUse use;
+      use.visit(probe.body);
+      if (use.writes && !use.transmits)
+        diags.warning(probe.attachPoints.front().range,
+                      "this afxdp body rewrites the frame but never calls tx(): every frame it takes is dropped",
+                      "drop() is an afxdp body's default; end it with tx() to send the frame back out");
+    }
   }
   for (auto& [name, info] : types.maps) {
     auto body = accesses.body.find(name);
@@ -111,7 +140,8 @@ void checkMapSides(const ast::Program& program, Diagnostics& diags, TypeTable& t
     if (kernel != accesses.kernel.end()) {
       diags.error(kernel->second.front().at,
                   "@" + name + " is kept in dptrace by an afxdp body, so kernel code cannot use it",
-                  "use another map here: a map lives either in the kernel or in dptrace");
+                  "predicates, xdp blocks and BEGIN, END, interval and other probes run in the kernel; "
+                  "print(@" + name + "), clear() and zero() of the whole map work from them, or keep another map there");
       diags.note(userWrite->at, "the afxdp body writes @" + name + " here");
     }
   }

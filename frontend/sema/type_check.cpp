@@ -978,7 +978,11 @@ bool hasConstantBound(const ast::Expr& e) {
 void TypeChecker::visit(const ast::While& s) {
   condition(*s.cond, "the condition of 'while'");
   // An afxdp body runs in dptrace: no verifier, its loops are capped instead.
-  if (!hasConstantBound(*s.cond) && !(kinds_ == ProbeKinds{ProbeKind::Afxdp}))
+  if (!hasConstantBound(*s.cond) && kinds_ == ProbeKinds{ProbeKind::Afxdp})
+    diags_.warning(s.cond->range, "this loop has no constant limit in its condition: in an afxdp body a frame's loops "
+                                  "stop after 1048576 iterations together (reported at exit)",
+                   "compare a counter with a constant, e.g. while ($i < n && $i < 1000) { ...; $i++; }");
+  else if (!hasConstantBound(*s.cond))
     diags_.warning(s.cond->range, "this loop has no constant limit in its condition: the kernel's verifier may refuse it",
                    "compare a counter with a constant, e.g. while ($i < n && $i < 32) { ...; $i++; }, or use unroll (N)");
   ++loopDepth_;

@@ -31,7 +31,7 @@ from netns import Net, ping  # noqa: E402
 DPTRACE, MODE = sys.argv[1], sys.argv[2]
 XDPGEN = sys.argv[3] if len(sys.argv) > 3 else None
 ADDR_A, ADDR_B = "10.61.0.1", "10.61.0.2"
-ECHO = ("afxdp:%s /udp && udp.dport == 4242/ { @rx[ip.src] = count(); swap(eth.src, eth.dst); "
+ECHO = ("afxdp:%s /ip && udp && udp.dport == 4242/ { @rx[ip.src] = count(); swap(eth.src, eth.dst); "
         "swap(ip.src, ip.dst); swap(udp.sport, udp.dport); tx(); }")
 
 # The client: N datagrams, each waiting for its echo; a raw socket keeps the

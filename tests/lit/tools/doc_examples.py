@@ -344,7 +344,7 @@ EXAMPLES = {
     "xdp:veth0 /udp && udp.dport == 5000/ { redirect(\"veth1\"); }":
         ("script", "veth", lab_lines),
     "xdp:veth0 /udp && udp.dport == 9/ { @dropped = count(); drop(); }\n\n"
-    "afxdp:veth0 /udp && udp.dport == 4242/ {\n"
+    "afxdp:veth0 /ip && udp && udp.dport == 4242/ {\n"
     "  @rx[ip.src] = count();\n"
     "  swap(eth.src, eth.dst); swap(ip.src, ip.dst); swap(udp.sport, udp.dport);\n"
     "  tx();\n"
