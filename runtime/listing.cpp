@@ -107,6 +107,16 @@ int listProbes(const std::string& pattern, bool verbose, std::ostream& out, std:
       for (struct if_nameindex* i = interfaces; i->if_index != 0; ++i) {
         std::string probe = std::string("xdp:") + i->if_name;
         if (matches(pattern, probe)) out << probe << "\n", ++n;
+        // afxdp:IF, and afxdp:IF:Q for each of its rx queues
+        std::string afxdp = std::string("afxdp:") + i->if_name;
+        if (matches(pattern, afxdp)) out << afxdp << "\n", ++n;
+        int queues = 0;
+        if (DIR* d = opendir(("/sys/class/net/" + std::string(i->if_name) + "/queues").c_str())) {
+          while (dirent* e = readdir(d)) queues += std::string(e->d_name).rfind("rx-", 0) == 0;
+          closedir(d);
+        }
+        for (int q = 0; q < queues; ++q)
+          if (matches(pattern, afxdp + ":" + std::to_string(q))) out << afxdp << ":" << q << "\n", ++n;
       }
       if_freenameindex(interfaces);
     }
@@ -115,7 +125,7 @@ int listProbes(const std::string& pattern, bool verbose, std::ostream& out, std:
   out.flush();
   if (n == 0) {
     err << "dptrace: error: no probes match '" << pattern << "'\n"
-        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'fentry:*' or 'xdp:*'\n";
+        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'fentry:*', 'xdp:*' or 'afxdp:*'\n";
     return 1;
   }
   return 0;
