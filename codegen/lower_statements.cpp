@@ -200,9 +200,10 @@ void FunctionLowering::statementBody(const ast::Stmt& s) {
       }
       b_.CreateBr(head);
       b_.SetInsertPoint(head);
-      if (m_.host()) {
+      b_.CreateCondBr(condition(*w.cond), body, done);
+      b_.SetInsertPoint(body);
+      if (m_.host()) {  // one more iteration: within the frame's budget?
         Value* n = b_.CreateAdd(b_.CreateAlignedLoad(i64(), loopTrips_, llvm::Align(8)), b_.getInt64(1));
-        b_.CreateAlignedStore(n, loopTrips_, llvm::Align(8));
         BasicBlock* under = BasicBlock::Create(ctx_, "while_under_cap", fn_);
         BasicBlock* capped = BasicBlock::Create(ctx_, "while_capped", fn_);
         b_.CreateCondBr(b_.CreateICmpULE(n, b_.getInt64(kHostLoopCap)), under, capped);
@@ -210,9 +211,8 @@ void FunctionLowering::statementBody(const ast::Stmt& s) {
         incrementCounter(m_.loopCap(), 0);
         b_.CreateBr(done);
         b_.SetInsertPoint(under);
+        b_.CreateAlignedStore(n, loopTrips_, llvm::Align(8));
       }
-      b_.CreateCondBr(condition(*w.cond), body, done);
-      b_.SetInsertPoint(body);
       loops_.push_back({done, head});
       block(w.body);
       loops_.pop_back();

@@ -45,7 +45,6 @@ int AfxdpRun::load(const CompiledScript& script, const RunOptions& options, Even
 }
 
 int AfxdpRun::openSockets(bpf_object* obj, Output& out) {
-  started_ = lastReport_ = std::chrono::steady_clock::now();
   if (!host_ || options_->pcap) return kRunOk;
   for (size_t i = 0; i < script_->afxdp.size(); ++i) {
     const AfxdpBody& b = script_->afxdp[i];
@@ -89,6 +88,7 @@ int AfxdpRun::openSockets(bpf_object* obj, Output& out) {
       ports_.push_back({std::move(socket), host_->body(i), {}, 0});
     }
   }
+  started_ = lastReport_ = std::chrono::steady_clock::now();  // rates from when the sockets serve
   return kRunOk;
 }
 
@@ -98,15 +98,23 @@ std::vector<int> AfxdpRun::fds() const {
   return fds;
 }
 
-bool AfxdpRun::service() {
-  // A few batches per socket, then back to the loop (signals, the ring
-  // buffer, timers); it comes straight back while frames keep arriving.
+bool AfxdpRun::service(const std::function<void()>& beforeBatch) {
+  // A few batches per socket, then back to the loop (signals, timers); it
+  // comes straight back while frames keep arriving. A turn also ends after
+  // ~10 ms, so that slow bodies do not keep a signal waiting.
   constexpr int kBatchesPerTurn = 16;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
   bool more = false;
   for (Port& p : ports_) {
     int turns = 0;
-    while (p.socket->step(p.body) == options_->afxdp.batch && ++turns < kBatchesPerTurn) {}
-    more |= turns == kBatchesPerTurn;
+    for (;;) {
+      beforeBatch();
+      if (p.socket->step(p.body) != options_->afxdp.batch) break;
+      if (++turns == kBatchesPerTurn || std::chrono::steady_clock::now() > deadline) {
+        more = true;
+        break;
+      }
+    }
     // Frames sent but not yet completed need the loop to come back for them.
     more |= p.socket->counters().txPackets > p.socket->counters().completed;
   }
@@ -124,19 +132,18 @@ void AfxdpRun::tick(Output& out) {
 void AfxdpRun::finish(Output& out) {
   if (ports_.empty()) return;
   // The programs are detached: nothing new arrives. Handle what the rx rings
-  // still hold, give the kernel a moment to complete what was sent, and
-  // count what stays in flight.
-  for (int round = 0; round < 64; ++round) {
+  // still hold (for at most 100 ms: slow bodies must not delay a Ctrl-C),
+  // give the kernel a moment to complete what was sent, and count what
+  // stays in flight.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  for (int round = 0; round < 64 && std::chrono::steady_clock::now() < deadline; ++round) {
     bool any = false;
     for (Port& p : ports_) any |= p.socket->step(p.body) > 0;
     if (!any) break;
   }
   for (int wait = 0; wait < 20; ++wait) {
     uint64_t inFlight = 0;
-    for (Port& p : ports_) {
-      p.socket->step(p.body);
-      inFlight += p.inFlight = p.socket->inFlight();
-    }
+    for (Port& p : ports_) inFlight += p.inFlight = p.socket->inFlight();
     if (inFlight == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

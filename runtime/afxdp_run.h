@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,8 +33,11 @@ public:
   int openSockets(bpf_object* obj, Output& out);
 
   std::vector<int> fds() const;
-  // Runs the bodies on what the sockets received; true when more is waiting.
-  bool service();
+  // Runs the bodies on what the sockets received, `beforeBatch` before
+  // each batch (the run drains the ring buffer there, so that what kernel
+  // blocks printed for a frame comes before what its body prints), for at
+  // most about 10 ms; true when more is waiting.
+  bool service(const std::function<void()>& beforeBatch);
   // -v: the counters every 2 s.
   void tick(Output& out);
   // At exit, after the XDP programs were detached: what is still queued is

@@ -360,6 +360,8 @@ struct Run {
     for (int fd : afxdp.fds()) sleepOn.push_back({fd, POLLIN, 0});
     ring_buffer__consume(rb);
     bool frames = afxdp.active();  // the AF_XDP sockets may have more to do
+    // Before each batch: what the kernel blocks printed for its frames first.
+    auto drain = [&] { ring_buffer__consume(rb); };
     while (!exitRequested) {
       epoll_event ready[8];
       // Records below a batch do not wake us (codegen/lower_statements.cpp):
@@ -369,8 +371,7 @@ struct Run {
         int woke = poll(sleepOn.data(), sleepOn.size(), kDrainMs);
         timeout = 0;
         if (woke > 0 && !(sleepOn[0].revents & POLLIN)) {  // only frames: nothing for epoll to say
-          ring_buffer__consume(rb);  // what the kernel blocks printed for these frames comes first
-          frames = afxdp.service();
+          frames = afxdp.service(drain);
           afxdp.tick(out);
           continue;
         }
@@ -386,9 +387,9 @@ struct Run {
         }
         ended |= ready[i].data.fd == sfd;
       }
-      ring_buffer__consume(rb);  // what the kernel blocks printed for these frames comes first
+      ring_buffer__consume(rb);
       if (afxdp.active()) {
-        frames = afxdp.service();
+        frames = afxdp.service(drain);
         afxdp.tick(out);
       }
       if (ended) break;
