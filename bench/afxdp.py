@@ -24,7 +24,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -76,11 +75,6 @@ def wait_line(proc, stream, pattern, seconds=30):
             return
     proc.kill()
     sys.exit("did not start: " + "".join(lines))
-
-
-def forwarder_pid(proc):
-    """The forwarder's own pid under `ip netns exec` (which execs it)."""
-    return proc.pid
 
 
 def start(net, kind, cobjs, env=None):

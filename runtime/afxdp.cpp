@@ -37,8 +37,6 @@ AfxdpSocket::~AfxdpSocket() {
   delete rings_;
 }
 
-int AfxdpSocket::fd() const { return xsk_ ? xsk_socket__fd(xsk_) : -1; }
-
 bool AfxdpSocket::open(const std::string& interface, uint32_t ifindex, uint32_t queue, int xskMapFd,
                        const AfxdpConfig& config, std::string& error, std::string& hint, int& errnoValue) {
   interface_ = interface;
@@ -55,7 +53,7 @@ bool AfxdpSocket::open(const std::string& interface, uint32_t ifindex, uint32_t 
     hint = "give fewer frames with --afxdp-frames";
     return false;
   }
-  uint32_t ring = ringSize(config.frames);
+  uint32_t ring = ring_ = ringSize(config.frames);
   xsk_umem_config umemConfig{};
   umemConfig.fill_size = ring;
   umemConfig.comp_size = ring;
@@ -85,8 +83,8 @@ bool AfxdpSocket::open(const std::string& interface, uint32_t ifindex, uint32_t 
       hint = "another AF_XDP socket is bound to this queue";
     return false;
   }
-  int fd = xsk_socket__fd(xsk_);
-  if (bpf_map_update_elem(xskMapFd, &queue, &fd, BPF_ANY) != 0) {
+  fd_ = xsk_socket__fd(xsk_);
+  if (bpf_map_update_elem(xskMapFd, &queue, &fd_, BPF_ANY) != 0) {
     errnoValue = errno;
     error = "cannot put the AF_XDP socket of " + interface + " queue " + std::to_string(queue) + " into the XSKMAP: " +
             std::strerror(errno);
@@ -103,7 +101,7 @@ bool AfxdpSocket::open(const std::string& interface, uint32_t ifindex, uint32_t 
 
 void AfxdpSocket::reclaim() {
   uint32_t index = 0;
-  uint32_t n = xsk_ring_cons__peek(&rings_->completion, ringSize(config_.frames), &index);
+  uint32_t n = xsk_ring_cons__peek(&rings_->completion, ring_, &index);
   for (uint32_t i = 0; i < n; ++i)
     free_.push_back(xsk_umem__extract_addr(*xsk_ring_cons__comp_addr(&rings_->completion, index + i)) & ~uint64_t{kFrameSize - 1});
   if (n) xsk_ring_cons__release(&rings_->completion, n);
@@ -121,7 +119,7 @@ void AfxdpSocket::refill() {
     free_.pop_back();
   }
   xsk_ring_prod__submit(&rings_->fill, n);
-  if (n && xsk_ring_prod__needs_wakeup(&rings_->fill)) recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+  if (n && xsk_ring_prod__needs_wakeup(&rings_->fill)) recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
 }
 
 uint32_t AfxdpSocket::step(BodyFunction body) {
@@ -174,8 +172,7 @@ uint32_t AfxdpSocket::step(BodyFunction body) {
   // device is busy (then the next step kicks again).
   if (counters_.txPackets > counters_.completed && xsk_ring_prod__needs_wakeup(&rings_->tx)) {
     for (uint32_t i = 0; i <= config_.batch / 32 + 1; ++i) {
-      counters_.kicks++;
-      if (sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0 || errno != EAGAIN) break;
+      if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0 || errno != EAGAIN) break;
     }
   }
   reclaim();  // copy mode completes in the sendto(): the loop need not come back for them
@@ -185,14 +182,14 @@ uint32_t AfxdpSocket::step(BodyFunction body) {
 
 uint64_t AfxdpSocket::inFlight() {
   reclaim();
-  uint64_t pendingRx = xsk_cons_nb_avail(&rings_->rx, ringSize(config_.frames));
+  uint64_t pendingRx = xsk_cons_nb_avail(&rings_->rx, ring_);
   return pendingRx + (counters_.txPackets - counters_.completed);
 }
 
 xdp_statistics AfxdpSocket::statistics() const {
   xdp_statistics s{};
   socklen_t size = sizeof s;
-  if (xsk_) getsockopt(fd(), SOL_XDP, XDP_STATISTICS, &s, &size);
+  if (xsk_) getsockopt(fd_, SOL_XDP, XDP_STATISTICS, &s, &size);
   return s;
 }
 

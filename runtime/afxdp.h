@@ -28,7 +28,6 @@ struct AfxdpCounters {
   uint64_t dropped = 0;                 // the body dropped them
   uint64_t txRingFull = 0;              // tx() found no room in the tx ring: dropped, counted
   uint64_t completed = 0;               // tx frames the kernel returned
-  uint64_t kicks = 0;                   // sendto() wakeups of the tx path
 };
 
 class AfxdpSocket {
@@ -44,7 +43,7 @@ public:
   bool open(const std::string& interface, uint32_t ifindex, uint32_t queue, int xskMapFd, const AfxdpConfig& config,
             std::string& error, std::string& hint, int& errnoValue);
 
-  int fd() const;
+  int fd() const { return fd_; }
   const std::string& interface() const { return interface_; }
   uint32_t queue() const { return queue_; }
 
@@ -64,6 +63,8 @@ private:
 
   std::string interface_;
   uint32_t ifindex_ = 0, queue_ = 0;
+  int fd_ = -1;
+  uint32_t ring_ = 0;  // descriptors per ring
   AfxdpConfig config_;
   void* area_ = nullptr;
   size_t areaSize_ = 0;

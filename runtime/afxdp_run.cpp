@@ -1,25 +1,18 @@
 #include "afxdp_run.h"
 
+#include <algorithm>
+
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <linux/bpf.h>
 
 #include <cstdio>
 #include <cstring>
 #include <thread>
 
+#include "interfaces.h"
+
 namespace dptrace {
 namespace {
-
-// The rx queues of an interface, as sysfs lists them (1 when it lists none).
-uint32_t rxQueues(const std::string& interface) {
-  uint32_t n = 0;
-  if (DIR* d = opendir(("/sys/class/net/" + interface + "/queues").c_str())) {
-    while (dirent* e = readdir(d)) n += std::string(e->d_name).rfind("rx-", 0) == 0;
-    closedir(d);
-  }
-  return n ? n : 1;
-}
 
 std::string fixed(double v, int decimals) {
   char buf[64];
@@ -62,7 +55,7 @@ int AfxdpRun::openSockets(bpf_object* obj, Output& out) {
       diags_->error(b.attach.range, "internal error: interface '" + b.interface + "' was not resolved");
       return kRunSystem;
     }
-    uint32_t queues = rxQueues(b.interface);
+    uint32_t queues = std::max<uint32_t>(1, rxQueueCount(b.interface));
     if (b.queue >= static_cast<int64_t>(queues)) {
       diags_->error(b.attach.range, b.interface + " has no rx queue " + std::to_string(b.queue) + ": it has " +
                                         std::to_string(queues) + " (0 to " + std::to_string(queues - 1) + ")",
@@ -209,31 +202,23 @@ int AfxdpRun::runOnFrame(size_t index, uint32_t ifindex, uint8_t* buffer, size_t
   return verdict;
 }
 
+namespace {
+
+// The u64 counter at `index` of a user-space array map.
+uint64_t counterAt(UserMap& counters, uint32_t index) {
+  uint64_t n = 0;
+  if (const void* v = counters.lookup(&index)) std::memcpy(&n, v, 8);
+  return n;
+}
+
+}  // namespace
+
 uint64_t AfxdpRun::refused(size_t mapIndex) {
-  if (!host_) return 0;
-  uint32_t key = static_cast<uint32_t>(mapIndex);
-  const void* v = host_->refused().lookup(&key);
-  uint64_t n = 0;
-  if (v) std::memcpy(&n, v, 8);
-  return n;
+  return host_ ? counterAt(host_->refused(), static_cast<uint32_t>(mapIndex)) : 0;
 }
 
-uint64_t AfxdpRun::loopsCut() {
-  if (!host_) return 0;
-  uint32_t key = 0;
-  const void* v = host_->loopCap().lookup(&key);
-  uint64_t n = 0;
-  if (v) std::memcpy(&n, v, 8);
-  return n;
-}
+uint64_t AfxdpRun::loopsCut() { return host_ ? counterAt(host_->loopCap(), 0) : 0; }
 
-uint64_t AfxdpRun::lost() {
-  if (!host_) return 0;
-  uint32_t key = 0;
-  const void* v = host_->lost().lookup(&key);
-  uint64_t n = 0;
-  if (v) std::memcpy(&n, v, 8);
-  return n;
-}
+uint64_t AfxdpRun::lost() { return host_ ? counterAt(host_->lost(), 0) : 0; }
 
 }  // namespace dptrace

@@ -111,6 +111,14 @@ std::map<std::string, uint32_t> resolveInterfaces(const ast::Program& program, b
   return found;
 }
 
+uint32_t rxQueueCount(const std::string& ifname) {
+  std::error_code ec;
+  uint32_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/class/net/" + ifname + "/queues", ec))
+    n += entry.path().filename().string().rfind("rx-", 0) == 0;
+  return n;
+}
+
 namespace {
 
 long sysfsNumber(const std::string& ifname, const char* file) {

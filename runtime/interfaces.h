@@ -34,6 +34,9 @@ struct VethPeer {
 };
 std::optional<VethPeer> peerRefusingXdpFrames(const std::string& ifname, bool transmit);
 
+// The rx queues of an interface, as sysfs lists them (0 when it lists none).
+uint32_t rxQueueCount(const std::string& ifname);
+
 // Why an XDP attach found the interface busy, and what to do: the process
 // that holds the bpf_link there (bpftool link), or a program attached
 // without a link (ip link set dev IF xdp off).

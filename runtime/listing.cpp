@@ -1,4 +1,5 @@
 #include "listing.h"
+#include "interfaces.h"
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -110,12 +111,8 @@ int listProbes(const std::string& pattern, bool verbose, std::ostream& out, std:
         // afxdp:IF, and afxdp:IF:Q for each of its rx queues
         std::string afxdp = std::string("afxdp:") + i->if_name;
         if (matches(pattern, afxdp)) out << afxdp << "\n", ++n;
-        int queues = 0;
-        if (DIR* d = opendir(("/sys/class/net/" + std::string(i->if_name) + "/queues").c_str())) {
-          while (dirent* e = readdir(d)) queues += std::string(e->d_name).rfind("rx-", 0) == 0;
-          closedir(d);
-        }
-        for (int q = 0; q < queues; ++q)
+        uint32_t queues = rxQueueCount(i->if_name);
+        for (uint32_t q = 0; q < queues; ++q)
           if (matches(pattern, afxdp + ":" + std::to_string(q))) out << afxdp << ":" << q << "\n", ++n;
       }
       if_freenameindex(interfaces);

@@ -10,26 +10,20 @@ import subprocess
 import sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import (Ether, Dot1Q, IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, Raw,  # noqa: E402
-                       wrpcap, rdpcap)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import packets  # noqa: E402
+from scapy.all import Ether, Dot1Q, IP, IPv6, UDP, TCP, Raw, wrpcap, rdpcap  # noqa: E402
 
 dptrace, work, body = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(work, exist_ok=True)
 eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-frames = [eth / IP(src="10.0.0.1", dst="10.0.0.2", ttl=64) / UDP(sport=1000, dport=4242) / Raw(b"hello world"),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1000, dport=4242, flags="S") / Raw(b"abc"),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(type=8, seq=3) / Raw(b"ping"),
-          eth / IPv6(src="fc00::1", dst="fc00::2") / ICMPv6EchoRequest(seq=5) / Raw(b"p6"),
-          eth / IPv6(src="fc00::1", dst="fc00::2") / UDP(sport=7, dport=4242) / Raw(b"u6"),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2152) / Raw(bytes([0x30, 0xff, 0, 8, 0, 0, 0, 5]) + b"12345678"),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5, dport=6, chksum=0) / Raw(b"no checksum"),
-          eth / Dot1Q(vlan=42) / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2),
-          eth / Dot1Q(vlan=7) / Dot1Q(vlan=8) / IPv6(src="fc00::3", dst="fc00::4") / TCP(sport=9, dport=10),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2", ihl=6, options=b"\x01\x01\x01\x01") / UDP(sport=3, dport=4),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2", frag=10) / UDP(sport=3, dport=4),
-          Ether(bytes(eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=3, dport=4) / Raw(b"x" * 40))[:40]),
-          Ether(bytes(eth / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=3, dport=4))[:30]),
-          Ether(bytes(eth)[:14] + b"\x45")]
+frames = packets.writable_frames() + [
+    eth / Dot1Q(vlan=7) / Dot1Q(vlan=8) / IPv6(src="fc00::3", dst="fc00::4") / TCP(sport=9, dport=10),
+    eth / IP(src="10.0.0.1", dst="10.0.0.2", ihl=6, options=b"\x01\x01\x01\x01") / UDP(sport=3, dport=4),
+    eth / IP(src="10.0.0.1", dst="10.0.0.2", frag=10) / UDP(sport=3, dport=4),
+    Ether(bytes(eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=3, dport=4) / Raw(b"x" * 40))[:40]),
+    Ether(bytes(eth / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=3, dport=4))[:30]),
+    Ether(bytes(eth)[:14] + b"\x45")]
 pcap = os.path.join(work, "in.pcap")
 wrpcap(pcap, frames)
 runs = {}

@@ -13,6 +13,22 @@ IPS = ["10.0.0.1", "10.0.0.2", "192.0.2.7", "127.0.0.1"]
 IP6S = ["fc00::1", "fc00::2", "2001:db8::7"]
 
 
+def writable_frames():
+    """One frame per view with writable fields (UDP, TCP, ICMP over IPv4;
+    ICMPv6 and UDP over IPv6; GTP-U; UDP without a checksum; VLAN-tagged),
+    for the field-write tests."""
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    return [eth / IP(src="10.0.0.1", dst="10.0.0.2", ttl=64) / UDP(sport=1000, dport=4242) / Raw(b"hello world"),
+            eth / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1000, dport=4242, flags="S") / Raw(b"abc"),
+            eth / IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(type=8, seq=3) / Raw(b"ping"),
+            eth / IPv6(src="fc00::1", dst="fc00::2") / ICMPv6EchoRequest(seq=5) / Raw(b"p6"),
+            eth / IPv6(src="fc00::1", dst="fc00::2") / UDP(sport=7, dport=4242) / Raw(b"u6"),
+            eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2152) /
+            Raw(bytes([0x30, 0xff, 0, 8, 0, 0, 0, 5]) + b"12345678"),
+            eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5, dport=6, chksum=0) / Raw(b"no checksum"),
+            eth / Dot1Q(vlan=42) / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2)]
+
+
 def well_formed(rng):
     l2 = Ether(src="02:00:00:00:00:%02x" % rng.randrange(256), dst="02:00:00:00:01:%02x" % rng.randrange(256))
     for _ in range(rng.choice([0, 0, 1, 2])):

@@ -10,20 +10,14 @@ import subprocess
 import sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-from scapy.all import (Ether, Dot1Q, IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, ICMPv6EchoReply, Raw,  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import packets  # noqa: E402
+from scapy.all import (Ether, IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, ICMPv6EchoReply,  # noqa: E402
                        wrpcap, rdpcap)
 
 dptrace, work, script = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(work, exist_ok=True)
-eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-frames = [eth / IP(src="10.0.0.1", dst="10.0.0.2", ttl=64) / UDP(sport=1000, dport=4242) / Raw(b"hello world"),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1000, dport=4242, flags="S") / Raw(b"abc"),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(type=8, seq=3) / Raw(b"ping"),
-          eth / IPv6(src="fc00::1", dst="fc00::2") / ICMPv6EchoRequest(seq=5) / Raw(b"p6"),
-          eth / IPv6(src="fc00::1", dst="fc00::2") / UDP(sport=7, dport=4242) / Raw(b"u6"),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2152) / Raw(bytes([0x30, 0xff, 0, 8, 0, 0, 0, 5]) + b"12345678"),
-          eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=5, dport=6, chksum=0) / Raw(b"no checksum"),
-          eth / Dot1Q(vlan=42) / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2)]
+frames = packets.writable_frames()
 pcap, out = os.path.join(work, "in.pcap"), os.path.join(work, "out.pcap")
 wrpcap(pcap, frames)
 r = subprocess.run([dptrace, "--pcap", pcap, "--pcap-out", out, "-e", script], capture_output=True, text=True)
