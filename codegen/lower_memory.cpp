@@ -9,8 +9,8 @@ namespace dptrace {
 
 uint32_t FunctionLowering::elementSize(const Type& t) {
   if (t.is(TypeKind::Struct)) {
-    auto it = m_.types().imported->structs.find(t.name());
-    return it == m_.types().imported->structs.end() ? 0 : it->second.size;
+    const StructLayout* layout = m_.types().imported->findStruct(t.name());
+    return layout ? layout->size : 0;
   }
   if (t.is(TypeKind::Integer)) return t.bits() / 8;
   if (t.is(TypeKind::Bool)) return 1;
@@ -36,20 +36,51 @@ Val FunctionLowering::readMemory(Value* address, const Type& t, uint32_t size) {
 }
 
 // base->field or base.field where base is a pointer to a struct or a struct;
-// null when the base is no struct.
+// null when the base is no struct. Fields of the kernel's BTF structs are
+// read through CO-RE relocations (core_types.h), in host byte order.
 std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
   const Type& base = typeOf(*f.base);
   const Type* record = base.is(TypeKind::Struct) ? &base
                        : base.is(TypeKind::Pointer) && base.pointee().is(TypeKind::Struct) ? &base.pointee()
                                                                                            : nullptr;
   if (record == nullptr) return std::nullopt;
-  auto layout = m_.types().imported->structs.find(record->name());
-  if (layout == m_.types().imported->structs.end()) return std::nullopt;
-  const StructField* field = layout->second.field(f.field);
+  const StructLayout* layout = m_.types().imported->findStruct(record->name());
+  if (layout == nullptr) return std::nullopt;
+  const StructField* field = layout->field(f.field);
   if (field == nullptr) return std::nullopt;
   Val address = expr(*f.base);
   at(f.range);
-  return readMemory(b_.CreateAdd(address.v, b_.getInt64(field->offset)), typeOf(f), field->size);
+  bool core = CoreTypes::relocatable(*layout) && !m_.host();
+  if (field->bitField) return bitField(address.v, *layout, *field, typeOf(f));
+  Value* at = core ? m_.core().fieldAddress(b_, address.v, *layout, *field)
+                   : b_.CreateAdd(address.v, b_.getInt64(field->offset));
+  if (!field->bigEndian || (field->size != 2 && field->size != 4 && field->size != 8))
+    return readMemory(at, typeOf(f), field->size);
+  Type raw = Type::integer(field->size * 8, false);
+  Val v = readMemory(at, raw, field->size);
+  Value* swapped = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, b_.CreateTrunc(v.v, b_.getIntNTy(field->size * 8)));
+  return Val{normalize(b_.CreateZExt(swapped, i64()), typeOf(f)), false};
+}
+
+// A bit-field of a BTF struct: its storage bytes, where the kernel has them
+// (relocated), shifted into place -- what libbpf's BPF_CORE_READ_BITFIELD_PROBED does.
+Val FunctionLowering::bitField(Value* base, const StructLayout& layout, const StructField& field, const Type& t) {
+  if (!CoreTypes::relocatable(layout) || m_.host()) {
+    m_.unsupported(statementRange_, "a bit-field of an anonymous struct");
+    return zero();
+  }
+  auto info = [&](CoreTypes::FieldInfo kind) {
+    return b_.CreateZExt(m_.core().fieldInfo(b_, base, layout, field, kind), i64());
+  };
+  Value* storage = b_.CreateAdd(base, info(CoreTypes::FieldInfo::ByteOffset));
+  Value* slot = stackSlot(8);
+  b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
+  call(userMemory() ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
+       {slot, info(CoreTypes::FieldInfo::ByteSize), b_.CreateIntToPtr(storage, ptr())});
+  Value* v = b_.CreateShl(b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), info(CoreTypes::FieldInfo::LeftShift));
+  Value* right = info(CoreTypes::FieldInfo::RightShift);
+  v = isSigned(field.type) ? b_.CreateAShr(v, right) : b_.CreateLShr(v, right);
+  return {normalize(v, t), false};
 }
 
 // Where a uprobe's pointers point: the traced process. A syscall's pointer

@@ -103,6 +103,17 @@ void FunctionLowering::callStatement(const ast::Call& c) {
     }
     return event(EventKind::Printf, m_.addPrintf(std::move(layout)), args);
   }
+  if (n == "emit") {  // one record; its shape is this call site's
+    PrintfLayout layout;
+    layout.format = ap_->raw;
+    std::vector<const ast::Expr*> args;
+    for (const ast::Argument& a : c.args) {
+      args.push_back(a.value.get());
+      layout.args.push_back(typeOf(*a.value));
+      layout.names.push_back(a.name);
+    }
+    return event(EventKind::Emit, m_.addPrintf(std::move(layout)), args);
+  }
   if (n == "exit") {  // as in bpftrace, exit() also ends this probe block
     event(EventKind::Exit, 0, {});
     leaveBlock();

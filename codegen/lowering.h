@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "codegen.h"
+#include "core_types.h"
 #include "host_abi.h"
 
 namespace dptrace {
@@ -91,6 +92,7 @@ public:
   llvm::LLVMContext& context() { return *context_; }
   llvm::DIBuilder& di() { return *di_; }
   llvm::DIFile* diFile() { return diFile_; }
+  CoreTypes& core() { return *core_; }
   const TypeTable& types() const { return types_; }
   Diagnostics& diags() { return diags_; }
   const MapGlobal& map(const std::string& name) { return maps_.at(name); }
@@ -137,6 +139,7 @@ private:
   std::unique_ptr<llvm::DIBuilder> di_;
   llvm::DICompileUnit* cu_ = nullptr;
   llvm::DIFile* diFile_ = nullptr;
+  std::unique_ptr<CoreTypes> core_;
   std::map<std::string, MapGlobal> maps_;
   std::deque<ast::AttachPoint> expanded_;  // the matches of tracepoint patterns, one attach point each
   llvm::GlobalVariable* events_ = nullptr;

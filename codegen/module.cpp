@@ -116,8 +116,9 @@ std::string sectionFor(const ast::AttachPoint& ap, const RawSyscall& raw) {
     case ProbeKind::Uprobe: return "uprobe";
     case ProbeKind::Uretprobe: return "uretprobe";
     case ProbeKind::Xdp: return "xdp";
-    case ProbeKind::Fentry:
-    case ProbeKind::Fexit:
+    case ProbeKind::Fentry: return "fentry/" + ap.function;
+    case ProbeKind::Fexit: return "fexit/" + ap.function;
+    case ProbeKind::RawTracepoint: return "tp_btf/" + ap.function;
     case ProbeKind::Afxdp:
     case ProbeKind::None: return "";
   }
@@ -163,6 +164,7 @@ ModuleLowering::ModuleLowering(const ast::Program& program, const TypeTable& typ
   di_ = std::make_unique<llvm::DIBuilder>(*module_);
   diFile_ = di_->createFile(diags.file().name(), ".");
   cu_ = di_->createCompileUnit(llvm::dwarf::DW_LANG_C, diFile_, "dptrace", true, "", 0);
+  core_ = std::make_unique<CoreTypes>(*module_, *di_, diFile_, *types_.imported);
 }
 
 void ModuleLowering::unsupported(SourceRange r, const std::string& what) {
@@ -524,6 +526,7 @@ bool ModuleLowering::lower() {
       if (ap.offset && ap.function.empty()) lowerProbe(probe, ap, n++, target->second.binary, "");  // by file offset
       for (const std::string& function : target->second.functions) lowerProbe(probe, ap, n++, target->second.binary, function);
     }
+  core_->finalize();
   di_->finalize();
   return diags_.errorCount() == errorsBefore;
 }

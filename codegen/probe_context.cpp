@@ -81,6 +81,16 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     return {buf, true};
   }
   if (n == "probe") return {constantString(ap_->raw, typeOf(id).capacity()), true};
+  if (isBtfProbe(ap_->kind)) {
+    const KernelSignature* k = kernelSignature();
+    if (n == "func") return {constantString(ap_->function, typeOf(id).capacity()), true};
+    if (n == "retval" && k) return {normalize(contextSlot(k->slots), typeOf(id)), false};
+    if (n.size() == 4 && n.rfind("arg", 0) == 0 && k) {
+      size_t i = static_cast<size_t>(n[3] - '0');
+      if (i < k->signature.params.size())
+        return {normalize(contextSlot(k->signature.params[i].location.index), typeOf(id)), false};
+    }
+  }
   if (isUserProbe(ap_->kind)) {
     // The context is the task's struct pt_regs (x86_64 layout).
     auto reg = [&](uint32_t off) { return Val{b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), off), llvm::Align(8)), false}; };
@@ -104,6 +114,12 @@ Val FunctionLowering::field(const ast::Field& f) {
     auto it = m_.types().imported->tracepoints.find(ap_->target + ":" + ap_->function);
     const TracepointField* tf = it == m_.types().imported->tracepoints.end() ? nullptr : it->second.field(f.field);
     if (tf) return tracepointField(it->second, *tf, typeOf(f));
+  }
+  if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
+      isBtfProbe(ap_->kind)) {
+    if (const KernelSignature* k = kernelSignature())
+      for (const Parameter& p : k->signature.params)
+        if (p.name == f.field) return {normalize(contextSlot(p.location.index), typeOf(f)), false};
   }
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
       isUserProbe(ap_->kind)) {
@@ -142,6 +158,16 @@ Val FunctionLowering::tracepointField(const TracepointFormat& format, const Trac
   }
   m_.unsupported(statementRange_, "the field '" + tf.name + "'");
   return zero();
+}
+
+const KernelSignature* FunctionLowering::kernelSignature() const {
+  auto it = m_.types().imported->kernelSignatures.find(kernelProbeKey(*ap_));
+  return it == m_.types().imported->kernelSignatures.end() ? nullptr : &it->second;
+}
+
+// Slot i of a BTF probe's context: its ith argument (fexit: the return value after them).
+Value* FunctionLowering::contextSlot(uint32_t i) {
+  return b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8 * i), llvm::Align(8));
 }
 
 const FunctionSignature* FunctionLowering::uprobeSignature() const {

@@ -30,11 +30,14 @@ struct MapLayout {
 };
 
 // Ring-buffer records start with two 64-bit words: the kind and an index.
-enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7 };
+enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8 };
 
+// A record's layout: printf's format and arguments; print(x)'s value; an
+// emit()'s probe (in `format`) and its fields' names and types.
 struct PrintfLayout {
   std::string format;
   std::vector<Type> args;
+  std::vector<std::string> names;  // emit(): one per argument
   bool operator==(const PrintfLayout&) const = default;
 };
 

@@ -11,7 +11,8 @@ using K = BuiltinKind;
 // interrupt, or dptrace itself for afxdp bodies), so pid, tid, uid and comm
 // would be made up there.
 constexpr ProbeKinds kTaskProbes{ProbeKind::Begin,  ProbeKind::End,    ProbeKind::Interval,   ProbeKind::Uprobe,
-                                  ProbeKind::Uretprobe, ProbeKind::Tracepoint, ProbeKind::Fentry, ProbeKind::Fexit};
+                                  ProbeKind::Uretprobe, ProbeKind::Tracepoint, ProbeKind::Fentry, ProbeKind::Fexit,
+                                  ProbeKind::RawTracepoint};
 constexpr ProbeKinds kAll = ProbeKinds::all();
 using P = ProbeKind;
 
@@ -28,10 +29,10 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"probe", K::Value, 0, 0, "probe", "the attach point that fired, as written", kAll},
     BuiltinInfo{"retval", K::Value, 0, 0, "retval", "return value (typed from DWARF or BTF when known)",
                 ProbeKinds{P::Uretprobe, P::Fexit}},
-    BuiltinInfo{"argN", K::Value, 0, 0, "arg0..arg9", "the Nth argument (typed from DWARF when known)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit}},
+    BuiltinInfo{"argN", K::Value, 0, 0, "arg0..arg9", "the Nth argument (typed from DWARF or BTF when known)",
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::RawTracepoint}},
     BuiltinInfo{"args", K::Value, 0, 0, "args", "typed arguments: args.NAME (args->NAME is accepted)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::Tracepoint}},
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::Tracepoint, P::RawTracepoint}},
     // ---- packet views
     BuiltinInfo{"pkt", K::PacketView, 0, 0, "pkt.len pkt.ifindex pkt.queue", "the frame itself", kPacketProbes},
     BuiltinInfo{"eth", K::PacketView, 0, 0, "eth.src eth.dst eth.type", "Ethernet header", kPacketProbes},

@@ -13,6 +13,7 @@ const char* probeKindName(ProbeKind kind) {
     case ProbeKind::Fentry: return "fentry";
     case ProbeKind::Fexit: return "fexit";
     case ProbeKind::Tracepoint: return "tracepoint";
+    case ProbeKind::RawTracepoint: return "rawtracepoint";
     case ProbeKind::Xdp: return "xdp";
     case ProbeKind::Afxdp: return "afxdp";
   }

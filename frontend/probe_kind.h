@@ -13,7 +13,7 @@ namespace dptrace {
 
 enum class ProbeKind : uint8_t {
   None,  // not resolved (an unknown probe type)
-  Begin, End, Interval, Uprobe, Uretprobe, Fentry, Fexit, Tracepoint, Xdp, Afxdp,
+  Begin, End, Interval, Uprobe, Uretprobe, Fentry, Fexit, Tracepoint, RawTracepoint, Xdp, Afxdp,
 };
 inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Afxdp) + 1;
 
@@ -51,6 +51,9 @@ private:
 inline constexpr ProbeKinds kUserProbes{ProbeKind::Uprobe, ProbeKind::Uretprobe};
 inline constexpr ProbeKinds kPacketProbes{ProbeKind::Xdp, ProbeKind::Afxdp};
 inline constexpr ProbeKinds kKernelFunctionProbes{ProbeKind::Fentry, ProbeKind::Fexit};
+// Probes whose arguments are typed from BTF (kernel_btf.h): a context of 64-bit slots.
+inline constexpr ProbeKinds kBtfProbes{ProbeKind::Fentry, ProbeKind::Fexit, ProbeKind::RawTracepoint};
+inline bool isBtfProbe(ProbeKind k) { return kBtfProbes.contains(k); }
 
 inline bool isUserProbe(ProbeKind k) { return kUserProbes.contains(k); }
 inline bool isPacketProbe(ProbeKind k) { return kPacketProbes.contains(k); }

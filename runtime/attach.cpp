@@ -184,8 +184,9 @@ int attachProgram(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     case ProbeKind::Xdp: return attachXdp(prog, p, ctx);
     case ProbeKind::Begin:
     case ProbeKind::End: return kRunOk;  // run once through BPF_PROG_TEST_RUN
+    case ProbeKind::RawTracepoint:
     case ProbeKind::Fentry:
-    case ProbeKind::Fexit:
+    case ProbeKind::Fexit: return keep(ctx, p.attach, bpf_program__attach_trace(prog));
     case ProbeKind::Afxdp:
     case ProbeKind::None: break;
   }

@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-3";
+constexpr const char* kMagic = "dptrace-object-cache-4";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -31,7 +31,7 @@ constexpr size_t kMaxEntries = 256;
 static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
 static_assert(sizeof(ProgramInfo) == 424, "ProgramInfo changed: list its new field in fields() below");
 static_assert(sizeof(MapLayout) == 216, "MapLayout changed: list its new field in fields() below");
-static_assert(sizeof(PrintfLayout) == 56, "PrintfLayout changed: list its new field in fields() below");
+static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in fields() below");
 static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
 static_assert(sizeof(CompiledScript) == 328, "CompiledScript changed: list its new field in fields() below");
 
@@ -56,7 +56,7 @@ void fields(Codec& c, L& l) requires std::is_same_v<std::remove_const_t<L>, MapL
 }
 template <class Codec, class F>
 void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, PrintfLayout> {
-  c(f.format), c(f.args);
+  c(f.format), c(f.args), c(f.names);
 }
 template <class Codec, class S>
 void fields(Codec& c, S& s) requires std::is_same_v<std::remove_const_t<S>, CompiledScript> {
@@ -273,14 +273,16 @@ std::optional<std::string> readEntry(const std::string& path) {
   return bytes;
 }
 
-// Whether the file starts as an entry of this cache does (its magic).
+// Whether the file starts as an entry of this cache does: its magic, of
+// this version or an earlier one (so that an upgrade's old entries are pruned too).
 bool isOurEntry(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   uint64_t n = 0;
   std::string magic(std::strlen(kMagic), '\0');
   in.read(reinterpret_cast<char*>(&n), sizeof n);
   in.read(magic.data(), static_cast<std::streamsize>(magic.size()));
-  return in && n == magic.size() && magic == kMagic;
+  std::string_view prefix(kMagic, std::strlen(kMagic) - 1);  // "dptrace-object-cache-"
+  return in && n == magic.size() && magic.compare(0, prefix.size(), prefix) == 0;
 }
 
 }  // namespace

@@ -55,6 +55,19 @@ int captureLibbpf(enum libbpf_print_level level, const char* format, va_list arg
   return n;
 }
 
+// The log without the lines that hold `text`.
+std::string withoutLines(const std::string& log, std::string_view text) {
+  std::string kept;
+  for (size_t from = 0; from < log.size();) {
+    size_t end = log.find('\n', from);
+    end = end == std::string::npos ? log.size() : end + 1;
+    std::string_view line(log.data() + from, end - from);
+    if (line.find(text) == std::string_view::npos) kept += line;
+    from = end;
+  }
+  return kept;
+}
+
 uint64_t monotonicNs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -106,6 +119,15 @@ std::string explainRefusal(const std::string& log) {
   if (isLoopRefusal(log))
     return "the kernel's verifier could not prove that a loop ends; give 'while' a constant limit in its "
            "condition, e.g. while ($i < n && $i < 32), or use unroll (N)";
+  if (size_t at = log.find("failed to resolve CO-RE relocation"); at != std::string::npos) {
+    size_t struct_ = log.find("struct ", at);
+    std::string what = struct_ == std::string::npos ? "a kernel struct field the script reads"
+                                                     : log.substr(struct_, log.find_first_of(" \n", struct_ + 7) - struct_);
+    return "this kernel has no " + what + " (the field moved out or was renamed since the BTF the script was "
+           "compiled against); read another field, or guard the script for this kernel";
+  }
+  if (log.find("failed to find kernel BTF type ID") != std::string::npos)
+    return "this kernel has no such function or tracepoint (it may exist only in the BTF given with --btf)";
   if (log.find("stack") != std::string::npos && log.find("limit") != std::string::npos)
     return "the program needs more than 512 bytes of stack; use fewer or shorter strings";
   return "the kernel's verifier refused it; run with -v to see its log";
@@ -186,6 +208,19 @@ struct Run {
         out.printf(formatPrintf(p.format, args));
         return;
       }
+      case EventKind::Emit: {
+        if (index >= script.printfs.size()) return;
+        const PrintfLayout& p = script.printfs[index];
+        std::vector<std::pair<std::string, Value>> fields;
+        size_t off = 16;
+        for (size_t i = 0; i < p.args.size() && i < p.names.size(); ++i) {
+          if (off + slotSize(p.args[i]) > size) return;
+          fields.emplace_back(p.names[i], decodeSlot(p.args[i], data + off));
+          off += slotSize(p.args[i]);
+        }
+        out.event(p.format, fields);
+        return;
+      }
       case EventKind::Value: {  // print(x) of a value
         if (index >= script.printfs.size() || script.printfs[index].args.size() != 1) return;
         const Type& t = script.printfs[index].args[0];
@@ -250,6 +285,14 @@ struct Run {
   }
 
   int load() {
+    // A module probe needs the module: say so before libbpf and the verifier do.
+    for (const ProgramInfo& p : script.programs)
+      if (isBtfProbe(p.attach.kind) && !p.attach.target.empty() &&
+          ::access(("/sys/kernel/btf/" + p.attach.target).c_str(), F_OK) != 0)
+        return fail(p.attach.range,
+                    "module " + p.attach.target + " is not loaded on this kernel (/sys/kernel/btf/" + p.attach.target +
+                        " is missing): '" + p.attach.raw + "' has nothing to attach to",
+                    "load the module first; --emit obj -o FILE writes the object for a host that has it", kRunScript);
     libbpfLog().clear();
     libbpf_set_print(captureLibbpf);
     bpf_object_open_opts opts{};
@@ -287,8 +330,20 @@ struct Run {
       return fail({0, 0}, why, hint, kRunScript);
     }
     std::string log = libbpfLog();
+    // libbpf blames 'ulimit -l' for any EPERM; since 5.11 BPF memory is not counted there.
+    log = withoutLines(log, "try raising 'ulimit -l'");
     if (options.verbose) std::cerr << log;
-    // EACCES is how the verifier refuses a program; EPERM is privileges.
+    // EACCES is how the verifier refuses a program; EPERM is privileges --
+    // or, for root, a kernel that refuses BPF trampolines (fentry/fexit).
+    if (err == -EPERM && geteuid() == 0)
+      for (const ProgramInfo& p : script.programs)
+        if (kKernelFunctionProbes.contains(p.attach.kind) && log.find("prog '" + p.function + "'") != std::string::npos)
+          return fail(p.attach.range,
+                      "this kernel refuses " + std::string(probeKindName(p.attach.kind)) +
+                          " programs: they need BPF trampolines, which it does not offer to anyone, root included",
+                      "a missing kernel feature, not a missing privilege: rawtracepoint:NAME probes read the same "
+                      "kernel types here, and --emit obj -o FILE writes the object for a kernel that runs them",
+                      kRunScript);
     if (err == -EPERM)
       return fail({0, 0}, "the kernel does not allow this process to load BPF programs",
                   "run dptrace as root (or with CAP_BPF and CAP_PERFMON)", kRunSystem);

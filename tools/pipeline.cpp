@@ -60,8 +60,6 @@ std::optional<std::string> unavailableOption(const Options& o) {
   const Rule rules[] = {
       {o.pid.has_value() && o.command.has_value(), "-p together with -c", "one target process, not two"},
       {o.emit == "obj" && !o.outputFile, "--emit obj", "-o FILE to write the object to"},
-      {o.btf.has_value(), "--btf", "the BTF type importer"},
-      {!o.btfModules.empty(), "--btf-module", "the BTF type importer"},
       {o.pcapOut.has_value() && !o.pcap.has_value(), "--pcap-out", "--pcap FILE: it writes the replayed packets"},
       {o.pcap.has_value() && (o.pid.has_value() || o.command.has_value()), "--pcap with -p or -c",
        "no process: a capture replay traces no process"},
@@ -129,6 +127,34 @@ int emitTo(const Options& o, Print print) {
   }
   print(out);
   return out.flush() ? kExitOk : kExitSystem;
+}
+
+// --btf FILE and --btf-module NAME=FILE, each read now: a file that is not
+// BTF is the command line's error, whatever the script holds.
+std::shared_ptr<KernelBtf> readBtfOptions(const Options& o) {
+  BtfSources sources;
+  if (o.btf) sources.vmlinux = *o.btf;
+  for (const std::string& m : o.btfModules) {
+    size_t eq = m.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) {
+      fail("--btf-module takes NAME=FILE, not '" + m + "'", "e.g. --btf-module gtp5g=gtp5g.btf");
+      return nullptr;
+    }
+    sources.modules[m.substr(0, eq)] = m.substr(eq + 1);
+  }
+  auto kernel = std::make_shared<KernelBtf>(sources);
+  std::string error;
+  if (o.btf && !kernel->types("", error)) {
+    fail(error, "--btf takes a BTF file: /sys/kernel/btf/vmlinux of the target kernel, or a vmlinux with a .BTF section");
+    return nullptr;
+  }
+  for (const auto& [module, file] : sources.modules)
+    if (!kernel->types(module, error)) {
+      fail(error, "--btf-module takes a module's split BTF over the kernel's: pahole --btf_base "
+                  "/sys/kernel/btf/vmlinux --btf_encode_detached=FILE MODULE.ko");
+      return nullptr;
+    }
+  return kernel;
 }
 
 }  // namespace
@@ -215,6 +241,10 @@ int runDptrace(const Options& o) {
 
   ImportedTypes imported;
   ImportOptions imports;
+  if (o.btf || !o.btfModules.empty()) {
+    imports.kernel = readBtfOptions(o);
+    if (!imports.kernel) return kExitScript;
+  }
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;

@@ -68,6 +68,7 @@ const ProviderInfo& uretprobeProvider();
 const ProviderInfo& fentryProvider();
 const ProviderInfo& fexitProvider();
 const ProviderInfo& tracepointProvider();
+const ProviderInfo& rawTracepointProvider();
 const ProviderInfo& xdpProvider();
 const ProviderInfo& afxdpProvider();
 

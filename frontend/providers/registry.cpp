@@ -6,9 +6,9 @@
 namespace dptrace {
 
 std::span<const ProviderInfo* const> allProviders() {
-  static const std::array<const ProviderInfo*, 10> providers = {
+  static const std::array<const ProviderInfo*, 11> providers = {
       &beginProvider(),  &endProvider(),     &intervalProvider(),   &uprobeProvider(), &uretprobeProvider(),
-      &fentryProvider(), &fexitProvider(),   &tracepointProvider(), &xdpProvider(),    &afxdpProvider(),
+      &fentryProvider(), &fexitProvider(),   &tracepointProvider(), &rawTracepointProvider(), &xdpProvider(), &afxdpProvider(),
   };
   return providers;
 }

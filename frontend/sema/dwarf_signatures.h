@@ -44,19 +44,25 @@ std::optional<FunctionSignature> readDwarfSignature(const std::string& path, con
                                                     std::string& error);
 
 // A struct's layout: its size and its fields with byte offsets (members of
-// anonymous structs and unions are flattened into it; bit-fields and arrays
-// other than char arrays have a void type: not readable yet).
+// anonymous structs and unions are flattened into it; arrays other than of
+// chars and integers have a void type: not readable yet). Bit-fields are
+// readable in BTF's layouts (their reads are relocated like the others).
 struct StructField {
   std::string name;
   uint32_t offset = 0;
   uint32_t size = 0;
   Type type;
-  bool bitField = false;  // not readable yet
+  bool bitField = false;
+  uint32_t bitOffset = 0, bitSize = 0;  // bit-fields: from the struct's start
+  bool bigEndian = false;               // BTF __be16/__be32/__be64: read into host order
+  std::vector<uint32_t> btfPath;        // BTF: member indices from the struct through anonymous members
 };
 struct StructLayout {
   std::string name;
   uint32_t size = 0;
   std::vector<StructField> fields;
+  uint32_t btfId = 0;      // from BTF (kernel_btf.h): its type id there; reads are CO-RE relocations
+  std::string btfModule;   // whose BTF: "" vmlinux, else the module's (split over vmlinux)
   const StructField* field(const std::string& n) const {
     for (const StructField& f : fields)
       if (f.name == n) return &f;

@@ -212,10 +212,79 @@ void importTracepoints(const ast::AttachPoint& ap, Diagnostics& diags, ImportedT
   if (wildcard) types.tracepointMatches[key] = loaded;
 }
 
+std::string kernelProbeKey(const ast::AttachPoint& ap) {
+  return std::string(ap.kind == ProbeKind::RawTracepoint ? "rawtracepoint:" : "fentry:") + ap.target + ":" + ap.function;
+}
+
+const StructLayout* ImportedTypes::findStruct(const std::string& name) const {
+  if (auto it = structs.find(name); it != structs.end()) return &it->second;
+  if (!kernel) return nullptr;
+  auto it = kernelStructs_.find(name);
+  if (it == kernelStructs_.end()) it = kernelStructs_.emplace(name, kernel->structLayout(name, kernelModules)).first;
+  return it->second ? &*it->second : nullptr;
+}
+
+// The BTF signature of an fentry/fexit function or a rawtracepoint.
+void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
+  std::string key = kernelProbeKey(ap);
+  if (types.kernelSignatures.count(key)) return;
+  bool tracepoint = ap.kind == ProbeKind::RawTracepoint;
+  const char* kind = tracepoint ? "rawtracepoint" : probeKindName(ap.kind);
+  std::string module = ap.target.empty() ? "" : ap.target + ":";
+  if (hasWildcard(ap.function) || hasWildcard(ap.target))
+    return diags.error(ap.range, std::string(kind) + " attach points cannot hold wildcards yet",
+                       std::string("name one ") + (tracepoint ? "tracepoint" : "function") + "; list them with: dptrace -l '" +
+                           kind + ":" + module + "*'");
+  std::string error;
+  if (!types.kernel->types(ap.target, error)) {
+    std::string hint;
+    if (!ap.target.empty() && !types.kernel->sources().modules.count(ap.target))
+      hint = "compile against the module's BTF with --btf-module " + ap.target + "=FILE (pahole --btf_base "
+             "/sys/kernel/btf/vmlinux --btf_encode_detached=FILE " + ap.target + ".ko)";
+    else if (ap.target.empty() && types.kernel->sources().vmlinux.empty())
+      hint = "compile against another kernel's BTF with --btf FILE";
+    return diags.error(ap.range, error, hint);
+  }
+  auto signature = tracepoint ? types.kernel->tracepoint(ap.target, ap.function, error)
+                              : types.kernel->function(ap.target, ap.function, error);
+  if (signature) {
+    types.kernelSignatures.emplace(key, std::move(*signature));
+    return;
+  }
+  std::vector<std::string> names =
+      tracepoint ? types.kernel->tracepointNames(ap.target) : types.kernel->functionNames(ap.target);
+  std::string guess = closestMatch(ap.function, names);
+  std::string hint = guess.empty() ? "list them with: dptrace -l '" + std::string(kind) + ":" + module + "*'"
+                                   : "did you mean '" + std::string(kind) + ":" + module + guess + "'?";
+  if (!tracepoint) error += " (a function the compiler inlined everywhere has none)";
+  diags.error(ap.range, error, hint);
+}
+
 void importTypes(const ast::Program& program, const ImportOptions& options, Diagnostics& diags, ImportedTypes& types) {
   importC(program, options, diags, types);
+  // Kernel types for the probes that read kernel memory, and with --btf.
+  bool kernelProbes = options.kernel != nullptr;
+  for (const ast::Probe& probe : program.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints)
+      kernelProbes |= isBtfProbe(ap.kind) || ap.kind == ProbeKind::Tracepoint;
+  if (kernelProbes && options.kernelTypes) {
+    types.kernel = options.kernel ? options.kernel : std::make_shared<KernelBtf>(BtfSources{});
+    for (const auto& [module, file] : types.kernel->sources().modules) types.kernelModules.push_back(module);
+    for (const ast::Probe& probe : program.probes)
+      for (const ast::AttachPoint& ap : probe.attachPoints)
+        if (isBtfProbe(ap.kind) && !ap.target.empty() &&
+            std::find(types.kernelModules.begin(), types.kernelModules.end(), ap.target) == types.kernelModules.end())
+          types.kernelModules.push_back(ap.target);
+  }
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (isBtfProbe(ap.kind)) {
+        if (!types.kernel)
+          diags.error(ap.range, "BTF probes need the kernel's types, which this run does not read");
+        else
+          importKernelSignature(ap, diags, types);
+        continue;
+      }
       if (isUserProbe(ap.kind) && !ap.offset && !hasWildcard(ap.function)) {
         std::string key = ap.target + ":" + ap.function, error;
         if (types.signatures.count(key)) continue;
@@ -280,11 +349,17 @@ void TypeChecker::checkProgram(const ast::Program& program) {
     }
     if (!(kinds_ == ProbeKinds{ProbeKind::Tracepoint})) tracepoints_.clear();  // args of a mixed block are no tracepoint's
     signature_ = nullptr;
+    kernelSignature_ = nullptr;
     if (probe.attachPoints.size() == 1) {
       const ast::AttachPoint& ap = probe.attachPoints[0];
       auto it = types_.imported->signatures.find(ap.target + ":" + ap.function);
       if (isUserProbe(ap.kind) && it != types_.imported->signatures.end())
         signature_ = &it->second;
+      auto kernel = types_.imported->kernelSignatures.find(kernelProbeKey(ap));
+      if (isBtfProbe(ap.kind) && kernel != types_.imported->kernelSignatures.end()) {
+        kernelSignature_ = &kernel->second;
+        signature_ = &kernel->second.signature;
+      }
     }
     variables_.clear();
     failedVariables_.clear();
@@ -380,7 +455,13 @@ void TypeChecker::visit(const ast::Identifier& e) {
                      "integers, enums and pointers are readable");
       return set(e, p.type);
     }
+    if (kernelSignature_)  // past the last slot of a BTF context is another probe's memory
+      return error(e.range, "'" + probe_->attachPoints[0].function + "' has " + std::to_string(signature_->params.size()) +
+                                " argument" + (signature_->params.size() == 1 ? "" : "s") + ": " + e.name + " is not one",
+                   signature_->params.empty() ? "" : "they are arg0 to arg" + std::to_string(signature_->params.size() - 1));
   }
+  if (n == "retval" && kernelSignature_ && signature_->ret.is(TypeKind::Void) && signature_->retUnreadable.empty())
+    return error(e.range, "'" + probe_->attachPoints[0].function + "' returns nothing (void)");
   if (n == "retval" && signature_ && !signature_->retUnreadable.empty())
     return error(e.range, "'" + probe_->attachPoints[0].function + "' returns " + signature_->retUnreadable +
                               ": dptrace cannot read it yet",
@@ -637,9 +718,10 @@ void TypeChecker::visit(const ast::Field& e) {
         }
         if (allowedHere({ProbeKind::Tracepoint}))
           return error(e.base->range, "'args' needs the format of this block's tracepoints, and none could be read");
-        return error(e.base->range, "typed args of " + providersText() + " probes come from DWARF or BTF, "
-                                    "which this build of dptrace does not import yet",
-                     "read the raw registers arg0..arg9 meanwhile");
+        if (allowedHere(kBtfProbes) && probe_->attachPoints.size() > 1)
+          return error(e.base->range, "'args' of a block with several attach points is not typed yet",
+                       "give each function or tracepoint a block of its own");
+        return error(e.base->range, "'args' is not available in " + providersText() + " probes");
       }
       return argsOfTracepoints(e);
     }
@@ -648,19 +730,20 @@ void TypeChecker::visit(const ast::Field& e) {
   if (!t) return;
   const Type* record = t->is(TypeKind::Struct) ? &*t : t->is(TypeKind::Pointer) && t->pointee().is(TypeKind::Struct) ? &t->pointee() : nullptr;
   if (record) {
-    auto layout = types_.imported->structs.find(record->name());
-    if (layout == types_.imported->structs.end())
+    const StructLayout* layout = types_.imported->findStruct(record->name());
+    if (layout == nullptr)
       return error(e.range, "the fields of struct " + record->name() + " are not known",
-                   "they come from the probed binary's DWARF (build it with -g)");
-    const StructField* f = layout->second.field(e.field);
+                   types_.imported->kernel ? "the kernel's BTF has no such struct either; define it in the script"
+                                           : "they come from the probed binary's DWARF (build it with -g)");
+    const StructField* f = layout->field(e.field);
     if (f == nullptr) {
       std::vector<std::string> names;
-      for (const StructField& x : layout->second.fields) names.push_back(x.name);
+      for (const StructField& x : layout->fields) names.push_back(x.name);
       std::string guess = closestMatch(e.field, names);
       return error(e.range, "struct " + record->name() + " has no field '" + e.field + "'",
                    guess.empty() ? "" : "did you mean '" + guess + "'?");
     }
-    if (f->bitField)
+    if (f->bitField && layout->btfId == 0)
       return error(e.range, "'" + e.field + "' of struct " + record->name() + " is a bit-field: dptrace cannot read bit-fields yet",
                    "read the word that holds it through a cast, and mask it");
     if (f->type.is(TypeKind::Void) || f->type.is(TypeKind::Struct))
@@ -744,7 +827,7 @@ void TypeChecker::visit(const ast::Cast& e) {
       if (!t->isIntegerLike()) return error(e.range, "cannot cast " + t->kindName() + " to " + e.type.spelling());
       return set(e, it->second);
     }
-    if (!types_.imported->structs.count(e.type.name))
+    if (!types_.imported->findStruct(e.type.name))
       return error(e.type.range, e.type.spelling() + " is not known",
                    "define it in the script, #include a header that does (#include <dpdk.h> for rte_mbuf), or probe a "
                    "binary built with -g");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 #include "diagnostics.h"
 #include "dwarf_signatures.h"
 #include "c_import.h"
+#include "kernel_btf.h"
 #include "tracepoint_format.h"
 #include "type.h"
 
@@ -46,7 +48,25 @@ struct ImportedTypes {
   std::map<std::string, StructLayout> structs;          // struct name -> layout (C definitions, then DWARF)
   std::map<std::string, Type> enums;                    // enum name -> its integer type (C definitions)
   std::map<std::string, CConstant> constants;           // enum constants and integer #defines (C definitions)
+
+  // Kernel types (BTF): the signatures of fentry/fexit functions and of
+  // rawtracepoints, by kernelProbeKey(); structs the C text and DWARF do not
+  // define come from the kernel's BTF when the script probes the kernel.
+  std::shared_ptr<KernelBtf> kernel;                     // null: the script reads no kernel types
+  std::vector<std::string> kernelModules;                // searched for struct names before vmlinux
+  std::map<std::string, KernelSignature> kernelSignatures;
+
+  // A struct or union by name: the script's C, the probed binaries' DWARF,
+  // then (imported at the first use) the kernel's BTF. Null when unknown.
+  const StructLayout* findStruct(const std::string& name) const;
+
+private:
+  mutable std::map<std::string, std::optional<StructLayout>> kernelStructs_;
 };
+
+// "fentry:MODULE:FUNC" (fentry and fexit share it) or
+// "rawtracepoint:MODULE:NAME": the key of a BTF probe's signature.
+std::string kernelProbeKey(const ast::AttachPoint& ap);
 
 // What the type checker learned: the type of every expression, and each map's
 // key and value types. Later stages read it; the AST is left untouched.
@@ -62,6 +82,8 @@ struct TypeTable {
 struct ImportOptions {
   std::vector<std::string> includeDirs;  // -I, searched before stdlib/
   bool cDefinitions = true;              // false: C text is skipped (the fuzzer: Clang is not under test)
+  std::shared_ptr<KernelBtf> kernel;     // --btf, --btf-module: read already; else made when a probe needs it
+  bool kernelTypes = true;               // false: no BTF is read (the fuzzer)
 };
 
 // Reads the types the probes need: C definitions and #include (Clang), the

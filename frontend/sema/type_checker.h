@@ -81,7 +81,8 @@ private:
   const ast::Probe* probe_ = nullptr;
   ProbeKinds kinds_;
   std::vector<const TracepointFormat*> tracepoints_;  // every tracepoint of an all-tracepoint probe (wildcards expanded)
-  const FunctionSignature* signature_ = nullptr;  // a uprobe's function, from DWARF
+  const FunctionSignature* signature_ = nullptr;  // a uprobe's function (DWARF), or a BTF probe's
+  const KernelSignature* kernelSignature_ = nullptr;  // a BTF probe's (fentry, fexit, rawtracepoint)
   std::map<std::string, Type> variables_;
   std::set<std::string> failedVariables_;  // assignments with errors: their uses say nothing more
   int loopDepth_ = 0;

@@ -76,6 +76,7 @@ Bodies& bodies() {
     static dptrace::ImportedTypes imported;
     dptrace::ImportOptions imports;
     imports.cDefinitions = false;
+    imports.kernelTypes = false;
     dptrace::importTypes(program, imports, diags, imported);
     dptrace::TypeTable types(imported);
     dptrace::typeCheck(program, diags, types);

@@ -27,6 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dptrace::ImportedTypes imported;
   dptrace::ImportOptions imports;
   imports.cDefinitions = false;  // Clang is not what is under test
+  imports.kernelTypes = false;   // nor the BTF importer (each input would parse vmlinux BTF again)
   if (!diags.hasErrors()) dptrace::importTypes(program, imports, diags, imported);
   dptrace::TypeTable types(imported);
   if (!diags.hasErrors()) dptrace::typeCheck(program, diags, types);

@@ -56,7 +56,7 @@ CompiledScript everyField() {
   l.lhistStep = 5;
   l.buckets = 23;
   s.maps = {l};
-  s.printfs = {{"%d %s\n", {Type::s64(), Type::string(64)}}};
+  s.printfs = {{"%d %s\n", {Type::s64(), Type::string(64)}, {}}, {"BEGIN", {Type::u64()}, {"ts"}}};
   s.timeFormats = {"%H:%M\n"};
   s.eventsMap = "e", s.lostMap = "l", s.refusedMap = "r", s.startMap = "s";
   return s;

@@ -1,0 +1,312 @@
+#include "kernel_btf.h"
+
+#include <bpf/btf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace dptrace {
+namespace {
+
+constexpr const char* kSysfsBtf = "/sys/kernel/btf/";
+
+// Typedefs, const/volatile/restrict and type tags skipped; `bigEndian` set
+// when one of the typedefs on the way is __be16/__be32/__be64.
+uint32_t strip(const btf* b, uint32_t id, bool* bigEndian = nullptr) {
+  for (int depth = 0; depth < 32 && id != 0; ++depth) {
+    const btf_type* t = btf__type_by_id(b, id);
+    if (t == nullptr) return 0;
+    if (btf_is_typedef(t) && bigEndian) {
+      std::string_view n = btf__name_by_offset(b, t->name_off);
+      if (n == "__be16" || n == "__be32" || n == "__be64") *bigEndian = true;
+    }
+    if (!btf_is_typedef(t) && !btf_is_mod(t)) return id;
+    id = t->type;
+  }
+  return id;
+}
+
+std::string nameOf(const btf* b, const btf_type* t) {
+  const char* n = btf__name_by_offset(b, t->name_off);
+  return n ? n : "";
+}
+
+std::string libbpfError(int e) { return std::strerror(e < 0 ? -e : e); }
+
+}  // namespace
+
+std::string anonymousRecordName(uint32_t id) { return "(anon " + std::to_string(id) + ")"; }
+
+KernelBtf::KernelBtf(BtfSources sources) : sources_(std::move(sources)) {}
+
+KernelBtf::~KernelBtf() {
+  for (auto& [name, l] : loaded_) btf__free(l.types);
+}
+
+std::string KernelBtf::pathOf(const std::string& module) const {
+  if (module.empty()) return sources_.vmlinux.empty() ? std::string(kSysfsBtf) + "vmlinux" : sources_.vmlinux;
+  auto given = sources_.modules.find(module);
+  return given != sources_.modules.end() ? given->second : kSysfsBtf + module;
+}
+
+const btf* KernelBtf::types(const std::string& module, std::string& error) {
+  Loaded& l = loaded_[module];
+  if (l.tried) {
+    error = l.error;
+    return l.types;
+  }
+  l.tried = true;
+  std::string path = pathOf(module);
+  if (module.empty()) {
+    l.types = btf__parse(path.c_str(), nullptr);
+    if (!l.types) {
+      int e = errno;
+      if (sources_.vmlinux.empty() && access(path.c_str(), F_OK) != 0)
+        l.error = "this kernel has no BTF (" + path + " is missing): it was built without CONFIG_DEBUG_INFO_BTF";
+      else
+        l.error = "'" + path + "' is not a BTF file dptrace can read (" + libbpfError(e) + ")";
+    }
+  } else {
+    std::string baseError;
+    const btf* base = types("", baseError);
+    if (!base) {
+      l.error = "the BTF of module " + module + " is split BTF over the kernel's, and there is no kernel BTF to read "
+                "it against: " + baseError;
+    } else if (!sources_.modules.count(module) && access(path.c_str(), F_OK) != 0) {
+      l.error = "module " + module + " is not loaded (" + path + " is missing)";
+    } else {
+      l.types = btf__parse_split(path.c_str(), const_cast<btf*>(base));
+      if (!l.types)
+        l.error = "'" + path + "' is not split BTF of module " + module + " over " + pathOf("") + " (" +
+                  libbpfError(errno) + ")";
+    }
+  }
+  error = l.error;
+  return l.types;
+}
+
+Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
+  id = strip(b, id);
+  const btf_type* t = id ? btf__type_by_id(b, id) : nullptr;
+  if (t == nullptr) return Type();
+  if (btf_is_int(t)) {
+    uint8_t encoding = btf_int_encoding(t);
+    if (encoding & BTF_INT_BOOL) return Type::boolean();
+    if (t->size != 1 && t->size != 2 && t->size != 4 && t->size != 8) return Type();
+    return Type::integer(t->size * 8, (encoding & BTF_INT_SIGNED) != 0);
+  }
+  if (btf_is_any_enum(t)) {
+    if (t->size != 1 && t->size != 2 && t->size != 4 && t->size != 8) return Type();
+    return Type::integer(t->size * 8, btf_kflag(t));
+  }
+  if (btf_is_ptr(t)) {
+    uint32_t to = strip(b, t->type);
+    const btf_type* p = to ? btf__type_by_id(b, to) : nullptr;
+    if (p == nullptr) return Type::pointer(Type());
+    if (btf_is_composite(p) || btf_is_fwd(p)) {
+      std::string n = nameOf(b, p);
+      return Type::pointer(Type::structure(n.empty() ? anonymousRecordName(to) : n));
+    }
+    if (btf_is_func_proto(p)) return Type::u64();  // a function's address
+    Type pointee = typeOf(b, to);
+    return Type::pointer(pointee.is(TypeKind::Void) || pointee.is(TypeKind::String) || pointee.is(TypeKind::Array)
+                             ? Type()
+                             : pointee);
+  }
+  if (btf_is_array(t)) {
+    const struct btf_array* a = btf_array(t);
+    Type element = typeOf(b, a->type);
+    if (element.is(TypeKind::Integer) && element.bits() == 8 && a->nelems > 0) return Type::string(a->nelems);
+    if (element.is(TypeKind::Integer) && a->nelems > 0) return Type::array(element, a->nelems);
+    return Type();
+  }
+  if (btf_is_composite(t)) {
+    std::string n = nameOf(b, t);
+    return Type::structure(n.empty() ? anonymousRecordName(id) : n);
+  }
+  return Type();  // floats, functions, void
+}
+
+std::optional<KernelSignature> KernelBtf::signatureOf(const btf* b, uint32_t proto, size_t skip, const btf* namesFrom,
+                                                      uint32_t namedProto) {
+  const btf_type* p = btf__type_by_id(b, proto);
+  if (p == nullptr || !btf_is_func_proto(p)) return std::nullopt;
+  const btf_type* named = namesFrom ? btf__type_by_id(namesFrom, namedProto) : nullptr;
+  if (named && (!btf_is_func_proto(named) || btf_vlen(named) != btf_vlen(p))) named = nullptr;
+  KernelSignature k;
+  k.namesKnown = true;
+  const btf_param* params = btf_params(p);
+  for (size_t i = skip; i < btf_vlen(p); ++i) {
+    Parameter param;
+    const char* n = btf__name_by_offset(b, params[i].name_off);
+    if ((n == nullptr || *n == '\0') && named) n = btf__name_by_offset(namesFrom, btf_params(named)[i].name_off);
+    if (n == nullptr || *n == '\0') {
+      k.namesKnown = false;
+      param.name = "arg" + std::to_string(i - skip);
+    } else {
+      param.name = n;
+    }
+    if (params[i].type == 0) break;  // "..." in a variadic prototype
+    param.type = typeOf(b, params[i].type);
+    param.location = {ParameterLocation::Kind::IntegerRegister, k.slots};
+    uint32_t id = strip(b, params[i].type);
+    const btf_type* t = btf__type_by_id(b, id);
+    long size = btf__resolve_size(b, id);
+    if (t && btf_is_composite(t)) {
+      param.type = Type();
+      param.unreadable = "a struct passed by value";
+    } else if (t && btf_is_float(t)) {
+      param.unreadable = "a floating-point value";
+    } else if (param.type.is(TypeKind::Void)) {
+      param.unreadable = "of a type dptrace cannot read";
+    }
+    k.slots += size > 8 ? static_cast<uint32_t>((size + 7) / 8) : 1;
+    k.signature.params.push_back(std::move(param));
+  }
+  uint32_t ret = strip(b, p->type);
+  const btf_type* r = ret ? btf__type_by_id(b, ret) : nullptr;
+  if (r && (btf_is_composite(r) || btf_is_float(r)))
+    k.signature.retUnreadable = btf_is_float(r) ? "a floating-point value" : "a struct returned by value";
+  else
+    k.signature.ret = typeOf(b, p->type);
+  k.signature.outOfLine = true;
+  return k;
+}
+
+std::optional<KernelSignature> KernelBtf::function(const std::string& module, const std::string& name, std::string& error) {
+  const btf* b = types(module, error);
+  if (!b) return std::nullopt;
+  int id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_FUNC);
+  if (id <= 0) {
+    error = "no function '" + name + "' in the BTF of " + (module.empty() ? "the kernel" : "module " + module);
+    return std::nullopt;
+  }
+  auto k = signatureOf(b, btf__type_by_id(b, static_cast<uint32_t>(id))->type, 0, nullptr, 0);
+  if (!k) error = "the BTF of '" + name + "' has no prototype";
+  return k;
+}
+
+std::optional<KernelSignature> KernelBtf::tracepoint(const std::string& module, const std::string& name, std::string& error) {
+  const btf* b = types(module, error);
+  if (!b) return std::nullopt;
+  int id = btf__find_by_name_kind(b, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF);
+  const btf_type* t = id > 0 ? btf__type_by_id(b, static_cast<uint32_t>(id)) : nullptr;
+  const btf_type* ptr = t ? btf__type_by_id(b, t->type) : nullptr;
+  if (ptr == nullptr || !btf_is_ptr(ptr)) {
+    error = "no tracepoint '" + name + "' in the BTF of " + (module.empty() ? "the kernel" : "module " + module);
+    return std::nullopt;
+  }
+  // btf_trace_NAME's parameters are unnamed; __probestub_NAME has the names.
+  int stub = btf__find_by_name_kind(b, ("__probestub_" + name).c_str(), BTF_KIND_FUNC);
+  uint32_t namedProto = stub > 0 ? btf__type_by_id(b, static_cast<uint32_t>(stub))->type : 0;
+  auto k = signatureOf(b, ptr->type, 1, stub > 0 ? b : nullptr, namedProto);  // the first is the tracepoint's void *__data
+  if (!k) error = "the BTF of tracepoint '" + name + "' has no prototype";
+  return k;
+}
+
+std::vector<std::string> KernelBtf::functionNames(const std::string& module) {
+  std::string error;
+  std::vector<std::string> names;
+  const btf* b = types(module, error);
+  if (!b) return names;
+  uint32_t first = module.empty() ? 1 : btf__type_cnt(btf__base_btf(b));
+  for (uint32_t id = first; id < btf__type_cnt(b); ++id) {
+    const btf_type* t = btf__type_by_id(b, id);
+    if (btf_is_func(t)) names.push_back(nameOf(b, t));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::vector<std::string> KernelBtf::tracepointNames(const std::string& module) {
+  std::string error;
+  std::vector<std::string> names;
+  const btf* b = types(module, error);
+  if (!b) return names;
+  uint32_t first = module.empty() ? 1 : btf__type_cnt(btf__base_btf(b));
+  for (uint32_t id = first; id < btf__type_cnt(b); ++id) {
+    const btf_type* t = btf__type_by_id(b, id);
+    if (!btf_is_typedef(t)) continue;
+    std::string n = nameOf(b, t);
+    if (n.rfind("btf_trace_", 0) == 0) names.push_back(n.substr(10));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+namespace {
+
+// Adds the members of composite `id` to `layout`, at `baseBits`, through
+// `path`; anonymous struct and union members are flattened into it.
+void addMembers(const KernelBtf& kernel, const btf* b, uint32_t id, uint32_t baseBits, std::vector<uint32_t>& path,
+                StructLayout& layout, int depth) {
+  const btf_type* t = btf__type_by_id(b, id);
+  if (t == nullptr || depth > 8) return;
+  const btf_member* members = btf_members(t);
+  for (uint32_t i = 0; i < btf_vlen(t); ++i) {
+    path.push_back(i);
+    uint32_t bits = baseBits + btf_member_bit_offset(t, i);
+    uint32_t bitSize = btf_member_bitfield_size(t, i);
+    std::string name = btf__name_by_offset(b, members[i].name_off);
+    bool bigEndian = false;
+    uint32_t type = strip(b, members[i].type, &bigEndian);
+    const btf_type* mt = btf__type_by_id(b, type);
+    if (name.empty()) {
+      if (mt && btf_is_composite(mt)) addMembers(kernel, b, type, bits, path, layout, depth + 1);
+      path.pop_back();
+      continue;
+    }
+    StructField f;
+    f.name = name;
+    f.offset = bits / 8;
+    long size = btf__resolve_size(b, type);
+    f.size = size > 0 ? static_cast<uint32_t>(size) : 0;
+    f.type = kernel.typeOf(b, type);
+    f.bigEndian = bigEndian && f.type.is(TypeKind::Integer);
+    f.btfPath = path;
+    if (bitSize != 0 || bits % 8 != 0) {
+      f.bitField = true;
+      f.bitOffset = bits;
+      f.bitSize = bitSize ? bitSize : f.size * 8;
+    }
+    layout.fields.push_back(std::move(f));
+    path.pop_back();
+  }
+}
+
+}  // namespace
+
+std::optional<StructLayout> KernelBtf::structLayout(const std::string& name, const std::vector<std::string>& modules) {
+  std::vector<std::string> search = modules;
+  search.push_back("");
+  for (const std::string& module : search) {
+    std::string error;
+    const btf* b = types(module, error);
+    if (!b) continue;
+    int id = -1;
+    if (name.rfind("(anon ", 0) == 0) {
+      id = static_cast<int>(std::strtoul(name.c_str() + 6, nullptr, 10));
+      const btf_type* t = id > 0 ? btf__type_by_id(b, static_cast<uint32_t>(id)) : nullptr;
+      if (!t || !btf_is_composite(t)) id = -1;
+    } else {
+      id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_STRUCT);
+      if (id <= 0) id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_UNION);
+    }
+    if (id <= 0) continue;
+    StructLayout layout;
+    layout.name = name;
+    layout.size = btf__type_by_id(b, static_cast<uint32_t>(id))->size;
+    layout.btfId = static_cast<uint32_t>(id);
+    // A module's own type is read through its BTF; vmlinux's through vmlinux's.
+    layout.btfModule = module.empty() || static_cast<uint32_t>(id) < btf__type_cnt(btf__base_btf(b)) ? "" : module;
+    std::vector<uint32_t> path;
+    addMembers(*this, b, static_cast<uint32_t>(id), 0, path, layout, 0);
+    return layout;
+  }
+  return std::nullopt;
+}
+
+}  // namespace dptrace
