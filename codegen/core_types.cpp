@@ -101,6 +101,28 @@ llvm::Value* CoreTypes::accessChain(llvm::IRBuilder<>& b, llvm::Value* base, con
   return p;
 }
 
+bool CoreTypes::bitFieldRelocatable(const StructLayout& layout, const StructField& field) {
+  const btf* bt = btfOf(layout.btfModule);
+  if (bt == nullptr || field.btfPath.empty()) return false;
+  uint32_t record = layout.btfId;  // the innermost struct or union that holds the member
+  for (size_t i = 0; i + 1 < field.btfPath.size(); ++i)
+    record = stripped(bt, btf_members(btf__type_by_id(bt, record))[field.btfPath[i]].type);
+  const btf_type* t = btf__type_by_id(bt, record);
+  uint32_t offset = btf_member_bit_offset(t, field.btfPath.back());
+  uint32_t size = btf_member_bitfield_size(t, field.btfPath.back());
+  if (size == 0) size = field.size * 8;
+  // As LLVM's BPFAbstractMemberAccess finds the storage of a bit-field.
+  uint32_t align = alignmentOf(bt, record);
+  if (align > 8) {
+    if (offset / 64 != (offset + size) / 64) return false;
+    align = 8;
+  }
+  uint32_t alignBits = align * 8;
+  if (size > alignBits) return false;
+  uint32_t start = offset & ~(alignBits - 1);
+  return start + alignBits >= offset + size;
+}
+
 llvm::Value* CoreTypes::fieldAddress(llvm::IRBuilder<>& b, llvm::Value* base, const StructLayout& layout,
                                      const StructField& field) {
   return b.CreatePtrToInt(accessChain(b, base, layout, field), b.getInt64Ty());

@@ -42,6 +42,10 @@ public:
   llvm::Value* fieldInfo(llvm::IRBuilder<>& b, llvm::Value* base, const StructLayout& layout, const StructField& field,
                          FieldInfo kind);
 
+  // Whether LLVM can relocate the bit-field: its storage unit (by its
+  // record's alignment) must hold it whole, which a packed struct may not.
+  bool bitFieldRelocatable(const StructLayout& layout, const StructField& field);
+
   // Builds the debug-info types and attaches them to the calls; before
   // DIBuilder::finalize().
   void finalize();

@@ -114,10 +114,10 @@ private:
   bool userMemory() const;  // do this probe's pointers point into a process?
   Val readMemory(Value* address, const Type& t, uint32_t size);
   std::optional<Val> structField(const ast::Field& f);
-  Val bitField(Value* base, const StructLayout& layout, const StructField& field, const Type& t);
+  Val relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t);
   // fentry, fexit, rawtracepoint: the context is an array of 64-bit slots.
   const KernelSignature* kernelSignature() const;
-  Value* contextSlot(uint32_t i);
+  Value* slotValue(uint32_t i, const Type& t);
   Val index(const ast::Index& e);
   Val dereference(const ast::Unary& u);
 
@@ -146,6 +146,8 @@ private:
   Value* call(Helper h, llvm::Type* ret, std::vector<Value*> args);
 
   Value* normalize(Value* v, const Type& t);
+  // The low `bits` of v with their bytes reversed, zero-extended (network <-> host order).
+  Value* byteSwap(Value* v, uint32_t bits);
 
   Val zero() { return {b_.getInt64(0), false}; }
 

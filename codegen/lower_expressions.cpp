@@ -108,6 +108,8 @@ Val FunctionLowering::binary(const ast::Binary& e) {
     Value* same = b_.CreateICmpEQ(diff, b_.getInt64(0));
     return {b_.CreateZExt(e.op == ast::BinaryOp::Eq ? same : b_.CreateNot(same), i64()), false};
   }
+  if (lt.is(TypeKind::Ipv4) && rt.fromNetworkOrder()) r.v = byteSwap(r.v, 32);
+  if (rt.is(TypeKind::Ipv4) && lt.fromNetworkOrder()) l.v = byteSwap(l.v, 32);
   bool sign = isSigned(lt) && isSigned(rt);
   auto cmp = [&](llvm::CmpInst::Predicate p) { return Val{b_.CreateZExt(b_.CreateICmp(p, l.v, r.v), i64()), false}; };
   using P = llvm::CmpInst::Predicate;
@@ -211,6 +213,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     Val v = expr(*c.args[0].value);
     if (from.is(TypeKind::Array) && typeOf(c).is(TypeKind::Ipv4))
       return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), v.v, llvm::Align(8)), i64()), false};
+    if (from.fromNetworkOrder() && from.bits() == 32) return {byteSwap(v.v, 32), false};  // back to network order
     return v;
   }
   if (c.callee == "pton") {

@@ -51,22 +51,38 @@ std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
   Val address = expr(*f.base);
   at(f.range);
   bool core = CoreTypes::relocatable(*layout) && !m_.host();
-  if (field->bitField) return bitField(address.v, *layout, *field, typeOf(f));
+  if (field->bitField || (core && field->type.isIntegerLike())) {
+    Val v = relocatedInteger(address.v, *layout, *field, typeOf(f));
+    if (field->bigEndian) v.v = normalize(byteSwap(v.v, field->size * 8), typeOf(f));
+    return v;
+  }
   Value* at = core ? m_.core().fieldAddress(b_, address.v, *layout, *field)
                    : b_.CreateAdd(address.v, b_.getInt64(field->offset));
   if (!field->bigEndian || (field->size != 2 && field->size != 4 && field->size != 8))
     return readMemory(at, typeOf(f), field->size);
-  Type raw = Type::integer(field->size * 8, false);
-  Val v = readMemory(at, raw, field->size);
-  Value* swapped = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, b_.CreateTrunc(v.v, b_.getIntNTy(field->size * 8)));
-  return Val{normalize(b_.CreateZExt(swapped, i64()), typeOf(f)), false};
+  Val v = readMemory(at, Type::integer(field->size * 8, false), field->size);
+  return Val{normalize(byteSwap(v.v, field->size * 8), typeOf(f)), false};
 }
 
-// A bit-field of a BTF struct: its storage bytes, where the kernel has them
-// (relocated), shifted into place -- what libbpf's BPF_CORE_READ_BITFIELD_PROBED does.
-Val FunctionLowering::bitField(Value* base, const StructLayout& layout, const StructField& field, const Type& t) {
+Value* FunctionLowering::byteSwap(Value* v, uint32_t bits) {
+  if (bits != 16 && bits != 32 && bits != 64) return v;
+  Value* swapped = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, b_.CreateTrunc(v, b_.getIntNTy(bits)));
+  return b_.CreateZExt(swapped, i64());
+}
+
+// An integer field (or bit-field) of a BTF struct: its bytes, where and as
+// many as the running kernel has them (relocated), shifted into place with
+// the relocated shifts -- libbpf's BPF_CORE_READ_BITFIELD_PROBED. A field
+// whose size changed between kernels (an int that became a long) still reads right.
+Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t) {
   if (!CoreTypes::relocatable(layout) || m_.host()) {
     m_.unsupported(statementRange_, "a bit-field of an anonymous struct");
+    return zero();
+  }
+  if (field.bitField && !m_.core().bitFieldRelocatable(layout, field)) {
+    m_.diags().error(statementRange_, "bit-field '" + field.name + "' of struct " + layout.name +
+                                          " straddles its storage unit (a packed struct): it cannot be read relocatably",
+                     "read the bytes that hold it through a cast, e.g. *(u64 *)&..., and mask them");
     return zero();
   }
   auto info = [&](CoreTypes::FieldInfo kind) {

@@ -84,11 +84,13 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
   if (isBtfProbe(ap_->kind)) {
     const KernelSignature* k = kernelSignature();
     if (n == "func") return {constantString(ap_->function, typeOf(id).capacity()), true};
-    if (n == "retval" && k) return {normalize(contextSlot(k->slots), typeOf(id)), false};
+    if (n == "retval" && k) return {normalize(slotValue(k->slots, k->signature.ret), typeOf(id)), false};
     if (n.size() == 4 && n.rfind("arg", 0) == 0 && k) {
       size_t i = static_cast<size_t>(n[3] - '0');
-      if (i < k->signature.params.size())
-        return {normalize(contextSlot(k->signature.params[i].location.index), typeOf(id)), false};
+      if (i < k->signature.params.size()) {
+        const Parameter& p = k->signature.params[i];
+        return {normalize(slotValue(p.location.index, p.type), typeOf(id)), false};
+      }
     }
   }
   if (isUserProbe(ap_->kind)) {
@@ -119,7 +121,7 @@ Val FunctionLowering::field(const ast::Field& f) {
       isBtfProbe(ap_->kind)) {
     if (const KernelSignature* k = kernelSignature())
       for (const Parameter& p : k->signature.params)
-        if (p.name == f.field) return {normalize(contextSlot(p.location.index), typeOf(f)), false};
+        if (p.name == f.field) return {normalize(slotValue(p.location.index, p.type), typeOf(f)), false};
   }
   if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" &&
       isUserProbe(ap_->kind)) {
@@ -165,9 +167,11 @@ const KernelSignature* FunctionLowering::kernelSignature() const {
   return it == m_.types().imported->kernelSignatures.end() ? nullptr : &it->second;
 }
 
-// Slot i of a BTF probe's context: its ith argument (fexit: the return value after them).
-Value* FunctionLowering::contextSlot(uint32_t i) {
-  return b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8 * i), llvm::Align(8));
+// Slot i of a BTF probe's context: its ith argument (fexit: the return value
+// after them), of BTF type t: a __be value is turned into host order.
+Value* FunctionLowering::slotValue(uint32_t i, const Type& t) {
+  Value* v = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8 * i), llvm::Align(8));
+  return t.fromNetworkOrder() ? byteSwap(v, t.bits()) : v;
 }
 
 const FunctionSignature* FunctionLowering::uprobeSignature() const {

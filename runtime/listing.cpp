@@ -15,6 +15,7 @@
 #include "elf_symbols.h"
 #include "sema/tracepoint_format.h"
 #include "sema/dwarf_signatures.h"
+#include "sema/kernel_btf.h"
 #include "uprobe_targets.h"
 
 namespace dptrace {
@@ -58,43 +59,54 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
   return n;
 }
 
-size_t listKernelFunctions(const std::string& pattern, std::ostream& out) {
-  size_t n = 0;
+// fentry/fexit functions and rawtracepoint tracepoints from BTF: vmlinux's,
+// each loaded module's, and the --btf-module ones; -v adds the typed arguments.
+size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& kernel, std::ostream& out) {
   std::string kind = pattern.substr(0, pattern.find(':'));
-  auto list = [&](btf* b, const std::string& module, uint32_t from) {
-    for (uint32_t id = from; id < btf__type_cnt(b); ++id) {
-      const btf_type* t = btf__type_by_id(b, id);
-      if (!btf_is_func(t)) continue;
-      std::string probe = kind + ":" + (module.empty() ? "" : module + ":") + btf__name_by_offset(b, t->name_off);
-      if (matches(pattern, probe)) out << probe << "\n", ++n;
-    }
-  };
-  btf* vmlinux = btf__load_vmlinux_btf();
-  if (vmlinux == nullptr) return 0;
-  list(vmlinux, "", 1);
+  bool tracepoints = kind == "rawtracepoint";
+  std::vector<std::string> modules{""};
   if (DIR* dir = opendir("/sys/kernel/btf")) {
     while (dirent* d = readdir(dir)) {
       std::string m = d->d_name;
-      if (m[0] == '.' || m == "vmlinux") continue;
-      if (btf* split = btf__load_module_btf(m.c_str(), vmlinux)) {
-        list(split, m, btf__type_cnt(vmlinux));
-        btf__free(split);
-      }
+      if (m[0] != '.' && m != "vmlinux" && !kernel.sources().modules.count(m)) modules.push_back(m);
     }
     closedir(dir);
   }
-  btf__free(vmlinux);
+  for (const auto& [m, file] : kernel.sources().modules) modules.push_back(m);
+  std::sort(modules.begin() + 1, modules.end());
+  size_t n = 0;
+  for (const std::string& module : modules) {
+    for (const std::string& name : tracepoints ? kernel.tracepointNames(module) : kernel.functionNames(module)) {
+      std::string probe = kind + ":" + (module.empty() ? "" : module + ":") + name;
+      if (!matches(pattern, probe)) continue;
+      out << probe << "\n";
+      ++n;
+      if (!verbose) continue;
+      std::string error;
+      auto k = tracepoints ? kernel.tracepoint(module, name, error) : kernel.function(module, name, error);
+      if (!k) continue;
+      for (const Parameter& p : k->signature.params)
+        out << "    " << (p.unreadable.empty() ? p.type.str() : "(" + p.unreadable + ")") << " " << p.name << "\n";
+      if (kind == "fexit" && (!k->signature.ret.is(TypeKind::Void) || !k->signature.retUnreadable.empty()))
+        out << "    " << (k->signature.retUnreadable.empty() ? k->signature.ret.str() : "(" + k->signature.retUnreadable + ")")
+            << " retval\n";
+    }
+  }
   return n;
 }
 
 }  // namespace
 
-int listProbes(const std::string& pattern, bool verbose, std::ostream& out, std::ostream& err) {
+int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostream& out, std::ostream& err) {
   size_t n = 0;
+  // Aliases list as their canonical kind: rt:* is rawtracepoint:*, kfunc:* is fentry:*.
+  for (auto [alias, name] : {std::pair{"rt:", "rawtracepoint:"}, std::pair{"kfunc:", "fentry:"}, std::pair{"kretfunc:", "fexit:"}})
+    if (pattern.rfind(alias, 0) == 0) pattern = name + pattern.substr(std::string_view(alias).size());
   if (pattern.rfind("uprobe:", 0) == 0 || pattern.rfind("uretprobe:", 0) == 0) {
     n = listUprobes(pattern, verbose, out, err);
-  } else if (pattern.rfind("fentry:", 0) == 0 || pattern.rfind("fexit:", 0) == 0) {
-    n = listKernelFunctions(pattern, out);
+  } else if (pattern.rfind("fentry:", 0) == 0 || pattern.rfind("fexit:", 0) == 0 ||
+             pattern.rfind("rawtracepoint:", 0) == 0) {
+    n = listKernelProbes(pattern, verbose, kernel, out);
   } else {
     std::string error;
     for (const auto& [category, name] : listTracepoints(error)) {
@@ -122,7 +134,7 @@ int listProbes(const std::string& pattern, bool verbose, std::ostream& out, std:
   out.flush();
   if (n == 0) {
     err << "dptrace: error: no probes match '" << pattern << "'\n"
-        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'fentry:*', 'xdp:*' or 'afxdp:*'\n";
+        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'fentry:*', 'rawtracepoint:*', 'xdp:*' or 'afxdp:*'\n";
     return 1;
   }
   return 0;

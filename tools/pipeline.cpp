@@ -193,6 +193,13 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
     for (const TracepointField& f : format.fields) key << ' ' << f.declaration << '@' << f.offset << '+' << f.size;
     key << '\n';
   }
+  // The kernel types it was compiled against: --btf and --btf-module files.
+  if (imported.kernel) {
+    const BtfSources& btf = imported.kernel->sources();
+    if (!btf.vmlinux.empty()) key << "btf " << fileIdentity(std::filesystem::absolute(btf.vmlinux).string()) << '\n';
+    for (const auto& [module, file] : btf.modules)
+      key << "btf-module " << module << ' ' << fileIdentity(std::filesystem::absolute(file).string()) << '\n';
+  }
   key << "script " << script.name() << '\n' << script.text();
   return key.str();
 }
@@ -207,7 +214,10 @@ int runDptrace(const Options& o) {
       fail("-l lists probes; it does not take -e", "dptrace -l 'tracepoint:syscalls:*'");
       return kExitScript;
     }
-    return listProbes(o.script, o.verbose, std::cout, std::cerr);
+    std::shared_ptr<KernelBtf> kernel =
+        o.btf || !o.btfModules.empty() ? readBtfOptions(o) : std::make_shared<KernelBtf>(BtfSources{});
+    if (!kernel) return kExitScript;
+    return listProbes(o.script, o.verbose, *kernel, std::cout, std::cerr);
   }
   std::optional<SourceFile> script = loadScript(o);
   if (!script) return kExitScript;

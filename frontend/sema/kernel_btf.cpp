@@ -33,7 +33,11 @@ std::string nameOf(const btf* b, const btf_type* t) {
   return n ? n : "";
 }
 
-std::string libbpfError(int e) { return std::strerror(e < 0 ? -e : e); }
+std::string libbpfError(int e) {
+  e = e < 0 ? -e : e;
+  if (e >= 4000 && e < 4100) return "neither raw BTF nor an ELF file with a .BTF section";  // libbpf's own codes
+  return std::strerror(e);
+}
 
 }  // namespace
 
@@ -118,7 +122,10 @@ Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
   if (btf_is_array(t)) {
     const struct btf_array* a = btf_array(t);
     Type element = typeOf(b, a->type);
-    if (element.is(TypeKind::Integer) && element.bits() == 8 && a->nelems > 0) return Type::string(a->nelems);
+    uint32_t elementId = strip(b, a->type);
+    const btf_type* e = elementId ? btf__type_by_id(b, elementId) : nullptr;
+    bool plainChar = e && btf_is_int(e) && nameOf(b, e) == "char";  // u8 and unsigned char arrays are bytes
+    if (plainChar && a->nelems > 0) return Type::string(a->nelems);
     if (element.is(TypeKind::Integer) && a->nelems > 0) return Type::array(element, a->nelems);
     return Type();
   }
@@ -149,7 +156,10 @@ std::optional<KernelSignature> KernelBtf::signatureOf(const btf* b, uint32_t pro
       param.name = n;
     }
     if (params[i].type == 0) break;  // "..." in a variadic prototype
+    bool bigEndian = false;
+    strip(b, params[i].type, &bigEndian);
     param.type = typeOf(b, params[i].type);
+    if (bigEndian) param.type = param.type.withNetworkOrigin();
     param.location = {ParameterLocation::Kind::IntegerRegister, k.slots};
     uint32_t id = strip(b, params[i].type);
     const btf_type* t = btf__type_by_id(b, id);
@@ -171,6 +181,7 @@ std::optional<KernelSignature> KernelBtf::signatureOf(const btf* b, uint32_t pro
     k.signature.retUnreadable = btf_is_float(r) ? "a floating-point value" : "a struct returned by value";
   else
     k.signature.ret = typeOf(b, p->type);
+  if (bool bigEndian = false; (strip(b, p->type, &bigEndian), bigEndian)) k.signature.ret = k.signature.ret.withNetworkOrigin();
   k.signature.outOfLine = true;
   return k;
 }
@@ -266,6 +277,7 @@ void addMembers(const KernelBtf& kernel, const btf* b, uint32_t id, uint32_t bas
     f.size = size > 0 ? static_cast<uint32_t>(size) : 0;
     f.type = kernel.typeOf(b, type);
     f.bigEndian = bigEndian && f.type.is(TypeKind::Integer);
+    if (f.bigEndian) f.type = f.type.withNetworkOrigin();
     f.btfPath = path;
     if (bitSize != 0 || bits % 8 != 0) {
       f.bitField = true;

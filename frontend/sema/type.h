@@ -48,6 +48,15 @@ public:
   const std::vector<Type>& elements() const { return elements_; }  // tuple elements; aggregation argument
   const std::string& name() const { return name_; }                // struct name
   Aggregation aggregationKind() const { return aggregation_; }
+  // An integer read from a big-endian kernel value (BTF __be16, __be32,
+  // __be64) into host order. ntop() and comparisons with pton() addresses
+  // turn it back; every other use sees the host-order number.
+  bool fromNetworkOrder() const { return fromNetwork_; }
+  Type withNetworkOrigin() const {
+    Type t = *this;
+    t.fromNetwork_ = kind_ == TypeKind::Integer;
+    return t;
+  }
 
   // Same kind of value, as maps and variables require ("an integer", "a
   // string"): widths and string sizes may differ, tuples compare elementwise.
@@ -63,6 +72,7 @@ private:
   TypeKind kind_ = TypeKind::Void;
   uint32_t bits_ = 0;
   bool signed_ = false;
+  bool fromNetwork_ = false;
   Aggregation aggregation_ = Aggregation::Count;
   std::string name_;
   std::vector<Type> elements_;

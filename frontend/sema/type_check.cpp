@@ -350,6 +350,14 @@ void TypeChecker::checkProgram(const ast::Program& program) {
     if (!(kinds_ == ProbeKinds{ProbeKind::Tracepoint})) tracepoints_.clear();  // args of a mixed block are no tracepoint's
     signature_ = nullptr;
     kernelSignature_ = nullptr;
+    kernelSignatures_.clear();
+    if (probe.attachPoints.size() > 1)
+      for (const ast::AttachPoint& ap : probe.attachPoints) {
+        auto kernel = types_.imported->kernelSignatures.find(kernelProbeKey(ap));
+        if (isBtfProbe(ap.kind) && kernel != types_.imported->kernelSignatures.end())
+          kernelSignatures_.emplace_back(&ap, &kernel->second);
+      }
+    if (kernelSignatures_.size() != probe.attachPoints.size()) kernelSignatures_.clear();
     if (probe.attachPoints.size() == 1) {
       const ast::AttachPoint& ap = probe.attachPoints[0];
       auto it = types_.imported->signatures.find(ap.target + ":" + ap.function);
@@ -459,6 +467,10 @@ void TypeChecker::visit(const ast::Identifier& e) {
       return error(e.range, "'" + probe_->attachPoints[0].function + "' has " + std::to_string(signature_->params.size()) +
                                 " argument" + (signature_->params.size() == 1 ? "" : "s") + ": " + e.name + " is not one",
                    signature_->params.empty() ? "" : "they are arg0 to arg" + std::to_string(signature_->params.size() - 1));
+  }
+  if (!kernelSignatures_.empty() && (n == "argN" || n == "retval")) {
+    auto t = acrossSignatures(e, e.name, n == "argN" ? std::optional<size_t>(e.name[3] - '0') : std::nullopt, "");
+    return t ? set(e, *t) : void();
   }
   if (n == "retval" && kernelSignature_ && signature_->ret.is(TypeKind::Void) && signature_->retUnreadable.empty())
     return error(e.range, "'" + probe_->attachPoints[0].function + "' returns nothing (void)");
@@ -596,6 +608,10 @@ void TypeChecker::visit(const ast::Binary& e) {
     return set(e, Type::boolean());
   }
 
+  // A __be32 kernel value (read into host order) compares with an IPv4 address.
+  if (equality && ((l->is(TypeKind::Ipv4) && r->fromNetworkOrder() && r->bits() == 32) ||
+                   (r->is(TypeKind::Ipv4) && l->fromNetworkOrder() && l->bits() == 32)))
+    return set(e, Type::boolean());
   // Strings, addresses and MAC addresses: only == and != with their own kind.
   for (const Type* t : {&*l, &*r}) {
     if (t->isIntegerLike() || t->is(TypeKind::Pointer)) continue;
@@ -718,9 +734,13 @@ void TypeChecker::visit(const ast::Field& e) {
         }
         if (allowedHere({ProbeKind::Tracepoint}))
           return error(e.base->range, "'args' needs the format of this block's tracepoints, and none could be read");
+        if (!kernelSignatures_.empty()) {
+          auto t = acrossSignatures(e, "args." + e.field, std::nullopt, e.field);
+          return t ? set(e, *t) : void();
+        }
         if (allowedHere(kBtfProbes) && probe_->attachPoints.size() > 1)
-          return error(e.base->range, "'args' of a block with several attach points is not typed yet",
-                       "give each function or tracepoint a block of its own");
+          return error(e.base->range, "'args' of a block that mixes BTF probes with other kinds has no type",
+                       "give the BTF probes a block of their own");
         return error(e.base->range, "'args' is not available in " + providersText() + " probes");
       }
       return argsOfTracepoints(e);
@@ -746,13 +766,51 @@ void TypeChecker::visit(const ast::Field& e) {
     if (f->bitField && layout->btfId == 0)
       return error(e.range, "'" + e.field + "' of struct " + record->name() + " is a bit-field: dptrace cannot read bit-fields yet",
                    "read the word that holds it through a cast, and mask it");
-    if (f->type.is(TypeKind::Void) || f->type.is(TypeKind::Struct))
+    // A struct-valued member of a BTF struct is its address: read on (prev->se.vruntime).
+    if (f->type.is(TypeKind::Void) || (f->type.is(TypeKind::Struct) && layout->btfId == 0))
       return error(e.range, "dptrace cannot read field '" + e.field + "' of struct " + record->name() + " yet",
                    "integers, pointers, enums, and arrays of integers or chars are readable");
     return set(e, f->type);
   }
   error(e.range, "'" + std::string(e.arrow ? "->" : ".") + e.field + "': " + t->kindName() + " has no fields",
         t->is(TypeKind::Tuple) ? "tuple elements are read by number: $t.0" : "");
+}
+
+std::optional<Type> TypeChecker::acrossSignatures(const ast::Expr& e, const std::string& what,
+                                                  std::optional<size_t> index, const std::string& name) {
+  std::optional<Type> type;
+  const ast::AttachPoint* typedBy = nullptr;
+  for (const auto& [ap, k] : kernelSignatures_) {
+    const FunctionSignature& s = k->signature;
+    Type t;
+    std::string why;
+    if (what == "retval") {
+      if (!s.retUnreadable.empty()) why = "returns " + s.retUnreadable;
+      else if (s.ret.is(TypeKind::Void)) why = "returns nothing";
+      t = s.ret;
+    } else {
+      const Parameter* p = nullptr;
+      for (size_t i = 0; i < s.params.size(); ++i)
+        if (index ? i == *index : s.params[i].name == name) p = &s.params[i];
+      if (p == nullptr) why = "has no " + (index ? "argument " + std::to_string(*index) : "parameter '" + name + "'");
+      else if (!p->unreadable.empty()) why = "passes it as " + p->unreadable;
+      else t = p->type;
+    }
+    if (!why.empty()) {
+      error(e.range, "'" + ap->raw + "' " + why + ", so " + what + " has no value in this block",
+            "give '" + ap->raw + "' a block of its own");
+      return std::nullopt;
+    }
+    Type unified;
+    if (type && !unify(*type, t, unified)) {
+      error(e.range, what + " is " + type->str() + " in '" + typedBy->raw + "' but " + t.str() + " in '" + ap->raw + "'",
+            "read it in separate blocks");
+      return std::nullopt;
+    }
+    if (!type) typedBy = ap;
+    type = type ? unified : t;
+  }
+  return type;
 }
 
 // args.NAME in a block of tracepoints: every tracepoint (a wildcard's every
