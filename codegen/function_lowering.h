@@ -166,6 +166,7 @@ private:
   Val expr(const ast::Expr& e);
 
   Val builtin(const ast::Identifier& id);
+  Val variableAddress(const ast::Variable& v);
 
   Val field(const ast::Field& f);
 

@@ -24,10 +24,7 @@ Val FunctionLowering::expr(const ast::Expr& e) {
     case ast::ExprKind::Identifier: return builtin(static_cast<const ast::Identifier&>(e));
     case ast::ExprKind::Variable: {
       const auto& v = static_cast<const ast::Variable&>(e);
-      // In xdp blocks a variable whose assignment did not run on this packet is absent.
-      if (auto set = variableSet_.find(v.name); set != variableSet_.end())
-        requirePresent(b_.CreateICmpNE(b_.CreateLoad(b_.getInt8Ty(), set->second), b_.getInt8(0)));
-      return loadSlot(variables_.at(v.name).storage, 0, typeOf(e));
+      return loadSlot(variableAddress(v).v, 0, typeOf(e));
     }
     case ast::ExprKind::Map: return mapRead(static_cast<const ast::Map&>(e));
     case ast::ExprKind::Unary: return unary(static_cast<const ast::Unary&>(e));
@@ -36,8 +33,10 @@ Val FunctionLowering::expr(const ast::Expr& e) {
     case ast::ExprKind::Field: return field(static_cast<const ast::Field&>(e));
     case ast::ExprKind::TupleIndex: {
       const auto& t = static_cast<const ast::TupleIndex&>(e);
-      Val base = expr(*t.base);
       const Type& tt = typeOf(*t.base);
+      // $t.N reads the element where the variable keeps it, with no copy of the tuple.
+      Val base = t.base->kind == ast::ExprKind::Variable ? variableAddress(static_cast<const ast::Variable&>(*t.base))
+                                                         : expr(*t.base);
       uint32_t off = 0;
       for (uint32_t i = 0; i < t.index; ++i) off += slotSize(tt.elements()[i]);
       return loadSlot(base.v, off, tt.elements()[t.index]);
@@ -88,6 +87,14 @@ Val FunctionLowering::increment(const ast::Unary& u) {
   Value* now = normalize(up ? b_.CreateAdd(old.v, b_.getInt64(1)) : b_.CreateSub(old.v, b_.getInt64(1)), t);
   storeTo(*u.operand, {now, false}, t);
   return {post ? old.v : now, false};
+}
+
+// Where a variable is kept. In xdp blocks a variable whose assignment did not
+// run on this packet is absent: reading it does not continue.
+Val FunctionLowering::variableAddress(const ast::Variable& v) {
+  if (auto set = variableSet_.find(v.name); set != variableSet_.end())
+    requirePresent(b_.CreateICmpNE(b_.CreateLoad(b_.getInt8Ty(), set->second), b_.getInt8(0)));
+  return {variables_.at(v.name).storage, true};
 }
 
 Val FunctionLowering::binary(const ast::Binary& e) {
@@ -204,6 +211,10 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     call(userMemory() ? Helper::ProbeReadUserStr : Helper::ProbeReadKernelStr, i64(),
          {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())});
     return {buf, true};
+  }
+  if (c.callee == "bswap") {
+    const Type& t = typeOf(c);
+    return {normalize(byteSwap(expr(*c.args[0].value).v, t.bits()), t), false};
   }
   if (c.callee == "ntop") {
     // An IPv4 address is an integer whose bytes, in memory, are the address

@@ -50,6 +50,7 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"time", K::Function, 0, 1, "time(fmt)", "print the wall-clock time (strftime format)", kAll},
     BuiltinInfo{"str", K::Function, 1, 2, "str(p[, n])", "a string read from p, at most n bytes", kAll},
     BuiltinInfo{"ntop", K::Function, 1, 1, "ntop(addr)", "an IPv4 or IPv6 address from an integer or bytes", kAll},
+    BuiltinInfo{"bswap", K::Function, 1, 1, "bswap(x)", "x with its bytes reversed (network <-> host order)", kAll},
     BuiltinInfo{"pton", K::Function, 1, 1, "pton(\"10.0.0.1\")", "a constant address from its text", kAll},
     BuiltinInfo{"exit", K::Function, 0, 0, "exit()", "end the run: END runs, maps print", kAll},
     BuiltinInfo{"emit", K::Function, 1, -1, "emit(name = expr, ...)", "stream one record through the ring buffer",

@@ -32,12 +32,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ast", "typed-ast", "llvm", "asm", "obj"}))
       ->type_name("ast|typed-ast|llvm|asm|obj");
   // Repeatable options take one value each time: `--btf-module m=F script.dpt` keeps the script.
-  app.add_option("-I", o.includeDirs, "Add DIR to the #include search path")->type_name("DIR")->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("-I", o.includeDirs, "Add DIR to the #include search path")->type_name("DIR")->allow_extra_args(false);
   app.add_option("--btf", o.btf, "Kernel types from this BTF file instead of the running kernel's")
       ->type_name("FILE");
   app.add_option("--btf-module", o.btfModules, "A module's split BTF over the base BTF, e.g. gtp5g=gtp5g.btf")
-      ->type_name("NAME=FILE")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->type_name("NAME=FILE")->allow_extra_args(false);
   app.add_option("--map-size", o.mapSize, "Entries per map (default 4096)")->type_name("N")->check(CLI::Range(1u, 1u << 30));
   app.add_option("--pcap", o.pcap, "Run the xdp/afxdp blocks over the packets of this capture")->type_name("FILE");
   app.add_option("--pcap-out", o.pcapOut, "With --pcap: write the packets not dropped, as the program left them")

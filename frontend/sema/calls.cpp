@@ -196,6 +196,13 @@ struct CallTyping {
       }
       return tc.set(c, Type::string(t->is(TypeKind::String) ? std::min(size, t->capacity()) : size));
     }
+    if (n == "bswap") {  // as bpftrace: the same integer type, bytes reversed (a byte is itself)
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      if (!t->is(TypeKind::Integer))
+        return error(arg(0).range, "bswap() reverses the bytes of an integer, and this is " + t->kindName());
+      return tc.set(c, Type::integer(t->bits(), t->isSigned()));
+    }
     if (n == "ntop") {
       auto t = tc.typeOf(arg(0));
       if (!t) return;

@@ -69,6 +69,8 @@ const btf* KernelBtf::types(const std::string& module, std::string& error) {
       int e = errno;
       if (sources_.vmlinux.empty() && access(path.c_str(), F_OK) != 0)
         l.error = "this kernel has no BTF (" + path + " is missing): it was built without CONFIG_DEBUG_INFO_BTF";
+      else if (e == ENOENT && access(path.c_str(), F_OK) == 0)
+        l.error = "'" + path + "' holds no BTF: an ELF file without a .BTF section (pahole -J FILE adds one)";
       else
         l.error = "'" + path + "' is not a BTF file dptrace can read (" + libbpfError(e) + ")";
     }

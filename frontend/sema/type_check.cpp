@@ -480,6 +480,11 @@ void TypeChecker::visit(const ast::Identifier& e) {
                  "integers, enums and pointers are readable");
   if (n == "retval" && signature_ && !signature_->ret.is(TypeKind::Void)) return set(e, signature_->ret);
   if (n == "nsecs" || n == "elapsed" || n == "retval" || n == "argN") return set(e, Type::u64());
+  if (n == "func" && allowedHere(kBtfProbes)) {  // the names are known: no longer than the longest
+    size_t longest = 1;
+    for (const ast::AttachPoint& ap : probe_->attachPoints) longest = std::max(longest, ap.function.size());
+    return set(e, Type::string(static_cast<uint32_t>(std::min<size_t>(longest, 63)) + 1));
+  }
   if (n == "func" || n == "probe") return set(e, Type::string(64));
   error(e.range, "'" + e.name + "' is not a value");
 }

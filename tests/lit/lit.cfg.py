@@ -34,6 +34,10 @@ config.substitutions.append(("%traced", config.python + " " + os.path.join(tools
 
 if os.geteuid() == 0:
     config.available_features.add("root")
+# pahole (dwarves) and gcc build the synthetic module BTF of the gtp5g tests.
+import shutil
+if shutil.which("pahole") and shutil.which("gcc"):
+    config.available_features.add("pahole")
 # scapy writes the packets and captures of the XDP tests; Debian's scapy
 # imports under /usr/bin/python3 only.
 config.substitutions.append(("%scapy", "/usr/bin/python3"))
