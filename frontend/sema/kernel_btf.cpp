@@ -41,7 +41,16 @@ std::string libbpfError(int e) {
 
 }  // namespace
 
-std::string anonymousRecordName(uint32_t id) { return "(anon " + std::to_string(id) + ")"; }
+std::string anonymousRecordName(const std::string& module, uint32_t id) {
+  return "(anon " + (module.empty() ? "" : module + ":") + std::to_string(id) + ")";
+}
+
+// The module whose BTF `b` is ("" for vmlinux), for the names of its anonymous records.
+std::string KernelBtf::moduleOf(const btf* b, uint32_t id) const {
+  for (const auto& [module, l] : loaded_)
+    if (l.types == b) return module.empty() || id < btf__type_cnt(btf__base_btf(b)) ? "" : module;
+  return "";
+}
 
 KernelBtf::KernelBtf(BtfSources sources) : sources_(std::move(sources)) {}
 
@@ -113,7 +122,7 @@ Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
     if (p == nullptr) return Type::pointer(Type());
     if (btf_is_composite(p) || btf_is_fwd(p)) {
       std::string n = nameOf(b, p);
-      return Type::pointer(Type::structure(n.empty() ? anonymousRecordName(to) : n));
+      return Type::pointer(Type::structure(n.empty() ? anonymousRecordName(moduleOf(b, to), to) : n));
     }
     if (btf_is_func_proto(p)) return Type::u64();  // a function's address
     Type pointee = typeOf(b, to);
@@ -133,7 +142,7 @@ Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
   }
   if (btf_is_composite(t)) {
     std::string n = nameOf(b, t);
-    return Type::structure(n.empty() ? anonymousRecordName(id) : n);
+    return Type::structure(n.empty() ? anonymousRecordName(moduleOf(b, id), id) : n);
   }
   return Type();  // floats, functions, void
 }
@@ -296,13 +305,19 @@ void addMembers(const KernelBtf& kernel, const btf* b, uint32_t id, uint32_t bas
 std::optional<StructLayout> KernelBtf::structLayout(const std::string& name, const std::vector<std::string>& modules) {
   std::vector<std::string> search = modules;
   search.push_back("");
+  bool anonymous = name.rfind("(anon ", 0) == 0;
+  if (anonymous) {  // "(anon ID)" is vmlinux's, "(anon MODULE:ID)" a module's own
+    size_t colon = name.find(':');
+    search = {colon == std::string::npos ? "" : name.substr(6, colon - 6)};
+  }
   for (const std::string& module : search) {
     std::string error;
     const btf* b = types(module, error);
     if (!b) continue;
     int id = -1;
-    if (name.rfind("(anon ", 0) == 0) {
-      id = static_cast<int>(std::strtoul(name.c_str() + 6, nullptr, 10));
+    if (anonymous) {
+      size_t digits = name.find(':') == std::string::npos ? 6 : name.find(':') + 1;
+      id = static_cast<int>(std::strtoul(name.c_str() + digits, nullptr, 10));
       const btf_type* t = id > 0 ? btf__type_by_id(b, static_cast<uint32_t>(id)) : nullptr;
       if (!t || !btf_is_composite(t)) id = -1;
     } else {

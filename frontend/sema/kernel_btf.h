@@ -76,12 +76,15 @@ private:
   std::optional<KernelSignature> signatureOf(const struct btf* types, uint32_t proto, size_t skip,
                                              const struct btf* namesFrom, uint32_t namedProto);
 
+  std::string moduleOf(const struct btf* b, uint32_t id) const;
+
   BtfSources sources_;
   std::map<std::string, Loaded> loaded_;
 };
 
-// The name libbpf and bpftool give an anonymous struct or union that a
-// script reaches through a pointer or a named member: "(anon 1234)".
-std::string anonymousRecordName(uint32_t id);
+// The name of an anonymous struct or union that a script reaches through a
+// pointer or a named member: "(anon 1234)" in vmlinux, "(anon gtp5g:126700)"
+// in a module's own BTF.
+std::string anonymousRecordName(const std::string& module, uint32_t id);
 
 }  // namespace dptrace
