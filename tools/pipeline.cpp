@@ -129,6 +129,20 @@ int emitTo(const Options& o, Print print) {
   return out.flush() ? kExitOk : kExitSystem;
 }
 
+// A script whose only imported types are BTF's (no C text, no DWARF, no
+// tracepoint formats): its cached object can be found before any type is
+// read, so a warm start parses no BTF (libbpf still does, to load it).
+bool typedByBtfOnly(const ast::Program& program) {
+  if (!program.cDefinitions.empty()) return false;
+  bool btf = false;
+  for (const ast::Probe& probe : program.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      if (isBtfProbe(ap.kind)) btf = true;
+      else if (ap.kind != ProbeKind::Begin && ap.kind != ProbeKind::End && ap.kind != ProbeKind::Interval) return false;
+    }
+  return btf;
+}
+
 // --btf FILE and --btf-module NAME=FILE, each read now: a file that is not
 // BTF is the command line's error, whatever the script holds.
 std::shared_ptr<KernelBtf> readBtfOptions(const Options& o) {
@@ -193,7 +207,12 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
     for (const TracepointField& f : format.fields) key << ' ' << f.declaration << '@' << f.offset << '+' << f.size;
     key << '\n';
   }
-  // The kernel types it was compiled against: --btf and --btf-module files.
+  // The kernel types it was compiled against: --btf and --btf-module files,
+  // and the BTF of each loaded module a probe names.
+  for (const ast::Probe& probe : program.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints)
+      if (isBtfProbe(ap.kind) && !ap.target.empty())
+        key << "module " << ap.target << ' ' << fileIdentity("/sys/kernel/btf/" + ap.target) << '\n';
   if (imported.kernel) {
     const BtfSources& btf = imported.kernel->sources();
     if (!btf.vmlinux.empty()) key << "btf " << fileIdentity(std::filesystem::absolute(btf.vmlinux).string()) << '\n';
@@ -202,6 +221,36 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
   }
   key << "script " << script.name() << '\n' << script.text();
   return key.str();
+}
+
+// Runs a compiled script with the options of the command line.
+int runCompiled(const Options& o, const CompiledScript& compiled, const std::map<std::string, uint32_t>& interfaces,
+                Diagnostics& diags) {
+  std::ofstream file;
+  if (o.outputFile) {
+    file.open(*o.outputFile);
+    if (!file) {
+      fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
+      return kExitScript;
+    }
+  }
+  std::ostream& sink = o.outputFile ? static_cast<std::ostream&>(file) : std::cout;
+  std::unique_ptr<Output> output = o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
+  RunOptions run;
+  run.verbose = o.verbose;
+  run.pid = o.pid;
+  run.command = o.command;
+  run.xdpMode = o.xdpMode.value_or("auto");
+  run.interfaces = interfaces;
+  run.pcap = o.pcap;
+  run.pcapOut = o.pcapOut;
+  run.mapSize = o.mapSize.value_or(CodegenOptions().mapSize);
+  if (o.afxdpFrames) run.afxdp.frames = *o.afxdpFrames;
+  if (o.afxdpBatch) run.afxdp.batch = *o.afxdpBatch;
+  run.afxdp.zerocopy = o.zerocopy;
+  int status = runScript(compiled, run, *output, diags);
+  diags.print(std::cerr, colorOn());
+  return status;
 }
 
 int runDptrace(const Options& o) {
@@ -249,12 +298,28 @@ int runDptrace(const Options& o) {
   if (stageFailed("check names")) return kExitScript;
   if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });
 
-  ImportedTypes imported;
   ImportOptions imports;
   if (o.btf || !o.btfModules.empty()) {
     imports.kernel = readBtfOptions(o);
     if (!imports.kernel) return kExitScript;
   }
+  // Before any type is read: the object of an earlier identical run that
+  // compiled without warnings (so that none goes unsaid).
+  std::string earlyKey;
+  if (!o.emit && typedByBtfOnly(program)) {
+    ImportedTypes none;
+    none.kernel = imports.kernel;
+    CodegenOptions early;
+    if (o.mapSize) early.mapSize = *o.mapSize;
+    earlyKey = cacheKey(*script, program, early, none) + "\nno warnings\n";
+    ObjectCache cache(earlyKey);
+    if (std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt) {
+      timer.done("code generation (cached, no types read)");
+      return runCompiled(o, *compiled, {}, diags);
+    }
+  }
+
+  ImportedTypes imported;
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
@@ -292,6 +357,9 @@ int runDptrace(const Options& o) {
     compiled = compileInModule(program, types, codegen, diags, CodegenOutput::Object, nullptr);
     if (stageFailed("code generation") || !compiled) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
     if (cache.enabled()) cache.store(*compiled);
+    bool warned = std::any_of(diags.all().begin(), diags.all().end(),
+                              [](const Diagnostic& d) { return d.severity == Severity::Warning; });
+    if (!earlyKey.empty() && !warned) ObjectCache(earlyKey).store(*compiled);
   }
   if (o.emit == "obj") {
     std::ofstream out(*o.outputFile, std::ios::binary);
@@ -303,32 +371,7 @@ int runDptrace(const Options& o) {
     return kExitOk;
   }
 
-
-  std::ofstream file;
-  if (o.outputFile) {
-    file.open(*o.outputFile);
-    if (!file) {
-      fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
-      return kExitScript;
-    }
-  }
-  std::ostream& sink = o.outputFile ? static_cast<std::ostream&>(file) : std::cout;
-  std::unique_ptr<Output> output = o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
-  RunOptions run;
-  run.verbose = o.verbose;
-  run.pid = o.pid;
-  run.command = o.command;
-  run.xdpMode = o.xdpMode.value_or("auto");
-  run.interfaces = codegen.interfaces;
-  run.pcap = o.pcap;
-  run.pcapOut = o.pcapOut;
-  run.mapSize = codegen.mapSize;
-  if (o.afxdpFrames) run.afxdp.frames = *o.afxdpFrames;
-  if (o.afxdpBatch) run.afxdp.batch = *o.afxdpBatch;
-  run.afxdp.zerocopy = o.zerocopy;
-  int status = runScript(*compiled, run, *output, diags);
-  diags.print(std::cerr, colorOn());
-  return status;
+  return runCompiled(o, *compiled, codegen.interfaces, diags);
 }
 
 }  // namespace dptrace
