@@ -80,10 +80,31 @@ public:
     out_ << std::flush;
   }
 
+  // name=value pairs (logfmt): a value that holds a space, '=', '"' or a
+  // control character is quoted, with \" \\ \n \t and \xNN inside.
   void event(const std::string&, const std::vector<std::pair<std::string, Value>>& fields) override {
     std::string line;
-    for (const auto& [name, value] : fields) line += (line.empty() ? "" : " ") + name + "=" + value.text();
+    for (const auto& [name, value] : fields) line += (line.empty() ? "" : " ") + name + "=" + logfmtValue(value.text());
     out_ << line << "\n" << std::flush;
+  }
+
+  static std::string logfmtValue(const std::string& text) {
+    bool plain = !text.empty() && std::none_of(text.begin(), text.end(), [](unsigned char c) {
+      return c <= ' ' || c == '=' || c == '"' || c == '\\' || c == 0x7f;
+    });
+    if (plain) return text;
+    std::string quoted = "\"";
+    for (unsigned char c : text) {
+      if (c == '"' || c == '\\') quoted += '\\', quoted += static_cast<char>(c);
+      else if (c == '\n') quoted += "\\n";
+      else if (c == '\t') quoted += "\\t";
+      else if (c < ' ' || c == 0x7f) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02x", c);
+        quoted += hex;
+      } else quoted += static_cast<char>(c);
+    }
+    return quoted + "\"";
   }
 
 private:
