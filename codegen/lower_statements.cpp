@@ -105,7 +105,7 @@ void FunctionLowering::callStatement(const ast::Call& c) {
   }
   if (n == "emit") {  // one record; its shape is this call site's
     PrintfLayout layout;
-    layout.format = ap_->raw;
+    layout.format = canonicalAttachPoint(ap_->kind, ap_->raw);
     std::vector<const ast::Expr*> args;
     for (const ast::Argument& a : c.args) {
       args.push_back(a.value.get());

@@ -80,7 +80,7 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     call(Helper::GetCurrentComm, i64(), {buf, b_.getInt64(16)});
     return {buf, true};
   }
-  if (n == "probe") return {constantString(ap_->raw, typeOf(id).capacity()), true};
+  if (n == "probe") return {constantString(canonicalAttachPoint(ap_->kind, ap_->raw), typeOf(id).capacity()), true};
   if (isBtfProbe(ap_->kind)) {
     const KernelSignature* k = kernelSignature();
     if (n == "func") return {constantString(ap_->function, typeOf(id).capacity()), true};

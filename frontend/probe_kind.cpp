@@ -20,6 +20,12 @@ const char* probeKindName(ProbeKind kind) {
   return "?";
 }
 
+std::string canonicalAttachPoint(ProbeKind kind, const std::string& raw) {
+  size_t colon = raw.find(':');
+  if (kind == ProbeKind::None || colon == std::string::npos) return raw;
+  return probeKindName(kind) + raw.substr(colon);
+}
+
 std::string ProbeKinds::text(const char* separator) const {
   std::string s;
   for (int i = 1; i < kProbeKinds; ++i)

@@ -20,6 +20,11 @@ inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Afxdp) + 1;
 // The canonical name, as scripts write it: "uprobe", "BEGIN".
 const char* probeKindName(ProbeKind kind);
 
+// An attach point as written, with its probe kind's canonical name in place
+// of an alias: "rt:netif_receive_skb" is "rawtracepoint:netif_receive_skb"
+// (what `probe` and emit()'s records say, as bpftrace says "tracepoint:" for "t:").
+std::string canonicalAttachPoint(ProbeKind kind, const std::string& raw);
+
 // A set of probe kinds (where a builtin exists, which kinds a block mixes).
 class ProbeKinds {
 public:

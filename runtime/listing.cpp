@@ -61,7 +61,10 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
 
 // fentry/fexit functions and rawtracepoint tracepoints from BTF: vmlinux's,
 // each loaded module's, and the --btf-module ones; -v adds the typed arguments.
-size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& kernel, std::ostream& out) {
+constexpr size_t kAlreadySaid = SIZE_MAX;  // nothing listed, and why was said
+
+size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& kernel, std::ostream& out,
+                        std::ostream& err) {
   std::string kind = pattern.substr(0, pattern.find(':'));
   bool tracepoints = kind == "rawtracepoint";
   std::vector<std::string> modules{""};
@@ -74,6 +77,17 @@ size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& ker
   }
   for (const auto& [m, file] : kernel.sources().modules) modules.push_back(m);
   std::sort(modules.begin() + 1, modules.end());
+  // 'fentry:gtp5g:*' names a module: one without BTF here is said, not "no probes match".
+  size_t first = pattern.find(':'), second = pattern.find(':', first + 1);
+  if (second != std::string::npos) {
+    std::string named = pattern.substr(first + 1, second - first - 1);
+    std::string error;
+    if (!named.empty() && !hasWildcard(named) && !kernel.types(named, error)) {
+      err << "dptrace: error: " << error << "\n"
+          << "hint: give its BTF: dptrace --btf-module " << named << "=FILE -l '" << pattern << "'\n";
+      return kAlreadySaid;
+    }
+  }
   size_t n = 0;
   for (const std::string& module : modules) {
     for (const std::string& name : tracepoints ? kernel.tracepointNames(module) : kernel.functionNames(module)) {
@@ -85,10 +99,14 @@ size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& ker
       std::string error;
       auto k = tracepoints ? kernel.tracepoint(module, name, error) : kernel.function(module, name, error);
       if (!k) continue;
+      // A __be value reads in host order: say so, or a user bswap()s it twice.
+      auto typeText = [](const Type& t) {
+        return t.fromNetworkOrder() ? "__be" + std::to_string(t.bits()) + " (read in host order)" : t.str();
+      };
       for (const Parameter& p : k->signature.params)
-        out << "    " << (p.unreadable.empty() ? p.type.str() : "(" + p.unreadable + ")") << " " << p.name << "\n";
+        out << "    " << (p.unreadable.empty() ? typeText(p.type) : "(" + p.unreadable + ")") << " " << p.name << "\n";
       if (kind == "fexit" && (!k->signature.ret.is(TypeKind::Void) || !k->signature.retUnreadable.empty()))
-        out << "    " << (k->signature.retUnreadable.empty() ? k->signature.ret.str() : "(" + k->signature.retUnreadable + ")")
+        out << "    " << (k->signature.retUnreadable.empty() ? typeText(k->signature.ret) : "(" + k->signature.retUnreadable + ")")
             << " retval\n";
     }
   }
@@ -106,7 +124,8 @@ int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostrea
     n = listUprobes(pattern, verbose, out, err);
   } else if (pattern.rfind("fentry:", 0) == 0 || pattern.rfind("fexit:", 0) == 0 ||
              pattern.rfind("rawtracepoint:", 0) == 0) {
-    n = listKernelProbes(pattern, verbose, kernel, out);
+    n = listKernelProbes(pattern, verbose, kernel, out, err);
+    if (n == kAlreadySaid) return 1;
   } else {
     std::string error;
     for (const auto& [category, name] : listTracepoints(error)) {

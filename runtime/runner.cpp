@@ -124,7 +124,7 @@ std::string explainRefusal(const std::string& log) {
     std::string what = struct_ == std::string::npos ? "a kernel struct field the script reads"
                                                      : log.substr(struct_, log.find_first_of(" \n", struct_ + 7) - struct_);
     return "this kernel has no " + what + " (the field moved out or was renamed since the BTF the script was "
-           "compiled against); read another field, or guard the script for this kernel";
+           "compiled against); read another field, or compile against this kernel's BTF (no --btf)";
   }
   if (log.find("failed to find kernel BTF type ID") != std::string::npos)
     return "this kernel has no such function or tracepoint (it may exist only in the BTF given with --btf)";

@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <chrono>
@@ -33,6 +34,7 @@
 #include "options.h"
 #include "parse.h"
 #include "resolve_attach_points.h"
+#include "suggest.h"
 #include "sema/c_import.h"
 #include "sema/type_check.h"
 
@@ -129,6 +131,21 @@ int emitTo(const Options& o, Print print) {
   return out.flush() ? kExitOk : kExitSystem;
 }
 
+// A --btf-module that no probe names is most likely a typo of one that does.
+void warnUnusedBtfModules(const Options& o, const ast::Program& program) {
+  std::vector<std::string> named;
+  for (const ast::Probe& probe : program.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints)
+      if (isBtfProbe(ap.kind) && !ap.target.empty()) named.push_back(ap.target);
+  for (const std::string& m : o.btfModules) {
+    std::string name = m.substr(0, m.find('='));
+    if (std::find(named.begin(), named.end(), name) != named.end()) continue;
+    std::string guess = closestMatch(name, named);
+    std::cerr << "dptrace: warning: --btf-module " << name << ": no probe of the script is on module " << name
+              << (guess.empty() ? std::string() : "; did you mean --btf-module " + guess + "=...?") << "\n";
+  }
+}
+
 // A script whose only imported types are BTF's (no C text, no DWARF, no
 // tracepoint formats): its cached object can be found before any type is
 // read, so a warm start parses no BTF (libbpf still does, to load it).
@@ -154,7 +171,15 @@ std::shared_ptr<KernelBtf> readBtfOptions(const Options& o) {
       fail("--btf-module takes NAME=FILE, not '" + m + "'", "e.g. --btf-module gtp5g=gtp5g.btf");
       return nullptr;
     }
-    sources.modules[m.substr(0, eq)] = m.substr(eq + 1);
+    std::string name = m.substr(0, eq);
+    if (name == "vmlinux") {
+      fail("--btf-module vmlinux: the kernel's own BTF is given with --btf FILE");
+      return nullptr;
+    }
+    if (!sources.modules.emplace(name, m.substr(eq + 1)).second) {
+      fail("--btf-module " + name + " is given twice", "give each module's BTF once");
+      return nullptr;
+    }
   }
   auto kernel = std::make_shared<KernelBtf>(sources);
   std::string error;
@@ -296,6 +321,7 @@ int runDptrace(const Options& o) {
   }
   checkNames(program, diags);
   if (stageFailed("check names")) return kExitScript;
+  warnUnusedBtfModules(o, program);
   if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });
 
   ImportOptions imports;

@@ -1,6 +1,8 @@
 #include "kernel_btf.h"
 
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,6 +66,30 @@ std::string KernelBtf::pathOf(const std::string& module) const {
   return given != sources_.modules.end() ? given->second : kSysfsBtf + module;
 }
 
+namespace {
+
+int silentLibbpf(enum libbpf_print_level, const char*, va_list) { return 0; }
+
+// Why `path` cannot be read as a file at all, or empty.
+std::string unreadable(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return "cannot open '" + path + "': " + std::strerror(errno);
+  if (S_ISDIR(st.st_mode)) return "'" + path + "' is a directory, not a BTF file";
+  return "";
+}
+
+// Whether the file parses as split BTF over the running kernel's.
+bool isSplitBtf(const std::string& path) {
+  btf* base = btf__load_vmlinux_btf();
+  if (base == nullptr) return false;
+  btf* split = btf__parse_split(path.c_str(), base);
+  btf__free(split);
+  btf__free(base);
+  return split != nullptr;
+}
+
+}  // namespace
+
 const btf* KernelBtf::types(const std::string& module, std::string& error) {
   Loaded& l = loaded_[module];
   if (l.tried) {
@@ -71,26 +97,50 @@ const btf* KernelBtf::types(const std::string& module, std::string& error) {
     return l.types;
   }
   l.tried = true;
+  // libbpf's own words ("failed to get EHDR") would come before dptrace's.
+  libbpf_print_fn_t before = libbpf_set_print(silentLibbpf);
+  load(module, l);
+  libbpf_set_print(before);
+  error = l.error;
+  return l.types;
+}
+
+void KernelBtf::load(const std::string& module, Loaded& l) {
   std::string path = pathOf(module);
+  bool given = module.empty() ? !sources_.vmlinux.empty() : sources_.modules.count(module) > 0;
+  if (std::string why = given ? unreadable(path) : ""; !why.empty()) {
+    l.error = why;
+    return;
+  }
   if (module.empty()) {
     l.types = btf__parse(path.c_str(), nullptr);
     if (!l.types) {
       int e = errno;
-      if (sources_.vmlinux.empty() && access(path.c_str(), F_OK) != 0)
+      std::string error;
+      if (!given && access(path.c_str(), F_OK) != 0)
         l.error = "this kernel has no BTF (" + path + " is missing): it was built without CONFIG_DEBUG_INFO_BTF";
-      else if (e == ENOENT && access(path.c_str(), F_OK) == 0)
+      else if (e == ENOENT)
         l.error = "'" + path + "' holds no BTF: an ELF file without a .BTF section (pahole -J FILE adds one)";
+      else if (isSplitBtf(path))
+        l.error = "'" + path + "' is a module's split BTF, not a kernel's: give it with --btf-module NAME=" + path;
       else
         l.error = "'" + path + "' is not a BTF file dptrace can read (" + libbpfError(e) + ")";
     }
-  } else {
+    return;
+  }
+  {
     std::string baseError;
     const btf* base = types("", baseError);
     if (!base) {
       l.error = "the BTF of module " + module + " is split BTF over the kernel's, and there is no kernel BTF to read "
                 "it against: " + baseError;
-    } else if (!sources_.modules.count(module) && access(path.c_str(), F_OK) != 0) {
+    } else if (!given && access(path.c_str(), F_OK) != 0) {
       l.error = "module " + module + " is not loaded (" + path + " is missing)";
+    } else if (btf* whole = btf__parse(path.c_str(), nullptr); whole != nullptr) {
+      // A split BTF refers to its base's types and strings: alone it does not parse.
+      btf__free(whole);
+      l.error = "'" + path + "' is a complete BTF (a kernel's?), not the split BTF of module " + module +
+                " over " + pathOf("");
     } else {
       l.types = btf__parse_split(path.c_str(), const_cast<btf*>(base));
       if (!l.types)
@@ -98,8 +148,6 @@ const btf* KernelBtf::types(const std::string& module, std::string& error) {
                   libbpfError(errno) + ")";
     }
   }
-  error = l.error;
-  return l.types;
 }
 
 Type KernelBtf::typeOf(const btf* b, uint32_t id) const {

@@ -77,6 +77,7 @@ private:
                                              const struct btf* namesFrom, uint32_t namedProto);
 
   std::string moduleOf(const struct btf* b, uint32_t id) const;
+  void load(const std::string& module, Loaded& l);
 
   BtfSources sources_;
   std::map<std::string, Loaded> loaded_;

@@ -237,13 +237,16 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
                            kind + ":" + module + "*'");
   std::string error;
   if (!types.kernel->types(ap.target, error)) {
+    // Said once per module: a script of nine gtp5g probes gets one error.
+    if (!types.kernelModulesReported.insert(ap.target).second) return;
     std::string hint;
     if (!ap.target.empty() && !types.kernel->sources().modules.count(ap.target))
-      hint = "compile against the module's BTF with --btf-module " + ap.target + "=FILE (pahole --btf_base "
-             "/sys/kernel/btf/vmlinux --btf_encode_detached=FILE " + ap.target + ".ko)";
+      hint = "load the module to run this here; to compile for a host that has it, give its BTF: --btf-module " +
+             ap.target + "=FILE --emit obj -o F.o (FILE from pahole --btf_base /sys/kernel/btf/vmlinux "
+             "--btf_encode_detached=FILE " + ap.target + ".ko)";
     else if (ap.target.empty() && types.kernel->sources().vmlinux.empty())
       hint = "compile against another kernel's BTF with --btf FILE";
-    return diags.error(ap.range, error, hint);
+    return diags.error(ap.range, error + " (every probe on it is refused)", hint);
   }
   auto signature = tracepoint ? types.kernel->tracepoint(ap.target, ap.function, error)
                               : types.kernel->function(ap.target, ap.function, error);
@@ -254,7 +257,10 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
   std::vector<std::string> names =
       tracepoint ? types.kernel->tracepointNames(ap.target) : types.kernel->functionNames(ap.target);
   std::string guess = closestMatch(ap.function, names);
-  std::string hint = guess.empty() ? "list them with: dptrace -l '" + std::string(kind) + ":" + module + "*'"
+  std::string btfOption;  // the hint's command must find the module's BTF too
+  if (auto given = types.kernel->sources().modules.find(ap.target); given != types.kernel->sources().modules.end())
+    btfOption = "--btf-module " + ap.target + "=" + given->second + " ";
+  std::string hint = guess.empty() ? "list them with: dptrace " + btfOption + "-l '" + std::string(kind) + ":" + module + "*'"
                                    : "did you mean '" + std::string(kind) + ":" + module + guess + "'?";
   if (!tracepoint) error += " (a function the compiler inlined everywhere has none)";
   diags.error(ap.range, error, hint);

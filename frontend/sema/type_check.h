@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -55,6 +56,7 @@ struct ImportedTypes {
   std::shared_ptr<KernelBtf> kernel;                     // null: the script reads no kernel types
   std::vector<std::string> kernelModules;                // searched for struct names before vmlinux
   std::map<std::string, KernelSignature> kernelSignatures;
+  std::set<std::string> kernelModulesReported;           // modules whose missing BTF was said
 
   // A struct or union by name: the script's C, the probed binaries' DWARF,
   // then (imported at the first use) the kernel's BTF. Null when unknown.
