@@ -117,6 +117,7 @@ private:
   Val relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t);
   // fentry, fexit, rawtracepoint: the context is an array of 64-bit slots.
   const KernelSignature* kernelSignature() const;
+  std::string probeName() const;
   Value* slotValue(uint32_t i, const Type& t);
   Val index(const ast::Index& e);
   Val dereference(const ast::Unary& u);
@@ -135,6 +136,9 @@ private:
   llvm::Type* ptr() { return b_.getPtrTy(); }
 
   Value* entryAlloca(uint32_t size);
+
+  Value* readSlot();
+  Value* readSlot_ = nullptr;
 
   // A temporary buffer in the statement's part of the arena.
   Value* stackSlot(uint32_t size);
@@ -242,6 +246,8 @@ private:
   std::vector<Loop> loops_;
   Value* arena_ = nullptr;
   uint32_t arenaSize_ = 0;
+  uint32_t arenaPeak_ = 0;  // the most any statement used
+  void shrinkArena();
   uint32_t arenaUsed_ = 0;
   SourceRange statementRange_;
   bool stackReported_ = false;

@@ -55,6 +55,21 @@ BasicBlock* FunctionLowering::beginProbeFunction() {
 void FunctionLowering::endProbeFunction(BasicBlock* body) {
   b_.SetInsertPoint(entry_);
   b_.CreateBr(body);
+  shrinkArena();
+}
+
+// The arena was made as large as the stack allows; once every statement is
+// lowered it shrinks to what the largest one used, so that the stack LLVM
+// spills values to (many kernel struct reads in one expression) is not taken.
+void FunctionLowering::shrinkArena() {
+  auto* old = llvm::dyn_cast_or_null<llvm::AllocaInst>(arena_);
+  if (old == nullptr || arenaPeak_ >= arenaSize_) return;
+  llvm::IRBuilder<> entry(old);
+  auto* shrunk = entry.CreateAlloca(llvm::ArrayType::get(b_.getInt8Ty(), std::max<uint32_t>(arenaPeak_, 8)));
+  shrunk->setAlignment(llvm::Align(8));
+  old->replaceAllUsesWith(shrunk);
+  old->eraseFromParent();
+  arena_ = shrunk;
 }
 
 void FunctionLowering::run(bool filtered) {
@@ -156,6 +171,7 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
   b_.CreateRet(b_.getInt32(m_.host() ? kXdpDrop : kXdpPass));
   b_.SetInsertPoint(entry_);
   b_.CreateBr(body);
+  shrinkArena();
 }
 
 void FunctionLowering::leaveBlock() {
@@ -175,6 +191,14 @@ Value* FunctionLowering::entryAlloca(uint32_t size) {
   return slot;
 }
 
+// The 8 bytes every read of one integer from traced memory goes through (read,
+// then loaded at once): one slot for the whole function, so that a statement
+// of many reads takes no arena for them.
+Value* FunctionLowering::readSlot() {
+  if (readSlot_ == nullptr) readSlot_ = entryAlloca(8);
+  return readSlot_;
+}
+
 // A temporary buffer in the statement's part of the arena.
 Value* FunctionLowering::stackSlot(uint32_t size) {
   size = (size + 7) / 8 * 8;
@@ -188,6 +212,7 @@ Value* FunctionLowering::stackSlot(uint32_t size) {
   }
   Value* p = offset(arena_, arenaUsed_);
   arenaUsed_ += size;
+  arenaPeak_ = std::max(arenaPeak_, arenaUsed_);
   return p;
 }
 

@@ -26,7 +26,7 @@ Val FunctionLowering::readMemory(Value* address, const Type& t, uint32_t size) {
     call(read, i64(), {buf, b_.getInt64(std::min(size, t.capacity())), b_.CreateIntToPtr(address, ptr())});
     return {buf, true};
   }
-  Value* slot = stackSlot(8);
+  Value* slot = readSlot();
   b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
   uint32_t n = std::min<uint32_t>(size ? size : 8, 8);
   call(read, i64(), {slot, b_.getInt64(n), b_.CreateIntToPtr(address, ptr())});
@@ -76,8 +76,23 @@ Value* FunctionLowering::byteSwap(Value* v, uint32_t bits) {
 // whose size changed between kernels (an int that became a long) still reads right.
 Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t) {
   if (!CoreTypes::relocatable(layout) || m_.host()) {
-    m_.unsupported(statementRange_, "a bit-field of an anonymous struct");
-    return zero();
+    // An anonymous struct (sk_buff's headers group) has no name to relocate
+    // against: its bit-field is read at the offset this BTF gives, from the
+    // bytes that hold it.
+    uint32_t first = field.bitOffset / 8, last = (field.bitOffset + field.bitSize - 1) / 8;
+    uint32_t bytes = last - first + 1;
+    if (bytes > 8) {
+      m_.unsupported(statementRange_, "a bit-field spread over more than 8 bytes");
+      return zero();
+    }
+    Value* slot = readSlot();
+    b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
+    call(userMemory() ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
+         {slot, b_.getInt64(bytes), b_.CreateIntToPtr(b_.CreateAdd(base, b_.getInt64(first)), ptr())});
+    Value* v = b_.CreateShl(b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)),
+                            b_.getInt64(64 - (field.bitOffset % 8) - field.bitSize));
+    v = isSigned(field.type) ? b_.CreateAShr(v, b_.getInt64(64 - field.bitSize)) : b_.CreateLShr(v, b_.getInt64(64 - field.bitSize));
+    return {normalize(v, t), false};
   }
   if (field.bitField && !m_.core().bitFieldRelocatable(layout, field)) {
     m_.diags().error(statementRange_, "bit-field '" + field.name + "' of struct " + layout.name +
@@ -89,7 +104,7 @@ Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, 
     return b_.CreateZExt(m_.core().fieldInfo(b_, base, layout, field, kind), i64());
   };
   Value* storage = b_.CreateAdd(base, info(CoreTypes::FieldInfo::ByteOffset));
-  Value* slot = stackSlot(8);
+  Value* slot = readSlot();
   b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
   call(userMemory() ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
        {slot, info(CoreTypes::FieldInfo::ByteSize), b_.CreateIntToPtr(storage, ptr())});

@@ -58,15 +58,16 @@ void FunctionLowering::event(EventKind kind, uint64_t index, const std::vector<c
   uint32_t size = 16;
   for (const ast::Expr* a : args) size += slotSize(typeOf(*a));
   if (size > 480) return m_.unsupported(args.empty() ? probe_->range : args[0]->range, "a record over 480 bytes");
-  std::vector<Val> values;
-  for (const ast::Expr* a : args) values.push_back(expr(*a));
+  // Each value goes into the record as soon as it is computed: few values are
+  // live across the helper calls of the next (kernel struct reads call one
+  // each), so a record of many fields does not spill past the stack.
   Value* record = zeroedBuffer(size);
   b_.CreateAlignedStore(b_.getInt64(static_cast<uint64_t>(kind)), record, llvm::Align(8));
   b_.CreateAlignedStore(b_.getInt64(index), offset(record, 8), llvm::Align(8));
   uint32_t off = 16;
-  for (size_t i = 0; i < args.size(); ++i) {
-    storeSlot(record, off, values[i], typeOf(*args[i]), typeOf(*args[i]));
-    off += slotSize(typeOf(*args[i]));
+  for (const ast::Expr* a : args) {
+    storeSlot(record, off, expr(*a), typeOf(*a), typeOf(*a));
+    off += slotSize(typeOf(*a));
   }
   // Waking the reader for every record costs the traced thread an interrupt
   // and, in a VM, an IPI (~6 us a printf here). The reader drains the buffer
@@ -105,7 +106,7 @@ void FunctionLowering::callStatement(const ast::Call& c) {
   }
   if (n == "emit") {  // one record; its shape is this call site's
     PrintfLayout layout;
-    layout.format = canonicalAttachPoint(ap_->kind, ap_->raw);
+    layout.format = probeName();
     std::vector<const ast::Expr*> args;
     for (const ast::Argument& a : c.args) {
       args.push_back(a.value.get());

@@ -2,6 +2,7 @@
 // fields, and syscall tracepoints lowered onto raw sys_enter/sys_exit.
 #include "function_lowering.h"
 #include "packet_views.h"
+#include "suggest.h"
 
 namespace dptrace {
 
@@ -80,11 +81,13 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     call(Helper::GetCurrentComm, i64(), {buf, b_.getInt64(16)});
     return {buf, true};
   }
-  if (n == "probe") return {constantString(canonicalAttachPoint(ap_->kind, ap_->raw), typeOf(id).capacity()), true};
+  if (n == "probe") return {constantString(probeName(), typeOf(id).capacity()), true};
   if (isBtfProbe(ap_->kind)) {
     const KernelSignature* k = kernelSignature();
     if (n == "func") return {constantString(ap_->function, typeOf(id).capacity()), true};
     if (n == "retval" && k) return {normalize(slotValue(k->slots, k->signature.ret), typeOf(id)), false};
+    // (slotValue extends from this program's own type: a block of several
+    // attach points may have unified an s32 here with an s64 elsewhere)
     if (n.size() == 4 && n.rfind("arg", 0) == 0 && k) {
       size_t i = static_cast<size_t>(n[3] - '0');
       if (i < k->signature.params.size()) {
@@ -162,16 +165,26 @@ Val FunctionLowering::tracepointField(const TracepointFormat& format, const Trac
   return zero();
 }
 
+// The attach point that fired, as bpftrace names it: the canonical kind, and
+// for a uprobe pattern the function it matched (uprobe:./up:foo1, not foo*).
+std::string FunctionLowering::probeName() const {
+  if (isUserProbe(ap_->kind) && !symbol_.empty() && hasWildcard(ap_->function))
+    return std::string(probeKindName(ap_->kind)) + ":" + ap_->target + ":" + symbol_;
+  return canonicalAttachPoint(ap_->kind, ap_->raw);
+}
+
 const KernelSignature* FunctionLowering::kernelSignature() const {
   auto it = m_.types().imported->kernelSignatures.find(kernelProbeKey(*ap_));
   return it == m_.types().imported->kernelSignatures.end() ? nullptr : &it->second;
 }
 
 // Slot i of a BTF probe's context: its ith argument (fexit: the return value
-// after them), of BTF type t: a __be value is turned into host order.
+// after them), of BTF type t, extended from t's width (the kernel zero-extends
+// a raw tracepoint's s32 into its slot); a __be value is turned into host order.
 Value* FunctionLowering::slotValue(uint32_t i, const Type& t) {
   Value* v = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8 * i), llvm::Align(8));
-  return t.fromNetworkOrder() ? byteSwap(v, t.bits()) : v;
+  if (t.fromNetworkOrder()) return byteSwap(v, t.bits());
+  return t.isIntegerLike() ? normalize(v, t) : v;
 }
 
 const FunctionSignature* FunctionLowering::uprobeSignature() const {

@@ -337,6 +337,7 @@ int runDptrace(const Options& o) {
     none.kernel = imports.kernel;
     CodegenOptions early;
     if (o.mapSize) early.mapSize = *o.mapSize;
+    early.pcap = o.pcap.has_value();
     earlyKey = cacheKey(*script, program, early, none) + "\nno warnings\n";
     ObjectCache cache(earlyKey);
     if (std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt) {
