@@ -7,7 +7,9 @@
 // The debug-info types are built once the whole module is lowered: a
 // composite holds every member of its BTF type (indices are BTF's), the
 // members a script reads with their real types and the others as byte
-// arrays of their size, so the object's BTF stays small. Private to codegen/.
+// arrays of their size, so the object's BTF stays small. Anonymous root
+// types ("(anon N)") have no name to relocate against and are read at fixed
+// offsets. Private to codegen/.
 #pragma once
 
 #include <llvm/IR/DIBuilder.h>

@@ -131,7 +131,8 @@ int emitTo(const Options& o, Print print) {
   return out.flush() ? kExitOk : kExitSystem;
 }
 
-// A --btf-module that no probe names is most likely a typo of one that does.
+// A --btf-module that no probe names is most likely a typo of one that does
+// (its types are still searched for the script's struct names).
 void warnUnusedBtfModules(const Options& o, const ast::Program& program) {
   std::vector<std::string> named;
   for (const ast::Probe& probe : program.probes)

@@ -268,7 +268,8 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
 
 void importTypes(const ast::Program& program, const ImportOptions& options, Diagnostics& diags, ImportedTypes& types) {
   importC(program, options, diags, types);
-  // Kernel types for the probes that read kernel memory, and with --btf.
+  // Kernel types for the probes that read kernel memory, and with --btf: the
+  // BTF is read only when a signature or a struct the script names needs it.
   bool kernelProbes = options.kernel != nullptr;
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
