@@ -114,6 +114,7 @@ private:
   bool userMemory() const;  // do this probe's pointers point into a process?
   Val readMemory(Value* address, const Type& t, uint32_t size);
   std::optional<Val> structField(const ast::Field& f);
+  const StructField* fieldOf(const ast::Field& f, const StructLayout*& layout);
   Val relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t);
   // fentry, fexit, rawtracepoint: the context is an array of 64-bit slots.
   const KernelSignature* kernelSignature() const;

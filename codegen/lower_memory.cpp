@@ -35,18 +35,23 @@ Val FunctionLowering::readMemory(Value* address, const Type& t, uint32_t size) {
   return {normalize(wide, t), false};
 }
 
-// base->field or base.field where base is a pointer to a struct or a struct;
-// null when the base is no struct. Fields of the kernel's BTF structs are
-// read through CO-RE relocations (core_types.h), in host byte order.
-std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
+// The struct field `f` reads, with its struct's layout; null when its base is no struct.
+const StructField* FunctionLowering::fieldOf(const ast::Field& f, const StructLayout*& layout) {
   const Type& base = typeOf(*f.base);
   const Type* record = base.is(TypeKind::Struct) ? &base
                        : base.is(TypeKind::Pointer) && base.pointee().is(TypeKind::Struct) ? &base.pointee()
                                                                                            : nullptr;
-  if (record == nullptr) return std::nullopt;
-  const StructLayout* layout = m_.types().imported->findStruct(record->name());
-  if (layout == nullptr) return std::nullopt;
-  const StructField* field = layout->field(f.field);
+  if (record == nullptr) return nullptr;
+  layout = m_.types().imported->findStruct(record->name());
+  return layout ? layout->field(f.field) : nullptr;
+}
+
+// base->field or base.field where base is a pointer to a struct or a struct;
+// null when the base is no struct. Fields of the kernel's BTF structs are
+// read through CO-RE relocations (core_types.h), in host byte order.
+std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
+  const StructLayout* layout = nullptr;
+  const StructField* field = fieldOf(f, layout);
   if (field == nullptr) return std::nullopt;
   Val address = expr(*f.base);
   at(f.range);
@@ -123,6 +128,25 @@ bool FunctionLowering::userMemory() const {
 
 Val FunctionLowering::index(const ast::Index& e) {
   const Type& element = typeOf(e);
+  // p->arr[i] of an array in traced memory: only the element is read, from
+  // where the array is (relocated for a kernel struct), not the whole array.
+  if (e.base->kind == ast::ExprKind::Field && typeOf(*e.base).is(TypeKind::Array)) {
+    const auto& f = static_cast<const ast::Field&>(*e.base);
+    const StructLayout* layout = nullptr;
+    if (const StructField* field = fieldOf(f, layout)) {
+      const Type& array = typeOf(*e.base);
+      Val address = expr(*f.base);
+      Val i = expr(*e.index);
+      at(e.range);
+      Value* start = CoreTypes::relocatable(*layout) && !m_.host() ? m_.core().fieldAddress(b_, address.v, *layout, *field)
+                                                                  : b_.CreateAdd(address.v, b_.getInt64(field->offset));
+      uint32_t size = element.bits() / 8;
+      Value* inside = b_.CreateICmpULT(i.v, b_.getInt64(array.length()));  // 0 past the end, as in a value
+      Value* safe = b_.CreateSelect(inside, i.v, b_.getInt64(0));
+      Val v = readMemory(b_.CreateAdd(start, b_.CreateMul(safe, b_.getInt64(size))), element, size);
+      return {b_.CreateSelect(inside, v.v, b_.getInt64(0)), false};
+    }
+  }
   Val base = expr(*e.base);
   Val i = expr(*e.index);
   at(e.range);
