@@ -514,7 +514,10 @@ bool ModuleLowering::lower() {
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       if (ap.kind == ProbeKind::Xdp || ap.kind == ProbeKind::Afxdp) continue;
       if (!isUserProbe(ap.kind)) {
+        auto matches = types_.imported->kernelMatches.find(kernelProbeKey(ap));
         if (ap.kind == ProbeKind::Tracepoint) lowerTracepoints(probe, ap, n);
+        else if (isBtfProbe(ap.kind) && matches != types_.imported->kernelMatches.end())
+          for (const ast::AttachPoint& one : matches->second) lowerProbe(probe, one, n++, "", "");  // a program each
         else lowerProbe(probe, ap, n++, "", "");
         continue;
       }

@@ -224,6 +224,39 @@ const StructLayout* ImportedTypes::findStruct(const std::string& name) const {
   return it->second ? &*it->second : nullptr;
 }
 
+// A BTF attach point with a pattern: one attach point per match (at most
+// kMaxKernelMatches: each is a program of its own), each with its signature.
+constexpr size_t kMaxKernelMatches = 256;
+
+void importKernelMatches(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
+  bool tracepoint = ap.kind == ProbeKind::RawTracepoint;
+  std::string kind = probeKindName(ap.kind), module = ap.target.empty() ? "" : ap.target + ":";
+  std::vector<std::string> names;
+  for (const std::string& name :
+       tracepoint ? types.kernel->tracepointNames(ap.target) : types.kernel->functionNames(ap.target))
+    if (wildcardMatch(ap.function, name)) names.push_back(name);
+  if (names.empty())
+    return diags.error(ap.range, std::string("no ") + (tracepoint ? "tracepoint" : "function") + " matches '" +
+                                     ap.function + "' in the BTF of " + (ap.target.empty() ? "the kernel" : "module " + ap.target),
+                       "list them with: dptrace -l '" + kind + ":" + module + "*'");
+  if (names.size() > kMaxKernelMatches)
+    return diags.error(ap.range, "'" + ap.raw + "' matches " + std::to_string(names.size()) + " " +
+                                     (tracepoint ? "tracepoints" : "functions") + ", one program each; at most " +
+                                     std::to_string(kMaxKernelMatches) + " are attached",
+                       "narrow the pattern; list its matches with: dptrace -l '" + kind + ":" + module + ap.function + "'");
+  std::deque<ast::AttachPoint>& matches = types.kernelMatches[kernelProbeKey(ap)];
+  for (const std::string& name : names) {
+    std::string error;
+    auto signature = tracepoint ? types.kernel->tracepoint(ap.target, name, error)
+                                : types.kernel->function(ap.target, name, error);
+    if (!signature) continue;  // a FUNC without a prototype cannot be traced
+    ast::AttachPoint& one = matches.emplace_back(ap);
+    one.function = name;
+    one.raw = kind + ":" + module + name;
+    types.kernelSignatures.emplace(kernelProbeKey(one), std::move(*signature));
+  }
+}
+
 // The BTF signature of an fentry/fexit function or a rawtracepoint.
 void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
   std::string key = kernelProbeKey(ap);
@@ -231,10 +264,10 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
   bool tracepoint = ap.kind == ProbeKind::RawTracepoint;
   const char* kind = tracepoint ? "rawtracepoint" : probeKindName(ap.kind);
   std::string module = ap.target.empty() ? "" : ap.target + ":";
-  if (hasWildcard(ap.function) || hasWildcard(ap.target))
-    return diags.error(ap.range, std::string(kind) + " attach points cannot hold wildcards yet",
-                       std::string("name one ") + (tracepoint ? "tracepoint" : "function") + "; list them with: dptrace -l '" +
-                           kind + ":" + module + "*'");
+  if (hasWildcard(ap.target))
+    return diags.error(ap.range, std::string(kind) + " attach points name their module without wildcards",
+                       std::string("list the modules' ") + (tracepoint ? "tracepoints" : "functions") +
+                           " with: dptrace -l '" + kind + ":*'");
   std::string error;
   if (!types.kernel->types(ap.target, error)) {
     // Said once per module: a script of nine gtp5g probes gets one error.
@@ -248,6 +281,7 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
       hint = "compile against another kernel's BTF with --btf FILE";
     return diags.error(ap.range, error + " (every probe on it is refused)", hint);
   }
+  if (hasWildcard(ap.function)) return importKernelMatches(ap, diags, types);
   auto signature = tracepoint ? types.kernel->tracepoint(ap.target, ap.function, error)
                               : types.kernel->function(ap.target, ap.function, error);
   if (signature) {
@@ -358,14 +392,28 @@ void TypeChecker::checkProgram(const ast::Program& program) {
     signature_ = nullptr;
     kernelSignature_ = nullptr;
     kernelSignatures_.clear();
-    if (probe.attachPoints.size() > 1)
+    // A block of several BTF attach points, or of a pattern's matches: each one's signature.
+    bool patterns = false, allBtf = true;
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      allBtf &= isBtfProbe(ap.kind);
+      patterns |= types_.imported->kernelMatches.count(kernelProbeKey(ap)) > 0;
+    }
+    if (allBtf && (probe.attachPoints.size() > 1 || patterns))
       for (const ast::AttachPoint& ap : probe.attachPoints) {
+        auto matched = types_.imported->kernelMatches.find(kernelProbeKey(ap));
+        if (matched != types_.imported->kernelMatches.end()) {
+          for (const ast::AttachPoint& one : matched->second)
+            kernelSignatures_.emplace_back(&one, &types_.imported->kernelSignatures.at(kernelProbeKey(one)));
+          continue;
+        }
         auto kernel = types_.imported->kernelSignatures.find(kernelProbeKey(ap));
-        if (isBtfProbe(ap.kind) && kernel != types_.imported->kernelSignatures.end())
-          kernelSignatures_.emplace_back(&ap, &kernel->second);
+        if (kernel == types_.imported->kernelSignatures.end()) {
+          kernelSignatures_.clear();
+          break;
+        }
+        kernelSignatures_.emplace_back(&ap, &kernel->second);
       }
-    if (kernelSignatures_.size() != probe.attachPoints.size()) kernelSignatures_.clear();
-    if (probe.attachPoints.size() == 1) {
+    if (probe.attachPoints.size() == 1 && kernelSignatures_.empty()) {
       const ast::AttachPoint& ap = probe.attachPoints[0];
       auto it = types_.imported->signatures.find(ap.target + ":" + ap.function);
       if (isUserProbe(ap.kind) && it != types_.imported->signatures.end())
@@ -490,6 +538,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
   if (n == "func" && allowedHere(kBtfProbes)) {  // the names are known: no longer than the longest
     size_t longest = 1;
     for (const ast::AttachPoint& ap : probe_->attachPoints) longest = std::max(longest, ap.function.size());
+    for (const auto& [ap, k] : kernelSignatures_) longest = std::max(longest, ap->function.size());
     return set(e, Type::string(static_cast<uint32_t>(std::min<size_t>(longest, 63)) + 1));
   }
   if (n == "func" || n == "probe") return set(e, Type::string(64));

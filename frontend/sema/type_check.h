@@ -2,6 +2,7 @@
 // DWARF and C via Clang with their issues), then type-check every probe.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,9 @@ struct ImportedTypes {
   std::vector<std::string> kernelModules;                // searched for struct names before vmlinux
   std::map<std::string, KernelSignature> kernelSignatures;
   std::set<std::string> kernelModulesReported;           // modules whose missing BTF was said
+  // A BTF attach point with a pattern (rawtracepoint:sched_*): by its
+  // kernelProbeKey, one attach point per function or tracepoint it matched.
+  std::map<std::string, std::deque<ast::AttachPoint>> kernelMatches;
 
   // A struct or union by name: the script's C, the probed binaries' DWARF,
   // then (imported at the first use) the kernel's BTF. Null when unknown.
