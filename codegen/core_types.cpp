@@ -7,23 +7,6 @@
 #include <algorithm>
 
 namespace dptrace {
-namespace {
-
-uint32_t stripped(const btf* b, uint32_t id) {
-  for (int depth = 0; depth < 32 && id != 0; ++depth) {
-    const btf_type* t = btf__type_by_id(b, id);
-    if (t == nullptr || (!btf_is_typedef(t) && !btf_is_mod(t))) return id;
-    id = t->type;
-  }
-  return id;
-}
-
-std::string nameOf(const btf* b, const btf_type* t) {
-  const char* n = btf__name_by_offset(b, t->name_off);
-  return n ? n : "";
-}
-
-}  // namespace
 
 bool CoreTypes::relocatable(const StructLayout& layout) {
   return layout.btfId != 0 && !layout.name.empty() && layout.name.front() != '(';
@@ -35,7 +18,7 @@ const btf* CoreTypes::btfOf(const std::string& module) {
 }
 
 uint32_t CoreTypes::alignmentOf(const btf* b, uint32_t id, int depth) {
-  id = stripped(b, id);
+  id = skipTypedefs(b, id);
   const btf_type* t = id ? btf__type_by_id(b, id) : nullptr;
   if (t == nullptr || depth > 16) return 1;
   if (btf_is_int(t) || btf_is_any_enum(t) || btf_is_float(t)) return std::clamp<uint32_t>(t->size, 1, 8);
@@ -96,7 +79,7 @@ llvm::Value* CoreTypes::accessChain(llvm::IRBuilder<>& b, llvm::Value* base, con
                                         : b.CreatePreserveStructAccessIndex(irType(key), p, gepIndex(key, member), member, nullptr);
     calls_.emplace_back(llvm::cast<llvm::CallInst>(next), key);
     p = next;
-    key.second = stripped(bt, btf_members(t)[member].type);
+    key.second = skipTypedefs(bt, btf_members(t)[member].type);
   }
   return p;
 }
@@ -106,7 +89,7 @@ bool CoreTypes::bitFieldRelocatable(const StructLayout& layout, const StructFiel
   if (bt == nullptr || field.btfPath.empty()) return false;
   uint32_t record = layout.btfId;  // the innermost struct or union that holds the member
   for (size_t i = 0; i + 1 < field.btfPath.size(); ++i)
-    record = stripped(bt, btf_members(btf__type_by_id(bt, record))[field.btfPath[i]].type);
+    record = skipTypedefs(bt, btf_members(btf__type_by_id(bt, record))[field.btfPath[i]].type);
   const btf_type* t = btf__type_by_id(bt, record);
   uint32_t offset = btf_member_bit_offset(t, field.btfPath.back());
   uint32_t size = btf_member_bitfield_size(t, field.btfPath.back());
@@ -140,7 +123,7 @@ llvm::Value* CoreTypes::fieldInfo(llvm::IRBuilder<>& b, llvm::Value* base, const
 // else a byte array of its size.
 llvm::DIType* CoreTypes::diType(const std::string& module, uint32_t id, bool full) {
   const btf* b = btfOf(module);
-  uint32_t real = stripped(b, id);
+  uint32_t real = skipTypedefs(b, id);
   const btf_type* t = real ? btf__type_by_id(b, real) : nullptr;
   llvm::DIType* byte = di_.createBasicType("unsigned char", 8, llvm::dwarf::DW_ATE_unsigned_char);
   long size = btf__resolve_size(b, real);
@@ -149,7 +132,7 @@ llvm::DIType* CoreTypes::diType(const std::string& module, uint32_t id, bool ful
     llvm::Metadata* range = di_.getOrCreateSubrange(0, size);
     return di_.createArrayType(static_cast<uint64_t>(size) * 8, 8, byte, di_.getOrCreateArray({range}));
   }
-  std::string name = nameOf(b, t);
+  std::string name = btfName(b, t);
   if (btf_is_int(t)) {
     uint8_t encoding = btf_int_encoding(t);
     unsigned dwarf = encoding & BTF_INT_BOOL     ? llvm::dwarf::DW_ATE_boolean
@@ -178,7 +161,7 @@ llvm::DICompositeType* CoreTypes::diComposite(const Key& key) {
   if (auto it = composites_.find(key); it != composites_.end()) return it->second;
   const btf* b = btfOf(key.first);
   const btf_type* t = btf__type_by_id(b, key.second);
-  std::string name = nameOf(b, t);
+  std::string name = btfName(b, t);
   uint64_t bits = static_cast<uint64_t>(t->size) * 8;
   uint32_t align = alignmentOf(b, key.second) * 8;
   // Members are scoped to the file: the composite is made after them (a

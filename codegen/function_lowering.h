@@ -115,6 +115,7 @@ private:
   Val readMemory(Value* address, const Type& t, uint32_t size);
   std::optional<Val> structField(const ast::Field& f);
   const StructField* fieldOf(const ast::Field& f, const StructLayout*& layout);
+  Value* fieldAddress(Value* base, const StructLayout& layout, const StructField& field);
   Val relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t);
   // fentry, fexit, rawtracepoint: the context is an array of 64-bit slots.
   const KernelSignature* kernelSignature() const;

@@ -46,6 +46,13 @@ const StructField* FunctionLowering::fieldOf(const ast::Field& f, const StructLa
   return layout ? layout->field(f.field) : nullptr;
 }
 
+// Where `field` of the struct at `base` is: relocated for a kernel struct
+// (core_types.h), at its offset for the others.
+Value* FunctionLowering::fieldAddress(Value* base, const StructLayout& layout, const StructField& field) {
+  if (CoreTypes::relocatable(layout) && !m_.host()) return m_.core().fieldAddress(b_, base, layout, field);
+  return b_.CreateAdd(base, b_.getInt64(field.offset));
+}
+
 // base->field or base.field where base is a pointer to a struct or a struct;
 // null when the base is no struct. Fields of the kernel's BTF structs are
 // read through CO-RE relocations (core_types.h), in host byte order.
@@ -61,8 +68,7 @@ std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
     if (field->bigEndian) v.v = normalize(byteSwap(v.v, field->size * 8), typeOf(f));
     return v;
   }
-  Value* at = core ? m_.core().fieldAddress(b_, address.v, *layout, *field)
-                   : b_.CreateAdd(address.v, b_.getInt64(field->offset));
+  Value* at = fieldAddress(address.v, *layout, *field);
   if (!field->bigEndian || (field->size != 2 && field->size != 4 && field->size != 8))
     return readMemory(at, typeOf(f), field->size);
   Val v = readMemory(at, Type::integer(field->size * 8, false), field->size);
@@ -138,8 +144,7 @@ Val FunctionLowering::index(const ast::Index& e) {
       Val address = expr(*f.base);
       Val i = expr(*e.index);
       at(e.range);
-      Value* start = CoreTypes::relocatable(*layout) && !m_.host() ? m_.core().fieldAddress(b_, address.v, *layout, *field)
-                                                                  : b_.CreateAdd(address.v, b_.getInt64(field->offset));
+      Value* start = fieldAddress(address.v, *layout, *field);
       uint32_t size = element.bits() / 8;
       Value* inside = b_.CreateICmpULT(i.v, b_.getInt64(array.length()));  // 0 past the end, as in a value
       Value* safe = b_.CreateSelect(inside, i.v, b_.getInt64(0));

@@ -6,19 +6,7 @@ namespace dptrace {
 namespace {
 
 void read(SpecReader& spec) {
-  ast::AttachPoint& ap = spec.attachPoint();
-  if (spec.size() == 0) {
-    spec.errorWhole("'" + ap.raw + "' names no kernel function",
-                    "write " + std::string(spec.providerWord()) + ":FUNCTION or " + std::string(spec.providerWord()) +
-                        ":MODULE:FUNCTION, e.g. fentry:gtp5g:gtp5g_dev_xmit");
-    return;
-  }
-  if (!spec.expectParts(1, 2)) return;
-  size_t func = spec.size() - 1;
-  if (spec.size() == 2 && !spec.expectNonEmpty(0, "kernel module")) return;
-  if (!spec.expectNonEmpty(func, "function name")) return;
-  if (spec.size() == 2) ap.target = spec.part(0);
-  ap.function = spec.part(func);
+  readModuleAndName(spec, "kernel function", "FUNCTION", "fentry:gtp5g:gtp5g_dev_xmit");
 }
 
 }  // namespace

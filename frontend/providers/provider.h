@@ -76,5 +76,10 @@ const ProviderInfo& afxdpProvider();
 bool parseUnsigned(std::string_view text, uint64_t& out, int base = 10);
 // Interface names: 1..15 bytes, no '/', ':' or white space (as the kernel requires).
 bool checkInterfaceName(SpecReader& spec, size_t part);
+// KIND:[MODULE:]NAME (fentry, fexit, rawtracepoint): the module into
+// target, the name into function. `noun` says what NAME is ("kernel
+// function"), `placeholder` how the syntax writes it ("FUNCTION").
+void readModuleAndName(SpecReader& spec, const std::string& noun, const std::string& placeholder,
+                       const std::string& example);
 
 }  // namespace dptrace

@@ -6,18 +6,7 @@ namespace dptrace {
 namespace {
 
 void read(SpecReader& spec) {
-  ast::AttachPoint& ap = spec.attachPoint();
-  if (spec.size() == 0) {
-    spec.errorWhole("'" + ap.raw + "' names no tracepoint",
-                    "write rawtracepoint:NAME or rawtracepoint:MODULE:NAME, e.g. rawtracepoint:netif_receive_skb");
-    return;
-  }
-  if (!spec.expectParts(1, 2)) return;
-  size_t name = spec.size() - 1;
-  if (spec.size() == 2 && !spec.expectNonEmpty(0, "kernel module")) return;
-  if (!spec.expectNonEmpty(name, "tracepoint name")) return;
-  if (spec.size() == 2) ap.target = spec.part(0);
-  ap.function = spec.part(name);
+  readModuleAndName(spec, "tracepoint", "NAME", "rawtracepoint:netif_receive_skb");
 }
 
 }  // namespace

@@ -90,4 +90,22 @@ bool checkInterfaceName(SpecReader& spec, size_t i) {
   return true;
 }
 
+void readModuleAndName(SpecReader& spec, const std::string& noun, const std::string& placeholder,
+                       const std::string& example) {
+  ast::AttachPoint& ap = spec.attachPoint();
+  std::string kind(spec.providerWord());
+  if (spec.size() == 0) {
+    spec.errorWhole("'" + ap.raw + "' names no " + noun, "write " + kind + ":" + placeholder + " or " + kind + ":MODULE:" +
+                                                           placeholder + ", e.g. " + example);
+    return;
+  }
+  if (!spec.expectParts(1, 2)) return;
+  size_t name = spec.size() - 1;
+  if (spec.size() == 2 && !spec.expectNonEmpty(0, "kernel module")) return;
+  std::string partName = noun.substr(noun.rfind(' ') + 1) + " name";  // "function name", "tracepoint name"
+  if (!spec.expectNonEmpty(name, partName.c_str())) return;
+  if (spec.size() == 2) ap.target = spec.part(0);
+  ap.function = spec.part(name);
+}
+
 }  // namespace dptrace

@@ -14,9 +14,15 @@ namespace {
 
 constexpr const char* kSysfsBtf = "/sys/kernel/btf/";
 
-// Typedefs, const/volatile/restrict and type tags skipped; `bigEndian` set
-// when one of the typedefs on the way is __be16/__be32/__be64.
-uint32_t strip(const btf* b, uint32_t id, bool* bigEndian = nullptr) {
+std::string libbpfError(int e) {
+  e = e < 0 ? -e : e;
+  if (e >= 4000 && e < 4100) return "neither raw BTF nor an ELF file with a .BTF section";  // libbpf's own codes
+  return std::strerror(e);
+}
+
+}  // namespace
+
+uint32_t skipTypedefs(const btf* b, uint32_t id, bool* bigEndian) {
   for (int depth = 0; depth < 32 && id != 0; ++depth) {
     const btf_type* t = btf__type_by_id(b, id);
     if (t == nullptr) return 0;
@@ -30,18 +36,10 @@ uint32_t strip(const btf* b, uint32_t id, bool* bigEndian = nullptr) {
   return id;
 }
 
-std::string nameOf(const btf* b, const btf_type* t) {
+std::string btfName(const btf* b, const btf_type* t) {
   const char* n = btf__name_by_offset(b, t->name_off);
   return n ? n : "";
 }
-
-std::string libbpfError(int e) {
-  e = e < 0 ? -e : e;
-  if (e >= 4000 && e < 4100) return "neither raw BTF nor an ELF file with a .BTF section";  // libbpf's own codes
-  return std::strerror(e);
-}
-
-}  // namespace
 
 std::string anonymousRecordName(const std::string& module, uint32_t id) {
   return "(anon " + (module.empty() ? "" : module + ":") + std::to_string(id) + ")";
@@ -151,7 +149,7 @@ void KernelBtf::load(const std::string& module, Loaded& l) {
 }
 
 Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
-  id = strip(b, id);
+  id = skipTypedefs(b, id);
   const btf_type* t = id ? btf__type_by_id(b, id) : nullptr;
   if (t == nullptr) return Type();
   if (btf_is_int(t)) {
@@ -165,11 +163,11 @@ Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
     return Type::integer(t->size * 8, btf_kflag(t));
   }
   if (btf_is_ptr(t)) {
-    uint32_t to = strip(b, t->type);
+    uint32_t to = skipTypedefs(b, t->type);
     const btf_type* p = to ? btf__type_by_id(b, to) : nullptr;
     if (p == nullptr) return Type::pointer(Type());
     if (btf_is_composite(p) || btf_is_fwd(p)) {
-      std::string n = nameOf(b, p);
+      std::string n = btfName(b, p);
       return Type::pointer(Type::structure(n.empty() ? anonymousRecordName(moduleOf(b, to), to) : n));
     }
     if (btf_is_func_proto(p)) return Type::u64();  // a function's address
@@ -181,15 +179,15 @@ Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
   if (btf_is_array(t)) {
     const struct btf_array* a = btf_array(t);
     Type element = typeOf(b, a->type);
-    uint32_t elementId = strip(b, a->type);
+    uint32_t elementId = skipTypedefs(b, a->type);
     const btf_type* e = elementId ? btf__type_by_id(b, elementId) : nullptr;
-    bool plainChar = e && btf_is_int(e) && nameOf(b, e) == "char";  // u8 and unsigned char arrays are bytes
+    bool plainChar = e && btf_is_int(e) && btfName(b, e) == "char";  // u8 and unsigned char arrays are bytes
     if (plainChar && a->nelems > 0) return Type::string(a->nelems);
     if (element.is(TypeKind::Integer) && a->nelems > 0) return Type::array(element, a->nelems);
     return Type();
   }
   if (btf_is_composite(t)) {
-    std::string n = nameOf(b, t);
+    std::string n = btfName(b, t);
     return Type::structure(n.empty() ? anonymousRecordName(moduleOf(b, id), id) : n);
   }
   return Type();  // floats, functions, void
@@ -216,11 +214,11 @@ std::optional<KernelSignature> KernelBtf::signatureOf(const btf* b, uint32_t pro
     }
     if (params[i].type == 0) break;  // "..." in a variadic prototype
     bool bigEndian = false;
-    strip(b, params[i].type, &bigEndian);
+    skipTypedefs(b, params[i].type, &bigEndian);
     param.type = typeOf(b, params[i].type);
     if (bigEndian) param.type = param.type.withNetworkOrigin();
     param.location = {ParameterLocation::Kind::IntegerRegister, k.slots};
-    uint32_t id = strip(b, params[i].type);
+    uint32_t id = skipTypedefs(b, params[i].type);
     const btf_type* t = btf__type_by_id(b, id);
     long size = btf__resolve_size(b, id);
     if (t && btf_is_composite(t)) {
@@ -234,13 +232,13 @@ std::optional<KernelSignature> KernelBtf::signatureOf(const btf* b, uint32_t pro
     k.slots += size > 8 ? static_cast<uint32_t>((size + 7) / 8) : 1;
     k.signature.params.push_back(std::move(param));
   }
-  uint32_t ret = strip(b, p->type);
+  uint32_t ret = skipTypedefs(b, p->type);
   const btf_type* r = ret ? btf__type_by_id(b, ret) : nullptr;
   if (r && (btf_is_composite(r) || btf_is_float(r)))
     k.signature.retUnreadable = btf_is_float(r) ? "a floating-point value" : "a struct returned by value";
   else
     k.signature.ret = typeOf(b, p->type);
-  if (bool bigEndian = false; (strip(b, p->type, &bigEndian), bigEndian)) k.signature.ret = k.signature.ret.withNetworkOrigin();
+  if (bool bigEndian = false; (skipTypedefs(b, p->type, &bigEndian), bigEndian)) k.signature.ret = k.signature.ret.withNetworkOrigin();
   k.signature.outOfLine = true;
   return k;
 }
@@ -276,35 +274,35 @@ std::optional<KernelSignature> KernelBtf::tracepoint(const std::string& module, 
   return k;
 }
 
-std::vector<std::string> KernelBtf::functionNames(const std::string& module) {
+// The names `pick` gives the types of a module's own BTF (vmlinux's for ""), sorted, once each.
+template <typename Pick>
+std::vector<std::string> KernelBtf::ownNames(const std::string& module, Pick pick) {
   std::string error;
   std::vector<std::string> names;
   const btf* b = types(module, error);
   if (!b) return names;
   uint32_t first = module.empty() ? 1 : btf__type_cnt(btf__base_btf(b));
-  for (uint32_t id = first; id < btf__type_cnt(b); ++id) {
-    const btf_type* t = btf__type_by_id(b, id);
-    if (btf_is_func(t)) names.push_back(nameOf(b, t));
-  }
+  for (uint32_t id = first; id < btf__type_cnt(b); ++id)
+    if (std::optional<std::string> n = pick(btf__type_by_id(b, id), b)) names.push_back(std::move(*n));
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
 
+std::vector<std::string> KernelBtf::functionNames(const std::string& module) {
+  return ownNames(module, [](const btf_type* t, const btf* b) -> std::optional<std::string> {
+    if (!btf_is_func(t)) return std::nullopt;
+    return btfName(b, t);
+  });
+}
+
 std::vector<std::string> KernelBtf::tracepointNames(const std::string& module) {
-  std::string error;
-  std::vector<std::string> names;
-  const btf* b = types(module, error);
-  if (!b) return names;
-  uint32_t first = module.empty() ? 1 : btf__type_cnt(btf__base_btf(b));
-  for (uint32_t id = first; id < btf__type_cnt(b); ++id) {
-    const btf_type* t = btf__type_by_id(b, id);
-    if (!btf_is_typedef(t)) continue;
-    std::string n = nameOf(b, t);
-    if (n.rfind("btf_trace_", 0) == 0) names.push_back(n.substr(10));
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return ownNames(module, [](const btf_type* t, const btf* b) -> std::optional<std::string> {
+    if (!btf_is_typedef(t)) return std::nullopt;
+    std::string n = btfName(b, t);
+    if (n.rfind("btf_trace_", 0) != 0) return std::nullopt;
+    return n.substr(10);
+  });
 }
 
 namespace {
@@ -322,7 +320,7 @@ void addMembers(const KernelBtf& kernel, const btf* b, uint32_t id, uint32_t bas
     uint32_t bitSize = btf_member_bitfield_size(t, i);
     std::string name = btf__name_by_offset(b, members[i].name_off);
     bool bigEndian = false;
-    uint32_t type = strip(b, members[i].type, &bigEndian);
+    uint32_t type = skipTypedefs(b, members[i].type, &bigEndian);
     const btf_type* mt = btf__type_by_id(b, type);
     if (name.empty()) {
       if (mt && btf_is_composite(mt)) addMembers(kernel, b, type, bits, path, layout, depth + 1);

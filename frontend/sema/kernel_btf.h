@@ -16,6 +16,7 @@
 #include "type.h"
 
 struct btf;
+struct btf_type;
 
 namespace dptrace {
 
@@ -77,11 +78,20 @@ private:
                                              const struct btf* namesFrom, uint32_t namedProto);
 
   std::string moduleOf(const struct btf* b, uint32_t id) const;
+  template <typename Pick>
+  std::vector<std::string> ownNames(const std::string& module, Pick pick);
   void load(const std::string& module, Loaded& l);
 
   BtfSources sources_;
   std::map<std::string, Loaded> loaded_;
 };
+
+// Type `id` with typedefs, const/volatile/restrict and type tags skipped (0
+// if there is none); `bigEndian` is set when a typedef on the way is
+// __be16, __be32 or __be64. Shared with codegen's CO-RE types.
+uint32_t skipTypedefs(const struct btf* b, uint32_t id, bool* bigEndian = nullptr);
+// A BTF type's name ("" for an anonymous one).
+std::string btfName(const struct btf* b, const struct btf_type* t);
 
 // The name of an anonymous struct or union that a script reaches through a
 // pointer or a named member: "(anon 1234)" in vmlinux, "(anon gtp5g:126700)"
