@@ -59,8 +59,8 @@ struct PacketSlots {
 class FunctionLowering {
 public:
   FunctionLowering(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
-                   const std::string& symbol, llvm::Function* fn)
-      : m_(m), probe_(&probe), ap_(&ap), raw_(raw), symbol_(symbol), fn_(fn), ctx_(m.context()), b_(ctx_) {}
+                   const std::string& symbol, llvm::Function* fn, const UserArguments& user = {})
+      : m_(m), probe_(&probe), ap_(&ap), raw_(raw), symbol_(symbol), user_(user), fn_(fn), ctx_(m.context()), b_(ctx_) {}
 
   void run(bool filtered = false);
   // The program of a syscall pattern (tracepoint:syscalls:sys_enter_*): a
@@ -106,6 +106,11 @@ private:
   Value* syscallRegister(uint32_t offsetInRegs);
   const FunctionSignature* uprobeSignature() const;
   Value* parameter(unsigned i);
+  // Before a uprobe block: the port and queue of a DPDK burst call; the
+  // record of a uretprobe's arguments (read, or written by its entry half).
+  // False: the program returned (a call it skips, or an entry half's end).
+  bool userPrologue();
+  Value* atLocation(const ParameterLocation& at, const Type& t);
   Value* integerArgument(unsigned i);
   Value* stackArgument(uint32_t offsetAboveReturn);
 
@@ -240,6 +245,10 @@ private:
   const ast::AttachPoint* ap_;
   RawSyscall raw_;
   std::string symbol_;
+  UserArguments user_;
+  Value* fastPort_ = nullptr;   // DPDK burst probes: the call's port and queue (i64)
+  Value* fastQueue_ = nullptr;
+  Value* record_ = nullptr;     // a uretprobe's record of its entry's arguments
   llvm::Function* fn_;
   llvm::LLVMContext& ctx_;
   llvm::IRBuilder<> b_;

@@ -2,6 +2,9 @@
 #include "function_lowering.h"
 #include "visitor.h"
 
+#include <algorithm>
+#include <set>
+
 namespace dptrace {
 
 namespace {
@@ -75,8 +78,53 @@ void FunctionLowering::shrinkArena() {
 void FunctionLowering::run(bool filtered) {
   BasicBlock* body = beginProbeFunction();
   if (raw_.kind != RawSyscall::Kind::None && !filtered) filterSyscall();
-  lowerBody();
+  if (userPrologue()) lowerBody();
   endProbeFunction(body);
+}
+
+bool FunctionLowering::userPrologue() {
+  if (!isUserProbe(ap_->kind)) return true;
+  at(probe_->range);
+  arenaUsed_ = 0;
+  auto skip = [&](Value* missing, uint32_t counter) {
+    BasicBlock* no = BasicBlock::Create(ctx_, "skip", fn_);
+    BasicBlock* yes = BasicBlock::Create(ctx_, "known", fn_);
+    b_.CreateCondBr(missing, no, yes);
+    b_.SetInsertPoint(no);
+    incrementCounter(m_.skipped(), counter);
+    b_.CreateRet(b_.getInt64(0));
+    b_.SetInsertPoint(yes);
+  };
+  bool entry = ap_->kind == ProbeKind::Uprobe || user_.save;
+  std::vector<unsigned> read = user_.save ? user_.saved : entry ? parametersRead(*probe_, nullptr) : std::vector<unsigned>{};
+  bool portOrQueue = std::any_of(read.begin(), read.end(), [](unsigned i) { return i < 2; });
+  if (entry && user_.fastPath != FastPath::None && (portOrQueue || ap_->kind == ProbeKind::Uprobe)) {
+    // The PMD function's first argument is the queue the burst call took
+    // from rte_eth_fp_ops[port].rxq.data[queue]: the runtime's table says which.
+    Value* key = stackSlot(8);
+    Value* queue = integerArgument(0);
+    if (user_.fastPath == FastPath::TxBurst) queue = b_.CreateOr(queue, b_.getInt64(1ull << 63));
+    b_.CreateAlignedStore(queue, key, llvm::Align(8));
+    Value* p = call(Helper::MapLookupElem, ptr(), {m_.queues(), key});
+    skip(b_.CreateIsNull(p), 0);
+    Value* v = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), p, llvm::Align(4)), i64());
+    fastPort_ = b_.CreateLShr(v, 16);
+    fastQueue_ = b_.CreateAnd(v, 0xffff);
+  }
+  if (user_.record == nullptr) return true;
+  Value* tid = stackSlot(8);
+  b_.CreateAlignedStore(call(Helper::GetCurrentPidTgid, i64(), {}), tid, llvm::Align(8));
+  if (user_.save) {
+    Value* record = stackSlot(static_cast<uint32_t>(8 * user_.saved.size()));
+    for (size_t j = 0; j < user_.saved.size(); ++j)
+      b_.CreateAlignedStore(parameter(user_.saved[j]), offset(record, static_cast<uint32_t>(8 * j)), llvm::Align(8));
+    call(Helper::MapUpdateElem, i64(), {user_.record, tid, record, b_.getInt64(0)});
+    b_.CreateRet(b_.getInt64(0));
+    return false;
+  }
+  record_ = call(Helper::MapLookupElem, ptr(), {user_.record, tid});
+  skip(b_.CreateIsNull(record_), 1);
+  return true;
 }
 
 // The predicate, then the block, then a return.
@@ -307,8 +355,36 @@ const char* hostHelperName(Helper h) {
 }
 
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
-                   const std::string& symbol, llvm::Function* fn, bool filtered) {
-  FunctionLowering(m, probe, ap, raw, symbol, fn).run(filtered);
+                   const std::string& symbol, llvm::Function* fn, bool filtered, const UserArguments& user) {
+  FunctionLowering(m, probe, ap, raw, symbol, fn, user).run(filtered);
+}
+
+namespace {
+
+struct ParametersRead : ast::Visitor<ParametersRead, true> {
+  using Visitor::visit;
+  const FunctionSignature* signature;
+  std::set<unsigned> read;
+  explicit ParametersRead(const FunctionSignature* s) : signature(s) {}
+  void visit(const ast::Identifier& id) {
+    const std::string& n = id.name;
+    if (n.size() == 4 && n.rfind("arg", 0) == 0 && n[3] >= '0' && n[3] <= '9') read.insert(static_cast<unsigned>(n[3] - '0'));
+  }
+  void visit(const ast::Field& f) {
+    if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" && signature)
+      for (size_t i = 0; i < signature->params.size(); ++i)
+        if (signature->params[i].name == f.field) read.insert(static_cast<unsigned>(i));
+    Visitor::visit(f);
+  }
+};
+
+}  // namespace
+
+std::vector<unsigned> parametersRead(const ast::Probe& probe, const FunctionSignature* signature) {
+  ParametersRead v(signature);
+  v.visit(probe.body);
+  if (probe.predicate) v.visitExpr(*probe.predicate);
+  return {v.read.begin(), v.read.end()};
 }
 
 void lowerSyscallDispatch(ModuleLowering& m, const ast::Probe& probe, const std::vector<SyscallCase>& cases,

@@ -64,6 +64,19 @@ struct PacketBlock {
   const ast::AttachPoint* ap;
 };
 
+// Where a uprobe program's arguments come from (UprobeTarget).
+struct UserArguments {
+  const InlinedSite* site = nullptr;       // an inlined call: each parameter's DWARF location there
+  FastPath fastPath = FastPath::None;      // a PMD burst function standing for rte_eth_rx_burst / rte_eth_tx_burst
+  llvm::GlobalVariable* record = nullptr;  // a uretprobe's per-thread record of the arguments at entry
+  std::vector<unsigned> saved;             // the parameters in the record, in order
+  bool save = false;                       // the entry half of a uretprobe: it only fills the record
+};
+
+// The parameters a uretprobe block reads (argN, args.NAME), which its entry
+// half records; `signature` names them (null: argN only).
+std::vector<unsigned> parametersRead(const ast::Probe& probe, const FunctionSignature* signature);
+
 // One map of the object: its global in .maps and its layout.
 struct MapGlobal {
   llvm::GlobalVariable* global = nullptr;
@@ -102,6 +115,8 @@ public:
   llvm::GlobalVariable* refused() { return refused_; }
   llvm::GlobalVariable* start() { return start_; }
   llvm::GlobalVariable* loopCap() { return loopCap_; }  // host code: loops cut short
+  llvm::GlobalVariable* queues();   // DPDK burst probes: queue pointer -> port and queue (made at first use)
+  llvm::GlobalVariable* skipped();  // counters of calls a uprobe skipped (CompiledScript::skippedMap)
   size_t addPrintf(PrintfLayout p) { info_.printfs.push_back(std::move(p)); return info_.printfs.size() - 1; }
   size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
   void unsupported(SourceRange r, const std::string& what);
@@ -117,7 +132,10 @@ private:
   void createLicense();
   llvm::GlobalVariable* hostGlobal(const std::string& symbol);
   void lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n, const std::string& binary,
-                  const std::string& symbol);
+                  const std::string& symbol, const UserArguments& user = {}, std::optional<uint64_t> fileOffset = {});
+  // The programs of a uprobe attach point: one per function, inlined call or
+  // burst function, each after the entry half that records what it reads.
+  void lowerUserProbe(const ast::Probe& probe, const ast::AttachPoint& ap, const UprobeTarget& target, size_t& n);
   void lowerTracepoints(const ast::Probe& probe, const ast::AttachPoint& ap, size_t& n);
   llvm::Function* probeFunction(const ast::Probe& probe, const std::string& name, const std::string& section);
   static std::string programName(const ast::AttachPoint& ap, size_t n);
@@ -147,6 +165,8 @@ private:
   llvm::GlobalVariable* refused_ = nullptr;
   llvm::GlobalVariable* start_ = nullptr;
   llvm::GlobalVariable* loopCap_ = nullptr;
+  llvm::GlobalVariable* queues_ = nullptr;
+  llvm::GlobalVariable* skipped_ = nullptr;
   CompiledScript info_;
 };
 
@@ -162,7 +182,7 @@ RawSyscall rawSyscallFor(const ast::AttachPoint& ap);
 // `symbol` is the traced function of a uprobe (for func), empty otherwise.
 // `filtered`: a syscall block called for its own syscall only (no number check).
 void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::AttachPoint& ap, const RawSyscall& raw,
-                   const std::string& symbol, llvm::Function* fn, bool filtered = false);
+                   const std::string& symbol, llvm::Function* fn, bool filtered = false, const UserArguments& user = {});
 
 // One probe block on several syscall tracepoints of one direction, as one
 // program on the raw sys_enter or sys_exit tracepoint: a case per syscall.

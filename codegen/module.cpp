@@ -36,6 +36,10 @@ constexpr uint32_t kMapHash = 1, kMapArray = 2, kMapPercpuHash = 5, kMapPercpuAr
 
 // The most rx queues an interface's XSKMAP covers.
 constexpr uint32_t kXskMapEntries = 256;
+constexpr uint32_t kMapLruHash = 9;
+// DPDK queues dptrace maps (RTE_MAX_ETHPORTS 32 x a few hundred queues in use),
+// and threads in a uretprobe's call at once.
+constexpr uint32_t kQueueEntries = 8192, kRecordEntries = 4096;
 
 // Maps a probe deletes entries of (they stay hashes: a BPF program cannot
 // reset another CPU's slot of a per-CPU array).
@@ -324,7 +328,8 @@ std::string ModuleLowering::programName(const ast::AttachPoint& ap, size_t n) {
 }
 
 void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint& ap, size_t n,
-                                const std::string& binary, const std::string& symbol) {
+                                const std::string& binary, const std::string& symbol, const UserArguments& user,
+                                std::optional<uint64_t> fileOffset) {
   RawSyscall raw = rawSyscallFor(ap);
   std::string section = sectionFor(ap, raw);
   if (section.empty()) {
@@ -332,9 +337,10 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
                  "BEGIN, END, interval, tracepoint, uprobe and xdp probes run today; --emit typed-ast checks the rest");
     return;
   }
-  std::string name = programName(ap, n);
+  std::string name = programName(ap, n) + (user.save ? "_entry" : "");
+  if (user.save) section = "uprobe";
   llvm::Function* fn = probeFunction(probe, name, section);
-  lowerFunction(*this, probe, ap, raw, symbol, fn);
+  lowerFunction(*this, probe, ap, raw, symbol, fn, false, user);
   std::string rawTracepoint = raw.kind == RawSyscall::Kind::Enter ? "sys_enter"
                               : raw.kind == RawSyscall::Kind::Exit ? "sys_exit" : "";
   ProgramInfo info;
@@ -344,8 +350,54 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   info.rawTracepoint = rawTracepoint;
   info.binary = binary;
   info.symbol = symbol;
+  info.fileOffset = fileOffset;
+  info.fastPath = user.fastPath;
+  info.savesArguments = user.save;
+  info.attachPoints = user.save ? 0 : 1;  // the uretprobe's half: not a probe of its own
   info.loops = loopsOf({&probe});
   info_.programs.push_back(std::move(info));
+}
+
+llvm::GlobalVariable* ModuleLowering::queues() {
+  if (!queues_) queues_ = mapDefinition(info_.queuesMap, kMapHash, kQueueEntries, 8, 4);
+  return queues_;
+}
+
+llvm::GlobalVariable* ModuleLowering::skipped() {
+  if (!skipped_) skipped_ = mapDefinition(info_.skippedMap, kMapPercpuArray, 2, 4, 8);
+  return skipped_;
+}
+
+void ModuleLowering::lowerUserProbe(const ast::Probe& probe, const ast::AttachPoint& ap, const UprobeTarget& target, size_t& n) {
+  auto signature = types_.imported->signatures.find(ap.target + ":" + ap.function);
+  std::vector<unsigned> saved;
+  if (ap.kind == ProbeKind::Uretprobe)
+    saved = parametersRead(probe, signature == types_.imported->signatures.end() ? nullptr : &signature->second);
+  // A uretprobe that reads arguments: its entry half records them, per
+  // thread, for the return (the registers hold other values by then).
+  auto lower = [&](const std::string& symbol, UserArguments user, std::optional<uint64_t> fileOffset) {
+    if (!saved.empty()) {
+      user.saved = saved;
+      user.record = mapDefinition("args_" + std::to_string(n), kMapLruHash, kRecordEntries, 8,
+                                  static_cast<uint32_t>(8 * saved.size()));
+      UserArguments entry = user;
+      entry.save = true;
+      lowerProbe(probe, ap, n, target.binary, symbol, entry, fileOffset);
+    }
+    lowerProbe(probe, ap, n++, target.binary, symbol, user, fileOffset);
+  };
+  if (ap.offset && ap.function.empty()) lower("", {}, std::nullopt);  // by file offset
+  for (const std::string& function : target.functions) lower(function, {}, std::nullopt);
+  for (size_t i = 0; i < target.inlined.size(); ++i) {
+    UserArguments user;
+    user.site = &target.inlined[i];
+    lower("", user, target.inlinedOffsets[i]);
+  }
+  if (target.fastPath != FastPath::None) {
+    UserArguments user;
+    user.fastPath = target.fastPath;
+    lower("", user, std::nullopt);
+  }
 }
 
 // A tracepoint attach point. A pattern's matches each get a program, except
@@ -526,8 +578,7 @@ bool ModuleLowering::lower() {
         diags_.error(ap.range, "internal error: the uprobe target of '" + ap.raw + "' was not resolved");
         continue;
       }
-      if (ap.offset && ap.function.empty()) lowerProbe(probe, ap, n++, target->second.binary, "");  // by file offset
-      for (const std::string& function : target->second.functions) lowerProbe(probe, ap, n++, target->second.binary, function);
+      lowerUserProbe(probe, ap, target->second, n);
     }
   core_->finalize();
   di_->finalize();

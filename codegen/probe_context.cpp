@@ -1,6 +1,8 @@
 // What a probe offers its block: builtins (pid, comm, elapsed...), tracepoint
 // fields, and syscall tracepoints lowered onto raw sys_enter/sys_exit.
 #include "function_lowering.h"
+
+#include <algorithm>
 #include "packet_views.h"
 #include "suggest.h"
 
@@ -192,14 +194,53 @@ const FunctionSignature* FunctionLowering::uprobeSignature() const {
   return it == m_.types().imported->signatures.end() ? nullptr : &it->second;
 }
 
-// Parameter i of a uprobe's function: where DWARF and the calling convention
-// put it (dwarf_signatures.h), or without DWARF the ith integer argument.
+// Parameter i of a uprobe's function: from the uretprobe's record of its
+// entry; a DPDK burst call's port and queue from the queue table, its other
+// arguments the PMD function's; at an inlined call where DWARF says; else
+// where DWARF and the calling convention put it (dwarf_signatures.h), or
+// without DWARF the ith integer argument.
 Value* FunctionLowering::parameter(unsigned i) {
+  if (record_ != nullptr) {
+    auto at = std::find(user_.saved.begin(), user_.saved.end(), i);
+    if (at != user_.saved.end())
+      return b_.CreateAlignedLoad(i64(), offset(record_, static_cast<uint32_t>(8 * (at - user_.saved.begin()))), llvm::Align(8));
+  }
   const FunctionSignature* signature = uprobeSignature();
+  if (user_.fastPath != FastPath::None && i < 4) {
+    if (i == 0 && fastPort_) return fastPort_;
+    if (i == 1 && fastQueue_) return fastQueue_;
+    if (i >= 2) return integerArgument(i - 1);  // (queue, mbufs, count)
+  }
+  if (user_.site && signature && i < user_.site->params.size() && i < signature->params.size())
+    return atLocation(user_.site->params[i], signature->params[i].type);
   if (signature == nullptr || i >= signature->params.size()) return integerArgument(i);
   const ParameterLocation& at = signature->params[i].location;
   if (at.kind == ParameterLocation::Kind::IntegerRegister) return integerArgument(at.index);
   return stackArgument(at.index);  // the type checker let only registers and stack slots through
+}
+
+// A value where DWARF says a caller keeps it: a register of the task's
+// pt_regs (by DWARF number), that plus an offset, memory there, a constant.
+Value* FunctionLowering::atLocation(const ParameterLocation& at, const Type& t) {
+  // pt_regs offsets of DWARF registers 0-16: ax dx cx bx si di bp sp r8-r15 ip
+  static constexpr uint32_t kRegs[17] = {80, 96, 88, 40, 104, 112, 32, 152, 72, 64, 56, 48, 24, 16, 8, 0, 128};
+  auto reg = [&] {
+    return b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), kRegs[std::min<uint32_t>(at.index, 16)]), llvm::Align(8));
+  };
+  switch (at.kind) {
+    case ParameterLocation::Kind::Constant: return b_.getInt64(at.value);
+    case ParameterLocation::Kind::Register: return reg();
+    case ParameterLocation::Kind::RegisterOffset: return b_.CreateAdd(reg(), b_.getInt64(static_cast<uint64_t>(at.offset)));
+    case ParameterLocation::Kind::Memory: {
+      Value* slot = stackSlot(8);
+      b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
+      uint32_t size = t.isIntegerLike() ? std::max<uint32_t>(1, t.bits() / 8) : 8;
+      Value* address = b_.CreateAdd(reg(), b_.getInt64(static_cast<uint64_t>(at.offset)));
+      call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(size), b_.CreateIntToPtr(address, ptr())});
+      return b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
+    }
+    default: return b_.getInt64(0);  // the type checker refused reading it
+  }
 }
 
 // The ith integer argument: the task's pt_regs (x86_64: di si dx cx r8 r9),

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "aggregation.h"
 #include "ast.h"
+#include "sema/dpdk_api.h"
 #include "sema/type.h"
 
 namespace dptrace {
@@ -43,9 +45,16 @@ struct PrintfLayout {
 
 // Where a uprobe attach point resolved to: the binary's path and the
 // functions it names (wildcards expanded; empty for an offset).
+// A function DWARF knows only inlined is probed at the entry of each inlined
+// call instead; DPDK's burst functions, with -p or -c, at the PMD functions
+// the process's rte_eth_fp_ops points to (found by the runtime).
 struct UprobeTarget {
   std::string binary;
   std::vector<std::string> functions;
+  std::vector<InlinedSite> inlined;     // entry probes, one per inlined call
+  std::vector<uint64_t> inlinedOffsets;  // the file offset of each
+  FastPath fastPath = FastPath::None;
+  bool operator==(const UprobeTarget&) const = default;
 };
 
 struct ProgramInfo {
@@ -55,6 +64,9 @@ struct ProgramInfo {
   std::string rawTracepoint;  // set when a syscall tracepoint runs on raw sys_enter/sys_exit
   std::string binary;         // uprobes: the resolved binary or library
   std::string symbol;         // uprobes: the function (empty with an offset)
+  std::optional<uint64_t> fileOffset;  // uprobes at an inlined call: where in the binary
+  FastPath fastPath = FastPath::None;  // uprobes on a DPDK burst function through rte_eth_fp_ops
+  bool savesArguments = false;  // the entry half of the uretprobe after it: records the arguments it reads
   uint32_t attachPoints = 1;  // xdp: the blocks of the interface that form this program
   bool transmits = false;             // xdp: some block calls tx()
   std::vector<std::string> redirects;  // xdp: the interfaces redirect() sends to
@@ -86,6 +98,12 @@ struct CompiledScript {
   std::string refusedMap = "refused";   // per-CPU counters, one per map, of updates a full map refused
   std::string startMap = "start";       // one u64: the run's start in ktime ns, for elapsed
   std::string afxdpHitMap = "afxdp_hit";  // --pcap: 1 + the afxdp body the last frame was redirected to
+  // DPDK burst probes through rte_eth_fp_ops: queue pointer (| 1 << 63 for a
+  // tx queue) -> port << 16 | queue, filled by the runtime (dpdk_fastpath.h)
+  std::string queuesMap = "dpdk_queues";
+  // Two counters of calls a probe skipped: [0] on a queue not in queuesMap,
+  // [1] a return whose entry was not recorded (it began before the attach)
+  std::string skippedMap = "skipped";
   bool operator==(const CompiledScript&) const = default;
 };
 

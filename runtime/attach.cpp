@@ -61,7 +61,20 @@ int attachTracepoint(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx
 
 int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   const ast::AttachPoint& ap = p.attach;
-  bool ret = ap.kind == ProbeKind::Uretprobe;
+  if (p.fastPath != FastPath::None) return kRunOk;  // at the process's PMD functions (fastpath_attach.h)
+  bool ret = ap.kind == ProbeKind::Uretprobe && !p.savesArguments;
+  if (p.fileOffset) {  // an inlined call
+    int fd = ctx.uprobeMulti ? createUprobeMultiLink(bpf_program__fd(prog), p.binary, *p.fileOffset, ret, ctx.targetPid) : -1;
+    if (!ctx.uprobeMulti) {
+      bpf_uprobe_opts uo{};
+      uo.sz = sizeof uo;
+      uo.retprobe = ret;
+      return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), *p.fileOffset, &uo));
+    }
+    if (fd < 0) return failedLink(ctx, ap, -fd);
+    ctx.links.addFd(fd);
+    return kRunOk;
+  }
   if (!ctx.uprobeMulti) {
     bpf_uprobe_opts uo{};
     uo.sz = sizeof uo;

@@ -14,6 +14,7 @@
 
 #include "elf_symbols.h"
 #include "sema/tracepoint_format.h"
+#include "sema/dpdk_api.h"
 #include "sema/dwarf_signatures.h"
 #include "sema/kernel_btf.h"
 #include "uprobe_targets.h"
@@ -31,6 +32,58 @@ void tracepointFields(const std::string& category, const std::string& name, std:
     for (const TracepointField& f : format->fields) out << "    " << f.declaration << "\n";
 }
 
+// Where a parameter is at an inlined call, in words.
+std::string whereIs(const ParameterLocation& at) {
+  static const char* kRegisters[17] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
+                                       "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
+  std::string reg = kRegisters[std::min<uint32_t>(at.index, 16)];
+  std::string off = at.offset < 0 ? std::to_string(at.offset) : "+" + std::to_string(at.offset);
+  switch (at.kind) {
+    case ParameterLocation::Kind::Register: return "in " + reg;
+    case ParameterLocation::Kind::RegisterOffset: return reg + off;
+    case ParameterLocation::Kind::Memory: return "in memory at " + reg + off;
+    case ParameterLocation::Kind::Constant: return "constant " + std::to_string(at.value);
+    default: return "elsewhere";
+  }
+}
+
+// A function with no copy of its own: its inlined calls (DWARF), each an
+// entry probe; DPDK's burst functions also through rte_eth_fp_ops.
+size_t listInlined(const std::string& kind, const std::string& binary, const std::string& function, bool verbose,
+                   std::ostream& out) {
+  std::string error;
+  auto signature = readDwarfSignature(findBinary(binary), function, error);
+  std::vector<InlinedSite> sites;
+  if (signature && !signature->outOfLine) {
+    std::vector<std::string> names;
+    for (const Parameter& p : signature->params) names.push_back(p.name);
+    sites = readInlinedSites(findBinary(binary), function, names);
+  }
+  bool fastPath = fastPathOf(function) != FastPath::None;
+  if (sites.empty() && !fastPath) return 0;
+  out << kind << ":" << binary << ":" << function << "\n";
+  if (!verbose) return 1;
+  if (!signature) signature = fastPathSignature(fastPathOf(function));
+  for (const Parameter& p : signature->params) out << "    " << p.type.str() << " " << p.name << "\n";
+  if (kind == "uretprobe" && !signature->ret.is(TypeKind::Void)) out << "    " << signature->ret.str() << " retval\n";
+  for (const InlinedSite& site : sites) {
+    char address[32];
+    std::snprintf(address, sizeof address, "0x%llx", static_cast<unsigned long long>(site.address));
+    out << "    inlined into " << (site.caller.empty() ? "?" : site.caller) << "() at "
+        << site.file.substr(site.file.find_last_of('/') + 1) << ":" << site.line << ", address " << address << ":";
+    for (size_t i = 0; i < site.params.size() && i < signature->params.size(); ++i)
+      out << (i ? "," : "") << " " << signature->params[i].name << " "
+          << (site.unavailable[i].empty() ? whereIs(site.params[i]) : site.unavailable[i]);
+    out << "\n";
+  }
+  if (kind == "uretprobe" && !sites.empty())
+    out << "    (an inlined call has no return: uretprobes need -p PID or -c CMD"
+        << (fastPath ? ", and go through rte_eth_fp_ops)" : "; this one cannot be return-probed)") << "\n";
+  else if (fastPath)
+    out << "    (with -p PID or -c CMD: attached to the PMD burst functions of the process's rte_eth_fp_ops)\n";
+  return 1;
+}
+
 size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, std::ostream& err) {
   // uprobe:BIN:PAT (the binary part may not hold ':')
   size_t first = pattern.find(':'), last = pattern.rfind(':');
@@ -44,6 +97,9 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
     return 0;
   }
   size_t n = 0;
+  if (!hasWildcard(functions) &&
+      std::none_of(symbols->begin(), symbols->end(), [&](const FunctionSymbol& s) { return s.name == functions; }))
+    return listInlined(kind, binary, functions, verbose, out);
   for (const FunctionSymbol& s : *symbols) {
     if (!wildcardMatch(functions, s.name)) continue;
     out << kind << ":" << binary << ":" << s.name << "\n";

@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-4";
+constexpr const char* kMagic = "dptrace-object-cache-5";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -29,11 +29,11 @@ constexpr size_t kMaxEntries = 256;
 // reader walk that list: they cannot disagree. The static_asserts stop a
 // build in which a struct grew a field that fields() does not list yet.
 static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
-static_assert(sizeof(ProgramInfo) == 424, "ProgramInfo changed: list its new field in fields() below");
+static_assert(sizeof(ProgramInfo) == 448, "ProgramInfo changed: list its new field in fields() below");
 static_assert(sizeof(MapLayout) == 216, "MapLayout changed: list its new field in fields() below");
 static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in fields() below");
 static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
-static_assert(sizeof(CompiledScript) == 328, "CompiledScript changed: list its new field in fields() below");
+static_assert(sizeof(CompiledScript) == 392, "CompiledScript changed: list its new field in fields() below");
 
 template <class Codec, class A>
 void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast::AttachPoint> {
@@ -43,7 +43,7 @@ void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast:
 template <class Codec, class P>
 void fields(Codec& c, P& p) requires std::is_same_v<std::remove_const_t<P>, ProgramInfo> {
   c(p.function), c(p.section), fields(c, p.attach), c(p.rawTracepoint), c(p.binary), c(p.symbol), c(p.attachPoints),
-      c(p.transmits), c(p.redirects), c(p.loops), c(p.xskMap);
+      c(p.transmits), c(p.redirects), c(p.loops), c(p.xskMap), c(p.fileOffset), c(p.fastPath), c(p.savesArguments);
 }
 template <class Codec, class B>
 void fields(Codec& c, B& b) requires std::is_same_v<std::remove_const_t<B>, AfxdpBody> {
@@ -61,7 +61,7 @@ void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, Prin
 template <class Codec, class S>
 void fields(Codec& c, S& s) requires std::is_same_v<std::remove_const_t<S>, CompiledScript> {
   c(s.object), c(s.hostObject), c(s.afxdp), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.eventsMap),
-      c(s.lostMap), c(s.refusedMap), c(s.startMap), c(s.afxdpHitMap);
+      c(s.lostMap), c(s.refusedMap), c(s.startMap), c(s.afxdpHitMap), c(s.queuesMap), c(s.skippedMap);
 }
 template <class Codec, class R>
 void fields(Codec& c, R& r) requires std::is_same_v<std::remove_const_t<R>, SourceRange> {

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/time.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 #include "attach.h"
 #include "child_process.h"
 #include "decode.h"
+#include "fastpath_attach.h"
 #include "map_reader.h"
 #include "pcap_replay.h"
 #include "uprobe_multi.h"
@@ -135,7 +137,7 @@ std::string explainRefusal(const std::string& log) {
 
 struct Run {
   Run(const CompiledScript& s, const RunOptions& o, Output& out_, Diagnostics& d)
-      : script(s), options(o), out(out_), diags(d) {}
+      : script(s), options(o), out(out_), diags(d), fastPath(s, out_, links) {}
 
   const CompiledScript& script;
   const RunOptions& options;
@@ -153,6 +155,8 @@ struct Run {
   AfxdpRun afxdp;       // afxdp bodies: host code, user-space maps, sockets
   uint64_t startNs = 0; // the run's start (elapsed), in the kernel's monotonic clock
   std::map<size_t, ZeroedKeys> zeroed;  // per array map: the entries zero() kept printing
+  FastPathAttach fastPath;  // DPDK burst probes through rte_eth_fp_ops, followed on a timer
+  int status = kRunOk;      // an error the loop ended on
 
   ~Run() {
     if (pidfd >= 0) close(pidfd);
@@ -369,6 +373,9 @@ struct Run {
       if (!prog) return fail(p.attach.range, "internal error: program " + p.function + " is missing", "", kRunSystem);
       if (int s = attachProgram(prog, p, ctx)) return s;
     }
+    // -p: the DPDK application runs already; -c: it starts later (the loop's timer).
+    if (fastPath.wanted() && options.pid)
+      if (int s = fastPath.refresh(obj, targetPid, false, diags)) return s;
     if (int s = afxdp.openSockets(obj, out)) return s;  // before "Attaching": every frame from then on is served
     int attachPoints = 0;
     for (const ProgramInfo& p : script.programs) attachPoints += static_cast<int>(p.attachPoints);
@@ -404,6 +411,20 @@ struct Run {
     if (pidfd >= 0) {
       ev.data.fd = pidfd;
       epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev);
+    }
+    // DPDK burst probes: rte_eth_fp_ops read again as the process starts or changes ports.
+    int tfd = -1;
+    auto arm = [&] {
+      itimerspec t{};
+      t.it_value.tv_sec = fastPath.period() / 1000;
+      t.it_value.tv_nsec = (fastPath.period() % 1000) * 1000000L;
+      timerfd_settime(tfd, 0, &t, nullptr);
+    };
+    if (fastPath.wanted() && targetPid > 0) {
+      tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+      ev.data.fd = tfd;
+      epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+      arm();
     }
     // AF_XDP sockets are never in the epoll set: a socket's wait-queue entry
     // makes the kernel call into epoll for every frame sent and every batch
@@ -441,6 +462,12 @@ struct Run {
           if (child.started()) child.reap();  // it ended by itself
         }
         ended |= ready[i].data.fd == sfd;
+        if (ready[i].data.fd == tfd && tfd >= 0) {
+          uint64_t ticks = 0;
+          if (read(tfd, &ticks, sizeof ticks) < 0) ticks = 0;
+          if ((status = fastPath.refresh(obj, targetPid, options.command.has_value(), diags))) ended = true;
+          arm();
+        }
       }
       ring_buffer__consume(rb);
       if (afxdp.active()) {
@@ -449,6 +476,7 @@ struct Run {
       }
       if (ended) break;
     }
+    if (tfd >= 0) close(tfd);
     close(epfd);
     close(sfd);
   }
@@ -500,6 +528,12 @@ struct Run {
                  std::to_string(kHostLoopCap) + " iterations together in host code (no verifier bounds them); "
                  "what followed the loop ran with the values it had then",
              {{"loops", Value::uint(n)}, {"cap", Value::uint(kHostLoopCap)}});
+    fastPath.finish(obj, targetPid);
+    int skipped = mapFd(script.skippedMap);
+    if (uint64_t n = skipped >= 0 ? readCounter(MapAccess::kernel(skipped), 1) : 0)
+      notice("uretprobe_no_entry", plural(n, "return") + " of calls already running when the probes attached skipped "
+                                                        "(their arguments were not recorded)",
+             {{"returns", Value::uint(n)}});
     int lost = mapFd(script.lostMap);
     if (uint64_t n = (lost >= 0 ? readCounter(MapAccess::kernel(lost), 0) : 0) + afxdp.lost())
       notice("lost_events", plural(n, "event") + " lost: the ring buffer was full (printf, exit, print)",
@@ -605,7 +639,7 @@ struct Run {
       loop();
     }
     finish();
-    return kRunOk;
+    return status;
   }
 };
 

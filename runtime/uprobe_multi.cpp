@@ -53,12 +53,12 @@ int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffs
   return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
-std::map<std::string, uint64_t> functionFileOffsets(const std::string& path) {
-  std::map<std::string, uint64_t> offsets;
-  std::string error;
-  auto symbols = readFunctionSymbols(path, error);
-  int fd = symbols ? open(path.c_str(), O_RDONLY | O_CLOEXEC) : -1;
-  if (fd < 0) return offsets;
+namespace {
+
+// The executable PT_LOAD segments of the ELF file at `path`.
+std::vector<GElf_Phdr> codeSegments(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
   elf_version(EV_CURRENT);
   Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
   std::vector<GElf_Phdr> code;  // the executable PT_LOAD segments
@@ -70,11 +70,28 @@ std::map<std::string, uint64_t> functionFileOffsets(const std::string& path) {
     }
   if (elf) elf_end(elf);
   close(fd);
+  return code;
+}
+
+}  // namespace
+
+std::map<std::string, uint64_t> functionFileOffsets(const std::string& path) {
+  std::map<std::string, uint64_t> offsets;
+  std::string error;
+  auto symbols = readFunctionSymbols(path, error);
+  if (!symbols) return offsets;
+  std::vector<GElf_Phdr> code = codeSegments(path);
   for (const FunctionSymbol& s : *symbols)
     for (const GElf_Phdr& ph : code)
       if (s.address >= ph.p_vaddr && s.address < ph.p_vaddr + ph.p_memsz)
         offsets[s.name] = s.address - ph.p_vaddr + ph.p_offset;
   return offsets;
+}
+
+std::optional<uint64_t> codeFileOffset(const std::string& path, uint64_t address) {
+  for (const GElf_Phdr& ph : codeSegments(path))
+    if (address >= ph.p_vaddr && address < ph.p_vaddr + ph.p_filesz) return address - ph.p_vaddr + ph.p_offset;
+  return std::nullopt;
 }
 
 }  // namespace dptrace

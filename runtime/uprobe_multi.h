@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace dptrace {
@@ -21,5 +22,9 @@ int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffs
 // The file offset of every function of the ELF file at `path` (its address
 // mapped through the executable PT_LOAD segment); empty when it cannot be read.
 std::map<std::string, uint64_t> functionFileOffsets(const std::string& path);
+
+// The file offset of the code at virtual address `address` of the ELF file
+// at `path` (through its executable PT_LOAD segment); nullopt when none holds it.
+std::optional<uint64_t> codeFileOffset(const std::string& path, uint64_t address);
 
 }  // namespace dptrace

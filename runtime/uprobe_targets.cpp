@@ -10,6 +10,8 @@
 #include "suggest.h"
 #include "uprobe_multi.h"
 
+#include <cstdio>
+
 namespace dptrace {
 
 namespace {
@@ -87,9 +89,77 @@ void checkFileOffset(const ast::AttachPoint& ap, const std::string& binary, cons
                 "(objdump -d) or of a function's entry");
 }
 
+std::string hex(uint64_t v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
+  return text;
+}
+
+// A function without an out-of-line copy: probed at its inlined calls when
+// DWARF has them (entry only), or for DPDK's burst functions at the PMD
+// functions of the traced process. true: resolved into `target`; false:
+// an error was reported; nullopt: neither applies (the usual "no function").
+std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const ImportedTypes& imported, bool process,
+                                      const std::vector<FunctionSymbol>& symbols, const FileOffsets& fileOffsets,
+                                      UprobeTarget& target, Diagnostics& diags, const InstructionStarts& instructionStarts) {
+  auto sites = imported.inlinedSites.find(ap.target + ":" + ap.function);
+  bool inlined = sites != imported.inlinedSites.end();  // DWARF knows it only inlined
+  FastPath fastPath = fastPathOf(ap.function);
+  std::string kind = probeKindName(ap.kind);
+  if (ap.kind == ProbeKind::Uprobe && inlined && !sites->second.empty()) {
+    for (const InlinedSite& site : sites->second) {
+      std::optional<uint64_t> offset = codeFileOffset(target.binary, site.address);
+      if (!offset) {
+        diags.error(functionRange(ap), "the inlined call of '" + ap.function + "' at " + hex(site.address) + " in " +
+                                           site.caller + "() is outside the code of '" + ap.target + "'");
+        return false;
+      }
+      // The entry DWARF gives must start an instruction of its caller.
+      for (const FunctionSymbol& f : symbols)
+        if (site.address > f.address && site.address < f.address + f.size) {
+          size_t before = diags.errorCount();
+          checkFunctionOffset(ap, target.binary, f, site.address - f.address, fileOffsets, diags, instructionStarts);
+          if (diags.errorCount() > before) return false;
+        }
+      target.inlined.push_back(site);
+      target.inlinedOffsets.push_back(*offset);
+    }
+    return true;
+  }
+  if (fastPath != FastPath::None && process) {
+    target.fastPath = fastPath;
+    return true;
+  }
+  std::string through = "dptrace can attach to the PMD burst function each started port uses instead, through the "
+                        "application's rte_eth_fp_ops: give the running process with -p PID, or start it with -c CMD";
+  if (ap.kind == ProbeKind::Uretprobe && inlined) {
+    diags.error(functionRange(ap), "'" + ap.function + "' is inlined into its callers in '" + ap.target +
+                                       "': an inlined call has no return for a uretprobe to catch",
+                fastPath != FastPath::None ? through
+                                           : "probe the entry of its inlined calls (uprobe:" + ap.target + ":" + ap.function +
+                                                 "), or a function it returns to");
+    return false;
+  }
+  if (fastPath != FastPath::None) {
+    diags.error(functionRange(ap), "'" + ap.target + "' has no function '" + ap.function + "' to attach to: DPDK declares it "
+                                       "static inline, and " + (inlined ? "DWARF shows no inlined call of it"
+                                                                        : "there is no DWARF that shows its inlined calls"),
+                through);
+    return false;
+  }
+  if (inlined) {
+    diags.error(functionRange(ap), "'" + ap.function + "' is inlined into its callers in '" + ap.target +
+                                       "', and DWARF shows no call of it with code of its own",
+                "probe a function that calls it, or build with -fno-inline or -O0");
+    return false;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags,
+std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, const ImportedTypes& imported,
+                                                                     bool process, Diagnostics& diags,
                                                                      const InstructionStarts& instructionStarts) {
   std::map<const ast::AttachPoint*, UprobeTarget> out;
   // uprobe and uretprobe on one binary read its symbols once.
@@ -125,24 +195,21 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         out[&ap] = target;
         continue;
       }
+      bool wildcard = ap.function.find_first_of("*?") != std::string::npos;
+      for (const FunctionSymbol& s : *symbols)
+        if (wildcard ? wildcardMatch(ap.function, s.name) : s.name == ap.function) target.functions.push_back(s.name);
+      if (target.functions.empty() && !wildcard && !ap.offset) {
+        // No copy of its own: inlined calls (DWARF), or DPDK's burst functions through the process.
+        if (std::optional<bool> found = inlinedOrFastPath(ap, imported, process, *symbols, fileOffsetsOf(target.binary), target,
+                                                                 diags, instructionStarts)) {
+          if (*found) out[&ap] = target;
+          continue;
+        }
+      }
       if (symbols->empty()) {
         diags.error(binaryRange(ap), "'" + ap.target + "' has no symbol table (it was stripped)",
                     std::string("probe by offset, e.g. ") + probeKindName(ap.kind) + ":" + ap.target + ":0x1139, or use a build with symbols");
         continue;
-      }
-      bool wildcard = ap.function.find_first_of("*?") != std::string::npos;
-      for (const FunctionSymbol& s : *symbols)
-        if (wildcard ? wildcardMatch(ap.function, s.name) : s.name == ap.function) target.functions.push_back(s.name);
-      if (target.functions.empty() && !wildcard) {
-        std::string dwarfError;
-        auto signature = readDwarfSignature(target.binary, ap.function, dwarfError);
-        if (signature && !signature->outOfLine) {
-          diags.error(functionRange(ap), "'" + ap.function + "' is inlined into its callers in '" + ap.target +
-                                    "': there is no function to probe",
-                      "probe what it calls: the PMD's burst function (" + std::string(probeKindName(ap.kind)) + ":LIB:SYMBOL or " + std::string(probeKindName(ap.kind)) +
-                          ":LIB:0xOFFSET) or rte_eth_call_rx_callbacks, or build with -fno-inline or -O0");
-          continue;
-        }
       }
       if (target.functions.empty()) {
         std::vector<std::string> names;

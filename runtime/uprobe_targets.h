@@ -14,6 +14,7 @@
 #include "ast.h"
 #include "diagnostics.h"
 #include "program_info.h"
+#include "sema/type_check.h"
 
 namespace dptrace {
 
@@ -23,7 +24,11 @@ namespace dptrace {
 using InstructionStarts =
     std::function<std::optional<std::vector<uint64_t>>(const std::vector<uint8_t>& code, std::string& error)>;
 
-std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, Diagnostics& diags,
+// `imported` holds the DWARF the type checker read (signatures, inlined
+// calls); `process`: the run traces one process (-p or -c), so that DPDK's
+// burst functions can be found through its rte_eth_fp_ops.
+std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, const ImportedTypes& imported,
+                                                                     bool process, Diagnostics& diags,
                                                                      const InstructionStarts& instructionStarts);
 
 }  // namespace dptrace

@@ -11,7 +11,7 @@ BUILD_PKGS=(
 )
 RUN_PKGS=(
   bpftool iproute2 xdp-tools ethtool iputils-ping dwarves
-  dpdk libdpdk-dev python3-scapy groff-base man-db bpftrace
+  dpdk dpdk-dev libdpdk-dev python3-scapy groff-base man-db bpftrace
 )
 
 SUDO=""

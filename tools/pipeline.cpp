@@ -218,6 +218,8 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
       if (auto it = codegen.uprobes.find(&ap); it != codegen.uprobes.end()) {
         key << "uprobe " << ap.raw << " -> " << fileIdentity(it->second.binary);
         for (const std::string& f : it->second.functions) key << ' ' << f;
+        for (uint64_t offset : it->second.inlinedOffsets) key << " inlined@" << offset;
+        if (it->second.fastPath != FastPath::None) key << " rte_eth_fp_ops";
         key << '\n';
       }
   // The tracepoints the script reads, as they are now: what each pattern
@@ -348,6 +350,7 @@ int runDptrace(const Options& o) {
   }
 
   ImportedTypes imported;
+  imports.process = o.pid || o.command;
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
@@ -359,7 +362,7 @@ int runDptrace(const Options& o) {
 
   CodegenOptions codegen;
   if (o.mapSize) codegen.mapSize = *o.mapSize;
-  codegen.uprobes = resolveUprobeTargets(program, diags, instructionStarts);
+  codegen.uprobes = resolveUprobeTargets(program, imported, o.pid || o.command, diags, instructionStarts);
   if (stageFailed("resolve uprobe targets")) return kExitScript;
   codegen.pcap = o.pcap.has_value();
   if (codegen.pcap)

@@ -19,9 +19,18 @@ namespace dptrace {
 // to SSE registers, counted apart; a struct passed by value takes registers
 // by its eightbytes' classes, or the stack when it is larger than 16 bytes or
 // the registers ran out.
+//
+// At an inlined call (InlinedSite) a parameter is wherever the caller's code
+// keeps it at that address, as its DWARF location says: in a register (by
+// its DWARF number: 0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp,
+// 8-15 r8-r15), a register plus an offset (an address the caller computed),
+// memory at such an address, or a constant.
 struct ParameterLocation {
-  enum class Kind { IntegerRegister, Stack, Elsewhere } kind = Kind::Elsewhere;
-  uint32_t index = 0;  // the integer register's number, or the byte offset above the return address
+  enum class Kind { IntegerRegister, Stack, Elsewhere, Register, RegisterOffset, Memory, Constant } kind = Kind::Elsewhere;
+  uint32_t index = 0;  // the integer register's number, the byte offset above the return address, or a DWARF register
+  int64_t offset = 0;  // RegisterOffset and Memory: added to the register
+  uint64_t value = 0;  // Constant
+  bool operator==(const ParameterLocation&) const = default;
 };
 
 struct Parameter {
@@ -37,6 +46,23 @@ struct FunctionSignature {
   std::string retUnreadable;  // a float or struct return value: not readable
   bool outOfLine = false;     // false: DWARF knows it only inlined into callers
 };
+
+// An inlined instance of a function (DW_TAG_inlined_subroutine): where its
+// body starts in the caller, and where each parameter is at that address.
+struct InlinedSite {
+  uint64_t address = 0;                    // the instance's entry (DW_AT_entry_pc), a virtual address
+  std::string caller;                      // the function it was inlined into
+  std::string file;                        // the call's source file and line
+  uint32_t line = 0;
+  std::vector<ParameterLocation> params;   // one per parameter of the signature, in order
+  std::vector<std::string> unavailable;    // per parameter: why it cannot be read here ("" when it can)
+  bool operator==(const InlinedSite&) const = default;
+};
+
+// Every inlined instance of `function` in the ELF file at `path`, in address
+// order; `names` are the signature's parameter names (the order of params).
+std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::string& function,
+                                          const std::vector<std::string>& names);
 
 // The signature of `function` in the ELF file at `path`. nullopt when the
 // file has no DWARF or no entry for the function (`error` says which).

@@ -4,13 +4,16 @@
 // so the checker walks the program twice: a quiet pass learns every map's
 // types, the second pass reports.
 #include "type_check.h"
+
 #include "map_sides.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "builtins.h"
 #include "c_import.h"
+#include "dpdk_api.h"
 #include "packet_views.h"
 #include "suggest.h"
 #include "type_checker.h"
@@ -329,11 +332,19 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
       if (isUserProbe(ap.kind) && !ap.offset && !hasWildcard(ap.function)) {
         std::string key = ap.target + ":" + ap.function, error;
         if (types.signatures.count(key)) continue;
-        // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values.
-        if (auto signature = readDwarfSignature(findBinary(ap.target), ap.function, error))
-          types.signatures.emplace(key, std::move(*signature));
-        else
-          types.signatureErrors[key] = error;
+        // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values,
+        // except for DPDK's burst functions, whose signatures are its API.
+        std::string binary = findBinary(ap.target);
+        auto signature = readDwarfSignature(binary, ap.function, error);
+        bool fastPath = options.process && fastPathOf(ap.function) != FastPath::None;
+        if (signature && !signature->outOfLine && !fastPath) {  // only inlined: probed at each inlined call
+          std::vector<std::string> names;
+          for (const Parameter& p : signature->params) names.push_back(p.name);
+          types.inlinedSites[key] = readInlinedSites(binary, ap.function, names);
+        }
+        if (!signature && fastPathOf(ap.function) != FastPath::None) signature = fastPathSignature(fastPathOf(ap.function));
+        if (signature) types.signatures.emplace(key, std::move(*signature));
+        else types.signatureErrors[key] = error;
         continue;
       }
       if (ap.kind != ProbeKind::Tracepoint) continue;
@@ -390,6 +401,7 @@ void TypeChecker::checkProgram(const ast::Program& program) {
     }
     if (!(kinds_ == ProbeKinds{ProbeKind::Tracepoint})) tracepoints_.clear();  // args of a mixed block are no tracepoint's
     signature_ = nullptr;
+    inlinedSites_ = nullptr;
     kernelSignature_ = nullptr;
     kernelSignatures_.clear();
     // A block of several BTF attach points, or of a pattern's matches: each one's signature.
@@ -418,6 +430,9 @@ void TypeChecker::checkProgram(const ast::Program& program) {
       auto it = types_.imported->signatures.find(ap.target + ":" + ap.function);
       if (isUserProbe(ap.kind) && it != types_.imported->signatures.end())
         signature_ = &it->second;
+      auto sites = types_.imported->inlinedSites.find(ap.target + ":" + ap.function);
+      if (ap.kind == ProbeKind::Uprobe && sites != types_.imported->inlinedSites.end() && !sites->second.empty())
+        inlinedSites_ = &sites->second;
       auto kernel = types_.imported->kernelSignatures.find(kernelProbeKey(ap));
       if (isBtfProbe(ap.kind) && kernel != types_.imported->kernelSignatures.end()) {
         kernelSignature_ = &kernel->second;
@@ -516,6 +531,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
       if (!p.unreadable.empty())
         return error(e.range, e.name + " is parameter '" + p.name + "', " + p.unreadable + ": dptrace cannot read it yet",
                      "integers, enums and pointers are readable");
+      if (!readableAtInlinedSites(e, i)) return;
       return set(e, p.type);
     }
     if (kernelSignature_)  // past the last slot of a BTF context is another probe's memory
@@ -773,6 +789,7 @@ void TypeChecker::visit(const ast::Field& e) {
           if (!p.unreadable.empty())
             return error(e.range, "parameter '" + p.name + "' is " + p.unreadable + ": dptrace cannot read it yet",
                          "integers, enums and pointers are readable");
+          if (!readableAtInlinedSites(e, names.size() - 1)) return;
           return set(e, p.type);
         }
         std::string guess = closestMatch(e.field, names);
@@ -835,6 +852,28 @@ void TypeChecker::visit(const ast::Field& e) {
   }
   error(e.range, "'" + std::string(e.arrow ? "->" : ".") + e.field + "': " + t->kindName() + " has no fields",
         t->is(TypeKind::Tuple) ? "tuple elements are read by number: $t.0" : "");
+}
+
+bool TypeChecker::readableAtInlinedSites(const ast::Expr& e, size_t i) {
+  if (inlinedSites_ == nullptr) return true;
+  const ast::AttachPoint& ap = probe_->attachPoints[0];
+  for (const InlinedSite& site : *inlinedSites_) {
+    if (i >= site.unavailable.size() || site.unavailable[i].empty()) continue;
+    char address[32];
+    std::snprintf(address, sizeof address, "0x%llx", static_cast<unsigned long long>(site.address));
+    std::string call = site.caller.empty() ? std::string("its call") : "its call in " + site.caller + "()";
+    if (!site.file.empty()) call += " at " + site.file.substr(site.file.find_last_of('/') + 1) + ":" + std::to_string(site.line);
+    std::string hint = fastPathOf(ap.function) != FastPath::None
+                           ? "with -p PID or -c CMD dptrace attaches through the process's rte_eth_fp_ops instead, "
+                             "where every argument is known"
+                           : "the compiler did not keep it at that call: read another parameter, or build with -O0 or -fno-inline";
+    error(e.range, "'" + ap.function + "' is inlined, and its parameter '" + signature_->params[i].name + "' is " +
+                       site.unavailable[i] + " (" + call + ", address " + address + ")",
+          hint + "; dptrace -lv '" + std::string(probeKindName(ap.kind)) + ":" + ap.target + ":" + ap.function +
+              "' shows each call");
+    return false;
+  }
+  return true;
 }
 
 std::optional<Type> TypeChecker::acrossSignatures(const ast::Expr& e, const std::string& what,

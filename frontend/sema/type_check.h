@@ -47,6 +47,9 @@ struct ImportedTypes {
   std::map<std::string, std::vector<std::string>> tracepointMatches;
   std::map<std::string, FunctionSignature> signatures;  // "binary:function" -> DWARF signature (uprobes)
   std::map<std::string, std::string> signatureErrors;   // "binary:function" -> why there is none
+  // "binary:function" -> the inlined instances of a function that DWARF
+  // knows only inlined (uprobes at each one's entry; dwarf_signatures.h)
+  std::map<std::string, std::vector<InlinedSite>> inlinedSites;
   std::map<std::string, StructLayout> structs;          // struct name -> layout (C definitions, then DWARF)
   std::map<std::string, Type> enums;                    // enum name -> its integer type (C definitions)
   std::map<std::string, CConstant> constants;           // enum constants and integer #defines (C definitions)
@@ -90,6 +93,7 @@ struct ImportOptions {
   bool cDefinitions = true;              // false: C text is skipped (the fuzzer: Clang is not under test)
   std::shared_ptr<KernelBtf> kernel;     // --btf, --btf-module: read already; else made when a probe needs it
   bool kernelTypes = true;               // false: no BTF is read (the fuzzer)
+  bool process = false;                  // -p or -c: DPDK's burst functions go through rte_eth_fp_ops, not DWARF's inlined calls
 };
 
 // Reads the types the probes need: C definitions and #include (Clang), the

@@ -82,11 +82,15 @@ private:
   ProbeKinds kinds_;
   std::vector<const TracepointFormat*> tracepoints_;  // every tracepoint of an all-tracepoint probe (wildcards expanded)
   const FunctionSignature* signature_ = nullptr;  // a uprobe's function (DWARF), or a BTF probe's
+  const std::vector<InlinedSite>* inlinedSites_ = nullptr;  // a uprobe on a function DWARF knows only inlined
   const KernelSignature* kernelSignature_ = nullptr;  // a BTF probe's (fentry, fexit, rawtracepoint)
   // A block of several BTF attach points: each one's signature (argN, args.NAME
   // and retval must mean a value of one kind in all of them).
   std::vector<std::pair<const ast::AttachPoint*, const KernelSignature*>> kernelSignatures_;
   // argN, args.NAME (by index or name) or retval in every signature of kernelSignatures_, unified.
+  // False (with a located error) when parameter i of an inlined function is
+  // not readable at one of the inlined calls the probe attaches to.
+  bool readableAtInlinedSites(const ast::Expr& e, size_t i);
   std::optional<Type> acrossSignatures(const ast::Expr& e, const std::string& what, std::optional<size_t> index,
                                        const std::string& name);
   std::map<std::string, Type> variables_;
