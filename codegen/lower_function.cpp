@@ -3,7 +3,6 @@
 #include "visitor.h"
 
 #include <algorithm>
-#include <set>
 
 namespace dptrace {
 
@@ -359,33 +358,7 @@ void lowerFunction(ModuleLowering& m, const ast::Probe& probe, const ast::Attach
   FunctionLowering(m, probe, ap, raw, symbol, fn, user).run(filtered);
 }
 
-namespace {
 
-struct ParametersRead : ast::Visitor<ParametersRead, true> {
-  using Visitor::visit;
-  const FunctionSignature* signature;
-  std::set<unsigned> read;
-  explicit ParametersRead(const FunctionSignature* s) : signature(s) {}
-  void visit(const ast::Identifier& id) {
-    const std::string& n = id.name;
-    if (n.size() == 4 && n.rfind("arg", 0) == 0 && n[3] >= '0' && n[3] <= '9') read.insert(static_cast<unsigned>(n[3] - '0'));
-  }
-  void visit(const ast::Field& f) {
-    if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" && signature)
-      for (size_t i = 0; i < signature->params.size(); ++i)
-        if (signature->params[i].name == f.field) read.insert(static_cast<unsigned>(i));
-    Visitor::visit(f);
-  }
-};
-
-}  // namespace
-
-std::vector<unsigned> parametersRead(const ast::Probe& probe, const FunctionSignature* signature) {
-  ParametersRead v(signature);
-  v.visit(probe.body);
-  if (probe.predicate) v.visitExpr(*probe.predicate);
-  return {v.read.begin(), v.read.end()};
-}
 
 void lowerSyscallDispatch(ModuleLowering& m, const ast::Probe& probe, const std::vector<SyscallCase>& cases,
                           const std::vector<llvm::Function*>& blocks, llvm::Function* fn) {

@@ -73,10 +73,6 @@ struct UserArguments {
   bool save = false;                       // the entry half of a uretprobe: it only fills the record
 };
 
-// The parameters a uretprobe block reads (argN, args.NAME), which its entry
-// half records; `signature` names them (null: argN only).
-std::vector<unsigned> parametersRead(const ast::Probe& probe, const FunctionSignature* signature);
-
 // One map of the object: its global in .maps and its layout.
 struct MapGlobal {
   llvm::GlobalVariable* global = nullptr;

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -82,6 +83,7 @@ void FastPathAttach::describe(const FastPathState& state, bool first) {
 }
 
 int FastPathAttach::refresh(bpf_object* obj, pid_t pid, bool waiting, Diagnostics& diags) {
+  if (!started_) since_ = std::chrono::steady_clock::now(), started_ = true;
   const ProgramInfo* first = nullptr;
   for (const ProgramInfo& p : script_.programs)
     if (p.fastPath != FastPath::None && !first) first = &p;
@@ -162,7 +164,11 @@ int FastPathAttach::refresh(bpf_object* obj, pid_t pid, bool waiting, Diagnostic
     }
   }
   if (changed) {
-    if (last_ && !attached_ && waitingSaid_) say("dpdk_started", "process " + std::to_string(pid) + " started its ports");
+    if (waiting && !attached_) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since_).count();
+      say("dpdk_started", "process " + std::to_string(pid) + " started its DPDK ports (seen " + std::to_string(ms) +
+                              " ms after it was started): attaching");
+    }
     if (last_ && attached_) say("dpdk_changed", "process " + std::to_string(pid) + " changed its ports or queues; rte_eth_fp_ops read again");
     describe(*state, !attached_);
   }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
@@ -44,6 +45,8 @@ private:
   Links& links_;
   bool attached_ = false;
   bool waitingSaid_ = false;
+  bool started_ = false;
+  std::chrono::steady_clock::time_point since_;  // the first refresh: -c released the command then
   std::optional<FastPathState> last_;
   std::set<std::pair<std::string, uint64_t>> links;  // (program, function address) already attached
 };

@@ -633,6 +633,8 @@ struct Run {
       links.closeAll();
       return fail({0, 0}, *error, "", kRunScript);
     }
+    if (fastPath.wanted() && options.command)  // the command runs from now on: waits for its ports
+      if (int s = fastPath.refresh(obj, targetPid, true, diags)) return s;
     if (options.pcap) {
       if (int s = replayCapture()) return s;
     } else {

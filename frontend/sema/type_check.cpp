@@ -303,6 +303,34 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
   diags.error(ap.range, error, hint);
 }
 
+namespace {
+
+struct ParametersRead : ast::Visitor<ParametersRead, true> {
+  using Visitor::visit;
+  const FunctionSignature* signature;
+  std::set<unsigned> read;
+  explicit ParametersRead(const FunctionSignature* s) : signature(s) {}
+  void visit(const ast::Identifier& id) {
+    const std::string& n = id.name;
+    if (n.size() == 4 && n.rfind("arg", 0) == 0 && n[3] >= '0' && n[3] <= '9') read.insert(static_cast<unsigned>(n[3] - '0'));
+  }
+  void visit(const ast::Field& f) {
+    if (f.base->kind == ast::ExprKind::Identifier && static_cast<const ast::Identifier&>(*f.base).name == "args" && signature)
+      for (size_t i = 0; i < signature->params.size(); ++i)
+        if (signature->params[i].name == f.field) read.insert(static_cast<unsigned>(i));
+    Visitor::visit(f);
+  }
+};
+
+}  // namespace
+
+std::vector<unsigned> parametersRead(const ast::Probe& probe, const FunctionSignature* signature) {
+  ParametersRead v(signature);
+  v.visit(probe.body);
+  if (probe.predicate) v.visitExpr(*probe.predicate);
+  return {v.read.begin(), v.read.end()};
+}
+
 void importTypes(const ast::Program& program, const ImportOptions& options, Diagnostics& diags, ImportedTypes& types) {
   importC(program, options, diags, types);
   // Kernel types for the probes that read kernel memory, and with --btf: the
@@ -331,20 +359,32 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
       }
       if (isUserProbe(ap.kind) && !ap.offset && !hasWildcard(ap.function)) {
         std::string key = ap.target + ":" + ap.function, error;
-        if (types.signatures.count(key)) continue;
-        // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values,
-        // except for DPDK's burst functions, whose signatures are its API.
-        std::string binary = findBinary(ap.target);
-        auto signature = readDwarfSignature(binary, ap.function, error);
-        bool fastPath = options.process && fastPathOf(ap.function) != FastPath::None;
-        if (signature && !signature->outOfLine && !fastPath) {  // only inlined: probed at each inlined call
-          std::vector<std::string> names;
-          for (const Parameter& p : signature->params) names.push_back(p.name);
-          types.inlinedSites[key] = readInlinedSites(binary, ap.function, names);
+        if (!types.signatures.count(key) && !types.signatureErrors.count(key)) {
+          // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values,
+          // except for DPDK's burst functions, whose signatures are its API.
+          std::string binary = findBinary(ap.target);
+          auto signature = readDwarfSignature(binary, ap.function, error);
+          if (signature && !signature->outOfLine) {  // only inlined: probed at each inlined call
+            std::vector<std::string> names;
+            for (const Parameter& p : signature->params) names.push_back(p.name);
+            types.inlinedSites[key] = readInlinedSites(binary, ap.function, names);
+          }
+          if (!signature && fastPathOf(ap.function) != FastPath::None) signature = fastPathSignature(fastPathOf(ap.function));
+          if (signature) types.signatures.emplace(key, std::move(*signature));
+          else types.signatureErrors[key] = error;
         }
-        if (!signature && fastPathOf(ap.function) != FastPath::None) signature = fastPathSignature(fastPathOf(ap.function));
-        if (signature) types.signatures.emplace(key, std::move(*signature));
-        else types.signatureErrors[key] = error;
+        // With -p or -c, DPDK's burst functions go through rte_eth_fp_ops
+        // where DWARF's inlined calls cannot answer: an argument a block reads
+        // that the compiler did not keep at some call (returns always do).
+        auto sites = types.inlinedSites.find(key);
+        if (options.process && fastPathOf(ap.function) != FastPath::None && sites != types.inlinedSites.end() &&
+            ap.kind == ProbeKind::Uprobe) {
+          bool unknown = false;
+          for (unsigned i : parametersRead(probe, &types.signatures.at(key)))
+            for (const InlinedSite& site : sites->second)
+              unknown |= i >= site.unavailable.size() || !site.unavailable[i].empty();
+          if (unknown) sites->second.clear();
+        }
         continue;
       }
       if (ap.kind != ProbeKind::Tracepoint) continue;

@@ -73,6 +73,11 @@ private:
   mutable std::map<std::string, std::optional<StructLayout>> kernelStructs_;
 };
 
+// The parameters a uprobe block reads (argN, args.NAME): what a uretprobe's
+// entry half records, what must be readable at inlined calls. `signature`
+// names them (null: argN only).
+std::vector<unsigned> parametersRead(const ast::Probe& probe, const FunctionSignature* signature);
+
 // "fentry:MODULE:FUNC" (fentry and fexit share it) or
 // "rawtracepoint:MODULE:NAME": the key of a BTF probe's signature.
 std::string kernelProbeKey(const ast::AttachPoint& ap);

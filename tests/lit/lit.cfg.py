@@ -30,6 +30,9 @@ config.substitutions.append(("%builddir", os.path.dirname(os.path.dirname(config
 config.substitutions.append(("%inlined", os.path.join(config.fixtures, "inlined")))
 config.substitutions.append(("%dpdk_rxapp", os.path.join(config.fixtures, "dpdk_rxapp")))
 config.substitutions.append(("%mbufburst", os.path.join(config.fixtures, "mbufburst")))
+config.substitutions.append(("%burstapp", os.path.join(config.fixtures, "dpdk_burstapp")))
+config.substitutions.append(("%feed_after", config.python + " " + os.path.join(tools, "feed_after.py")))
+config.substitutions.append(("%eal", "--no-huge -m 256 --no-pci --no-shconf --vdev=net_null0 --vdev=net_null1"))
 config.substitutions.append(("%traced", config.python + " " + os.path.join(tools, "run_traced.py")))
 
 if os.geteuid() == 0:
@@ -46,6 +49,9 @@ if subprocess.run(["/usr/bin/python3", "-c", "import scapy.all"], capture_output
 # The real DPDK application is built only where libdpdk-dev is installed.
 if os.path.exists(os.path.join(config.fixtures, "dpdk_rxapp")):
     config.available_features.add("dpdk")
+# Debian's own DPDK application (package dpdk-dev): stripped and optimised.
+if shutil.which("dpdk-testpmd") and shutil.which("stdbuf"):
+    config.available_features.add("testpmd")
 
 # Diagnostics must look the same whatever terminal runs the tests.
 config.environment["NO_COLOR"] = "1"
