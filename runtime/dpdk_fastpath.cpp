@@ -87,7 +87,8 @@ std::string baseName(const std::string& path) { return path.substr(path.find_las
 
 // What dptrace needs of the ELF file that defines rte_eth_fp_ops.
 struct Definition {
-  uint64_t value = 0, size = 0;
+  uint64_t value = 0, size = 0;          // rte_eth_fp_ops
+  uint64_t devices = 0, devicesSize = 0;  // rte_eth_devices (exported for drivers)
   std::string soname;
   std::vector<GElf_Phdr> loads;
 };
@@ -124,11 +125,12 @@ std::optional<Definition> readDefinition(const std::string& path) {
         continue;
       const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
       if (name && std::strcmp(name, "rte_eth_fp_ops") == 0) d.value = sym.st_value, d.size = sym.st_size;
+      if (name && std::strcmp(name, "rte_eth_devices") == 0) d.devices = sym.st_value, d.devicesSize = sym.st_size;
     }
   }
   if (elf) elf_end(elf);
   close(fd);
-  if (d.size) found = std::move(d);
+  if (d.size || d.devicesSize) found = std::move(d);
   return found;
 }
 
@@ -211,6 +213,8 @@ std::optional<FastPathState> FastPathResolver::read(std::string& error, bool& ea
   std::optional<Definition> programDefinition = program ? readDefinition(mapFile(pid_, *program)) : std::nullopt;
   std::optional<Definition> ethdevDefinition = ethdev ? readDefinition(mapFile(pid_, *ethdev)) : std::nullopt;
   const Mapping* first = programDefinition && programDefinition->size ? program : ethdev;
+  // rte_eth_devices likewise: the program's copy, else ethdev's.
+  const Mapping* devicesIn = programDefinition && programDefinition->devicesSize ? program : ethdev;
   std::optional<Definition>& definition = first == program ? programDefinition : ethdevDefinition;
   if (!definition || !definition->size) {
     bool dpdk = std::any_of(maps.begin(), maps.end(), [](const Mapping& m) { return baseName(m.path).rfind("librte_", 0) == 0; });
@@ -243,6 +247,13 @@ std::optional<FastPathState> FastPathResolver::read(std::string& error, bool& ea
   std::vector<Image> images{defining};
   if (ethdev && ethdevDefinition && first != ethdev) images.push_back(imageOf(*ethdev, *ethdevDefinition));
   uint64_t bias = defining.bias;
+  const Definition* devicesDefinition = devicesIn == program ? &*programDefinition
+                                       : ethdevDefinition ? &*ethdevDefinition : nullptr;
+  uint64_t devices = 0, deviceSize = 0;
+  if (devicesIn && devicesDefinition && devicesDefinition->devicesSize) {
+    devices = imageOf(*devicesIn, *devicesDefinition).bias + devicesDefinition->devices;
+    deviceSize = devicesDefinition->devicesSize / (definition->size / 128);
+  }
   // The DPDK ABI: librte_ethdev's soname (librte_ethdev.so.23), else the
   // release string of a static build.
   int abi = -1;
@@ -279,15 +290,46 @@ std::optional<FastPathState> FastPathResolver::read(std::string& error, bool& ea
     // its image); a started port's queue arrays are DPDK's heap.
     if (std::any_of(images.begin(), images.end(), [&](const Image& i) { return rxData >= i.start && rxData < i.end; }))
       continue;
+    // The port's numbers of queues: its struct rte_eth_dev_data, which starts
+    // the same in every release ({char name[64]; void **rx_queues,
+    // **tx_queues; uint16_t nb_rx_queues, nb_tx_queues; ...}), is the one
+    // rte_eth_devices[port].data points to: found among the entry's first
+    // words as the pointer to this port's two queue arrays. Without it, the
+    // queues up to the first empty one (a PMD may give a shorter array).
+    uint16_t counts[2] = {0, 0};
+    bool counted = false;
+    uint64_t txData = word(base + layout->txData);
+    std::vector<uint64_t> head(deviceSize ? 16 : 0);
+    if (deviceSize && readMemory(pid_, devices + port * deviceSize, head.data(), head.size() * 8, error))
+      for (uint64_t candidate : head) {
+        uint8_t data[84];
+        uint64_t rx = 0, tx = 0;
+        if (candidate == 0 || candidate % 8 || !readMemory(pid_, candidate, data, sizeof data, error)) continue;
+        std::memcpy(&rx, data + 64, 8), std::memcpy(&tx, data + 72, 8);
+        if (rx != rxData || tx != txData) continue;
+        std::memcpy(counts, data + 80, 4);
+        counted = true;
+        break;
+      }
+    error.clear();
     for (bool tx : {false, true}) {
       uint64_t burst = word(base + (tx ? layout->txBurst : layout->rxBurst));
       uint64_t data = word(base + (tx ? layout->txData : layout->rxData));
       uint64_t callbacks = word(base + (tx ? layout->txCallbacks : layout->rxCallbacks));
-      std::vector<uint64_t> queues(layout->maxQueues), hooks(layout->maxQueues);
-      if (!readMemory(pid_, data, queues.data(), queues.size() * 8, error)) return std::nullopt;
-      if (callbacks && !readMemory(pid_, callbacks, hooks.data(), hooks.size() * 8, error)) return std::nullopt;
+      uint32_t n = counted ? std::min<uint32_t>(counts[tx], layout->maxQueues) : layout->maxQueues;
+      std::vector<uint64_t> queues(n), hooks(n);
+      if (n && !counted) {  // as many as can be read, up to the first empty one
+        uint32_t got = 0;
+        for (; got < n && readMemory(pid_, data + 8ull * got, &queues[got], 8, error) && queues[got]; ++got) {
+        }
+        error.clear();
+        queues.resize(got), hooks.resize(got), n = got;
+      } else if (n && !readMemory(pid_, data, queues.data(), queues.size() * 8, error)) {
+        return std::nullopt;
+      }
+      if (n && callbacks && !readMemory(pid_, callbacks, hooks.data(), hooks.size() * 8, error)) return std::nullopt;
       bool any = false;
-      for (uint32_t q = 0; q < layout->maxQueues; ++q)
+      for (uint32_t q = 0; q < n; ++q)
         if (queues[q]) {
           state.queues.push_back({static_cast<uint16_t>(port), static_cast<uint16_t>(q), queues[q], tx, hooks[q] != 0});
           any = true;

@@ -11,6 +11,8 @@ outcome -- and each entry must still have its example: a new example without an
 entry, or an entry whose example is gone, fails the test.
 
 Fixtures (all made and removed here; traffic only inside namespaces made here):
+  testpmd Debian's dpdk-testpmd (tools/testpmd.py) forwarding between two net_null
+          ports for a second; its RX-packets are the truth
   veth    network namespaces X and Y; veth0 and veth1 in X (dptrace runs there)
           with their peers in Y; pings, UDP to ports 9 and 5000 from Y
   upf     a directory holding ./upf, a copy of the mbufburst fixture (an
@@ -178,7 +180,31 @@ def argv_of(command):
     return [dptrace] + words[1:]
 
 
+def with_testpmd(command):
+    """Debian's dpdk-testpmd forwarding for a second while the command traces
+    it ($(pidof dpdk-testpmd) is its pid); the truth is its own RX-packets."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import testpmd
+    tp = subprocess.Popen(testpmd.TESTPMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out = testpmd.Reader(tp.stdout)
+        out.wait_for("testpmd> ", 30)
+        send = lambda s: (tp.stdin.write(s.encode()), tp.stdin.flush())
+        p, err = start(argv_of(command.replace("$(pidof dpdk-testpmd)", str(tp.pid))), repo)
+        streams = testpmd.forward(send, out)
+        result = finish(p, err)
+        send("quit\n")
+        tp.wait(timeout=30)
+        return result + ("packets=%d" % sum(s[4] for s in streams),)
+    finally:
+        if tp.poll() is None:
+            tp.kill()
+            tp.wait()
+
+
 def run_command(command, fixture):
+    if fixture == "testpmd":
+        return with_testpmd(command)
     if fixture == "veth":
         with Veth() as net:
             p, err = start(argv_of(command), repo, net.prefix())
@@ -309,6 +335,8 @@ EXAMPLES = {
         ("command", "none", expect_counts("")),
     "dptrace -c './upf' -e 'uretprobe:./upf:rte_eth_rx_burst { @pkts[pid, cpu] = sum(retval); }'":
         ("command", "upf", upf_packets("pkts")),
+    "dptrace -p $(pidof dpdk-testpmd) -e 'uretprobe:/usr/bin/dpdk-testpmd:rte_eth_rx_burst { @pkts[arg0, arg1] = sum(retval); @polls = count(); }'":
+        ("command", "testpmd", upf_packets("pkts")),
     "dptrace -e 'xdp:veth0 { @proto[ip.proto] = count(); }'":
         ("command", "veth", expect_counts("proto", 6)),
     "dptrace -e 'xdp:veth0 /icmp && icmp.type == 8 && (icmp.seq % 2) == 0/ { drop(); }'":
@@ -358,6 +386,14 @@ EXAMPLES = {
     "TX: 1000 pkts (499 pps) 53 Kbytes (0 Mbits/s) period:2.004847\n"
     "dropped by the body 0, tx ring full 0; XDP_STATISTICS: rx dropped 0, ...":
         ("other", "the shape of the AF_XDP counters; runtime/afxdp-veth.test checks real ones line by line"),
+    "dptrace -p $(pidof dpdk-testpmd) -e 'uretprobe:/usr/bin/dpdk-testpmd:rte_eth_rx_burst\n"
+    "    { @pkts[arg0, arg1] = sum(retval); @polls = count(); }'\n"
+    "dptrace: DPDK 22.11 (ABI 23, librte_ethdev.so.23): rte_eth_fp_ops (32 port slots) shows ports 0, 1 started\n"
+    "dptrace: rte_eth_rx_burst -> librte_net_null.so.23.0+0x2090 for port 0 (queues 0, 1), port 1 (queues 0, 1)\n"
+    "dptrace: retval of rte_eth_rx_burst is the PMD's count, before any RX callbacks (rte_eth_add_rx_callback) change it; none are installed\n"
+    "Attaching 1 probe...":
+        ("other", "a session with testpmd: README's example runs the command against testpmd's own counts, "
+                  "and runtime/dpdk-testpmd.test checks these lines"),
 }
 
 
