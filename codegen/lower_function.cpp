@@ -3,6 +3,7 @@
 #include "visitor.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace dptrace {
 
@@ -85,44 +86,70 @@ bool FunctionLowering::userPrologue() {
   if (!isUserProbe(ap_->kind)) return true;
   at(probe_->range);
   arenaUsed_ = 0;
-  auto skip = [&](Value* missing, uint32_t counter) {
+  // Continues where `missing` is false; else counts in skipped[counter]
+  // (unless negative), runs `before` and returns.
+  auto skip = [&](Value* missing, int counter, const std::function<void()>& before = {}) {
     BasicBlock* no = BasicBlock::Create(ctx_, "skip", fn_);
     BasicBlock* yes = BasicBlock::Create(ctx_, "known", fn_);
     b_.CreateCondBr(missing, no, yes);
     b_.SetInsertPoint(no);
-    incrementCounter(m_.skipped(), counter);
+    if (counter >= 0) incrementCounter(m_.skipped(), static_cast<uint32_t>(counter));
+    if (before) before();
     b_.CreateRet(b_.getInt64(0));
     b_.SetInsertPoint(yes);
+  };
+  // A uretprobe's record: by thread and by the stack pointer at the entry
+  // (the return address's slot; after the return it is 8 bytes lower in
+  // the stack), so that a recursive call has its own. Its last word says
+  // whether the entry recorded the arguments (1) or skipped the call (0).
+  uint32_t words = static_cast<uint32_t>(user_.saved.size());
+  Value* key = nullptr;
+  if (user_.record) {
+    key = entryAlloca(16);
+    b_.CreateAlignedStore(call(Helper::GetCurrentPidTgid, i64(), {}), key, llvm::Align(8));
+    Value* sp = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 152), llvm::Align(8));
+    if (!user_.save) sp = b_.CreateSub(sp, b_.getInt64(8));
+    b_.CreateAlignedStore(sp, offset(key, 8), llvm::Align(8));
+  }
+  auto recordCall = [&](bool recorded) {
+    Value* record = stackSlot(8 * (words + 1));
+    for (uint32_t j = 0; recorded && j < words; ++j)
+      b_.CreateAlignedStore(parameter(user_.saved[j]), offset(record, 8 * j), llvm::Align(8));
+    b_.CreateAlignedStore(b_.getInt64(recorded ? 1 : 0), offset(record, 8 * words), llvm::Align(8));
+    call(Helper::MapUpdateElem, i64(), {user_.record, key, record, b_.getInt64(0)});
   };
   bool entry = ap_->kind == ProbeKind::Uprobe || user_.save;
   std::vector<unsigned> read = user_.save ? user_.saved : entry ? parametersRead(*probe_, nullptr) : std::vector<unsigned>{};
   bool portOrQueue = std::any_of(read.begin(), read.end(), [](unsigned i) { return i < 2; });
   if (entry && user_.fastPath != FastPath::None && (portOrQueue || ap_->kind == ProbeKind::Uprobe)) {
     // The PMD function's first argument is the queue the burst call took
-    // from rte_eth_fp_ops[port].rxq.data[queue]: the runtime's table says which.
-    Value* key = stackSlot(8);
+    // from rte_eth_fp_ops[port].rxq.data[queue]: the runtime's table says
+    // which. A call on another queue is skipped (its return too).
+    Value* slot = stackSlot(8);
     Value* queue = integerArgument(0);
     if (user_.fastPath == FastPath::TxBurst) queue = b_.CreateOr(queue, b_.getInt64(1ull << 63));
-    b_.CreateAlignedStore(queue, key, llvm::Align(8));
-    Value* p = call(Helper::MapLookupElem, ptr(), {m_.queues(), key});
-    skip(b_.CreateIsNull(p), 0);
+    b_.CreateAlignedStore(queue, slot, llvm::Align(8));
+    Value* p = call(Helper::MapLookupElem, ptr(), {m_.queues(), slot});
+    skip(b_.CreateIsNull(p), 0, user_.save ? std::function<void()>([&] { recordCall(false); }) : nullptr);
     Value* v = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), p, llvm::Align(4)), i64());
     fastPort_ = b_.CreateLShr(v, 16);
     fastQueue_ = b_.CreateAnd(v, 0xffff);
   }
   if (user_.record == nullptr) return true;
-  Value* tid = stackSlot(8);
-  b_.CreateAlignedStore(call(Helper::GetCurrentPidTgid, i64(), {}), tid, llvm::Align(8));
   if (user_.save) {
-    Value* record = stackSlot(static_cast<uint32_t>(8 * user_.saved.size()));
-    for (size_t j = 0; j < user_.saved.size(); ++j)
-      b_.CreateAlignedStore(parameter(user_.saved[j]), offset(record, static_cast<uint32_t>(8 * j)), llvm::Align(8));
-    call(Helper::MapUpdateElem, i64(), {user_.record, tid, record, b_.getInt64(0)});
+    recordCall(true);
     b_.CreateRet(b_.getInt64(0));
     return false;
   }
-  record_ = call(Helper::MapLookupElem, ptr(), {user_.record, tid});
-  skip(b_.CreateIsNull(record_), 1);
+  // The return: the record copied out (another CPU may reuse a deleted
+  // element at once), then deleted.
+  Value* found = call(Helper::MapLookupElem, ptr(), {user_.record, key});
+  skip(b_.CreateIsNull(found), 1);
+  record_ = entryAlloca(8 * words);
+  b_.CreateMemCpy(record_, llvm::MaybeAlign(8), found, llvm::MaybeAlign(8), 8 * words);
+  Value* recorded = b_.CreateAlignedLoad(i64(), offset(found, 8 * words), llvm::Align(8));
+  call(Helper::MapDeleteElem, i64(), {user_.record, key});
+  skip(b_.CreateICmpEQ(recorded, b_.getInt64(0)), -1);  // the entry skipped it, and counted it
   return true;
 }
 

@@ -378,8 +378,8 @@ void ModuleLowering::lowerUserProbe(const ast::Probe& probe, const ast::AttachPo
   auto lower = [&](const std::string& symbol, UserArguments user, std::optional<uint64_t> fileOffset) {
     if (!saved.empty()) {
       user.saved = saved;
-      user.record = mapDefinition("args_" + std::to_string(n), kMapLruHash, kRecordEntries, 8,
-                                  static_cast<uint32_t>(8 * saved.size()));
+      user.record = mapDefinition("args_" + std::to_string(n), kMapLruHash, kRecordEntries, 16,
+                                  static_cast<uint32_t>(8 * (saved.size() + 1)));
       UserArguments entry = user;
       entry.save = true;
       lowerProbe(probe, ap, n, target.binary, symbol, entry, fileOffset);

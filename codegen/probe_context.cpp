@@ -230,7 +230,10 @@ Value* FunctionLowering::atLocation(const ParameterLocation& at, const Type& t) 
   switch (at.kind) {
     case ParameterLocation::Kind::Constant: return b_.getInt64(at.value);
     case ParameterLocation::Kind::Register: return reg();
-    case ParameterLocation::Kind::RegisterOffset: return b_.CreateAdd(reg(), b_.getInt64(static_cast<uint64_t>(at.offset)));
+    case ParameterLocation::Kind::RegisterOffset: {
+      Value* v = b_.CreateAdd(reg(), b_.getInt64(static_cast<uint64_t>(at.offset)));
+      return at.value ? b_.CreateAnd(v, b_.getInt64(at.value)) : v;
+    }
     case ParameterLocation::Kind::Memory: {
       Value* slot = stackSlot(8);
       b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));

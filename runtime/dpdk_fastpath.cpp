@@ -265,6 +265,13 @@ std::optional<FastPathState> FastPathResolver::read(std::string& error, bool& ea
   for (const FpOpsLayout& l : kLayouts)
     if (l.abi == abi) layout = &l;
   std::string which = soname.empty() ? baseName(first->path) : soname;
+  if (abi < 0 && !ethdev && std::any_of(maps.begin(), maps.end(), [](const Mapping& m) { return m.path.find("ld-linux") != std::string::npos; })) {
+    // A program with its own copy of rte_eth_fp_ops whose librte_ethdev
+    // the dynamic loader has not mapped yet (-c, just started).
+    early = true;
+    error = "process " + std::to_string(pid_) + " has not loaded librte_ethdev yet";
+    return std::nullopt;
+  }
   if (layout == nullptr || definition->size % layout->size != 0) {
     error = which + " is " + (abi < 0 ? std::string("a DPDK of unknown version") : "DPDK ABI " + std::to_string(abi)) +
             (layout ? " with an rte_eth_fp_ops of " + std::to_string(definition->size) + " bytes" : "") +

@@ -55,4 +55,32 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
   return out;
 }
 
+bool usesDpdkEthdev(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  elf_version(EV_CURRENT);
+  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
+  bool uses = false;
+  for (Elf_Scn* scn = elf ? elf_nextscn(elf, nullptr) : nullptr; scn && !uses; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    Elf_Data* data = gelf_getshdr(scn, &sh) ? elf_getdata(scn, nullptr) : nullptr;
+    if (data == nullptr || sh.sh_entsize == 0) continue;
+    for (size_t i = 0; i < sh.sh_size / sh.sh_entsize && !uses; ++i) {
+      const char* name = nullptr;
+      if (sh.sh_type == SHT_DYNAMIC) {
+        GElf_Dyn dyn;
+        if (gelf_getdyn(data, static_cast<int>(i), &dyn) && dyn.d_tag == DT_NEEDED) name = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
+        uses = name && std::strncmp(name, "librte_ethdev.so", 16) == 0;
+      } else if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
+        GElf_Sym sym;
+        if (gelf_getsym(data, static_cast<int>(i), &sym)) name = elf_strptr(elf, sh.sh_link, sym.st_name);
+        uses = name && std::strncmp(name, "rte_eth_fp_ops", 14) == 0;
+      }
+    }
+  }
+  if (elf) elf_end(elf);
+  close(fd);
+  return uses;
+}
+
 }  // namespace dptrace

@@ -22,5 +22,10 @@ struct FunctionSymbol {
 // permission, not an ELF file).
 std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string& path, std::string& error);
 
+// Whether the ELF file at `path` is a DPDK application (or library) that
+// calls the ethdev burst functions: it needs librte_ethdev, or names
+// rte_eth_fp_ops (a static build with symbols, or a copy of the array).
+bool usesDpdkEthdev(const std::string& path);
+
 
 }  // namespace dptrace

@@ -54,6 +54,8 @@ void FastPathAttach::say(const std::string& type, const std::string& text) {
 void FastPathAttach::describe(const FastPathState& state, bool first) {
   std::vector<uint16_t> started;
   for (const FastPathQueue& q : state.queues) started.push_back(q.port);
+  std::sort(started.begin(), started.end());
+  started.erase(std::unique(started.begin(), started.end()), started.end());
   if (first)
     say("dpdk_process", "DPDK " + state.dpdk + ": rte_eth_fp_ops (" + std::to_string(state.portSlots) +
                             " port slots) shows port" + (started.size() == 1 ? " " : "s ") + numbers(started) + " started");
@@ -118,8 +120,29 @@ int FastPathAttach::refresh(bpf_object* obj, pid_t pid, bool waiting, Diagnostic
                 early ? "-p takes the id of a running DPDK application, e.g. -p $(pidof dpdk-testpmd)" : "");
     return kRunScript;
   }
+  // -c: once the command runs DPDK, it must be the probed binary's process too.
+  if (waiting && !attached_)
+    for (const ProgramInfo& p : script_.programs)
+      if (p.fastPath != FastPath::None && !resolver.maps(p.binary)) {
+        diags.error(p.attach.range, "the command's process " + std::to_string(pid) + " does not map '" + p.attach.target +
+                                        "': the probe names another program than the one it runs",
+                    "name the command's own binary or one of its libraries");
+        return kRunScript;
+      }
+  if (state->functions.empty() && attached_) {  // every port stopped: nothing is mapped until one starts again
+    int queues = bpf_object__find_map_fd_by_name(obj, script_.queuesMap.c_str());
+    if (last_ && queues >= 0)
+      for (const FastPathQueue& q : last_->queues) {
+        uint64_t key = queueKey(q);
+        bpf_map_delete_elem(queues, &key);
+      }
+    if (last_ && !last_->queues.empty())
+      say("dpdk_changed", "process " + std::to_string(pid) + " has no started port now: the probes count again when one starts");
+    last_ = state;
+    return kRunOk;
+  }
   if (state->functions.empty()) {
-    if (waiting || attached_) {
+    if (waiting) {
       if (!waitingSaid_)
         say("dpdk_waiting", "process " + std::to_string(pid) + " has started no DPDK port yet: " +
                                 fastPathFunction(first->fastPath) + " probes attach when it does");

@@ -40,7 +40,8 @@ std::string whereIs(const ParameterLocation& at) {
   std::string off = at.offset < 0 ? std::to_string(at.offset) : "+" + std::to_string(at.offset);
   switch (at.kind) {
     case ParameterLocation::Kind::Register: return "in " + reg;
-    case ParameterLocation::Kind::RegisterOffset: return reg + off;
+    case ParameterLocation::Kind::RegisterOffset:
+      return reg + off + (at.value ? " & 0x" + [&] { char h[24]; std::snprintf(h, sizeof h, "%llx", static_cast<unsigned long long>(at.value)); return std::string(h); }() : "");
     case ParameterLocation::Kind::Memory: return "in memory at " + reg + off;
     case ParameterLocation::Kind::Constant: return "constant " + std::to_string(at.value);
     default: return "elsewhere";
@@ -71,6 +72,7 @@ size_t listInlined(const std::string& kind, const std::string& binary, const std
     std::snprintf(address, sizeof address, "0x%llx", static_cast<unsigned long long>(site.address));
     out << "    inlined into " << (site.caller.empty() ? "?" : site.caller) << "() at "
         << site.file.substr(site.file.find_last_of('/') + 1) << ":" << site.line << ", address " << address << ":";
+    if (!site.unknownEntry.empty()) out << " cannot be probed: " << site.unknownEntry << ";";
     for (size_t i = 0; i < site.params.size() && i < signature->params.size(); ++i)
       out << (i ? "," : "") << " " << signature->params[i].name << " "
           << (site.unavailable[i].empty() ? whereIs(site.params[i]) : site.unavailable[i]);
@@ -100,6 +102,12 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
   if (!hasWildcard(functions) &&
       std::none_of(symbols->begin(), symbols->end(), [&](const FunctionSymbol& s) { return s.name == functions; }))
     return listInlined(kind, binary, functions, verbose, out);
+  // DPDK's burst functions, which a production build has no symbol for.
+  if (usesDpdkEthdev(findBinary(binary)))
+    for (const char* burst : {"rte_eth_rx_burst", "rte_eth_tx_burst"})
+      if (wildcardMatch(functions, burst) &&
+          std::none_of(symbols->begin(), symbols->end(), [&](const FunctionSymbol& s) { return s.name == burst; }))
+        n += listInlined(kind, binary, burst, verbose, out);
   for (const FunctionSymbol& s : *symbols) {
     if (!wildcardMatch(functions, s.name)) continue;
     out << kind << ":" << binary << ":" << s.name << "\n";

@@ -107,6 +107,15 @@ std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const Imported
   FastPath fastPath = fastPathOf(ap.function);
   std::string kind = probeKindName(ap.kind);
   if (ap.kind == ProbeKind::Uprobe && inlined && !sites->second.empty()) {
+    for (const InlinedSite& site : sites->second)
+      if (!site.unknownEntry.empty()) {
+        diags.error(functionRange(ap), "'" + ap.function + "' is inlined into " + site.caller + "() at " + hex(site.address) +
+                                           ", but " + site.unknownEntry + ": a probe there could miss calls or count others",
+                    fastPath != FastPath::None
+                        ? "give the process with -p PID or -c CMD: dptrace then attaches through its rte_eth_fp_ops"
+                        : "build it with gcc (which gives the entry), or with -fno-inline so that it has a copy of its own");
+        return false;
+      }
     for (const InlinedSite& site : sites->second) {
       std::optional<uint64_t> offset = codeFileOffset(target.binary, site.address);
       if (!offset) {
@@ -207,8 +216,12 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         }
       }
       if (symbols->empty()) {
-        diags.error(binaryRange(ap), "'" + ap.target + "' has no symbol table (it was stripped)",
-                    std::string("probe by offset, e.g. ") + probeKindName(ap.kind) + ":" + ap.target + ":0x1139, or use a build with symbols");
+        // A near miss of DPDK's burst functions, which need no symbol.
+        std::string guess = usesDpdkEthdev(target.binary) ? closestMatch(ap.function, {"rte_eth_rx_burst", "rte_eth_tx_burst"}) : "";
+        diags.error(wildcard || guess.empty() ? binaryRange(ap) : functionRange(ap),
+                    "'" + ap.target + "' has no symbol table (it was stripped): no function '" + ap.function + "' to find",
+                    !guess.empty() ? "did you mean '" + guess + "'? (with -p or -c it needs no symbol)"
+                                   : "probe by file offset (objdump -d shows where its code is), or use a build with symbols");
         continue;
       }
       if (target.functions.empty()) {

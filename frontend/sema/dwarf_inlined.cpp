@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "dwarf_signatures.h"
@@ -67,6 +68,12 @@ std::string locate(Dwarf* dwarf, Dwarf_Die* param, Dwarf_Die* subprogram, Dwarf_
   // REG+OFFSET, then a load of 8 bytes, as the value: memory at REG+OFFSET.
   if (value && len == 2 && (ops[1].atom == DW_OP_deref || (ops[1].atom == DW_OP_deref_size && ops[1].number == 8)))
     value = false, len = 1;
+  // REG+OFFSET masked (clang: DW_OP_bregN 0, DW_OP_constu 0xffff, DW_OP_and).
+  uint64_t mask = 0;
+  if (value && len == 3 && ops[1].atom == DW_OP_constu && ops[2].atom == DW_OP_and && ops[1].number != 0)
+    mask = ops[1].number, len = 1;
+  if (mask && !((a >= DW_OP_breg0 && a <= DW_OP_breg31) || a == DW_OP_bregx || a == DW_OP_fbreg))
+    return "at a location dptrace does not read (a DWARF expression of " + std::to_string(n) + " operations)";
   if (len == 1 && !value && a >= DW_OP_reg0 && a <= DW_OP_reg31) at = {ParameterLocation::Kind::Register, a - DW_OP_reg0};
   else if (len == 1 && !value && a == DW_OP_regx) at = {ParameterLocation::Kind::Register, static_cast<uint32_t>(ops[0].number)};
   else if (len == 1 && value && a >= DW_OP_lit0 && a <= DW_OP_lit31) at = {ParameterLocation::Kind::Constant, 0, 0, a - DW_OP_lit0};
@@ -88,7 +95,8 @@ std::string locate(Dwarf* dwarf, Dwarf_Die* param, Dwarf_Die* subprogram, Dwarf_
       if (!frameBase(dwarf, subprogram, pc, reg, base)) return "relative to a frame base dptrace cannot find";
       offset += base;
     }
-    at = {value ? ParameterLocation::Kind::RegisterOffset : ParameterLocation::Kind::Memory, reg, offset};
+    if (mask && !value) return "at a location dptrace does not read (a masked memory read)";
+    at = {value ? ParameterLocation::Kind::RegisterOffset : ParameterLocation::Kind::Memory, reg, offset, mask};
   } else if (a == DW_OP_entry_value || a == DW_OP_GNU_entry_value) {
     return "known only as the value it had when the caller was entered";
   } else {
@@ -110,15 +118,21 @@ int visitInstance(Dwarf_Die* instance, void* arg) {
   Search& s = *static_cast<Search*>(arg);
   if (dwarf_tag(instance) != DW_TAG_inlined_subroutine) return DWARF_CB_OK;
   InlinedSite site;
-  // Its entry: DW_AT_entry_pc (gcc), else the lowest address of its ranges (clang).
+  // Its entry: DW_AT_entry_pc (gcc), else the start of its code when that
+  // is one piece (clang gives no entry_pc: a call in several pieces may be
+  // an unrolled loop's copies, or one copy with a cold part; which piece is
+  // entered is not said).
   Dwarf_Addr entry = 0;
+  size_t pieces = 0;
   if (dwarf_entrypc(instance, &entry) != 0) {
     Dwarf_Addr base = 0, start = 0, end = 0;
-    bool any = false;
-    for (ptrdiff_t at = 0; (at = dwarf_ranges(instance, at, &base, &start, &end)) > 0;)
-      if (!any || start < entry) entry = start, any = true;
-    if (!any) return DWARF_CB_OK;  // no code of its own
+    for (ptrdiff_t at = 0; (at = dwarf_ranges(instance, at, &base, &start, &end)) > 0; ++pieces)
+      if (pieces == 0 || start < entry) entry = start;
+    if (pieces == 0) return DWARF_CB_OK;  // no code of its own
   }
+  if (pieces > 1)
+    site.unknownEntry = "its code is in " + std::to_string(pieces) +
+                        " pieces and DWARF does not say where the call enters (no DW_AT_entry_pc: clang gives none)";
   site.address = entry;
   // Its caller: the innermost subprogram around it.
   Dwarf_Die* scopes = nullptr;
@@ -178,6 +192,27 @@ std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::st
           dwarf_func_inline_instances(&die, visitInstance, &search);
       } while (dwarf_siblingof(&die, &die) == 0);
     offset = next;
+  }
+  // Link-time optimisation inlines across units: the calls then point at an
+  // abstract definition in another unit, which only a walk of every unit finds.
+  if (sites.empty()) {
+    std::function<void(Dwarf_Die*, int)> walk = [&](Dwarf_Die* die, int depth) {
+      Dwarf_Die child;
+      if (depth > 64 || dwarf_child(die, &child) != 0) return;
+      do {
+        if (dwarf_tag(&child) == DW_TAG_inlined_subroutine) {
+          const char* name = dwarf_diename(&child);  // through its abstract origin
+          if (name && function == name) visitInstance(&child, &search);
+        }
+        walk(&child, depth + 1);
+      } while (dwarf_siblingof(&child, &child) == 0);
+    };
+    offset = 0;
+    while (dwarf_nextcu(dwarf, offset, &next, &headerSize, nullptr, nullptr, nullptr) == 0) {
+      Dwarf_Die cu;
+      if (dwarf_offdie(dwarf, offset + headerSize, &cu)) walk(&cu, 0);
+      offset = next;
+    }
   }
   dwarf_end(dwarf);
   close(fd);

@@ -29,7 +29,7 @@ struct ParameterLocation {
   enum class Kind { IntegerRegister, Stack, Elsewhere, Register, RegisterOffset, Memory, Constant } kind = Kind::Elsewhere;
   uint32_t index = 0;  // the integer register's number, the byte offset above the return address, or a DWARF register
   int64_t offset = 0;  // RegisterOffset and Memory: added to the register
-  uint64_t value = 0;  // Constant
+  uint64_t value = 0;  // Constant; RegisterOffset: a mask applied after (0: none)
   bool operator==(const ParameterLocation&) const = default;
 };
 
@@ -56,6 +56,7 @@ struct InlinedSite {
   uint32_t line = 0;
   std::vector<ParameterLocation> params;   // one per parameter of the signature, in order
   std::vector<std::string> unavailable;    // per parameter: why it cannot be read here ("" when it can)
+  std::string unknownEntry;                // why the call's entry is not known ("" when it is)
   bool operator==(const InlinedSite&) const = default;
 };
 

@@ -374,12 +374,14 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
           else types.signatureErrors[key] = error;
         }
         // With -p or -c, DPDK's burst functions go through rte_eth_fp_ops
-        // where DWARF's inlined calls cannot answer: an argument a block reads
-        // that the compiler did not keep at some call (returns always do).
+        // where DWARF's inlined calls cannot answer: a call whose entry is not
+        // known, an argument a block reads that the compiler did not keep at
+        // some call (returns always do).
         auto sites = types.inlinedSites.find(key);
         if (options.process && fastPathOf(ap.function) != FastPath::None && sites != types.inlinedSites.end() &&
             ap.kind == ProbeKind::Uprobe) {
           bool unknown = false;
+          for (const InlinedSite& site : sites->second) unknown |= !site.unknownEntry.empty();
           for (unsigned i : parametersRead(probe, &types.signatures.at(key)))
             for (const InlinedSite& site : sites->second)
               unknown |= i >= site.unavailable.size() || !site.unavailable[i].empty();
@@ -574,7 +576,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
       if (!readableAtInlinedSites(e, i)) return;
       return set(e, p.type);
     }
-    if (kernelSignature_)  // past the last slot of a BTF context is another probe's memory
+    if (kernelSignature_ || !signature_->outOfLine)  // past a BTF context's last slot; an inlined call's or a PMD's registers
       return error(e.range, "'" + probe_->attachPoints[0].function + "' has " + std::to_string(signature_->params.size()) +
                                 " argument" + (signature_->params.size() == 1 ? "" : "s") + ": " + e.name + " is not one",
                    signature_->params.empty() ? "" : "they are arg0 to arg" + std::to_string(signature_->params.size() - 1));
@@ -872,7 +874,9 @@ void TypeChecker::visit(const ast::Field& e) {
     if (layout == nullptr)
       return error(e.range, "the fields of struct " + record->name() + " are not known",
                    types_.imported->kernel ? "the kernel's BTF has no such struct either; define it in the script"
-                                           : "they come from the probed binary's DWARF (build it with -g)");
+                   : record->name() == "rte_mbuf"
+                       ? "they come from the probed binary's DWARF, and it has none: add #include <dpdk.h> (DPDK 22.11's layout)"
+                       : "they come from the probed binary's DWARF (build it with -g)");
     const StructField* f = layout->field(e.field);
     if (f == nullptr) {
       std::vector<std::string> names;
