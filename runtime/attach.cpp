@@ -15,10 +15,12 @@
 
 namespace dptrace {
 
+// Newest first: a uretprobe's return program goes before the entry half
+// that was attached ahead of it, so that no return runs without its entry.
 void Links::closeAll() {
-  for (bpf_link* l : links_) bpf_link__destroy(l);
+  for (auto l = links_.rbegin(); l != links_.rend(); ++l) bpf_link__destroy(*l);
   links_.clear();
-  for (int fd : fds_) close(fd);
+  for (auto fd = fds_.rbegin(); fd != fds_.rend(); ++fd) close(*fd);
   fds_.clear();
 }
 
