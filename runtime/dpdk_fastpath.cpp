@@ -226,7 +226,6 @@ std::optional<FastPathState> FastPathResolver::read(std::string& error, bool& ea
     return std::nullopt;
   }
   FastPathState state;
-  state.library = first->path;
   // A file's load bias (where its first mapping's file offset lies in its
   // image) and the extent of its image, .bss included.
   struct Image {

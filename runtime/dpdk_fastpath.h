@@ -39,7 +39,6 @@ struct FastPathFunction {
 };
 
 struct FastPathState {
-  std::string library;        // the file that defines rte_eth_fp_ops
   std::string dpdk;           // "22.11 (ABI 23)"
   uint32_t portSlots = 0;     // RTE_MAX_ETHPORTS of the build
   std::vector<FastPathQueue> queues;
