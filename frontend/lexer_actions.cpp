@@ -4,6 +4,10 @@
 
 #include "parse_context.h"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
 namespace dptrace {
 namespace {
 
@@ -171,6 +175,13 @@ std::optional<Parser::symbol_type> ParseContext::cDefinitionSemicolon() {
   return Parser::make_C_DEFINITION(std::move(cDefinition), {cDefinitionStart.begin, offset});
 }
 
+std::optional<Parser::symbol_type> ParseContext::cDefinitionBrace() {
+  cDefinitionText("}", -1);
+  if (cDefinitionDepth > 0 || cDefinition.rfind("typedef", 0) == 0) return std::nullopt;
+  cDefinition += ';';
+  return Parser::make_C_DEFINITION(std::move(cDefinition), {cDefinitionStart.begin, offset});
+}
+
 void ParseContext::unterminatedCDefinition() {
   diags.error(cDefinitionStart, "unterminated C definition: no ';' after its closing '}'",
               "a C definition at the top level ends like this: struct pkt { int len; };");
@@ -273,6 +284,30 @@ Parser::symbol_type ParseContext::string(const char*, SourceRange loc, bool term
     }
   }
   return Parser::make_STRING(value, loc);
+}
+
+Parser::symbol_type ParseContext::positionalParameter(const char* text, SourceRange loc) {
+  if (text[1] == '#') return Parser::make_INTEGER({positional.size(), text}, loc);
+  unsigned long n = std::strtoul(text + 1, nullptr, 10);
+  if (n == 0) {
+    diags.error(loc, "there is no positional parameter $0", "they are $1, $2, ... (the words after the script)");
+    return Parser::make_INTEGER({0, text}, loc);
+  }
+  if (n > positional.size()) return Parser::make_INTEGER({0, text}, loc);  // missing: 0, as bpftrace
+  const std::string& arg = positional[n - 1];
+  // A number (decimal, 0x hexadecimal, 0 octal) is an integer; anything else a string.
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = arg.empty() || arg[0] == '-' ? 0 : std::strtoull(arg.c_str(), &end, 0);
+  if (end && *end == '\0' && errno == 0) return Parser::make_INTEGER({v, text}, loc);
+  return Parser::make_STRING(arg, loc);
+}
+
+Parser::symbol_type ParseContext::positionalString(const char* text, SourceRange loc) {
+  const char* dollar = std::strchr(text, '$');
+  unsigned long n = std::strtoul(dollar + 1, nullptr, 10);
+  if (n == 0) diags.error(loc, "there is no positional parameter $0", "they are $1, $2, ... (the words after the script)");
+  return Parser::make_STRING(n >= 1 && n <= positional.size() ? positional[n - 1] : std::string(), loc);
 }
 
 Parser::symbol_type ParseContext::badVariable(const char* text, SourceRange loc) {

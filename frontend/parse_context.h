@@ -20,6 +20,7 @@ struct ParseContext {
 
   const SourceFile& file;
   Diagnostics& diags;
+  std::vector<std::string> positional;  // $1, $2, ...
   ast::Program program;
   void* scanner = nullptr;
 
@@ -66,6 +67,11 @@ struct ParseContext {
   void beginCDefinition(SourceRange loc, const char* keyword);
   void cDefinitionText(const char* text, int depthChange);
   std::optional<Parser::symbol_type> cDefinitionSemicolon();
+  // $N (a number or a string), $# (their count), str($N) (the text).
+  Parser::symbol_type positionalParameter(const char* text, SourceRange loc);
+  Parser::symbol_type positionalString(const char* text, SourceRange loc);
+  // A '}' that ends a struct, union or enum without a ';' after it (not a typedef).
+  std::optional<Parser::symbol_type> cDefinitionBrace();
   void unterminatedCDefinition();
 
   // ---- parser actions

@@ -63,8 +63,9 @@ Parser::symbol_type yylex(ParseContext& ctx) {
   return token;
 }
 
-ast::Program parse(const SourceFile& file, Diagnostics& diags) {
+ast::Program parse(const SourceFile& file, Diagnostics& diags, const std::vector<std::string>& args) {
   ParseContext ctx(file, diags);
+  ctx.positional = args;
   struct ScannerGuard {
     void* scanner;
     ~ScannerGuard() { destroyScanner(scanner); }

@@ -379,7 +379,7 @@ struct Run {
     if (int s = afxdp.openSockets(obj, out)) return s;  // before "Attaching": every frame from then on is served
     int attachPoints = 0;
     for (const ProgramInfo& p : script.programs) attachPoints += static_cast<int>(p.attachPoints);
-    out.attached(attachPoints);
+    if (!options.quiet) out.attached(attachPoints);
     return kRunOk;
   }
 

@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", [] { return dptrace::versionText(); }, "Print the version and exit");
 
   app.add_option("script", o.script, "Script file to run ('-' reads standard input), or the -l pattern");
+  app.add_option("args", o.args, "Positional parameters $1, $2, ... of the script (with -e, the words after it)");
   app.add_option("-e", o.program, "Run this program text")->type_name("PROGRAM");
   app.add_flag("-l", o.list, "List probes: tracepoints and xdp interfaces; 'uprobe:BIN:*'; 'fentry:*'; 'rawtracepoint:*'");
+  app.add_flag("-q", o.quiet, "Quiet: no \"Attaching N probes...\" line (as bpftrace -q)");
   app.add_flag("-v", o.verbose, "Verbose: stage timings, verifier log on failure, attach details, AF_XDP counters");
   app.add_option("-p", o.pid, "Attach uprobes to this process only; end when it exits")->type_name("PID");
   app.add_option("-c", o.command, "Start CMD, trace it, stop when it exits")->type_name("CMD");

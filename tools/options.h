@@ -10,9 +10,11 @@ namespace dptrace {
 
 struct Options {
   std::string script;               // path of the script file ("-" is stdin), or the -l pattern
+  std::vector<std::string> args;    // positional parameters $1, $2, ... (with -e, `script` is $1)
   std::optional<std::string> program;  // -e
   bool list = false;                // -l
   bool verbose = false;             // -v
+  bool quiet = false;  // -q: no "Attaching N probes..." (bpftrace\'s -q)
   std::optional<int> pid;           // -p
   std::optional<std::string> command;  // -c
   std::string format = "text";      // -f

@@ -76,11 +76,7 @@ std::optional<std::string> unavailableOption(const Options& o) {
 }
 
 std::optional<SourceFile> loadScript(const Options& o) {
-  if (o.program && !o.script.empty()) {
-    fail("give either a script file or -e 'PROGRAM', not both");
-    return std::nullopt;
-  }
-  if (o.program) return SourceFile("<stdin>", *o.program);
+  if (o.program) return SourceFile("<stdin>", *o.program);  // the words after it are $1, $2, ...
   if (o.script.empty()) {
     fail("no program given", "dptrace -e 'BEGIN { printf(\"hello\\n\"); }' or dptrace script.dpt (see --help)");
     return std::nullopt;
@@ -199,6 +195,13 @@ std::shared_ptr<KernelBtf> readBtfOptions(const Options& o) {
 
 }  // namespace
 
+// The positional parameters, which the parser wrote into the program.
+std::string argsKey(const std::vector<std::string>& args) {
+  std::string key = "\nargs " + std::to_string(args.size());
+  for (const std::string& a : args) key += "\n" + std::to_string(a.size()) + ":" + a;
+  return key;
+}
+
 // Everything a compiled object depends on besides dptrace's own build: the
 // script, the options, the interfaces and the probed binaries (their DWARF
 // types), and the kernel (tracepoint formats).
@@ -266,6 +269,7 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   std::unique_ptr<Output> output = o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
   RunOptions run;
   run.verbose = o.verbose;
+  run.quiet = o.quiet;
   run.pid = o.pid;
   run.command = o.command;
   run.xdpMode = o.xdpMode.value_or("auto");
@@ -307,7 +311,10 @@ int runDptrace(const Options& o) {
     return diags.hasErrors();
   };
 
-  ast::Program program = parse(*script, diags);
+  // Positional parameters: the words after the script (with -e, all of them).
+  std::vector<std::string> args = o.args;
+  if (o.program && !o.script.empty()) args.insert(args.begin(), o.script);
+  ast::Program program = parse(*script, diags, args);
   if (stageFailed("parse")) return kExitScript;
   resolveAttachPoints(program, diags);
   if (stageFailed("resolve attach points")) return kExitScript;
@@ -341,7 +348,7 @@ int runDptrace(const Options& o) {
     CodegenOptions early;
     if (o.mapSize) early.mapSize = *o.mapSize;
     early.pcap = o.pcap.has_value();
-    earlyKey = cacheKey(*script, program, early, none) + "\nno warnings\n";
+    earlyKey = cacheKey(*script, program, early, none) + argsKey(args) + "\nno warnings\n";
     ObjectCache cache(earlyKey);
     if (std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt) {
       timer.done("code generation (cached, no types read)");
@@ -379,7 +386,7 @@ int runDptrace(const Options& o) {
     return emitTo(o, [&](std::ostream& out) { out << text.str(); });
   }
   // A run may reuse the object of an earlier identical one (object_cache.h).
-  ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen, imported));
+  ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen, imported) + argsKey(args));
   if (o.verbose && !cache.whyOff().empty()) std::cerr << "dptrace: " << cache.whyOff() << "\n";
   std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt;
   if (compiled) {

@@ -45,6 +45,14 @@ bool importCDefinitions(const std::string& fileName, const std::string& script,
     if (script[i] == '\n') request.code[i] = '\n';
   for (const auto& [begin, end] : cRanges)
     for (uint32_t i = begin; i < end && i < script.size(); ++i) request.code[i] = script[i];
+  // A struct, union or enum that ends at its '}' (bpftrace takes them so)
+  // gets its ';' in the byte after it, a blank or the line's end: every
+  // offset stays where it is (Clang's diagnostics are mapped back by offset).
+  for (const auto& [begin, end] : cRanges) {
+    if (end == 0 || end > script.size() || script[end - 1] != '}') continue;
+    if (end == request.code.size()) request.code += ';';
+    else if (request.code[end] == ' ' || request.code[end] == '\n' || request.code[end] == '\r') request.code[end] = ';';
+  }
   request.includeDirs = userIncludeDirs;
   for (std::string& dir : stdlibIncludeDirs()) request.includeDirs.push_back(std::move(dir));
   request.resourceDir = DPTRACE_CLANG_RESOURCE_DIR;
