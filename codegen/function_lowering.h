@@ -110,6 +110,8 @@ private:
   // record of a uretprobe's arguments (read, or written by its entry half).
   // False: the program returned (a call it skips, or an entry half's end).
   bool userPrologue();
+  // A script that calls exit(): return at once once it has.
+  void stopAfterExit();
   Value* atLocation(const ParameterLocation& at, const Type& t);
   Value* integerArgument(unsigned i);
   Value* stackArgument(uint32_t offsetAboveReturn);

@@ -77,9 +77,30 @@ void FunctionLowering::shrinkArena() {
 
 void FunctionLowering::run(bool filtered) {
   BasicBlock* body = beginProbeFunction();
+  // After exit() nothing more runs, END aside (bpftrace's exit() stops the
+  // run at once: events already on their way count no more).
+  if (!filtered) stopAfterExit();
   if (raw_.kind != RawSyscall::Kind::None && !filtered) filterSyscall();
   if (userPrologue()) lowerBody();
   endProbeFunction(body);
+}
+
+void FunctionLowering::stopAfterExit() {
+  if (!m_.exited() || ap_->kind == ProbeKind::End) return;
+  at(probe_->range);
+  arenaUsed_ = 0;
+  Value* key = stackSlot(8);
+  b_.CreateAlignedStore(b_.getInt32(0), key, llvm::Align(8));
+  Value* p = call(Helper::MapLookupElem, ptr(), {m_.exited(), key});
+  BasicBlock* check = BasicBlock::Create(ctx_, "exit_check", fn_);
+  BasicBlock* stop = BasicBlock::Create(ctx_, "exited", fn_);
+  BasicBlock* go = BasicBlock::Create(ctx_, "running", fn_);
+  b_.CreateCondBr(b_.CreateIsNotNull(p), check, go);
+  b_.SetInsertPoint(check);
+  b_.CreateCondBr(b_.CreateICmpNE(b_.CreateAlignedLoad(i64(), p, llvm::Align(8)), b_.getInt64(0)), stop, go);
+  b_.SetInsertPoint(stop);
+  b_.CreateRet(b_.getInt64(0));
+  b_.SetInsertPoint(go);
 }
 
 bool FunctionLowering::userPrologue() {
@@ -179,6 +200,7 @@ void FunctionLowering::runDispatch(const std::vector<SyscallCase>& cases, const 
   b_.SetInsertPoint(body);
   arenaSize_ = 8;
   arena_ = entryAlloca(arenaSize_);
+  stopAfterExit();
   at(probe_->range);
   arenaUsed_ = 0;
   bool enter = cases.front().raw.kind == RawSyscall::Kind::Enter;

@@ -116,6 +116,12 @@ void FunctionLowering::callStatement(const ast::Call& c) {
     return event(EventKind::Emit, m_.addPrintf(std::move(layout)), args);
   }
   if (n == "exit") {  // as in bpftrace, exit() also ends this probe block
+    if (m_.exited()) {  // every other probe stops from now on
+      Value* key = stackSlot(8);
+      b_.CreateAlignedStore(b_.getInt32(0), key, llvm::Align(8));
+      Value* p = call(Helper::MapLookupElem, ptr(), {m_.exited(), key});
+      onlyIf(b_.CreateIsNotNull(p), [&] { b_.CreateAlignedStore(b_.getInt64(1), p, llvm::Align(8)); });
+    }
     event(EventKind::Exit, 0, {});
     leaveBlock();
     b_.SetInsertPoint(BasicBlock::Create(ctx_, "after_exit", fn_));

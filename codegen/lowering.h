@@ -113,6 +113,9 @@ public:
   llvm::GlobalVariable* loopCap() { return loopCap_; }  // host code: loops cut short
   llvm::GlobalVariable* queues();   // DPDK burst probes: queue pointer -> port and queue (made at first use)
   llvm::GlobalVariable* skipped();  // counters of calls a uprobe skipped (CompiledScript::skippedMap)
+  // Scripts that call exit(): one u64, set by exit(); every probe but END and
+  // xdp checks it first, so that nothing runs (or counts) after exit().
+  llvm::GlobalVariable* exited() { return exited_; }
   size_t addPrintf(PrintfLayout p) { info_.printfs.push_back(std::move(p)); return info_.printfs.size() - 1; }
   size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
   void unsupported(SourceRange r, const std::string& what);
@@ -163,6 +166,7 @@ private:
   llvm::GlobalVariable* loopCap_ = nullptr;
   llvm::GlobalVariable* queues_ = nullptr;
   llvm::GlobalVariable* skipped_ = nullptr;
+  llvm::GlobalVariable* exited_ = nullptr;
   CompiledScript info_;
 };
 

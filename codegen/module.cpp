@@ -550,6 +550,16 @@ bool ModuleLowering::lower() {
     return diags_.errorCount() == errorsBefore;
   }
   createLicense();
+  struct CallsExit : ast::Visitor<CallsExit, true> {
+    using Visitor::visit;
+    bool found = false;
+    void visit(const ast::Call& c) {
+      found |= c.callee == "exit";
+      Visitor::visit(c);
+    }
+  } exits;
+  for (const ast::Probe& probe : program_.probes) exits.visit(probe.body);
+  if (exits.found) exited_ = mapDefinition("exited", kMapArray, 1, 4, 8);
   // xdp blocks: one program per interface (one for all with --pcap), in script order.
   std::vector<std::pair<std::string, std::vector<PacketBlock>>> packetPrograms;
   for (const ast::Probe& probe : program_.probes)
