@@ -58,6 +58,11 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     return {n == "pid" ? b_.CreateLShr(v, 32) : b_.CreateAnd(v, 0xffffffff), false};
   }
   if (n == "uid") return {b_.CreateAnd(call(Helper::GetCurrentUidGid, i64(), {}), 0xffffffff), false};
+  if (n == "gid") return {b_.CreateLShr(call(Helper::GetCurrentUidGid, i64(), {}), 32), false};
+  if (n == "rand") return {b_.CreateAnd(call(Helper::GetPrandomU32, i64(), {}), 0xffffffff), false};
+  if (n == "numaid") return {b_.CreateAnd(call(Helper::GetNumaNodeId, i64(), {}), 0xffffffff), false};
+  if (n == "cgroup") return {call(Helper::GetCurrentCgroupId, i64(), {}), false};
+  if (n == "jiffies") return {call(Helper::Jiffies64, i64(), {}), false};
   if (n == "cpu") return {b_.CreateAnd(call(Helper::GetSmpProcessorId, i64(), {}), 0xffffffff), false};
   if (n == "nsecs") return {call(Helper::KtimeGetNs, i64(), {}), false};
   if (n == "elapsed") {

@@ -71,7 +71,9 @@ void Diagnostics::note(SourceRange range, std::string message) {
 }
 
 void Diagnostics::print(std::ostream& out, bool color) const {
-  for (; printed_ < diagnostics_.size(); ++printed_) out << renderDiagnostic(*file_, diagnostics_[printed_], color);
+  for (; printed_ < diagnostics_.size(); ++printed_)
+    if (showWarnings_ || diagnostics_[printed_].severity != Severity::Warning)
+      out << renderDiagnostic(*file_, diagnostics_[printed_], color);
 }
 
 namespace {

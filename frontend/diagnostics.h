@@ -54,9 +54,12 @@ public:
   // Writes the diagnostics reported since the last print, in order (each
   // stage prints what it found: a warning is said once).
   void print(std::ostream& out, bool color) const;
+  // --no-warnings: print() leaves warnings out (they are still recorded).
+  void showWarnings(bool show) { showWarnings_ = show; }
 
 private:
   const SourceFile* file_;
+  bool showWarnings_ = true;
   std::vector<Diagnostic> diagnostics_;
   size_t errorCount_ = 0;
   bool systemErrors_ = false;

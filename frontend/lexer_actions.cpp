@@ -194,6 +194,22 @@ Parser::symbol_type ParseContext::integer(const char* text, SourceRange loc) {
   if (t.size() > 1 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) base = 16, digits = t.substr(2);
   else if (t.size() > 1 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) base = 2, digits = t.substr(2);
 
+  // Scientific notation, as bpftrace takes it for integers: 1e6, 5e3.
+  uint64_t scale = 1;
+  if (base == 10)
+    if (size_t e = digits.find_first_of("eE"); e != std::string_view::npos && e > 0 && e + 1 < digits.size() &&
+                                               digits.find_first_not_of("0123456789", e + 1) == std::string_view::npos) {
+      unsigned exponent = 0;
+      for (char c : digits.substr(e + 1)) exponent = exponent * 10 + static_cast<unsigned>(c - '0');
+      for (unsigned i = 0; i < exponent && scale != 0; ++i)
+        scale = scale > std::numeric_limits<uint64_t>::max() / 10 ? 0 : scale * 10;
+      digits = digits.substr(0, e);
+      if (scale == 0) {
+        diags.error(loc, "number " + quoted(t) + " does not fit in 64 bits",
+                    "the largest number is 18446744073709551615 (0xffffffffffffffff)");
+        return Parser::make_INTEGER({0, std::string(t)}, loc);
+      }
+    }
   uint64_t value = 0;
   bool anyDigit = false;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -221,7 +237,12 @@ Parser::symbol_type ParseContext::integer(const char* text, SourceRange loc) {
     diags.error(loc, "number " + quoted(t) + " has a leading zero",
                 "write it without the zero for decimal, or with 0x for hexadecimal (no octal numbers here)");
   }
-  return Parser::make_INTEGER({value, std::string(t)}, loc);
+  if (anyDigit && value > std::numeric_limits<uint64_t>::max() / scale) {
+    diags.error(loc, "number " + quoted(t) + " does not fit in 64 bits",
+                "the largest number is 18446744073709551615 (0xffffffffffffffff)");
+    return Parser::make_INTEGER({0, std::string(t)}, loc);
+  }
+  return Parser::make_INTEGER({value * scale, std::string(t)}, loc);
 }
 
 Parser::symbol_type ParseContext::string(const char*, SourceRange loc, bool terminated) {

@@ -170,6 +170,7 @@ int attachXdp(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   ctx.links.addFd(fd);
   // tx() and redirect() into a veth: its peer must run NAPI, or every frame is lost silently.
   const SourceFile& file = ctx.diags.file();
+  if (ctx.options.noWarnings) return kRunOk;
   if (p.transmits)
     if (auto peer = peerRefusingXdpFrames(ap.target, true))
       warnAt(ctx.out, file, ap.range,

@@ -17,6 +17,7 @@ namespace dptrace {
 struct RunOptions {
   bool verbose = false;
   bool quiet = false;                  // -q: no "Attaching N probes..."
+  bool noWarnings = false;             // --no-warnings
   std::optional<int> pid;              // -p: uprobes of this process only; end when it exits
   std::optional<std::string> command;  // -c: start it, trace it, end when it exits
   std::string xdpMode = "auto";         // native, generic, auto (native, else generic, saying so)

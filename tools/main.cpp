@@ -1,5 +1,6 @@
 // dptrace's command line (CLI11). It only turns arguments into Options; the
 // work is in runDptrace (pipeline.cpp).
+#include <cstdio>
 #include <iostream>
 
 #include <CLI/App.hpp>
@@ -25,6 +26,11 @@ int main(int argc, char** argv) {
   app.add_option("-e", o.program, "Run this program text")->type_name("PROGRAM");
   app.add_flag("-l", o.list, "List probes: tracepoints and xdp interfaces; 'uprobe:BIN:*'; 'fentry:*'; 'rawtracepoint:*'");
   app.add_flag("-q", o.quiet, "Quiet: no \"Attaching N probes...\" line (as bpftrace -q)");
+  app.add_flag("--no-warnings", o.noWarnings, "Do not print warnings (as bpftrace --no-warnings)");
+  app.add_flag("--unsafe", o.unsafe, "Accepted for bpftrace's scripts; dptrace has no unsafe builtin yet");
+  app.add_option("-B", o.buffering, "Output buffering: line (default for a terminal), full or none, as bpftrace -B")
+      ->check(CLI::IsMember({"line", "full", "none"}))
+      ->type_name("line|full|none");
   app.add_flag("-v", o.verbose, "Verbose: stage timings, verifier log on failure, attach details, AF_XDP counters");
   app.add_option("-p", o.pid, "Attach uprobes to this process only; end when it exits")->type_name("PID");
   app.add_option("-c", o.command, "Start CMD, trace it, stop when it exits")->type_name("CMD");
@@ -59,5 +65,7 @@ int main(int argc, char** argv) {
     return status == 0 ? 0 : 1;
   }
   o.formatGiven = app.count("-f") > 0;
+  if (o.buffering)  // before anything is written (std::cout writes through stdout's buffer)
+    std::setvbuf(stdout, nullptr, *o.buffering == "none" ? _IONBF : *o.buffering == "full" ? _IOFBF : _IOLBF, 0);
   return dptrace::runDptrace(o);
 }

@@ -14,7 +14,10 @@ struct Options {
   std::optional<std::string> program;  // -e
   bool list = false;                // -l
   bool verbose = false;             // -v
-  bool quiet = false;  // -q: no "Attaching N probes..." (bpftrace\'s -q)
+  bool quiet = false;
+  bool noWarnings = false;  // --no-warnings
+  bool unsafe = false;      // --unsafe (bpftrace's; dptrace has no unsafe builtin yet)
+  std::optional<std::string> buffering;  // -B line|full|none  // -q: no "Attaching N probes..." (bpftrace\'s -q)
   std::optional<int> pid;           // -p
   std::optional<std::string> command;  // -c
   std::string format = "text";      // -f

@@ -270,6 +270,7 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   RunOptions run;
   run.verbose = o.verbose;
   run.quiet = o.quiet;
+  run.noWarnings = o.noWarnings;
   run.pid = o.pid;
   run.command = o.command;
   run.xdpMode = o.xdpMode.value_or("auto");
@@ -304,6 +305,7 @@ int runDptrace(const Options& o) {
   if (!script) return kExitScript;
 
   Diagnostics diags(*script);
+  diags.showWarnings(!o.noWarnings);
   StageTimer timer(o.verbose);
   auto stageFailed = [&](const char* stage) {
     timer.done(stage);
@@ -331,7 +333,7 @@ int runDptrace(const Options& o) {
   }
   checkNames(program, diags);
   if (stageFailed("check names")) return kExitScript;
-  warnUnusedBtfModules(o, program);
+  if (!o.noWarnings) warnUnusedBtfModules(o, program);
   if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });
 
   ImportOptions imports;

@@ -562,7 +562,9 @@ void TypeChecker::visit(const ast::Identifier& e) {
   std::string n = b->name;
   if (n == "args")
     return error(e.range, "'args' has no value by itself", "read one argument: args.NAME");
-  if (n == "pid" || n == "tid" || n == "uid" || n == "cpu") return set(e, Type::integer(32, false));
+  if (n == "pid" || n == "tid" || n == "uid" || n == "gid" || n == "cpu" || n == "rand" || n == "numaid")
+    return set(e, Type::integer(32, false));
+  if (n == "cgroup" || n == "jiffies") return set(e, Type::u64());
   if (n == "comm") return set(e, Type::string(16));
   // With DWARF, argN and retval take the declared types (a uint16_t is 16 bits, not all of rax).
   // argN is the Nth parameter, where the calling convention put it.
