@@ -139,7 +139,9 @@ void FunctionLowering::callStatement(const ast::Call& c) {
       static_cast<const ast::Map&>(*c.args[0].value).keys.empty()) {
     const auto& m = static_cast<const ast::Map&>(*c.args[0].value);
     EventKind kind = n == "clear" ? EventKind::Clear : n == "zero" ? EventKind::Zero : EventKind::Print;
-    return event(kind, m_.map(m.name).index, {});
+    std::vector<const ast::Expr*> args;  // print(@m, top, div): after the header
+    for (size_t i = 1; kind == EventKind::Print && i < c.args.size(); ++i) args.push_back(c.args[i].value.get());
+    return event(kind, m_.map(m.name).index, args);
   }
   if (n == "print") {  // print(x) of a value: a record of the value (its layout is a printf site's)
     PrintfLayout layout;

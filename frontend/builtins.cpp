@@ -52,7 +52,8 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"gtp", K::PacketView, 0, 0, "gtp.teid gtp.type", "GTP-U header (UDP port 2152)", kPacketProbes},
     // ---- functions
     BuiltinInfo{"printf", K::Function, 1, -1, "printf(fmt, ...)", "formatted output, through the ring buffer", kAll},
-    BuiltinInfo{"print", K::Function, 1, 1, "print(@map) or print(x)", "print a map or a value now", kAll},
+    BuiltinInfo{"print", K::Function, 1, 3, "print(@map[, top[, div]]) or print(x)",
+                "print a map (its top entries, values divided) or a value now", kAll},
     BuiltinInfo{"time", K::Function, 0, 1, "time(fmt)", "print the wall-clock time (strftime format)", kAll},
     BuiltinInfo{"str", K::Function, 1, 2, "str(p[, n])", "a string read from p, at most n bytes", kAll},
     BuiltinInfo{"ntop", K::Function, 1, 1, "ntop(addr)", "an IPv4 or IPv6 address from an integer or bytes", kAll},

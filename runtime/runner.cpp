@@ -26,6 +26,7 @@
 #include "decode.h"
 #include "fastpath_attach.h"
 #include "map_reader.h"
+#include "output/map_order.h"
 #include "pcap_replay.h"
 #include "uprobe_multi.h"
 
@@ -252,7 +253,16 @@ struct Run {
         if (!m.valid()) return;
         if (kind == static_cast<uint64_t>(EventKind::Clear)) clearMap(m, l), zeroed.erase(index);
         else if (kind == static_cast<uint64_t>(EventKind::Zero)) zeroMap(m, l, &zeroed[index]);
-        else out.map(readMap(m, l, zeroed[index]));
+        else {
+          MapSnapshot snapshot = readMap(m, l, zeroed[index]);
+          if (size >= 24) {  // print(@m, top[, div]): their slots follow the header
+            uint64_t top = 0, div = 1;
+            std::memcpy(&top, data + 16, 8);
+            if (size >= 32) std::memcpy(&div, data + 24, 8);
+            keepTop(snapshot, top, div == 0 ? 1 : div);
+          }
+          out.map(snapshot);
+        }
         return;
       }
     }

@@ -173,7 +173,22 @@ struct CallTyping {
     }
     if (n == "printf") return printf(), tc.set(c, Type());
     if (n == "print") {
-      if (const ast::Map* m = tc.wholeMapArgument(c, 0)) return (void)m, tc.set(c, Type());
+      if (const ast::Map* m = tc.wholeMapArgument(c, 0)) {
+        // print(@m, top, div), as bpftrace: the `top` largest entries, values divided by `div`.
+        if (c.args.size() > 1) {
+          auto top = constantArg(1, "print()'s top");
+          if (!top) return;
+          if (top->negative) return error(arg(1).range, "print()'s top is a count of entries: 0 (all) or more");
+        }
+        if (c.args.size() > 2) {
+          auto div = constantArg(2, "print()'s divisor");
+          if (!div) return;
+          if (div->negative || div->magnitude == 0) return error(arg(2).range, "print()'s divisor must be 1 or more");
+        }
+        return (void)m, tc.set(c, Type());
+      }
+      if (c.args.size() > 1)
+        return error(arg(1).range, "print() of a value takes that value alone", "print(@map, top, div) takes a map");
       if (tc.plainValue(arg(0), "print()'s argument")) tc.set(c, Type());
       return;
     }

@@ -47,4 +47,20 @@ inline std::vector<const MapEntry*> sortedEntries(const MapSnapshot& map) {
   return entries;
 }
 
+// print(@m, top, div): the `top` entries that sort last (the largest; 0 keeps
+// all), their numbers divided by `div`, as bpftrace prints them.
+inline void keepTop(MapSnapshot& map, uint64_t top, uint64_t div) {
+  std::vector<MapEntry> kept;
+  std::vector<const MapEntry*> sorted = sortedEntries(map);
+  size_t from = top == 0 || top >= sorted.size() ? 0 : sorted.size() - static_cast<size_t>(top);
+  for (size_t i = from; i < sorted.size(); ++i) kept.push_back(*sorted[i]);
+  if (div > 1)
+    for (MapEntry& e : kept)
+      if (auto* v = std::get_if<Value>(&e.value)) {
+        if (auto* i = std::get_if<int64_t>(&v->v)) *i /= static_cast<int64_t>(div);
+        else if (auto* u = std::get_if<uint64_t>(&v->v)) *u /= div;
+      }
+  map.entries = std::move(kept);
+}
+
 }  // namespace dptrace
