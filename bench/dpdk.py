@@ -74,12 +74,8 @@ def attach(command):
 
 
 def main():
-    tp = subprocess.Popen(testpmd.TESTPMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = testpmd.Reader(tp.stdout)
-    send = lambda s: (tp.stdin.write(s.encode()), tp.stdin.flush())
     results = {}
-    try:
-        out.wait_for("testpmd> ", 30)
+    with testpmd.Testpmd() as tp:
         # eth_null_rx's offset: from dptrace's own report of where it attached.
         probe = subprocess.run([DPTRACE, "-p", str(tp.pid), "-e",
                                 "uprobe:/usr/bin/dpdk-testpmd:rte_eth_rx_burst { @n = count(); } BEGIN { exit(); }"],
@@ -94,19 +90,13 @@ def main():
                 proc = None
                 if name != "none":
                     proc, _ = attach(tracers(tp.pid, offset)[name])
-                streams = testpmd.forward(send, out, args.seconds)
+                streams = tp.forward(args.seconds)
                 if proc:
                     proc.send_signal(signal.SIGINT)
                     proc.communicate(timeout=60)
                 calls = sum(s[4] for s in streams) / 32.0
                 results.setdefault(name, []).append(args.seconds * 1e9 / calls)
                 print("round %d %-15s %10.0f rx calls  %8.1f ns/call" % (r + 1, name, calls, results[name][-1]), flush=True)
-        send("quit\n")
-        tp.wait(timeout=30)
-    finally:
-        if tp.poll() is None:
-            tp.kill()
-            tp.wait()
     med = {k: statistics.median(v) for k, v in results.items()}
     print("\nmedians (ns per rx burst call; added = minus 'none'):")
     for name in configs:

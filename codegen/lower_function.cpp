@@ -139,10 +139,12 @@ bool FunctionLowering::userPrologue() {
     b_.CreateAlignedStore(b_.getInt64(recorded ? 1 : 0), offset(record, 8 * words), llvm::Align(8));
     call(Helper::MapUpdateElem, i64(), {user_.record, key, record, b_.getInt64(0)});
   };
-  bool entry = ap_->kind == ProbeKind::Uprobe || user_.save;
-  std::vector<unsigned> read = user_.save ? user_.saved : entry ? parametersRead(*probe_, nullptr) : std::vector<unsigned>{};
-  bool portOrQueue = std::any_of(read.begin(), read.end(), [](unsigned i) { return i < 2; });
-  if (entry && user_.fastPath != FastPath::None && (portOrQueue || ap_->kind == ProbeKind::Uprobe)) {
+  // A DPDK burst call's queue is looked up in every entry probe (a call on an
+  // unknown queue is skipped), and in a uretprobe's entry half when the
+  // return reads the port or the queue.
+  bool lookup = user_.save ? std::any_of(user_.saved.begin(), user_.saved.end(), [](unsigned i) { return i < 2; })
+                           : ap_->kind == ProbeKind::Uprobe;
+  if (user_.fastPath != FastPath::None && lookup) {
     // The PMD function's first argument is the queue the burst call took
     // from rte_eth_fp_ops[port].rxq.data[queue]: the runtime's table says
     // which. A call on another queue is skipped (its return too).

@@ -1,5 +1,7 @@
 #include "diagnostics.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <ostream>
 
@@ -121,6 +123,12 @@ std::string renderDiagnostic(const SourceFile& file, const Diagnostic& d, bool c
   if (!d.hint.empty()) out += (color ? std::string(kBoldCyan) + "hint:" + kReset : std::string("hint:")) + " " + d.hint + "\n";
   for (const DiagnosticNote& n : d.notes) out += renderLocated(file, n.range, "note:", kBoldCyan, n.message, color);
   return out;
+}
+
+std::string hexNumber(uint64_t v) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
+  return text;
 }
 
 }  // namespace dptrace

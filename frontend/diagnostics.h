@@ -71,4 +71,7 @@ private:
 // and the hint if there is one.
 std::string renderDiagnostic(const SourceFile& file, const Diagnostic& diagnostic, bool color);
 
+// "0x2090": an address or offset as messages show it.
+std::string hexNumber(uint64_t v);
+
 }  // namespace dptrace

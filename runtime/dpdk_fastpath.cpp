@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 
+#include "diagnostics.h"
 #include "uprobe_multi.h"
 
 namespace dptrace {
@@ -43,12 +44,6 @@ std::string supportedText() {
   std::string text;
   for (const FpOpsLayout& l : kLayouts)
     text += std::string(text.empty() ? "" : ", ") + "DPDK " + l.release + " (ABI " + std::to_string(l.abi) + ")";
-  return text;
-}
-
-std::string hex(uint64_t v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
   return text;
 }
 
@@ -161,7 +156,7 @@ bool readMemory(pid_t pid, uint64_t address, void* into, size_t size, std::strin
   int e = n < 0 ? errno : EFAULT;
   error = e == ESRCH ? "process " + std::to_string(pid) + " has exited"
           : e == EPERM ? "dptrace may not read the memory of process " + std::to_string(pid) + " (run it as root)"
-                       : "cannot read the memory of process " + std::to_string(pid) + " at " + hex(address) + ": " +
+                       : "cannot read the memory of process " + std::to_string(pid) + " at " + hexNumber(address) + ": " +
                              std::strerror(e);
   return false;
 }
@@ -169,7 +164,7 @@ bool readMemory(pid_t pid, uint64_t address, void* into, size_t size, std::strin
 }  // namespace
 
 std::string describeFunction(const FastPathFunction& f) {
-  return baseName(f.path) + "+" + hex(f.fileOffset) + (f.name.empty() ? "" : " (" + f.name + ")");
+  return baseName(f.path) + "+" + hexNumber(f.fileOffset) + (f.name.empty() ? "" : " (" + f.name + ")");
 }
 
 bool FastPathResolver::maps(const std::string& path) const {
@@ -353,7 +348,7 @@ std::optional<FastPathState> FastPathResolver::read(std::string& error, bool& ea
     });
     if (m == maps.end() || m->path.empty() || m->path[0] != '/') {
       error = "the " + std::string(f.tx ? "tx" : "rx") + " burst function of port " + std::to_string(f.ports.front()) +
-              " is at " + hex(f.address) + ", in no mapped file (JIT or anonymous code): a uprobe cannot reach it";
+              " is at " + hexNumber(f.address) + ", in no mapped file (JIT or anonymous code): a uprobe cannot reach it";
       return std::nullopt;
     }
     f.path = m->path;

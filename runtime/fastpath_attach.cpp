@@ -156,8 +156,10 @@ int FastPathAttach::refresh(bpf_object* obj, pid_t pid, bool waiting, Diagnostic
                 "attach after the application called rte_eth_dev_start(), or start it with -c and dptrace waits");
     return kRunScript;
   }
-  // The queue table first: a probe that fires right after its attach finds its queue.
-  int queues = bpf_object__find_map_fd_by_name(obj, script_.queuesMap.c_str());
+  bool changed = !last_ || last_->queues != state->queues || last_->functions != state->functions;
+  // The queue table first (when it changed): a probe that fires right after
+  // its attach finds its queue.
+  int queues = changed ? bpf_object__find_map_fd_by_name(obj, script_.queuesMap.c_str()) : -1;
   std::set<uint64_t> keys;
   for (const FastPathQueue& q : state->queues) {
     uint64_t key = queueKey(q);
@@ -168,7 +170,6 @@ int FastPathAttach::refresh(bpf_object* obj, pid_t pid, bool waiting, Diagnostic
   if (last_ && queues >= 0)
     for (const FastPathQueue& q : last_->queues)
       if (uint64_t key = queueKey(q); !keys.count(key)) bpf_map_delete_elem(queues, &key);
-  bool changed = !last_ || last_->queues != state->queues || last_->functions != state->functions;
   for (const ProgramInfo& p : script_.programs) {
     if (p.fastPath == FastPath::None) continue;
     bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());

@@ -41,7 +41,7 @@ std::string whereIs(const ParameterLocation& at) {
   switch (at.kind) {
     case ParameterLocation::Kind::Register: return "in " + reg;
     case ParameterLocation::Kind::RegisterOffset:
-      return reg + off + (at.value ? " & 0x" + [&] { char h[24]; std::snprintf(h, sizeof h, "%llx", static_cast<unsigned long long>(at.value)); return std::string(h); }() : "");
+      return reg + off + (at.value ? " & " + hexNumber(at.value) : "");
     case ParameterLocation::Kind::Memory: return "in memory at " + reg + off;
     case ParameterLocation::Kind::Constant: return "constant " + std::to_string(at.value);
     default: return "elsewhere";
@@ -68,10 +68,9 @@ size_t listInlined(const std::string& kind, const std::string& binary, const std
   for (const Parameter& p : signature->params) out << "    " << p.type.str() << " " << p.name << "\n";
   if (kind == "uretprobe" && !signature->ret.is(TypeKind::Void)) out << "    " << signature->ret.str() << " retval\n";
   for (const InlinedSite& site : sites) {
-    char address[32];
-    std::snprintf(address, sizeof address, "0x%llx", static_cast<unsigned long long>(site.address));
     out << "    inlined into " << (site.caller.empty() ? "?" : site.caller) << "() at "
-        << site.file.substr(site.file.find_last_of('/') + 1) << ":" << site.line << ", address " << address << ":";
+        << site.file.substr(site.file.find_last_of('/') + 1) << ":" << site.line << ", address " << hexNumber(site.address)
+        << ":";
     if (!site.unknownEntry.empty()) out << " cannot be probed: " << site.unknownEntry << ";";
     for (size_t i = 0; i < site.params.size() && i < signature->params.size(); ++i)
       out << (i ? "," : "") << " " << signature->params[i].name << " "

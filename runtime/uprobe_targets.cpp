@@ -10,8 +10,6 @@
 #include "suggest.h"
 #include "uprobe_multi.h"
 
-#include <cstdio>
-
 namespace dptrace {
 
 namespace {
@@ -81,18 +79,10 @@ void checkFileOffset(const ast::AttachPoint& ap, const std::string& binary, cons
     if (offset == at->second) return;  // a function's entry
     return checkFunctionOffset(ap, binary, s, offset - at->second, fileOffsets, diags, instructionStarts);
   }
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(offset));
-  diags.warning(functionRange(ap), std::string("no function of '") + ap.target + "' covers " + hex +
+  diags.warning(functionRange(ap), std::string("no function of '") + ap.target + "' covers " + hexNumber(offset) +
                                        ": dptrace cannot check that it starts an instruction",
                 "a breakpoint inside an instruction corrupts the process: give the offset of an instruction "
                 "(objdump -d) or of a function's entry");
-}
-
-std::string hex(uint64_t v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
-  return text;
 }
 
 // A function without an out-of-line copy: probed at its inlined calls when
@@ -109,7 +99,7 @@ std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const Imported
   if (ap.kind == ProbeKind::Uprobe && inlined && !sites->second.empty()) {
     for (const InlinedSite& site : sites->second)
       if (!site.unknownEntry.empty()) {
-        diags.error(functionRange(ap), "'" + ap.function + "' is inlined into " + site.caller + "() at " + hex(site.address) +
+        diags.error(functionRange(ap), "'" + ap.function + "' is inlined into " + site.caller + "() at " + hexNumber(site.address) +
                                            ", but " + site.unknownEntry + ": a probe there could miss calls or count others",
                     fastPath != FastPath::None
                         ? "give the process with -p PID or -c CMD: dptrace then attaches through its rte_eth_fp_ops"
@@ -119,7 +109,7 @@ std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const Imported
     for (const InlinedSite& site : sites->second) {
       std::optional<uint64_t> offset = codeFileOffset(target.binary, site.address);
       if (!offset) {
-        diags.error(functionRange(ap), "the inlined call of '" + ap.function + "' at " + hex(site.address) + " in " +
+        diags.error(functionRange(ap), "the inlined call of '" + ap.function + "' at " + hexNumber(site.address) + " in " +
                                            site.caller + "() is outside the code of '" + ap.target + "'");
         return false;
       }

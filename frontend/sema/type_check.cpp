@@ -8,7 +8,6 @@
 #include "map_sides.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 
 #include "builtins.h"
@@ -905,8 +904,6 @@ bool TypeChecker::readableAtInlinedSites(const ast::Expr& e, size_t i) {
   const ast::AttachPoint& ap = probe_->attachPoints[0];
   for (const InlinedSite& site : *inlinedSites_) {
     if (i >= site.unavailable.size() || site.unavailable[i].empty()) continue;
-    char address[32];
-    std::snprintf(address, sizeof address, "0x%llx", static_cast<unsigned long long>(site.address));
     std::string call = site.caller.empty() ? std::string("its call") : "its call in " + site.caller + "()";
     if (!site.file.empty()) call += " at " + site.file.substr(site.file.find_last_of('/') + 1) + ":" + std::to_string(site.line);
     std::string hint = fastPathOf(ap.function) != FastPath::None
@@ -914,7 +911,7 @@ bool TypeChecker::readableAtInlinedSites(const ast::Expr& e, size_t i) {
                              "where every argument is known"
                            : "the compiler did not keep it at that call: read another parameter, or build with -O0 or -fno-inline";
     error(e.range, "'" + ap.function + "' is inlined, and its parameter '" + signature_->params[i].name + "' is " +
-                       site.unavailable[i] + " (" + call + ", address " + address + ")",
+                       site.unavailable[i] + " (" + call + ", address " + hexNumber(site.address) + ")",
           hint + "; dptrace -lv '" + std::string(probeKindName(ap.kind)) + ":" + ap.target + ":" + ap.function +
               "' shows each call");
     return false;

@@ -185,21 +185,10 @@ def with_testpmd(command):
     it ($(pidof dpdk-testpmd) is its pid); the truth is its own RX-packets."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import testpmd
-    tp = subprocess.Popen(testpmd.TESTPMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out = testpmd.Reader(tp.stdout)
-        out.wait_for("testpmd> ", 30)
-        send = lambda s: (tp.stdin.write(s.encode()), tp.stdin.flush())
+    with testpmd.Testpmd() as tp:
         p, err = start(argv_of(command.replace("$(pidof dpdk-testpmd)", str(tp.pid))), repo)
-        streams = testpmd.forward(send, out)
-        result = finish(p, err)
-        send("quit\n")
-        tp.wait(timeout=30)
-        return result + ("packets=%d" % sum(s[4] for s in streams),)
-    finally:
-        if tp.poll() is None:
-            tp.kill()
-            tp.wait()
+        streams = tp.forward()
+        return finish(p, err) + ("packets=%d" % sum(s[4] for s in streams),)
 
 
 def run_command(command, fixture):

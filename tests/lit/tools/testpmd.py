@@ -89,8 +89,50 @@ def compare(streams, counted, stderr):
               % (rx_port, rx_queue, rx, tx, tx_port, tx_queue, polls))
 
 
+class Testpmd:
+    """testpmd at its prompt, for a `with` block; quit (else killed) after it.
+    `commands` are typed at the prompt first, each waiting for its `wait`."""
+
+    def __init__(self, argv=None, commands=()):
+        self.argv, self.commands = argv or TESTPMD, commands
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        self.out = Reader(self.proc.stdout)
+        try:
+            self.out.wait_for("testpmd> ", 30)
+            for command, wait in self.commands:
+                mark = len(self.out.text)
+                self.send(command + "\n")
+                self.out.wait_for(wait, 10, mark)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            try:
+                self.send("quit\n")
+                self.proc.wait(timeout=20)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def forward(self, seconds=1.0):
+        return forward(self.send, self.out, seconds)
+
+
 def forward(send, out, seconds=1.0):
-    """start, `seconds` of forwarding, stop; testpmd's per-stream statistics."""
+    """start, `seconds` of forwarding, stop; testpmd's per-stream statistics
+    (RX port, RX queue, TX port, TX queue, RX-packets, TX-packets)."""
     mark = len(out.text)
     send("start\n")
     out.wait_for("io packet forwarding", 10, mark)
@@ -102,27 +144,17 @@ def forward(send, out, seconds=1.0):
 
 
 def by_pid(dptrace):
-    tp = subprocess.Popen(TESTPMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = Reader(tp.stdout)
-    try:
-        out.wait_for("testpmd> ", 30)
-        send = lambda s: (tp.stdin.write(s.encode()), tp.stdin.flush())
+    with Testpmd() as tp:
         dp = subprocess.Popen([dptrace, "-p", str(tp.pid), "-e", SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         err = Reader(dp.stderr)
         err.wait_for("Attaching", 30)
-        streams = forward(send, out)
+        streams = tp.forward()
         dp.send_signal(signal.SIGINT)
         stdout, _ = dp.communicate(timeout=20)
         print(err.text, end="")
         if dp.returncode != 0:
             fail("dptrace exit status %d" % dp.returncode)
         compare(streams, maps(stdout.decode()), err.text)
-        send("quit\n")
-        tp.wait(timeout=20)
-    finally:
-        if tp.poll() is None:
-            tp.kill()
-            tp.wait()
 
 
 def by_command(dptrace):
@@ -150,24 +182,10 @@ def by_command(dptrace):
 
 
 def stopped(dptrace):
-    tp = subprocess.Popen(TESTPMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = Reader(tp.stdout)
-    try:
-        out.wait_for("testpmd> ", 30)
-        mark = len(out.text)
-        tp.stdin.write(b"port stop all\n")
-        tp.stdin.flush()
-        out.wait_for("Done", 10, mark)
+    with Testpmd(commands=[("port stop all", "Done")]) as tp:
         dp = subprocess.run([dptrace, "-p", str(tp.pid), "-e", SCRIPT], capture_output=True, timeout=30)
         print("exit status %d" % dp.returncode)
         print(dp.stderr.decode(), end="")
-        tp.stdin.write(b"quit\n")
-        tp.stdin.flush()
-        tp.wait(timeout=20)
-    finally:
-        if tp.poll() is None:
-            tp.kill()
-            tp.wait()
 
 
 if __name__ == "__main__":
