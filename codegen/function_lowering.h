@@ -118,12 +118,13 @@ private:
 
   // ---- traced memory (lower_memory.cpp)
   uint32_t elementSize(const Type& t);
-  bool userMemory() const;  // do this probe's pointers point into a process?
-  Val readMemory(Value* address, const Type& t, uint32_t size);
+  // Does memory of `space` lie in a process (Probe: do this probe's pointers point into one)?
+  bool userMemory(AddressSpace space = AddressSpace::Probe) const;
+  Val readMemory(Value* address, const Type& t, uint32_t size, AddressSpace space);
   std::optional<Val> structField(const ast::Field& f);
   const StructField* fieldOf(const ast::Field& f, const StructLayout*& layout);
   Value* fieldAddress(Value* base, const StructLayout& layout, const StructField& field);
-  Val relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t);
+  Val relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t, AddressSpace space);
   // fentry, fexit, rawtracepoint: the context is an array of 64-bit slots.
   const KernelSignature* kernelSignature() const;
   std::string probeName() const;

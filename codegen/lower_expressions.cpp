@@ -208,7 +208,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
       return {buf, true};
     }
     Value* buf = zeroedBuffer(slotSize(t));
-    call(userMemory() ? Helper::ProbeReadUserStr : Helper::ProbeReadKernelStr, i64(),
+    call(userMemory(typeOf(*c.args[0].value).space()) ? Helper::ProbeReadUserStr : Helper::ProbeReadKernelStr, i64(),
          {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())});
     return {buf, true};
   }

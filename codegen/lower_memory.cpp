@@ -18,8 +18,8 @@ uint32_t FunctionLowering::elementSize(const Type& t) {
   return 8;  // pointers
 }
 
-Val FunctionLowering::readMemory(Value* address, const Type& t, uint32_t size) {
-  Helper read = userMemory() ? Helper::ProbeReadUser : Helper::ProbeReadKernel;
+Val FunctionLowering::readMemory(Value* address, const Type& t, uint32_t size, AddressSpace space) {
+  Helper read = userMemory(space) ? Helper::ProbeReadUser : Helper::ProbeReadKernel;
   if (t.is(TypeKind::Struct)) return {address, false};  // a struct is its address
   if (t.is(TypeKind::String) || t.is(TypeKind::Array)) {
     Value* buf = zeroedBuffer(slotSize(t));
@@ -62,16 +62,17 @@ std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
   if (field == nullptr) return std::nullopt;
   Val address = expr(*f.base);
   at(f.range);
+  AddressSpace space = typeOf(*f.base).space();
   bool core = CoreTypes::relocatable(*layout) && !m_.host();
   if (field->bitField || (core && field->type.isIntegerLike())) {
-    Val v = relocatedInteger(address.v, *layout, *field, typeOf(f));
+    Val v = relocatedInteger(address.v, *layout, *field, typeOf(f), space);
     if (field->bigEndian) v.v = normalize(byteSwap(v.v, field->size * 8), typeOf(f));
     return v;
   }
   Value* at = fieldAddress(address.v, *layout, *field);
   if (!field->bigEndian || (field->size != 2 && field->size != 4 && field->size != 8))
-    return readMemory(at, typeOf(f), field->size);
-  Val v = readMemory(at, Type::integer(field->size * 8, false), field->size);
+    return readMemory(at, typeOf(f), field->size, space);
+  Val v = readMemory(at, Type::integer(field->size * 8, false), field->size, space);
   return Val{normalize(byteSwap(v.v, field->size * 8), typeOf(f)), false};
 }
 
@@ -85,7 +86,8 @@ Value* FunctionLowering::byteSwap(Value* v, uint32_t bits) {
 // many as the running kernel has them (relocated), shifted into place with
 // the relocated shifts -- libbpf's BPF_CORE_READ_BITFIELD_PROBED. A field
 // whose size changed between kernels (an int that became a long) still reads right.
-Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t) {
+Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t,
+                                       AddressSpace space) {
   if (!CoreTypes::relocatable(layout) || m_.host()) {
     // An anonymous struct (sk_buff's headers group) has no name to relocate
     // against: its bit-field is read at the offset this BTF gives, from the
@@ -98,7 +100,7 @@ Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, 
     }
     Value* slot = readSlot();
     b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
-    call(userMemory() ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
+    call(userMemory(space) ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
          {slot, b_.getInt64(bytes), b_.CreateIntToPtr(b_.CreateAdd(base, b_.getInt64(first)), ptr())});
     Value* v = b_.CreateShl(b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)),
                             b_.getInt64(64 - (field.bitOffset % 8) - field.bitSize));
@@ -117,7 +119,7 @@ Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, 
   Value* storage = b_.CreateAdd(base, info(CoreTypes::FieldInfo::ByteOffset));
   Value* slot = readSlot();
   b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
-  call(userMemory() ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
+  call(userMemory(space) ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
        {slot, info(CoreTypes::FieldInfo::ByteSize), b_.CreateIntToPtr(storage, ptr())});
   Value* v = b_.CreateShl(b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), info(CoreTypes::FieldInfo::LeftShift));
   Value* right = info(CoreTypes::FieldInfo::RightShift);
@@ -128,7 +130,8 @@ Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, 
 // Where a uprobe's pointers point: the traced process. A syscall's pointer
 // arguments (syscalls:sys_enter_*) point into the calling process too;
 // everything else reads kernel memory.
-bool FunctionLowering::userMemory() const {
+bool FunctionLowering::userMemory(AddressSpace space) const {
+  if (space != AddressSpace::Probe) return space == AddressSpace::User;
   return isUserProbe(ap_->kind) || (ap_->kind == ProbeKind::Tracepoint && ap_->target == "syscalls");
 }
 
@@ -148,7 +151,8 @@ Val FunctionLowering::index(const ast::Index& e) {
       uint32_t size = element.bits() / 8;
       Value* inside = b_.CreateICmpULT(i.v, b_.getInt64(array.length()));  // 0 past the end, as in a value
       Value* safe = b_.CreateSelect(inside, i.v, b_.getInt64(0));
-      Val v = readMemory(b_.CreateAdd(start, b_.CreateMul(safe, b_.getInt64(size))), element, size);
+      Val v = readMemory(b_.CreateAdd(start, b_.CreateMul(safe, b_.getInt64(size))), element, size,
+                         typeOf(*f.base).space());
       return {b_.CreateSelect(inside, v.v, b_.getInt64(0)), false};
     }
   }
@@ -167,14 +171,14 @@ Val FunctionLowering::index(const ast::Index& e) {
   }
   uint32_t size = elementSize(element);
   Value* address = b_.CreateAdd(base.v, b_.CreateMul(i.v, b_.getInt64(size)));
-  return readMemory(address, element, size);
+  return readMemory(address, element, size, typeOf(*e.base).space());
 }
 
 Val FunctionLowering::dereference(const ast::Unary& u) {
   const Type& pointee = typeOf(u);
   Val p = expr(*u.operand);
   at(u.range);
-  return readMemory(p.v, pointee, elementSize(pointee));
+  return readMemory(p.v, pointee, elementSize(pointee), typeOf(*u.operand).space());
 }
 
 }  // namespace dptrace

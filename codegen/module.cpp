@@ -263,7 +263,7 @@ void ModuleLowering::createMaps() {
   events_ = mapDefinition(info_.eventsMap, kMapRingbuf, kRingbufBytes, 0, 0);
   lost_ = mapDefinition(info_.lostMap, kMapPercpuArray, 1, 4, 8);
   refused_ = mapDefinition(info_.refusedMap, kMapPercpuArray, std::max<uint32_t>(1, static_cast<uint32_t>(info_.maps.size())), 4, 8);
-  start_ = mapDefinition(info_.startMap, kMapArray, 1, 4, 8);
+  start_ = mapDefinition(info_.startMap, kMapArray, 2, 4, 8);  // [0] start ns, [1] cpid
   for (const AfxdpBody& body : info_.afxdp) {
     if (options_.pcap) {
       if (!afxdpHit_) afxdpHit_ = mapDefinition(info_.afxdpHitMap, kMapArray, 1, 4, 8);

@@ -63,8 +63,18 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
   if (n == "numaid") return {b_.CreateAnd(call(Helper::GetNumaNodeId, i64(), {}), 0xffffffff), false};
   if (n == "cgroup") return {call(Helper::GetCurrentCgroupId, i64(), {}), false};
   if (n == "jiffies") return {call(Helper::Jiffies64, i64(), {}), false};
+  if (n == "curtask") return {call(Helper::GetCurrentTask, i64(), {}), false};
   if (n == "cpu") return {b_.CreateAnd(call(Helper::GetSmpProcessorId, i64(), {}), 0xffffffff), false};
   if (n == "nsecs") return {call(Helper::KtimeGetNs, i64(), {}), false};
+  if (n == "cpid") {  // written by the runtime into slot 1 of the start map
+    Value* key = stackSlot(8);
+    b_.CreateAlignedStore(b_.getInt32(1), key, llvm::Align(8));
+    Value* p = call(Helper::MapLookupElem, ptr(), {m_.start(), key});
+    Value* slot = stackSlot(8);
+    b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
+    onlyIf(b_.CreateIsNotNull(p), [&] { b_.CreateAlignedStore(b_.CreateAlignedLoad(i64(), p, llvm::Align(8)), slot, llvm::Align(8)); });
+    return {b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), false};
+  }
   if (n == "elapsed") {
     Value* now = call(Helper::KtimeGetNs, i64(), {});
     Value* key = stackSlot(8);

@@ -377,6 +377,10 @@ struct Run {
     int start = mapFd(script.startMap);
     uint32_t zero = 0;
     if (start >= 0) bpf_map_update_elem(start, &zero, &startNs, BPF_ANY);
+    if (uint32_t one = 1; start >= 0 && child.started()) {
+      uint64_t cpid = static_cast<uint64_t>(child.pid());
+      bpf_map_update_elem(start, &one, &cpid, BPF_ANY);
+    }
     AttachContext ctx{options, diags, out, links, targetPid, uprobeMulti, {}};
     for (const ProgramInfo& p : script.programs) {
       bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());

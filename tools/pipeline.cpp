@@ -202,6 +202,10 @@ std::string argsKey(const std::vector<std::string>& args) {
   return key;
 }
 
+// Whether -c starts a command: cpid is refused without one, so a script
+// type-checked with -c is not reused without it.
+std::string commandKey(const Options& o) { return o.command ? "\ncommand" : ""; }
+
 // Everything a compiled object depends on besides dptrace's own build: the
 // script, the options, the interfaces and the probed binaries (their DWARF
 // types), and the kernel (tracepoint formats).
@@ -350,7 +354,7 @@ int runDptrace(const Options& o) {
     CodegenOptions early;
     if (o.mapSize) early.mapSize = *o.mapSize;
     early.pcap = o.pcap.has_value();
-    earlyKey = cacheKey(*script, program, early, none) + argsKey(args) + "\nno warnings\n";
+    earlyKey = cacheKey(*script, program, early, none) + argsKey(args) + commandKey(o) + "\nno warnings\n";
     ObjectCache cache(earlyKey);
     if (std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt) {
       timer.done("code generation (cached, no types read)");
@@ -360,6 +364,7 @@ int runDptrace(const Options& o) {
 
   ImportedTypes imported;
   imports.process = o.pid || o.command;
+  imports.command = o.command.has_value();
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
@@ -388,7 +393,7 @@ int runDptrace(const Options& o) {
     return emitTo(o, [&](std::ostream& out) { out << text.str(); });
   }
   // A run may reuse the object of an earlier identical one (object_cache.h).
-  ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen, imported) + argsKey(args));
+  ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen, imported) + argsKey(args) + commandKey(o));
   if (o.verbose && !cache.whyOff().empty()) std::cerr << "dptrace: " << cache.whyOff() << "\n";
   std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt;
   if (compiled) {

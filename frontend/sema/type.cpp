@@ -61,6 +61,14 @@ Type Type::array(Type element, uint32_t length) {
   return t;
 }
 
+Type Type::in(AddressSpace space) const {
+  Type t = *this;
+  bool holdsAddress = kind_ == TypeKind::Pointer || kind_ == TypeKind::Struct || kind_ == TypeKind::Array ||
+                      kind_ == TypeKind::Integer;
+  if (holdsAddress && space_ == AddressSpace::Probe) t.space_ = space;
+  return t;
+}
+
 bool Type::sameKind(const Type& o) const {
   if (isIntegerLike() && o.isIntegerLike()) return true;
   if (kind_ != o.kind_) return false;

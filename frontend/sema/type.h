@@ -16,6 +16,13 @@ namespace dptrace {
 enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array };
 enum class Aggregation { Count, Sum, Avg, Min, Max, Stats, Hist, Lhist };
 
+// Where the memory a pointer (or an address held in an integer, or a struct
+// read through one) points to lies, as bpftrace tracks it: curtask points
+// into the kernel even in a uprobe; a syscall's pointer arguments into the
+// process. Probe: the probe's own rule (codegen's userMemory()). Not part of
+// a type's identity: maps and variables unify across spaces.
+enum class AddressSpace : uint8_t { Probe, Kernel, User };
+
 class Type {
 public:
   Type() = default;  // void
@@ -58,6 +65,11 @@ public:
     return t;
   }
 
+  AddressSpace space() const { return space_; }
+  // This type, read through memory of `space`: pointers, structs, arrays and
+  // integers (an address held in a u64) take it unless they have one.
+  Type in(AddressSpace space) const;
+
   // Same kind of value, as maps and variables require ("an integer", "a
   // string"): widths and string sizes may differ, tuples compare elementwise.
   bool sameKind(const Type& other) const;
@@ -73,6 +85,7 @@ private:
   uint32_t bits_ = 0;
   bool signed_ = false;
   bool fromNetwork_ = false;
+  AddressSpace space_ = AddressSpace::Probe;
   Aggregation aggregation_ = Aggregation::Count;
   std::string name_;
   std::vector<Type> elements_;

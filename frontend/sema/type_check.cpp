@@ -334,10 +334,20 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
   importC(program, options, diags, types);
   // Kernel types for the probes that read kernel memory, and with --btf: the
   // BTF is read only when a signature or a struct the script names needs it.
+  // curtask reads the kernel's struct task_struct from any probe.
+  struct ReadsCurtask : ast::Visitor<ReadsCurtask, true> {
+    using Visitor::visit;
+    bool found = false;
+    void visit(const ast::Identifier& e) { found |= e.name == "curtask"; }
+  } curtask;
   bool kernelProbes = options.kernel != nullptr;
-  for (const ast::Probe& probe : program.probes)
+  for (const ast::Probe& probe : program.probes) {
     for (const ast::AttachPoint& ap : probe.attachPoints)
       kernelProbes |= isBtfProbe(ap.kind) || ap.kind == ProbeKind::Tracepoint;
+    curtask.visit(probe);
+  }
+  kernelProbes |= curtask.found;
+  types.command = options.command;
   if (kernelProbes && options.kernelTypes) {
     types.kernel = options.kernel ? options.kernel : std::make_shared<KernelBtf>(BtfSources{});
     for (const auto& [module, file] : types.kernel->sources().modules) types.kernelModules.push_back(module);
@@ -564,6 +574,12 @@ void TypeChecker::visit(const ast::Identifier& e) {
   if (n == "pid" || n == "tid" || n == "uid" || n == "gid" || n == "cpu" || n == "rand" || n == "numaid")
     return set(e, Type::integer(32, false));
   if (n == "cgroup" || n == "jiffies") return set(e, Type::u64());
+  if (n == "curtask") return set(e, Type::u64().in(AddressSpace::Kernel));  // (struct task_struct *)curtask
+  if (n == "cpid") {
+    if (!types_.imported->command)
+      return error(e.range, "cpid is the pid of the command that -c starts, and there is none", "run with -c 'CMD ARGS'");
+    return set(e, Type::integer(32, false));
+  }
   if (n == "comm") return set(e, Type::string(16));
   // With DWARF, argN and retval take the declared types (a uint16_t is 16 bits, not all of rax).
   // argN is the Nth parameter, where the calling convention put it.
@@ -698,7 +714,7 @@ void TypeChecker::visit(const ast::Unary& e) {
         return error(e.range, "'*' reads through a pointer, and this is " + t->kindName());
       if (t->pointee().is(TypeKind::Void))
         return error(e.range, "this pointer's target type is unknown", "cast it first: *(u32 *)p");
-      return set(e, t->pointee());
+      return set(e, t->pointee().in(t->space()));
     default: {  // ++ and --
       const char* op = e.op == ast::UnaryOp::PreIncrement || e.op == ast::UnaryOp::PostIncrement ? "++" : "--";
       WriteRefusal why;
@@ -893,7 +909,7 @@ void TypeChecker::visit(const ast::Field& e) {
     if (f->type.is(TypeKind::Void) || (f->type.is(TypeKind::Struct) && layout->btfId == 0))
       return error(e.range, "dptrace cannot read field '" + e.field + "' of struct " + record->name() + " yet",
                    "integers, pointers, enums, and arrays of integers or chars are readable");
-    return set(e, f->type);
+    return set(e, f->type.in(t->space()));
   }
   error(e.range, "'" + std::string(e.arrow ? "->" : ".") + e.field + "': " + t->kindName() + " has no fields",
         t->is(TypeKind::Tuple) ? "tuple elements are read by number: $t.0" : "");
@@ -1006,14 +1022,14 @@ void TypeChecker::visit(const ast::Index& e) {
     if (auto c = constantOf(*e.index); c && (c->negative || c->magnitude >= base->length()))
       return error(e.index->range, "index " + constantText(*c) + " is outside " + base->str(),
                    "elements are numbered from 0 to " + std::to_string(base->length() - 1));
-    return set(e, base->element());
+    return set(e, base->element().in(base->space()));
   }
   if (!base->is(TypeKind::Pointer))
     return error(e.range, "'[]' indexes a pointer or an array, and this is " + base->kindName(),
                  e.base->kind == ast::ExprKind::Map ? "map keys go right after the name: @m[k1, k2]" : "");
   if (base->pointee().is(TypeKind::Void))
     return error(e.range, "this pointer's target type is unknown", "cast it first: ((u32 *)p)[i]");
-  set(e, base->pointee());
+  set(e, base->pointee().in(base->space()));
 }
 
 void TypeChecker::visit(const ast::Cast& e) {
@@ -1037,7 +1053,7 @@ void TypeChecker::visit(const ast::Cast& e) {
       return error(e.range, "cannot cast " + t->kindName() + " to " + e.type.spelling());
     Type target = Type::structure(e.type.name);
     for (uint32_t i = 0; i < e.type.pointers; ++i) target = Type::pointer(target);
-    return set(e, target);
+    return set(e, target.in(t->space()));  // (struct task_struct *)curtask points into the kernel
   }
   std::string n = e.type.name;
   Type target;
@@ -1051,12 +1067,12 @@ void TypeChecker::visit(const ast::Cast& e) {
     for (uint32_t i = 0; i < e.type.pointers; ++i) target = Type::pointer(target);
     if (!t->isIntegerLike() && !t->is(TypeKind::Pointer))
       return error(e.range, "cannot cast " + t->kindName() + " to " + target.str());
-    return set(e, target);
+    return set(e, target.in(t->space()));
   }
   if (!t->isIntegerLike() && !t->is(TypeKind::Pointer))
     return error(e.range, "cannot cast " + t->kindName() + " to " + target.str(),
                  t->is(TypeKind::String) ? "strings cannot be turned into numbers" : "");
-  set(e, target);
+  set(e, target.in(t->space()));
 }
 
 void TypeChecker::visit(const ast::Tuple& e) {

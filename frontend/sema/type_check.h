@@ -53,6 +53,7 @@ struct ImportedTypes {
   std::map<std::string, StructLayout> structs;          // struct name -> layout (C definitions, then DWARF)
   std::map<std::string, Type> enums;                    // enum name -> its integer type (C definitions)
   std::map<std::string, CConstant> constants;           // enum constants and integer #defines (C definitions)
+  bool command = false;                                 // -c: cpid has a value
 
   // Kernel types (BTF): the signatures of fentry/fexit functions and of
   // rawtracepoints, by kernelProbeKey(); structs the C text and DWARF do not
@@ -99,6 +100,7 @@ struct ImportOptions {
   std::shared_ptr<KernelBtf> kernel;     // --btf, --btf-module: read already; else made when a probe needs it
   bool kernelTypes = true;               // false: no BTF is read (the fuzzer)
   bool process = false;                  // -p or -c: DPDK's burst functions go through rte_eth_fp_ops, not DWARF's inlined calls
+  bool command = false;                  // -c: cpid has a value
 };
 
 // Reads the types the probes need: C definitions and #include (Clang), the
