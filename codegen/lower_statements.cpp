@@ -91,6 +91,53 @@ void FunctionLowering::event(EventKind kind, uint64_t index, const std::vector<c
   b_.SetInsertPoint(sent);
 }
 
+// join(argv[, delim]): too large for the stack, the record is written in
+// place in the ring buffer: each pointer of the array read in turn, each
+// string after it, until a NULL pointer (an empty string ends it for the
+// reader). The delimiter is the record's layout's `format`.
+void FunctionLowering::join(const ast::Call& c) {
+  PrintfLayout layout;
+  layout.format = c.args.size() == 2 ? static_cast<const ast::String&>(*c.args[1].value).value : " ";
+  uint64_t index = m_.addPrintf(std::move(layout));
+  const Type& arrayType = typeOf(*c.args[0].value);
+  bool user = userMemory(arrayType.space());
+  Val array = expr(*c.args[0].value);
+  at(c.range);
+  uint64_t size = 16 + uint64_t{kJoinArgs} * kJoinArgSize;
+  Value* record = call(Helper::RingbufReserve, ptr(), {m_.events(), b_.getInt64(size), b_.getInt64(0)});
+  BasicBlock* lost = BasicBlock::Create(ctx_, "join_lost", fn_);
+  BasicBlock* fill = BasicBlock::Create(ctx_, "join_fill", fn_);
+  BasicBlock* done = BasicBlock::Create(ctx_, "join_done", fn_);
+  b_.CreateCondBr(b_.CreateIsNull(record), lost, fill);
+  b_.SetInsertPoint(lost);
+  incrementCounter(m_.lost(), 0);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(fill);
+  b_.CreateAlignedStore(b_.getInt64(static_cast<uint64_t>(EventKind::Join)), record, llvm::Align(8));
+  b_.CreateAlignedStore(b_.getInt64(index), offset(record, 8), llvm::Align(8));
+  BasicBlock* submit = BasicBlock::Create(ctx_, "join_submit", fn_);
+  Value* slot = readSlot();
+  for (uint32_t i = 0; i < kJoinArgs; ++i) {
+    Value* text = offset(record, 16 + i * kJoinArgSize);
+    b_.CreateStore(b_.getInt8(0), text);  // reserved memory is not zeroed: an unread string is empty
+    b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
+    call(user ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
+         {slot, b_.getInt64(8), b_.CreateIntToPtr(b_.CreateAdd(array.v, b_.getInt64(i * 8)), ptr())});
+    Value* p = b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
+    BasicBlock* read = BasicBlock::Create(ctx_, "join_arg", fn_);
+    b_.CreateCondBr(b_.CreateICmpEQ(p, b_.getInt64(0)), submit, read);
+    b_.SetInsertPoint(read);
+    call(user ? Helper::ProbeReadUserStr : Helper::ProbeReadKernelStr, i64(),
+         {text, b_.getInt64(kJoinArgSize), b_.CreateIntToPtr(p, ptr())});
+  }
+  b_.CreateBr(submit);
+  b_.SetInsertPoint(submit);
+  // (the entry at a NULL pointer was zeroed: the reader stops there)
+  call(Helper::RingbufSubmit, i64(), {record, b_.getInt64(0)});
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
 void FunctionLowering::callStatement(const ast::Call& c) {
   at(c.range);
   const std::string& n = c.callee;
@@ -131,6 +178,7 @@ void FunctionLowering::callStatement(const ast::Call& c) {
   if (packet_ && n == "swap") return swapFields(c);
   if (packet_ && n == "vlan_pop") return vlanPop();
   if (packet_ && n == "vlan_push") return vlanPush(*c.args[0].value);
+  if (n == "join") return join(c);
   if (n == "time") {
     std::string fmt = c.args.empty() ? "%H:%M:%S\n" : static_cast<const ast::String&>(*c.args[0].value).value;
     return event(EventKind::Time, m_.addTimeFormat(fmt), {});

@@ -233,6 +233,19 @@ struct Run {
         out.value(decodeSlot(t, data + 16));
         return;
       }
+      case EventKind::Join: {  // up to kJoinArgs strings; the first empty one ends them
+        if (index >= script.printfs.size()) return;
+        std::string joined;
+        for (uint32_t i = 0; i < kJoinArgs && 16 + size_t{i + 1} * kJoinArgSize <= size; ++i) {
+          const char* arg = reinterpret_cast<const char*>(data + 16 + size_t{i} * kJoinArgSize);
+          size_t length = strnlen(arg, kJoinArgSize);
+          if (length == 0) break;
+          if (i) joined += script.printfs[index].format;
+          joined.append(arg, length);
+        }
+        out.join(joined);
+        return;
+      }
       case EventKind::Exit: exitRequested = true; return;
       case EventKind::Time: {
         if (index >= script.timeFormats.size()) return;

@@ -196,6 +196,15 @@ struct CallTyping {
       if (!c.args.empty() && !stringLiteral(0, "the format of time()")) return;
       return tc.set(c, Type());
     }
+    if (n == "join") {  // join(args->argv[, " "]), as bpftrace: a record of up to 16 strings
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      if (!t->is(TypeKind::Pointer) && !t->is(TypeKind::Integer))
+        return error(arg(0).range, "join() reads an array of string pointers, and this is " + t->kindName(),
+                     "pass the array itself: join(args->argv)");
+      if (c.args.size() == 2 && !stringLiteral(1, "join()'s delimiter")) return;
+      return tc.set(c, Type());
+    }
     if (n == "str") {
       auto t = tc.typeOf(arg(0));
       if (!t) return;

@@ -117,6 +117,10 @@ public:
     out_ << "{\"type\": \"time\", \"data\": " << jsonQuote(text) << "}" << std::endl;
   }
 
+  void join(const std::string& text) override {
+    out_ << "{\"type\": \"join\", \"data\": " << jsonQuote(text) << "}" << std::endl;
+  }
+
   void notice(const Notice& n) override {
     std::string data;
     for (const auto& [name, value] : n.data) data += (data.empty() ? "" : ", ") + jsonQuote(name) + ": " + json(value);

@@ -32,6 +32,8 @@ public:
   virtual void value(const Value& v) = 0;
   // The text time() produced (JSON: {"type": "time", ...}, as bpftrace writes it).
   virtual void time(const std::string& text) = 0;
+  // The strings join() joined (text: a line; JSON: {"type": "join", ...}).
+  virtual void join(const std::string& text) = 0;
   virtual void notice(const Notice& notice) = 0;
   // One map, entries as read; printers sort them (by value, as bpftrace does).
   virtual void map(const MapSnapshot& map) = 0;
