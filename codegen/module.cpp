@@ -115,7 +115,10 @@ std::string sectionFor(const ast::AttachPoint& ap, const RawSyscall& raw) {
   switch (ap.kind) {
     case ProbeKind::Begin:
     case ProbeKind::End: return "raw_tp";
-    case ProbeKind::Interval: return "perf_event";
+    case ProbeKind::Interval:
+    case ProbeKind::Profile:
+    case ProbeKind::Software:
+    case ProbeKind::Hardware: return "perf_event";
     case ProbeKind::Tracepoint: return "tracepoint/" + ap.target + "/" + ap.function;
     case ProbeKind::Uprobe: return "uprobe";
     case ProbeKind::Uretprobe: return "uretprobe";

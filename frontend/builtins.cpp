@@ -12,7 +12,7 @@ using K = BuiltinKind;
 // would be made up there.
 constexpr ProbeKinds kTaskProbes{ProbeKind::Begin,  ProbeKind::End,    ProbeKind::Interval,   ProbeKind::Uprobe,
                                   ProbeKind::Uretprobe, ProbeKind::Tracepoint, ProbeKind::Fentry, ProbeKind::Fexit,
-                                  ProbeKind::RawTracepoint};
+                                  ProbeKind::RawTracepoint, ProbeKind::Profile, ProbeKind::Software, ProbeKind::Hardware};
 constexpr ProbeKinds kAll = ProbeKinds::all();
 using P = ProbeKind;
 

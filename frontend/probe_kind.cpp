@@ -16,6 +16,9 @@ const char* probeKindName(ProbeKind kind) {
     case ProbeKind::RawTracepoint: return "rawtracepoint";
     case ProbeKind::Xdp: return "xdp";
     case ProbeKind::Afxdp: return "afxdp";
+    case ProbeKind::Profile: return "profile";
+    case ProbeKind::Software: return "software";
+    case ProbeKind::Hardware: return "hardware";
   }
   return "?";
 }

@@ -14,8 +14,9 @@ namespace dptrace {
 enum class ProbeKind : uint8_t {
   None,  // not resolved (an unknown probe type)
   Begin, End, Interval, Uprobe, Uretprobe, Fentry, Fexit, Tracepoint, RawTracepoint, Xdp, Afxdp,
+  Profile, Software, Hardware,  // perf-event sampling on every CPU
 };
-inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Afxdp) + 1;
+inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Hardware) + 1;
 
 // The canonical name, as scripts write it: "uprobe", "BEGIN".
 const char* probeKindName(ProbeKind kind);

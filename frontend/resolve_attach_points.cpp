@@ -24,9 +24,6 @@ constexpr Unsupported kUnsupported[] = {
     {"k", kNoKprobes},
     {"kr", kNoKprobes},
     {"usdt", "dptrace has no USDT probes; probe the function with uprobe:PATH:FUNCTION"},
-    {"profile", "dptrace has no profile probes; interval:ms:N runs periodically on one CPU"},
-    {"software", "dptrace has no software-event probes"},
-    {"hardware", "dptrace has no hardware-event probes"},
     {"watchpoint", "dptrace has no watchpoints"},
     {"rawtracepoint", "use tracepoint:CATEGORY:NAME"},
     {"iter", "dptrace has no iterator probes"},
@@ -49,8 +46,8 @@ void resolve(ast::AttachPoint& ap, Diagnostics& diags) {
     std::vector<std::string> names;
     for (const ProviderInfo* p : allProviders()) names.push_back(p->name);
     std::string guess = closestMatch(word, names);
-    std::string hint = guess.empty() ? "probe types: BEGIN, END, interval, uprobe, uretprobe, fentry, fexit, "
-                                       "tracepoint, xdp, afxdp"
+    std::string hint = guess.empty() ? "probe types: BEGIN, END, interval, profile, software, hardware, uprobe, "
+                                       "uretprobe, fentry, fexit, tracepoint, rawtracepoint, xdp, afxdp"
                                      : "did you mean '" + guess + "'?";
     return diags.error(wordRange, "unknown probe type '" + word + "'", hint);
   }

@@ -9,8 +9,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <vector>
 
 #include "interfaces.h"
+#include "perf_events.h"
 #include "uprobe_multi.h"
 
 namespace dptrace {
@@ -113,6 +116,63 @@ int attachInterval(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) 
   return keep(ctx, ap, link);
 }
 
+// The CPUs that are online now: "0-3,6" in /sys/devices/system/cpu/online.
+std::vector<int> onlineCpus() {
+  std::ifstream in("/sys/devices/system/cpu/online");
+  std::string text;
+  std::getline(in, text);
+  std::vector<int> cpus;
+  for (size_t at = 0; at < text.size();) {
+    size_t comma = text.find(',', at);
+    std::string range = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    size_t dash = range.find('-');
+    int first = std::atoi(range.c_str()), last = dash == std::string::npos ? first : std::atoi(range.c_str() + dash + 1);
+    for (int c = first; c <= last && !range.empty(); ++c) cpus.push_back(c);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+// profile, software and hardware probes: one sampling perf event per online
+// CPU, the program attached to each (one bpf_link each).
+int attachSampling(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
+  const ast::AttachPoint& ap = p.attach;
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  if (ap.kind == ProbeKind::Profile) {
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    if (ap.unit == "hz") {
+      attr.freq = 1;
+      attr.sample_freq = ap.period;
+    } else {
+      attr.sample_period = ap.period * (ap.unit == "s" ? 1000000000ull : ap.unit == "ms" ? 1000000ull : 1000ull);
+    }
+  } else {
+    const PerfEventInfo* e = findPerfEvent(ap.target, ap.kind == ProbeKind::Hardware);
+    if (!e) return fail(ctx, ap.range, "internal error: unknown perf event '" + ap.target + "'", "", kRunSystem);
+    attr.type = e->hardware ? PERF_TYPE_HARDWARE : PERF_TYPE_SOFTWARE;
+    attr.config = e->config;
+    attr.sample_period = ap.period;
+  }
+  for (int cpu : onlineCpus()) {
+    int pfd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (pfd < 0 && ap.kind == ProbeKind::Hardware && (errno == ENOENT || errno == EOPNOTSUPP || errno == ENODEV))
+      return fail(ctx, ap.range, "cannot open the hardware event of '" + ap.raw + "': " + std::strerror(errno),
+                  "this machine has no PMU that counts it (a VM usually has none): sample software events instead, "
+                  "software:cpu-clock:N or profile:hz:N", kRunScript);
+    if (pfd < 0)
+      return fail(ctx, ap.range, "cannot open the perf event of '" + ap.raw + "' on CPU " + std::to_string(cpu) + ": " +
+                                     std::strerror(errno), "", kRunSystem);
+    bpf_link* link = bpf_program__attach_perf_event(prog, pfd);
+    if (!link) close(pfd);
+    if (int s = keep(ctx, ap, link)) return s;
+  }
+  return kRunOk;
+}
+
 // The caret under the interface of xdp:IFACE.
 SourceRange interfaceRange(const ast::AttachPoint& ap) {
   size_t colon = ap.raw.find(':');
@@ -197,6 +257,9 @@ int attachProgram(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     case ProbeKind::Uprobe:
     case ProbeKind::Uretprobe: return attachUprobe(prog, p, ctx);
     case ProbeKind::Interval: return attachInterval(prog, p, ctx);
+    case ProbeKind::Profile:
+    case ProbeKind::Software:
+    case ProbeKind::Hardware: return attachSampling(prog, p, ctx);
     case ProbeKind::Xdp: return attachXdp(prog, p, ctx);
     case ProbeKind::Begin:
     case ProbeKind::End: return kRunOk;  // run once through BPF_PROG_TEST_RUN

@@ -71,6 +71,9 @@ const ProviderInfo& tracepointProvider();
 const ProviderInfo& rawTracepointProvider();
 const ProviderInfo& xdpProvider();
 const ProviderInfo& afxdpProvider();
+const ProviderInfo& profileProvider();
+const ProviderInfo& softwareProvider();
+const ProviderInfo& hardwareProvider();
 
 // Helpers shared by the provider files.
 bool parseUnsigned(std::string_view text, uint64_t& out, int base = 10);

@@ -6,9 +6,10 @@
 namespace dptrace {
 
 std::span<const ProviderInfo* const> allProviders() {
-  static const std::array<const ProviderInfo*, 11> providers = {
+  static const std::array<const ProviderInfo*, 14> providers = {
       &beginProvider(),  &endProvider(),     &intervalProvider(),   &uprobeProvider(), &uretprobeProvider(),
       &fentryProvider(), &fexitProvider(),   &tracepointProvider(), &rawTracepointProvider(), &xdpProvider(), &afxdpProvider(),
+      &profileProvider(), &softwareProvider(), &hardwareProvider(),
   };
   return providers;
 }
