@@ -157,6 +157,37 @@ std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const Imported
 
 }  // namespace
 
+void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags) {
+  bool dropped = false;
+  for (ast::Probe& probe : program.probes) {
+    std::erase_if(probe.attachPoints, [&](const ast::AttachPoint& ap) {
+      if (!isUserProbe(ap.kind) || ap.target.find('/') != std::string::npos || ap.function.empty() ||
+          ap.function.find_first_of("*?") != std::string::npos)
+        return false;
+      std::string binary = findBinary(ap.target), error;
+      if (binary == ap.target || ap.target.find(".so") != std::string::npos) return false;  // not a short library name
+      auto symbols = readFunctionSymbols(binary, error);
+      if (!symbols || symbols->empty()) return false;  // said later, with the reason
+      for (const FunctionSymbol& s : *symbols)
+        if (s.name == ap.function) return false;
+      std::string where;
+      if (std::string libc = findBinary("libc"); libc != binary)
+        if (auto inLibc = readFunctionSymbols(libc, error))
+          for (const FunctionSymbol& s : *inLibc)
+            if (s.name == ap.function) where = "uprobe:libc:" + ap.function;
+      diags.warning(functionRange(ap), "'" + binary + "' has no function '" + ap.function + "': '" + ap.raw +
+                                           "' is left out, as bpftrace leaves it out",
+                    where.empty() ? "dptrace -l '" + std::string(probeKindName(ap.kind)) + ":" + ap.target + ":*' lists its functions"
+                                  : "libc has it (glibc 2.34 moved libpthread's functions there): " + where);
+      dropped = true;
+      return true;
+    });
+  }
+  if (!dropped) return;
+  std::erase_if(program.probes, [](const ast::Probe& p) { return p.attachPoints.empty(); });
+  if (program.probes.empty()) diags.errorUnlocated("no probes to attach: every attach point was left out");
+}
+
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, const ImportedTypes& imported,
                                                                      bool process, Diagnostics& diags,
                                                                      const InstructionStarts& instructionStarts) {

@@ -27,6 +27,13 @@ using InstructionStarts =
 // `imported` holds the DWARF the type checker read (signatures, inlined
 // calls); `process`: the run traces one process (-p or -c), so that DPDK's
 // burst functions can be found through its rte_eth_fp_ops.
+// bpftrace leaves out a uprobe on a library named by its short name whose
+// function that library lacks (threadsnoop.bt's uprobe:libpthread:
+// pthread_create: since glibc 2.34 the function is in libc). So does dptrace,
+// with a warning that says where the function is; a probe left with no
+// attach point goes, and a script left with no probe is an error.
+void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags);
+
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, const ImportedTypes& imported,
                                                                      bool process, Diagnostics& diags,
                                                                      const InstructionStarts& instructionStarts);

@@ -323,6 +323,7 @@ int runDptrace(const Options& o) {
   ast::Program program = parse(*script, diags, args);
   if (stageFailed("parse")) return kExitScript;
   resolveAttachPoints(program, diags);
+  if (!diags.hasErrors()) dropFunctionsLibrariesLack(program, diags);
   if (stageFailed("resolve attach points")) return kExitScript;
   if (o.afxdpFrames || o.afxdpBatch || o.zerocopy) {  // never ignored
     bool afxdp = false;

@@ -3,6 +3,8 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
+#include <cstring>
+#include <fstream>
 
 #include <algorithm>
 #include <functional>
@@ -356,11 +358,59 @@ std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, co
   return found;
 }
 
+namespace {
+
+// The libraries of /etc/ld.so.cache (glibc's "glibc-ld.so.cache1.1"
+// format: a header, then 24-byte entries whose key and value are offsets of
+// the soname and the path in the file), x86-64 ones only, in the cache's order.
+std::vector<std::pair<std::string, std::string>> ldCacheLibraries() {
+  std::ifstream in("/etc/ld.so.cache", std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr std::string_view kMagic = "glibc-ld.so.cache1.1";
+  std::vector<std::pair<std::string, std::string>> out;
+  if (data.size() < 48 || data.compare(0, kMagic.size(), kMagic) != 0) return out;
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    std::memcpy(&v, data.data() + at, 4);
+    return v;
+  };
+  auto text = [&](uint32_t at) {
+    return at < data.size() ? std::string(data.c_str() + at, strnlen(data.c_str() + at, data.size() - at)) : std::string();
+  };
+  uint32_t count = u32(20);
+  constexpr uint32_t kElfLibc6 = 0x0003, kTypeMask = 0x00ff, kX8664Lib64 = 0x0300, kRequiredMask = 0xff00;
+  for (uint32_t i = 0; i < count && 48 + size_t{i + 1} * 24 <= data.size(); ++i) {
+    size_t entry = 48 + size_t{i} * 24;
+    uint32_t flags = u32(entry);
+    if ((flags & kTypeMask) != kElfLibc6 || (flags & kRequiredMask) != kX8664Lib64) continue;
+    out.emplace_back(text(u32(entry + 4)), text(u32(entry + 8)));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string findBinary(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
+  if (name.find('/') != std::string::npos || name.empty()) return name;
   for (const char* dir : {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib64/", "/lib/",
                           "/usr/lib/", "/usr/local/lib/"})
     if (access((std::string(dir) + name).c_str(), F_OK) == 0) return std::string(dir) + name;
+  if (access(name.c_str(), F_OK) == 0) return name;  // in the current directory
+  // As bpftrace: a library by its short name (uprobe:libc:malloc is the
+  // ld.so.cache's first libc.so*), then a program on $PATH (uprobe:bash:readline).
+  std::string soname = (name.rfind("lib", 0) == 0 ? name : "lib" + name) + ".so";
+  for (const auto& [library, path] : ldCacheLibraries())
+    if (library.rfind(soname, 0) == 0 && access(path.c_str(), F_OK) == 0) return path;
+  if (const char* path = std::getenv("PATH")) {
+    std::string dirs = path;
+    for (size_t at = 0; at <= dirs.size();) {
+      size_t colon = dirs.find(':', at);
+      std::string dir = dirs.substr(at, colon == std::string::npos ? std::string::npos : colon - at);
+      if (!dir.empty() && access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+      if (colon == std::string::npos) break;
+      at = colon + 1;
+    }
+  }
   return name;
 }
 

@@ -102,7 +102,9 @@ struct StructLayout {
 std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names);
 
 // A library named without a directory (libc.so.6) is looked up in the
-// standard library directories; a path is used as given.
+// standard library directories, then the current one; a short library name
+// (libc, pthread) in /etc/ld.so.cache and a program's name on $PATH, as
+// bpftrace does; a path is used as given.
 std::string findBinary(const std::string& name);
 
 }  // namespace dptrace
