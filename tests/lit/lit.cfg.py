@@ -34,6 +34,7 @@ config.substitutions.append(("%mbufburst", os.path.join(config.fixtures, "mbufbu
 config.substitutions.append(("%burstapp", os.path.join(config.fixtures, "dpdk_burstapp")))
 config.substitutions.append(("%feed_after", config.python + " " + os.path.join(tools, "feed_after.py")))
 config.substitutions.append(("%eal", "--no-huge -m 256 --no-pci --no-shconf --vdev=net_null0 --vdev=net_null1"))
+config.substitutions.append(("%differential", config.python + " " + os.path.join(tools, "differential.py") + " --dptrace " + config.dptrace))
 config.substitutions.append(("%traced", config.python + " " + os.path.join(tools, "run_traced.py")))
 
 if os.geteuid() == 0:
@@ -53,6 +54,10 @@ if os.path.exists(os.path.join(config.fixtures, "dpdk_rxapp")):
 # Debian's own DPDK application (package dpdk-dev): stripped and optimised.
 if shutil.which("dpdk-testpmd") and shutil.which("stdbuf"):
     config.available_features.add("testpmd")
+
+# bpftrace 0.17, the reference of the differential tests (tests/lit/compat).
+if shutil.which("bpftrace"):
+    config.available_features.add("bpftrace")
 
 # Diagnostics must look the same whatever terminal runs the tests.
 config.environment["NO_COLOR"] = "1"
