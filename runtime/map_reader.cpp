@@ -112,6 +112,8 @@ void MapAccess::remove(const std::vector<uint8_t>& key) const {
 MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& zeroed) {
   MapSnapshot snap;
   snap.name = l.name;
+  snap.keylessCount = l.role == MapRole::Count && l.keys.empty();
+  snap.averages = l.role == MapRole::Avg || l.role == MapRole::Stats;
   bool histogram = l.role == MapRole::Hist || l.role == MapRole::Lhist;
   std::map<std::vector<uint8_t>, std::vector<uint64_t>> histograms;  // user key bytes -> bucket counts
   for (const auto& key : m.keys()) {
@@ -153,7 +155,8 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
           if (!any || better) best = x;
           any = true;
         }
-        if (!any) continue;
+        if (!any && l.array && !zeroed.count(key)) continue;  // an index no probe wrote
+        // else zero() left it: 0, as bpftrace prints it
         e.value = sign ? Value::sint(best) : Value::uint(static_cast<uint64_t>(best));
         break;
       }

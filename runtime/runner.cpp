@@ -529,8 +529,7 @@ struct Run {
       verdicts.name = "verdict";
       for (const auto& [name, n] : replay.verdicts) verdicts.entries.push_back({{Value::str(name)}, Value::uint(n)});
     }
-    for (const auto& [name, snap] : byName)
-      if (!snap.entries.empty()) out.map(snap);
+    for (const auto& [name, snap] : byName) out.map(snap);  // empty ones too, as bpftrace prints them
     auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
     if (replay.skipped)
       notice("pcap_skipped", plural(replay.skipped, "frame") + " of the capture skipped: shorter than an Ethernet header (14 bytes)",

@@ -130,6 +130,10 @@ public:
   void beginExitMaps() override {}
 
   void map(const MapSnapshot& map) override {
+    if (map.entries.empty() && map.keylessCount) {  // bpftrace: a keyless count() with no entry is 0
+      out_ << "{\"type\": \"map\", \"data\": {" << jsonQuote("@" + map.name) << ": 0}}" << std::endl;
+      return;
+    }
     if (map.entries.empty()) return;
     const char* type = "map";
     std::string data;

@@ -61,6 +61,10 @@ public:
 
   void map(const MapSnapshot& map) override {
     std::string name = "@" + map.name;
+    if (map.entries.empty()) {
+      out_ << (map.keylessCount ? name + ": 0\n" : map.averages ? "\n\n" : "\n") << std::flush;
+      return;
+    }
     for (const MapEntry* e : sortedEntries(map)) {
       std::string head = name + keyText(e->key) + ": ";
       std::visit(
@@ -78,6 +82,7 @@ public:
           },
           e->value);
     }
+    if (map.averages) out_ << "\n";
     out_ << std::flush;
   }
 

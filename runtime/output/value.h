@@ -76,6 +76,11 @@ struct MapEntry {
 struct MapSnapshot {
   std::string name;  // without '@'
   std::vector<MapEntry> entries;
+  // How bpftrace 0.17 prints it (text): a keyless count() with no entry as
+  // "@n: 0" (JSON: 0), another map with none as an empty line; avg() and
+  // stats() maps with one more empty line after them, entries or not.
+  bool keylessCount = false;
+  bool averages = false;
 };
 
 }  // namespace dptrace

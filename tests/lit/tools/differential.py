@@ -185,7 +185,9 @@ def run_once(args, script):
             argv = shlex.split(command)
             if i < len(args.names):
                 link = os.path.join(workdir, args.names[i])
-                os.symlink(os.path.abspath(argv[0]) if os.path.exists(argv[0]) else shutil.which(argv[0]), link)
+                if not os.path.lexists(link):
+                    os.symlink(os.path.abspath(argv[0]) if os.path.exists(argv[0]) else shutil.which(argv[0]),
+                               link)
                 argv[0] = link
             subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         time.sleep(args.after)
