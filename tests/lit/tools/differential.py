@@ -143,6 +143,9 @@ def main():
     p.add_argument("--workload", action="append", default=[], help="a command (repeatable)")
     p.add_argument("--as", dest="names", action="append", default=[],
                    help="run the workload's first program under this name (one per --workload)")
+    p.add_argument("--linger", action="store_true",
+                   help="the workloads close their stdout when done and live on until the tracers exit "
+                        "(bpftrace resolves user symbols when it prints, in a process that must still exist)")
     p.add_argument("--mask", action="append", default=[], help="a regex whose matches become *")
     p.add_argument("--keep", action="append", default=[], help="compare only lines matching one of these")
     p.add_argument("--format", default="text", choices=["text", "json"])
@@ -177,7 +180,7 @@ def run_once(args, script):
         "dptrace": start([args.dptrace] + fmt + [script] + args.script_args, workdir, "dptrace", env),
         "bpftrace": start([BPFTRACE] + fmt + [script] + args.script_args, workdir, "bpftrace", env),
     }
-    report = []
+    report, lingering = [], []
     failed = wait_attached(procs, 60)
     if not failed:
         time.sleep(args.settle)
@@ -189,7 +192,12 @@ def run_once(args, script):
                     os.symlink(os.path.abspath(argv[0]) if os.path.exists(argv[0]) else shutil.which(argv[0]),
                                link)
                 argv[0] = link
-            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            if args.linger:  # done when it closes its stdout; it stays until the tracers have printed
+                w = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                w.stdout.read()
+                lingering.append(w)
+            else:
+                subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         time.sleep(args.after)
     for proc, out, err in procs.values():
         if proc.poll() is None:
@@ -202,6 +210,9 @@ def run_once(args, script):
             proc.kill()
             proc.wait()
             hung = hung or name
+    for w in lingering:
+        w.kill()
+        w.wait()
     if failed or hung:
         for name, (proc, out, err) in procs.items():
             report.append("---- %s stderr\n%s" % (name, read(err)))
