@@ -1,5 +1,7 @@
 // What the grammar's actions call: node construction with the nesting limit,
 // the checks on assignment targets, and the parse stage's entry point.
+#include <cctype>
+
 #include "parse.h"
 #include "parse_context.h"
 #include "sema/writes.h"
@@ -73,6 +75,32 @@ ast::Program parse(const SourceFile& file, Diagnostics& diags, const std::vector
   ctx.scanner = guard.scanner;
   Parser parser(ctx);
   parser.parse();
+  // $N in an attach point stands for the parameter's text, as in bpftrace:
+  // uprobe:$1:malloc, tracepoint:syscalls:sys_enter_$2.
+  for (ast::Probe& probe : ctx.program.probes)
+    for (ast::AttachPoint& ap : probe.attachPoints) {
+      std::string out;
+      for (size_t i = 0; i < ap.raw.size(); ++i) {
+        if (ap.raw[i] != '$' || i + 1 >= ap.raw.size() || !std::isdigit(static_cast<unsigned char>(ap.raw[i + 1]))) {
+          out += ap.raw[i];
+          continue;
+        }
+        size_t end = i + 1;
+        while (end < ap.raw.size() && std::isdigit(static_cast<unsigned char>(ap.raw[end]))) ++end;
+        size_t n = std::stoul(ap.raw.substr(i + 1, std::min<size_t>(end - i - 1, 9)));
+        if (n == 0 || n > args.size()) {
+          SourceRange where{ap.range.begin + static_cast<uint32_t>(i), ap.range.begin + static_cast<uint32_t>(end)};
+          diags.error(where, "there is no positional parameter $" + std::to_string(n) + " for this attach point",
+                      args.empty() ? "give it after the script: dptrace script.bt WORD..."
+                                   : args.size() == 1 ? "there is one: $1"
+                                                      : "there are " + std::to_string(args.size()) + ": $1 to $" + std::to_string(args.size()));
+        } else {
+          out += args[n - 1];
+        }
+        i = end - 1;
+      }
+      ap.raw = out;
+    }
   return std::move(ctx.program);
 }
 
