@@ -36,7 +36,12 @@ std::string formatPrintf(const std::string& fmt, const std::vector<Value>& args)
     std::string spec = "%";
     size_t j = i + 1;
     while (j < fmt.size() && std::string_view("-+ #0123456789.").find(fmt[j]) != std::string_view::npos) spec += fmt[j++];
+    // h and hh narrow the value as C's printf does (bpftrace prints 70000
+    // with %hd as 4464); l, ll, z, j, t are the 64 bits dptrace passes anyway.
+    size_t lengthStart = j;
     while (j < fmt.size() && std::string_view("hlzjt").find(fmt[j]) != std::string_view::npos) ++j;
+    std::string_view length(fmt.data() + lengthStart, j - lengthStart);
+    unsigned narrow = length == "hh" ? 8 : length == "h" ? 16 : 64;
     if (j >= fmt.size()) break;
     char conversion = fmt[j];
     i = j;
@@ -55,10 +60,13 @@ std::string formatPrintf(const std::string& fmt, const std::vector<Value>& args)
     } else if (conversion == 'd' || conversion == 'i') {
       long long x = std::holds_alternative<int64_t>(v.v) ? std::get<int64_t>(v.v)
                     : std::holds_alternative<uint64_t>(v.v) ? static_cast<long long>(std::get<uint64_t>(v.v)) : 0;
+      if (narrow == 8) x = static_cast<signed char>(x);
+      if (narrow == 16) x = static_cast<short>(x);
       out += snprintfValue(spec + "lld", x);
     } else {  // u x X o
       unsigned long long x = std::holds_alternative<uint64_t>(v.v) ? std::get<uint64_t>(v.v)
                              : std::holds_alternative<int64_t>(v.v) ? static_cast<unsigned long long>(std::get<int64_t>(v.v)) : 0;
+      if (narrow < 64) x &= (1ull << narrow) - 1;
       out += snprintfValue(spec + "ll" + conversion, x);
     }
   }

@@ -15,7 +15,8 @@ legitimately differs:
     the workload's are the same in both;
   - the entries of one map are compared as a set where their values tie
     (bpftrace orders them by value and leaves ties unspecified);
-  - JSON lines are compared as parsed objects; the attached_probes line and
+  - JSON lines are compared as parsed objects; bpftrace's empty lines (no
+    JSON: dptrace writes one object per line, DESIGN.md), the attached_probes line and
     stderr (bpftrace's RLIMIT_MEMLOCK complaint, "Attaching ...") are not
     compared.
 The workload's programs run under the names --as gives (a symlink), so
@@ -61,9 +62,10 @@ def wait_attached(procs, timeout):
     while time.time() < deadline:
         done = True
         for name, (proc, out, err) in procs.items():
-            if proc.poll() is not None:
-                return name
-            if "Attaching" not in read(err) + read(out) and '"attached_probes"' not in read(out):
+            attached = "Attaching" in read(err) + read(out) or '"attached_probes"' in read(out)
+            if proc.poll() is not None and not attached:
+                return name  # it ended without attaching (a script that exit()s in BEGIN attached first)
+            if not attached:
                 done = False
         if done:
             return None
@@ -85,7 +87,10 @@ def map_blocks(lines):
         block.clear()
 
     for line in lines:
-        if re.match(r"^@[A-Za-z_0-9]*\[.*\]: ", line):
+        entry = re.match(r"^(@[A-Za-z_0-9]*)\[.*\]: ", line)
+        if entry and block and not block[0].startswith(entry.group(1) + "["):
+            flush()  # another map's entries
+        if entry:
             block.append(line)
         else:
             flush()
@@ -125,8 +130,8 @@ def normalise(text, args, fmt):
             if matches:
                 kept.append(l)
         masked = kept
-    if fmt == "json":
-        masked = [n for n in (normalise_json(l) for l in masked) if n is not None]
+    if fmt == "json":  # bpftrace writes two empty lines before the maps at exit, which are no JSON
+        masked = [n for n in (normalise_json(l) for l in masked if l) if n is not None]
         if args.unordered:
             masked.sort()
         return masked
