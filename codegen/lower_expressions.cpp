@@ -227,6 +227,42 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     if (from.fromNetworkOrder() && from.bits() == 32) return {byteSwap(v.v, 32), false};  // back to network order
     return v;
   }
+  if (c.callee == "sizeof" || c.callee == "kaddr") return {b_.getInt64(m_.types().values.at(&c)), false};
+  if (c.callee == "strncmp") {
+    // Strings are zero after their NUL: the first n bytes of both buffers
+    // decide, word by word, the last word masked to what is left of n.
+    const Type& at = typeOf(*c.args[0].value);
+    const Type& bt = typeOf(*c.args[1].value);
+    Val a = expr(*c.args[0].value);
+    Val b = expr(*c.args[1].value);
+    uint64_t n = m_.types().values.at(&c);
+    uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(n, std::max(slotSize(at), slotSize(bt))));
+    Value* diff = b_.getInt64(0);
+    for (uint32_t i = 0; i < limit; i += 8) {
+      auto word = [&](const Val& v, const Type& t) {
+        return i < slotSize(t) ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(v.v, i), llvm::Align(8))) : b_.getInt64(0);
+      };
+      Value* x = b_.CreateXor(word(a, at), word(b, bt));
+      if (limit - i < 8) x = b_.CreateAnd(x, b_.getInt64((uint64_t{1} << (8 * (limit - i))) - 1));
+      diff = b_.CreateOr(diff, x);
+    }
+    return {b_.CreateZExt(b_.CreateICmpNE(diff, b_.getInt64(0)), i64()), false};
+  }
+  if (c.callee == "macaddr") {  // six bytes, in memory order, as a MAC value holds them
+    const Type& from = typeOf(*c.args[0].value);
+    Val v = expr(*c.args[0].value);
+    if (from.is(TypeKind::Mac)) return v;
+    Value* bytes = v.v;
+    if (from.is(TypeKind::Pointer)) {
+      bytes = readSlot();
+      b_.CreateAlignedStore(b_.getInt64(0), bytes, llvm::Align(8));
+      call(userMemory(from.space()) ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
+           {bytes, b_.getInt64(6), b_.CreateIntToPtr(v.v, ptr())});
+    }
+    Value* lo = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), bytes, llvm::Align(1)), i64());
+    Value* hi = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(bytes, 4), llvm::Align(1)), i64());
+    return {b_.CreateOr(lo, b_.CreateShl(hi, 32)), false};
+  }
   if (c.callee == "pton") {
     const std::string& text = static_cast<const ast::String&>(*c.args[0].value).value;
     unsigned char bytes[16] = {};

@@ -116,13 +116,6 @@ struct Argument {
   ExprPtr value;
 };
 
-struct Call final : Expr {
-  Call(std::string c, SourceRange cr, std::vector<Argument> a, SourceRange r);
-  std::string callee;
-  SourceRange calleeRange;
-  std::vector<Argument> args;
-};
-
 struct TypeName {
   enum class Kind { Builtin, Struct, Union, Enum };
   Kind kind = Kind::Builtin;
@@ -130,6 +123,14 @@ struct TypeName {
   uint32_t pointers = 0;
   SourceRange range;
   std::string spelling() const;  // "struct rte_mbuf **"
+};
+
+struct Call final : Expr {
+  Call(std::string c, SourceRange cr, std::vector<Argument> a, SourceRange r);
+  std::string callee;
+  SourceRange calleeRange;
+  std::vector<Argument> args;
+  std::optional<TypeName> typeArgument;  // sizeof(struct task_struct): a type where args are empty
 };
 
 struct Cast final : Expr {

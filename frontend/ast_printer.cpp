@@ -90,6 +90,7 @@ public:
   void visit(const ast::Call& e) {
     line("call " + e.callee + typed(e));
     Nest n(*this);
+    if (e.typeArgument) line("type " + e.typeArgument->spelling());
     for (const ast::Argument& a : e.args) {
       if (a.name.empty()) {
         visitExpr(*a.value);

@@ -202,6 +202,13 @@ std::string argsKey(const std::vector<std::string>& args) {
   return key;
 }
 
+std::string bootId() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
 // Whether -c starts a command: cpid is refused without one, so a script
 // type-checked with -c is not reused without it.
 std::string commandKey(const Options& o) { return o.command ? "\ncommand" : ""; }
@@ -218,6 +225,7 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
       << fileIdentity(std::filesystem::read_symlink("/proc/self/exe").string()) << '\n'
       << fileIdentity(codegenModulePath()) << '\n'
       << kernel.release << ' ' << kernel.version << '\n'
+      << "boot " << bootId() << '\n'  // kaddr()'s addresses move at each boot (KASLR)
       << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << '\n';
   for (const auto& [name, index] : codegen.interfaces) key << "interface " << name << ' ' << index << '\n';
   for (const ast::Probe& probe : program.probes)

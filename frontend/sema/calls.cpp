@@ -2,6 +2,8 @@
 // with printf's format checked against its arguments.
 #include <arpa/inet.h>
 
+#include <fstream>
+
 #include "builtins.h"
 #include "packet_views.h"
 #include "type_checker.h"
@@ -38,6 +40,23 @@ std::vector<Conversion> conversions(const std::string& fmt, std::optional<size_t
     out.push_back({start, i - start + 1, fmt[i]});
   }
   return out;
+}
+
+// A kernel symbol's address from /proc/kallsyms (as root: with non-zero
+// addresses), as bpftrace's kaddr() finds it at compile time.
+std::optional<uint64_t> kernelSymbolAddress(const std::string& name) {
+  std::ifstream in("/proc/kallsyms");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "ffffffff82a0c5c0 D avenrun" (a module's symbols end in " [module]")
+    size_t first = line.find(' '), second = first == std::string::npos ? first : line.find(' ', first + 1);
+    if (second == std::string::npos) continue;
+    size_t end = line.find_first_of(" \t", second + 1);
+    if (line.compare(second + 1, end == std::string::npos ? std::string::npos : end - second - 1, name) != 0) continue;
+    uint64_t address = std::strtoull(line.c_str(), nullptr, 16);
+    if (address != 0) return address;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -108,6 +127,61 @@ struct CallTyping {
     }
   }
 
+  // The size in bytes of a value of type t, as sizeof() gives it; 0 if it has none.
+  uint64_t byteSize(const Type& t) {
+    switch (t.kind()) {
+      case TypeKind::Integer: return t.bits() / 8;
+      case TypeKind::Bool: return 1;
+      case TypeKind::String:
+      case TypeKind::Array: return t.capacity();
+      case TypeKind::Ipv4: return 4;
+      case TypeKind::Ipv6: return 16;
+      case TypeKind::Mac: return 6;
+      case TypeKind::Pointer: return 8;
+      case TypeKind::Struct: {
+        const StructLayout* layout = tc.types_.imported->findStruct(t.name());
+        return layout ? layout->size : 0;
+      }
+      case TypeKind::Tuple: {
+        uint64_t total = 0;
+        for (const Type& e : t.elements()) total += byteSize(e);
+        return total;
+      }
+      case TypeKind::Void:
+      case TypeKind::Aggregation: return 0;
+    }
+    return 0;
+  }
+
+  void sizeOf() {
+    uint64_t size = 0;
+    if (c.typeArgument) {
+      const ast::TypeName& name = *c.typeArgument;
+      if (name.pointers > 0) size = 8;
+      else if (name.kind == ast::TypeName::Kind::Builtin) size = name.name == "bool" ? 1 : std::stoul(name.name.substr(name.name.find_first_of("0123456789"))) / 8;
+      else if (name.kind == ast::TypeName::Kind::Enum) {
+        auto it = tc.types_.imported->enums.find(name.name);
+        if (it == tc.types_.imported->enums.end()) return error(name.range, name.spelling() + " is not known");
+        size = byteSize(it->second);
+      } else {
+        const StructLayout* layout = tc.types_.imported->findStruct(name.name);
+        if (!layout)
+          return error(name.range, name.spelling() + " is not known",
+                       "define it in the script, #include a header that does, or probe a binary built with -g");
+        size = layout->size;
+      }
+    } else if (c.args.size() == 1) {
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      size = byteSize(*t);
+      if (size == 0) return error(arg(0).range, "sizeof() of " + t->kindName() + " has no meaning");
+    } else {
+      return error(c.range, "sizeof() takes one type or one value", "sizeof(struct task_struct), sizeof(u32), sizeof($x)");
+    }
+    tc.types_.values[&c] = size;
+    tc.set(c, Type::u64());
+  }
+
   void aggregation() {
     Aggregation a = Aggregation::Count;
     std::string n = b.name;
@@ -154,6 +228,8 @@ struct CallTyping {
 
   void run() {
     std::string n = b.name;
+    if (c.typeArgument && n != "sizeof")
+      return error(c.typeArgument->range, n + "() takes values, not a type", "only sizeof() takes a type");
     if (n == "pass" && tc.kinds_.contains(ProbeKind::Afxdp))
       return error(c.calleeRange, "an afxdp block cannot pass() a packet to the kernel",
                    "its body runs in dptrace after the kernel handed the frame over: end it with tx() or drop()");
@@ -204,6 +280,38 @@ struct CallTyping {
                      "pass the array itself: join(args->argv)");
       if (c.args.size() == 2 && !stringLiteral(1, "join()'s delimiter")) return;
       return tc.set(c, Type());
+    }
+    if (n == "sizeof") return sizeOf();
+    if (n == "strncmp") {  // strncmp(s1, s2, n): 0 when the first n bytes match, as bpftrace
+      for (size_t i = 0; i < 2; ++i) {
+        auto t = tc.typeOf(arg(i));
+        if (!t) return;
+        if (!t->is(TypeKind::String))
+          return error(arg(i).range, "strncmp() compares strings, and this is " + t->kindName(),
+                       t->is(TypeKind::Pointer) ? "read the string first: str(p)" : "");
+      }
+      auto k = constantArg(2, "strncmp()'s length");
+      if (!k) return;
+      if (k->negative) return error(arg(2).range, "strncmp()'s length cannot be negative");
+      tc.types_.values[&c] = k->magnitude;
+      return tc.set(c, Type::integer(64, false));
+    }
+    if (n == "macaddr") {
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      if (t->is(TypeKind::Mac)) return tc.set(c, *t);
+      if ((t->is(TypeKind::Array) && t->capacity() >= 6) || t->is(TypeKind::Pointer)) return tc.set(c, Type::mac());
+      return error(arg(0).range, "macaddr() reads 6 bytes from an array or through a pointer, and this is " + t->str());
+    }
+    if (n == "kaddr") {
+      const ast::String* s = stringLiteral(0, "kaddr()'s symbol");
+      if (!s) return;
+      std::optional<uint64_t> address = kernelSymbolAddress(s->value);
+      if (!address)
+        return error(arg(0).range, "the kernel has no symbol '" + s->value + "' in /proc/kallsyms",
+                     "bpftrace says: Failed to resolve kernel symbol; data symbols are listed only with CONFIG_KALLSYMS_ALL");
+      tc.types_.values[&c] = *address;
+      return tc.set(c, Type::u64().in(AddressSpace::Kernel));
     }
     if (n == "str") {
       auto t = tc.typeOf(arg(0));

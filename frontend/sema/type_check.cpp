@@ -334,11 +334,22 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
   importC(program, options, diags, types);
   // Kernel types for the probes that read kernel memory, and with --btf: the
   // BTF is read only when a signature or a struct the script names needs it.
-  // curtask reads the kernel's struct task_struct from any probe.
-  struct ReadsCurtask : ast::Visitor<ReadsCurtask, true> {
+  // curtask reads the kernel's struct task_struct from any probe; a struct
+  // that a cast or sizeof() names may be the kernel's (BTF is read only if
+  // the C text and DWARF do not define it).
+  struct NamesKernelTypes : ast::Visitor<NamesKernelTypes, true> {
     using Visitor::visit;
     bool found = false;
     void visit(const ast::Identifier& e) { found |= e.name == "curtask"; }
+    void visit(const ast::Cast& e) {
+      found |= e.type.kind == ast::TypeName::Kind::Struct || e.type.kind == ast::TypeName::Kind::Union;
+      Visitor::visit(e);
+    }
+    void visit(const ast::Call& e) {
+      found |= e.typeArgument && (e.typeArgument->kind == ast::TypeName::Kind::Struct ||
+                                  e.typeArgument->kind == ast::TypeName::Kind::Union);
+      Visitor::visit(e);
+    }
   } curtask;
   bool kernelProbes = options.kernel != nullptr;
   for (const ast::Probe& probe : program.probes) {

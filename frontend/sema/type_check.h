@@ -90,6 +90,8 @@ struct TypeTable {
   const ImportedTypes* imported;
   std::unordered_map<const ast::Expr*, Type> exprs;
   std::map<std::string, MapInfo> maps;
+  // Calls whose value the checker knows: sizeof(), kaddr().
+  std::unordered_map<const ast::Expr*, uint64_t> values;
 
   const Type& of(const ast::Expr& e) const;
 };
