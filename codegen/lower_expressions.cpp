@@ -176,7 +176,7 @@ Val FunctionLowering::ternary(const ast::Ternary& t) {
   BasicBlock* yes = BasicBlock::Create(ctx_, "then", fn_);
   BasicBlock* no = BasicBlock::Create(ctx_, "else", fn_);
   BasicBlock* done = BasicBlock::Create(ctx_, "endif", fn_);
-  bool buffer = type.is(TypeKind::String) || type.is(TypeKind::Tuple);
+  bool buffer = type.is(TypeKind::String) || type.is(TypeKind::Tuple) || type.is(TypeKind::Deferred);
   Value* result = buffer ? zeroedBuffer(slotSize(type)) : nullptr;
   b_.CreateCondBr(c, yes, no);
   auto branch = [&](BasicBlock* bb, const ast::Expr& e) -> std::pair<Value*, BasicBlock*> {
@@ -226,6 +226,19 @@ Val FunctionLowering::callValue(const ast::Call& c) {
       return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), v.v, llvm::Align(8)), i64()), false};
     if (from.fromNetworkOrder() && from.bits() == 32) return {byteSwap(v.v, 32), false};  // back to network order
     return v;
+  }
+  if (c.callee == "usym" || c.callee == "ksym" || c.callee == "strerror" || c.callee == "strftime") {
+    // Two words, turned into text by dptrace when it prints them: the value,
+    // and the process (usym) or the format's index (strftime).
+    Val v = expr(*c.args[c.callee == "strftime" ? 1 : 0].value);
+    Value* buf = zeroedBuffer(16);
+    b_.CreateAlignedStore(v.v, buf, llvm::Align(8));
+    Value* second = nullptr;
+    if (c.callee == "usym") second = b_.CreateLShr(call(Helper::GetCurrentPidTgid, i64(), {}), 32);
+    if (c.callee == "strftime")
+      second = b_.getInt64(m_.addTimeFormat(static_cast<const ast::String&>(*c.args[0].value).value));
+    if (second) b_.CreateAlignedStore(second, offset(buf, 8), llvm::Align(8));
+    return {buf, true};
   }
   if (c.callee == "sizeof" || c.callee == "kaddr") return {b_.getInt64(m_.types().values.at(&c)), false};
   if (c.callee == "strncmp") {

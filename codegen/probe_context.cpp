@@ -63,6 +63,11 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
   if (n == "numaid") return {b_.CreateAnd(call(Helper::GetNumaNodeId, i64(), {}), 0xffffffff), false};
   if (n == "cgroup") return {call(Helper::GetCurrentCgroupId, i64(), {}), false};
   if (n == "jiffies") return {call(Helper::Jiffies64, i64(), {}), false};
+  if (n == "username") {  // the uid; the name is looked up when printed
+    Value* buf = zeroedBuffer(16);
+    b_.CreateAlignedStore(b_.CreateAnd(call(Helper::GetCurrentUidGid, i64(), {}), 0xffffffff), buf, llvm::Align(8));
+    return {buf, true};
+  }
   if (n == "curtask") return {call(Helper::GetCurrentTask, i64(), {}), false};
   if (n == "cpu") return {b_.CreateAnd(call(Helper::GetSmpProcessorId, i64(), {}), 0xffffffff), false};
   if (n == "nsecs") return {call(Helper::KtimeGetNs, i64(), {}), false};

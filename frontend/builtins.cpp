@@ -28,6 +28,7 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"jiffies", K::Value, 0, 0, "jiffies", "the kernel's jiffies", kTaskProbes},
     BuiltinInfo{"curtask", K::Value, 0, 0, "curtask", "address of the current task's struct task_struct (kernel memory)",
                 kTaskProbes},
+    BuiltinInfo{"username", K::Value, 0, 0, "username", "the name of the task's user (looked up when printed)", kTaskProbes},
     BuiltinInfo{"cpid", K::Value, 0, 0, "cpid", "pid of the command -c started", kAll},
     BuiltinInfo{"comm", K::Value, 0, 0, "comm", "name of the current task (16 bytes)", kTaskProbes},
     BuiltinInfo{"cpu", K::Value, 0, 0, "cpu", "the CPU the probe runs on", kAll},
@@ -63,6 +64,12 @@ constexpr std::array kBuiltins = {
                 kTaskProbes},
     BuiltinInfo{"str", K::Function, 1, 2, "str(p[, n])", "a string read from p, at most n bytes", kAll},
     BuiltinInfo{"ntop", K::Function, 1, 1, "ntop(addr)", "an IPv4 or IPv6 address from an integer or bytes", kAll},
+    BuiltinInfo{"usym", K::Function, 1, 1, "usym(addr)", "the function of the current process at addr (its name when printed)",
+                kTaskProbes},
+    BuiltinInfo{"ksym", K::Function, 1, 1, "ksym(addr)", "the kernel function at addr (its name when printed)", kAll},
+    BuiltinInfo{"strftime", K::Function, 2, 2, "strftime(fmt, ns)", "the wall-clock time of nsecs-time ns, formatted when printed",
+                kAll},
+    BuiltinInfo{"strerror", K::Function, 1, 1, "strerror(errno)", "the text of an errno value", kAll},
     BuiltinInfo{"sizeof", K::Function, 0, 1, "sizeof(TYPE) or sizeof(expr)", "the size in bytes of a type or of a value's type",
                 kAll},
     BuiltinInfo{"strncmp", K::Function, 3, 3, "strncmp(s1, s2, n)", "0 if the first n bytes of two strings are the same, else 1",
@@ -111,17 +118,17 @@ struct BpftraceOnly {
 constexpr BpftraceOnly kBpftraceOnly[] = {
     {"kstack", "the kernel stack trace"}, {"ustack", "the user stack trace"},
     {"cgroup", "the cgroup id of the task"},
-{"username", "the name of the task's user"},
+
     {"ctx", "the probe's raw context"}, {"sarg0", "a stack argument"},
     {"buf", "a byte buffer of a memory region"}, {"cat", "a file's contents"},
-    {"strftime", "formatted wall-clock time"}, 
+    
 
-    {"bswap", "a byte swap"}, {"ksym", "a kernel symbol name"}, {"usym", "a user symbol name"},
+    {"bswap", "a byte swap"}, 
     {"uaddr", "a user symbol's address"},
     {"system", "running a command"}, {"signal", "sending a signal"}, {"override", "overriding a return value"},
     {"reg", "a register by name"}, {"cgroupid", "a cgroup's id"},
     {"kptr", "a kernel pointer annotation"}, {"uptr", "a user pointer annotation"},
-    {"path", "a struct path's text"}, {"strerror", "an errno's text"}, {"skboutput", "skb output"},
+    {"path", "a struct path's text"}, {"skboutput", "skb output"},
     {"unwatch", "removing a watchpoint"},
 };
 

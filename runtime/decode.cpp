@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "symbolize.h"
+
 namespace dptrace {
 
 Value decodeSlot(const Type& t, const uint8_t* p) {
@@ -58,6 +60,11 @@ Value decodeSlot(const Type& t, const uint8_t* p) {
         off += slotSize(e);
       }
       return Value::tuple(std::move(elements));
+    }
+    case TypeKind::Deferred: {
+      uint64_t extra = 0;
+      std::memcpy(&extra, p + 8, 8);
+      return Value::str(deferredText(t.deferredKind(), word, extra));
     }
     default: return Value::uint(word);
   }

@@ -107,6 +107,7 @@ public:
       case TypeKind::Tuple: (*this)(t.elements()); break;
       case TypeKind::Aggregation: u64(static_cast<uint64_t>(t.aggregationKind())), (*this)(t.elements()[0]); break;
       case TypeKind::Array: (*this)(t.element()), u64(t.length()); break;
+      case TypeKind::Deferred: u64(static_cast<uint64_t>(t.deferredKind())); break;
       case TypeKind::Void:
       case TypeKind::Bool:
       case TypeKind::Ipv4:
@@ -180,6 +181,11 @@ private:
       case TypeKind::Ipv4: return Type::ipv4();
       case TypeKind::Ipv6: return Type::ipv6();
       case TypeKind::Mac: return Type::mac();
+      case TypeKind::Deferred: {
+        uint64_t d = u64();
+        if (d > static_cast<uint64_t>(Deferred::Strerror)) return fail(), Type();
+        return Type::deferred(static_cast<Deferred>(d));
+      }
       case TypeKind::Pointer: return Type::pointer(type(depth + 1));
       case TypeKind::Struct: {
         std::string name;

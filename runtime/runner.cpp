@@ -23,6 +23,7 @@
 #include "afxdp_run.h"
 #include "attach.h"
 #include "child_process.h"
+#include "symbolize.h"
 #include "decode.h"
 #include "fastpath_attach.h"
 #include "map_reader.h"
@@ -387,6 +388,7 @@ struct Run {
   }
 
   int attach() {
+    setStrftimeFormats(&script.timeFormats);  // strftime() values name their format by index
     int start = mapFd(script.startMap);
     uint32_t zero = 0;
     if (start >= 0) bpf_map_update_elem(start, &zero, &startNs, BPF_ANY);

@@ -115,7 +115,8 @@ struct CallTyping {
       if (!t) continue;
       char letter = convs[i].letter;
       bool wantsText = letter == 's';
-      bool isText = t->is(TypeKind::String) || t->isAddress() || t->is(TypeKind::Mac) || t->is(TypeKind::Array);
+      bool isText = t->is(TypeKind::String) || t->isAddress() || t->is(TypeKind::Mac) || t->is(TypeKind::Array) ||
+                    t->is(TypeKind::Deferred);
       bool isNumber = t->isIntegerLike() || t->is(TypeKind::Pointer);
       std::string conv = fmt->value.substr(convs[i].at, convs[i].length);
       if (wantsText && !isText)
@@ -147,6 +148,7 @@ struct CallTyping {
         for (const Type& e : t.elements()) total += byteSize(e);
         return total;
       }
+      case TypeKind::Deferred: return 16;
       case TypeKind::Void:
       case TypeKind::Aggregation: return 0;
     }
@@ -282,6 +284,18 @@ struct CallTyping {
       return tc.set(c, Type());
     }
     if (n == "sizeof") return sizeOf();
+    if (n == "usym" || n == "ksym" || n == "strerror") {
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      if (!t->isIntegerLike() && !t->is(TypeKind::Pointer))
+        return error(arg(0).range, n + "() takes " + (n == "strerror" ? "an errno" : "an address") + ", and this is " + t->kindName());
+      return tc.set(c, Type::deferred(n == "usym" ? Deferred::Usym : n == "ksym" ? Deferred::Ksym : Deferred::Strerror));
+    }
+    if (n == "strftime") {
+      if (!stringLiteral(0, "the format of strftime()")) return;
+      if (!integerArg(1, "strftime()'s time")) return;
+      return tc.set(c, Type::deferred(Deferred::Strftime));
+    }
     if (n == "strncmp") {  // strncmp(s1, s2, n): 0 when the first n bytes match, as bpftrace
       for (size_t i = 0; i < 2; ++i) {
         auto t = tc.typeOf(arg(i));

@@ -69,6 +69,23 @@ Type Type::in(AddressSpace space) const {
   return t;
 }
 
+Type Type::deferred(Deferred d) {
+  Type t = sized(TypeKind::Deferred, 128);
+  t.deferred_ = d;
+  return t;
+}
+
+const char* deferredName(Deferred d) {
+  switch (d) {
+    case Deferred::Usym: return "usym";
+    case Deferred::Ksym: return "ksym";
+    case Deferred::Username: return "username";
+    case Deferred::Strftime: return "strftime";
+    case Deferred::Strerror: return "strerror";
+  }
+  return "?";
+}
+
 bool Type::sameKind(const Type& o) const {
   if (isIntegerLike() && o.isIntegerLike()) return true;
   if (kind_ != o.kind_) return false;
@@ -76,6 +93,7 @@ bool Type::sameKind(const Type& o) const {
     case TypeKind::Pointer: return pointee().sameKind(o.pointee());
     case TypeKind::Struct: return name_ == o.name_;
     case TypeKind::Aggregation: return aggregation_ == o.aggregation_;
+    case TypeKind::Deferred: return deferred_ == o.deferred_;
     case TypeKind::Array: return *this == o;  // arrays of one element type and length
     case TypeKind::Tuple:
       if (elements_.size() != o.elements_.size()) return false;
@@ -88,6 +106,7 @@ bool Type::sameKind(const Type& o) const {
 
 bool Type::operator==(const Type& o) const {
   return kind_ == o.kind_ && bits_ == o.bits_ && signed_ == o.signed_ && aggregation_ == o.aggregation_ &&
+         deferred_ == o.deferred_ &&
          name_ == o.name_ && elements_ == o.elements_;
 }
 
@@ -105,6 +124,7 @@ std::string Type::str() const {
       return p + (p.back() == '*' ? "*" : " *");
     }
     case TypeKind::Struct: return "struct " + name_;
+    case TypeKind::Deferred: return deferredName(deferred_);
     case TypeKind::Array: return element().str() + "[" + std::to_string(length()) + "]";
     case TypeKind::Tuple: {
       std::string s = "(";
@@ -133,6 +153,7 @@ std::string Type::kindName() const {
     case TypeKind::Struct: return "a struct";
     case TypeKind::Tuple: return "a tuple";
     case TypeKind::Array: return "an array";
+    case TypeKind::Deferred: return std::string("a ") + deferredName(deferred_) + "() value (text when printed)";
     case TypeKind::Aggregation: return std::string("a ") + aggregationName(aggregation_) + "() aggregation";
   }
   return "?";

@@ -13,8 +13,13 @@
 
 namespace dptrace {
 
-enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array };
+enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array, Deferred };
 enum class Aggregation { Count, Sum, Avg, Min, Max, Stats, Hist, Lhist };
+
+// A value that dptrace turns into text when it prints it, as bpftrace does:
+// usym(addr), ksym(addr), username, strftime(fmt, ns), strerror(errno).
+// Two slots: the raw value, and the process (usym) or the format (strftime).
+enum class Deferred : uint8_t { Usym, Ksym, Username, Strftime, Strerror };
 
 // Where the memory a pointer (or an address held in an integer, or a struct
 // read through one) points to lies, as bpftrace tracks it: curtask points
@@ -41,6 +46,7 @@ public:
   static Type tuple(std::vector<Type> elements);
   static Type aggregation(Aggregation a, Type argument);
   static Type array(Type element, uint32_t length);  // C layout: `length` elements one after another
+  static Type deferred(Deferred d);
 
   TypeKind kind() const { return kind_; }
   bool is(TypeKind k) const { return kind_ == k; }
@@ -55,6 +61,7 @@ public:
   const std::vector<Type>& elements() const { return elements_; }  // tuple elements; aggregation argument
   const std::string& name() const { return name_; }                // struct name
   Aggregation aggregationKind() const { return aggregation_; }
+  Deferred deferredKind() const { return deferred_; }
   // An integer read from a big-endian kernel value (BTF __be16, __be32,
   // __be64) into host order. ntop() and comparisons with pton() addresses
   // turn it back; every other use sees the host-order number.
@@ -86,6 +93,7 @@ private:
   bool signed_ = false;
   bool fromNetwork_ = false;
   AddressSpace space_ = AddressSpace::Probe;
+  Deferred deferred_ = Deferred::Usym;
   Aggregation aggregation_ = Aggregation::Count;
   std::string name_;
   std::vector<Type> elements_;
@@ -96,5 +104,6 @@ private:
 bool unify(const Type& a, const Type& b, Type& out);
 
 const char* aggregationName(Aggregation a);
+const char* deferredName(Deferred d);
 
 }  // namespace dptrace

@@ -592,6 +592,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
     return set(e, Type::integer(32, false));
   }
   if (n == "comm") return set(e, Type::string(16));
+  if (n == "username") return set(e, Type::deferred(Deferred::Username));
   // With DWARF, argN and retval take the declared types (a uint16_t is 16 bits, not all of rax).
   // argN is the Nth parameter, where the calling convention put it.
   if (n == "argN" && signature_) {

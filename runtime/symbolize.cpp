@@ -1,0 +1,151 @@
+#include "symbolize.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "elf_symbols.h"
+
+namespace dptrace {
+namespace {
+
+const std::vector<std::string>* strftimeFormats = nullptr;
+
+std::string hex(uint64_t v) {
+  std::ostringstream s;
+  s << "0x" << std::hex << v;
+  return s.str();
+}
+
+// The function whose [address, address + size) holds `at`, in a list
+// sorted by address; a symbol without a size holds up to the next one.
+std::optional<std::string> symbolAt(const std::vector<FunctionSymbol>& sorted, uint64_t at) {
+  auto next = std::upper_bound(sorted.begin(), sorted.end(), at,
+                               [](uint64_t a, const FunctionSymbol& s) { return a < s.address; });
+  if (next == sorted.begin()) return std::nullopt;
+  const FunctionSymbol& s = *(next - 1);
+  if (s.size != 0 && at >= s.address + s.size) return std::nullopt;
+  return s.name;
+}
+
+// An ELF file's functions by address, and its loadable segments (offset,
+// vaddr, size) to turn a file offset into an address.
+struct ElfImage {
+  std::vector<FunctionSymbol> functions;
+  struct Segment {
+    uint64_t offset, vaddr, size;
+  };
+  std::vector<Segment> segments;
+};
+
+const ElfImage& image(const std::string& path) {
+  static std::map<std::string, ElfImage> cache;
+  auto it = cache.find(path);
+  if (it != cache.end()) return it->second;
+  ElfImage img;
+  std::string error;
+  if (auto symbols = readFunctionSymbols(path, error)) img.functions = std::move(*symbols);
+  std::sort(img.functions.begin(), img.functions.end(),
+            [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; });
+  elf_version(EV_CURRENT);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (Elf* elf = elf_begin(fd, ELF_C_READ, nullptr)) {
+      size_t count = 0;
+      if (elf_getphdrnum(elf, &count) == 0)
+        for (size_t i = 0; i < count; ++i) {
+          GElf_Phdr ph;
+          if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD)
+            img.segments.push_back({ph.p_offset, ph.p_vaddr, ph.p_filesz});
+        }
+      elf_end(elf);
+    }
+    close(fd);
+  }
+  return cache.emplace(path, std::move(img)).first->second;
+}
+
+std::string userSymbol(uint64_t pid, uint64_t address) {
+  // The mapping of the process that holds the address: its file, and where in it.
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    uint64_t start = 0, end = 0, offset = 0;
+    char perms[8] = {}, path[4096] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %*s %*s %4095[^\n]", &start, &end, perms, &offset, path) < 4) continue;
+    if (address < start || address >= end || path[0] != '/') continue;
+    uint64_t fileOffset = address - start + offset;
+    std::string file = "/proc/" + std::to_string(pid) + "/root" + path;  // the process's own view of the file
+    if (access(file.c_str(), R_OK) != 0) file = path;
+    const ElfImage& img = image(file);
+    for (const ElfImage::Segment& s : img.segments)
+      if (fileOffset >= s.offset && fileOffset < s.offset + s.size)
+        if (auto name = symbolAt(img.functions, fileOffset - s.offset + s.vaddr)) return *name;
+    break;
+  }
+  return hex(address);
+}
+
+std::string kernelSymbol(uint64_t address) {
+  static std::vector<FunctionSymbol> sorted = [] {
+    std::vector<FunctionSymbol> out;
+    std::ifstream in("/proc/kallsyms");
+    std::string line;
+    while (std::getline(in, line)) {
+      char type = 0, name[512] = {};
+      uint64_t at = 0;
+      if (std::sscanf(line.c_str(), "%lx %c %511s", &at, &type, name) == 3 && at != 0) out.push_back({name, at, 0});
+    }
+    std::sort(out.begin(), out.end(), [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; });
+    return out;
+  }();
+  auto name = symbolAt(sorted, address);
+  return name ? *name : hex(address);
+}
+
+}  // namespace
+
+void setStrftimeFormats(const std::vector<std::string>* formats) { strftimeFormats = formats; }
+
+std::string deferredText(Deferred kind, uint64_t value, uint64_t extra) {
+  switch (kind) {
+    case Deferred::Usym: return userSymbol(extra, value);
+    case Deferred::Ksym: return kernelSymbol(value);
+    case Deferred::Username: {
+      passwd pw{}, *found = nullptr;
+      char buf[4096];
+      if (getpwuid_r(static_cast<uid_t>(value), &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
+      return std::to_string(value);
+    }
+    case Deferred::Strerror: return std::strerror(static_cast<int>(value));
+    case Deferred::Strftime: {
+      if (!strftimeFormats || extra >= strftimeFormats->size()) return "";
+      // ns is on the monotonic clock (nsecs): the wall clock is that plus
+      // the distance between the two clocks now.
+      timespec real{}, mono{};
+      clock_gettime(CLOCK_REALTIME, &real);
+      clock_gettime(CLOCK_MONOTONIC, &mono);
+      __int128 wallNs = static_cast<__int128>(value) + (static_cast<__int128>(real.tv_sec) - mono.tv_sec) * 1000000000 +
+                        (real.tv_nsec - mono.tv_nsec);
+      time_t seconds = static_cast<time_t>(wallNs / 1000000000);
+      tm local{};
+      localtime_r(&seconds, &local);
+      char out[512];
+      size_t n = std::strftime(out, sizeof out, (*strftimeFormats)[extra].c_str(), &local);
+      return std::string(out, n);
+    }
+  }
+  return "";
+}
+
+}  // namespace dptrace
