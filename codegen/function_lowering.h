@@ -121,6 +121,7 @@ private:
   // Does memory of `space` lie in a process (Probe: do this probe's pointers point into one)?
   bool userMemory(AddressSpace space = AddressSpace::Probe) const;
   void join(const ast::Call& c);
+  uint64_t pointerStride(const Type& pointer);
   Val readMemory(Value* address, const Type& t, uint32_t size, AddressSpace space);
   std::optional<Val> structField(const ast::Field& f);
   const StructField* fieldOf(const ast::Field& f, const StructLayout*& layout);

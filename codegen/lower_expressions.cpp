@@ -84,7 +84,8 @@ Val FunctionLowering::increment(const ast::Unary& u) {
   bool post = u.op == ast::UnaryOp::PostIncrement || u.op == ast::UnaryOp::PostDecrement;
   const Type& t = typeOf(*u.operand);
   Val old = expr(*u.operand);
-  Value* now = normalize(up ? b_.CreateAdd(old.v, b_.getInt64(1)) : b_.CreateSub(old.v, b_.getInt64(1)), t);
+  Value* step = b_.getInt64(t.is(TypeKind::Pointer) ? pointerStride(t) : 1);  // $p++ moves to the next target
+  Value* now = normalize(up ? b_.CreateAdd(old.v, step) : b_.CreateSub(old.v, step), t);
   storeTo(*u.operand, {now, false}, t);
   return {post ? old.v : now, false};
 }
@@ -127,8 +128,20 @@ Val FunctionLowering::binary(const ast::Binary& e) {
     case ast::BinaryOp::Le: return cmp(sign ? P::ICMP_SLE : P::ICMP_ULE);
     case ast::BinaryOp::Gt: return cmp(sign ? P::ICMP_SGT : P::ICMP_UGT);
     case ast::BinaryOp::Ge: return cmp(sign ? P::ICMP_SGE : P::ICMP_UGE);
-    default: return {arithmetic(e.op, l.v, r.v, typeOf(e)), false};
+    default:
+      // p + n, n + p, p - n: n of the pointer's targets.
+      if (lt.is(TypeKind::Pointer) && !rt.is(TypeKind::Pointer)) r.v = b_.CreateMul(r.v, b_.getInt64(pointerStride(lt)));
+      if (rt.is(TypeKind::Pointer) && !lt.is(TypeKind::Pointer)) l.v = b_.CreateMul(l.v, b_.getInt64(pointerStride(rt)));
+      return {arithmetic(e.op, l.v, r.v, typeOf(e)), false};
   }
+}
+
+// How far p + 1 is from p: the size of p's target (a byte for void).
+uint64_t FunctionLowering::pointerStride(const Type& pointer) {
+  const Type& target = pointer.pointee();
+  if (target.is(TypeKind::Void)) return 1;
+  uint32_t size = elementSize(target);
+  return size ? size : 1;
 }
 
 // An arithmetic or bit operator in type t, the result normalised to it; the

@@ -731,8 +731,8 @@ void TypeChecker::visit(const ast::Unary& e) {
       const char* op = e.op == ast::UnaryOp::PreIncrement || e.op == ast::UnaryOp::PostIncrement ? "++" : "--";
       WriteRefusal why;
       if (!writePlace(*e.operand, WriteOp::Increment, why)) return error(e.operand->range, why.message, why.hint);
-      if (!t->is(TypeKind::Integer))
-        return error(e.range, std::string("'") + op + "' needs an integer, not " + t->kindName());
+      if (!t->is(TypeKind::Integer) && !t->is(TypeKind::Pointer))  // a pointer steps by its target's size
+        return error(e.range, std::string("'") + op + "' needs an integer or a pointer, not " + t->kindName());
       return set(e, *t);
     }
   }
@@ -773,11 +773,13 @@ void TypeChecker::visit(const ast::Binary& e) {
     return set(e, Type::boolean());
   }
 
-  // Pointer arithmetic: p + n, p - n.
+  // Pointer arithmetic, as in C and bpftrace: p + n, n + p and p - n move by
+  // n of p's targets (a void pointer by bytes).
   if (l->is(TypeKind::Pointer) || r->is(TypeKind::Pointer)) {
     if (comparison) return set(e, Type::boolean());
     if ((e.op == ast::BinaryOp::Add || e.op == ast::BinaryOp::Sub) && l->is(TypeKind::Pointer) && r->isIntegerLike())
       return set(e, *l);
+    if (e.op == ast::BinaryOp::Add && r->is(TypeKind::Pointer) && l->isIntegerLike()) return set(e, *r);
     return error(e.range, std::string("'") + op + "' cannot combine " + l->kindName() + " and " + r->kindName());
   }
 
