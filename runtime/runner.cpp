@@ -423,12 +423,29 @@ struct Run {
     }
   }
 
-  // The run loop: the ring buffer, SIGINT/SIGTERM, and the target process.
+  // Every map of the script, by name (at exit, and on SIGUSR1).
+  void printMaps() {
+    std::map<std::string, MapSnapshot> byName;
+    for (size_t i = 0; i < script.maps.size(); ++i) {
+      MapAccess m = access(i);
+      if (m.valid()) byName[script.maps[i].name] = readMap(m, script.maps[i], zeroed[i]);
+    }
+    if (options.pcap) {  // @verdict: what the xdp blocks did with the capture's packets
+      MapSnapshot& verdicts = byName["verdict"];
+      verdicts.name = "verdict";
+      for (const auto& [name, n] : replay.verdicts) verdicts.entries.push_back({{Value::str(name)}, Value::uint(n)});
+    }
+    for (const auto& [name, snap] : byName) out.map(snap);  // empty ones too, as bpftrace prints them
+  }
+
+  // The run loop: the ring buffer, SIGINT/SIGTERM (SIGUSR1 prints the maps),
+  // and the target process.
   void loop() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGUSR1);
     int sfd = signalfd(-1, &signals, SFD_CLOEXEC);
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     epoll_event ev{};
@@ -490,7 +507,15 @@ struct Run {
           ended = true;
           if (child.started()) child.reap();  // it ended by itself
         }
-        ended |= ready[i].data.fd == sfd;
+        if (ready[i].data.fd == sfd) {
+          signalfd_siginfo info{};
+          if (read(sfd, &info, sizeof info) == sizeof info && info.ssi_signo == SIGUSR1) {
+            ring_buffer__consume(rb);  // what the probes printed before it, first
+            printMaps();  // as bpftrace does; the run goes on
+          } else {
+            ended = true;
+          }
+        }
         if (ready[i].data.fd == tfd && tfd >= 0) {
           uint64_t ticks = 0;
           if (read(tfd, &ticks, sizeof ticks) < 0) ticks = 0;
@@ -521,17 +546,7 @@ struct Run {
     runOnce(ProbeKind::End);
     ring_buffer__consume(rb);
     out.beginExitMaps();
-    std::map<std::string, MapSnapshot> byName;
-    for (size_t i = 0; i < script.maps.size(); ++i) {
-      MapAccess m = access(i);
-      if (m.valid()) byName[script.maps[i].name] = readMap(m, script.maps[i], zeroed[i]);
-    }
-    if (options.pcap) {  // @verdict: what the xdp blocks did with the capture's packets
-      MapSnapshot& verdicts = byName["verdict"];
-      verdicts.name = "verdict";
-      for (const auto& [name, n] : replay.verdicts) verdicts.entries.push_back({{Value::str(name)}, Value::uint(n)});
-    }
-    for (const auto& [name, snap] : byName) out.map(snap);  // empty ones too, as bpftrace prints them
+    printMaps();
     auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
     if (replay.skipped)
       notice("pcap_skipped", plural(replay.skipped, "frame") + " of the capture skipped: shorter than an Ethernet header (14 bytes)",
@@ -642,6 +657,7 @@ struct Run {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGUSR1);  // prints the maps (the loop reads it), never ends dptrace
     if (options.pid) targetPid = *options.pid;
     if (options.command) {
       if (auto error = child.start(*options.command))

@@ -7,6 +7,7 @@ dptrace's status (128+N if a signal N ended it). Every wait is bounded.
 
   --workload CMD   shell command to run once dptrace is attached
   --signal NAME    INT, TERM or KILL after the workload; default: wait for exit
+  --usr1           SIGUSR1 after the workload, before --signal (maps print)
   --stall          do not read dptrace's stdout until it was signalled
                    (a full pipe makes dptrace slow, so its ring buffer fills)
   --after-kill CMD shell command run after a KILL (e.g. to list what is left)
@@ -27,6 +28,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--workload")
 parser.add_argument("--signal", choices=["INT", "TERM", "KILL"])
 parser.add_argument("--stall", action="store_true")
+parser.add_argument("--usr1", action="store_true")
 parser.add_argument("--after-kill")
 parser.add_argument("--check-gone", action="store_true")
 parser.add_argument("--timeout", type=float, default=30)
@@ -96,6 +98,9 @@ if args.check_gone:
     time.sleep(0.2)
     progs, links = owned("prog", proc.pid), owned("link", proc.pid)
     print("owned: %d programs, %d links" % (len(progs), len(links)), file=sys.stderr)
+if args.usr1:
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGUSR1)
 if args.signal:
     time.sleep(0.2)
     proc.send_signal(getattr(signal, "SIG" + args.signal))
