@@ -179,6 +179,20 @@ void FunctionLowering::callStatement(const ast::Call& c) {
   if (packet_ && n == "vlan_pop") return vlanPop();
   if (packet_ && n == "vlan_push") return vlanPush(*c.args[0].value);
   if (n == "join") return join(c);
+  if (n == "cat" || n == "system") {  // done by dptrace when the record arrives, as printf's text is
+    PrintfLayout layout;
+    layout.format = static_cast<const ast::String&>(*c.args[0].value).value;
+    std::vector<const ast::Expr*> args;
+    for (size_t i = 1; i < c.args.size(); ++i) {
+      args.push_back(c.args[i].value.get());
+      layout.args.push_back(typeOf(*c.args[i].value));
+    }
+    return event(n == "cat" ? EventKind::Cat : EventKind::System, m_.addPrintf(std::move(layout)), args);
+  }
+  if (n == "signal") {
+    call(Helper::SendSignal, i64(), {b_.getInt64(m_.types().values.at(&c))});
+    return;
+  }
   if (n == "time") {
     std::string fmt = c.args.empty() ? "%H:%M:%S\n" : static_cast<const ast::String&>(*c.args[0].value).value;
     return event(EventKind::Time, m_.addTimeFormat(fmt), {});

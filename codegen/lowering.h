@@ -32,6 +32,7 @@ enum class Helper : int64_t {
   GetCurrentCgroupId = 80,
   Jiffies64 = 118,
   GetCurrentTask = 35,
+  SendSignal = 109,
   RingbufReserve = 131,
   RingbufSubmit = 132,
   Redirect = 23,

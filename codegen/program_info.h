@@ -32,7 +32,7 @@ struct MapLayout {
 };
 
 // Ring-buffer records start with two 64-bit words: the kind and an index.
-enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8, Join = 9 };
+enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8, Join = 9, Cat = 10, System = 11 };
 
 // join(): a record of kJoinArgs strings of kJoinArgSize bytes each (bpftrace's defaults).
 inline constexpr uint32_t kJoinArgs = 16, kJoinArgSize = 1024;

@@ -70,6 +70,12 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"strftime", K::Function, 2, 2, "strftime(fmt, ns)", "the wall-clock time of nsecs-time ns, formatted when printed",
                 kAll},
     BuiltinInfo{"strerror", K::Function, 1, 1, "strerror(errno)", "the text of an errno value", kAll},
+    BuiltinInfo{"cat", K::Function, 1, -1, "cat(fmt, ...)", "print a file's contents (its name formatted as printf does)", kAll},
+    BuiltinInfo{"system", K::Function, 1, -1, "system(fmt, ...)", "run a command through the shell and print its output (--unsafe)",
+                kAll},
+    BuiltinInfo{"signal", K::Function, 1, 1, "signal(sig)", "send a signal to the current task (--unsafe)",
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
+                           P::Software, P::Hardware}},
     BuiltinInfo{"sizeof", K::Function, 0, 1, "sizeof(TYPE) or sizeof(expr)", "the size in bytes of a type or of a value's type",
                 kAll},
     BuiltinInfo{"strncmp", K::Function, 3, 3, "strncmp(s1, s2, n)", "0 if the first n bytes of two strings are the same, else 1",
@@ -120,12 +126,12 @@ constexpr BpftraceOnly kBpftraceOnly[] = {
     {"cgroup", "the cgroup id of the task"},
 
     {"ctx", "the probe's raw context"}, {"sarg0", "a stack argument"},
-    {"buf", "a byte buffer of a memory region"}, {"cat", "a file's contents"},
+    {"buf", "a byte buffer of a memory region"}, {"cgroup_path", "a cgroup's path"},
     
 
     {"bswap", "a byte swap"}, 
     {"uaddr", "a user symbol's address"},
-    {"system", "running a command"}, {"signal", "sending a signal"}, {"override", "overriding a return value"},
+    {"override", "overriding a return value"},
     {"reg", "a register by name"}, {"cgroupid", "a cgroup's id"},
     {"kptr", "a kernel pointer annotation"}, {"uptr", "a user pointer annotation"},
     {"path", "a struct path's text"}, {"skboutput", "skb output"},

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <ctime>
 #include <iostream>
 #include <map>
@@ -23,12 +24,12 @@
 #include "afxdp_run.h"
 #include "attach.h"
 #include "child_process.h"
-#include "symbolize.h"
 #include "decode.h"
 #include "fastpath_attach.h"
 #include "map_reader.h"
 #include "output/map_order.h"
 #include "pcap_replay.h"
+#include "symbolize.h"
 #include "uprobe_multi.h"
 
 namespace dptrace {
@@ -234,6 +235,21 @@ struct Run {
         out.value(decodeSlot(t, data + 16));
         return;
       }
+      case EventKind::Cat:
+      case EventKind::System: {
+        if (index >= script.printfs.size()) return;
+        const PrintfLayout& p = script.printfs[index];
+        std::vector<Value> args;
+        size_t off = 16;
+        for (const Type& t : p.args) {
+          if (off + slotSize(t) > size) return;
+          args.push_back(decodeSlot(t, data + off));
+          off += slotSize(t);
+        }
+        std::string what = formatPrintf(p.format, args);
+        if (static_cast<EventKind>(kind) == EventKind::Cat) return catFile(what);
+        return runCommand(what);
+      }
       case EventKind::Join: {  // up to kJoinArgs strings; the first empty one ends them
         if (index >= script.printfs.size()) return;
         std::string joined;
@@ -280,6 +296,35 @@ struct Run {
         return;
       }
     }
+  }
+
+  // cat(): at most 10240 bytes of the file (bpftrace's cat_bytes_max).
+  void catFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      notice("cat_error", "cat(): cannot open '" + path + "': " + std::strerror(errno),
+             {{"file", Value::str(path)}, {"error", Value::str(std::strerror(errno))}});
+      return;
+    }
+    std::string text(10240, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    out.raw("cat", text);
+  }
+
+  // system() (with --unsafe): the command through /bin/sh, its output as it is.
+  void runCommand(const std::string& command) {
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) {
+      notice("system_error", "system(): cannot run '" + command + "': " + std::strerror(errno),
+             {{"command", Value::str(command)}});
+      return;
+    }
+    std::string text;
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
+    pclose(pipe);
+    out.raw("system", text);
   }
 
   SourceRange refusedAt(const std::string& log, SourceRange fallback) {

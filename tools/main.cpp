@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   app.add_flag("-l", o.list, "List probes: tracepoints and xdp interfaces; 'uprobe:BIN:*'; 'fentry:*'; 'rawtracepoint:*'");
   app.add_flag("-q", o.quiet, "Quiet: no \"Attaching N probes...\" line (as bpftrace -q)");
   app.add_flag("--no-warnings", o.noWarnings, "Do not print warnings (as bpftrace --no-warnings)");
-  app.add_flag("--unsafe", o.unsafe, "Accepted for bpftrace's scripts; dptrace has no unsafe builtin yet");
+  app.add_flag("--unsafe", o.unsafe, "Allow system() and signal(), as bpftrace's --unsafe does");
   app.add_option("-B", o.buffering, "Output buffering: line (default for a terminal), full or none, as bpftrace -B")
       ->check(CLI::IsMember({"line", "full", "none"}))
       ->type_name("line|full|none");

@@ -16,7 +16,7 @@ struct Options {
   bool verbose = false;             // -v
   bool quiet = false;
   bool noWarnings = false;  // --no-warnings
-  bool unsafe = false;      // --unsafe (bpftrace's; dptrace has no unsafe builtin yet)
+  bool unsafe = false;      // --unsafe: system() and signal() may run
   std::optional<std::string> buffering;  // -B line|full|none  // -q: no "Attaching N probes..." (bpftrace\'s -q)
   std::optional<int> pid;           // -p
   std::optional<std::string> command;  // -c

@@ -211,7 +211,7 @@ std::string bootId() {
 
 // Whether -c starts a command: cpid is refused without one, so a script
 // type-checked with -c is not reused without it.
-std::string commandKey(const Options& o) { return o.command ? "\ncommand" : ""; }
+std::string commandKey(const Options& o) { return std::string(o.command ? "\ncommand" : "") + (o.unsafe ? "\nunsafe" : ""); }
 
 // Everything a compiled object depends on besides dptrace's own build: the
 // script, the options, the interfaces and the probed binaries (their DWARF
@@ -374,6 +374,7 @@ int runDptrace(const Options& o) {
   ImportedTypes imported;
   imports.process = o.pid || o.command;
   imports.command = o.command.has_value();
+  imports.unsafe = o.unsafe;
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;

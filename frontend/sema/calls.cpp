@@ -1,6 +1,7 @@
 // Typing of calls: functions, aggregations, map functions and packet actions,
 // with printf's format checked against its arguments.
 #include <arpa/inet.h>
+#include <string.h>
 
 #include <fstream>
 
@@ -95,8 +96,8 @@ struct CallTyping {
     return &static_cast<const ast::String&>(arg(i));
   }
 
-  void printf() {
-    const ast::String* fmt = stringLiteral(0, "the format of printf()");
+  void printf(const char* what = "the format of printf()") {
+    const ast::String* fmt = stringLiteral(0, what);
     if (!fmt) return;
     std::optional<size_t> bad;
     auto convs = conversions(fmt->value, bad);
@@ -250,6 +251,33 @@ struct CallTyping {
       default: break;
     }
     if (n == "printf") return printf(), tc.set(c, Type());
+    if (n == "cat") return printf("cat()'s file name"), tc.set(c, Type());
+    if (n == "system") {
+      if (!tc.types_.imported->unsafe)
+        return error(c.calleeRange, "system() runs a command as root: it needs --unsafe", "run dptrace --unsafe, as bpftrace wants");
+      return printf("system()'s command"), tc.set(c, Type());
+    }
+    if (n == "signal") {
+      if (!tc.types_.imported->unsafe)
+        return error(c.calleeRange, "signal() sends a signal to the traced task: it needs --unsafe",
+                     "run dptrace --unsafe, as bpftrace wants");
+      int sig = 0;
+      if (arg(0).kind == ast::ExprKind::String) {
+        std::string name = static_cast<const ast::String&>(arg(0)).value;
+        tc.typeOf(arg(0));
+        if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+        for (int s = 1; s < 32; ++s)
+          if (const char* abbrev = sigabbrev_np(s); abbrev && name == abbrev) sig = s;
+        if (sig == 0) return error(arg(0).range, "'" + static_cast<const ast::String&>(arg(0)).value + "' is no signal", "for example signal(\"KILL\") or signal(9)");
+      } else {
+        auto k = constantArg(0, "signal()'s signal");
+        if (!k) return;
+        if (k->negative || k->magnitude < 1 || k->magnitude > 64) return error(arg(0).range, "a signal is a number from 1 to 64");
+        sig = static_cast<int>(k->magnitude);
+      }
+      tc.types_.values[&c] = static_cast<uint64_t>(sig);
+      return tc.set(c, Type());
+    }
     if (n == "print") {
       if (const ast::Map* m = tc.wholeMapArgument(c, 0)) {
         // print(@m, top, div), as bpftrace: the `top` largest entries, values divided by `div`.

@@ -54,6 +54,7 @@ struct ImportedTypes {
   std::map<std::string, Type> enums;                    // enum name -> its integer type (C definitions)
   std::map<std::string, CConstant> constants;           // enum constants and integer #defines (C definitions)
   bool command = false;                                 // -c: cpid has a value
+  bool unsafe = false;                                  // --unsafe
 
   // Kernel types (BTF): the signatures of fentry/fexit functions and of
   // rawtracepoints, by kernelProbeKey(); structs the C text and DWARF do not
@@ -103,6 +104,7 @@ struct ImportOptions {
   bool kernelTypes = true;               // false: no BTF is read (the fuzzer)
   bool process = false;                  // -p or -c: DPDK's burst functions go through rte_eth_fp_ops, not DWARF's inlined calls
   bool command = false;                  // -c: cpid has a value
+  bool unsafe = false;                   // --unsafe: system() and signal() are allowed
 };
 
 // Reads the types the probes need: C definitions and #include (Clang), the

@@ -117,6 +117,10 @@ public:
     out_ << "{\"type\": \"time\", \"data\": " << jsonQuote(text) << "}" << std::endl;
   }
 
+  void raw(const std::string& type, const std::string& text) override {
+    out_ << "{\"type\": " << jsonQuote(type) << ", \"data\": " << jsonQuote(text) << "}" << std::endl;
+  }
+
   void join(const std::string& text) override {
     out_ << "{\"type\": \"join\", \"data\": " << jsonQuote(text) << "}" << std::endl;
   }

@@ -34,6 +34,9 @@ public:
   virtual void time(const std::string& text) = 0;
   // The strings join() joined (text: a line; JSON: {"type": "join", ...}).
   virtual void join(const std::string& text) = 0;
+  // A file's contents (cat()) and a command's output (system()): text as it
+  // is; JSON: {"type": "cat" | "system", "data": ...}.
+  virtual void raw(const std::string& type, const std::string& text) = 0;
   virtual void notice(const Notice& notice) = 0;
   // One map, entries as read; printers sort them (by value, as bpftrace does).
   virtual void map(const MapSnapshot& map) = 0;

@@ -54,6 +54,7 @@ public:
   void printf(const std::string& text) override { out_ << text << std::flush; }
   void time(const std::string& text) override { out_ << text << std::flush; }
   void join(const std::string& text) override { out_ << text << "\n" << std::flush; }
+  void raw(const std::string&, const std::string& text) override { out_ << text << std::flush; }
   void value(const Value& v) override { out_ << v.text() << "\n" << std::flush; }
   void notice(const Notice& n) override { err_ << n.text << std::flush; }
 
