@@ -32,6 +32,7 @@ enum class Helper : int64_t {
   GetCurrentCgroupId = 80,
   Jiffies64 = 118,
   GetCurrentTask = 35,
+  GetStackid = 27,
   SendSignal = 109,
   RingbufReserve = 131,
   RingbufSubmit = 132,
@@ -118,6 +119,7 @@ public:
   llvm::GlobalVariable* lost() { return lost_; }
   llvm::GlobalVariable* refused() { return refused_; }
   llvm::GlobalVariable* start() { return start_; }
+  llvm::GlobalVariable* stacks() { return stacks_; }  // kstack/ustack: a stack-trace map (null if unused)
   llvm::GlobalVariable* loopCap() { return loopCap_; }  // host code: loops cut short
   llvm::GlobalVariable* queues();   // DPDK burst probes: queue pointer -> port and queue (made at first use)
   llvm::GlobalVariable* skipped();  // counters of calls a uprobe skipped (CompiledScript::skippedMap)
@@ -175,6 +177,7 @@ private:
   llvm::GlobalVariable* queues_ = nullptr;
   llvm::GlobalVariable* skipped_ = nullptr;
   llvm::GlobalVariable* exited_ = nullptr;
+  llvm::GlobalVariable* stacks_ = nullptr;
   CompiledScript info_;
 };
 

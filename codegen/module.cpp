@@ -32,7 +32,8 @@ extern "C" void LLVMInitializeX86AsmPrinter();
 namespace dptrace {
 namespace {
 
-constexpr uint32_t kMapHash = 1, kMapArray = 2, kMapPercpuHash = 5, kMapPercpuArray = 6, kMapXsk = 17, kMapRingbuf = 27;
+constexpr uint32_t kMapHash = 1, kMapArray = 2, kMapPercpuHash = 5, kMapPercpuArray = 6, kMapStackTrace = 7, kMapXsk = 17,
+                   kMapRingbuf = 27;
 
 // The most rx queues an interface's XSKMAP covers.
 constexpr uint32_t kXskMapEntries = 256;
@@ -563,6 +564,14 @@ bool ModuleLowering::lower() {
   } exits;
   for (const ast::Probe& probe : program_.probes) exits.visit(probe.body);
   if (exits.found) exited_ = mapDefinition("exited", kMapArray, 1, 4, 8);
+  struct ReadsStacks : ast::Visitor<ReadsStacks, true> {
+    using Visitor::visit;
+    bool found = false;
+    void visit(const ast::Identifier& e) { found |= e.name == "kstack" || e.name == "ustack"; }
+  } stacks;
+  for (const ast::Probe& probe : program_.probes) stacks.visit(probe);
+  if (stacks.found)  // stack id -> up to kStackFrames instruction pointers
+    stacks_ = mapDefinition(kStacksMap, kMapStackTrace, 4096, 4, kStackFrames * 8);
   // xdp blocks: one program per interface (one for all with --pcap), in script order.
   std::vector<std::pair<std::string, std::vector<PacketBlock>>> packetPrograms;
   for (const ast::Probe& probe : program_.probes)

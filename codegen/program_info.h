@@ -34,6 +34,11 @@ struct MapLayout {
 // Ring-buffer records start with two 64-bit words: the kind and an index.
 enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8, Join = 9, Cat = 10, System = 11 };
 
+// kstack/ustack: the stack-trace map (in objects whose script reads a stack)
+// and its depth, bpftrace's 127 frames.
+inline constexpr const char* kStacksMap = "stacks";
+inline constexpr uint32_t kStackFrames = 127;
+
 // join(): a record of kJoinArgs strings of kJoinArgSize bytes each (bpftrace's defaults).
 inline constexpr uint32_t kJoinArgs = 16, kJoinArgSize = 1024;
 

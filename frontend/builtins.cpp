@@ -28,6 +28,12 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"jiffies", K::Value, 0, 0, "jiffies", "the kernel's jiffies", kTaskProbes},
     BuiltinInfo{"curtask", K::Value, 0, 0, "curtask", "address of the current task's struct task_struct (kernel memory)",
                 kTaskProbes},
+    BuiltinInfo{"kstack", K::Value, 0, 0, "kstack", "the kernel stack trace (up to 127 frames)",
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
+                           P::Software, P::Hardware}},
+    BuiltinInfo{"ustack", K::Value, 0, 0, "ustack", "the user stack trace of the task (up to 127 frames)",
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
+                           P::Software, P::Hardware}},
     BuiltinInfo{"username", K::Value, 0, 0, "username", "the name of the task's user (looked up when printed)", kTaskProbes},
     BuiltinInfo{"cpid", K::Value, 0, 0, "cpid", "pid of the command -c started", kAll},
     BuiltinInfo{"comm", K::Value, 0, 0, "comm", "name of the current task (16 bytes)", kTaskProbes},
@@ -122,7 +128,6 @@ struct BpftraceOnly {
 };
 
 constexpr BpftraceOnly kBpftraceOnly[] = {
-    {"kstack", "the kernel stack trace"}, {"ustack", "the user stack trace"},
     {"cgroup", "the cgroup id of the task"},
 
     {"ctx", "the probe's raw context"}, {"sarg0", "a stack argument"},

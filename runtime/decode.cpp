@@ -64,6 +64,8 @@ Value decodeSlot(const Type& t, const uint8_t* p) {
     case TypeKind::Deferred: {
       uint64_t extra = 0;
       std::memcpy(&extra, p + 8, 8);
+      if (t.deferredKind() == Deferred::Kstack || t.deferredKind() == Deferred::Ustack)
+        return Value{stackOf(t.deferredKind(), static_cast<int64_t>(word), extra)};
       return Value::str(deferredText(t.deferredKind(), word, extra));
     }
     default: return Value::uint(word);

@@ -183,7 +183,7 @@ private:
       case TypeKind::Mac: return Type::mac();
       case TypeKind::Deferred: {
         uint64_t d = u64();
-        if (d > static_cast<uint64_t>(Deferred::Strerror)) return fail(), Type();
+        if (d > static_cast<uint64_t>(Deferred::Ustack)) return fail(), Type();
         return Type::deferred(static_cast<Deferred>(d));
       }
       case TypeKind::Pointer: return Type::pointer(type(depth + 1));

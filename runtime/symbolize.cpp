@@ -1,5 +1,6 @@
 #include "symbolize.h"
 
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "elf_symbols.h"
+#include "program_info.h"
 
 namespace dptrace {
 namespace {
@@ -27,15 +29,23 @@ std::string hex(uint64_t v) {
   return s.str();
 }
 
+int stackMapFd = -1;
+
 // The function whose [address, address + size) holds `at`, in a list
 // sorted by address; a symbol without a size holds up to the next one.
-std::optional<std::string> symbolAt(const std::vector<FunctionSymbol>& sorted, uint64_t at) {
+const FunctionSymbol* symbolAt(const std::vector<FunctionSymbol>& sorted, uint64_t at) {
   auto next = std::upper_bound(sorted.begin(), sorted.end(), at,
                                [](uint64_t a, const FunctionSymbol& s) { return a < s.address; });
-  if (next == sorted.begin()) return std::nullopt;
+  if (next == sorted.begin()) return nullptr;
   const FunctionSymbol& s = *(next - 1);
-  if (s.size != 0 && at >= s.address + s.size) return std::nullopt;
-  return s.name;
+  if (s.size != 0 && at >= s.address + s.size) return nullptr;
+  return &s;
+}
+
+// "name", or with the offset into it "name+off"; else the address in hex.
+std::string named(const FunctionSymbol* s, uint64_t at, bool withOffset) {
+  if (!s) return hex(at);
+  return withOffset ? s->name + "+" + std::to_string(at - s->address) : s->name;
 }
 
 // An ELF file's functions by address, and its loadable segments (offset,
@@ -75,7 +85,7 @@ const ElfImage& image(const std::string& path) {
   return cache.emplace(path, std::move(img)).first->second;
 }
 
-std::string userSymbol(uint64_t pid, uint64_t address) {
+std::string userSymbol(uint64_t pid, uint64_t address, bool withOffset = false) {
   // The mapping of the process that holds the address: its file, and where in it.
   std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
   std::string line;
@@ -90,13 +100,14 @@ std::string userSymbol(uint64_t pid, uint64_t address) {
     const ElfImage& img = image(file);
     for (const ElfImage::Segment& s : img.segments)
       if (fileOffset >= s.offset && fileOffset < s.offset + s.size)
-        if (auto name = symbolAt(img.functions, fileOffset - s.offset + s.vaddr)) return *name;
+        if (const FunctionSymbol* f = symbolAt(img.functions, fileOffset - s.offset + s.vaddr))
+          return named(f, fileOffset - s.offset + s.vaddr, withOffset);
     break;
   }
   return hex(address);
 }
 
-std::string kernelSymbol(uint64_t address) {
+std::string kernelSymbol(uint64_t address, bool withOffset = false) {
   static std::vector<FunctionSymbol> sorted = [] {
     std::vector<FunctionSymbol> out;
     std::ifstream in("/proc/kallsyms");
@@ -109,13 +120,27 @@ std::string kernelSymbol(uint64_t address) {
     std::sort(out.begin(), out.end(), [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; });
     return out;
   }();
-  auto name = symbolAt(sorted, address);
-  return name ? *name : hex(address);
+  return named(symbolAt(sorted, address), address, withOffset);
 }
 
 }  // namespace
 
 void setStrftimeFormats(const std::vector<std::string>* formats) { strftimeFormats = formats; }
+
+void setStackMap(int fd) { stackMapFd = fd; }
+
+StackValue stackOf(Deferred kind, int64_t id, uint64_t pid) {
+  StackValue stack;
+  if (id < 0 || stackMapFd < 0) return stack;
+  uint32_t key = static_cast<uint32_t>(id);
+  std::vector<uint64_t> ips(kStackFrames, 0);
+  if (bpf_map_lookup_elem(stackMapFd, &key, ips.data()) != 0) return stack;
+  for (uint64_t ip : ips) {
+    if (ip == 0) break;
+    stack.frames.push_back(kind == Deferred::Kstack ? kernelSymbol(ip, true) : userSymbol(pid, ip, true));
+  }
+  return stack;
+}
 
 std::string deferredText(Deferred kind, uint64_t value, uint64_t extra) {
   switch (kind) {
@@ -128,6 +153,8 @@ std::string deferredText(Deferred kind, uint64_t value, uint64_t extra) {
       return std::to_string(value);
     }
     case Deferred::Strerror: return std::strerror(static_cast<int>(value));
+    case Deferred::Kstack:
+    case Deferred::Ustack: return stackOf(kind, static_cast<int64_t>(value), extra).text(8);
     case Deferred::Strftime: {
       if (!strftimeFormats || extra >= strftimeFormats->size()) return "";
       // ns is on the monotonic clock (nsecs): the wall clock is that plus

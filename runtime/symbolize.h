@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "output/value.h"
 #include "sema/type.h"
 
 namespace dptrace {
@@ -18,5 +19,12 @@ std::string deferredText(Deferred kind, uint64_t value, uint64_t extra);
 
 // The formats strftime() refers to by index (CompiledScript::timeFormats).
 void setStrftimeFormats(const std::vector<std::string>* formats);
+
+// kstack/ustack: the frames of stack `id` of the stack-trace map (set by
+// setStackMap), as "function+offset" (else the address in hex); ustack's
+// through process `pid`. An id below 0 (the kernel could not take the
+// stack) has no frames.
+StackValue stackOf(Deferred kind, int64_t id, uint64_t pid);
+void setStackMap(int fd);
 
 }  // namespace dptrace

@@ -82,6 +82,8 @@ const char* deferredName(Deferred d) {
     case Deferred::Username: return "username";
     case Deferred::Strftime: return "strftime";
     case Deferred::Strerror: return "strerror";
+    case Deferred::Kstack: return "kstack";
+    case Deferred::Ustack: return "ustack";
   }
   return "?";
 }

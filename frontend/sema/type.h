@@ -19,7 +19,8 @@ enum class Aggregation { Count, Sum, Avg, Min, Max, Stats, Hist, Lhist };
 // A value that dptrace turns into text when it prints it, as bpftrace does:
 // usym(addr), ksym(addr), username, strftime(fmt, ns), strerror(errno).
 // Two slots: the raw value, and the process (usym) or the format (strftime).
-enum class Deferred : uint8_t { Usym, Ksym, Username, Strftime, Strerror };
+// kstack and ustack: a stack id in the script's stack-trace map (and the process).
+enum class Deferred : uint8_t { Usym, Ksym, Username, Strftime, Strerror, Kstack, Ustack };
 
 // Where the memory a pointer (or an address held in an integer, or a struct
 // read through one) points to lies, as bpftrace tracks it: curtask points

@@ -594,6 +594,8 @@ void TypeChecker::visit(const ast::Identifier& e) {
   }
   if (n == "comm") return set(e, Type::string(16));
   if (n == "username") return set(e, Type::deferred(Deferred::Username));
+  if (n == "kstack") return set(e, Type::deferred(Deferred::Kstack));
+  if (n == "ustack") return set(e, Type::deferred(Deferred::Ustack));
   // With DWARF, argN and retval take the declared types (a uint16_t is 16 bits, not all of rax).
   // argN is the Nth parameter, where the calling convention put it.
   if (n == "argN" && signature_) {

@@ -30,6 +30,7 @@ struct TextOf {
     for (size_t i = 0; i < a.items.size(); ++i) s += (i ? "," : "") + a.items[i].text();
     return s + "]";
   }
+  std::string operator()(const StackValue& s) const { return s.text(8); }
   std::string operator()(const Value::Tuple& t) const {
     std::string s = "(";
     for (size_t i = 0; i < t.size(); ++i) s += (i ? ", " : "") + t[i].text();
@@ -40,6 +41,12 @@ struct TextOf {
 }  // namespace
 
 std::string Value::text() const { return std::visit(TextOf{}, v); }
+
+std::string StackValue::text(int indent) const {
+  std::string s = "\n";
+  for (const std::string& f : frames) s += std::string(static_cast<size_t>(indent), ' ') + f + "\n";
+  return s;
+}
 
 bool ArrayValue::operator==(const ArrayValue& o) const { return items == o.items; }
 bool ArrayValue::operator<(const ArrayValue& o) const { return items < o.items; }

@@ -33,10 +33,19 @@ struct ArrayValue {
   bool operator<(const ArrayValue& o) const;
 };
 
-// One key or value: a number, a string, an address, an array or a tuple of values.
+// A stack trace (kstack, ustack): its frames, innermost first, as text
+// ("vfs_read+5"). Printed as bpftrace prints it: each frame on a line of its
+// own, after a line break, indented by 8 spaces (4 in a map key).
+struct StackValue {
+  std::vector<std::string> frames;
+  auto operator<=>(const StackValue&) const = default;
+  std::string text(int indent) const;
+};
+
+// One key or value: a number, a string, an address, an array, a tuple of values or a stack.
 struct Value {
   using Tuple = std::vector<Value>;
-  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple, ArrayValue> v;
+  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple, ArrayValue, StackValue> v;
 
   static Value sint(int64_t x) { return {x}; }
   static Value uint(uint64_t x) { return {x}; }
