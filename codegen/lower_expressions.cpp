@@ -253,6 +253,10 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     if (second) b_.CreateAlignedStore(second, offset(buf, 8), llvm::Align(8));
     return {buf, true};
   }
+  if (c.callee == "reg") {  // the context is (or starts with) struct pt_regs
+    Value* at = offset(fn_->getArg(0), static_cast<uint32_t>(m_.types().values.at(&c)));
+    return {b_.CreateAlignedLoad(i64(), at, llvm::Align(8)), false};
+  }
   if (c.callee == "sizeof" || c.callee == "kaddr") return {b_.getInt64(m_.types().values.at(&c)), false};
   if (c.callee == "strncmp") {
     // Strings are zero after their NUL: the first n bytes of both buffers

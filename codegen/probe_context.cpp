@@ -76,6 +76,17 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     if (n == "ustack") b_.CreateAlignedStore(b_.CreateLShr(call(Helper::GetCurrentPidTgid, i64(), {}), 32), offset(buf, 8), llvm::Align(8));
     return {buf, true};
   }
+  if (n == "ctx") return {b_.CreatePtrToInt(fn_->getArg(0), i64()), false};
+  if (n.size() == 5 && n.rfind("sarg", 0) == 0 && isUserProbe(ap_->kind)) {
+    // At a function's entry sp points at the return address; the stack
+    // arguments follow it, 8 bytes each.
+    Value* sp = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 152), llvm::Align(8));
+    Value* slot = readSlot();
+    b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
+    uint64_t at = 8 * (static_cast<uint64_t>(n[4] - '0') + 1);
+    call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(b_.CreateAdd(sp, b_.getInt64(at)), ptr())});
+    return {b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), false};
+  }
   if (n == "username") {  // the uid; the name is looked up when printed
     Value* buf = zeroedBuffer(16);
     b_.CreateAlignedStore(b_.CreateAnd(call(Helper::GetCurrentUidGid, i64(), {}), 0xffffffff), buf, llvm::Align(8));

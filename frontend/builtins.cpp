@@ -47,6 +47,10 @@ constexpr std::array kBuiltins = {
                 ProbeKinds{P::Uretprobe, P::Fexit}},
     BuiltinInfo{"argN", K::Value, 0, 0, "arg0..arg9", "the Nth argument (typed from DWARF or BTF when known)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::RawTracepoint}},
+    BuiltinInfo{"sargN", K::Value, 0, 0, "sarg0..sarg9", "the Nth argument passed on the stack (x86-64: after the return address)",
+                kUserProbes},
+    BuiltinInfo{"ctx", K::Value, 0, 0, "ctx", "the address of the probe's context (struct pt_regs for uprobes and perf events)",
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::Profile, P::Software, P::Hardware}},
     BuiltinInfo{"args", K::Value, 0, 0, "args", "typed arguments: args.NAME (args->NAME is accepted)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::Tracepoint, P::RawTracepoint}},
     // ---- packet views
@@ -82,6 +86,8 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"signal", K::Function, 1, 1, "signal(sig)", "send a signal to the current task (--unsafe)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
                            P::Software, P::Hardware}},
+    BuiltinInfo{"reg", K::Function, 1, 1, "reg(\"name\")", "a register of the probe's struct pt_regs (ip, sp, ax, di, r8 ...)",
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Profile, P::Software, P::Hardware}},
     BuiltinInfo{"sizeof", K::Function, 0, 1, "sizeof(TYPE) or sizeof(expr)", "the size in bytes of a type or of a value's type",
                 kAll},
     BuiltinInfo{"strncmp", K::Function, 3, 3, "strncmp(s1, s2, n)", "0 if the first n bytes of two strings are the same, else 1",
@@ -122,6 +128,10 @@ bool isArgN(std::string_view name) {
   return name.size() == 4 && name.substr(0, 3) == "arg" && name[3] >= '0' && name[3] <= '9';
 }
 
+bool isSargN(std::string_view name) {
+  return name.size() == 5 && name.substr(0, 4) == "sarg" && name[4] >= '0' && name[4] <= '9';
+}
+
 struct BpftraceOnly {
   const char* name;
   const char* what;
@@ -130,14 +140,13 @@ struct BpftraceOnly {
 constexpr BpftraceOnly kBpftraceOnly[] = {
     {"cgroup", "the cgroup id of the task"},
 
-    {"ctx", "the probe's raw context"}, {"sarg0", "a stack argument"},
     {"buf", "a byte buffer of a memory region"}, {"cgroup_path", "a cgroup's path"},
     
 
     {"bswap", "a byte swap"}, 
     {"uaddr", "a user symbol's address"},
     {"override", "overriding a return value"},
-    {"reg", "a register by name"}, {"cgroupid", "a cgroup's id"},
+    {"cgroupid", "a cgroup's id"},
     {"kptr", "a kernel pointer annotation"}, {"uptr", "a user pointer annotation"},
     {"path", "a struct path's text"}, {"skboutput", "skb output"},
     {"unwatch", "removing a watchpoint"},
@@ -155,6 +164,7 @@ std::span<const BuiltinInfo> allBuiltins() { return kBuiltins; }
 
 const BuiltinInfo* findBuiltin(std::string_view name) {
   if (isArgN(name)) name = "argN";
+  if (isSargN(name)) name = "sargN";
   for (const BuiltinInfo& b : kBuiltins)
     if (name == b.name) return &b;
   return nullptr;

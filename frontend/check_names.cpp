@@ -12,7 +12,7 @@ namespace {
 std::vector<std::string> namesWhere(bool functions) {
   std::vector<std::string> names;
   for (const BuiltinInfo& b : allBuiltins())
-    if (isFunctionKind(b.kind) == functions) names.push_back(b.name == std::string_view("argN") ? "arg0" : b.name);
+    if (isFunctionKind(b.kind) == functions) names.push_back(b.name == std::string_view("argN") ? "arg0" : b.name == std::string_view("sargN") ? "sarg0" : b.name);
   return names;
 }
 

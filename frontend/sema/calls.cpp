@@ -60,6 +60,15 @@ std::optional<uint64_t> kernelSymbolAddress(const std::string& name) {
   return std::nullopt;
 }
 
+// Where a register is in x86-64's struct pt_regs, by bpftrace's names.
+std::optional<uint64_t> ptRegsOffset(const std::string& name) {
+  static const char* const kRegs[] = {"r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax",
+                                      "cx",  "dx",  "si",  "di",  "orig_ax", "ip", "cs", "flags", "sp", "ss"};
+  for (size_t i = 0; i < std::size(kRegs); ++i)
+    if (name == kRegs[i]) return i * 8;
+  return std::nullopt;
+}
+
 }  // namespace
 
 // The per-function rules, given access to the checker.
@@ -312,6 +321,16 @@ struct CallTyping {
       return tc.set(c, Type());
     }
     if (n == "sizeof") return sizeOf();
+    if (n == "reg") {
+      const ast::String* s = stringLiteral(0, "reg()'s register");
+      if (!s) return;
+      auto offset = ptRegsOffset(s->value);
+      if (!offset)
+        return error(arg(0).range, "'" + s->value + "' is no register of x86-64's struct pt_regs",
+                     "ip sp bp ax bx cx dx si di r8 .. r15 flags orig_ax cs ss");
+      tc.types_.values[&c] = *offset;
+      return tc.set(c, Type::u64());
+    }
     if (n == "usym" || n == "ksym" || n == "strerror") {
       auto t = tc.typeOf(arg(0));
       if (!t) return;

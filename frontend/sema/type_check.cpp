@@ -624,7 +624,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
                               ": dptrace cannot read it yet",
                  "integers, enums and pointers are readable");
   if (n == "retval" && signature_ && !signature_->ret.is(TypeKind::Void)) return set(e, signature_->ret);
-  if (n == "nsecs" || n == "elapsed" || n == "retval" || n == "argN") return set(e, Type::u64());
+  if (n == "nsecs" || n == "elapsed" || n == "retval" || n == "argN" || n == "sargN" || n == "ctx") return set(e, Type::u64());
   if (n == "func" && allowedHere(kBtfProbes)) {  // the names are known: no longer than the longest
     size_t longest = 1;
     for (const ast::AttachPoint& ap : probe_->attachPoints) longest = std::max(longest, ap.function.size());
