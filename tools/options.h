@@ -27,7 +27,8 @@ struct Options {
   std::vector<std::string> includeDirs;   // -I
   std::optional<std::string> btf;   // --btf
   std::vector<std::string> btfModules;    // --btf-module NAME=FILE
-  std::optional<uint32_t> mapSize;  // --map-size
+  std::optional<uint32_t> mapSize;  // --map-size (else BPFTRACE_MAP_KEYS_MAX)
+  uint32_t strLength = 64;           // str()'s default size: BPFTRACE_STRLEN
   std::optional<std::string> pcap;  // --pcap
   std::optional<std::string> pcapOut;     // --pcap-out
   std::optional<std::string> xdpMode;     // --xdp-mode

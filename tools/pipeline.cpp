@@ -211,7 +211,9 @@ std::string bootId() {
 
 // Whether -c starts a command: cpid is refused without one, so a script
 // type-checked with -c is not reused without it.
-std::string commandKey(const Options& o) { return std::string(o.command ? "\ncommand" : "") + (o.unsafe ? "\nunsafe" : ""); }
+std::string commandKey(const Options& o) {
+  return std::string(o.command ? "\ncommand" : "") + (o.unsafe ? "\nunsafe" : "") + "\nstrlen " + std::to_string(o.strLength);
+}
 
 // Everything a compiled object depends on besides dptrace's own build: the
 // script, the options, the interfaces and the probed binaries (their DWARF
@@ -298,7 +300,38 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   return status;
 }
 
-int runDptrace(const Options& o) {
+// bpftrace's environment variables (and DPTRACE_ spellings beside them):
+// BPFTRACE_STRLEN (str()'s default size, up to 200 as in bpftrace 0.17) and
+// BPFTRACE_MAP_KEYS_MAX (entries per map where --map-size is not given).
+std::optional<Options> withEnvironment(const Options& given) {
+  Options o = given;
+  auto number = [](const char* name, uint64_t min, uint64_t max) -> std::optional<std::optional<uint64_t>> {
+    const char* value = nullptr;
+    std::string which;
+    for (const char* prefix : {"DPTRACE_", "BPFTRACE_"})
+      if (const char* v = std::getenv((std::string(prefix) + name).c_str()); v && !value) value = v, which = std::string(prefix) + name;
+    if (!value) return std::optional<uint64_t>();
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(value, &end, 10);
+    if (errno || end == value || *end || n < min || n > max) {
+      fail(which + "='" + value + "' is not a number from " + std::to_string(min) + " to " + std::to_string(max));
+      return std::nullopt;
+    }
+    return std::optional<uint64_t>(n);
+  };
+  auto strlen = number("STRLEN", 1, 200);
+  auto keys = number("MAP_KEYS_MAX", 1, 1u << 30);
+  if (!strlen || !keys) return std::nullopt;
+  if (*strlen) o.strLength = static_cast<uint32_t>(**strlen);
+  if (*keys && !o.mapSize) o.mapSize = static_cast<uint32_t>(**keys);
+  return o;
+}
+
+int runDptrace(const Options& given) {
+  std::optional<Options> withEnv = withEnvironment(given);
+  if (!withEnv) return kExitScript;
+  const Options& o = *withEnv;
   if (auto refusal = unavailableOption(o)) {
     fail(*refusal);
     return kExitScript;
@@ -375,6 +408,7 @@ int runDptrace(const Options& o) {
   imports.process = o.pid || o.command;
   imports.command = o.command.has_value();
   imports.unsafe = o.unsafe;
+  imports.strLength = o.strLength;
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;

@@ -379,7 +379,7 @@ struct CallTyping {
       if (!t) return;
       if (!t->is(TypeKind::String) && !t->is(TypeKind::Pointer) && !t->is(TypeKind::Integer))
         return error(arg(0).range, "str() reads a string from an address, and this is " + t->kindName());
-      uint32_t size = 64;
+      uint32_t size = tc.types_.imported->strLength;
       if (c.args.size() == 2) {
         auto k = constantArg(1, "str()'s length");
         if (!k) return;

@@ -360,6 +360,7 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
   kernelProbes |= curtask.found;
   types.command = options.command;
   types.unsafe = options.unsafe;
+  types.strLength = options.strLength;
   if (kernelProbes && options.kernelTypes) {
     types.kernel = options.kernel ? options.kernel : std::make_shared<KernelBtf>(BtfSources{});
     for (const auto& [module, file] : types.kernel->sources().modules) types.kernelModules.push_back(module);

@@ -55,6 +55,7 @@ struct ImportedTypes {
   std::map<std::string, CConstant> constants;           // enum constants and integer #defines (C definitions)
   bool command = false;                                 // -c: cpid has a value
   bool unsafe = false;                                  // --unsafe
+  uint32_t strLength = 64;                              // str()'s default size
 
   // Kernel types (BTF): the signatures of fentry/fexit functions and of
   // rawtracepoints, by kernelProbeKey(); structs the C text and DWARF do not
@@ -105,6 +106,7 @@ struct ImportOptions {
   bool process = false;                  // -p or -c: DPDK's burst functions go through rte_eth_fp_ops, not DWARF's inlined calls
   bool command = false;                  // -c: cpid has a value
   bool unsafe = false;                   // --unsafe: system() and signal() are allowed
+  uint32_t strLength = 64;               // str()'s default size (BPFTRACE_STRLEN)
 };
 
 // Reads the types the probes need: C definitions and #include (Clang), the
