@@ -253,6 +253,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     if (second) b_.CreateAlignedStore(second, offset(buf, 8), llvm::Align(8));
     return {buf, true};
   }
+  if (c.callee == "uptr" || c.callee == "kptr") return expr(*c.args[0].value);  // its type says where it points
   if (c.callee == "reg") {  // the context is (or starts with) struct pt_regs
     Value* at = offset(fn_->getArg(0), static_cast<uint32_t>(m_.types().values.at(&c)));
     return {b_.CreateAlignedLoad(i64(), at, llvm::Align(8)), false};

@@ -88,6 +88,8 @@ constexpr std::array kBuiltins = {
                            P::Software, P::Hardware}},
     BuiltinInfo{"reg", K::Function, 1, 1, "reg(\"name\")", "a register of the probe's struct pt_regs (ip, sp, ax, di, r8 ...)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Profile, P::Software, P::Hardware}},
+    BuiltinInfo{"uptr", K::Function, 1, 1, "uptr(p)", "p, read from the process's memory whatever the probe", kAll},
+    BuiltinInfo{"kptr", K::Function, 1, 1, "kptr(p)", "p, read from kernel memory whatever the probe", kAll},
     BuiltinInfo{"sizeof", K::Function, 0, 1, "sizeof(TYPE) or sizeof(expr)", "the size in bytes of a type or of a value's type",
                 kAll},
     BuiltinInfo{"strncmp", K::Function, 3, 3, "strncmp(s1, s2, n)", "0 if the first n bytes of two strings are the same, else 1",
@@ -147,7 +149,6 @@ constexpr BpftraceOnly kBpftraceOnly[] = {
     {"uaddr", "a user symbol's address"},
     {"override", "overriding a return value"},
     {"cgroupid", "a cgroup's id"},
-    {"kptr", "a kernel pointer annotation"}, {"uptr", "a user pointer annotation"},
     {"path", "a struct path's text"}, {"skboutput", "skb output"},
     {"unwatch", "removing a watchpoint"},
 };

@@ -321,6 +321,13 @@ struct CallTyping {
       return tc.set(c, Type());
     }
     if (n == "sizeof") return sizeOf();
+    if (n == "uptr" || n == "kptr") {  // the address space its reads use, as bpftrace's annotations
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      if (!t->is(TypeKind::Pointer) && !t->is(TypeKind::Integer))
+        return error(arg(0).range, n + "() marks an address, and this is " + t->kindName());
+      return tc.set(c, t->onlyIn(n == "uptr" ? AddressSpace::User : AddressSpace::Kernel));
+    }
     if (n == "reg") {
       const ast::String* s = stringLiteral(0, "reg()'s register");
       if (!s) return;

@@ -69,6 +69,12 @@ Type Type::in(AddressSpace space) const {
   return t;
 }
 
+Type Type::onlyIn(AddressSpace space) const {
+  Type t = *this;
+  t.space_ = space;
+  return t;
+}
+
 Type Type::deferred(Deferred d) {
   Type t = sized(TypeKind::Deferred, 128);
   t.deferred_ = d;

@@ -77,6 +77,7 @@ public:
   // This type, read through memory of `space`: pointers, structs, arrays and
   // integers (an address held in a u64) take it unless they have one.
   Type in(AddressSpace space) const;
+  Type onlyIn(AddressSpace space) const;  // whatever it had: uptr(), kptr()
 
   // Same kind of value, as maps and variables require ("an integer", "a
   // string"): widths and string sizes may differ, tuples compare elementwise.
