@@ -19,6 +19,9 @@ struct CodegenOptions {
   std::map<const ast::AttachPoint*, UprobeTarget> uprobes;  // from resolveUprobeTargets
   std::map<std::string, uint32_t> interfaces;               // xdp interfaces and redirect() targets -> ifindex
   bool pcap = false;  // --pcap: every xdp block is one program, whatever its interface
+  // -k (1): report failed map updates and deletes, stack and signal helpers;
+  // -kk (2): failed reads of memory too, as bpftrace's -k and -kk.
+  int helperChecks = 0;
 };
 
 enum class CodegenOutput { Object, LlvmIr, Assembly };

@@ -121,6 +121,9 @@ private:
   // Does memory of `space` lie in a process (Probe: do this probe's pointers point into one)?
   bool userMemory(AddressSpace space = AddressSpace::Probe) const;
   void join(const ast::Call& c);
+  // -k/-kk: when `ret` (a helper's return) is below 0, a record that says
+  // where (the statement) and what; only at `level` or above.
+  void checkHelper(Helper h, Value* ret, int level);
   uint64_t pointerStride(const Type& pointer);
   Val readMemory(Value* address, const Type& t, uint32_t size, AddressSpace space);
   std::optional<Val> structField(const ast::Field& f);

@@ -221,8 +221,8 @@ Val FunctionLowering::callValue(const ast::Call& c) {
       return {buf, true};
     }
     Value* buf = zeroedBuffer(slotSize(t));
-    call(userMemory(typeOf(*c.args[0].value).space()) ? Helper::ProbeReadUserStr : Helper::ProbeReadKernelStr, i64(),
-         {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())});
+    Helper read = userMemory(typeOf(*c.args[0].value).space()) ? Helper::ProbeReadUserStr : Helper::ProbeReadKernelStr;
+    checkHelper(read, call(read, i64(), {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())}), 2);
     return {buf, true};
   }
   if (c.callee == "bswap") {

@@ -64,6 +64,7 @@ void FunctionLowering::mapStore(const ast::Map& m, const Val& v, const Type& fro
   at(m.range);
   Value* r = call(Helper::MapUpdateElem, i64(), {g.global, key, value, b_.getInt64(kAny)});
   refusedIf(b_.CreateICmpNE(r, b_.getInt64(0)), g.index);
+  checkHelper(Helper::MapUpdateElem, r, 1);
 }
 
 void FunctionLowering::refusedIf(Value* failed, size_t mapIndex) {

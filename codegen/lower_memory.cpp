@@ -23,13 +23,13 @@ Val FunctionLowering::readMemory(Value* address, const Type& t, uint32_t size, A
   if (t.is(TypeKind::Struct)) return {address, false};  // a struct is its address
   if (t.is(TypeKind::String) || t.is(TypeKind::Array)) {
     Value* buf = zeroedBuffer(slotSize(t));
-    call(read, i64(), {buf, b_.getInt64(std::min(size, t.capacity())), b_.CreateIntToPtr(address, ptr())});
+    checkHelper(read, call(read, i64(), {buf, b_.getInt64(std::min(size, t.capacity())), b_.CreateIntToPtr(address, ptr())}), 2);
     return {buf, true};
   }
   Value* slot = readSlot();
   b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
   uint32_t n = std::min<uint32_t>(size ? size : 8, 8);
-  call(read, i64(), {slot, b_.getInt64(n), b_.CreateIntToPtr(address, ptr())});
+  checkHelper(read, call(read, i64(), {slot, b_.getInt64(n), b_.CreateIntToPtr(address, ptr())}), 2);
   Value* raw = b_.CreateAlignedLoad(b_.getIntNTy(n * 8), slot, llvm::Align(8));
   Value* wide = n == 8 ? raw : isSigned(t) ? b_.CreateSExt(raw, i64()) : b_.CreateZExt(raw, i64());
   return {normalize(wide, t), false};

@@ -138,6 +138,19 @@ void FunctionLowering::join(const ast::Call& c) {
   b_.SetInsertPoint(done);
 }
 
+void FunctionLowering::checkHelper(Helper h, Value* ret, int level) {
+  if (m_.host() || m_.helperChecks() < level) return;
+  uint64_t site = m_.addHelperErrorSite({static_cast<int64_t>(h), statementRange_});
+  onlyIf(b_.CreateICmpSLT(ret, b_.getInt64(0)), [&] {
+    Value* record = zeroedBuffer(24);
+    b_.CreateAlignedStore(b_.getInt64(static_cast<uint64_t>(EventKind::HelperError)), record, llvm::Align(8));
+    b_.CreateAlignedStore(b_.getInt64(site), offset(record, 8), llvm::Align(8));
+    b_.CreateAlignedStore(ret, offset(record, 16), llvm::Align(8));
+    Value* r = call(Helper::RingbufOutput, i64(), {m_.events(), record, b_.getInt64(24), b_.getInt64(0)});
+    onlyIf(b_.CreateICmpNE(r, b_.getInt64(0)), [&] { incrementCounter(m_.lost(), 0); });
+  });
+}
+
 void FunctionLowering::callStatement(const ast::Call& c) {
   at(c.range);
   const std::string& n = c.callee;
@@ -190,7 +203,9 @@ void FunctionLowering::callStatement(const ast::Call& c) {
     return event(n == "cat" ? EventKind::Cat : EventKind::System, m_.addPrintf(std::move(layout)), args);
   }
   if (n == "signal") {
-    call(Helper::SendSignal, i64(), {b_.getInt64(m_.types().values.at(&c))});
+    auto constant = m_.types().values.find(&c);
+    Value* sig = constant != m_.types().values.end() ? b_.getInt64(constant->second) : expr(*c.args[0].value).v;
+    checkHelper(Helper::SendSignal, call(Helper::SendSignal, i64(), {sig}), 1);
     return;
   }
   if (n == "time") {
@@ -215,7 +230,7 @@ void FunctionLowering::callStatement(const ast::Call& c) {
     const MapGlobal& g = m_.map(m.name);
     const MapLayout& l = m_.layout(g);
     if (l.role == MapRole::Hist || l.role == MapRole::Lhist) return m_.unsupported(c.range, "delete() on a histogram");
-    call(Helper::MapDeleteElem, i64(), {g.global, mapKey(m, l)});
+    checkHelper(Helper::MapDeleteElem, call(Helper::MapDeleteElem, i64(), {g.global, mapKey(m, l)}), 1);
     return;
   }
   m_.unsupported(c.range, n + "()");

@@ -128,6 +128,8 @@ public:
   llvm::GlobalVariable* exited() { return exited_; }
   size_t addPrintf(PrintfLayout p) { info_.printfs.push_back(std::move(p)); return info_.printfs.size() - 1; }
   size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
+  size_t addHelperErrorSite(HelperErrorSite s) { info_.helperErrors.push_back(s); return info_.helperErrors.size() - 1; }
+  int helperChecks() const { return options_.helperChecks; }
   void unsupported(SourceRange r, const std::string& what);
   uint32_t interfaceIndex(const std::string& name) const {
     auto it = options_.interfaces.find(name);

@@ -65,12 +65,11 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
   if (n == "jiffies") return {call(Helper::Jiffies64, i64(), {}), false};
   if (n == "kstack" || n == "ustack") {  // the stack's id in the stack map; dptrace reads the frames when it prints
     constexpr uint64_t kUserStack = 1 << 8;  // BPF_F_USER_STACK
-    // A raw tracepoint's program runs on the kernel's stack: its own frame,
-    // bpf_trace_runN and __bpf_trace_EVENT come first, and are left out (the
-    // stack then starts where a tracepoint's does: syscall_trace_enter...).
-    bool rawTracepoint = raw_.kind != RawSyscall::Kind::None || ap_->kind == ProbeKind::RawTracepoint;
-    uint64_t flags = n == "ustack" ? kUserStack : rawTracepoint ? 3 : 0;
+    // (a raw tracepoint's program runs on the kernel's stack: dptrace leaves
+    // its own frames out when it prints, symbolize.cpp)
+    uint64_t flags = n == "ustack" ? kUserStack : 0;
     Value* id = call(Helper::GetStackid, i64(), {fn_->getArg(0), m_.stacks(), b_.getInt64(flags)});
+    checkHelper(Helper::GetStackid, id, 1);
     Value* buf = zeroedBuffer(16);
     b_.CreateAlignedStore(id, buf, llvm::Align(8));
     if (n == "ustack") b_.CreateAlignedStore(b_.CreateLShr(call(Helper::GetCurrentPidTgid, i64(), {}), 32), offset(buf, 8), llvm::Align(8));

@@ -32,7 +32,7 @@ struct MapLayout {
 };
 
 // Ring-buffer records start with two 64-bit words: the kind and an index.
-enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8, Join = 9, Cat = 10, System = 11 };
+enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8, Join = 9, Cat = 10, System = 11, HelperError = 12 };
 
 // kstack/ustack: the stack-trace map (in objects whose script reads a stack)
 // and its depth, bpftrace's 127 frames.
@@ -49,6 +49,14 @@ struct PrintfLayout {
   std::vector<Type> args;
   std::vector<std::string> names;  // emit(): one per argument
   bool operator==(const PrintfLayout&) const = default;
+};
+
+// -k/-kk: a helper call whose failure a record reports (EventKind::HelperError:
+// the index of its site here, then the helper's return value).
+struct HelperErrorSite {
+  int64_t helper = 0;  // the BPF helper's id
+  SourceRange where;   // the statement that called it
+  bool operator==(const HelperErrorSite&) const = default;
 };
 
 // Where a uprobe attach point resolved to: the binary's path and the
@@ -101,6 +109,7 @@ struct CompiledScript {
   std::vector<MapLayout> maps;
   std::vector<PrintfLayout> printfs;    // printf() call sites, by index
   std::vector<std::string> timeFormats;  // time() call sites, by index
+  std::vector<HelperErrorSite> helperErrors;  // -k/-kk: checked helper calls, by index
   std::string eventsMap = "events";     // the ring buffer
   std::string lostMap = "lost";         // per-CPU counter of records the ring buffer refused
   std::string refusedMap = "refused";   // per-CPU counters, one per map, of updates a full map refused

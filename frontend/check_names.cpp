@@ -52,6 +52,9 @@ private:
       return diags_.error(call.calleeRange, "unknown function '" + call.callee + "'",
                           guess.empty() ? "" : "did you mean '" + guess + "'?");
     }
+    if (call.callee == "kstack" || call.callee == "ustack")  // bpftrace's kstack(N), kstack(perf)
+      return diags_.error(call.calleeRange, call.callee + "(...) (a mode or a depth of the stack in bpftrace) is not supported by dptrace yet",
+                          "write " + call.callee + " without parentheses: up to 127 frames, as bpftrace prints them");
     if (!isFunctionKind(b->kind))
       return diags_.error(call.calleeRange, "'" + call.callee + "' is a " + kindName(b->kind) + ", not a function",
                           "write it without parentheses: " + std::string(b->signature));

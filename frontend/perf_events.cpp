@@ -8,7 +8,7 @@ namespace {
 // linux/perf_event.h's enum perf_sw_ids and perf_hw_id.
 constexpr std::array kEvents = {
     PerfEventInfo{"cpu-clock", "cpu", false, 0, 1000000},
-    PerfEventInfo{"task-clock", nullptr, false, 1, 1000000},
+    PerfEventInfo{"task-clock", nullptr, false, 1, 1},
     PerfEventInfo{"page-faults", "faults", false, 2, 100},
     PerfEventInfo{"context-switches", "cs", false, 3, 1000},
     PerfEventInfo{"cpu-migrations", nullptr, false, 4, 1},

@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-6";
+constexpr const char* kMagic = "dptrace-object-cache-7";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -33,7 +33,8 @@ static_assert(sizeof(ProgramInfo) == 448, "ProgramInfo changed: list its new fie
 static_assert(sizeof(MapLayout) == 216, "MapLayout changed: list its new field in fields() below");
 static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in fields() below");
 static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
-static_assert(sizeof(CompiledScript) == 392, "CompiledScript changed: list its new field in fields() below");
+static_assert(sizeof(HelperErrorSite) == 16, "HelperErrorSite changed: list its new field in fields() below");
+static_assert(sizeof(CompiledScript) == 416, "CompiledScript changed: list its new field in fields() below");
 
 template <class Codec, class A>
 void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast::AttachPoint> {
@@ -60,15 +61,19 @@ void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, Prin
 }
 template <class Codec, class S>
 void fields(Codec& c, S& s) requires std::is_same_v<std::remove_const_t<S>, CompiledScript> {
-  c(s.object), c(s.hostObject), c(s.afxdp), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.eventsMap),
+  c(s.object), c(s.hostObject), c(s.afxdp), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.helperErrors), c(s.eventsMap),
       c(s.lostMap), c(s.refusedMap), c(s.startMap), c(s.afxdpHitMap), c(s.queuesMap), c(s.skippedMap);
+}
+template <class Codec, class H>
+void fields(Codec& c, H& h) requires std::is_same_v<std::remove_const_t<H>, HelperErrorSite> {
+  c(h.helper), c(h.where);
 }
 template <class Codec, class R>
 void fields(Codec& c, R& r) requires std::is_same_v<std::remove_const_t<R>, SourceRange> {
   c(r.begin), c(r.end);
 }
 template <class T>
-concept HasFields = std::is_same_v<T, SourceRange> || std::is_same_v<T, ast::AttachPoint> || std::is_same_v<T, ProgramInfo> || std::is_same_v<T, MapLayout> ||
+concept HasFields = std::is_same_v<T, SourceRange> || std::is_same_v<T, HelperErrorSite> || std::is_same_v<T, ast::AttachPoint> || std::is_same_v<T, ProgramInfo> || std::is_same_v<T, MapLayout> ||
                     std::is_same_v<T, PrintfLayout> || std::is_same_v<T, CompiledScript> || std::is_same_v<T, AfxdpBody>;
 
 class Writer {

@@ -235,6 +235,13 @@ struct Run {
         out.value(decodeSlot(t, data + 16));
         return;
       }
+      case EventKind::HelperError: {  // -k/-kk: a helper call failed
+        if (index >= script.helperErrors.size() || size < 24) return;
+        int64_t ret = 0;
+        std::memcpy(&ret, data + 16, 8);
+        helperFailed(script.helperErrors[index], ret);
+        return;
+      }
       case EventKind::Cat:
       case EventKind::System: {
         if (index >= script.printfs.size()) return;
@@ -248,7 +255,7 @@ struct Run {
         }
         std::string what = formatPrintf(p.format, args);
         if (static_cast<EventKind>(kind) == EventKind::Cat) return catFile(what);
-        return runCommand(what);
+        return runCommand(what);  // JSON: "syscall", as bpftrace 0.17 calls system()'s output
       }
       case EventKind::Join: {  // up to kJoinArgs strings; the first empty one ends them
         if (index >= script.printfs.size()) return;
@@ -298,6 +305,26 @@ struct Run {
     }
   }
 
+  // -k/-kk: a located warning for a failed helper call, with bpftrace's words.
+  void helperFailed(const HelperErrorSite& site, int64_t ret) {
+    static const std::map<int64_t, const char*> kNames = {
+        {2, "map_update_elem"}, {3, "map_delete_elem"}, {27, "get_stackid"}, {109, "send_signal"},
+        {112, "probe_read_user"}, {113, "probe_read_kernel"}, {114, "probe_read_user_str"}, {115, "probe_read_kernel_str"}};
+    auto name = kNames.find(site.helper);
+    std::string helper = name == kNames.end() ? "helper " + std::to_string(site.helper) : name->second;
+    std::string message = site.helper == 2 && ret == -E2BIG    ? "Map full; can't update element"
+                          : site.helper == 3 && ret == -ENOENT ? "Can't delete map element because it does not exist"
+                                                               : std::string(std::strerror(static_cast<int>(-ret)));
+    std::string hint = "Additional Info - helper: " + helper + ", retcode: " + std::to_string(ret);
+    Notice n;
+    n.type = "helper_error";
+    n.text = renderDiagnostic(diags.file(), Diagnostic{Severity::Warning, site.where, message, hint, {}}, false);
+    LineColumn at = diags.file().lineColumn(site.where.begin);
+    n.data = {{"helper", Value::str(helper)}, {"retcode", Value::sint(ret)}, {"message", Value::str(message)},
+              {"location", Value::str(diags.file().name() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column))}};
+    out.notice(n);
+  }
+
   // cat(): at most 10240 bytes of the file (bpftrace's cat_bytes_max).
   void catFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -324,7 +351,7 @@ struct Run {
     char buf[4096];
     while (size_t n = fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
     pclose(pipe);
-    out.raw("system", text);
+    out.raw("syscall", text);
   }
 
   SourceRange refusedAt(const std::string& log, SourceRange fallback) {

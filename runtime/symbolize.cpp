@@ -139,6 +139,21 @@ StackValue stackOf(Deferred kind, int64_t id, uint64_t pid) {
     if (ip == 0) break;
     stack.frames.push_back(kind == Deferred::Kstack ? kernelSymbol(ip, true) : userSymbol(pid, ip, true));
   }
+  // A raw tracepoint's program (and a syscall tracepoint's, which runs on the
+  // raw sys_enter/sys_exit) sees its own frames first: the program, then the
+  // kernel's tracepoint glue (bpf_trace_runN, __bpf_trace_EVENT, and
+  // __traceiter_EVENT when more than one callback is attached). The stack
+  // starts where the event is, as a perf tracepoint's does.
+  if (kind == Deferred::Kstack) {
+    auto glue = [](const std::string& f) {
+      for (const char* prefix : {"bpf_prog_", "bpf_trace_run", "__bpf_trace_", "__traceiter_"})
+        if (f.rfind(prefix, 0) == 0) return true;
+      return false;
+    };
+    size_t first = 0;
+    while (first < stack.frames.size() && glue(stack.frames[first])) ++first;
+    stack.frames.erase(stack.frames.begin(), stack.frames.begin() + static_cast<long>(first));
+  }
   return stack;
 }
 
@@ -167,8 +182,24 @@ std::string deferredText(Deferred kind, uint64_t value, uint64_t extra) {
       time_t seconds = static_cast<time_t>(wallNs / 1000000000);
       tm local{};
       localtime_r(&seconds, &local);
+      // %f: the microseconds, as bpftrace adds to strftime(3)'s conversions.
+      std::string format;
+      const std::string& given = (*strftimeFormats)[extra];
+      for (size_t i = 0; i < given.size(); ++i) {
+        if (given[i] == '%' && i + 1 < given.size() && given[i + 1] == 'f') {
+          char micros[8];
+          std::snprintf(micros, sizeof micros, "%06d", static_cast<int>((wallNs % 1000000000) / 1000));
+          format += micros;
+          ++i;
+        } else if (given[i] == '%' && i + 1 < given.size()) {
+          format += given.substr(i, 2);
+          ++i;
+        } else {
+          format += given[i];
+        }
+      }
       char out[512];
-      size_t n = std::strftime(out, sizeof out, (*strftimeFormats)[extra].c_str(), &local);
+      size_t n = std::strftime(out, sizeof out, format.c_str(), &local);
       return std::string(out, n);
     }
   }

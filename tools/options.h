@@ -17,6 +17,7 @@ struct Options {
   bool quiet = false;
   bool noWarnings = false;  // --no-warnings
   bool unsafe = false;      // --unsafe: system() and signal() may run
+  int helperChecks = 0;     // -k (1), -kk (2): report failed helper calls
   std::optional<std::string> buffering;  // -B line|full|none  // -q: no "Attaching N probes..." (bpftrace\'s -q)
   std::optional<int> pid;           // -p
   std::optional<std::string> command;  // -c

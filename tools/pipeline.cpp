@@ -228,7 +228,7 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
       << fileIdentity(codegenModulePath()) << '\n'
       << kernel.release << ' ' << kernel.version << '\n'
       << "boot " << bootId() << '\n'  // kaddr()'s addresses move at each boot (KASLR)
-      << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << '\n';
+      << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << " helper-checks " << codegen.helperChecks << '\n';
   for (const auto& [name, index] : codegen.interfaces) key << "interface " << name << ' ' << index << '\n';
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
@@ -395,6 +395,7 @@ int runDptrace(const Options& given) {
     none.kernel = imports.kernel;
     CodegenOptions early;
     if (o.mapSize) early.mapSize = *o.mapSize;
+    early.helperChecks = o.helperChecks;
     early.pcap = o.pcap.has_value();
     earlyKey = cacheKey(*script, program, early, none) + argsKey(args) + commandKey(o) + "\nno warnings\n";
     ObjectCache cache(earlyKey);
@@ -420,6 +421,7 @@ int runDptrace(const Options& given) {
 
   CodegenOptions codegen;
   if (o.mapSize) codegen.mapSize = *o.mapSize;
+  codegen.helperChecks = o.helperChecks;
   codegen.uprobes = resolveUprobeTargets(program, imported, o.pid || o.command, diags, instructionStarts);
   if (stageFailed("resolve uprobe targets")) return kExitScript;
   codegen.pcap = o.pcap.has_value();

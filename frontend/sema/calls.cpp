@@ -278,11 +278,13 @@ struct CallTyping {
         for (int s = 1; s < 32; ++s)
           if (const char* abbrev = sigabbrev_np(s); abbrev && name == abbrev) sig = s;
         if (sig == 0) return error(arg(0).range, "'" + static_cast<const ast::String&>(arg(0)).value + "' is no signal", "for example signal(\"KILL\") or signal(9)");
-      } else {
-        auto k = constantArg(0, "signal()'s signal");
-        if (!k) return;
+      } else if (auto k = constantOf(arg(0))) {
+        tc.set(arg(0), Type::s64());
         if (k->negative || k->magnitude < 1 || k->magnitude > 64) return error(arg(0).range, "a signal is a number from 1 to 64");
         sig = static_cast<int>(k->magnitude);
+      } else {  // a computed signal: the kernel refuses one out of range (-k says so)
+        if (!integerArg(0, "signal()'s signal")) return;
+        return tc.set(c, Type());
       }
       tc.types_.values[&c] = static_cast<uint64_t>(sig);
       return tc.set(c, Type());
@@ -386,13 +388,14 @@ struct CallTyping {
       if (!t) return;
       if (!t->is(TypeKind::String) && !t->is(TypeKind::Pointer) && !t->is(TypeKind::Integer))
         return error(arg(0).range, "str() reads a string from an address, and this is " + t->kindName());
+      // As bpftrace: at most BPFTRACE_STRLEN bytes, the NUL included (str(p, 3) is 2 characters).
       uint32_t size = tc.types_.imported->strLength;
       if (c.args.size() == 2) {
         auto k = constantArg(1, "str()'s length");
         if (!k) return;
         if (k->negative || k->magnitude < 1 || k->magnitude > 1024)
           return error(arg(1).range, "str()'s length must be from 1 to 1024");
-        size = static_cast<uint32_t>(k->magnitude) + 1;
+        size = std::min(size, static_cast<uint32_t>(k->magnitude));
       }
       return tc.set(c, Type::string(t->is(TypeKind::String) ? std::min(size, t->capacity()) : size));
     }

@@ -176,6 +176,9 @@ bool unify(const Type& a, const Type& b, Type& out) {
     if (a.is(TypeKind::Bool) && b.is(TypeKind::Integer)) isSigned = b.isSigned();
     if (b.is(TypeKind::Bool) && a.is(TypeKind::Integer)) isSigned = a.isSigned();
     out = Type::integer(bits, isSigned);
+    // An address kept where both sides agree on its memory (@t = curtask in
+    // every store) keeps it; where they differ the probe's rule decides.
+    if (a.space() == b.space()) out = out.onlyIn(a.space());
     return true;
   }
   if (a.is(TypeKind::String)) return out = a.capacity() >= b.capacity() ? a : b, true;
@@ -192,7 +195,7 @@ bool unify(const Type& a, const Type& b, Type& out) {
     out = Type::aggregation(a.aggregationKind(), arg);
     return true;
   }
-  out = a;
+  out = a.space() == b.space() ? a : a.onlyIn(AddressSpace::Probe);
   return true;
 }
 

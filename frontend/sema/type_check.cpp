@@ -587,7 +587,11 @@ void TypeChecker::visit(const ast::Identifier& e) {
   if (n == "pid" || n == "tid" || n == "uid" || n == "gid" || n == "cpu" || n == "rand" || n == "numaid")
     return set(e, Type::integer(32, false));
   if (n == "cgroup" || n == "jiffies") return set(e, Type::u64());
-  if (n == "curtask") return set(e, Type::u64().in(AddressSpace::Kernel));  // (struct task_struct *)curtask
+  if (n == "curtask") {  // as in bpftrace, a struct task_struct * (curtask->comm) where the kernel's BTF has it
+    if (types_.imported->findStruct("task_struct"))
+      return set(e, Type::pointer(Type::structure("task_struct")).in(AddressSpace::Kernel));
+    return set(e, Type::u64().in(AddressSpace::Kernel));
+  }
   if (n == "cpid") {
     if (!types_.imported->command)
       return error(e.range, "cpid is the pid of the command that -c starts, and there is none", "run with -c 'CMD ARGS'");
