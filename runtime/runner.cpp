@@ -312,10 +312,9 @@ struct Run {
         {112, "probe_read_user"}, {113, "probe_read_kernel"}, {114, "probe_read_user_str"}, {115, "probe_read_kernel_str"}};
     auto name = kNames.find(site.helper);
     std::string helper = name == kNames.end() ? "helper " + std::to_string(site.helper) : name->second;
-    std::string message = site.helper == 2 && ret == -E2BIG    ? "Map full; can't update element"
-                          : site.helper == 3 && ret == -ENOENT ? "Can't delete map element because it does not exist"
-                                                               : std::string(std::strerror(static_cast<int>(-ret)));
-    std::string hint = "Additional Info - helper: " + helper + ", retcode: " + std::to_string(ret);
+    // bpftrace 0.17's words: "Failed to map_delete_elem: No such file or directory (-2)"
+    std::string message = "Failed to " + helper + ": " + std::strerror(static_cast<int>(-ret)) + " (" + std::to_string(ret) + ")";
+    std::string hint;
     Notice n;
     n.type = "helper_error";
     n.text = renderDiagnostic(diags.file(), Diagnostic{Severity::Warning, site.where, message, hint, {}}, false);
