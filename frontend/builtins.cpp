@@ -140,17 +140,11 @@ struct BpftraceOnly {
 };
 
 constexpr BpftraceOnly kBpftraceOnly[] = {
-    {"cgroup", "the cgroup id of the task"},
-
     {"buf", "a byte buffer of a memory region"}, {"cgroup_path", "a cgroup's path"},
-    
-
-    {"bswap", "a byte swap"}, 
-    {"uaddr", "a user symbol's address"},
-    {"override", "overriding a return value"},
-    {"cgroupid", "a cgroup's id"},
-    {"path", "a struct path's text"}, {"skboutput", "skb output"},
-    {"unwatch", "removing a watchpoint"},
+    {"uaddr", "a user symbol's address"},        {"override", "overriding a return value"},
+    {"cgroupid", "a cgroup's id"},               {"path", "a struct path's text"},
+    {"skboutput", "skb output"},                 {"unwatch", "removing a watchpoint"},
+    {"debugf", "a print to the kernel's trace pipe"},
 };
 
 }  // namespace
