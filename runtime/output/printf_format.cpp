@@ -36,12 +36,14 @@ std::string formatPrintf(const std::string& fmt, const std::vector<Value>& args)
     std::string spec = "%";
     size_t j = i + 1;
     while (j < fmt.size() && std::string_view("-+ #0123456789.").find(fmt[j]) != std::string_view::npos) spec += fmt[j++];
-    // h and hh narrow the value as C's printf does (bpftrace prints 70000
-    // with %hd as 4464); l, ll, z, j, t are the 64 bits dptrace passes anyway.
+    // The length modifier says how many bits print, as C's printf reads its
+    // argument and bpftrace 0.17 passes it there: none is an int (32 bits:
+    // a u64 retval of -1 as an int prints -1, nsecs wraps), h 16, hh 8, and
+    // l, ll, z, j, t all 64.
     size_t lengthStart = j;
     while (j < fmt.size() && std::string_view("hlzjt").find(fmt[j]) != std::string_view::npos) ++j;
     std::string_view length(fmt.data() + lengthStart, j - lengthStart);
-    unsigned narrow = length == "hh" ? 8 : length == "h" ? 16 : 64;
+    unsigned narrow = length == "hh" ? 8 : length == "h" ? 16 : length.empty() ? 32 : 64;
     if (j >= fmt.size()) break;
     char conversion = fmt[j];
     i = j;
@@ -62,6 +64,7 @@ std::string formatPrintf(const std::string& fmt, const std::vector<Value>& args)
                     : std::holds_alternative<uint64_t>(v.v) ? static_cast<long long>(std::get<uint64_t>(v.v)) : 0;
       if (narrow == 8) x = static_cast<signed char>(x);
       if (narrow == 16) x = static_cast<short>(x);
+      if (narrow == 32) x = static_cast<int>(x);
       out += snprintfValue(spec + "lld", x);
     } else {  // u x X o
       unsigned long long x = std::holds_alternative<uint64_t>(v.v) ? std::get<uint64_t>(v.v)

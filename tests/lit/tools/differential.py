@@ -186,6 +186,20 @@ def run_once(args, script):
         "bpftrace": start([BPFTRACE] + fmt + [script] + args.script_args, workdir, "bpftrace", env),
     }
     report, lingering = [], []
+    try:
+        return compare(args, script, workdir, procs, report, lingering)
+    finally:  # whatever happened (a workload that raised), no tracer stays attached
+        for proc, out, err in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for w in lingering:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+
+
+def compare(args, script, workdir, procs, report, lingering):
     failed = wait_attached(procs, 60)
     if not failed:
         time.sleep(args.settle)
