@@ -556,6 +556,7 @@ struct Run {
     bool frames = afxdp.active();  // the AF_XDP sockets may have more to do
     // Before each batch: what the kernel blocks printed for its frames first.
     auto drain = [&] { ring_buffer__consume(rb); };
+    int exitedFd = mapFd("exited");  // scripts that call exit() (codegen: ModuleLowering::lower)
     while (!exitRequested) {
       epoll_event ready[8];
       // Records below a batch do not wake us (codegen/lower_statements.cpp):
@@ -600,11 +601,20 @@ struct Run {
         frames = afxdp.service(drain);
         afxdp.tick(out);
       }
+      // exit()'s record may be lost in a full ring buffer (a printf per
+      // event, system-wide): the flag it set ends the run all the same.
+      if (exitedFd >= 0 && exitFlagSet(exitedFd)) break;
       if (ended) break;
     }
     if (tfd >= 0) close(tfd);
     close(epfd);
     close(sfd);
+  }
+
+  static bool exitFlagSet(int fd) {
+    uint32_t key = 0;
+    uint64_t value = 0;
+    return bpf_map_lookup_elem(fd, &key, &value) == 0 && value != 0;
   }
 
   void notice(const std::string& type, const std::string& text, std::vector<std::pair<std::string, Value>> data) {
