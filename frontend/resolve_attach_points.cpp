@@ -9,8 +9,9 @@ namespace {
 // Where dptrace runs, kprobes are refused by the kernel, and fentry (BTF
 // trampolines, its way to kernel functions) may be too: name what works.
 constexpr const char* kNoKprobes =
-    "for the kernel's events use tracepoint:CATEGORY:NAME (dptrace -l lists them); fentry:FUNCTION and "
-    "fexit:FUNCTION reach kernel functions through BTF trampolines on kernels that allow them";
+    "for the kernel's events use tracepoint:CATEGORY:NAME or rawtracepoint:NAME (dptrace -l lists them); "
+    "fentry:FUNCTION and fexit:FUNCTION reach kernel functions where the kernel allows BPF trampolines "
+    "(dptrace says so when it attaches if it does not)";
 
 struct Unsupported {
   const char* name;
