@@ -154,7 +154,7 @@ void FunctionLowering::checkHelper(Helper h, Value* ret, int level) {
 void FunctionLowering::callStatement(const ast::Call& c) {
   at(c.range);
   const std::string& n = c.callee;
-  if (n == "printf") {
+  if (n == "printf" || n == "cat" || n == "system") {  // cat and system: done by dptrace, as printf's text is
     PrintfLayout layout;
     layout.format = static_cast<const ast::String&>(*c.args[0].value).value;
     std::vector<const ast::Expr*> args;
@@ -162,7 +162,8 @@ void FunctionLowering::callStatement(const ast::Call& c) {
       args.push_back(c.args[i].value.get());
       layout.args.push_back(typeOf(*c.args[i].value));
     }
-    return event(EventKind::Printf, m_.addPrintf(std::move(layout)), args);
+    EventKind kind = n == "printf" ? EventKind::Printf : n == "cat" ? EventKind::Cat : EventKind::System;
+    return event(kind, m_.addPrintf(std::move(layout)), args);
   }
   if (n == "emit") {  // one record; its shape is this call site's
     PrintfLayout layout;
@@ -192,16 +193,6 @@ void FunctionLowering::callStatement(const ast::Call& c) {
   if (packet_ && n == "vlan_pop") return vlanPop();
   if (packet_ && n == "vlan_push") return vlanPush(*c.args[0].value);
   if (n == "join") return join(c);
-  if (n == "cat" || n == "system") {  // done by dptrace when the record arrives, as printf's text is
-    PrintfLayout layout;
-    layout.format = static_cast<const ast::String&>(*c.args[0].value).value;
-    std::vector<const ast::Expr*> args;
-    for (size_t i = 1; i < c.args.size(); ++i) {
-      args.push_back(c.args[i].value.get());
-      layout.args.push_back(typeOf(*c.args[i].value));
-    }
-    return event(n == "cat" ? EventKind::Cat : EventKind::System, m_.addPrintf(std::move(layout)), args);
-  }
   if (n == "signal") {
     auto constant = m_.types().values.find(&c);
     Value* sig = constant != m_.types().values.end() ? b_.getInt64(constant->second) : expr(*c.args[0].value).v;

@@ -196,6 +196,21 @@ struct Run {
     return 0;
   }
 
+  // The text of a printf-shaped record (printf, cat, system): its site's
+  // format applied to the values after the header; none if it is cut short.
+  std::optional<std::string> formatted(uint64_t index, const uint8_t* data, size_t size) {
+    if (index >= script.printfs.size()) return std::nullopt;
+    const PrintfLayout& p = script.printfs[index];
+    std::vector<Value> args;
+    size_t off = 16;
+    for (const Type& t : p.args) {
+      if (off + slotSize(t) > size) return std::nullopt;
+      args.push_back(decodeSlot(t, data + off));
+      off += slotSize(t);
+    }
+    return formatPrintf(p.format, args);
+  }
+
   void event(const uint8_t* data, size_t size) {
     if (size < 16) return;
     uint64_t kind = 0, index = 0;
@@ -203,16 +218,7 @@ struct Run {
     std::memcpy(&index, data + 8, 8);
     switch (static_cast<EventKind>(kind)) {
       case EventKind::Printf: {
-        if (index >= script.printfs.size()) return;
-        const PrintfLayout& p = script.printfs[index];
-        std::vector<Value> args;
-        size_t off = 16;
-        for (const Type& t : p.args) {
-          if (off + slotSize(t) > size) return;
-          args.push_back(decodeSlot(t, data + off));
-          off += slotSize(t);
-        }
-        out.printf(formatPrintf(p.format, args));
+        if (auto text = formatted(index, data, size)) out.printf(*text);
         return;
       }
       case EventKind::Emit: {
@@ -244,18 +250,10 @@ struct Run {
       }
       case EventKind::Cat:
       case EventKind::System: {
-        if (index >= script.printfs.size()) return;
-        const PrintfLayout& p = script.printfs[index];
-        std::vector<Value> args;
-        size_t off = 16;
-        for (const Type& t : p.args) {
-          if (off + slotSize(t) > size) return;
-          args.push_back(decodeSlot(t, data + off));
-          off += slotSize(t);
-        }
-        std::string what = formatPrintf(p.format, args);
-        if (static_cast<EventKind>(kind) == EventKind::Cat) return catFile(what);
-        return runCommand(what);  // JSON: "syscall", as bpftrace 0.17 calls system()'s output
+        std::optional<std::string> what = formatted(index, data, size);
+        if (!what) return;
+        if (static_cast<EventKind>(kind) == EventKind::Cat) return catFile(*what);
+        return runCommand(*what);  // JSON: "syscall", as bpftrace 0.17 calls system()'s output
       }
       case EventKind::Join: {  // up to kJoinArgs strings; the first empty one ends them
         if (index >= script.printfs.size()) return;
