@@ -121,7 +121,8 @@ std::string sectionFor(const ast::AttachPoint& ap, const RawSyscall& raw) {
     case ProbeKind::Software:
     case ProbeKind::Hardware: return "perf_event";
     case ProbeKind::Tracepoint: return "tracepoint/" + ap.target + "/" + ap.function;
-    case ProbeKind::Uprobe: return "uprobe";
+    case ProbeKind::Uprobe:
+    case ProbeKind::Usdt: return "uprobe";
     case ProbeKind::Uretprobe: return "uretprobe";
     case ProbeKind::Xdp: return "xdp";
     case ProbeKind::Fentry: return "fentry/" + ap.function;
@@ -355,6 +356,7 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   info.binary = binary;
   info.symbol = symbol;
   info.fileOffset = fileOffset;
+  if (user.site) info.semaphore = user.site->semaphore;
   info.fastPath = user.fastPath;
   info.savesArguments = user.save;
   info.attachPoints = user.save ? 0 : 1;  // the uretprobe's half: not a probe of its own
@@ -395,7 +397,8 @@ void ModuleLowering::lowerUserProbe(const ast::Probe& probe, const ast::AttachPo
   for (size_t i = 0; i < target.inlined.size(); ++i) {
     UserArguments user;
     user.site = &target.inlined[i];
-    lower("", user, target.inlinedOffsets[i]);
+    lower(ap.kind == ProbeKind::Usdt ? target.inlined[i].caller : "", user, target.inlinedOffsets[i]);  // usdt: "provider:name"
+
   }
   if (target.fastPath != FastPath::None) {
     UserArguments user;

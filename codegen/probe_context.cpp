@@ -213,6 +213,7 @@ Val FunctionLowering::tracepointField(const TracepointFormat& format, const Trac
 // The attach point that fired, as bpftrace names it: the canonical kind, and
 // for a uprobe pattern the function it matched (uprobe:./up:foo1, not foo*).
 std::string FunctionLowering::probeName() const {
+  if (ap_->kind == ProbeKind::Usdt) return "usdt:" + ap_->target + ":" + symbol_;  // the probe's full name, as bpftrace's
   if (isUserProbe(ap_->kind) && !symbol_.empty() && hasWildcard(ap_->function))
     return std::string(probeKindName(ap_->kind)) + ":" + ap_->target + ":" + symbol_;
   return canonicalAttachPoint(ap_->kind, ap_->raw);
@@ -254,6 +255,8 @@ Value* FunctionLowering::parameter(unsigned i) {
     if (i == 1 && fastQueue_) return fastQueue_;
     if (i >= 2) return integerArgument(i - 1);  // (queue, mbufs, count)
   }
+  if (user_.site && i < user_.site->types.size())  // usdt: the operand's own size and sign at this site
+    return normalize(atLocation(user_.site->params[i], user_.site->types[i]), user_.site->types[i]);
   if (user_.site && signature && i < user_.site->params.size() && i < signature->params.size())
     return atLocation(user_.site->params[i], signature->params[i].type);
   if (signature == nullptr || i >= signature->params.size()) return integerArgument(i);

@@ -81,6 +81,7 @@ struct ProgramInfo {
   std::string binary;         // uprobes: the resolved binary or library
   std::string symbol;         // uprobes: the function (empty with an offset)
   std::optional<uint64_t> fileOffset;  // uprobes at an inlined call: where in the binary
+  uint64_t semaphore = 0;              // usdt: the file offset of the probe's semaphore (0: none)
   FastPath fastPath = FastPath::None;  // uprobes on a DPDK burst function through rte_eth_fp_ops
   bool savesArguments = false;  // the entry half of the uretprobe after it: records the arguments it reads
   uint32_t attachPoints = 1;  // xdp: the blocks of the interface that form this program

@@ -12,7 +12,8 @@ using K = BuiltinKind;
 // would be made up there.
 constexpr ProbeKinds kTaskProbes{ProbeKind::Begin,  ProbeKind::End,    ProbeKind::Interval,   ProbeKind::Uprobe,
                                   ProbeKind::Uretprobe, ProbeKind::Tracepoint, ProbeKind::Fentry, ProbeKind::Fexit,
-                                  ProbeKind::RawTracepoint, ProbeKind::Profile, ProbeKind::Software, ProbeKind::Hardware};
+                                  ProbeKind::RawTracepoint, ProbeKind::Profile, ProbeKind::Software, ProbeKind::Hardware,
+                                  ProbeKind::Usdt};
 constexpr ProbeKinds kAll = ProbeKinds::all();
 using P = ProbeKind;
 
@@ -30,10 +31,10 @@ constexpr std::array kBuiltins = {
                 kTaskProbes},
     BuiltinInfo{"kstack", K::Value, 0, 0, "kstack", "the kernel stack trace (up to 127 frames)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware}},
+                           P::Software, P::Hardware, P::Usdt}},
     BuiltinInfo{"ustack", K::Value, 0, 0, "ustack", "the user stack trace of the task (up to 127 frames)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware}},
+                           P::Software, P::Hardware, P::Usdt}},
     BuiltinInfo{"username", K::Value, 0, 0, "username", "the name of the task's user (looked up when printed)", kTaskProbes},
     BuiltinInfo{"cpid", K::Value, 0, 0, "cpid", "pid of the command -c started", kAll},
     BuiltinInfo{"comm", K::Value, 0, 0, "comm", "name of the current task (16 bytes)", kTaskProbes},
@@ -45,12 +46,12 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"probe", K::Value, 0, 0, "probe", "the attach point that fired, as written", kAll},
     BuiltinInfo{"retval", K::Value, 0, 0, "retval", "return value (typed from DWARF or BTF when known)",
                 ProbeKinds{P::Uretprobe, P::Fexit}},
-    BuiltinInfo{"argN", K::Value, 0, 0, "arg0..arg9", "the Nth argument (typed from DWARF or BTF when known)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::RawTracepoint}},
+    BuiltinInfo{"argN", K::Value, 0, 0, "arg0..arg9", "the Nth argument (typed from DWARF or BTF when known; usdt: from its note)",
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::RawTracepoint, P::Usdt}},
     BuiltinInfo{"sargN", K::Value, 0, 0, "sarg0..sarg9", "the Nth argument passed on the stack (x86-64: after the return address)",
-                kUserProbes},
+                ProbeKinds{P::Uprobe, P::Uretprobe}},
     BuiltinInfo{"ctx", K::Value, 0, 0, "ctx", "the address of the probe's context (struct pt_regs for uprobes and perf events)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::Profile, P::Software, P::Hardware}},
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::Profile, P::Software, P::Hardware, P::Usdt}},
     BuiltinInfo{"args", K::Value, 0, 0, "args", "typed arguments: args.NAME (args->NAME is accepted)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::Tracepoint, P::RawTracepoint}},
     // ---- packet views
@@ -85,7 +86,7 @@ constexpr std::array kBuiltins = {
                 kAll},
     BuiltinInfo{"signal", K::Function, 1, 1, "signal(sig)", "send a signal to the current task (--unsafe)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware}},
+                           P::Software, P::Hardware, P::Usdt}},
     BuiltinInfo{"reg", K::Function, 1, 1, "reg(\"name\")", "a register of the probe's struct pt_regs (ip, sp, ax, di, r8 ...)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Profile, P::Software, P::Hardware}},
     BuiltinInfo{"uptr", K::Function, 1, 1, "uptr(p)", "p, read from the process's memory whatever the probe", kAll},

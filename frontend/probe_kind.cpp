@@ -19,6 +19,7 @@ const char* probeKindName(ProbeKind kind) {
     case ProbeKind::Profile: return "profile";
     case ProbeKind::Software: return "software";
     case ProbeKind::Hardware: return "hardware";
+    case ProbeKind::Usdt: return "usdt";
   }
   return "?";
 }

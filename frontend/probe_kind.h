@@ -15,8 +15,9 @@ enum class ProbeKind : uint8_t {
   None,  // not resolved (an unknown probe type)
   Begin, End, Interval, Uprobe, Uretprobe, Fentry, Fexit, Tracepoint, RawTracepoint, Xdp, Afxdp,
   Profile, Software, Hardware,  // perf-event sampling on every CPU
+  Usdt,                         // a uprobe at a USDT probe's nop (usdt.h)
 };
-inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Hardware) + 1;
+inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Usdt) + 1;
 
 // The canonical name, as scripts write it: "uprobe", "BEGIN".
 const char* probeKindName(ProbeKind kind);
@@ -54,7 +55,7 @@ private:
   uint32_t bits_ = 0;
 };
 
-inline constexpr ProbeKinds kUserProbes{ProbeKind::Uprobe, ProbeKind::Uretprobe};
+inline constexpr ProbeKinds kUserProbes{ProbeKind::Uprobe, ProbeKind::Uretprobe, ProbeKind::Usdt};
 inline constexpr ProbeKinds kPacketProbes{ProbeKind::Xdp, ProbeKind::Afxdp};
 inline constexpr ProbeKinds kKernelFunctionProbes{ProbeKind::Fentry, ProbeKind::Fexit};
 // Probes whose arguments are typed from BTF (kernel_btf.h): a context of 64-bit slots.

@@ -69,11 +69,13 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   if (p.fastPath != FastPath::None) return kRunOk;  // at the process's PMD functions (fastpath_attach.h)
   bool ret = ap.kind == ProbeKind::Uretprobe && !p.savesArguments;
   if (p.fileOffset) {  // an inlined call
-    int fd = ctx.uprobeMulti ? createUprobeMultiLink(bpf_program__fd(prog), p.binary, *p.fileOffset, ret, ctx.targetPid) : -1;
+    int fd = ctx.uprobeMulti ? createUprobeMultiLink(bpf_program__fd(prog), p.binary, *p.fileOffset, ret, ctx.targetPid, p.semaphore)
+                             : -1;
     if (!ctx.uprobeMulti) {
       bpf_uprobe_opts uo{};
       uo.sz = sizeof uo;
       uo.retprobe = ret;
+      uo.ref_ctr_offset = p.semaphore;
       return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), *p.fileOffset, &uo));
     }
     if (fd < 0) return failedLink(ctx, ap, -fd);
@@ -255,7 +257,8 @@ int attachProgram(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   switch (p.attach.kind) {
     case ProbeKind::Tracepoint: return attachTracepoint(prog, p, ctx);
     case ProbeKind::Uprobe:
-    case ProbeKind::Uretprobe: return attachUprobe(prog, p, ctx);
+    case ProbeKind::Uretprobe:
+    case ProbeKind::Usdt: return attachUprobe(prog, p, ctx);
     case ProbeKind::Interval: return attachInterval(prog, p, ctx);
     case ProbeKind::Profile:
     case ProbeKind::Software:

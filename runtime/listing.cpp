@@ -18,6 +18,7 @@
 #include "sema/dwarf_signatures.h"
 #include "sema/kernel_btf.h"
 #include "uprobe_targets.h"
+#include "usdt.h"
 
 namespace dptrace {
 namespace {
@@ -122,9 +123,43 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
   return n;
 }
 
+constexpr size_t kAlreadySaid = SIZE_MAX;  // nothing listed, and why was said
+
+// usdt:BIN[:PAT]: BIN's USDT probes as usdt:BIN:PROVIDER:NAME, PAT matched
+// against PROVIDER:NAME or NAME; -v adds each site's address, semaphore and
+// arguments (their type and the note's operand).
+size_t listUsdt(const std::string& pattern, bool verbose, std::ostream& out, std::ostream& err) {
+  size_t first = pattern.find(':'), second = pattern.find(':', first + 1);
+  std::string binary = pattern.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+  std::string probes = second == std::string::npos ? "*" : pattern.substr(second + 1);
+  std::string error;
+  auto found = readUsdtProbes(findBinary(binary), error);
+  if (!found) {
+    err << "dptrace: error: cannot read '" << binary << "': " << error << "\n";
+    return kAlreadySaid;
+  }
+  size_t n = 0;
+  std::string last;
+  for (const UsdtProbe& p : *found) {
+    std::string full = p.provider + ":" + p.name;
+    if (!wildcardMatch(probes, full) && !wildcardMatch(probes, p.name)) continue;
+    if (full != last) out << "usdt:" << binary << ":" << full << "\n", ++n;  // a probe at several places lists once
+    last = full;
+    if (!verbose) continue;
+    out << "    at " << hexNumber(p.site.address);
+    if (p.site.semaphore) out << ", semaphore at file offset " << hexNumber(p.site.semaphore);
+    out << "\n";
+    std::istringstream operands(p.arguments);
+    std::string operand;
+    for (size_t i = 0; i < p.site.types.size() && operands >> operand; ++i)
+      out << "    " << p.site.types[i].str() << " arg" << i << " (" << operand
+          << (p.site.unavailable[i].empty() ? "" : ": " + p.site.unavailable[i]) << ")\n";
+  }
+  return n;
+}
+
 // fentry/fexit functions and rawtracepoint tracepoints from BTF: vmlinux's,
 // each loaded module's, and the --btf-module ones; -v adds the typed arguments.
-constexpr size_t kAlreadySaid = SIZE_MAX;  // nothing listed, and why was said
 
 size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& kernel, std::ostream& out,
                         std::ostream& err) {
@@ -183,8 +218,12 @@ int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostrea
   // Aliases list as their canonical kind: rt:* is rawtracepoint:*, kfunc:* is fentry:*.
   for (auto [alias, name] : {std::pair{"rt:", "rawtracepoint:"}, std::pair{"kfunc:", "fentry:"}, std::pair{"kretfunc:", "fexit:"}})
     if (pattern.rfind(alias, 0) == 0) pattern = name + pattern.substr(std::string_view(alias).size());
+  if (pattern.rfind("U:", 0) == 0) pattern = "usdt:" + pattern.substr(2);
   if (pattern.rfind("uprobe:", 0) == 0 || pattern.rfind("uretprobe:", 0) == 0) {
     n = listUprobes(pattern, verbose, out, err);
+  } else if (pattern.rfind("usdt:", 0) == 0) {
+    n = listUsdt(pattern, verbose, out, err);
+    if (n == kAlreadySaid) return 1;
   } else if (pattern.rfind("fentry:", 0) == 0 || pattern.rfind("fexit:", 0) == 0 ||
              pattern.rfind("rawtracepoint:", 0) == 0) {
     n = listKernelProbes(pattern, verbose, kernel, out, err);
@@ -216,7 +255,7 @@ int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostrea
   out.flush();
   if (n == 0) {
     err << "dptrace: error: no probes match '" << pattern << "'\n"
-        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'fentry:*', 'rawtracepoint:*', 'xdp:*' or 'afxdp:*'\n";
+        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'usdt:/usr/bin/python3:*', 'fentry:*', 'rawtracepoint:*', 'xdp:*' or 'afxdp:*'\n";
     return 1;
   }
   return 0;

@@ -35,17 +35,19 @@ constexpr uint32_t kUprobeMultiReturn = 1;
 
 }  // namespace
 
-int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid) {
+int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid,
+                          uint64_t refCtrOffset) {
   union {
     LinkCreateUprobeMulti link;
     char attr[sizeof(union bpf_attr)];
   } u;
   std::memset(&u, 0, sizeof u);
-  uint64_t offsets[1] = {fileOffset};
+  uint64_t offsets[1] = {fileOffset}, refCtrOffsets[1] = {refCtrOffset};
   u.link.progFd = static_cast<uint32_t>(progFd);
   u.link.attachType = kAttachUprobeMulti;
   u.link.path = reinterpret_cast<uint64_t>(path.c_str());
   u.link.offsets = reinterpret_cast<uint64_t>(offsets);
+  if (refCtrOffset) u.link.refCtrOffsets = reinterpret_cast<uint64_t>(refCtrOffsets);
   u.link.count = 1;
   u.link.multiFlags = retprobe ? kUprobeMultiReturn : 0;
   u.link.pid = pid > 0 ? static_cast<uint32_t>(pid) : 0;

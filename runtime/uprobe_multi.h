@@ -16,8 +16,11 @@ inline constexpr int kAttachUprobeMulti = 48;
 
 // A link of the program `progFd` (loaded with expected attach type
 // kAttachUprobeMulti) on the instruction at `fileOffset` of the ELF file at
-// `path`, for `pid` only when it is positive. The link's fd, or -errno.
-int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid);
+// `path`, for `pid` only when it is positive; `refCtrOffset`, when not 0, is
+// the file offset of a USDT semaphore, which the kernel counts up in every
+// process that maps the file while the link lives. The link's fd, or -errno.
+int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid,
+                          uint64_t refCtrOffset = 0);
 
 // The file offset of every function of the ELF file at `path` (its address
 // mapped through the executable PT_LOAD segment); empty when it cannot be read.

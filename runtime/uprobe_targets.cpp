@@ -161,7 +161,7 @@ void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags) {
   bool dropped = false;
   for (ast::Probe& probe : program.probes) {
     std::erase_if(probe.attachPoints, [&](const ast::AttachPoint& ap) {
-      if (!isUserProbe(ap.kind) || ap.target.find('/') != std::string::npos || ap.function.empty() ||
+      if (!isUserProbe(ap.kind) || ap.kind == ProbeKind::Usdt || ap.target.find('/') != std::string::npos || ap.function.empty() ||
           ap.function.find_first_of("*?") != std::string::npos)
         return false;
       std::string binary = findBinary(ap.target), error;
@@ -205,6 +205,22 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
       if (!isUserProbe(ap.kind)) continue;
       UprobeTarget target;
       target.binary = findBinary(ap.target);
+      if (ap.kind == ProbeKind::Usdt) {  // the type checker found the probes (usdt.h)
+        auto sites = imported.inlinedSites.find(ap.target + ":" + ap.function);
+        if (sites == imported.inlinedSites.end()) continue;  // reported there
+        for (const InlinedSite& site : sites->second) {
+          std::optional<uint64_t> offset = codeFileOffset(target.binary, site.address);
+          if (!offset) {
+            diags.error(functionRange(ap), "the USDT probe " + site.caller + " at " + hexNumber(site.address) +
+                                               " is outside the code of '" + ap.target + "'");
+            break;
+          }
+          target.inlined.push_back(site);
+          target.inlinedOffsets.push_back(*offset);
+        }
+        out[&ap] = target;
+        continue;
+      }
       auto cached = read.find(target.binary);
       if (cached == read.end()) {
         std::string error;

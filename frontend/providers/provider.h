@@ -74,6 +74,7 @@ const ProviderInfo& afxdpProvider();
 const ProviderInfo& profileProvider();
 const ProviderInfo& softwareProvider();
 const ProviderInfo& hardwareProvider();
+const ProviderInfo& usdtProvider();
 
 // Helpers shared by the provider files.
 bool parseUnsigned(std::string_view text, uint64_t& out, int base = 10);

@@ -6,10 +6,10 @@
 namespace dptrace {
 
 std::span<const ProviderInfo* const> allProviders() {
-  static const std::array<const ProviderInfo*, 14> providers = {
+  static const std::array<const ProviderInfo*, 15> providers = {
       &beginProvider(),  &endProvider(),     &intervalProvider(),   &uprobeProvider(), &uretprobeProvider(),
       &fentryProvider(), &fexitProvider(),   &tracepointProvider(), &rawTracepointProvider(), &xdpProvider(), &afxdpProvider(),
-      &profileProvider(), &softwareProvider(), &hardwareProvider(),
+      &profileProvider(), &softwareProvider(), &hardwareProvider(), &usdtProvider(),
   };
   return providers;
 }

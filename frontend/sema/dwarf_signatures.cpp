@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <functional>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace dptrace {
@@ -392,25 +393,31 @@ std::vector<std::pair<std::string, std::string>> ldCacheLibraries() {
 
 std::string findBinary(const std::string& name) {
   if (name.find('/') != std::string::npos || name.empty()) return name;
+  // A file, not a directory: /usr/lib/python3 is one, python3 is on $PATH.
+  auto isFile = [](const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  };
   for (const char* dir : {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib64/", "/lib/",
                           "/usr/lib/", "/usr/local/lib/"})
-    if (access((std::string(dir) + name).c_str(), F_OK) == 0) return std::string(dir) + name;
-  if (access(name.c_str(), F_OK) == 0) return name;  // in the current directory
-  // As bpftrace: a library by its short name (uprobe:libc:malloc is the
-  // ld.so.cache's first libc.so*), then a program on $PATH (uprobe:bash:readline).
-  std::string soname = (name.rfind("lib", 0) == 0 ? name : "lib" + name) + ".so";
-  for (const auto& [library, path] : ldCacheLibraries())
-    if (library.rfind(soname, 0) == 0 && access(path.c_str(), F_OK) == 0) return path;
+    if (isFile(std::string(dir) + name)) return std::string(dir) + name;
+  if (isFile(name)) return name;  // in the current directory
+  // As bpftrace: a program on $PATH (uprobe:bash:readline; python3 before
+  // libpython3.11.so, as bpftrace picks /usr/bin/python3), then a library by
+  // its short name (uprobe:libc:malloc is the ld.so.cache's first libc.so*).
   if (const char* path = std::getenv("PATH")) {
     std::string dirs = path;
     for (size_t at = 0; at <= dirs.size();) {
       size_t colon = dirs.find(':', at);
       std::string dir = dirs.substr(at, colon == std::string::npos ? std::string::npos : colon - at);
-      if (!dir.empty() && access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+      if (!dir.empty() && isFile(dir + "/" + name) && access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
       if (colon == std::string::npos) break;
       at = colon + 1;
     }
   }
+  std::string soname = (name.rfind("lib", 0) == 0 ? name : "lib" + name) + ".so";
+  for (const auto& [library, path] : ldCacheLibraries())
+    if (library.rfind(soname, 0) == 0 && access(path.c_str(), F_OK) == 0) return path;
   return name;
 }
 

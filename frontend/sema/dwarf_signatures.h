@@ -57,6 +57,8 @@ struct InlinedSite {
   std::vector<ParameterLocation> params;   // one per parameter of the signature, in order
   std::vector<std::string> unavailable;    // per parameter: why it cannot be read here ("" when it can)
   std::string unknownEntry;                // why the call's entry is not known ("" when it is)
+  std::vector<Type> types;                 // USDT (usdt.h): each argument's own type; empty for DWARF's sites
+  uint64_t semaphore = 0;                  // USDT: the file offset of the probe's semaphore (0: none)
   bool operator==(const InlinedSite&) const = default;
 };
 

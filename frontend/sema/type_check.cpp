@@ -4,6 +4,7 @@
 // so the checker walks the program twice: a quiet pass learns every map's
 // types, the second pass reports.
 #include "type_check.h"
+#include "usdt.h"
 
 #include "map_sides.h"
 
@@ -302,6 +303,78 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
   diags.error(ap.range, error, hint);
 }
 
+// usdt:BIN:PROVIDER:NAME: the probes of BIN's notes it matches, each an
+// inlined-like site whose arguments the note locates (usdt.h); its
+// "signature" types arg0..argN across the sites (the widest, signed when
+// one is), as many as every site has.
+void importUsdt(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
+  std::string key = ap.target + ":" + ap.function, error;
+  if (types.inlinedSites.count(key)) return;
+  std::string binary = findBinary(ap.target);
+  auto probes = readUsdtProbes(binary, error);
+  if (!probes) {
+    diags.error(ap.range, "cannot read '" + ap.target + "': " + error,
+                error.find("Permission") != std::string::npos ? "dptrace needs to read the binary: run it as root"
+                                                               : "give the path of a binary or library, e.g. usdt:/usr/bin/python3:function__entry");
+    return;
+  }
+  size_t colon = ap.function.find(':');
+  std::string provider = ap.function.substr(0, colon), name = ap.function.substr(colon + 1);
+  std::vector<InlinedSite> sites;
+  std::vector<std::string> names;
+  for (const UsdtProbe& p : *probes) {
+    names.push_back(p.provider + ":" + p.name);
+    if ((provider.empty() || wildcardMatch(provider, p.provider)) && wildcardMatch(name, p.name)) sites.push_back(p.site);
+  }
+  if (provider.empty() && !hasWildcard(name)) {  // no provider given: the name must be one provider's
+    std::set<std::string> providers;
+    for (const InlinedSite& s : sites) providers.insert(s.caller.substr(0, s.caller.find(':')));
+    if (providers.size() > 1) {
+      std::string all;
+      for (const std::string& p : providers) all += (all.empty() ? "" : ", ") + p;
+      diags.error(ap.range, "'" + name + "' is a probe of " + std::to_string(providers.size()) + " providers of '" + ap.target +
+                                "' (" + all + "): say which",
+                  "usdt:" + ap.target + ":" + *providers.begin() + ":" + name + ", or usdt:" + ap.target + ":*:" + name +
+                      " for every one");
+      return;
+    }
+  }
+  if (sites.empty()) {
+    std::string shown = provider.empty() ? name : ap.function;
+    if (probes->empty()) {
+      diags.error(ap.range, "'" + ap.target + "'" + (binary != ap.target ? " (" + binary + ")" : "") +
+                                " has no USDT probes (no .note.stapsdt section)",
+                  "USDT probes are compiled in with <sys/sdt.h> (DTRACE_PROBE, STAP_PROBE); probe a function with uprobe:" +
+                      ap.target + ":FUNCTION instead");
+      return;
+    }
+    std::string guess = hasWildcard(ap.function) ? "" : closestMatch(ap.function, names);
+    if (guess.empty() && provider.empty()) {
+      std::vector<std::string> bare;
+      for (const UsdtProbe& p : *probes) bare.push_back(p.name);
+      if (std::string g = closestMatch(name, bare); !g.empty())
+        for (const UsdtProbe& p : *probes)
+          if (p.name == g) guess = p.provider + ":" + p.name;
+    }
+    diags.error(ap.range, "no USDT probe of '" + ap.target + "' matches '" + shown + "'",
+                guess.empty() ? "list them with: dptrace -l 'usdt:" + ap.target + ":*'"
+                              : "did you mean 'usdt:" + ap.target + ":" + guess + "'?");
+    return;
+  }
+  FunctionSignature signature;
+  size_t count = sites[0].types.size();
+  for (const InlinedSite& s : sites) count = std::min(count, s.types.size());
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t bits = 8;
+    bool isSigned = false;
+    for (const InlinedSite& s : sites) bits = std::max(bits, s.types[i].bits()), isSigned |= s.types[i].isSigned();
+    signature.params.push_back({"arg" + std::to_string(i), Type::integer(bits, isSigned), {}, ""});
+  }
+  signature.outOfLine = false;
+  types.signatures.emplace(key, std::move(signature));
+  types.inlinedSites[key] = std::move(sites);
+}
+
 namespace {
 
 struct ParametersRead : ast::Visitor<ParametersRead, true> {
@@ -377,6 +450,10 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
           diags.error(ap.range, "BTF probes need the kernel's types, which this run does not read");
         else
           importKernelSignature(ap, diags, types);
+        continue;
+      }
+      if (ap.kind == ProbeKind::Usdt) {
+        importUsdt(ap, diags, types);
         continue;
       }
       if (isUserProbe(ap.kind) && !ap.offset && !hasWildcard(ap.function)) {
@@ -495,7 +572,8 @@ void TypeChecker::checkProgram(const ast::Program& program) {
       if (isUserProbe(ap.kind) && it != types_.imported->signatures.end())
         signature_ = &it->second;
       auto sites = types_.imported->inlinedSites.find(ap.target + ":" + ap.function);
-      if (ap.kind == ProbeKind::Uprobe && sites != types_.imported->inlinedSites.end() && !sites->second.empty())
+      if ((ap.kind == ProbeKind::Uprobe || ap.kind == ProbeKind::Usdt) && sites != types_.imported->inlinedSites.end() &&
+          !sites->second.empty())
         inlinedSites_ = &sites->second;
       auto kernel = types_.imported->kernelSignatures.find(kernelProbeKey(ap));
       if (isBtfProbe(ap.kind) && kernel != types_.imported->kernelSignatures.end()) {
@@ -942,6 +1020,12 @@ bool TypeChecker::readableAtInlinedSites(const ast::Expr& e, size_t i) {
   const ast::AttachPoint& ap = probe_->attachPoints[0];
   for (const InlinedSite& site : *inlinedSites_) {
     if (i >= site.unavailable.size() || site.unavailable[i].empty()) continue;
+    if (ap.kind == ProbeKind::Usdt) {
+      error(e.range, "arg" + std::to_string(i) + " of the USDT probe " + site.caller + " at " + hexNumber(site.address) + " is " +
+                         site.unavailable[i] + ": dptrace cannot read it",
+            "dptrace -lv 'usdt:" + ap.target + ":" + ap.function + "' shows each probe's arguments");
+      return false;
+    }
     std::string call = site.caller.empty() ? std::string("its call") : "its call in " + site.caller + "()";
     if (!site.file.empty()) call += " at " + site.file.substr(site.file.find_last_of('/') + 1) + ":" + std::to_string(site.line);
     std::string hint = fastPathOf(ap.function) != FastPath::None

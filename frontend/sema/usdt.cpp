@@ -1,0 +1,204 @@
+// The .note.stapsdt notes of an ELF file (usdt.h). Each NT_STAPSDT (3) note
+// of owner "stapsdt" holds three addresses -- the nop, the link-time
+// address of the .stapsdt.base section, the semaphore -- then the provider,
+// the name and the arguments as NUL-ended strings.
+#include "usdt.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+namespace dptrace {
+namespace {
+
+constexpr uint32_t kNtStapsdt = 3;
+
+// x86-64 register names as DWARF numbers (dwarf_signatures.h), and the
+// width of each spelling: %rax %eax %ax %al are register 0.
+struct RegisterName {
+  const char* name;
+  uint32_t dwarf;
+};
+constexpr RegisterName kRegisters[] = {
+    {"rax", 0},  {"eax", 0},  {"ax", 0},   {"al", 0},   {"rdx", 1},  {"edx", 1},  {"dx", 1},   {"dl", 1},
+    {"rcx", 2},  {"ecx", 2},  {"cx", 2},   {"cl", 2},   {"rbx", 3},  {"ebx", 3},  {"bx", 3},   {"bl", 3},
+    {"rsi", 4},  {"esi", 4},  {"si", 4},   {"sil", 4},  {"rdi", 5},  {"edi", 5},  {"di", 5},   {"dil", 5},
+    {"rbp", 6},  {"ebp", 6},  {"bp", 6},   {"bpl", 6},  {"rsp", 7},  {"esp", 7},  {"sp", 7},   {"spl", 7},
+    {"r8", 8},   {"r8d", 8},  {"r8w", 8},  {"r8b", 8},  {"r9", 9},   {"r9d", 9},  {"r9w", 9},  {"r9b", 9},
+    {"r10", 10}, {"r10d", 10}, {"r10w", 10}, {"r10b", 10}, {"r11", 11}, {"r11d", 11}, {"r11w", 11}, {"r11b", 11},
+    {"r12", 12}, {"r12d", 12}, {"r12w", 12}, {"r12b", 12}, {"r13", 13}, {"r13d", 13}, {"r13w", 13}, {"r13b", 13},
+    {"r14", 14}, {"r14d", 14}, {"r14w", 14}, {"r14b", 14}, {"r15", 15}, {"r15d", 15}, {"r15w", 15}, {"r15b", 15},
+    {"rip", 16},
+};
+
+std::optional<uint32_t> registerNumber(const std::string& name) {
+  for (const RegisterName& r : kRegisters)
+    if (name == r.name) return r.dwarf;
+  return std::nullopt;
+}
+
+bool parseInteger(const std::string& text, int64_t& out) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 0);
+  if (errno != 0 || *end != '\0') return false;
+  out = v;
+  return true;
+}
+
+struct Segment {
+  uint64_t vaddr, memsz, offset;
+};
+
+}  // namespace
+
+std::string parseUsdtArgument(const std::string& spec, ParameterLocation& at, Type& type, std::string& symbol) {
+  size_t atSign = spec.find('@');
+  int64_t size = 0;
+  if (atSign == std::string::npos || !parseInteger(spec.substr(0, atSign), size) ||
+      (std::abs(size) != 1 && std::abs(size) != 2 && std::abs(size) != 4 && std::abs(size) != 8))
+    return "an operand without a size dptrace knows ('" + spec + "')";
+  type = Type::integer(static_cast<uint32_t>(std::abs(size) * 8), size < 0);
+  std::string operand = spec.substr(atSign + 1);
+  if (!operand.empty() && operand[0] == '$') {  // an immediate
+    int64_t value = 0;
+    if (!parseInteger(operand.substr(1), value)) return "an immediate dptrace cannot read ('" + spec + "')";
+    at = {ParameterLocation::Kind::Constant, 0, 0, static_cast<uint64_t>(value)};
+    return "";
+  }
+  if (!operand.empty() && operand[0] == '%') {  // a register
+    auto reg = registerNumber(operand.substr(1));
+    if (!reg || *reg == 16) return "a register dptrace cannot read ('" + spec + "')";
+    at = {ParameterLocation::Kind::Register, *reg, 0, 0};
+    return "";
+  }
+  // Memory: DISPLACEMENT(%REG), the displacement a number, a symbol
+  // (with %rip), or a symbol plus or minus a number.
+  size_t open = operand.find('('), close = operand.find(')');
+  if (open == std::string::npos || close != operand.size() - 1 || operand[open + 1] != '%')
+    return "an operand dptrace cannot read ('" + spec + "')";
+  std::string inside = operand.substr(open + 2, close - open - 2);
+  if (inside.find(',') != std::string::npos) return "an indexed memory operand, which dptrace cannot read yet ('" + spec + "')";
+  auto reg = registerNumber(inside);
+  if (!reg) return "a register dptrace cannot read ('" + spec + "')";
+  std::string displacement = operand.substr(0, open);
+  int64_t offset = 0;
+  if (!displacement.empty() && !parseInteger(displacement, offset)) {
+    size_t sign = displacement.find_first_of("+-", 1);
+    symbol = displacement.substr(0, sign);
+    if (sign != std::string::npos && !parseInteger(displacement.substr(sign), offset))
+      return "an operand dptrace cannot read ('" + spec + "')";
+    if (*reg != 16) return "a symbol relative to a register other than %rip ('" + spec + "')";
+  }
+  at = {ParameterLocation::Kind::Memory, *reg, offset, 0};
+  return "";
+}
+
+std::optional<std::vector<UsdtProbe>> readUsdtProbes(const std::string& path, std::string& error) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  elf_version(EV_CURRENT);
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  GElf_Ehdr ehdr;
+  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF || gelf_getehdr(elf, &ehdr) == nullptr || gelf_getclass(elf) != ELFCLASS64) {
+    error = "not a 64-bit ELF file";
+    if (elf) elf_end(elf);
+    close(fd);
+    return std::nullopt;
+  }
+  std::vector<Segment> segments;
+  size_t phnum = 0;
+  elf_getphdrnum(elf, &phnum);
+  for (size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD) segments.push_back({ph.p_vaddr, ph.p_memsz, ph.p_offset});
+  }
+  size_t shstrndx = 0;
+  elf_getshdrstrndx(elf, &shstrndx);
+  std::optional<uint64_t> base;  // where .stapsdt.base is now (after prelink)
+  std::vector<Elf_Scn*> notes;
+  std::map<std::string, uint64_t> symbols;  // for %rip-relative operands
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh)) continue;
+    const char* name = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (name && std::strcmp(name, ".stapsdt.base") == 0) base = sh.sh_addr;
+    if (name && std::strcmp(name, ".note.stapsdt") == 0 && sh.sh_type == SHT_NOTE) notes.push_back(scn);
+    if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      for (size_t i = 0; data && i < count; ++i) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, static_cast<int>(i), &sym) || sym.st_shndx == SHN_UNDEF) continue;
+        const char* s = elf_strptr(elf, sh.sh_link, sym.st_name);
+        if (s && *s) symbols.emplace(s, sym.st_value);
+      }
+    }
+  }
+  auto fileOffset = [&](uint64_t address) -> uint64_t {
+    for (const Segment& s : segments)
+      if (address >= s.vaddr && address < s.vaddr + s.memsz) return address - s.vaddr + s.offset;
+    return 0;
+  };
+  std::vector<UsdtProbe> probes;
+  for (Elf_Scn* scn : notes) {
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    size_t offset = 0, nameAt = 0, descAt = 0;
+    GElf_Nhdr nh;
+    while (data && (offset = gelf_getnote(data, offset, &nh, &nameAt, &descAt)) > 0) {
+      const char* bytes = static_cast<const char*>(data->d_buf);
+      if (nh.n_type != kNtStapsdt || nh.n_namesz != 8 || std::memcmp(bytes + nameAt, "stapsdt", 8) != 0 || nh.n_descsz < 24 + 3)
+        continue;
+      const char* desc = bytes + descAt;
+      uint64_t addresses[3];
+      std::memcpy(addresses, desc, sizeof addresses);
+      std::vector<std::string> strings;
+      for (size_t at = 24; at < nh.n_descsz && strings.size() < 3;) {
+        size_t len = strnlen(desc + at, nh.n_descsz - at);
+        strings.emplace_back(desc + at, len);
+        at += len + 1;
+      }
+      if (strings.size() < 2) continue;
+      UsdtProbe probe;
+      probe.provider = strings[0];
+      probe.name = strings[1];
+      probe.arguments = strings.size() > 2 ? strings[2] : "";
+      // A prelinked file moved its sections: the note's base says by how much.
+      uint64_t shift = base ? *base - addresses[1] : 0;
+      probe.site.address = addresses[0] + shift;
+      probe.site.caller = probe.provider + ":" + probe.name;
+      if (addresses[2]) probe.site.semaphore = fileOffset(addresses[2] + shift);
+      std::istringstream in(probe.arguments);
+      for (std::string spec; in >> spec;) {
+        ParameterLocation location;
+        Type type = Type::u64();
+        std::string symbol;
+        std::string why = parseUsdtArgument(spec, location, type, symbol);
+        if (why.empty() && !symbol.empty()) {
+          auto it = symbols.find(symbol);
+          if (it == symbols.end()) why = "the symbol '" + symbol + "' of the operand '" + spec + "' is not in the symbol table";
+          else location.offset += static_cast<int64_t>(it->second - addresses[0]);  // from the nop, where %rip is at the probe
+        }
+        probe.site.params.push_back(location);
+        probe.site.types.push_back(type);
+        probe.site.unavailable.push_back(why);
+      }
+      probes.push_back(std::move(probe));
+    }
+  }
+  elf_end(elf);
+  close(fd);
+  return probes;
+}
+
+}  // namespace dptrace
