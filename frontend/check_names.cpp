@@ -18,7 +18,8 @@ std::vector<std::string> namesWhere(bool functions) {
 
 class CheckNames : public ast::Visitor<CheckNames, true> {
 public:
-  CheckNames(Diagnostics& diags, bool checkIdentifiers) : diags_(diags), checkIdentifiers_(checkIdentifiers) {}
+  CheckNames(Diagnostics& diags, bool checkIdentifiers, const std::set<std::string>& constants)
+      : diags_(diags), checkIdentifiers_(checkIdentifiers), constants_(constants) {}
   using Visitor::visit;
 
   void visit(const ast::Call& call) {
@@ -27,7 +28,7 @@ public:
   }
 
   void visit(const ast::Identifier& id) {
-    if (!checkIdentifiers_) return;
+    if (!checkIdentifiers_ || constants_.count(id.name)) return;
     const BuiltinInfo* b = findBuiltin(id.name);
     if (b != nullptr && !isFunctionKind(b->kind)) return;
     if (b != nullptr)
@@ -86,13 +87,28 @@ private:
 
   Diagnostics& diags_;
   bool checkIdentifiers_;
+  const std::set<std::string>& constants_;
+};
+
+struct UnknownIdentifiers : ast::Visitor<UnknownIdentifiers, true> {
+  using Visitor::visit;
+  std::set<std::string> names;
+  void visit(const ast::Identifier& id) {
+    if (findBuiltin(id.name) == nullptr) names.insert(id.name);
+  }
 };
 
 }  // namespace
 
-void checkNames(const ast::Program& program, Diagnostics& diags) {
-  CheckNames pass(diags, program.cDefinitions.empty());
+void checkNames(const ast::Program& program, Diagnostics& diags, const std::set<std::string>& constants) {
+  CheckNames pass(diags, program.cDefinitions.empty(), constants);
   pass.visitProgram(program);
+}
+
+std::set<std::string> unknownIdentifiers(const ast::Program& program) {
+  UnknownIdentifiers pass;
+  pass.visitProgram(program);
+  return pass.names;
 }
 
 }  // namespace dptrace

@@ -36,6 +36,7 @@
 #include "resolve_attach_points.h"
 #include "suggest.h"
 #include "sema/c_import.h"
+#include "sema/kernel_btf.h"
 #include "sema/type_check.h"
 
 namespace dptrace {
@@ -377,16 +378,30 @@ int runDptrace(const Options& given) {
       return kExitScript;
     }
   }
-  checkNames(program, diags);
-  if (stageFailed("check names")) return kExitScript;
-  if (!o.noWarnings) warnUnusedBtfModules(o, program);
-  if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });
-
   ImportOptions imports;
   if (o.btf || !o.btfModules.empty()) {
     imports.kernel = readBtfOptions(o);
     if (!imports.kernel) return kExitScript;
   }
+  // The kernel's enum constants a script names without C text that defines
+  // them (SKB_DROP_REASON_NOT_SPECIFIED), from BTF as bpftrace reads them:
+  // looked up only when some name is unknown; C constants win.
+  auto kernelConstants = [&](const std::set<std::string>& names) {
+    std::map<std::string, CConstant> out;
+    std::error_code ec;
+    if (names.empty() || (!imports.kernel && !std::filesystem::exists("/sys/kernel/btf/vmlinux", ec))) return out;
+    std::shared_ptr<KernelBtf> kernel = imports.kernel ? imports.kernel : std::make_shared<KernelBtf>(BtfSources{});
+    for (const auto& [name, value] : kernel->enumConstants({names.begin(), names.end()})) out[name] = {value.first, value.second};
+    return out;
+  };
+  std::map<std::string, CConstant> btfConstants;
+  if (program.cDefinitions.empty()) btfConstants = kernelConstants(unknownIdentifiers(program));
+  std::set<std::string> btfNames;
+  for (const auto& [name, value] : btfConstants) btfNames.insert(name);
+  checkNames(program, diags, btfNames);
+  if (stageFailed("check names")) return kExitScript;
+  if (!o.noWarnings) warnUnusedBtfModules(o, program);
+  if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });
   // Before any type is read: the object of an earlier identical run that
   // compiled without warnings (so that none goes unsaid).
   std::string earlyKey;
@@ -413,6 +428,13 @@ int runDptrace(const Options& given) {
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
+  if (!program.cDefinitions.empty()) {
+    std::set<std::string> names;
+    for (const std::string& name : unknownIdentifiers(program))
+      if (!imported.constants.count(name)) names.insert(name);
+    btfConstants = kernelConstants(names);
+  }
+  imported.constants.insert(btfConstants.begin(), btfConstants.end());
   substituteCConstants(program, imported.constants);
   TypeTable types(imported);
   typeCheck(program, diags, types);

@@ -56,6 +56,9 @@ bool importCDefinitions(const std::string& fileName, const std::string& script,
   request.includeDirs = userIncludeDirs;
   for (std::string& dir : stdlibIncludeDirs()) request.includeDirs.push_back(std::move(dir));
   request.resourceDir = DPTRACE_CLANG_RESOURCE_DIR;
+  // As bpftrace: scripts test BPFTRACE_HAVE_BTF to use the kernel's types
+  // (from BTF) rather than their own copies of kernel structs (runqlen.bt).
+  if (fs::exists("/sys/kernel/btf/vmlinux", ec)) request.defines = {"BPFTRACE_HAVE_BTF", "DPTRACE_HAVE_BTF"};
   entry(request, result);
   return true;
 }

@@ -22,6 +22,7 @@ struct CImportRequest {
   std::string code;
   std::vector<std::string> includeDirs;  // searched in this order for #include <...>
   std::string resourceDir;               // Clang's own headers (stddef.h, stdint.h)
+  std::vector<std::string> defines;      // predefined macros, NAME or NAME=VALUE
 };
 
 struct CImportMessage {

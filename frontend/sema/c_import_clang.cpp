@@ -190,6 +190,7 @@ extern "C" __attribute__((visibility("default"))) void dptrace_import_c(const dp
                                    "-Wno-everything", "-resource-dir", request.resourceDir,
                                    "-ferror-limit=20"};
   for (const std::string& dir : request.includeDirs) args.push_back("-I" + dir);
+  for (const std::string& define : request.defines) args.push_back("-D" + define);
   // The language's integer type names mean the same in C text.
   const char* prelude = "dptrace-prelude.h";
   args.push_back("-include");

@@ -296,6 +296,41 @@ std::vector<std::string> KernelBtf::functionNames(const std::string& module) {
   });
 }
 
+std::map<std::string, std::pair<uint64_t, bool>> KernelBtf::enumConstants(const std::vector<std::string>& names) {
+  std::map<std::string, std::pair<uint64_t, bool>> found;  // value, negative
+  std::vector<std::string> modules{""};
+  for (const auto& [m, file] : sources_.modules) modules.push_back(m);
+  for (const std::string& module : modules) {
+    std::string error;
+    const btf* b = types(module, error);
+    if (b == nullptr) continue;
+    uint32_t n = btf__type_cnt(b);
+    for (uint32_t id = module.empty() ? 1 : btf__type_cnt(btf__base_btf(b)); id < n; ++id) {
+      const btf_type* t = btf__type_by_id(b, id);
+      if (btf_is_enum(t)) {
+        const struct btf_enum* e = btf_enum(t);
+        bool isSigned = btf_kflag(t);
+        for (uint16_t i = 0; i < btf_vlen(t); ++i) {
+          const char* name = btf__name_by_offset(b, e[i].name_off);
+          if (!name || std::find(names.begin(), names.end(), name) == names.end() || found.count(name)) continue;
+          int64_t v = isSigned ? static_cast<int64_t>(e[i].val) : static_cast<int64_t>(static_cast<uint32_t>(e[i].val));
+          found[name] = {v < 0 ? static_cast<uint64_t>(-v) : static_cast<uint64_t>(v), v < 0};
+        }
+      } else if (btf_is_enum64(t)) {
+        const struct btf_enum64* e = btf_enum64(t);
+        for (uint16_t i = 0; i < btf_vlen(t); ++i) {
+          const char* name = btf__name_by_offset(b, e[i].name_off);
+          if (!name || std::find(names.begin(), names.end(), name) == names.end() || found.count(name)) continue;
+          uint64_t v = btf_enum64_value(&e[i]);
+          bool negative = btf_kflag(t) && static_cast<int64_t>(v) < 0;
+          found[name] = {negative ? static_cast<uint64_t>(-static_cast<int64_t>(v)) : v, negative};
+        }
+      }
+    }
+  }
+  return found;
+}
+
 std::vector<std::string> KernelBtf::tracepointNames(const std::string& module) {
   return ownNames(module, [](const btf_type* t, const btf* b) -> std::optional<std::string> {
     if (!btf_is_typedef(t)) return std::nullopt;

@@ -65,6 +65,11 @@ public:
   // structs and unions are flattened into it, each with its BTF path.
   std::optional<StructLayout> structLayout(const std::string& name, const std::vector<std::string>& modules);
 
+  // The enum constants of vmlinux (and the --btf-module modules) among
+  // `names`, by name, with their values (SKB_DROP_REASON_NOT_SPECIFIED): as
+  // bpftrace, a script may name them without C text.
+  std::map<std::string, std::pair<uint64_t, bool>> enumConstants(const std::vector<std::string>& names);
+
   // The value type of BTF type `id` (typedefs and qualifiers skipped).
   Type typeOf(const struct btf* types, uint32_t id) const;
 
