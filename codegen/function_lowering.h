@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "builtins.h"
 #include "lowering.h"
 #include "syscalls.h"
 
@@ -185,6 +186,7 @@ private:
   Val expr(const ast::Expr& e);
 
   Val builtin(const ast::Identifier& id);
+  Val stack(bool user, const StackOptions& options);
   Val variableAddress(const ast::Variable& v);
 
   Val field(const ast::Field& f);

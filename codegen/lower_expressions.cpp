@@ -253,6 +253,10 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     if (second) b_.CreateAlignedStore(second, offset(buf, 8), llvm::Align(8));
     return {buf, true};
   }
+  if (c.callee == "kstack" || c.callee == "ustack") {
+    int64_t encoded = m_.types().values.at(&c);
+    return stack(c.callee == "ustack", StackOptions{(encoded & (1 << 8)) != 0, static_cast<uint32_t>(encoded & 0xff)});
+  }
   if (c.callee == "uptr" || c.callee == "kptr") return expr(*c.args[0].value);  // its type says where it points
   if (c.callee == "reg") {  // the context is (or starts with) struct pt_regs
     Value* at = offset(fn_->getArg(0), static_cast<uint32_t>(m_.types().values.at(&c)));

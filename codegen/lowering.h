@@ -119,7 +119,10 @@ public:
   llvm::GlobalVariable* lost() { return lost_; }
   llvm::GlobalVariable* refused() { return refused_; }
   llvm::GlobalVariable* start() { return start_; }
-  llvm::GlobalVariable* stacks() { return stacks_; }  // kstack/ustack: a stack-trace map (null if unused)
+  // kstack/ustack: the stack-trace map of stacks of `frames` frames ("stacks"
+  // for 127, "stacks_N" for kstack(N): a shorter stack is its own key), made
+  // at its first use.
+  llvm::GlobalVariable* stacks(uint32_t frames);
   llvm::GlobalVariable* loopCap() { return loopCap_; }  // host code: loops cut short
   llvm::GlobalVariable* queues();   // DPDK burst probes: queue pointer -> port and queue (made at first use)
   llvm::GlobalVariable* skipped();  // counters of calls a uprobe skipped (CompiledScript::skippedMap)
@@ -179,7 +182,7 @@ private:
   llvm::GlobalVariable* queues_ = nullptr;
   llvm::GlobalVariable* skipped_ = nullptr;
   llvm::GlobalVariable* exited_ = nullptr;
-  llvm::GlobalVariable* stacks_ = nullptr;
+  std::map<uint32_t, llvm::GlobalVariable*> stacks_;
   CompiledScript info_;
 };
 

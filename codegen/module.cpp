@@ -364,6 +364,13 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   info_.programs.push_back(std::move(info));
 }
 
+llvm::GlobalVariable* ModuleLowering::stacks(uint32_t frames) {
+  llvm::GlobalVariable*& map = stacks_[frames];
+  if (!map)  // stack id -> up to `frames` instruction pointers
+    map = mapDefinition(stackMapName(frames), kMapStackTrace, 4096, 4, frames * 8);
+  return map;
+}
+
 llvm::GlobalVariable* ModuleLowering::queues() {
   if (!queues_) queues_ = mapDefinition(info_.queuesMap, kMapHash, kQueueEntries, 8, 4);
   return queues_;
@@ -567,14 +574,6 @@ bool ModuleLowering::lower() {
   } exits;
   for (const ast::Probe& probe : program_.probes) exits.visit(probe.body);
   if (exits.found) exited_ = mapDefinition("exited", kMapArray, 1, 4, 8);
-  struct ReadsStacks : ast::Visitor<ReadsStacks, true> {
-    using Visitor::visit;
-    bool found = false;
-    void visit(const ast::Identifier& e) { found |= e.name == "kstack" || e.name == "ustack"; }
-  } stacks;
-  for (const ast::Probe& probe : program_.probes) stacks.visit(probe);
-  if (stacks.found)  // stack id -> up to kStackFrames instruction pointers
-    stacks_ = mapDefinition(kStacksMap, kMapStackTrace, 4096, 4, kStackFrames * 8);
   // xdp blocks: one program per interface (one for all with --pcap), in script order.
   std::vector<std::pair<std::string, std::vector<PacketBlock>>> packetPrograms;
   for (const ast::Probe& probe : program_.probes)

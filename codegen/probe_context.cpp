@@ -50,6 +50,32 @@ Val FunctionLowering::syscallField(const TracepointFormat& format, const Tracepo
   return {normalize(raw, f.type), false};
 }
 
+// kstack/ustack: the stack's id in the stack map of its depth, and the
+// process, depth and mode (program_info.h); dptrace reads the frames when
+// it prints. (A raw tracepoint's program runs on the kernel's stack: dptrace
+// leaves its own frames out then, symbolize.cpp.)
+Val FunctionLowering::stack(bool user, const StackOptions& options) {
+  constexpr uint64_t kUserStack = 1 << 8;  // BPF_F_USER_STACK
+  // A program on a raw tracepoint is called through frames of glue: itself
+  // and bpf_trace_runN, which the kernel skips (the flags' low byte); then,
+  // depending on the event and on whether another program shares it,
+  // __bpf_trace_EVENT and __traceiter_EVENT, which dptrace drops when it
+  // prints (symbolize.cpp). The map takes two frames more than kstack(N)
+  // prints, so that N of the event's own are there.
+  bool raw = raw_.kind != RawSyscall::Kind::None || ap_->kind == ProbeKind::RawTracepoint;
+  uint64_t flags = user ? kUserStack : raw ? 2 : 0;
+  uint32_t depth = !user && raw ? std::min(options.frames + 2, kStackFrames) : options.frames;
+  Value* id = call(Helper::GetStackid, i64(), {fn_->getArg(0), m_.stacks(depth), b_.getInt64(flags)});
+  checkHelper(Helper::GetStackid, id, 1);
+  Value* buf = zeroedBuffer(16);
+  b_.CreateAlignedStore(id, buf, llvm::Align(8));
+  Value* second = b_.getInt64(static_cast<uint64_t>(options.frames) << 32 | (options.perf ? kStackPerf : 0) |
+                              static_cast<uint64_t>(depth) << kStackMapDepthShift);
+  if (user) second = b_.CreateOr(second, b_.CreateLShr(call(Helper::GetCurrentPidTgid, i64(), {}), 32));
+  b_.CreateAlignedStore(second, offset(buf, 8), llvm::Align(8));
+  return {buf, true};
+}
+
 Val FunctionLowering::builtin(const ast::Identifier& id) {
   const std::string& n = id.name;
   if (packet_ && isPacketView(n)) return {viewPresent(n), false};
@@ -63,18 +89,7 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
   if (n == "numaid") return {b_.CreateAnd(call(Helper::GetNumaNodeId, i64(), {}), 0xffffffff), false};
   if (n == "cgroup") return {call(Helper::GetCurrentCgroupId, i64(), {}), false};
   if (n == "jiffies") return {call(Helper::Jiffies64, i64(), {}), false};
-  if (n == "kstack" || n == "ustack") {  // the stack's id in the stack map; dptrace reads the frames when it prints
-    constexpr uint64_t kUserStack = 1 << 8;  // BPF_F_USER_STACK
-    // (a raw tracepoint's program runs on the kernel's stack: dptrace leaves
-    // its own frames out when it prints, symbolize.cpp)
-    uint64_t flags = n == "ustack" ? kUserStack : 0;
-    Value* id = call(Helper::GetStackid, i64(), {fn_->getArg(0), m_.stacks(), b_.getInt64(flags)});
-    checkHelper(Helper::GetStackid, id, 1);
-    Value* buf = zeroedBuffer(16);
-    b_.CreateAlignedStore(id, buf, llvm::Align(8));
-    if (n == "ustack") b_.CreateAlignedStore(b_.CreateLShr(call(Helper::GetCurrentPidTgid, i64(), {}), 32), offset(buf, 8), llvm::Align(8));
-    return {buf, true};
-  }
+  if (n == "kstack" || n == "ustack") return stack(n == "ustack", StackOptions{});
   if (n == "ctx") return {b_.CreatePtrToInt(fn_->getArg(0), i64()), false};
   if (n.size() == 5 && n.rfind("sarg", 0) == 0 && isUserProbe(ap_->kind)) {
     // At a function's entry sp points at the return address; the stack

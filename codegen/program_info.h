@@ -34,10 +34,18 @@ struct MapLayout {
 // Ring-buffer records start with two 64-bit words: the kind and an index.
 enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8, Join = 9, Cat = 10, System = 11, HelperError = 12 };
 
-// kstack/ustack: the stack-trace map (in objects whose script reads a stack)
-// and its depth, bpftrace's 127 frames.
+// kstack/ustack: the stack-trace maps (in objects whose script reads a
+// stack), one per depth: "stacks" for bpftrace's 127 frames, "stacks_N" for
+// N. A stack value is two words: the stack's id, then the process (ustack)
+// | the frames it prints << 32 | perf mode << 40 (kStackPerf) | the depth
+// of its map << 48 (more than it prints where glue frames may lead).
 inline constexpr const char* kStacksMap = "stacks";
 inline constexpr uint32_t kStackFrames = 127;
+inline constexpr uint64_t kStackPerf = 1ull << 40;
+inline constexpr int kStackMapDepthShift = 48;
+inline std::string stackMapName(uint32_t frames) {
+  return frames == kStackFrames ? kStacksMap : std::string(kStacksMap) + "_" + std::to_string(frames);
+}
 
 // join(): a record of kJoinArgs strings of kJoinArgSize bytes each (bpftrace's defaults).
 inline constexpr uint32_t kJoinArgs = 16, kJoinArgSize = 1024;

@@ -182,4 +182,35 @@ const char* kindName(BuiltinKind kind) {
   return "?";
 }
 
+std::optional<StackOptions> stackOptions(const ast::Call& call, std::string& error) {
+  StackOptions o;
+  if (call.args.size() > 2) {
+    error = call.callee + "() takes a mode, a number of frames, or both";
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    const ast::Expr& a = *call.args[i].value;
+    if (i == 0 && a.kind == ast::ExprKind::Identifier) {
+      const std::string& mode = static_cast<const ast::Identifier&>(a).name;
+      if (mode != "perf" && mode != "bpftrace") {
+        error = "'" + mode + "' is no stack mode of " + call.callee + "(): perf or bpftrace";
+        return std::nullopt;
+      }
+      o.perf = mode == "perf";
+      continue;
+    }
+    if (a.kind != ast::ExprKind::Integer) {
+      error = call.callee + "()'s " + (i == 0 ? "first argument is a mode or" : "second argument is") + " a number of frames, written as a number";
+      return std::nullopt;
+    }
+    const auto& n = static_cast<const ast::Integer&>(a);
+    if (n.value < 1 || n.value > 127) {
+      error = call.callee + "() takes 1 to 127 frames, not " + n.text;
+      return std::nullopt;
+    }
+    o.frames = static_cast<uint32_t>(n.value);
+  }
+  return o;
+}
+
 }  // namespace dptrace

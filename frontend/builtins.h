@@ -3,9 +3,11 @@
 // actions. Later stages add their typing and lowering hooks to these rows.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string_view>
 
+#include "ast.h"
 #include "probe_kind.h"
 
 namespace dptrace {
@@ -30,5 +32,15 @@ const char* bpftraceOnlyBuiltin(std::string_view name);
 const BuiltinInfo* findBuiltin(std::string_view name);  // arg0..arg9 all find "argN"
 bool isFunctionKind(BuiltinKind kind);
 const char* kindName(BuiltinKind kind);
+
+// kstack(MODE, N) and ustack(MODE, N) as bpftrace takes them: a mode
+// (bpftrace, perf), a number of frames (1..127), or both; bare kstack is
+// bpftrace mode with 127. nullopt with `error` for anything else.
+struct StackOptions {
+  bool perf = false;
+  uint32_t frames = 127;
+  int64_t encoded() const { return frames | (perf ? 1 << 8 : 0); }  // in TypeTable::values
+};
+std::optional<StackOptions> stackOptions(const ast::Call& call, std::string& error);
 
 }  // namespace dptrace

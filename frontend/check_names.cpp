@@ -24,6 +24,7 @@ public:
 
   void visit(const ast::Call& call) {
     checkCall(call);
+    if (call.callee == "kstack" || call.callee == "ustack") return;  // its mode is a word, not a name
     Visitor::visit(call);
   }
 
@@ -53,9 +54,12 @@ private:
       return diags_.error(call.calleeRange, "unknown function '" + call.callee + "'",
                           guess.empty() ? "" : "did you mean '" + guess + "'?");
     }
-    if (call.callee == "kstack" || call.callee == "ustack")  // bpftrace's kstack(N), kstack(perf)
-      return diags_.error(call.calleeRange, call.callee + "(...) (a mode or a depth of the stack in bpftrace) is not supported by dptrace yet",
-                          "write " + call.callee + " without parentheses: up to 127 frames, as bpftrace prints them");
+    if (call.callee == "kstack" || call.callee == "ustack") {  // bpftrace's kstack(N), kstack(perf), kstack(perf, N)
+      std::string error;
+      if (!stackOptions(call, error)) diags_.error(call.range, error, "write " + call.callee + "(perf), " + call.callee + "(8) or " +
+                                                                   call.callee + "(bpftrace, 8): a mode, up to 127 frames, or both");
+      return;
+    }
     if (!isFunctionKind(b->kind))
       return diags_.error(call.calleeRange, "'" + call.callee + "' is a " + kindName(b->kind) + ", not a function",
                           "write it without parentheses: " + std::string(b->signature));

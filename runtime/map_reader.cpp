@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -109,6 +110,49 @@ void MapAccess::remove(const std::vector<uint8_t>& key) const {
   else bpf_map_delete_elem(fd_, key.data());
 }
 
+namespace {
+
+// Two stacks the kernel keeps apart can print alike: frames dptrace leaves
+// out (a raw tracepoint's glue, those past kstack(N)) differ. They are one
+// key to the reader, so their values are one entry, combined as the
+// aggregation combines.
+void mergeEqualKeys(MapSnapshot& snap, const MapLayout& l) {
+  std::vector<MapEntry> merged;
+  std::map<std::vector<Value>, size_t> at;
+  for (MapEntry& e : snap.entries) {
+    auto [it, fresh] = at.emplace(e.key, merged.size());
+    if (fresh) {
+      merged.push_back(std::move(e));
+      continue;
+    }
+    MapValue& into = merged[it->second].value;
+    if (auto* h = std::get_if<Histogram>(&into)) {
+      const auto& more = std::get<Histogram>(e.value).counts;
+      for (size_t i = 0; i < h->counts.size() && i < more.size(); ++i) h->counts[i] += more[i];
+    } else if (auto* lh = std::get_if<LinearHistogram>(&into)) {
+      const auto& more = std::get<LinearHistogram>(e.value).counts;
+      for (size_t i = 0; i < lh->counts.size() && i < more.size(); ++i) lh->counts[i] += more[i];
+    } else if (auto* a = std::get_if<Average>(&into)) {
+      a->count += std::get<Average>(e.value).count, a->total += std::get<Average>(e.value).total;
+    } else if (auto* st = std::get_if<Stats>(&into)) {
+      st->count += std::get<Stats>(e.value).count, st->total += std::get<Stats>(e.value).total;
+    } else if (auto* v = std::get_if<Value>(&into)) {
+      const Value& other = std::get<Value>(e.value);
+      bool add = l.role == MapRole::Count || l.role == MapRole::Sum;
+      if (auto* u = std::get_if<uint64_t>(&v->v); u && std::holds_alternative<uint64_t>(other.v)) {
+        uint64_t o = std::get<uint64_t>(other.v);
+        *u = add ? *u + o : l.role == MapRole::Min ? std::min(*u, o) : l.role == MapRole::Max ? std::max(*u, o) : *u;
+      } else if (auto* i = std::get_if<int64_t>(&v->v); i && std::holds_alternative<int64_t>(other.v)) {
+        int64_t o = std::get<int64_t>(other.v);
+        *i = add ? *i + o : l.role == MapRole::Min ? std::min(*i, o) : l.role == MapRole::Max ? std::max(*i, o) : *i;
+      }
+    }
+  }
+  snap.entries = std::move(merged);
+}
+
+}  // namespace
+
 MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& zeroed) {
   MapSnapshot snap;
   snap.name = l.name;
@@ -185,6 +229,10 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
     else e.value = LinearHistogram{l.lhistMin, l.lhistMax, l.lhistStep, counts};
     snap.entries.push_back(std::move(e));
   }
+  if (std::any_of(l.keys.begin(), l.keys.end(), [](const Type& t) {
+        return t.is(TypeKind::Deferred) && (t.deferredKind() == Deferred::Kstack || t.deferredKind() == Deferred::Ustack);
+      }))
+    mergeEqualKeys(snap, l);
   return snap;
 }
 

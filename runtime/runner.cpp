@@ -458,7 +458,7 @@ struct Run {
 
   int attach() {
     setStrftimeFormats(&script.timeFormats);  // strftime() values name their format by index
-    setStackMap(mapFd(kStacksMap));           // kstack/ustack values are ids in it
+    setStackMaps([this](const std::string& name) { return mapFd(name); });  // kstack/ustack values are ids in them
     int start = mapFd(script.startMap);
     uint32_t zero = 0;
     if (start >= 0) bpf_map_update_elem(start, &zero, &startNs, BPF_ANY);

@@ -29,7 +29,7 @@ std::string hex(uint64_t v) {
   return s.str();
 }
 
-int stackMapFd = -1;
+std::function<int(const std::string&)> stackMapFd;  // a stack map's fd by name
 
 // The function whose [address, address + size) holds `at`, in a list
 // sorted by address; a symbol without a size holds up to the next one.
@@ -85,7 +85,7 @@ const ElfImage& image(const std::string& path) {
   return cache.emplace(path, std::move(img)).first->second;
 }
 
-std::string userSymbol(uint64_t pid, uint64_t address, bool withOffset = false) {
+std::string userSymbol(uint64_t pid, uint64_t address, bool withOffset = false, std::string* module = nullptr) {
   // The mapping of the process that holds the address: its file, and where in it.
   std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
   std::string line;
@@ -94,6 +94,7 @@ std::string userSymbol(uint64_t pid, uint64_t address, bool withOffset = false) 
     char perms[8] = {}, path[4096] = {};
     if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %*s %*s %4095[^\n]", &start, &end, perms, &offset, path) < 4) continue;
     if (address < start || address >= end || path[0] != '/') continue;
+    if (module) *module = path;
     uint64_t fileOffset = address - start + offset;
     std::string file = "/proc/" + std::to_string(pid) + "/root" + path;  // the process's own view of the file
     if (access(file.c_str(), R_OK) != 0) file = path;
@@ -127,32 +128,58 @@ std::string kernelSymbol(uint64_t address, bool withOffset = false) {
 
 void setStrftimeFormats(const std::vector<std::string>* formats) { strftimeFormats = formats; }
 
-void setStackMap(int fd) { stackMapFd = fd; }
+void setStackMaps(std::function<int(const std::string&)> mapFd) { stackMapFd = std::move(mapFd); }
 
-StackValue stackOf(Deferred kind, int64_t id, uint64_t pid) {
+StackValue stackOf(Deferred kind, int64_t id, uint64_t extra) {
   StackValue stack;
-  if (id < 0 || stackMapFd < 0) return stack;
+  uint64_t pid = extra & 0xffffffff;
+  uint32_t frames = static_cast<uint32_t>(extra >> 32 & 0xff);
+  uint32_t depth = static_cast<uint32_t>(extra >> kStackMapDepthShift & 0xff);
+  bool perf = (extra & kStackPerf) != 0;
+  int fd = id >= 0 && stackMapFd && frames > 0 && depth >= frames ? stackMapFd(stackMapName(depth)) : -1;
+  if (fd < 0) return stack;
   uint32_t key = static_cast<uint32_t>(id);
-  std::vector<uint64_t> ips(kStackFrames, 0);
-  if (bpf_map_lookup_elem(stackMapFd, &key, ips.data()) != 0) return stack;
+  std::vector<uint64_t> ips(depth, 0);
+  if (bpf_map_lookup_elem(fd, &key, ips.data()) != 0) return stack;
+  stack.perf = perf;
+  std::vector<std::pair<uint64_t, std::string>> named;  // address, function+offset
+  std::vector<std::string> modules;
   for (uint64_t ip : ips) {
     if (ip == 0) break;
-    stack.frames.push_back(kind == Deferred::Kstack ? kernelSymbol(ip, true) : userSymbol(pid, ip, true));
+    std::string module;
+    named.emplace_back(ip, kind == Deferred::Kstack ? kernelSymbol(ip, true) : userSymbol(pid, ip, true, &module));
+    modules.push_back(module);
   }
   // A raw tracepoint's program (and a syscall tracepoint's, which runs on the
   // raw sys_enter/sys_exit) sees its own frames first: the program, then the
   // kernel's tracepoint glue (bpf_trace_runN, __bpf_trace_EVENT, and
-  // __traceiter_EVENT when more than one callback is attached). The stack
-  // starts where the event is, as a perf tracepoint's does.
+  // __traceiter_EVENT when more than one callback is attached). The kernel
+  // skips the ones every such stack has (probe_context.cpp); the rest go
+  // here, so that the stack starts where the event is, as a perf
+  // tracepoint's does.
+  size_t first = 0;
   if (kind == Deferred::Kstack) {
     auto glue = [](const std::string& f) {
       for (const char* prefix : {"bpf_prog_", "bpf_trace_run", "__bpf_trace_", "__traceiter_"})
         if (f.rfind(prefix, 0) == 0) return true;
       return false;
     };
-    size_t first = 0;
-    while (first < stack.frames.size() && glue(stack.frames[first])) ++first;
-    stack.frames.erase(stack.frames.begin(), stack.frames.begin() + static_cast<long>(first));
+    while (first < named.size() && glue(named[first].second)) ++first;
+  }
+  for (size_t i = first; i < named.size() && i < first + frames; ++i) {
+    const auto& [ip, name] = named[i];
+    if (!perf) {
+      stack.frames.push_back(name);
+      continue;
+    }
+    // bpftrace's perf mode, as perf script prints a stack: the address, the
+    // function, and a user frame's file
+    char address[24];
+    std::snprintf(address, sizeof address, "%lx", static_cast<unsigned long>(ip));
+    std::string frame = "\t" + std::string(address) + " " + name;
+    if (kind == Deferred::Ustack)
+      frame += " (" + (modules[i].empty() || name.rfind("0x", 0) == 0 ? std::string("[unknown]") : modules[i]) + ")";
+    stack.frames.push_back(frame);
   }
   return stack;
 }

@@ -5,6 +5,8 @@
 // time of a monotonic-clock time, strerror(errno) as the C library's text.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,11 +22,13 @@ std::string deferredText(Deferred kind, uint64_t value, uint64_t extra);
 // The formats strftime() refers to by index (CompiledScript::timeFormats).
 void setStrftimeFormats(const std::vector<std::string>* formats);
 
-// kstack/ustack: the frames of stack `id` of the stack-trace map (set by
-// setStackMap), as "function+offset" (else the address in hex); ustack's
-// through process `pid`. An id below 0 (the kernel could not take the
-// stack) has no frames.
-StackValue stackOf(Deferred kind, int64_t id, uint64_t pid);
-void setStackMap(int fd);
+// kstack/ustack: the frames of stack `id` of the stack-trace map of its
+// depth (found by name through setStackMaps), as "function+offset" (else the
+// address in hex), or in perf mode as "\tADDRESS function+offset" with the
+// file of a user frame after it; `extra` is the value's second word
+// (program_info.h: ustack's process, the depth, the mode). An id below 0
+// (the kernel could not take the stack) has no frames.
+StackValue stackOf(Deferred kind, int64_t id, uint64_t extra);
+void setStackMaps(std::function<int(const std::string&)> mapFd);
 
 }  // namespace dptrace

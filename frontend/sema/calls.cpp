@@ -340,6 +340,13 @@ struct CallTyping {
       tc.types_.values[&c] = *offset;
       return tc.set(c, Type::u64());
     }
+    if (n == "kstack" || n == "ustack") {  // kstack(perf, 8): checked by name (check_names.cpp)
+      std::string why;
+      auto options = stackOptions(c, why);
+      if (!options) return error(c.range, why);
+      tc.types_.values[&c] = options->encoded();
+      return tc.set(c, Type::deferred(n == "kstack" ? Deferred::Kstack : Deferred::Ustack));
+    }
     if (n == "usym" || n == "ksym" || n == "strerror") {
       auto t = tc.typeOf(arg(0));
       if (!t) return;

@@ -45,7 +45,7 @@ std::string Value::text() const { return std::visit(TextOf{}, v); }
 std::string StackValue::text(int indent) const {
   if (frames.empty()) return "";  // bpftrace prints an empty stack as nothing
   std::string s = "\n";
-  for (const std::string& f : frames) s += std::string(static_cast<size_t>(indent), ' ') + f + "\n";
+  for (const std::string& f : frames) s += std::string(perf ? 0 : static_cast<size_t>(indent), ' ') + f + "\n";
   return s;
 }
 

@@ -38,6 +38,7 @@ struct ArrayValue {
 // own, after a line break, indented by 8 spaces (4 in a map key).
 struct StackValue {
   std::vector<std::string> frames;
+  bool perf = false;  // kstack(perf): frames are "\tADDRESS function+offset", not indented
   auto operator<=>(const StackValue&) const = default;
   std::string text(int indent) const;
 };
