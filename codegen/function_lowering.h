@@ -187,6 +187,7 @@ private:
 
   Val builtin(const ast::Identifier& id);
   Val stack(bool user, const StackOptions& options);
+  Val strcontains(const ast::Call& c);
   Val variableAddress(const ast::Variable& v);
 
   Val field(const ast::Field& f);

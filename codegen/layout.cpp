@@ -10,6 +10,7 @@ uint32_t slotSize(const Type& t) {
     case TypeKind::Array: return (t.capacity() + 7) / 8 * 8;
     case TypeKind::Ipv6:
     case TypeKind::Deferred: return 16;
+    case TypeKind::Buffer: return 8 + (t.capacity() + 7) / 8 * 8;
     case TypeKind::Tuple: return slotsSize(t.elements());
     case TypeKind::Void: return 0;
     default: return 8;

@@ -225,6 +225,34 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     checkHelper(read, call(read, i64(), {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())}), 2);
     return {buf, true};
   }
+  if (c.callee == "buf") {  // a slot of the length read, then the bytes (Type::buffer)
+    const Type& t = typeOf(c);
+    const Type& from = typeOf(*c.args[0].value);
+    Val src = expr(*c.args[0].value);
+    uint32_t capacity = t.capacity();
+    Value* length = b_.getInt64(capacity);
+    if (c.args.size() == 2) {  // at most the capacity
+      Value* n = expr(*c.args[1].value).v;
+      length = b_.CreateSelect(b_.CreateICmpUGT(n, length), length, n);
+    }
+    Value* buf = zeroedBuffer(slotSize(t));
+    if (src.buffer) {  // an array's (or a string's) bytes: as many as it has
+      uint32_t n = std::min(capacity, from.capacity());
+      if (n) b_.CreateMemCpy(offset(buf, 8), llvm::MaybeAlign(8), src.v, llvm::MaybeAlign(1), n);
+      length = b_.CreateSelect(b_.CreateICmpUGT(length, b_.getInt64(n)), b_.getInt64(n), length);
+    } else if (capacity > 0) {
+      Helper read = userMemory(from.space()) ? Helper::ProbeReadUser : Helper::ProbeReadKernel;
+      // The verifier wants the size's bounds where the call is: the mask
+      // keeps it within the next power of two, the compare within the slot.
+      Value* masked = b_.CreateAnd(length, b_.getInt64(llvm::PowerOf2Ceil(capacity + 1) - 1));
+      Value* size = b_.CreateSelect(b_.CreateICmpUGT(masked, b_.getInt64(capacity)), b_.getInt64(capacity), masked);
+      Value* result = call(read, i64(), {offset(buf, 8), size, b_.CreateIntToPtr(src.v, ptr())});
+      checkHelper(read, result, 2);
+      length = b_.CreateSelect(b_.CreateICmpEQ(result, b_.getInt64(0)), size, b_.getInt64(0));  // nothing read: empty
+    }
+    b_.CreateAlignedStore(length, buf, llvm::Align(8));
+    return {buf, true};
+  }
   if (c.callee == "bswap") {
     const Type& t = typeOf(c);
     return {normalize(byteSwap(expr(*c.args[0].value).v, t.bits()), t), false};
@@ -239,6 +267,14 @@ Val FunctionLowering::callValue(const ast::Call& c) {
       return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), v.v, llvm::Align(8)), i64()), false};
     if (from.fromNetworkOrder() && from.bits() == 32) return {byteSwap(v.v, 32), false};  // back to network order
     return v;
+  }
+  if (c.callee == "cgroup_path") {  // the id, and 1 + the filter's index (0: every hierarchy)
+    Value* buf = zeroedBuffer(16);
+    b_.CreateAlignedStore(expr(*c.args[0].value).v, buf, llvm::Align(8));
+    if (c.args.size() == 2)
+      b_.CreateAlignedStore(b_.getInt64(1 + m_.addTimeFormat(static_cast<const ast::String&>(*c.args[1].value).value)),
+                            offset(buf, 8), llvm::Align(8));
+    return {buf, true};
   }
   if (c.callee == "usym" || c.callee == "ksym" || c.callee == "strerror" || c.callee == "strftime") {
     // Two words, turned into text by dptrace when it prints them: the value,
@@ -283,6 +319,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     }
     return {b_.CreateZExt(b_.CreateICmpNE(diff, b_.getInt64(0)), i64()), false};
   }
+  if (c.callee == "strcontains") return strcontains(c);
   if (c.callee == "macaddr") {  // six bytes, in memory order, as a MAC value holds them
     const Type& from = typeOf(*c.args[0].value);
     Val v = expr(*c.args[0].value);
@@ -340,6 +377,74 @@ Value* FunctionLowering::divide(Value* l, Value* r, bool isSignedDivision, bool 
     result = b_.CreateSelect(negative, b_.CreateNeg(q), q);
   }
   return b_.CreateSelect(byZero, quotient ? b_.getInt64(0) : l, result);
+}
+
+// strcontains(haystack, needle): 1 when needle's bytes (up to its NUL or
+// its buffer's end) start at some position of haystack before its NUL, as
+// bpftrace's; two bounded loops that the verifier walks (not unrolled).
+Val FunctionLowering::strcontains(const ast::Call& c) {
+  const Type& ht = typeOf(*c.args[0].value);
+  const Type& nt = typeOf(*c.args[1].value);
+  Val hay = expr(*c.args[0].value), needle = expr(*c.args[1].value);
+  uint32_t hsize = ht.capacity(), nsize = nt.capacity();
+  Value* found = entryAlloca(8);
+  Value* i = entryAlloca(8);
+  Value* j = entryAlloca(8);
+  b_.CreateAlignedStore(b_.getInt64(0), found, llvm::Align(8));
+  b_.CreateAlignedStore(b_.getInt64(0), i, llvm::Align(8));
+  BasicBlock* outer = BasicBlock::Create(ctx_, "contains_at", fn_);
+  BasicBlock* inner = BasicBlock::Create(ctx_, "contains_byte", fn_);
+  BasicBlock* compare = BasicBlock::Create(ctx_, "contains_compare", fn_);
+  BasicBlock* nextByte = BasicBlock::Create(ctx_, "contains_next_byte", fn_);
+  BasicBlock* nextAt = BasicBlock::Create(ctx_, "contains_next_at", fn_);
+  BasicBlock* yes = BasicBlock::Create(ctx_, "contains_yes", fn_);
+  BasicBlock* done = BasicBlock::Create(ctx_, "contains_done", fn_);
+  auto byteAt = [&](Value* base, Value* index) {
+    return b_.CreateLoad(b_.getInt8Ty(), b_.CreateGEP(b_.getInt8Ty(), base, index));
+  };
+  auto noUnroll = [&](llvm::Instruction* backedge) {  // one copy of the body: the verifier counts each
+    llvm::MDNode* disable = llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")});
+    llvm::MDNode* loop = llvm::MDNode::getDistinct(ctx_, {nullptr, disable});
+    loop->replaceOperandWith(0, loop);
+    backedge->setMetadata(llvm::LLVMContext::MD_loop, loop);
+  };
+  b_.CreateBr(outer);
+  // At position i: compare needle[j] with haystack[i + j] for j = 0, 1, ...
+  b_.SetInsertPoint(outer);
+  b_.CreateAlignedStore(b_.getInt64(0), j, llvm::Align(8));
+  b_.CreateBr(inner);
+  b_.SetInsertPoint(inner);
+  Value* jv = b_.CreateAlignedLoad(i64(), j, llvm::Align(8));
+  Value* iv = b_.CreateAlignedLoad(i64(), i, llvm::Align(8));
+  BasicBlock* inNeedle = BasicBlock::Create(ctx_, "contains_in_needle", fn_);
+  b_.CreateCondBr(b_.CreateICmpUGE(jv, b_.getInt64(nsize)), yes, inNeedle);  // the whole buffer matched
+  b_.SetInsertPoint(inNeedle);
+  Value* nb = byteAt(needle.v, jv);
+  BasicBlock* inHay = BasicBlock::Create(ctx_, "contains_in_haystack", fn_);
+  b_.CreateCondBr(b_.CreateICmpEQ(nb, b_.getInt8(0)), yes, inHay);  // its NUL: everything before it matched
+  b_.SetInsertPoint(inHay);
+  Value* at = b_.CreateAdd(iv, jv);
+  b_.CreateCondBr(b_.CreateICmpUGE(at, b_.getInt64(hsize)), done, compare);  // past the haystack: no later position fits
+  b_.SetInsertPoint(compare);
+  Value* hb = byteAt(hay.v, at);
+  b_.CreateCondBr(b_.CreateICmpEQ(hb, nb), nextByte, nextAt);
+  b_.SetInsertPoint(nextByte);
+  b_.CreateAlignedStore(b_.CreateAdd(jv, b_.getInt64(1)), j, llvm::Align(8));
+  noUnroll(b_.CreateBr(inner));
+  // The next position, unless the haystack's NUL is at this one.
+  b_.SetInsertPoint(nextAt);
+  Value* here = byteAt(hay.v, iv);
+  Value* next = b_.CreateAdd(iv, b_.getInt64(1));
+  b_.CreateAlignedStore(next, i, llvm::Align(8));
+  BasicBlock* more = BasicBlock::Create(ctx_, "contains_more", fn_);
+  b_.CreateCondBr(b_.CreateOr(b_.CreateICmpEQ(here, b_.getInt8(0)), b_.CreateICmpUGE(next, b_.getInt64(hsize))), done, more);
+  b_.SetInsertPoint(more);
+  noUnroll(b_.CreateBr(outer));
+  b_.SetInsertPoint(yes);
+  b_.CreateAlignedStore(b_.getInt64(1), found, llvm::Align(8));
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+  return {b_.CreateAlignedLoad(i64(), found, llvm::Align(8)), false};
 }
 
 }  // namespace dptrace

@@ -74,6 +74,11 @@ constexpr std::array kBuiltins = {
                 "print the strings of a NULL-ended array (at most 16, 1023 bytes each) joined by delim (\" \")",
                 kTaskProbes},
     BuiltinInfo{"str", K::Function, 1, 2, "str(p[, n])", "a string read from p, at most n bytes", kAll},
+    BuiltinInfo{"cgroup_path", K::Function, 1, 2, "cgroup_path(id[, filter])",
+                "the paths of cgroup id in the hierarchies under /sys/fs/cgroup (those filter matches), found when printed", kAll},
+    BuiltinInfo{"buf", K::Function, 1, 2, "buf(p, n)",
+                "n bytes read from p (an array: its bytes), printed with %r, %rx or %rh (at most BPFTRACE_STRLEN without a constant n)",
+                kAll},
     BuiltinInfo{"ntop", K::Function, 1, 1, "ntop(addr)", "an IPv4 or IPv6 address from an integer or bytes", kAll},
     BuiltinInfo{"usym", K::Function, 1, 1, "usym(addr)", "the function of the current process at addr (its name when printed)",
                 kTaskProbes},
@@ -94,6 +99,8 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"sizeof", K::Function, 0, 1, "sizeof(TYPE) or sizeof(expr)", "the size in bytes of a type or of a value's type",
                 kAll},
     BuiltinInfo{"strncmp", K::Function, 3, 3, "strncmp(s1, s2, n)", "0 if the first n bytes of two strings are the same, else 1",
+                kAll},
+    BuiltinInfo{"strcontains", K::Function, 2, 2, "strcontains(haystack, needle)", "1 if needle is part of haystack, else 0",
                 kAll},
     BuiltinInfo{"macaddr", K::Function, 1, 1, "macaddr(p)", "a MAC address from 6 bytes (an array, or where a pointer points)",
                 kAll},
@@ -141,7 +148,7 @@ struct BpftraceOnly {
 };
 
 constexpr BpftraceOnly kBpftraceOnly[] = {
-    {"buf", "a byte buffer of a memory region"}, {"cgroup_path", "a cgroup's path"},
+
     {"uaddr", "a user symbol's address"},        {"override", "overriding a return value"},
     {"cgroupid", "a cgroup's id"},               {"path", "a struct path's text"},
     {"skboutput", "skb output"},                 {"unwatch", "removing a watchpoint"},

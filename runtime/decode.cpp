@@ -52,6 +52,11 @@ Value decodeSlot(const Type& t, const uint8_t* p) {
       }
       return Value{a};
     }
+    case TypeKind::Buffer: {  // the length read, then the bytes
+      BufferValue b;
+      b.bytes.assign(reinterpret_cast<const char*>(p + 8), std::min<uint64_t>(word, t.capacity()));
+      return Value{b};
+    }
     case TypeKind::Tuple: {
       Value::Tuple elements;
       uint32_t off = 0;

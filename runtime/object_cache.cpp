@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-9";
+constexpr const char* kMagic = "dptrace-object-cache-10";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -106,7 +106,8 @@ public:
     u64(static_cast<uint64_t>(t.kind()));
     switch (t.kind()) {
       case TypeKind::Integer: u64(t.bits()), u64(t.isSigned()); break;
-      case TypeKind::String: u64(t.capacity()); break;
+      case TypeKind::String:
+      case TypeKind::Buffer: u64(t.capacity()); break;
       case TypeKind::Pointer: (*this)(t.pointee()); break;
       case TypeKind::Struct: (*this)(t.name()); break;
       case TypeKind::Tuple: (*this)(t.elements()); break;
@@ -183,12 +184,13 @@ private:
       }
       case TypeKind::Bool: return Type::boolean();
       case TypeKind::String: return Type::string(static_cast<uint32_t>(std::min<uint64_t>(u64(), 1u << 16)));
+      case TypeKind::Buffer: return Type::buffer(static_cast<uint32_t>(std::min<uint64_t>(u64(), 1u << 16)));
       case TypeKind::Ipv4: return Type::ipv4();
       case TypeKind::Ipv6: return Type::ipv6();
       case TypeKind::Mac: return Type::mac();
       case TypeKind::Deferred: {
         uint64_t d = u64();
-        if (d > static_cast<uint64_t>(Deferred::Ustack)) return fail(), Type();
+        if (d > static_cast<uint64_t>(Deferred::CgroupPath)) return fail(), Type();
         return Type::deferred(static_cast<Deferred>(d));
       }
       case TypeKind::Pointer: return Type::pointer(type(depth + 1));

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <dirent.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -128,6 +130,58 @@ std::string kernelSymbol(uint64_t address, bool withOffset = false) {
 
 void setStrftimeFormats(const std::vector<std::string>* formats) { strftimeFormats = formats; }
 
+namespace {
+
+// The directory under `dir` whose inode is `id` (a cgroup's id is its
+// directory's inode number), as a path from `dir` ("/" for dir itself).
+std::optional<std::string> findCgroup(const std::string& dir, uint64_t id, const std::string& relative, int depth) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) return std::nullopt;
+  if (st.st_ino == id) return relative.empty() ? "/" : relative;
+  if (depth > 32) return std::nullopt;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return std::nullopt;
+  std::optional<std::string> found;
+  while (dirent* e = readdir(d)) {
+    if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+    if ((found = findCgroup(dir + "/" + e->d_name, id, relative + "/" + e->d_name, depth + 1))) break;
+  }
+  closedir(d);
+  return found;
+}
+
+}  // namespace
+
+// As bpftrace 0.17: every cgroup hierarchy mounted under /sys/fs/cgroup
+// (cgroup2 is "unified", a v1 hierarchy the name of its directory), unified
+// first, the others by name; "NAME:PATH" for each that has a directory
+// with that inode, joined by ','.
+std::string cgroupPaths(uint64_t id, const std::string& filter) {
+  std::vector<std::pair<std::string, std::string>> hierarchies;  // name, mount point
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mounts, line)) {
+    std::istringstream in(line);
+    std::string field, point;
+    for (int i = 0; i < 5 && in >> field; ++i)
+      if (i == 4) point = field;
+    while (in >> field && field != "-") {}
+    std::string type;
+    in >> type;
+    if ((type != "cgroup" && type != "cgroup2") || point.rfind("/sys/fs/cgroup", 0) != 0) continue;
+    hierarchies.emplace_back(type == "cgroup2" ? "unified" : point.substr(point.rfind('/') + 1), point);
+  }
+  std::sort(hierarchies.begin(), hierarchies.end(), [](const auto& a, const auto& b) {
+    return (a.first == "unified") != (b.first == "unified") ? a.first == "unified" : a.first < b.first;
+  });
+  std::string out;
+  for (const auto& [name, point] : hierarchies) {
+    if (!wildcardMatch(filter, name)) continue;
+    if (auto path = findCgroup(point, id, "", 0)) out += (out.empty() ? "" : ",") + name + ":" + *path;
+  }
+  return out;
+}
+
 void setStackMaps(std::function<int(const std::string&)> mapFd) { stackMapFd = std::move(mapFd); }
 
 StackValue stackOf(Deferred kind, int64_t id, uint64_t extra) {
@@ -195,6 +249,11 @@ std::string deferredText(Deferred kind, uint64_t value, uint64_t extra) {
       return std::to_string(value);
     }
     case Deferred::Strerror: return std::strerror(static_cast<int>(value));
+    case Deferred::CgroupPath: {
+      std::string filter = "*";
+      if (extra > 0 && strftimeFormats && extra - 1 < strftimeFormats->size()) filter = (*strftimeFormats)[extra - 1];
+      return cgroupPaths(value, filter);
+    }
     case Deferred::Kstack:
     case Deferred::Ustack: return stackOf(kind, static_cast<int64_t>(value), extra).text(8);
     case Deferred::Strftime: {

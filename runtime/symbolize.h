@@ -19,6 +19,10 @@ namespace dptrace {
 // word[0] and word[1] of the value's two slots.
 std::string deferredText(Deferred kind, uint64_t value, uint64_t extra);
 
+// cgroup_path(): the paths of cgroup `id` in the hierarchies under
+// /sys/fs/cgroup whose names `filter` matches, as bpftrace prints them.
+std::string cgroupPaths(uint64_t id, const std::string& filter);
+
 // The formats strftime() refers to by index (CompiledScript::timeFormats).
 void setStrftimeFormats(const std::vector<std::string>* formats);
 

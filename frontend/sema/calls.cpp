@@ -34,11 +34,13 @@ std::vector<Conversion> conversions(const std::string& fmt, std::optional<size_t
       while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') ++i;
     }
     while (i < fmt.size() && std::string_view("hlzjt").find(fmt[i]) != std::string_view::npos) ++i;
-    if (i >= fmt.size() || std::string_view("diuxXocsp").find(fmt[i]) == std::string_view::npos) {
+    if (i >= fmt.size() || std::string_view("diuxXocspr").find(fmt[i]) == std::string_view::npos) {
       if (!bad) bad = start;
       continue;
     }
-    out.push_back({start, i - start + 1, fmt[i]});
+    char letter = fmt[i];
+    if (letter == 'r' && i + 1 < fmt.size() && (fmt[i + 1] == 'x' || fmt[i + 1] == 'h')) ++i;  // %rx, %rh
+    out.push_back({start, i - start + 1, letter});
   }
   return out;
 }
@@ -112,7 +114,7 @@ struct CallTyping {
     auto convs = conversions(fmt->value, bad);
     if (bad) {
       uint32_t at = fmt->range.begin + 1 + static_cast<uint32_t>(*bad);
-      return error({at, at + 2}, "unknown printf conversion", "use %d %u %x %s %c %p (with l/ll sizes), or %% for '%'");
+      return error({at, at + 2}, "unknown printf conversion", "use %d %u %x %s %c %p (with l/ll sizes), %r for buf(), or %% for '%'");
     }
     size_t given = c.args.size() - 1;
     if (given != convs.size())
@@ -124,11 +126,18 @@ struct CallTyping {
       auto t = tc.plainValue(arg(i + 1), "a printf() argument");
       if (!t) continue;
       char letter = convs[i].letter;
+      std::string conv = fmt->value.substr(convs[i].at, convs[i].length);
+      if ((letter == 'r') != t->is(TypeKind::Buffer)) {
+        if (letter == 'r') error(arg(i + 1).range, "'" + conv + "' prints a buf() buffer, and this is " + t->kindName(),
+                                 "read the bytes with buf(p, n)");
+        else error(arg(i + 1).range, "'" + conv + "' cannot print a buf() buffer", "print it with %r, %rx or %rh");
+        continue;
+      }
+      if (letter == 'r') continue;
       bool wantsText = letter == 's';
       bool isText = t->is(TypeKind::String) || t->isAddress() || t->is(TypeKind::Mac) || t->is(TypeKind::Array) ||
                     t->is(TypeKind::Deferred);
       bool isNumber = t->isIntegerLike() || t->is(TypeKind::Pointer);
-      std::string conv = fmt->value.substr(convs[i].at, convs[i].length);
       if (wantsText && !isText)
         error(arg(i + 1).range, "'" + conv + "' prints a string, and this is " + t->kindName(),
               isNumber ? "print numbers with %d, %u or %x" : "");
@@ -144,7 +153,8 @@ struct CallTyping {
       case TypeKind::Integer: return t.bits() / 8;
       case TypeKind::Bool: return 1;
       case TypeKind::String:
-      case TypeKind::Array: return t.capacity();
+      case TypeKind::Array:
+      case TypeKind::Buffer: return t.capacity();
       case TypeKind::Ipv4: return 4;
       case TypeKind::Ipv6: return 16;
       case TypeKind::Mac: return 6;
@@ -359,6 +369,16 @@ struct CallTyping {
       if (!integerArg(1, "strftime()'s time")) return;
       return tc.set(c, Type::deferred(Deferred::Strftime));
     }
+    if (n == "strcontains") {  // strcontains(haystack, needle): 1 when needle is in haystack
+      for (size_t i = 0; i < 2; ++i) {
+        auto t = tc.typeOf(arg(i));
+        if (!t) return;
+        if (!t->is(TypeKind::String))
+          return error(arg(i).range, "strcontains() looks for a string in a string, and this is " + t->kindName(),
+                       t->is(TypeKind::Pointer) ? "read the string first: str(p)" : "");
+      }
+      return tc.set(c, Type::integer(64, false));
+    }
     if (n == "strncmp") {  // strncmp(s1, s2, n): 0 when the first n bytes match, as bpftrace
       for (size_t i = 0; i < 2; ++i) {
         auto t = tc.typeOf(arg(i));
@@ -405,6 +425,31 @@ struct CallTyping {
         size = std::min(size, static_cast<uint32_t>(k->magnitude));
       }
       return tc.set(c, Type::string(t->is(TypeKind::String) ? std::min(size, t->capacity()) : size));
+    }
+    if (n == "cgroup_path") {  // found in user space when it prints, as bpftrace does
+      if (!integerArg(0, "cgroup_path()'s cgroup id")) return;
+      if (c.args.size() == 2 && !stringLiteral(1, "cgroup_path()'s filter")) return;
+      return tc.set(c, Type::deferred(Deferred::CgroupPath));
+    }
+    if (n == "buf") {  // buf(p, n), buf(array[, n]): as bpftrace, BPFTRACE_STRLEN bytes at most unless n is a constant
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      bool array = t->is(TypeKind::Array) || t->is(TypeKind::String);
+      if (!array && !t->is(TypeKind::Pointer) && !t->is(TypeKind::Integer))
+        return error(arg(0).range, "buf() reads bytes from an address or an array, and this is " + t->kindName());
+      if (!array && c.args.size() < 2)
+        return error(c.range, "buf() of an address needs the number of bytes", "buf(p, 16)");
+      uint32_t size = array ? t->capacity() : tc.types_.imported->strLength;
+      if (c.args.size() == 2) {
+        if (auto k = constantOf(arg(1))) {
+          tc.set(arg(1), Type::s64());
+          if (k->negative || k->magnitude > 1024) return error(arg(1).range, "buf()'s length must be from 0 to 1024");
+          size = array ? std::min<uint32_t>(size, static_cast<uint32_t>(k->magnitude)) : static_cast<uint32_t>(k->magnitude);
+        } else if (!integerArg(1, "buf()'s length")) {
+          return;
+        }
+      }
+      return tc.set(c, Type::buffer(size));
     }
     if (n == "bswap") {  // as bpftrace: the same integer type, bytes reversed (a byte is itself)
       auto t = tc.typeOf(arg(0));

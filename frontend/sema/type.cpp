@@ -21,6 +21,8 @@ Type Type::boolean() { return sized(TypeKind::Bool, 8); }
 
 Type Type::string(uint32_t capacity) { return sized(TypeKind::String, capacity * 8); }
 
+Type Type::buffer(uint32_t capacity) { return sized(TypeKind::Buffer, capacity * 8); }
+
 Type Type::ipv4() { return sized(TypeKind::Ipv4, 32); }
 
 Type Type::ipv6() { return sized(TypeKind::Ipv6, 128); }
@@ -90,6 +92,7 @@ const char* deferredName(Deferred d) {
     case Deferred::Strerror: return "strerror";
     case Deferred::Kstack: return "kstack";
     case Deferred::Ustack: return "ustack";
+    case Deferred::CgroupPath: return "cgroup_path";
   }
   return "?";
 }
@@ -134,6 +137,7 @@ std::string Type::str() const {
     case TypeKind::Struct: return "struct " + name_;
     case TypeKind::Deferred: return deferredName(deferred_);
     case TypeKind::Array: return element().str() + "[" + std::to_string(length()) + "]";
+    case TypeKind::Buffer: return "buffer[" + std::to_string(capacity()) + "]";
     case TypeKind::Tuple: {
       std::string s = "(";
       for (size_t i = 0; i < elements_.size(); ++i) s += (i ? ", " : "") + elements_[i].str();
@@ -161,6 +165,7 @@ std::string Type::kindName() const {
     case TypeKind::Struct: return "a struct";
     case TypeKind::Tuple: return "a tuple";
     case TypeKind::Array: return "an array";
+    case TypeKind::Buffer: return "a buf() buffer";
     case TypeKind::Deferred: return std::string("a ") + deferredName(deferred_) + "() value (text when printed)";
     case TypeKind::Aggregation: return std::string("a ") + aggregationName(aggregation_) + "() aggregation";
   }
@@ -181,7 +186,7 @@ bool unify(const Type& a, const Type& b, Type& out) {
     if (a.space() == b.space()) out = out.onlyIn(a.space());
     return true;
   }
-  if (a.is(TypeKind::String)) return out = a.capacity() >= b.capacity() ? a : b, true;
+  if (a.is(TypeKind::String) || a.is(TypeKind::Buffer)) return out = a.capacity() >= b.capacity() ? a : b, true;
   if (a.is(TypeKind::Tuple)) {
     std::vector<Type> elements(a.elements().size());
     for (size_t i = 0; i < elements.size(); ++i)

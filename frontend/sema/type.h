@@ -13,14 +13,15 @@
 
 namespace dptrace {
 
-enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array, Deferred };
+enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array, Deferred, Buffer };
 enum class Aggregation { Count, Sum, Avg, Min, Max, Stats, Hist, Lhist };
 
 // A value that dptrace turns into text when it prints it, as bpftrace does:
 // usym(addr), ksym(addr), username, strftime(fmt, ns), strerror(errno).
 // Two slots: the raw value, and the process (usym) or the format (strftime).
 // kstack and ustack: a stack id in the script's stack-trace map (and the process).
-enum class Deferred : uint8_t { Usym, Ksym, Username, Strftime, Strerror, Kstack, Ustack };
+// cgroup_path(id[, filter]): the id, and 1 + the filter's index among the formats (0: none).
+enum class Deferred : uint8_t { Usym, Ksym, Username, Strftime, Strerror, Kstack, Ustack, CgroupPath };
 
 // Where the memory a pointer (or an address held in an integer, or a struct
 // read through one) points to lies, as bpftrace tracks it: curtask points
@@ -48,6 +49,9 @@ public:
   static Type aggregation(Aggregation a, Type argument);
   static Type array(Type element, uint32_t length);  // C layout: `length` elements one after another
   static Type deferred(Deferred d);
+  // buf(p, n): up to `capacity` bytes and how many of them were read
+  // (a slot of a 64-bit length, then the bytes), printed with %r.
+  static Type buffer(uint32_t capacity);
 
   TypeKind kind() const { return kind_; }
   bool is(TypeKind k) const { return kind_ == k; }
@@ -55,7 +59,7 @@ public:
   bool isAddress() const { return kind_ == TypeKind::Ipv4 || kind_ == TypeKind::Ipv6; }
   uint32_t bits() const { return bits_; }
   bool isSigned() const { return signed_; }
-  uint32_t capacity() const { return bits_ / 8; }  // strings; arrays: their size in bytes
+  uint32_t capacity() const { return bits_ / 8; }  // strings, buffers; arrays: their size in bytes
   const Type& pointee() const { return elements_.at(0); }
   const Type& element() const { return elements_.at(0); }                 // arrays
   uint32_t length() const { return bits_ / (elements_.at(0).bits_ ? elements_.at(0).bits_ : 8); }  // arrays

@@ -49,7 +49,12 @@ std::string formatPrintf(const std::string& fmt, const std::vector<Value>& args)
     i = j;
     if (next >= args.size()) break;
     const Value& v = args[next++];
-    if (conversion == 's') {
+    if (conversion == 'r') {  // buf(): %r as bpftrace prints it, %rx all in \xNN, %rh "NN NN"
+      char style = j + 1 < fmt.size() && (fmt[j + 1] == 'x' || fmt[j + 1] == 'h') ? fmt[++i] : 'r';
+      const auto* b = std::get_if<BufferValue>(&v.v);
+      std::string text = !b ? v.text() : style == 'r' ? b->text() : b->hex(style == 'h');
+      out += snprintfValue(spec + "s", text.c_str());
+    } else if (conversion == 's') {
       out += snprintfValue(spec + "s", v.text().c_str());
     } else if (conversion == 'c') {
       int c = std::holds_alternative<int64_t>(v.v) ? static_cast<int>(std::get<int64_t>(v.v))

@@ -31,6 +31,7 @@ struct TextOf {
     return s + "]";
   }
   std::string operator()(const StackValue& s) const { return s.text(8); }
+  std::string operator()(const BufferValue& b) const { return b.text(); }
   std::string operator()(const Value::Tuple& t) const {
     std::string s = "(";
     for (size_t i = 0; i < t.size(); ++i) s += (i ? ", " : "") + t[i].text();
@@ -41,6 +42,30 @@ struct TextOf {
 }  // namespace
 
 std::string Value::text() const { return std::visit(TextOf{}, v); }
+
+std::string BufferValue::text() const {
+  std::string s;
+  for (unsigned char c : bytes) {
+    if (c >= 32 && c <= 126) {
+      s += static_cast<char>(c);
+    } else {
+      char esc[5];
+      std::snprintf(esc, sizeof esc, "\\x%02x", c);
+      s += esc;
+    }
+  }
+  return s;
+}
+
+std::string BufferValue::hex(bool spaced) const {
+  std::string s;
+  for (unsigned char c : bytes) {
+    char esc[5];
+    std::snprintf(esc, sizeof esc, spaced ? "%02x" : "\\x%02x", c);
+    s += (spaced && !s.empty() ? " " : "") + std::string(esc);
+  }
+  return s;
+}
 
 std::string StackValue::text(int indent) const {
   if (frames.empty()) return "";  // bpftrace prints an empty stack as nothing

@@ -36,6 +36,15 @@ struct ArrayValue {
 // A stack trace (kstack, ustack): its frames, innermost first, as text
 // ("vfs_read+5"). Printed as bpftrace prints it: each frame on a line of its
 // own, after a line break, indented by 8 spaces (4 in a map key).
+// buf(): bytes, printed as bpftrace prints them (%r): printable ASCII as
+// it is, every other byte as \xNN.
+struct BufferValue {
+  std::string bytes;
+  auto operator<=>(const BufferValue&) const = default;
+  std::string text() const;
+  std::string hex(bool spaced) const;  // %rx: \xNN for every byte; %rh: "NN NN"
+};
+
 struct StackValue {
   std::vector<std::string> frames;
   bool perf = false;  // kstack(perf): frames are "\tADDRESS function+offset", not indented
@@ -46,7 +55,7 @@ struct StackValue {
 // One key or value: a number, a string, an address, an array, a tuple of values or a stack.
 struct Value {
   using Tuple = std::vector<Value>;
-  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple, ArrayValue, StackValue> v;
+  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple, ArrayValue, StackValue, BufferValue> v;
 
   static Value sint(int64_t x) { return {x}; }
   static Value uint(uint64_t x) { return {x}; }
