@@ -188,6 +188,7 @@ private:
   Val builtin(const ast::Identifier& id);
   Val stack(bool user, const StackOptions& options);
   Val strcontains(const ast::Call& c);
+  Value* stackWord(uint32_t offsetAboveReturn, bool kernel);
   Val variableAddress(const ast::Variable& v);
 
   Val field(const ast::Field& f);

@@ -293,6 +293,17 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     int64_t encoded = m_.types().values.at(&c);
     return stack(c.callee == "ustack", StackOptions{(encoded & (1 << 8)) != 0, static_cast<uint32_t>(encoded & 0xff)});
   }
+  if (c.callee == "uaddr") {  // the symbol's address, moved as far as the probe's own address moved
+    uint64_t v = m_.types().values.at(&c);
+    uint64_t address = v & ~kUaddrRelocatable;
+    if (!(v & kUaddrRelocatable)) return {b_.getInt64(address), false};
+    if (!user_.address) {
+      m_.unsupported(c.range, "uaddr() of a position-independent binary here (the probe's address is not known)");
+      return zero();
+    }
+    Value* ip = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 128), llvm::Align(8));  // the probe's address in the process
+    return {b_.CreateAdd(ip, b_.getInt64(address - *user_.address)), false};
+  }
   if (c.callee == "uptr" || c.callee == "kptr") return expr(*c.args[0].value);  // its type says where it points
   if (c.callee == "reg") {  // the context is (or starts with) struct pt_regs
     Value* at = offset(fn_->getArg(0), static_cast<uint32_t>(m_.types().values.at(&c)));

@@ -75,6 +75,7 @@ struct PacketBlock {
 
 // Where a uprobe program's arguments come from (UprobeTarget).
 struct UserArguments {
+  std::optional<uint64_t> address;         // the probe's virtual address in the binary (uaddr() of a PIE)
   const InlinedSite* site = nullptr;       // an inlined call: each parameter's DWARF location there
   FastPath fastPath = FastPath::None;      // a PMD burst function standing for rte_eth_rx_burst / rte_eth_tx_burst
   llvm::GlobalVariable* record = nullptr;  // a uretprobe's per-thread record of the arguments at entry

@@ -126,6 +126,8 @@ std::string sectionFor(const ast::AttachPoint& ap, const RawSyscall& raw) {
     case ProbeKind::Uretprobe: return "uretprobe";
     case ProbeKind::Xdp: return "xdp";
     case ProbeKind::Fentry: return "fentry/" + ap.function;
+    case ProbeKind::Kprobe: return "kprobe/" + ap.function;
+    case ProbeKind::Kretprobe: return "kretprobe/" + ap.function;
     case ProbeKind::Fexit: return "fexit/" + ap.function;
     case ProbeKind::RawTracepoint: return "tp_btf/" + ap.function;
     case ProbeKind::Afxdp:
@@ -400,10 +402,15 @@ void ModuleLowering::lowerUserProbe(const ast::Probe& probe, const ast::AttachPo
     lowerProbe(probe, ap, n++, target.binary, symbol, user, fileOffset);
   };
   if (ap.offset && ap.function.empty()) lower("", {}, std::nullopt);  // by file offset
-  for (const std::string& function : target.functions) lower(function, {}, std::nullopt);
+  for (size_t i = 0; i < target.functions.size(); ++i) {
+    UserArguments user;
+    if (i < target.addresses.size()) user.address = target.addresses[i];
+    lower(target.functions[i], user, std::nullopt);
+  }
   for (size_t i = 0; i < target.inlined.size(); ++i) {
     UserArguments user;
     user.site = &target.inlined[i];
+    user.address = target.inlined[i].address;
     lower(ap.kind == ProbeKind::Usdt ? target.inlined[i].caller : "", user, target.inlinedOffsets[i]);  // usdt: "provider:name"
 
   }
@@ -592,7 +599,7 @@ bool ModuleLowering::lower() {
       if (!isUserProbe(ap.kind)) {
         auto matches = types_.imported->kernelMatches.find(kernelProbeKey(ap));
         if (ap.kind == ProbeKind::Tracepoint) lowerTracepoints(probe, ap, n);
-        else if (isBtfProbe(ap.kind) && matches != types_.imported->kernelMatches.end())
+        else if ((isBtfProbe(ap.kind) || isKprobe(ap.kind)) && matches != types_.imported->kernelMatches.end())
           for (const ast::AttachPoint& one : matches->second) lowerProbe(probe, one, n++, "", "");  // a program each
         else lowerProbe(probe, ap, n++, "", "");
         continue;

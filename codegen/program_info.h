@@ -75,6 +75,7 @@ struct HelperErrorSite {
 struct UprobeTarget {
   std::string binary;
   std::vector<std::string> functions;
+  std::vector<uint64_t> addresses;      // the virtual address of each function's probe (its entry, or +offset)
   std::vector<InlinedSite> inlined;     // entry probes, one per inlined call
   std::vector<uint64_t> inlinedOffsets;  // the file offset of each
   FastPath fastPath = FastPath::None;

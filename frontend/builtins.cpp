@@ -13,7 +13,7 @@ using K = BuiltinKind;
 constexpr ProbeKinds kTaskProbes{ProbeKind::Begin,  ProbeKind::End,    ProbeKind::Interval,   ProbeKind::Uprobe,
                                   ProbeKind::Uretprobe, ProbeKind::Tracepoint, ProbeKind::Fentry, ProbeKind::Fexit,
                                   ProbeKind::RawTracepoint, ProbeKind::Profile, ProbeKind::Software, ProbeKind::Hardware,
-                                  ProbeKind::Usdt};
+                                  ProbeKind::Usdt, ProbeKind::Kprobe, ProbeKind::Kretprobe};
 constexpr ProbeKinds kAll = ProbeKinds::all();
 using P = ProbeKind;
 
@@ -31,10 +31,10 @@ constexpr std::array kBuiltins = {
                 kTaskProbes},
     BuiltinInfo{"kstack", K::Value, 0, 0, "kstack", "the kernel stack trace (up to 127 frames)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware, P::Usdt}},
+                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe}},
     BuiltinInfo{"ustack", K::Value, 0, 0, "ustack", "the user stack trace of the task (up to 127 frames)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware, P::Usdt}},
+                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe}},
     BuiltinInfo{"username", K::Value, 0, 0, "username", "the name of the task's user (looked up when printed)", kTaskProbes},
     BuiltinInfo{"cpid", K::Value, 0, 0, "cpid", "pid of the command -c started", kAll},
     BuiltinInfo{"comm", K::Value, 0, 0, "comm", "name of the current task (16 bytes)", kTaskProbes},
@@ -42,16 +42,17 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"nsecs", K::Value, 0, 0, "nsecs", "monotonic time in nanoseconds", kAll},
     BuiltinInfo{"elapsed", K::Value, 0, 0, "elapsed", "nanoseconds since dptrace started", kAll},
     BuiltinInfo{"func", K::Value, 0, 0, "func", "name of the traced function (rawtracepoint: of the tracepoint)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::RawTracepoint}},
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::RawTracepoint, P::Kprobe, P::Kretprobe}},
     BuiltinInfo{"probe", K::Value, 0, 0, "probe", "the attach point that fired, as written", kAll},
     BuiltinInfo{"retval", K::Value, 0, 0, "retval", "return value (typed from DWARF or BTF when known)",
-                ProbeKinds{P::Uretprobe, P::Fexit}},
+                ProbeKinds{P::Uretprobe, P::Fexit, P::Kretprobe}},
     BuiltinInfo{"argN", K::Value, 0, 0, "arg0..arg9", "the Nth argument (typed from DWARF or BTF when known; usdt: from its note)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::RawTracepoint, P::Usdt}},
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::RawTracepoint, P::Usdt, P::Kprobe}},
     BuiltinInfo{"sargN", K::Value, 0, 0, "sarg0..sarg9", "the Nth argument passed on the stack (x86-64: after the return address)",
-                ProbeKinds{P::Uprobe, P::Uretprobe}},
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Kprobe}},
     BuiltinInfo{"ctx", K::Value, 0, 0, "ctx", "the address of the probe's context (struct pt_regs for uprobes and perf events)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::Profile, P::Software, P::Hardware, P::Usdt}},
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::Profile, P::Software, P::Hardware, P::Usdt, P::Kprobe,
+                           P::Kretprobe}},
     BuiltinInfo{"args", K::Value, 0, 0, "args", "typed arguments: args.NAME (args->NAME is accepted)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::Tracepoint, P::RawTracepoint}},
     // ---- packet views
@@ -74,6 +75,9 @@ constexpr std::array kBuiltins = {
                 "print the strings of a NULL-ended array (at most 16, 1023 bytes each) joined by delim (\" \")",
                 kTaskProbes},
     BuiltinInfo{"str", K::Function, 1, 2, "str(p[, n])", "a string read from p, at most n bytes", kAll},
+    BuiltinInfo{"uaddr", K::Function, 1, 1, "uaddr(\"symbol\")",
+                "the address of a variable or function of the probed binary in the traced process (a pointer to an integer of its size)",
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Usdt}},
     BuiltinInfo{"cgroup_path", K::Function, 1, 2, "cgroup_path(id[, filter])",
                 "the paths of cgroup id in the hierarchies under /sys/fs/cgroup (those filter matches), found when printed", kAll},
     BuiltinInfo{"buf", K::Function, 1, 2, "buf(p, n)",
@@ -91,9 +95,9 @@ constexpr std::array kBuiltins = {
                 kAll},
     BuiltinInfo{"signal", K::Function, 1, 1, "signal(sig)", "send a signal to the current task (--unsafe)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware, P::Usdt}},
+                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe}},
     BuiltinInfo{"reg", K::Function, 1, 1, "reg(\"name\")", "a register of the probe's struct pt_regs (ip, sp, ax, di, r8 ...)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Profile, P::Software, P::Hardware}},
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Profile, P::Software, P::Hardware, P::Kprobe, P::Kretprobe}},
     BuiltinInfo{"uptr", K::Function, 1, 1, "uptr(p)", "p, read from the process's memory whatever the probe", kAll},
     BuiltinInfo{"kptr", K::Function, 1, 1, "kptr(p)", "p, read from kernel memory whatever the probe", kAll},
     BuiltinInfo{"sizeof", K::Function, 0, 1, "sizeof(TYPE) or sizeof(expr)", "the size in bytes of a type or of a value's type",
@@ -149,7 +153,7 @@ struct BpftraceOnly {
 
 constexpr BpftraceOnly kBpftraceOnly[] = {
 
-    {"uaddr", "a user symbol's address"},        {"override", "overriding a return value"},
+    {"override", "overriding a return value"},
     {"cgroupid", "a cgroup's id"},               {"path", "a struct path's text"},
     {"skboutput", "skb output"},                 {"unwatch", "removing a watchpoint"},
     {"debugf", "a print to the kernel's trace pipe"},

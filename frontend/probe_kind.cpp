@@ -20,6 +20,8 @@ const char* probeKindName(ProbeKind kind) {
     case ProbeKind::Software: return "software";
     case ProbeKind::Hardware: return "hardware";
     case ProbeKind::Usdt: return "usdt";
+    case ProbeKind::Kprobe: return "kprobe";
+    case ProbeKind::Kretprobe: return "kretprobe";
   }
   return "?";
 }

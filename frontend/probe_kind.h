@@ -16,8 +16,9 @@ enum class ProbeKind : uint8_t {
   Begin, End, Interval, Uprobe, Uretprobe, Fentry, Fexit, Tracepoint, RawTracepoint, Xdp, Afxdp,
   Profile, Software, Hardware,  // perf-event sampling on every CPU
   Usdt,                         // a uprobe at a USDT probe's nop (usdt.h)
+  Kprobe, Kretprobe,            // kernel functions through kprobes (where the kernel has them)
 };
-inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Usdt) + 1;
+inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Kretprobe) + 1;
 
 // The canonical name, as scripts write it: "uprobe", "BEGIN".
 const char* probeKindName(ProbeKind kind);
@@ -58,6 +59,8 @@ private:
 inline constexpr ProbeKinds kUserProbes{ProbeKind::Uprobe, ProbeKind::Uretprobe, ProbeKind::Usdt};
 inline constexpr ProbeKinds kPacketProbes{ProbeKind::Xdp, ProbeKind::Afxdp};
 inline constexpr ProbeKinds kKernelFunctionProbes{ProbeKind::Fentry, ProbeKind::Fexit};
+inline constexpr ProbeKinds kKprobes{ProbeKind::Kprobe, ProbeKind::Kretprobe};
+inline bool isKprobe(ProbeKind k) { return kKprobes.contains(k); }
 // Probes whose arguments are typed from BTF (kernel_btf.h): a context of 64-bit slots.
 inline constexpr ProbeKinds kBtfProbes{ProbeKind::Fentry, ProbeKind::Fexit, ProbeKind::RawTracepoint};
 inline bool isBtfProbe(ProbeKind k) { return kBtfProbes.contains(k); }

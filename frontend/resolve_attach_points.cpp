@@ -6,13 +6,6 @@
 namespace dptrace {
 namespace {
 
-// Where dptrace runs, kprobes are refused by the kernel, and fentry (BTF
-// trampolines, its way to kernel functions) may be too: name what works.
-constexpr const char* kNoKprobes =
-    "for the kernel's events use tracepoint:CATEGORY:NAME or rawtracepoint:NAME (dptrace -l lists them); "
-    "fentry:FUNCTION and fexit:FUNCTION reach kernel functions where the kernel allows BPF trampolines "
-    "(dptrace says so when it attaches if it does not)";
-
 struct Unsupported {
   const char* name;
   const char* hint;
@@ -20,13 +13,7 @@ struct Unsupported {
 
 // Probe kinds a bpftrace user may try, and what dptrace offers instead.
 constexpr Unsupported kUnsupported[] = {
-    {"kprobe", kNoKprobes},
-    {"kretprobe", kNoKprobes},
-    {"k", kNoKprobes},
-    {"kr", kNoKprobes},
-    {"usdt", "dptrace has no USDT probes; probe the function with uprobe:PATH:FUNCTION"},
     {"watchpoint", "dptrace has no watchpoints"},
-    {"rawtracepoint", "use tracepoint:CATEGORY:NAME"},
     {"iter", "dptrace has no iterator probes"},
     {"tc", "dptrace runs packet code at XDP: xdp:IFACE"},
 };
@@ -48,7 +35,7 @@ void resolve(ast::AttachPoint& ap, Diagnostics& diags) {
     for (const ProviderInfo* p : allProviders()) names.push_back(p->name);
     std::string guess = closestMatch(word, names);
     std::string hint = guess.empty() ? "probe types: BEGIN, END, interval, profile, software, hardware, uprobe, "
-                                       "uretprobe, fentry, fexit, tracepoint, rawtracepoint, xdp, afxdp"
+                                       "uretprobe, usdt, kprobe, kretprobe, fentry, fexit, tracepoint, rawtracepoint, xdp, afxdp"
                                      : "did you mean '" + guess + "'?";
     return diags.error(wordRange, "unknown probe type '" + word + "'", hint);
   }

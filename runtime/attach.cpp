@@ -104,6 +104,33 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   return kRunOk;
 }
 
+// A kprobe: through the kprobe event source, else tracefs's kprobe_events
+// (libbpf tries both). A kernel with neither (CONFIG_KPROBE_EVENTS off) is
+// said so, with the kernel's reason and what reaches its functions instead.
+int attachKprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
+  const ast::AttachPoint& ap = p.attach;
+  bpf_kprobe_opts ko{};
+  ko.sz = sizeof ko;
+  ko.retprobe = ap.kind == ProbeKind::Kretprobe;
+  ko.offset = static_cast<size_t>(ap.offset.value_or(0));
+  std::string function = ap.target.empty() ? ap.function : ap.target + ":" + ap.function;
+  if (bpf_link* link = bpf_program__attach_kprobe_opts(prog, function.c_str(), &ko)) {
+    ctx.links.add(link);
+    return kRunOk;
+  }
+  int e = errno;
+  bool none = access("/sys/bus/event_source/devices/kprobe", F_OK) != 0 && access("/sys/kernel/tracing/kprobe_events", F_OK) != 0 &&
+              access("/sys/kernel/debug/tracing/kprobe_events", F_OK) != 0;
+  std::string why = none ? "this kernel has no kprobes (no kprobe event source, no kprobe_events in tracefs: "
+                           "it was built without CONFIG_KPROBE_EVENTS)"
+                         : std::string("the kernel refused it (") + std::strerror(e) + ")";
+  return fail(ctx, ap.range, "cannot attach '" + ap.raw + "': " + why,
+              none ? "fentry:" + ap.function + " reaches a kernel function through a BPF trampoline where the kernel allows "
+                     "them; rawtracepoint:NAME and tracepoint:CATEGORY:NAME reach the kernel's events (dptrace -l lists them)"
+                   : (e == ENOENT ? "the kernel has no traceable function by that name (an inlined or notrace function has none)" : ""),
+              e == EPERM || e == EACCES ? kRunSystem : kRunScript);
+}
+
 int attachInterval(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   const ast::AttachPoint& ap = p.attach;
   perf_event_attr attr{};
@@ -269,6 +296,8 @@ int attachProgram(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     case ProbeKind::RawTracepoint:
     case ProbeKind::Fentry:
     case ProbeKind::Fexit: return keep(ctx, p.attach, bpf_program__attach_trace(prog));
+    case ProbeKind::Kprobe:
+    case ProbeKind::Kretprobe: return attachKprobe(prog, p, ctx);
     case ProbeKind::Afxdp:
     case ProbeKind::None: break;
   }

@@ -243,7 +243,10 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
       }
       bool wildcard = ap.function.find_first_of("*?") != std::string::npos;
       for (const FunctionSymbol& s : *symbols)
-        if (wildcard ? wildcardMatch(ap.function, s.name) : s.name == ap.function) target.functions.push_back(s.name);
+        if (wildcard ? wildcardMatch(ap.function, s.name) : s.name == ap.function) {
+          target.functions.push_back(s.name);
+          target.addresses.push_back(s.address + ap.offset.value_or(0));
+        }
       if (target.functions.empty() && !wildcard && !ap.offset) {
         // No copy of its own: inlined calls (DWARF), or DPDK's burst functions through the process.
         if (std::optional<bool> found = inlinedOrFastPath(ap, imported, process, *symbols, fileOffsetsOf(target.binary), target,

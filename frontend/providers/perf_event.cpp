@@ -7,8 +7,23 @@
 namespace dptrace {
 namespace {
 
+// A whole number, or one in scientific notation as bpftrace takes it in
+// attach points (hardware:cache-misses:1e6).
+bool parseCount(const std::string& text, uint64_t& out) {
+  size_t e = text.find_first_of("eE");
+  if (e == std::string::npos) return parseUnsigned(text, out);
+  uint64_t mantissa = 0, exponent = 0;
+  if (!parseUnsigned(std::string_view(text).substr(0, e), mantissa) || !parseUnsigned(std::string_view(text).substr(e + 1), exponent))
+    return false;
+  for (out = mantissa; exponent > 0; --exponent) {
+    if (out > UINT64_MAX / 10) return false;
+    out *= 10;
+  }
+  return true;
+}
+
 bool readCount(SpecReader& spec, size_t part, const char* what, uint64_t& out) {
-  if (!parseUnsigned(spec.part(part), out) || out == 0) {
+  if (!parseCount(spec.part(part), out) || out == 0) {
     spec.error(part, std::string("the ") + what + " must be a whole number above 0, not '" + spec.part(part) + "'");
     return false;
   }

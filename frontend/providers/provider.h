@@ -75,6 +75,8 @@ const ProviderInfo& profileProvider();
 const ProviderInfo& softwareProvider();
 const ProviderInfo& hardwareProvider();
 const ProviderInfo& usdtProvider();
+const ProviderInfo& kprobeProvider();
+const ProviderInfo& kretprobeProvider();
 
 // Helpers shared by the provider files.
 bool parseUnsigned(std::string_view text, uint64_t& out, int base = 10);

@@ -6,6 +6,9 @@
 #include <fstream>
 
 #include "builtins.h"
+#include "dwarf_signatures.h"
+#include "suggest.h"
+#include "usdt.h"
 #include "packet_views.h"
 #include "type_checker.h"
 #include "writes.h"
@@ -425,6 +428,39 @@ struct CallTyping {
         size = std::min(size, static_cast<uint32_t>(k->magnitude));
       }
       return tc.set(c, Type::string(t->is(TypeKind::String) ? std::min(size, t->capacity()) : size));
+    }
+    if (n == "uaddr") {  // the symbol of the probed binary; where it is in the process: codegen
+      const ast::String* s = stringLiteral(0, "uaddr()'s symbol");
+      if (!s) return;
+      std::string binary;
+      for (const ast::AttachPoint& ap : tc.probe_->attachPoints) {
+        if (!binary.empty() && findBinary(ap.target) != binary)
+          return error(c.range, "uaddr() names a symbol of the probed binary, and this block probes two ('" + binary + "', '" +
+                                    findBinary(ap.target) + "')",
+                       "give each binary a block of its own");
+        binary = findBinary(ap.target);
+      }
+      std::vector<std::string> names;
+      std::string why;
+      auto sym = findElfSymbol(binary, s->value, names, why);
+      if (!sym) {
+        if (!why.empty()) return error(arg(0).range, "cannot read '" + binary + "': " + why);
+        std::string guess = closestMatch(s->value, names);
+        return error(arg(0).range, "'" + binary + "' has no symbol '" + s->value + "'",
+                     guess.empty() ? "uaddr() takes a variable or function of the probed binary (nm -D lists them)"
+                                   : "did you mean '" + guess + "'?");
+      }
+      // A position-independent file's symbol is found from where the probe
+      // fired, which a return probe does not know.
+      if (sym->relocatable)
+        for (const ast::AttachPoint& ap : tc.probe_->attachPoints)
+          if (ap.kind == ProbeKind::Uretprobe || (ap.offset && ap.function.empty()))
+            return error(c.range, "uaddr() in a " + std::string(ap.kind == ProbeKind::Uretprobe ? "uretprobe" : "probe by file offset") +
+                                      " of a position-independent binary: where '" + s->value + "' is in the process is not known there",
+                         "read it at the function's entry (a uprobe) and keep it in a map by tid");
+      tc.types_.values[&c] = sym->address | (sym->relocatable ? kUaddrRelocatable : 0);
+      uint32_t bits = sym->size == 1 || sym->size == 2 || sym->size == 4 || sym->size == 8 ? static_cast<uint32_t>(sym->size * 8) : 64;
+      return tc.set(c, Type::pointer(Type::integer(bits, false)).onlyIn(AddressSpace::User));
     }
     if (n == "cgroup_path") {  // found in user space when it prints, as bpftrace does
       if (!integerArg(0, "cgroup_path()'s cgroup id")) return;

@@ -9,7 +9,9 @@
 #include "map_sides.h"
 
 #include <algorithm>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "builtins.h"
 #include "c_import.h"
@@ -216,6 +218,7 @@ void importTracepoints(const ast::AttachPoint& ap, Diagnostics& diags, ImportedT
 }
 
 std::string kernelProbeKey(const ast::AttachPoint& ap) {
+  if (isKprobe(ap.kind)) return std::string(probeKindName(ap.kind)) + ":" + ap.target + ":" + ap.function;
   return std::string(ap.kind == ProbeKind::RawTracepoint ? "rawtracepoint:" : "fentry:") + ap.target + ":" + ap.function;
 }
 
@@ -301,6 +304,42 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
                                    : "did you mean '" + std::string(kind) + ":" + module + guess + "'?";
   if (!tracepoint) error += " (a function the compiler inlined everywhere has none)";
   diags.error(ap.range, error, hint);
+}
+
+// kprobe:tcp_* : the kernel's functions (text symbols of /proc/kallsyms,
+// a module's when one is named) that the pattern matches, an attach point
+// each, at most 512 of them as bpftrace allows by default.
+void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
+  std::string key = kernelProbeKey(ap);
+  if (types.kernelMatches.count(key)) return;
+  std::ifstream in("/proc/kallsyms");
+  std::string line;
+  std::set<std::string> names;
+  while (std::getline(in, line)) {
+    // "ffffffff81234560 t tcp_reset\t[module]"
+    std::istringstream fields(line);
+    std::string address, kind, name, module;
+    fields >> address >> kind >> name >> module;
+    if (kind != "t" && kind != "T") continue;
+    if (!module.empty()) module = module.substr(1, module.size() - 2);
+    if (module != ap.target || name.find('.') != std::string::npos || name.rfind("__pfx_", 0) == 0) continue;
+    if (wildcardMatch(ap.function, name)) names.insert(name);
+  }
+  constexpr size_t kMaxProbes = 512;
+  if (names.empty())
+    return diags.error(ap.range, "no kernel function matches '" + ap.function + "'" + (ap.target.empty() ? "" : " in " + ap.target),
+                       "the kernel's functions are in /proc/kallsyms");
+  if (names.size() > kMaxProbes)
+    return diags.error(ap.range, "'" + ap.raw + "' matches " + std::to_string(names.size()) + " kernel functions, more than " +
+                                     std::to_string(kMaxProbes),
+                       "narrow the pattern (bpftrace refuses more than BPFTRACE_MAX_PROBES=512 too)");
+  std::deque<ast::AttachPoint>& matches = types.kernelMatches[key];
+  std::string kind = probeKindName(ap.kind);
+  for (const std::string& name : names) {
+    ast::AttachPoint& one = matches.emplace_back(ap);
+    one.function = name;
+    one.raw = kind + ":" + (ap.target.empty() ? "" : ap.target + ":") + name;
+  }
 }
 
 // usdt:BIN:PROVIDER:NAME: the probes of BIN's notes it matches, each an
@@ -454,6 +493,10 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
       }
       if (ap.kind == ProbeKind::Usdt) {
         importUsdt(ap, diags, types);
+        continue;
+      }
+      if (isKprobe(ap.kind) && hasWildcard(ap.function)) {
+        expandKprobe(ap, diags, types);
         continue;
       }
       if (isUserProbe(ap.kind) && !ap.offset && !hasWildcard(ap.function)) {

@@ -41,6 +41,8 @@ struct MapInfo {
 
 // The types a script's probes and casts need, from outside the script's
 // code: tracepoint formats, DWARF signatures and layouts, C definitions.
+inline constexpr uint64_t kUaddrRelocatable = 1ull << 63;
+
 struct ImportedTypes {
   std::map<std::string, TracepointFormat> tracepoints;  // "category:name" -> format
   // "category:name" of every tracepoint a wildcard attach point matches, by its pattern "cat*:sys_enter_*"
@@ -92,7 +94,8 @@ struct TypeTable {
   const ImportedTypes* imported;
   std::unordered_map<const ast::Expr*, Type> exprs;
   std::map<std::string, MapInfo> maps;
-  // Calls whose value the checker knows: sizeof(), kaddr().
+  // Calls whose value the checker knows: sizeof(), kaddr(); uaddr()'s
+  // symbol address, with kUaddrRelocatable when it moves with the load address.
   std::unordered_map<const ast::Expr*, uint64_t> values;
 
   const Type& of(const ast::Expr& e) const;

@@ -101,6 +101,45 @@ std::string parseUsdtArgument(const std::string& spec, ParameterLocation& at, Ty
   return "";
 }
 
+std::optional<ElfSymbol> findElfSymbol(const std::string& path, const std::string& name, std::vector<std::string>& names,
+                                       std::string& error) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  elf_version(EV_CURRENT);
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  GElf_Ehdr ehdr;
+  std::optional<ElfSymbol> found;
+  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF || gelf_getehdr(elf, &ehdr) == nullptr) {
+    error = "not an ELF file";
+  } else {
+    for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn && !found; scn = elf_nextscn(elf, scn)) {
+      GElf_Shdr sh;
+      if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)) continue;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      for (size_t i = 0; data && i < count; ++i) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, static_cast<int>(i), &sym) || sym.st_shndx == SHN_UNDEF) continue;
+        int type = GELF_ST_TYPE(sym.st_info);
+        if (type != STT_OBJECT && type != STT_FUNC && type != STT_TLS && type != STT_NOTYPE) continue;
+        const char* s = elf_strptr(elf, sh.sh_link, sym.st_name);
+        if (!s || !*s) continue;
+        if (name == s) {
+          found = ElfSymbol{sym.st_value, sym.st_size, ehdr.e_type == ET_DYN};
+          break;
+        }
+        names.push_back(s);
+      }
+    }
+  }
+  if (elf) elf_end(elf);
+  close(fd);
+  return found;
+}
+
 std::optional<std::vector<UsdtProbe>> readUsdtProbes(const std::string& path, std::string& error) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

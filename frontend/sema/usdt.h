@@ -27,6 +27,18 @@ struct UsdtProbe {
 // cannot locate is kept with the reason in site.unavailable.
 std::optional<std::vector<UsdtProbe>> readUsdtProbes(const std::string& path, std::string& error);
 
+// A symbol of the ELF file at `path` (a variable or a function, .symtab or
+// .dynsym), for uaddr(): its address and size, and whether the file is
+// position-independent (its addresses move by the load address); nullopt
+// when it has none by that name (`names` then holds the file's symbols, for
+// a close match) or cannot be read (`error`).
+struct ElfSymbol {
+  uint64_t address = 0, size = 0;
+  bool relocatable = false;
+};
+std::optional<ElfSymbol> findElfSymbol(const std::string& path, const std::string& name, std::vector<std::string>& names,
+                                       std::string& error);
+
 // One argument's operand, "-4@-20(%rbp)", as a location and a type (int32);
 // the reason when dptrace cannot read it. A %rip-relative operand names a
 // symbol (`symbol`), whose distance from the nop the caller adds to at.offset.
