@@ -336,7 +336,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     Val v = expr(*c.args[0].value);
     if (from.is(TypeKind::Mac)) return v;
     Value* bytes = v.v;
-    if (from.is(TypeKind::Pointer)) {
+    if (from.is(TypeKind::Pointer) || from.is(TypeKind::Integer)) {
       bytes = readSlot();
       b_.CreateAlignedStore(b_.getInt64(0), bytes, llvm::Align(8));
       call(userMemory(from.space()) ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),

@@ -400,8 +400,11 @@ struct CallTyping {
       auto t = tc.typeOf(arg(0));
       if (!t) return;
       if (t->is(TypeKind::Mac)) return tc.set(c, *t);
-      if ((t->is(TypeKind::Array) && t->capacity() >= 6) || t->is(TypeKind::Pointer)) return tc.set(c, Type::mac());
-      return error(arg(0).range, "macaddr() reads 6 bytes from an array or through a pointer, and this is " + t->str());
+      // An address in a 64-bit integer (kprobe:arp_create's sarg0) is read as a pointer is, as bpftrace reads it.
+      if ((t->is(TypeKind::Array) && t->capacity() >= 6) || t->is(TypeKind::Pointer) || (t->is(TypeKind::Integer) && t->bits() == 64))
+        return tc.set(c, Type::mac());
+      return error(arg(0).range, "macaddr() reads 6 bytes from an array or through a pointer (or a 64-bit address), and this is " +
+                                     t->str());
     }
     if (n == "kaddr") {
       const ast::String* s = stringLiteral(0, "kaddr()'s symbol");

@@ -35,6 +35,7 @@ config.substitutions.append(("%mbufburst", os.path.join(config.fixtures, "mbufbu
 config.substitutions.append(("%burstapp", os.path.join(config.fixtures, "dpdk_burstapp")))
 config.substitutions.append(("%feed_after", config.python + " " + os.path.join(tools, "feed_after.py")))
 config.substitutions.append(("%eal", "--no-huge -m 256 --no-pci --no-shconf --vdev=net_null0 --vdev=net_null1"))
+config.substitutions.append(("%manpage_examples", config.python + " " + os.path.join(tools, "manpage_examples.py") + " --dptrace " + config.dptrace))
 config.substitutions.append(("%differential", config.python + " " + os.path.join(tools, "differential.py") + " --dptrace " + config.dptrace))
 config.substitutions.append(("%traced", config.python + " " + os.path.join(tools, "run_traced.py")))
 
