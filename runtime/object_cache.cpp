@@ -289,13 +289,15 @@ std::optional<std::string> readEntry(const std::string& path) {
 // Whether the file starts as an entry of this cache does: its magic, of
 // this version or an earlier one (so that an upgrade's old entries are pruned too).
 bool isOurEntry(const fs::path& path) {
+  constexpr std::string_view kPrefix = "dptrace-object-cache-";  // then the version, of any number of digits
   std::ifstream in(path, std::ios::binary);
   uint64_t n = 0;
-  std::string magic(std::strlen(kMagic), '\0');
   in.read(reinterpret_cast<char*>(&n), sizeof n);
+  if (!in || n <= kPrefix.size() || n > kPrefix.size() + 6) return false;
+  std::string magic(n, '\0');
   in.read(magic.data(), static_cast<std::streamsize>(magic.size()));
-  std::string_view prefix(kMagic, std::strlen(kMagic) - 1);  // "dptrace-object-cache-"
-  return in && n == magic.size() && magic.compare(0, prefix.size(), prefix) == 0;
+  return in && magic.compare(0, kPrefix.size(), kPrefix) == 0 &&
+         magic.find_first_not_of("0123456789", kPrefix.size()) == std::string::npos;
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ TEST(Builtins, PacketViewsAndActionsOnlyInPacketProbes) {
     EXPECT_TRUE(b.onlyIn.contains(ProbeKind::Xdp)) << b.name;
     EXPECT_TRUE(kPacketProbes.covers(b.onlyIn)) << b.name;
   }
-  EXPECT_EQ(findBuiltin("retval")->onlyIn.text(), "uretprobe fexit");
+  EXPECT_EQ(findBuiltin("retval")->onlyIn.text(), "uretprobe fexit kretprobe");
   EXPECT_TRUE(findBuiltin("printf")->onlyIn.isAll());
 }
 
