@@ -261,8 +261,8 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     // An IPv4 address is an integer whose bytes, in memory, are the address
     // in network order; IPv6 addresses are already buffers (16 bytes, as an
     // array of 16 bytes is). An array of 4 bytes becomes that integer.
-    const Type& from = typeOf(*c.args[0].value);
-    Val v = expr(*c.args[0].value);
+    const Type& from = typeOf(*c.args.back().value);  // ntop(af, addr): the type says the family
+    Val v = expr(*c.args.back().value);
     if (from.is(TypeKind::Array) && typeOf(c).is(TypeKind::Ipv4))
       return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), v.v, llvm::Align(8)), i64()), false};
     if (from.fromNetworkOrder() && from.bits() == 32) return {byteSwap(v.v, 32), false};  // back to network order

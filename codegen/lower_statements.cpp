@@ -165,6 +165,14 @@ void FunctionLowering::callStatement(const ast::Call& c) {
     EventKind kind = n == "printf" ? EventKind::Printf : n == "cat" ? EventKind::Cat : EventKind::System;
     return event(kind, m_.addPrintf(std::move(layout)), args);
   }
+  if (n == "debugf") {  // bpf_trace_printk: the format from the stack, three values at most (the type checker said)
+    const std::string& format = static_cast<const ast::String&>(*c.args[0].value).value;
+    uint32_t size = static_cast<uint32_t>(format.size()) + 1;
+    std::vector<Value*> args = {constantString(format, size), b_.getInt32(size)};
+    for (size_t i = 1; i < c.args.size(); ++i) args.push_back(expr(*c.args[i].value).v);  // a string: its buffer's address
+    call(Helper::TracePrintk, i64(), args);
+    return;
+  }
   if (n == "emit") {  // one record; its shape is this call site's
     PrintfLayout layout;
     layout.format = probeName();

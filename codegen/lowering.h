@@ -23,6 +23,7 @@ enum class Helper : int64_t {
   MapUpdateElem = 2,
   MapDeleteElem = 3,
   KtimeGetNs = 5,
+  TracePrintk = 6,
   GetSmpProcessorId = 8,
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,

@@ -75,6 +75,8 @@ constexpr std::array kBuiltins = {
                 "print the strings of a NULL-ended array (at most 16, 1023 bytes each) joined by delim (\" \")",
                 kTaskProbes},
     BuiltinInfo{"str", K::Function, 1, 2, "str(p[, n])", "a string read from p, at most n bytes", kAll},
+    BuiltinInfo{"debugf", K::Function, 1, -1, "debugf(fmt, ...)",
+                "printf to the kernel's trace pipe (bpf_trace_printk: 3 values at most), for debugging", kAll},
     BuiltinInfo{"uaddr", K::Function, 1, 1, "uaddr(\"symbol\")",
                 "the address of a variable or function of the probed binary in the traced process (a pointer to an integer of its size)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Usdt}},
@@ -83,7 +85,7 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"buf", K::Function, 1, 2, "buf(p, n)",
                 "n bytes read from p (an array: its bytes), printed with %r, %rx or %rh (at most BPFTRACE_STRLEN without a constant n)",
                 kAll},
-    BuiltinInfo{"ntop", K::Function, 1, 1, "ntop(addr)", "an IPv4 or IPv6 address from an integer or bytes", kAll},
+    BuiltinInfo{"ntop", K::Function, 1, 2, "ntop([af, ]addr)", "an IPv4 or IPv6 address from an integer or bytes (af: AF_INET or AF_INET6)", kAll},
     BuiltinInfo{"usym", K::Function, 1, 1, "usym(addr)", "the function of the current process at addr (its name when printed)",
                 kTaskProbes},
     BuiltinInfo{"ksym", K::Function, 1, 1, "ksym(addr)", "the kernel function at addr (its name when printed)", kAll},
@@ -156,7 +158,6 @@ constexpr BpftraceOnly kBpftraceOnly[] = {
     {"override", "overriding a return value"},
     {"cgroupid", "a cgroup's id"},               {"path", "a struct path's text"},
     {"skboutput", "skb output"},                 {"unwatch", "removing a watchpoint"},
-    {"debugf", "a print to the kernel's trace pipe"},
 };
 
 }  // namespace

@@ -68,7 +68,8 @@ private:
     if (n < b->minArgs || (b->maxArgs >= 0 && n > b->maxArgs)) {
       std::string want = b->minArgs == b->maxArgs ? std::to_string(b->minArgs)
                          : b->maxArgs < 0         ? "at least " + std::to_string(b->minArgs)
-                                                  : std::to_string(b->minArgs) + " or " + std::to_string(b->maxArgs);
+                         : b->maxArgs == b->minArgs + 1 ? std::to_string(b->minArgs) + " or " + std::to_string(b->maxArgs)
+                                                  : std::to_string(b->minArgs) + " to " + std::to_string(b->maxArgs);
       diags_.error(call.range, call.callee + "() takes " + want + " argument" + (want == "1" || want == "at least 1" ? "" : "s") + ", not " +
                                    std::to_string(n),
                    std::string("write it as ") + b->signature);

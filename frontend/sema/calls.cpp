@@ -273,6 +273,14 @@ struct CallTyping {
       default: break;
     }
     if (n == "printf") return printf(), tc.set(c, Type());
+    if (n == "debugf") {  // bpf_trace_printk(): to the kernel's trace pipe, as bpftrace 0.17 does
+      if (c.args.size() > 4)
+        return error(c.range, "debugf() takes at most 3 values after the format (bpf_trace_printk takes 3)",
+                     "print more with printf()");
+      tc.diags_.warning(c.calleeRange, "debugf() writes to the kernel's trace pipe (/sys/kernel/tracing/trace_pipe), not to dptrace's output",
+                 "printf() prints here; debugf() is for debugging, not production (bpf_trace_printk)");
+      return printf("the format of debugf()"), tc.set(c, Type());
+    }
     if (n == "cat") return printf("cat()'s file name"), tc.set(c, Type());
     if (n == "system") {
       if (!tc.types_.imported->unsafe)
@@ -498,8 +506,26 @@ struct CallTyping {
       return tc.set(c, Type::integer(t->bits(), t->isSigned()));
     }
     if (n == "ntop") {
-      auto t = tc.typeOf(arg(0));
+      // ntop(af, addr): the family, a constant (AF_INET 2, AF_INET6 10), says which the bytes are.
+      const ast::Expr& address = arg(c.args.size() - 1);
+      std::optional<uint64_t> family;
+      if (c.args.size() == 2) {
+        auto k = constantArg(0, "ntop()'s address family");
+        if (!k) return;
+        if (k->negative || (k->magnitude != 2 && k->magnitude != 10))
+          return error(arg(0).range, "ntop()'s address family is AF_INET (2) or AF_INET6 (10)");
+        family = k->magnitude;
+      }
+      auto t = tc.typeOf(address);
       if (!t) return;
+      if (family) {
+        bool v6 = *family == 10;
+        if (v6 ? (t->is(TypeKind::Ipv6) || (t->is(TypeKind::Array) && t->capacity() == 16))
+               : (t->is(TypeKind::Ipv4) || t->is(TypeKind::Integer) || (t->is(TypeKind::Array) && t->capacity() >= 4)))
+          return tc.set(c, v6 ? Type::ipv6() : Type::ipv4());
+        return error(address.range, std::string("ntop(") + (v6 ? "AF_INET6" : "AF_INET") + ", ...) takes " +
+                                        (v6 ? "16 bytes (an array)" : "an integer or 4 bytes") + ", and this is " + t->str());
+      }
       if (t->isAddress()) return tc.set(c, *t);
       if (t->is(TypeKind::Integer)) return tc.set(c, Type::ipv4());
       // The bytes of an address in an array (u8 saddr[4], u8 saddr_v6[16], u32 addr[4]).
