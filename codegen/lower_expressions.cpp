@@ -293,6 +293,13 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     int64_t encoded = m_.types().values.at(&c);
     return stack(c.callee == "ustack", StackOptions{(encoded & (1 << 8)) != 0, static_cast<uint32_t>(encoded & 0xff)});
   }
+  if (c.callee == "path") {  // bpf_d_path(path, buf, size); the verifier allows it in fentry/fexit of some functions
+    const Type& t = typeOf(c);
+    Value* buf = zeroedBuffer(slotSize(t));
+    Value* p = b_.CreateIntToPtr(expr(*c.args[0].value).v, ptr());
+    checkHelper(Helper::DPath, call(Helper::DPath, i64(), {p, buf, b_.getInt64(t.capacity())}), 2);
+    return {buf, true};
+  }
   if (c.callee == "uaddr") {  // the symbol's address, moved as far as the probe's own address moved
     uint64_t v = m_.types().values.at(&c);
     uint64_t address = v & ~kUaddrRelocatable;
@@ -309,7 +316,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     Value* at = offset(fn_->getArg(0), static_cast<uint32_t>(m_.types().values.at(&c)));
     return {b_.CreateAlignedLoad(i64(), at, llvm::Align(8)), false};
   }
-  if (c.callee == "sizeof" || c.callee == "kaddr") return {b_.getInt64(m_.types().values.at(&c)), false};
+  if (c.callee == "sizeof" || c.callee == "kaddr" || c.callee == "cgroupid") return {b_.getInt64(m_.types().values.at(&c)), false};
   if (c.callee == "strncmp") {
     // Strings are zero after their NUL: the first n bytes of both buffers
     // decide, word by word, the last word masked to what is left of n.

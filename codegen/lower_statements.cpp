@@ -201,6 +201,10 @@ void FunctionLowering::callStatement(const ast::Call& c) {
   if (packet_ && n == "vlan_pop") return vlanPop();
   if (packet_ && n == "vlan_push") return vlanPush(*c.args[0].value);
   if (n == "join") return join(c);
+  if (n == "override") {  // bpf_override_return: the function returns this without running
+    call(Helper::OverrideReturn, i64(), {fn_->getArg(0), expr(*c.args[0].value).v});
+    return;
+  }
   if (n == "signal") {
     auto constant = m_.types().values.find(&c);
     Value* sig = constant != m_.types().values.end() ? b_.getInt64(constant->second) : expr(*c.args[0].value).v;

@@ -24,6 +24,8 @@ enum class Helper : int64_t {
   MapDeleteElem = 3,
   KtimeGetNs = 5,
   TracePrintk = 6,
+  OverrideReturn = 58,
+  DPath = 147,
   GetSmpProcessorId = 8,
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,

@@ -75,6 +75,13 @@ constexpr std::array kBuiltins = {
                 "print the strings of a NULL-ended array (at most 16, 1023 bytes each) joined by delim (\" \")",
                 kTaskProbes},
     BuiltinInfo{"str", K::Function, 1, 2, "str(p[, n])", "a string read from p, at most n bytes", kAll},
+    BuiltinInfo{"override", K::Function, 1, 1, "override(rc)",
+                "make the probed kernel function return rc without running (--unsafe; kprobes on functions that allow it)",
+                ProbeKinds{P::Kprobe}},
+    BuiltinInfo{"path", K::Function, 1, 1, "path(p)", "the file path of a struct path * (bpf_d_path; fentry/fexit of functions that allow it)",
+                ProbeKinds{P::Fentry, P::Fexit}},
+    BuiltinInfo{"cgroupid", K::Function, 1, 1, "cgroupid(\"/sys/fs/cgroup/...\")",
+                "the id of the cgroup at a path (its directory's inode), found when the script compiles", kAll},
     BuiltinInfo{"debugf", K::Function, 1, -1, "debugf(fmt, ...)",
                 "printf to the kernel's trace pipe (bpf_trace_printk: 3 values at most), for debugging", kAll},
     BuiltinInfo{"uaddr", K::Function, 1, 1, "uaddr(\"symbol\")",
@@ -155,8 +162,8 @@ struct BpftraceOnly {
 
 constexpr BpftraceOnly kBpftraceOnly[] = {
 
-    {"override", "overriding a return value"},
-    {"cgroupid", "a cgroup's id"},               {"path", "a struct path's text"},
+
+
     {"skboutput", "skb output"},                 {"unwatch", "removing a watchpoint"},
 };
 

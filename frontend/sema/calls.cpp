@@ -2,6 +2,10 @@
 // with printf's format checked against its arguments.
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 
@@ -273,6 +277,32 @@ struct CallTyping {
       default: break;
     }
     if (n == "printf") return printf(), tc.set(c, Type());
+    if (n == "cgroupid") {  // as bpftrace: the cgroup directory's inode number, when the script compiles
+      const ast::String* s = stringLiteral(0, "cgroupid()'s path");
+      if (!s) return;
+      struct stat st;
+      if (stat(s->value.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return error(arg(0).range, "no cgroup at '" + s->value + "'" + (errno ? std::string(": ") + std::strerror(errno) : ""),
+                     "a cgroup is a directory under /sys/fs/cgroup");
+      tc.types_.values[&c] = st.st_ino;
+      return tc.set(c, Type::u64());
+    }
+    if (n == "path") {  // bpf_d_path(): the kernel writes the path of a struct path
+      auto t = tc.typeOf(arg(0));
+      if (!t) return;
+      // a struct path (its address: args.file->f_path, as bpftrace writes it) or a pointer to one
+      const Type* record = t->is(TypeKind::Pointer) ? &t->pointee() : &*t;
+      if (!record->is(TypeKind::Struct) || record->name() != "path")
+        return error(arg(0).range, "path() takes a struct path (or a pointer to one), and this is " + t->str(),
+                     "e.g. path(args.file->f_path)");
+      return tc.set(c, Type::string(tc.types_.imported->strLength));
+    }
+    if (n == "override") {  // as bpftrace: unsafe, an integer, kprobes only (the kernel allows it on ALLOW_ERROR_INJECTION functions)
+      if (!tc.types_.imported->unsafe)
+        return error(c.calleeRange, "override() changes what a kernel function returns: it needs --unsafe", "run dptrace --unsafe, as bpftrace wants");
+      if (!integerArg(0, "override()'s return value")) return;
+      return tc.set(c, Type());
+    }
     if (n == "debugf") {  // bpf_trace_printk(): to the kernel's trace pipe, as bpftrace 0.17 does
       if (c.args.size() > 4)
         return error(c.range, "debugf() takes at most 3 values after the format (bpf_trace_printk takes 3)",
