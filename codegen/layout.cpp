@@ -17,6 +17,18 @@ uint32_t slotSize(const Type& t) {
   }
 }
 
+bool heldInMemory(const Type& t) {
+  switch (t.kind()) {
+    case TypeKind::String:
+    case TypeKind::Tuple:
+    case TypeKind::Array:
+    case TypeKind::Buffer:
+    case TypeKind::Deferred:
+    case TypeKind::Ipv6: return true;
+    default: return false;
+  }
+}
+
 uint32_t slotsSize(const std::vector<Type>& types) {
   uint32_t size = 0;
   for (const Type& t : types) size += slotSize(t);

@@ -189,7 +189,7 @@ Val FunctionLowering::ternary(const ast::Ternary& t) {
   BasicBlock* yes = BasicBlock::Create(ctx_, "then", fn_);
   BasicBlock* no = BasicBlock::Create(ctx_, "else", fn_);
   BasicBlock* done = BasicBlock::Create(ctx_, "endif", fn_);
-  bool buffer = type.is(TypeKind::String) || type.is(TypeKind::Tuple) || type.is(TypeKind::Deferred);
+  bool buffer = heldInMemory(type);
   Value* result = buffer ? zeroedBuffer(slotSize(type)) : nullptr;
   b_.CreateCondBr(c, yes, no);
   auto branch = [&](BasicBlock* bb, const ast::Expr& e) -> std::pair<Value*, BasicBlock*> {

@@ -357,7 +357,7 @@ void FunctionLowering::storeSlot(Value* base, uint32_t off, const Val& v, const 
 
 Val FunctionLowering::loadSlot(Value* base, uint32_t off, const Type& t) {
   Value* src = offset(base, off);
-  if (t.is(TypeKind::String) || t.is(TypeKind::Tuple) || t.is(TypeKind::Deferred)) {
+  if (heldInMemory(t)) {
     Value* copy = zeroedBuffer(slotSize(t));
     b_.CreateMemCpy(copy, llvm::MaybeAlign(8), src, llvm::MaybeAlign(8), slotSize(t));
     return {copy, true};

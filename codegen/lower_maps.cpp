@@ -36,7 +36,7 @@ Val FunctionLowering::mapRead(const ast::Map& m) {
   const MapLayout& l = m_.layout(g);
   Value* key = mapKey(m, l);
   Value* p = call(Helper::MapLookupElem, ptr(), {g.global, key});
-  bool buffer = l.value.is(TypeKind::String) || l.value.is(TypeKind::Tuple);
+  bool buffer = heldInMemory(l.value);
   Value* result = buffer ? zeroedBuffer(slotSize(l.value)) : nullptr;
   BasicBlock* from = b_.GetInsertBlock();
   BasicBlock* found = BasicBlock::Create(ctx_, "found", fn_);

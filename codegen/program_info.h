@@ -140,6 +140,10 @@ struct CompiledScript {
 // addresses and MACs one slot, IPv6 two, tuples their elements one after
 // another.
 uint32_t slotSize(const Type& t);
+// A value the code generator keeps in memory (a pointer to its slot's
+// bytes), not in a register: strings, tuples, arrays, buffers, deferred
+// values and IPv6 addresses.
+bool heldInMemory(const Type& t);
 uint32_t slotsSize(const std::vector<Type>& types);
 
 // The name of the XDP program of an interface in the object (xdp_veth0;
