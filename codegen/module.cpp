@@ -119,7 +119,8 @@ std::string sectionFor(const ast::AttachPoint& ap, const RawSyscall& raw) {
     case ProbeKind::Interval:
     case ProbeKind::Profile:
     case ProbeKind::Software:
-    case ProbeKind::Hardware: return "perf_event";
+    case ProbeKind::Hardware:
+    case ProbeKind::Watchpoint: return "perf_event";
     case ProbeKind::Tracepoint: return "tracepoint/" + ap.target + "/" + ap.function;
     case ProbeKind::Uprobe:
     case ProbeKind::Usdt: return "uprobe";

@@ -13,7 +13,7 @@ using K = BuiltinKind;
 constexpr ProbeKinds kTaskProbes{ProbeKind::Begin,  ProbeKind::End,    ProbeKind::Interval,   ProbeKind::Uprobe,
                                   ProbeKind::Uretprobe, ProbeKind::Tracepoint, ProbeKind::Fentry, ProbeKind::Fexit,
                                   ProbeKind::RawTracepoint, ProbeKind::Profile, ProbeKind::Software, ProbeKind::Hardware,
-                                  ProbeKind::Usdt, ProbeKind::Kprobe, ProbeKind::Kretprobe};
+                                  ProbeKind::Usdt, ProbeKind::Kprobe, ProbeKind::Kretprobe, ProbeKind::Watchpoint};
 constexpr ProbeKinds kAll = ProbeKinds::all();
 using P = ProbeKind;
 
@@ -31,10 +31,10 @@ constexpr std::array kBuiltins = {
                 kTaskProbes},
     BuiltinInfo{"kstack", K::Value, 0, 0, "kstack", "the kernel stack trace (up to 127 frames)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe}},
+                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe, P::Watchpoint}},
     BuiltinInfo{"ustack", K::Value, 0, 0, "ustack", "the user stack trace of the task (up to 127 frames)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe}},
+                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe, P::Watchpoint}},
     BuiltinInfo{"username", K::Value, 0, 0, "username", "the name of the task's user (looked up when printed)", kTaskProbes},
     BuiltinInfo{"cpid", K::Value, 0, 0, "cpid", "pid of the command -c started", kAll},
     BuiltinInfo{"comm", K::Value, 0, 0, "comm", "name of the current task (16 bytes)", kTaskProbes},
@@ -52,7 +52,7 @@ constexpr std::array kBuiltins = {
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Kprobe}},
     BuiltinInfo{"ctx", K::Value, 0, 0, "ctx", "the address of the probe's context (struct pt_regs for uprobes and perf events)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::Profile, P::Software, P::Hardware, P::Usdt, P::Kprobe,
-                           P::Kretprobe}},
+                           P::Kretprobe, P::Watchpoint}},
     BuiltinInfo{"args", K::Value, 0, 0, "args", "typed arguments: args.NAME (args->NAME is accepted)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::Tracepoint, P::RawTracepoint}},
     // ---- packet views
@@ -104,9 +104,10 @@ constexpr std::array kBuiltins = {
                 kAll},
     BuiltinInfo{"signal", K::Function, 1, 1, "signal(sig)", "send a signal to the current task (--unsafe)",
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Tracepoint, P::RawTracepoint, P::Fentry, P::Fexit, P::Profile,
-                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe}},
+                           P::Software, P::Hardware, P::Usdt, P::Kprobe, P::Kretprobe, P::Watchpoint}},
     BuiltinInfo{"reg", K::Function, 1, 1, "reg(\"name\")", "a register of the probe's struct pt_regs (ip, sp, ax, di, r8 ...)",
-                ProbeKinds{P::Uprobe, P::Uretprobe, P::Profile, P::Software, P::Hardware, P::Kprobe, P::Kretprobe}},
+                ProbeKinds{P::Uprobe, P::Uretprobe, P::Profile, P::Software, P::Hardware, P::Kprobe, P::Kretprobe,
+                           P::Watchpoint}},
     BuiltinInfo{"uptr", K::Function, 1, 1, "uptr(p)", "p, read from the process's memory whatever the probe", kAll},
     BuiltinInfo{"kptr", K::Function, 1, 1, "kptr(p)", "p, read from kernel memory whatever the probe", kAll},
     BuiltinInfo{"sizeof", K::Function, 0, 1, "sizeof(TYPE) or sizeof(expr)", "the size in bytes of a type or of a value's type",

@@ -22,6 +22,7 @@ const char* probeKindName(ProbeKind kind) {
     case ProbeKind::Usdt: return "usdt";
     case ProbeKind::Kprobe: return "kprobe";
     case ProbeKind::Kretprobe: return "kretprobe";
+    case ProbeKind::Watchpoint: return "watchpoint";
   }
   return "?";
 }

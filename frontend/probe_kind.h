@@ -17,8 +17,9 @@ enum class ProbeKind : uint8_t {
   Profile, Software, Hardware,  // perf-event sampling on every CPU
   Usdt,                         // a uprobe at a USDT probe's nop (usdt.h)
   Kprobe, Kretprobe,            // kernel functions through kprobes (where the kernel has them)
+  Watchpoint,                   // a hardware breakpoint on an address of the traced process (perf event)
 };
-inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Kretprobe) + 1;
+inline constexpr int kProbeKinds = static_cast<int>(ProbeKind::Watchpoint) + 1;
 
 // The canonical name, as scripts write it: "uprobe", "BEGIN".
 const char* probeKindName(ProbeKind kind);

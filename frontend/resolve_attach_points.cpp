@@ -13,7 +13,6 @@ struct Unsupported {
 
 // Probe kinds a bpftrace user may try, and what dptrace offers instead.
 constexpr Unsupported kUnsupported[] = {
-    {"watchpoint", "dptrace has no watchpoints"},
     {"iter", "dptrace has no iterator probes"},
     {"tc", "dptrace runs packet code at XDP: xdp:IFACE"},
 };

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <linux/hw_breakpoint.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -129,6 +130,30 @@ int attachKprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
                      "them; rawtracepoint:NAME and tracepoint:CATEGORY:NAME reach the kernel's events (dptrace -l lists them)"
                    : (e == ENOENT ? "the kernel has no traceable function by that name (an inlined or notrace function has none)" : ""),
               e == EPERM || e == EACCES ? kRunSystem : kRunScript);
+}
+
+// A hardware breakpoint on an address of the traced process (-p or -c).
+int attachWatchpoint(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
+  const ast::AttachPoint& ap = p.attach;
+  if (ctx.targetPid <= 0)
+    return fail(ctx, ap.range, "a watchpoint watches an address of one process", "give it with -p PID or -c CMD", kRunScript);
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_BREAKPOINT;
+  attr.bp_addr = *ap.offset;
+  attr.bp_len = ap.period;
+  attr.bp_type = ap.unit == "r" ? HW_BREAKPOINT_R : ap.unit == "w" ? HW_BREAKPOINT_W : ap.unit == "x" ? HW_BREAKPOINT_X : HW_BREAKPOINT_RW;
+  attr.sample_period = 1;
+  attr.exclude_kernel = 1;
+  int pfd = static_cast<int>(syscall(__NR_perf_event_open, &attr, ctx.targetPid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  if (pfd < 0)
+    return fail(ctx, ap.range, "cannot set the watchpoint '" + ap.raw + "': " + std::strerror(errno),
+                errno == ENOSPC ? "the CPU's debug registers are taken (x86 has four)"
+                : errno == EINVAL ? "the address must be aligned to the length, and an execute watchpoint 8 bytes long" : "",
+                errno == EPERM || errno == EACCES ? kRunSystem : kRunScript);
+  bpf_link* link = bpf_program__attach_perf_event(prog, pfd);
+  if (!link) close(pfd);
+  return keep(ctx, ap, link);
 }
 
 int attachInterval(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
@@ -298,6 +323,7 @@ int attachProgram(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     case ProbeKind::Fexit: return keep(ctx, p.attach, bpf_program__attach_trace(prog));
     case ProbeKind::Kprobe:
     case ProbeKind::Kretprobe: return attachKprobe(prog, p, ctx);
+    case ProbeKind::Watchpoint: return attachWatchpoint(prog, p, ctx);
     case ProbeKind::Afxdp:
     case ProbeKind::None: break;
   }

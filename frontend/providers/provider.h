@@ -77,6 +77,7 @@ const ProviderInfo& hardwareProvider();
 const ProviderInfo& usdtProvider();
 const ProviderInfo& kprobeProvider();
 const ProviderInfo& kretprobeProvider();
+const ProviderInfo& watchpointProvider();
 
 // Helpers shared by the provider files.
 bool parseUnsigned(std::string_view text, uint64_t& out, int base = 10);

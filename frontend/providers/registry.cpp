@@ -6,10 +6,10 @@
 namespace dptrace {
 
 std::span<const ProviderInfo* const> allProviders() {
-  static const std::array<const ProviderInfo*, 17> providers = {
+  static const std::array<const ProviderInfo*, 18> providers = {
       &beginProvider(),  &endProvider(),     &intervalProvider(),   &uprobeProvider(), &uretprobeProvider(),
       &fentryProvider(), &fexitProvider(),   &tracepointProvider(), &rawTracepointProvider(), &xdpProvider(), &afxdpProvider(),
-      &profileProvider(), &softwareProvider(), &hardwareProvider(), &usdtProvider(), &kprobeProvider(), &kretprobeProvider(),
+      &profileProvider(), &softwareProvider(), &hardwareProvider(), &usdtProvider(), &kprobeProvider(), &kretprobeProvider(), &watchpointProvider(),
   };
   return providers;
 }
