@@ -126,8 +126,9 @@ int attachKprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
                            "it was built without CONFIG_KPROBE_EVENTS)"
                          : std::string("the kernel refused it (") + std::strerror(e) + ")";
   return fail(ctx, ap.range, "cannot attach '" + ap.raw + "': " + why,
-              none ? "fentry:" + ap.function + " reaches a kernel function through a BPF trampoline where the kernel allows "
-                     "them; rawtracepoint:NAME and tracepoint:CATEGORY:NAME reach the kernel's events (dptrace -l lists them)"
+              none ? std::string(ap.kind == ProbeKind::Kretprobe ? "fexit:" : "fentry:") + ap.function +
+                         " reaches a kernel function through a BPF trampoline where the kernel allows them (dptrace says so if "
+                         "it does not); rawtracepoint:NAME and tracepoint:CATEGORY:NAME reach the kernel's events (dptrace -l lists them)"
                    : (e == ENOENT ? "the kernel has no traceable function by that name (an inlined or notrace function has none)" : ""),
               e == EPERM || e == EACCES ? kRunSystem : kRunScript);
 }

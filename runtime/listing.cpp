@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <fstream>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -139,12 +140,11 @@ size_t listUsdt(const std::string& pattern, bool verbose, std::ostream& out, std
     return kAlreadySaid;
   }
   size_t n = 0;
-  std::string last;
+  std::set<std::string> listed;
   for (const UsdtProbe& p : *found) {
     std::string full = p.provider + ":" + p.name;
     if (!wildcardMatch(probes, full) && !wildcardMatch(probes, p.name)) continue;
-    if (full != last) out << "usdt:" << binary << ":" << full << "\n", ++n;  // a probe at several places lists once
-    last = full;
+    if (listed.insert(full).second) out << "usdt:" << binary << ":" << full << "\n", ++n;  // a probe at several places lists once
     if (!verbose) continue;
     out << "    at " << hexNumber(p.site.address);
     if (p.site.semaphore) out << ", semaphore at file offset " << hexNumber(p.site.semaphore);

@@ -114,8 +114,8 @@ namespace {
 
 // Two stacks the kernel keeps apart can print alike: frames dptrace leaves
 // out (a raw tracepoint's glue, those past kstack(N)) differ. They are one
-// key to the reader, so their values are one entry, combined as the
-// aggregation combines.
+// key to the reader, so the values of count(), sum(), avg(), stats(),
+// hist() and lhist() are one entry, combined as the aggregation combines.
 void mergeEqualKeys(MapSnapshot& snap, const MapLayout& l) {
   std::vector<MapEntry> merged;
   std::map<std::vector<Value>, size_t> at;
@@ -136,16 +136,10 @@ void mergeEqualKeys(MapSnapshot& snap, const MapLayout& l) {
       a->count += std::get<Average>(e.value).count, a->total += std::get<Average>(e.value).total;
     } else if (auto* st = std::get_if<Stats>(&into)) {
       st->count += std::get<Stats>(e.value).count, st->total += std::get<Stats>(e.value).total;
-    } else if (auto* v = std::get_if<Value>(&into)) {
+    } else if (auto* v = std::get_if<Value>(&into)) {  // count() and sum()
       const Value& other = std::get<Value>(e.value);
-      bool add = l.role == MapRole::Count || l.role == MapRole::Sum;
-      if (auto* u = std::get_if<uint64_t>(&v->v); u && std::holds_alternative<uint64_t>(other.v)) {
-        uint64_t o = std::get<uint64_t>(other.v);
-        *u = add ? *u + o : l.role == MapRole::Min ? std::min(*u, o) : l.role == MapRole::Max ? std::max(*u, o) : *u;
-      } else if (auto* i = std::get_if<int64_t>(&v->v); i && std::holds_alternative<int64_t>(other.v)) {
-        int64_t o = std::get<int64_t>(other.v);
-        *i = add ? *i + o : l.role == MapRole::Min ? std::min(*i, o) : l.role == MapRole::Max ? std::max(*i, o) : *i;
-      }
+      if (auto* u = std::get_if<uint64_t>(&v->v); u && std::holds_alternative<uint64_t>(other.v)) *u += std::get<uint64_t>(other.v);
+      else if (auto* i = std::get_if<int64_t>(&v->v); i && std::holds_alternative<int64_t>(other.v)) *i += std::get<int64_t>(other.v);
     }
   }
   snap.entries = std::move(merged);
@@ -229,7 +223,11 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
     else e.value = LinearHistogram{l.lhistMin, l.lhistMax, l.lhistStep, counts};
     snap.entries.push_back(std::move(e));
   }
-  if (std::any_of(l.keys.begin(), l.keys.end(), [](const Type& t) {
+  // (min() and max(), where a zero()ed entry would win, and plain values,
+  // where the last write is not known, stay apart)
+  bool combines = l.role == MapRole::Count || l.role == MapRole::Sum || l.role == MapRole::Avg || l.role == MapRole::Stats ||
+                  l.role == MapRole::Hist || l.role == MapRole::Lhist;
+  if (combines && std::any_of(l.keys.begin(), l.keys.end(), [](const Type& t) {
         return t.is(TypeKind::Deferred) && (t.deferredKind() == Deferred::Kstack || t.deferredKind() == Deferred::Ustack);
       }))
     mergeEqualKeys(snap, l);

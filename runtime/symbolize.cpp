@@ -35,12 +35,16 @@ std::function<int(const std::string&)> stackMapFd;  // a stack map's fd by name
 
 // The function whose [address, address + size) holds `at`, in a list
 // sorted by address; a symbol without a size holds up to the next one.
-const FunctionSymbol* symbolAt(const std::vector<FunctionSymbol>& sorted, uint64_t at) {
+// `sized`: the symbols have sizes (an ELF file's), so one of size 0 (_fini)
+// holds only its own address; /proc/kallsyms has none, and an address
+// belongs to the symbol before it.
+const FunctionSymbol* symbolAt(const std::vector<FunctionSymbol>& sorted, uint64_t at, bool sized = false) {
   auto next = std::upper_bound(sorted.begin(), sorted.end(), at,
                                [](uint64_t a, const FunctionSymbol& s) { return a < s.address; });
   if (next == sorted.begin()) return nullptr;
   const FunctionSymbol& s = *(next - 1);
   if (s.size != 0 && at >= s.address + s.size) return nullptr;
+  if (s.size == 0 && sized && at != s.address) return nullptr;
   return &s;
 }
 
@@ -103,7 +107,7 @@ std::string userSymbol(uint64_t pid, uint64_t address, bool withOffset = false, 
     const ElfImage& img = image(file);
     for (const ElfImage::Segment& s : img.segments)
       if (fileOffset >= s.offset && fileOffset < s.offset + s.size)
-        if (const FunctionSymbol* f = symbolAt(img.functions, fileOffset - s.offset + s.vaddr))
+        if (const FunctionSymbol* f = symbolAt(img.functions, fileOffset - s.offset + s.vaddr, true))
           return named(f, fileOffset - s.offset + s.vaddr, withOffset);
     break;
   }

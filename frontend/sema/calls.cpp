@@ -501,7 +501,7 @@ struct CallTyping {
                          "read it at the function's entry (a uprobe) and keep it in a map by tid");
       tc.types_.values[&c] = sym->address | (sym->relocatable ? kUaddrRelocatable : 0);
       uint32_t bits = sym->size == 1 || sym->size == 2 || sym->size == 4 || sym->size == 8 ? static_cast<uint32_t>(sym->size * 8) : 64;
-      return tc.set(c, Type::pointer(Type::integer(bits, false)).onlyIn(AddressSpace::User));
+      return tc.set(c, Type::pointer(Type::integer(bits, true)).onlyIn(AddressSpace::User));  // signed, as bpftrace 0.17 reads it
     }
     if (n == "cgroup_path") {  // found in user space when it prints, as bpftrace does
       if (!integerArg(0, "cgroup_path()'s cgroup id")) return;
@@ -511,17 +511,25 @@ struct CallTyping {
     if (n == "buf") {  // buf(p, n), buf(array[, n]): as bpftrace, BPFTRACE_STRLEN bytes at most unless n is a constant
       auto t = tc.typeOf(arg(0));
       if (!t) return;
+      // An array's bytes (a string literal's without its NUL, as bpftrace takes it).
       bool array = t->is(TypeKind::Array) || t->is(TypeKind::String);
       if (!array && !t->is(TypeKind::Pointer) && !t->is(TypeKind::Integer))
         return error(arg(0).range, "buf() reads bytes from an address or an array, and this is " + t->kindName());
       if (!array && c.args.size() < 2)
         return error(c.range, "buf() of an address needs the number of bytes", "buf(p, 16)");
-      uint32_t size = array ? t->capacity() : tc.types_.imported->strLength;
+      uint32_t size = !array ? tc.types_.imported->strLength
+                      : arg(0).kind == ast::ExprKind::String ? static_cast<uint32_t>(static_cast<const ast::String&>(arg(0)).value.size())
+                                                              : t->capacity();
       if (c.args.size() == 2) {
         if (auto k = constantOf(arg(1))) {
           tc.set(arg(1), Type::s64());
-          if (k->negative || k->magnitude > 1024) return error(arg(1).range, "buf()'s length must be from 0 to 1024");
-          size = array ? std::min<uint32_t>(size, static_cast<uint32_t>(k->magnitude)) : static_cast<uint32_t>(k->magnitude);
+          if (k->negative) return error(arg(1).range, "buf()'s length cannot be negative");
+          uint32_t most = tc.types_.imported->strLength;  // as bpftrace: BPFTRACE_STRLEN bytes at most
+          if (k->magnitude > most)
+            tc.diags_.warning(arg(1).range, "buf() reads at most " + std::to_string(most) + " bytes (BPFTRACE_STRLEN): " +
+                                                std::to_string(k->magnitude) + " is cut to " + std::to_string(most),
+                              "set BPFTRACE_STRLEN (up to 200) for more, as with bpftrace");
+          size = std::min<uint32_t>(array ? size : most, static_cast<uint32_t>(std::min<uint64_t>(k->magnitude, most)));
         } else if (!integerArg(1, "buf()'s length")) {
           return;
         }

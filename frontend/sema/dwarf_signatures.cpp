@@ -398,6 +398,12 @@ std::string findBinary(const std::string& name) {
     struct stat st;
     return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   };
+  auto isElf = [](const std::string& path) {
+    char magic[4] = {};
+    std::ifstream in(path, std::ios::binary);
+    in.read(magic, 4);
+    return in && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+  };
   for (const char* dir : {"/lib/x86_64-linux-gnu/", "/usr/lib/x86_64-linux-gnu/", "/lib64/", "/usr/lib64/", "/lib/",
                           "/usr/lib/", "/usr/local/lib/"})
     if (isFile(std::string(dir) + name)) return std::string(dir) + name;
@@ -410,7 +416,9 @@ std::string findBinary(const std::string& name) {
     for (size_t at = 0; at <= dirs.size();) {
       size_t colon = dirs.find(':', at);
       std::string dir = dirs.substr(at, colon == std::string::npos ? std::string::npos : colon - at);
-      if (!dir.empty() && isFile(dir + "/" + name) && access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+      // An ELF file: a shell-script shim (pyenv's python3) stands for a program elsewhere on $PATH.
+      if (!dir.empty() && isFile(dir + "/" + name) && access((dir + "/" + name).c_str(), X_OK) == 0 && isElf(dir + "/" + name))
+        return dir + "/" + name;
       if (colon == std::string::npos) break;
       at = colon + 1;
     }

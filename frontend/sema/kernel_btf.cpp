@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <cerrno>
 #include <cstring>
 
@@ -298,6 +299,13 @@ std::vector<std::string> KernelBtf::functionNames(const std::string& module) {
 
 std::map<std::string, std::pair<uint64_t, bool>> KernelBtf::enumConstants(const std::vector<std::string>& names) {
   std::map<std::string, std::pair<uint64_t, bool>> found;  // value, negative
+  // A name that enums of the kernel give different values (Opt_err) stands
+  // for none of them: it is left out, and the script's use of it is an error.
+  std::set<std::string> conflicting;
+  auto record = [&](const std::string& name, std::pair<uint64_t, bool> value) {
+    auto [it, fresh] = found.emplace(name, value);
+    if (!fresh && it->second != value) conflicting.insert(name);
+  };
   std::vector<std::string> modules{""};
   for (const auto& [m, file] : sources_.modules) modules.push_back(m);
   for (const std::string& module : modules) {
@@ -312,22 +320,23 @@ std::map<std::string, std::pair<uint64_t, bool>> KernelBtf::enumConstants(const 
         bool isSigned = btf_kflag(t);
         for (uint16_t i = 0; i < btf_vlen(t); ++i) {
           const char* name = btf__name_by_offset(b, e[i].name_off);
-          if (!name || std::find(names.begin(), names.end(), name) == names.end() || found.count(name)) continue;
+          if (!name || std::find(names.begin(), names.end(), name) == names.end()) continue;
           int64_t v = isSigned ? static_cast<int64_t>(e[i].val) : static_cast<int64_t>(static_cast<uint32_t>(e[i].val));
-          found[name] = {v < 0 ? static_cast<uint64_t>(-v) : static_cast<uint64_t>(v), v < 0};
+          record(name, {v < 0 ? static_cast<uint64_t>(-v) : static_cast<uint64_t>(v), v < 0});
         }
       } else if (btf_is_enum64(t)) {
         const struct btf_enum64* e = btf_enum64(t);
         for (uint16_t i = 0; i < btf_vlen(t); ++i) {
           const char* name = btf__name_by_offset(b, e[i].name_off);
-          if (!name || std::find(names.begin(), names.end(), name) == names.end() || found.count(name)) continue;
+          if (!name || std::find(names.begin(), names.end(), name) == names.end()) continue;
           uint64_t v = btf_enum64_value(&e[i]);
           bool negative = btf_kflag(t) && static_cast<int64_t>(v) < 0;
-          found[name] = {negative ? static_cast<uint64_t>(-static_cast<int64_t>(v)) : v, negative};
+          record(name, {negative ? static_cast<uint64_t>(-static_cast<int64_t>(v)) : v, negative});
         }
       }
     }
   }
+  for (const std::string& name : conflicting) found.erase(name);
   return found;
 }
 

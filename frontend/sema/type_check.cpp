@@ -308,10 +308,14 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
 
 // kprobe:tcp_* : the kernel's functions (text symbols of /proc/kallsyms,
 // a module's when one is named) that the pattern matches, an attach point
-// each, at most 512 of them as bpftrace allows by default.
+// each, at most 512 of them as bpftrace allows by default. A pattern that
+// matches none is left out with a warning, as bpftrace leaves it out
+// (dcsnoop.bt's kprobe:lookup_fast.constprop.*); kprobe:FUNC must name one.
 void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
   std::string key = kernelProbeKey(ap);
   if (types.kernelMatches.count(key)) return;
+  bool wildcard = hasWildcard(ap.function);
+  std::vector<std::string> all;
   std::ifstream in("/proc/kallsyms");
   std::string line;
   std::set<std::string> names;
@@ -322,13 +326,26 @@ void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes&
     fields >> address >> kind >> name >> module;
     if (kind != "t" && kind != "T") continue;
     if (!module.empty()) module = module.substr(1, module.size() - 2);
-    if (module != ap.target || name.find('.') != std::string::npos || name.rfind("__pfx_", 0) == 0) continue;
-    if (wildcardMatch(ap.function, name)) names.insert(name);
+    if (module != ap.target || name.rfind("__pfx_", 0) == 0) continue;
+    if (wildcard ? wildcardMatch(ap.function, name) : name == ap.function) names.insert(name);
+    if (!wildcard) all.push_back(name);
   }
   constexpr size_t kMaxProbes = 512;
-  if (names.empty())
-    return diags.error(ap.range, "no kernel function matches '" + ap.function + "'" + (ap.target.empty() ? "" : " in " + ap.target),
-                       "the kernel's functions are in /proc/kallsyms");
+  if (!wildcard) {
+    if (names.empty()) {
+      std::string guess = closestMatch(ap.function, all);
+      diags.error(ap.range, "the kernel has no function '" + ap.function + "'" + (ap.target.empty() ? "" : " in module " + ap.target),
+                  guess.empty() ? "the kernel's functions are in /proc/kallsyms" : "did you mean '" + guess + "'?");
+    }
+    return;
+  }
+  if (names.empty()) {
+    diags.warning(ap.range, "no kernel function matches '" + ap.function + "'" + (ap.target.empty() ? "" : " in " + ap.target) +
+                                ": '" + ap.raw + "' is left out, as bpftrace leaves it out",
+                  "the kernel's functions are in /proc/kallsyms");
+    types.kernelMatches[key];  // no program
+    return;
+  }
   if (names.size() > kMaxProbes)
     return diags.error(ap.range, "'" + ap.raw + "' matches " + std::to_string(names.size()) + " kernel functions, more than " +
                                      std::to_string(kMaxProbes),
@@ -340,6 +357,17 @@ void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes&
     one.function = name;
     one.raw = kind + ":" + (ap.target.empty() ? "" : ap.target + ":") + name;
   }
+}
+
+// Two places (or probes) whose argument differs in width or sign: a type
+// that holds both values, as bpftrace's 64-bit ones do: the wider, signed
+// when one is, and wider still when an unsigned one as wide would not fit
+// (u32 and s32 are s64).
+Type unifyUsdtArgument(const Type& a, const Type& b) {
+  if (a.isSigned() == b.isSigned()) return Type::integer(std::max(a.bits(), b.bits()), a.isSigned());
+  const Type& u = a.isSigned() ? b : a;
+  const Type& s = a.isSigned() ? a : b;
+  return Type::integer(u.bits() >= s.bits() ? std::min(64u, u.bits() * 2) : s.bits(), true);
 }
 
 // usdt:BIN:PROVIDER:NAME: the probes of BIN's notes it matches, each an
@@ -404,10 +432,9 @@ void importUsdt(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& t
   size_t count = sites[0].types.size();
   for (const InlinedSite& s : sites) count = std::min(count, s.types.size());
   for (size_t i = 0; i < count; ++i) {
-    uint32_t bits = 8;
-    bool isSigned = false;
-    for (const InlinedSite& s : sites) bits = std::max(bits, s.types[i].bits()), isSigned |= s.types[i].isSigned();
-    signature.params.push_back({"arg" + std::to_string(i), Type::integer(bits, isSigned), {}, ""});
+    Type type = sites[0].types[i];
+    for (const InlinedSite& s : sites) type = unifyUsdtArgument(type, s.types[i]);
+    signature.params.push_back({"arg" + std::to_string(i), type, {}, ""});
   }
   signature.outOfLine = false;
   types.signatures.emplace(key, std::move(signature));
@@ -495,7 +522,7 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
         importUsdt(ap, diags, types);
         continue;
       }
-      if (isKprobe(ap.kind) && hasWildcard(ap.function)) {
+      if (isKprobe(ap.kind)) {
         expandKprobe(ap, diags, types);
         continue;
       }
@@ -534,6 +561,14 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
       if (ap.kind != ProbeKind::Tracepoint) continue;
       importTracepoints(ap, diags, types);
     }
+  // kprobe patterns that matched nothing are left out; a script of nothing else has no probe.
+  bool anyLeft = false;
+  for (const ast::Probe& probe : program.probes)
+    for (const ast::AttachPoint& ap : probe.attachPoints) {
+      auto m = isKprobe(ap.kind) ? types.kernelMatches.find(kernelProbeKey(ap)) : types.kernelMatches.end();
+      anyLeft |= m == types.kernelMatches.end() || !m->second.empty();
+    }
+  if (!anyLeft && !program.probes.empty()) diags.errorUnlocated("no probes to attach: every attach point was left out");
   importStructs(program, types);
 }
 
@@ -737,7 +772,31 @@ void TypeChecker::visit(const ast::Identifier& e) {
     if (kernelSignature_ || !signature_->outOfLine)  // past a BTF context's last slot; an inlined call's or a PMD's registers
       return error(e.range, "'" + probe_->attachPoints[0].function + "' has " + std::to_string(signature_->params.size()) +
                                 " argument" + (signature_->params.size() == 1 ? "" : "s") + ": " + e.name + " is not one",
-                   signature_->params.empty() ? "" : "they are arg0 to arg" + std::to_string(signature_->params.size() - 1));
+                   signature_->params.empty()      ? ""
+                   : signature_->params.size() == 1 ? "it is arg0"
+                                                    : "they are arg0 to arg" + std::to_string(signature_->params.size() - 1));
+  }
+  if (n == "argN" && probe_->attachPoints.size() > 1 &&
+      std::all_of(probe_->attachPoints.begin(), probe_->attachPoints.end(),
+                  [](const ast::AttachPoint& ap) { return ap.kind == ProbeKind::Usdt; })) {
+    // Several usdt probes: argN of each, typed across them.
+    size_t i = static_cast<size_t>(e.name[3] - '0');
+    std::optional<Type> type;
+    for (const ast::AttachPoint& ap : probe_->attachPoints) {
+      std::string key = ap.target + ":" + ap.function;
+      auto it = types_.imported->signatures.find(key);
+      auto sites = types_.imported->inlinedSites.find(key);
+      if (it == types_.imported->signatures.end() || sites == types_.imported->inlinedSites.end()) return;  // said at import
+      if (i >= it->second.params.size())
+        return error(e.range, "'" + ap.function + "' of '" + ap.raw + "' has " + std::to_string(it->second.params.size()) +
+                                  " argument" + (it->second.params.size() == 1 ? "" : "s") + ": " + e.name + " is not one");
+      for (const InlinedSite& site : sites->second)
+        if (i < site.unavailable.size() && !site.unavailable[i].empty())
+          return error(e.range, e.name + " of the USDT probe " + site.caller + " at " + hexNumber(site.address) + " is " +
+                                    site.unavailable[i]);
+      type = type ? unifyUsdtArgument(*type, it->second.params[i].type) : it->second.params[i].type;
+    }
+    return set(e, *type);
   }
   if (!kernelSignatures_.empty() && (n == "argN" || n == "retval")) {
     auto t = acrossSignatures(e, e.name, n == "argN" ? std::optional<size_t>(e.name[3] - '0') : std::nullopt, "");

@@ -9,6 +9,7 @@
 #include <libelf.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -25,6 +26,19 @@ struct RegisterName {
   const char* name;
   uint32_t dwarf;
 };
+
+// The width of a register's spelling: %rax 64, %eax and %r8d 32, %ax and
+// %r8w 16, %al, %sil and %r8b 8.
+uint32_t registerBits(const std::string& name) {
+  if (name.size() > 1 && name[0] == 'r' && std::isdigit(static_cast<unsigned char>(name[1]))) {  // r8 .. r15
+    char last = name.back();
+    return last == 'd' ? 32 : last == 'w' ? 16 : last == 'b' ? 8 : 64;
+  }
+  if (name[0] == 'r') return 64;                         // rax rsi ...
+  if (name[0] == 'e') return 32;                         // eax esi ...
+  if (name.size() == 3 || name.back() == 'l') return 8;  // al sil dil bpl spl
+  return 16;                                             // ax si di bp sp
+}
 constexpr RegisterName kRegisters[] = {
     {"rax", 0},  {"eax", 0},  {"ax", 0},   {"al", 0},   {"rdx", 1},  {"edx", 1},  {"dx", 1},   {"dl", 1},
     {"rcx", 2},  {"ecx", 2},  {"cx", 2},   {"cl", 2},   {"rbx", 3},  {"ebx", 3},  {"bx", 3},   {"bl", 3},
@@ -62,7 +76,7 @@ struct Segment {
 std::string parseUsdtArgument(const std::string& spec, ParameterLocation& at, Type& type, std::string& symbol) {
   size_t atSign = spec.find('@');
   int64_t size = 0;
-  if (atSign == std::string::npos || !parseInteger(spec.substr(0, atSign), size) ||
+  if (atSign == std::string::npos || !parseInteger(spec.substr(0, atSign), size) || size < -8 || size > 8 ||
       (std::abs(size) != 1 && std::abs(size) != 2 && std::abs(size) != 4 && std::abs(size) != 8))
     return "an operand without a size dptrace knows ('" + spec + "')";
   type = Type::integer(static_cast<uint32_t>(std::abs(size) * 8), size < 0);
@@ -76,7 +90,10 @@ std::string parseUsdtArgument(const std::string& spec, ParameterLocation& at, Ty
   if (!operand.empty() && operand[0] == '%') {  // a register
     auto reg = registerNumber(operand.substr(1));
     if (!reg || *reg == 16) return "a register dptrace cannot read ('" + spec + "')";
-    at = {ParameterLocation::Kind::Register, *reg, 0, 0};
+    // A narrower spelling than the size (8@%eax) holds only its own bits.
+    uint32_t bits = registerBits(operand.substr(1));
+    if (bits < 64) at = {ParameterLocation::Kind::RegisterOffset, *reg, 0, (uint64_t{1} << bits) - 1};
+    else at = {ParameterLocation::Kind::Register, *reg, 0, 0};
     return "";
   }
   // Memory: DISPLACEMENT(%REG), the displacement a number, a symbol
@@ -226,7 +243,7 @@ std::optional<std::vector<UsdtProbe>> readUsdtProbes(const std::string& path, st
         if (why.empty() && !symbol.empty()) {
           auto it = symbols.find(symbol);
           if (it == symbols.end()) why = "the symbol '" + symbol + "' of the operand '" + spec + "' is not in the symbol table";
-          else location.offset += static_cast<int64_t>(it->second - addresses[0]);  // from the nop, where %rip is at the probe
+          else location.offset += static_cast<int64_t>(it->second - (addresses[0] + shift));  // from the nop, where %rip is at the probe
         }
         probe.site.params.push_back(location);
         probe.site.types.push_back(type);
