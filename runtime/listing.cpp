@@ -20,6 +20,7 @@
 #include "sema/kernel_btf.h"
 #include "uprobe_targets.h"
 #include "usdt.h"
+#include "providers/provider.h"
 
 namespace dptrace {
 namespace {
@@ -214,11 +215,24 @@ size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& ker
 }  // namespace
 
 int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostream& out, std::ostream& err) {
+  // 'k:*socket*,tracepoint:syscalls:*' lists each pattern, as bpftrace does.
+  if (pattern.find(',') != std::string::npos) {
+    int status = 1;
+    std::ostringstream none;
+    for (size_t at = 0; at <= pattern.size();) {
+      size_t comma = pattern.find(',', at);
+      std::string one = pattern.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+      if (!one.empty() && listProbes(one, verbose, kernel, out, none) == 0) status = 0;
+      if (comma == std::string::npos) break;
+      at = comma + 1;
+    }
+    if (status != 0) err << "dptrace: error: no probes match '" << pattern << "'\n";
+    return status;
+  }
   size_t n = 0;
-  // Aliases list as their canonical kind: rt:* is rawtracepoint:*, kfunc:* is fentry:*.
-  for (auto [alias, name] : {std::pair{"rt:", "rawtracepoint:"}, std::pair{"kfunc:", "fentry:"}, std::pair{"kretfunc:", "fexit:"}})
-    if (pattern.rfind(alias, 0) == 0) pattern = name + pattern.substr(std::string_view(alias).size());
-  if (pattern.rfind("U:", 0) == 0) pattern = "usdt:" + pattern.substr(2);
+  // Aliases list as their canonical kind: t:* is tracepoint:*, rt:* rawtracepoint:*, kfunc:* fentry:*.
+  if (size_t colon = pattern.find(':'); colon != std::string::npos)
+    if (const ProviderInfo* p = findProvider(pattern.substr(0, colon))) pattern = p->name + pattern.substr(colon);
   if (pattern.rfind("uprobe:", 0) == 0 || pattern.rfind("uretprobe:", 0) == 0) {
     n = listUprobes(pattern, verbose, out, err);
   } else if (pattern.rfind("usdt:", 0) == 0) {
