@@ -331,11 +331,12 @@ void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes&
     if (!wildcard) all.push_back(name);
   }
   constexpr size_t kMaxProbes = 512;
-  if (!wildcard) {
+  if (!wildcard) {  // as bpftrace, a warning: attaching it fails, with the kernel's reason
     if (names.empty()) {
       std::string guess = closestMatch(ap.function, all);
-      diags.error(ap.range, "the kernel has no function '" + ap.function + "'" + (ap.target.empty() ? "" : " in module " + ap.target),
-                  guess.empty() ? "the kernel's functions are in /proc/kallsyms" : "did you mean '" + guess + "'?");
+      diags.warning(ap.range, "the kernel has no function '" + ap.function + "'" + (ap.target.empty() ? "" : " in module " + ap.target) +
+                                  ": attaching it will fail",
+                    guess.empty() ? "the kernel's functions are in /proc/kallsyms" : "did you mean '" + guess + "'?");
     }
     return;
   }

@@ -84,7 +84,7 @@ TEST(ResolveAttachPoints, EveryProviderIsFoundByItsNameAndAliases) {
     for (const char* alias : p->aliases) EXPECT_EQ(findProvider(alias), p) << alias;
     EXPECT_NE(std::string(p->syntax).find(p->name), std::string::npos) << "syntax names the provider: " << p->name;
   }
-  EXPECT_EQ(findProvider("watchpoint"), nullptr);
+  EXPECT_EQ(findProvider("iter"), nullptr);
 }
 
 TEST(ParseUnsigned, BasesAndOverflow) {
