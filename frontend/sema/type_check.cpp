@@ -817,7 +817,18 @@ void TypeChecker::visit(const ast::Identifier& e) {
     for (const auto& [ap, k] : kernelSignatures_) longest = std::max(longest, ap->function.size());
     return set(e, Type::string(static_cast<uint32_t>(std::min<size_t>(longest, 63)) + 1));
   }
-  if (n == "func" || n == "probe") return set(e, Type::string(64));
+  if (n == "probe") {  // as long as the longest name it can hold (a usdt probe's path can be long), 64 at least
+    size_t longest = 63;
+    for (const ast::AttachPoint& ap : probe_->attachPoints) {
+      longest = std::max(longest, ap.raw.size() + (isUserProbe(ap.kind) && hasWildcard(ap.function) ? 64 : 0));
+      if (ap.kind != ProbeKind::Usdt) continue;
+      auto sites = types_.imported->inlinedSites.find(ap.target + ":" + ap.function);
+      if (sites != types_.imported->inlinedSites.end())
+        for (const InlinedSite& s : sites->second) longest = std::max(longest, 6 + ap.target.size() + s.caller.size());
+    }
+    return set(e, Type::string(static_cast<uint32_t>(std::min<size_t>(longest, 255)) + 1));
+  }
+  if (n == "func") return set(e, Type::string(64));
   error(e.range, "'" + e.name + "' is not a value");
 }
 
