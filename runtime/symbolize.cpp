@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "elf_symbols.h"
+#include "sema/dwarf_signatures.h"
 #include "program_info.h"
 
 namespace dptrace {
@@ -49,9 +50,11 @@ const FunctionSymbol* symbolAt(const std::vector<FunctionSymbol>& sorted, uint64
 }
 
 // "name", or with the offset into it "name+off"; else the address in hex.
+// C++ names demangled, as bpftrace prints them (ns::K::boom(int)).
 std::string named(const FunctionSymbol* s, uint64_t at, bool withOffset) {
   if (!s) return hex(at);
-  return withOffset ? s->name + "+" + std::to_string(at - s->address) : s->name;
+  std::string name = demangled(s->name);
+  return withOffset ? name + "+" + std::to_string(at - s->address) : name;
 }
 
 // An ELF file's functions by address, and its loadable segments (offset,

@@ -3,12 +3,14 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include <algorithm>
 #include <functional>
 #include <string>
+#include <cxxabi.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -390,6 +392,15 @@ std::vector<std::pair<std::string, std::string>> ldCacheLibraries() {
 }
 
 }  // namespace
+
+std::string demangled(const std::string& name) {
+  if (name.rfind("_Z", 0) != 0) return name;
+  int status = 0;
+  char* text = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  std::string out = status == 0 && text ? text : name;
+  std::free(text);
+  return out;
+}
 
 std::string findBinary(const std::string& name) {
   if (name.find('/') != std::string::npos || name.empty()) return name;

@@ -109,4 +109,9 @@ std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, co
 // bpftrace does; a path is used as given.
 std::string findBinary(const std::string& name);
 
+// A C++ symbol's name as its source spells it (_ZN2ns1K4boomEi is
+// ns::K::boom(int)), as bpftrace prints func, usym and ustack; any other
+// name as it is.
+std::string demangled(const std::string& name);
+
 }  // namespace dptrace
