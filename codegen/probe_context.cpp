@@ -299,9 +299,10 @@ Value* FunctionLowering::parameter(unsigned i) {
 Value* FunctionLowering::atLocation(const ParameterLocation& at, const Type& t) {
   // pt_regs offsets of DWARF registers 0-16: ax dx cx bx si di bp sp r8-r15 ip
   static constexpr uint32_t kRegs[17] = {80, 96, 88, 40, 104, 112, 32, 152, 72, 64, 56, 48, 24, 16, 8, 0, 128};
-  auto reg = [&] {
-    return b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), kRegs[std::min<uint32_t>(at.index, 16)]), llvm::Align(8));
+  auto regNumbered = [&](uint64_t number) {
+    return b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), kRegs[std::min<uint64_t>(number, 16)]), llvm::Align(8));
   };
+  auto reg = [&] { return regNumbered(at.index); };
   switch (at.kind) {
     case ParameterLocation::Kind::Constant: return b_.getInt64(at.value);
     case ParameterLocation::Kind::Register: return reg();
@@ -309,11 +310,14 @@ Value* FunctionLowering::atLocation(const ParameterLocation& at, const Type& t) 
       Value* v = b_.CreateAdd(reg(), b_.getInt64(static_cast<uint64_t>(at.offset)));
       return at.value ? b_.CreateAnd(v, b_.getInt64(at.value)) : v;
     }
+    case ParameterLocation::Kind::IndexedMemory:
     case ParameterLocation::Kind::Memory: {
       Value* slot = stackSlot(8);
       b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
       uint32_t size = t.isIntegerLike() ? std::max<uint32_t>(1, t.bits() / 8) : 8;
       Value* address = b_.CreateAdd(reg(), b_.getInt64(static_cast<uint64_t>(at.offset)));
+      if (at.kind == ParameterLocation::Kind::IndexedMemory)
+        address = b_.CreateAdd(address, b_.CreateMul(regNumbered(at.value & 0xff), b_.getInt64(at.value >> 8)));
       call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(size), b_.CreateIntToPtr(address, ptr())});
       return b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
     }

@@ -46,6 +46,9 @@ std::string whereIs(const ParameterLocation& at) {
     case ParameterLocation::Kind::RegisterOffset:
       return reg + off + (at.value ? " & " + hexNumber(at.value) : "");
     case ParameterLocation::Kind::Memory: return "in memory at " + reg + off;
+    case ParameterLocation::Kind::IndexedMemory:
+      return "in memory at " + reg + " + " + kRegisters[std::min<uint64_t>(at.value & 0xff, 16)] + " * " +
+             std::to_string(at.value >> 8) + off;
     case ParameterLocation::Kind::Constant: return "constant " + std::to_string(at.value);
     default: return "elsewhere";
   }

@@ -26,7 +26,9 @@ namespace dptrace {
 // 8-15 r8-r15), a register plus an offset (an address the caller computed),
 // memory at such an address, or a constant.
 struct ParameterLocation {
-  enum class Kind { IntegerRegister, Stack, Elsewhere, Register, RegisterOffset, Memory, Constant } kind = Kind::Elsewhere;
+  // IndexedMemory (USDT's 8@(%rdi,%rdx,8)): memory at register `index` +
+  // register (value & 0xff) * (value >> 8) + offset.
+  enum class Kind { IntegerRegister, Stack, Elsewhere, Register, RegisterOffset, Memory, Constant, IndexedMemory } kind = Kind::Elsewhere;
   uint32_t index = 0;  // the integer register's number, the byte offset above the return address, or a DWARF register
   int64_t offset = 0;  // RegisterOffset and Memory: added to the register
   uint64_t value = 0;  // Constant; RegisterOffset: a mask applied after (0: none)

@@ -102,7 +102,20 @@ std::string parseUsdtArgument(const std::string& spec, ParameterLocation& at, Ty
   if (open == std::string::npos || close != operand.size() - 1 || operand[open + 1] != '%')
     return "an operand dptrace cannot read ('" + spec + "')";
   std::string inside = operand.substr(open + 2, close - open - 2);
-  if (inside.find(',') != std::string::npos) return "an indexed memory operand, which dptrace cannot read yet ('" + spec + "')";
+  if (size_t comma = inside.find(','); comma != std::string::npos) {  // (%BASE,%INDEX,SCALE), after a number
+    auto base = registerNumber(inside.substr(0, comma));
+    size_t second = inside.find(',', comma + 1);
+    std::string index = inside.substr(comma + 1, second == std::string::npos ? std::string::npos : second - comma - 1);
+    int64_t scale = 1, displacement = 0;
+    auto indexReg = index.size() > 1 && index[0] == '%' ? registerNumber(index.substr(1)) : std::nullopt;
+    if (!base || *base == 16 || !indexReg || *indexReg == 16 ||
+        (second != std::string::npos && !parseInteger(inside.substr(second + 1), scale)) ||
+        (scale != 1 && scale != 2 && scale != 4 && scale != 8) ||
+        (open > 0 && !parseInteger(operand.substr(0, open), displacement)))
+      return "an indexed operand dptrace cannot read ('" + spec + "')";
+    at = {ParameterLocation::Kind::IndexedMemory, *base, displacement, *indexReg | static_cast<uint64_t>(scale) << 8};
+    return "";
+  }
   auto reg = registerNumber(inside);
   if (!reg) return "a register dptrace cannot read ('" + spec + "')";
   std::string displacement = operand.substr(0, open);
