@@ -114,8 +114,8 @@ private:
   // A script that calls exit(): return at once once it has.
   void stopAfterExit();
   Value* atLocation(const ParameterLocation& at, const Type& t);
-  Value* integerArgument(unsigned i);
-  Value* stackArgument(uint32_t offsetAboveReturn);
+  Value* integerArgument(unsigned i, bool kernel = false);
+  Value* stackArgument(uint32_t offsetAboveReturn, bool kernel = false);
 
   // ---- traced memory (lower_memory.cpp)
   uint32_t elementSize(const Type& t);
@@ -188,7 +188,6 @@ private:
   Val builtin(const ast::Identifier& id);
   Val stack(bool user, const StackOptions& options);
   Val strcontains(const ast::Call& c);
-  Value* stackWord(uint32_t offsetAboveReturn, bool kernel);
   Val variableAddress(const ast::Variable& v);
 
   Val field(const ast::Field& f);

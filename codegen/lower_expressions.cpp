@@ -290,8 +290,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     return {buf, true};
   }
   if (c.callee == "kstack" || c.callee == "ustack") {
-    int64_t encoded = m_.types().values.at(&c);
-    return stack(c.callee == "ustack", StackOptions{(encoded & (1 << 8)) != 0, static_cast<uint32_t>(encoded & 0xff)});
+    return stack(c.callee == "ustack", StackOptions::decoded(static_cast<int64_t>(m_.types().values.at(&c))));
   }
   if (c.callee == "path") {  // bpf_d_path(path, buf, size); the verifier allows it in fentry/fexit of some functions
     const Type& t = typeOf(c);

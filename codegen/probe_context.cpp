@@ -76,18 +76,6 @@ Val FunctionLowering::stack(bool user, const StackOptions& options) {
   return {buf, true};
 }
 
-// At a function's entry sp points at the return address; the arguments on
-// the stack follow it, 8 bytes each: the word `offsetAboveReturn` bytes
-// above it, from the kernel's stack (kprobes) or the task's.
-Value* FunctionLowering::stackWord(uint32_t offsetAboveReturn, bool kernel) {
-  Value* sp = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 152), llvm::Align(8));
-  Value* slot = readSlot();
-  b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
-  Value* at = b_.CreateAdd(sp, b_.getInt64(8 + static_cast<uint64_t>(offsetAboveReturn)));
-  call(kernel ? Helper::ProbeReadKernel : Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(at, ptr())});
-  return b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
-}
-
 Val FunctionLowering::builtin(const ast::Identifier& id) {
   const std::string& n = id.name;
   if (packet_ && isPacketView(n)) return {viewPresent(n), false};
@@ -104,7 +92,7 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
   if (n == "kstack" || n == "ustack") return stack(n == "ustack", StackOptions{});
   if (n == "ctx") return {b_.CreatePtrToInt(fn_->getArg(0), i64()), false};
   if (n.size() == 5 && n.rfind("sarg", 0) == 0 && (isUserProbe(ap_->kind) || isKprobe(ap_->kind)))
-    return {stackWord(8 * static_cast<uint32_t>(n[4] - '0'), isKprobe(ap_->kind)), false};
+    return {stackArgument(8 * static_cast<uint32_t>(n[4] - '0'), isKprobe(ap_->kind)), false};
   if (n == "username") {  // the uid; the name is looked up when printed
     Value* buf = zeroedBuffer(16);
     b_.CreateAlignedStore(b_.CreateAnd(call(Helper::GetCurrentUidGid, i64(), {}), 0xffffffff), buf, llvm::Align(8));
@@ -163,12 +151,7 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
   if (isKprobe(ap_->kind)) {  // the kernel's struct pt_regs at the function's entry or return
     if (n == "retval") return {b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 80), llvm::Align(8)), false};
     if (n == "func") return {constantString(ap_->function, typeOf(id).capacity()), true};
-    if (n.size() == 4 && n.rfind("arg", 0) == 0) {
-      static constexpr uint32_t kArgument[6] = {112, 104, 96, 88, 72, 64};  // di si dx cx r8 r9
-      unsigned i = static_cast<unsigned>(n[3] - '0');
-      if (i < 6) return {b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), kArgument[i]), llvm::Align(8)), false};
-      return {stackWord(8 * (i - 6), true), false};
-    }
+    if (n.size() == 4 && n.rfind("arg", 0) == 0) return {integerArgument(static_cast<unsigned>(n[3] - '0'), true), false};
   }
   if (isUserProbe(ap_->kind)) {
     // The context is the task's struct pt_regs (x86_64 layout).
@@ -327,19 +310,20 @@ Value* FunctionLowering::atLocation(const ParameterLocation& at, const Type& t) 
 
 // The ith integer argument: the task's pt_regs (x86_64: di si dx cx r8 r9),
 // then the user stack above the return address.
-Value* FunctionLowering::integerArgument(unsigned i) {
+Value* FunctionLowering::integerArgument(unsigned i, bool kernel) {
   static constexpr uint32_t kArgument[6] = {112, 104, 96, 88, 72, 64};
   if (i < 6) return b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), kArgument[i]), llvm::Align(8));
-  return stackArgument(8 * (i - 6));
+  return stackArgument(8 * (i - 6), kernel);
 }
 
-// The 8 bytes `offset` bytes above the return address on the user stack.
-Value* FunctionLowering::stackArgument(uint32_t offsetAboveReturn) {
+// The 8 bytes `offset` bytes above the return address on the stack: the
+// task's (uprobes), or the kernel's (kprobes).
+Value* FunctionLowering::stackArgument(uint32_t offsetAboveReturn, bool kernel) {
   Value* sp = b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 152), llvm::Align(8));
   Value* slot = stackSlot(8);
   b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
   Value* at = b_.CreateAdd(sp, b_.getInt64(8 + offsetAboveReturn));
-  call(Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(at, ptr())});
+  call(kernel ? Helper::ProbeReadKernel : Helper::ProbeReadUser, i64(), {slot, b_.getInt64(8), b_.CreateIntToPtr(at, ptr())});
   return b_.CreateAlignedLoad(i64(), slot, llvm::Align(8));
 }
 

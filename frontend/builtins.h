@@ -40,6 +40,7 @@ struct StackOptions {
   bool perf = false;
   uint32_t frames = 127;
   int64_t encoded() const { return frames | (perf ? 1 << 8 : 0); }  // in TypeTable::values
+  static StackOptions decoded(int64_t v) { return {(v & (1 << 8)) != 0, static_cast<uint32_t>(v & 0xff)}; }
 };
 std::optional<StackOptions> stackOptions(const ast::Call& call, std::string& error);
 

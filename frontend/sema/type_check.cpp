@@ -315,24 +315,31 @@ void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes&
   std::string key = kernelProbeKey(ap);
   if (types.kernelMatches.count(key)) return;
   bool wildcard = hasWildcard(ap.function);
-  std::vector<std::string> all;
-  std::ifstream in("/proc/kallsyms");
-  std::string line;
+  // The kernel's functions, read once for every kprobe of the script: (module, name).
+  static const std::vector<std::pair<std::string, std::string>> functions = [] {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::ifstream in("/proc/kallsyms");
+    for (std::string line; std::getline(in, line);) {
+      // "ffffffff81234560 t tcp_reset\t[module]"
+      std::istringstream fields(line);
+      std::string address, kind, name, module;
+      fields >> address >> kind >> name >> module;
+      if ((kind != "t" && kind != "T") || name.rfind("__pfx_", 0) == 0) continue;
+      out.emplace_back(module.empty() ? "" : module.substr(1, module.size() - 2), name);
+    }
+    return out;
+  }();
   std::set<std::string> names;
-  while (std::getline(in, line)) {
-    // "ffffffff81234560 t tcp_reset\t[module]"
-    std::istringstream fields(line);
-    std::string address, kind, name, module;
-    fields >> address >> kind >> name >> module;
-    if (kind != "t" && kind != "T") continue;
-    if (!module.empty()) module = module.substr(1, module.size() - 2);
-    if (module != ap.target || name.rfind("__pfx_", 0) == 0) continue;
+  for (const auto& [module, name] : functions) {
+    if (module != ap.target) continue;
     if (wildcard ? wildcardMatch(ap.function, name) : name == ap.function) names.insert(name);
-    if (!wildcard) all.push_back(name);
   }
   constexpr size_t kMaxProbes = 512;
   if (!wildcard) {  // as bpftrace, a warning: attaching it fails, with the kernel's reason
     if (names.empty()) {
+      std::vector<std::string> all;  // for a close match
+      for (const auto& [module, name] : functions)
+        if (module == ap.target) all.push_back(name);
       std::string guess = closestMatch(ap.function, all);
       diags.warning(ap.range, "the kernel has no function '" + ap.function + "'" + (ap.target.empty() ? "" : " in module " + ap.target) +
                                   ": attaching it will fail",

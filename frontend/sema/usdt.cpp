@@ -131,21 +131,39 @@ std::string parseUsdtArgument(const std::string& spec, ParameterLocation& at, Ty
   return "";
 }
 
-std::optional<ElfSymbol> findElfSymbol(const std::string& path, const std::string& name, std::vector<std::string>& names,
-                                       std::string& error) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
+namespace {
+
+// An ELF file open for reading, closed with it; `elf` is null (and `error`
+// says why) when the file cannot be opened or is not ELF.
+struct ElfFile {
+  int fd = -1;
+  Elf* elf = nullptr;
+  GElf_Ehdr ehdr{};
+  ElfFile(const std::string& path, std::string& error) {
+    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error = std::strerror(errno);
+      return;
+    }
+    elf_version(EV_CURRENT);
+    elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+    if (elf && (elf_kind(elf) != ELF_K_ELF || gelf_getehdr(elf, &ehdr) == nullptr || gelf_getclass(elf) != ELFCLASS64)) {
+      elf_end(elf);
+      elf = nullptr;
+    }
+    if (!elf) error = "not a 64-bit ELF file";
   }
-  elf_version(EV_CURRENT);
-  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
-  GElf_Ehdr ehdr;
-  std::optional<ElfSymbol> found;
-  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF || gelf_getehdr(elf, &ehdr) == nullptr) {
-    error = "not an ELF file";
-  } else {
-    for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn && !found; scn = elf_nextscn(elf, scn)) {
+  ~ElfFile() {
+    if (elf) elf_end(elf);
+    if (fd >= 0) close(fd);
+  }
+  ElfFile(const ElfFile&) = delete;
+  ElfFile& operator=(const ElfFile&) = delete;
+
+  // Each defined symbol of .symtab and .dynsym with a name, until `visit` returns false.
+  template <typename Visit>
+  void symbols(Visit visit) const {
+    for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
       GElf_Shdr sh;
       if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)) continue;
       Elf_Data* data = elf_getdata(scn, nullptr);
@@ -153,38 +171,37 @@ std::optional<ElfSymbol> findElfSymbol(const std::string& path, const std::strin
       for (size_t i = 0; data && i < count; ++i) {
         GElf_Sym sym;
         if (!gelf_getsym(data, static_cast<int>(i), &sym) || sym.st_shndx == SHN_UNDEF) continue;
-        int type = GELF_ST_TYPE(sym.st_info);
-        if (type != STT_OBJECT && type != STT_FUNC && type != STT_TLS && type != STT_NOTYPE) continue;
-        const char* s = elf_strptr(elf, sh.sh_link, sym.st_name);
-        if (!s || !*s) continue;
-        if (name == s) {
-          found = ElfSymbol{sym.st_value, sym.st_size, ehdr.e_type == ET_DYN};
-          break;
-        }
-        names.push_back(s);
+        const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
+        if (name && *name && !visit(name, sym)) return;
       }
     }
   }
-  if (elf) elf_end(elf);
-  close(fd);
+};
+
+}  // namespace
+
+std::optional<ElfSymbol> findElfSymbol(const std::string& path, const std::string& name, std::vector<std::string>& names,
+                                       std::string& error) {
+  ElfFile file(path, error);
+  if (!file.elf) return std::nullopt;
+  std::optional<ElfSymbol> found;
+  file.symbols([&](const char* s, const GElf_Sym& sym) {
+    int type = GELF_ST_TYPE(sym.st_info);
+    if (type != STT_OBJECT && type != STT_FUNC && type != STT_TLS && type != STT_NOTYPE) return true;
+    if (name == s) {
+      found = ElfSymbol{sym.st_value, sym.st_size, file.ehdr.e_type == ET_DYN};
+      return false;
+    }
+    names.push_back(s);
+    return true;
+  });
   return found;
 }
 
 std::optional<std::vector<UsdtProbe>> readUsdtProbes(const std::string& path, std::string& error) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  elf_version(EV_CURRENT);
-  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
-  GElf_Ehdr ehdr;
-  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF || gelf_getehdr(elf, &ehdr) == nullptr || gelf_getclass(elf) != ELFCLASS64) {
-    error = "not a 64-bit ELF file";
-    if (elf) elf_end(elf);
-    close(fd);
-    return std::nullopt;
-  }
+  ElfFile file(path, error);
+  if (!file.elf) return std::nullopt;
+  Elf* elf = file.elf;
   std::vector<Segment> segments;
   size_t phnum = 0;
   elf_getphdrnum(elf, &phnum);
@@ -196,24 +213,23 @@ std::optional<std::vector<UsdtProbe>> readUsdtProbes(const std::string& path, st
   elf_getshdrstrndx(elf, &shstrndx);
   std::optional<uint64_t> base;  // where .stapsdt.base is now (after prelink)
   std::vector<Elf_Scn*> notes;
-  std::map<std::string, uint64_t> symbols;  // for %rip-relative operands
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
     if (!gelf_getshdr(scn, &sh)) continue;
     const char* name = elf_strptr(elf, shstrndx, sh.sh_name);
     if (name && std::strcmp(name, ".stapsdt.base") == 0) base = sh.sh_addr;
     if (name && std::strcmp(name, ".note.stapsdt") == 0 && sh.sh_type == SHT_NOTE) notes.push_back(scn);
-    if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
-      Elf_Data* data = elf_getdata(scn, nullptr);
-      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
-      for (size_t i = 0; data && i < count; ++i) {
-        GElf_Sym sym;
-        if (!gelf_getsym(data, static_cast<int>(i), &sym) || sym.st_shndx == SHN_UNDEF) continue;
-        const char* s = elf_strptr(elf, sh.sh_link, sym.st_name);
-        if (s && *s) symbols.emplace(s, sym.st_value);
-      }
-    }
   }
+  // %rip-relative operands name symbols: the table is read at the first one.
+  std::optional<std::map<std::string, uint64_t>> symbols;
+  auto symbolAddress = [&](const std::string& name) -> std::optional<uint64_t> {
+    if (!symbols) {
+      symbols.emplace();
+      file.symbols([&](const char* s, const GElf_Sym& sym) { return symbols->emplace(s, sym.st_value), true; });
+    }
+    auto it = symbols->find(name);
+    return it == symbols->end() ? std::nullopt : std::optional<uint64_t>(it->second);
+  };
   auto fileOffset = [&](uint64_t address) -> uint64_t {
     for (const Segment& s : segments)
       if (address >= s.vaddr && address < s.vaddr + s.memsz) return address - s.vaddr + s.offset;
@@ -254,9 +270,10 @@ std::optional<std::vector<UsdtProbe>> readUsdtProbes(const std::string& path, st
         std::string symbol;
         std::string why = parseUsdtArgument(spec, location, type, symbol);
         if (why.empty() && !symbol.empty()) {
-          auto it = symbols.find(symbol);
-          if (it == symbols.end()) why = "the symbol '" + symbol + "' of the operand '" + spec + "' is not in the symbol table";
-          else location.offset += static_cast<int64_t>(it->second - (addresses[0] + shift));  // from the nop, where %rip is at the probe
+          if (auto address = symbolAddress(symbol))
+            location.offset += static_cast<int64_t>(*address - (addresses[0] + shift));  // from the nop, where %rip is at the probe
+          else
+            why = "the symbol '" + symbol + "' of the operand '" + spec + "' is not in the symbol table";
         }
         probe.site.params.push_back(location);
         probe.site.types.push_back(type);
@@ -265,8 +282,6 @@ std::optional<std::vector<UsdtProbe>> readUsdtProbes(const std::string& path, st
       probes.push_back(std::move(probe));
     }
   }
-  elf_end(elf);
-  close(fd);
   return probes;
 }
 
