@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "ast.h"
 #include "diagnostics.h"
@@ -22,6 +23,9 @@ struct CodegenOptions {
   // -k (1): report failed map updates and deletes, stack and signal helpers;
   // -kk (2): failed reads of memory too, as bpftrace's -k and -kk.
   int helperChecks = 0;
+  // Functions (by name) that went over the 512-byte stack with their
+  // temporaries on it: compiled again with them in the heap.
+  std::set<std::string> heapArenas;
 };
 
 enum class CodegenOutput { Object, LlvmIr, Assembly };

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ using llvm::Value;
 
 inline constexpr uint64_t kAny = 0, kNoExist = 1;
 inline constexpr uint32_t kStackBytes = 512;  // the BPF stack of one program
+inline constexpr uint32_t kMaxRecordBytes = 8192;  // a printf's values, in the heap if need be
+inline constexpr uint32_t kHeapBytes = 16384;  // a function's heap (the per-CPU allocator takes up to 32 KiB)
 
 struct Val {
   Value* v = nullptr;
@@ -156,10 +159,35 @@ private:
   Value* readSlot();
   Value* readSlot_ = nullptr;
 
-  // A temporary buffer in the statement's part of the arena.
+  // A temporary buffer in the statement's part of the arena, or of the heap
+  // when the arena is full.
   Value* stackSlot(uint32_t size);
 
   Value* zeroedBuffer(uint32_t size);
+  // memset and memcpy in pieces the BPF back end expands inline.
+  void zeroBytes(Value* p, uint32_t n);
+  void copyBytes(Value* dst, Value* src, uint32_t n);
+
+  // ---- the heap: what the 512-byte stack has no room for (large strings,
+  // tuples, records; variables that do not fit beside the arena) lives in
+  // this function's element of a one-element per-CPU array, found once at
+  // the entry (as bpftrace's scratch maps). Variables first, then the
+  // statement's part. Host code (afxdp bodies) has no such limit.
+  Value* heapSlot(uint32_t size);
+  Value* heapBase();
+  // A variable's storage: on the stack, or in the heap if allocateVariables put it there.
+  Value* variableStorage(const ast::Probe* probe, const std::string& name, const Type& type);
+  // Ends the entry block: to `body`, or, with a heap, to `body` once it is found.
+  void endEntry(BasicBlock* body);
+  Value* heap_ = nullptr;                        // null until first needed
+  llvm::GlobalVariable* heapStandIn_ = nullptr;  // the map, until its size is known
+  uint32_t heapVariables_ = 0;                   // bytes of variables at its start
+  uint32_t heapVariablesUsed_ = 0;
+  uint32_t heapUsed_ = 0;  // the statement's part, after the variables
+  uint32_t heapPeak_ = 0;
+  std::set<std::pair<const ast::Probe*, std::string>> heapVariableNames_;
+  // A new statement: its temporaries start again at the arena's beginning.
+  void newStatement() { arenaUsed_ = 0, heapUsed_ = 0; }
 
   Value* offset(Value* base, uint32_t bytes) { return bytes ? b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), base, bytes) : base; }
 

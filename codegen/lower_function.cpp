@@ -26,19 +26,49 @@ struct VariableSizes : ast::Visitor<VariableSizes, true> {
 
 // Every scratch variable gets its own stack slot (variables of different
 // blocks of an xdp program too); temporaries live in one arena that every
-// statement reuses, since no value outlives its statement.
+// statement reuses, since no value outlives its statement. Variables that
+// leave the arena less than kMinArena bytes go to the heap, largest first.
 void FunctionLowering::allocateVariables(const std::vector<const ast::Probe*>& probes) {
+  constexpr uint32_t kMinArena = 128;
+  // xdp programs keep their header pointers and presence flags on the stack too.
+  uint32_t reserved = packet_ ? 192 : 64;
+  std::vector<std::pair<uint32_t, std::pair<const ast::Probe*, std::string>>> all;
   uint32_t variableBytes = 0;
   for (const ast::Probe* probe : probes) {
     VariableSizes sizes(m_.types());
     sizes.visit(probe->body);
     if (probe->predicate) sizes.visitExpr(*probe->predicate);
-    for (auto& [name, type] : sizes.largest) variableBytes += std::max<uint32_t>(8, slotSize(type));
+    for (auto& [name, type] : sizes.largest) {
+      uint32_t size = std::max<uint32_t>(8, slotSize(type));
+      variableBytes += size;
+      all.push_back({size, {probe, name}});
+    }
   }
-  // xdp programs keep their header pointers and presence flags on the stack too.
-  uint32_t reserved = packet_ ? 192 : 64;
-  arenaSize_ = variableBytes + reserved + 64 > kStackBytes ? 64 : kStackBytes - reserved - variableBytes;
+  // Compiled again after the back end found the stack too small: every
+  // variable and temporary but the smallest in the heap.
+  bool heapFirst = !m_.host() && m_.heapArena(fn_->getName().str());
+  if (!m_.host()) {
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    for (const auto& [size, variable] : all) {
+      bool fits = !heapFirst && variableBytes + reserved + kMinArena <= kStackBytes;
+      if (fits || size <= 8) break;
+      heapVariableNames_.insert(variable);
+      heapVariables_ += size;
+      variableBytes -= size;
+    }
+  }
+  arenaSize_ = heapFirst || variableBytes + reserved + 64 > kStackBytes ? 64 : kStackBytes - reserved - variableBytes;
   arena_ = entryAlloca(arenaSize_);
+}
+
+Value* FunctionLowering::variableStorage(const ast::Probe* probe, const std::string& name, const Type& type) {
+  uint32_t size = std::max<uint32_t>(8, slotSize(type));
+  if (!heapVariableNames_.count({probe, name})) return entryAlloca(size);
+  Value* p = offset(heapBase(), heapVariablesUsed_);
+  heapVariablesUsed_ += size;
+  return p;
 }
 
 // The entry block (allocas only) and the body block it branches to, with the
@@ -51,14 +81,51 @@ BasicBlock* FunctionLowering::beginProbeFunction() {
   VariableSizes sizes(m_.types());
   sizes.visit(probe_->body);
   if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
-  for (auto& [name, type] : sizes.largest) variables_[name] = {entryAlloca(std::max<uint32_t>(8, slotSize(type))), type};
+  for (auto& [name, type] : sizes.largest) variables_[name] = {variableStorage(probe_, name, type), type};
   return body;
 }
 
 void FunctionLowering::endProbeFunction(BasicBlock* body) {
-  b_.SetInsertPoint(entry_);
-  b_.CreateBr(body);
+  endEntry(body);
   shrinkArena();
+}
+
+void FunctionLowering::endEntry(BasicBlock* body) {
+  b_.SetInsertPoint(entry_);
+  if (heap_ == nullptr) {
+    b_.CreateBr(body);
+    return;
+  }
+  // (a one-element array is never missing, but the verifier wants the test)
+  BasicBlock* none = BasicBlock::Create(ctx_, "no_heap", fn_);
+  b_.CreateCondBr(b_.CreateIsNull(heap_), none, body);
+  b_.SetInsertPoint(none);
+  llvm::Type* ret = fn_->getReturnType();
+  b_.CreateRet(llvm::ConstantInt::get(ret, packet_ ? kXdpPass : 0));
+  uint32_t size = std::max<uint32_t>(8, heapVariables_ + heapPeak_);
+  llvm::GlobalVariable* map = m_.heap(size);
+  heapStandIn_->replaceAllUsesWith(map);
+  heapStandIn_->eraseFromParent();
+  heapStandIn_ = nullptr;
+}
+
+Value* FunctionLowering::heapBase() {
+  if (heap_) return heap_;
+  heapStandIn_ = new llvm::GlobalVariable(m_.module(), b_.getInt8Ty(), false, llvm::GlobalValue::ExternalLinkage,
+                                          nullptr, "heap.standin");
+  Value* key = entryAlloca(8);
+  llvm::IRBuilderBase::InsertPointGuard guard(b_);
+  b_.SetInsertPoint(entry_);
+  b_.CreateAlignedStore(b_.getInt64(0), key, llvm::Align(8));
+  heap_ = call(Helper::MapLookupElem, ptr(), {heapStandIn_, key});
+  return heap_;
+}
+
+Value* FunctionLowering::heapSlot(uint32_t size) {
+  Value* p = offset(heapBase(), heapVariables_ + heapUsed_);
+  heapUsed_ += size;
+  heapPeak_ = std::max(heapPeak_, heapUsed_);
+  return p;
 }
 
 // The arena was made as large as the stack allows; once every statement is
@@ -88,7 +155,7 @@ void FunctionLowering::run(bool filtered) {
 void FunctionLowering::stopAfterExit() {
   if (!m_.exited() || ap_->kind == ProbeKind::End) return;
   at(probe_->range);
-  arenaUsed_ = 0;
+  newStatement();
   Value* key = stackSlot(8);
   b_.CreateAlignedStore(b_.getInt32(0), key, llvm::Align(8));
   Value* p = call(Helper::MapLookupElem, ptr(), {m_.exited(), key});
@@ -106,7 +173,7 @@ void FunctionLowering::stopAfterExit() {
 bool FunctionLowering::userPrologue() {
   if (!isUserProbe(ap_->kind)) return true;
   at(probe_->range);
-  arenaUsed_ = 0;
+  newStatement();
   // Continues where `missing` is false; else counts in skipped[counter]
   // (unless negative), runs `before` and returns.
   auto skip = [&](Value* missing, int counter, const std::function<void()>& before = {}) {
@@ -181,7 +248,7 @@ void FunctionLowering::lowerBody() {
   if (probe_->predicate) {
     at(probe_->predicate->range);
     statementRange_ = probe_->predicate->range;
-    arenaUsed_ = 0;
+    newStatement();
     BasicBlock* pass = BasicBlock::Create(ctx_, "predicate_true", fn_);
     BasicBlock* skip = BasicBlock::Create(ctx_, "predicate_false", fn_);
     b_.CreateCondBr(condition(*probe_->predicate), pass, skip);
@@ -204,7 +271,7 @@ void FunctionLowering::runDispatch(const std::vector<SyscallCase>& cases, const 
   arena_ = entryAlloca(arenaSize_);
   stopAfterExit();
   at(probe_->range);
-  arenaUsed_ = 0;
+  newStatement();
   bool enter = cases.front().raw.kind == RawSyscall::Kind::Enter;
   Value* nr = enter ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8), llvm::Align(8)))
                     : syscallRegister(syscallRegisters().origAx);
@@ -243,7 +310,7 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
     if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
     at(probe_->range);
     for (auto& [name, type] : sizes.largest) {
-      variables_[name] = {entryAlloca(std::max<uint32_t>(8, slotSize(type))), type};
+      variables_[name] = {variableStorage(probe_, name, type), type};
       llvm::IRBuilder<> entry(entry_, entry_->begin());
       auto* flag = entry.CreateAlloca(b_.getInt8Ty());
       variableSet_[name] = flag;
@@ -254,7 +321,7 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
     if (probe_->predicate && !m_.host()) {
       at(probe_->predicate->range);
       statementRange_ = probe_->predicate->range;
-      arenaUsed_ = 0;
+      newStatement();
       absent_ = nextBlock_;  // a predicate that reads an absent header is false
       BasicBlock* pass = BasicBlock::Create(ctx_, "predicate_true", fn_);
       b_.CreateCondBr(condition(*probe_->predicate), pass, nextBlock_);
@@ -267,8 +334,7 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
   }
   // A packet no action ended is passed; an afxdp body's frame is dropped.
   b_.CreateRet(b_.getInt32(m_.host() ? kXdpDrop : kXdpPass));
-  b_.SetInsertPoint(entry_);
-  b_.CreateBr(body);
+  endEntry(body);
   shrinkArena();
 }
 
@@ -297,16 +363,21 @@ Value* FunctionLowering::readSlot() {
   return readSlot_;
 }
 
-// A temporary buffer in the statement's part of the arena.
+// A temporary buffer in the statement's part of the arena; when the arena is
+// full, in the heap (host code: another stack buffer).
 Value* FunctionLowering::stackSlot(uint32_t size) {
   size = (size + 7) / 8 * 8;
   if (arenaUsed_ + size > arenaSize_) {
-    if (!stackReported_)
-      m_.diags().error(statementRange_, "this statement needs more than " + std::to_string(arenaSize_) +
-                                            " bytes of BPF stack for its values",
-                       "split it into smaller statements, or use shorter strings (str(p, 32))");
-    stackReported_ = true;
-    return offset(arena_, 0);
+    if (m_.host()) return entryAlloca(size);
+    if (heapVariables_ + heapUsed_ + size > kHeapBytes) {
+      if (!stackReported_)
+        m_.diags().error(statementRange_, "this statement needs more than " + std::to_string(kHeapBytes) +
+                                              " bytes for its values",
+                         "split it into smaller statements, or use shorter strings (str(p, 32))");
+      stackReported_ = true;
+      return offset(arena_, 0);
+    }
+    return heapSlot(size);
   }
   Value* p = offset(arena_, arenaUsed_);
   arenaUsed_ += size;
@@ -316,8 +387,26 @@ Value* FunctionLowering::stackSlot(uint32_t size) {
 
 Value* FunctionLowering::zeroedBuffer(uint32_t size) {
   Value* p = stackSlot(std::max<uint32_t>(size, 8));
-  b_.CreateMemSet(p, b_.getInt8(0), std::max<uint32_t>(size, 8), llvm::MaybeAlign(8));
+  zeroBytes(p, std::max<uint32_t>(size, 8));
   return p;
+}
+
+// The BPF back end expands a memset or memcpy of up to 128 stores inline and
+// refuses a larger one (there is no library to call).
+constexpr uint32_t kInlineBytes = 512;
+
+// (LLVM merges adjacent memsets into one: those of the heap, where buffers
+// of many hundreds of bytes lie side by side, are volatile to stay apart.)
+void FunctionLowering::zeroBytes(Value* p, uint32_t n) {
+  bool apart = n > kInlineBytes || (heap_ != nullptr && p->stripInBoundsConstantOffsets() == heap_);
+  for (uint32_t done = 0; done < n; done += kInlineBytes)
+    b_.CreateMemSet(offset(p, done), b_.getInt8(0), std::min(kInlineBytes, n - done), llvm::MaybeAlign(8), apart);
+}
+
+void FunctionLowering::copyBytes(Value* dst, Value* src, uint32_t n) {
+  for (uint32_t done = 0; done < n; done += kInlineBytes)
+    b_.CreateMemCpy(offset(dst, done), llvm::MaybeAlign(8), offset(src, done), llvm::MaybeAlign(8),
+                    std::min(kInlineBytes, n - done));
 }
 
 Value* FunctionLowering::call(Helper h, llvm::Type* ret, std::vector<Value*> args) {
@@ -352,14 +441,14 @@ void FunctionLowering::storeSlot(Value* base, uint32_t off, const Val& v, const 
     return;
   }
   uint32_t n = std::min(slotSize(from), slotSize(to));
-  if (n) b_.CreateMemCpy(dst, llvm::MaybeAlign(8), v.v, llvm::MaybeAlign(8), n);
+  copyBytes(dst, v.v, n);
 }
 
 Val FunctionLowering::loadSlot(Value* base, uint32_t off, const Type& t) {
   Value* src = offset(base, off);
   if (heldInMemory(t)) {
     Value* copy = zeroedBuffer(slotSize(t));
-    b_.CreateMemCpy(copy, llvm::MaybeAlign(8), src, llvm::MaybeAlign(8), slotSize(t));
+    copyBytes(copy, src, slotSize(t));
     return {copy, true};
   }
   return {b_.CreateAlignedLoad(i64(), src, llvm::Align(8)), false};

@@ -44,7 +44,7 @@ Val FunctionLowering::mapRead(const ast::Map& m) {
   b_.CreateCondBr(b_.CreateIsNotNull(p), found, done);
   b_.SetInsertPoint(found);
   Value* loaded = nullptr;
-  if (buffer) b_.CreateMemCpy(result, llvm::MaybeAlign(8), p, llvm::MaybeAlign(8), slotSize(l.value));
+  if (buffer) copyBytes(result, p, slotSize(l.value));
   else loaded = b_.CreateAlignedLoad(i64(), p, llvm::Align(8));
   b_.CreateBr(done);
   b_.SetInsertPoint(done);

@@ -57,7 +57,14 @@ void FunctionLowering::assign(const ast::Assign& s) {
 void FunctionLowering::event(EventKind kind, uint64_t index, const std::vector<const ast::Expr*>& args) {
   uint32_t size = 16;
   for (const ast::Expr* a : args) size += slotSize(typeOf(*a));
-  if (size > 480) return m_.unsupported(args.empty() ? probe_->range : args[0]->range, "a record over 480 bytes");
+  if (size > kMaxRecordBytes) {
+    SourceRange where = args.empty() ? probe_->range : args[0]->range;
+    if (!args.empty()) where.end = args.back()->range.end;
+    m_.diags().error(where, "these values take " + std::to_string(size - 16) + " bytes, more than one event holds (" +
+                                std::to_string(kMaxRecordBytes - 16) + ")",
+                     "print them with several printf() calls, or use shorter strings (str(p, 32))");
+    return;
+  }
   // Each value goes into the record as soon as it is computed: few values are
   // live across the helper calls of the next (kernel struct reads call one
   // each), so a record of many fields does not spill past the stack.
@@ -260,7 +267,7 @@ void FunctionLowering::statement(const ast::Stmt& s) {
 
 void FunctionLowering::statementBody(const ast::Stmt& s) {
   at(s.range);
-  arenaUsed_ = 0;
+  newStatement();
   statementRange_ = s.range;
   switch (s.kind) {
     case ast::StmtKind::Expr: {

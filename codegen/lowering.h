@@ -127,6 +127,9 @@ public:
   // for 127, "stacks_N" for kstack(N): a shorter stack is its own key), made
   // at its first use.
   llvm::GlobalVariable* stacks(uint32_t frames);
+  // A function's heap of `bytes` (see FunctionLowering::heapBase): a new
+  // one-element per-CPU array each time, "heap_N".
+  llvm::GlobalVariable* heap(uint32_t bytes);
   llvm::GlobalVariable* loopCap() { return loopCap_; }  // host code: loops cut short
   llvm::GlobalVariable* queues();   // DPDK burst probes: queue pointer -> port and queue (made at first use)
   llvm::GlobalVariable* skipped();  // counters of calls a uprobe skipped (CompiledScript::skippedMap)
@@ -137,6 +140,7 @@ public:
   size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
   size_t addHelperErrorSite(HelperErrorSite s) { info_.helperErrors.push_back(s); return info_.helperErrors.size() - 1; }
   int helperChecks() const { return options_.helperChecks; }
+  bool heapArena(const std::string& function) const { return options_.heapArenas.count(function) != 0; }
   void unsupported(SourceRange r, const std::string& what);
   uint32_t interfaceIndex(const std::string& name) const {
     auto it = options_.interfaces.find(name);
@@ -187,6 +191,7 @@ private:
   llvm::GlobalVariable* skipped_ = nullptr;
   llvm::GlobalVariable* exited_ = nullptr;
   std::map<uint32_t, llvm::GlobalVariable*> stacks_;
+  uint32_t heaps_ = 0;
   CompiledScript info_;
 };
 

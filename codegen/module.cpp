@@ -374,6 +374,10 @@ llvm::GlobalVariable* ModuleLowering::stacks(uint32_t frames) {
   return map;
 }
 
+llvm::GlobalVariable* ModuleLowering::heap(uint32_t bytes) {
+  return mapDefinition("heap_" + std::to_string(heaps_++), kMapPercpuArray, 1, 4, bytes);
+}
+
 llvm::GlobalVariable* ModuleLowering::queues() {
   if (!queues_) queues_ = mapDefinition(info_.queuesMap, kMapHash, kQueueEntries, 8, 4);
   return queues_;
@@ -638,9 +642,12 @@ llvm::TargetMachine* hostTargetMachine(std::string& error) {
 }
 
 // Verifies, optimises and emits one module: its text (IR, assembly) to
-// `text`, or its object into `object`. Back-end errors become located errors.
+// `text`, or its object into `object`. Back-end errors become located errors;
+// with `overStack`, a function over the stack limit is put there instead
+// (the caller compiles it again with its temporaries in the heap).
 bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::string& triple, CodegenOutput output,
-                std::ostream* text, std::vector<char>* object, Diagnostics& diags) {
+                std::ostream* text, std::vector<char>* object, Diagnostics& diags,
+                std::set<std::string>* overStack = nullptr) {
   llvm::Module& module = lowering.module();
   std::string verifyErrors;
   llvm::raw_string_ostream verifyStream(verifyErrors);
@@ -688,6 +695,10 @@ bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::st
   pm.run(module);
   std::set<std::string> reported;  // the back end may say it once per stack object
   for (const auto& [function, message] : backEnd.errors) {
+    if (overStack && message.find("stack limit") != std::string::npos && !function.empty()) {
+      overStack->insert(function);
+      continue;
+    }
     if (!reported.insert(function + (message.find("stack limit") != std::string::npos ? "" : message)).second) continue;
     SourceRange where{0, 0};
     for (const ProgramInfo& p : lowering.info().programs)
@@ -711,16 +722,28 @@ bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::st
 std::optional<CompiledScript> compileScript(const ast::Program& program, const TypeTable& types,
                                             const CodegenOptions& options, Diagnostics& diags,
                                             CodegenOutput output, std::ostream* text) {
-  ModuleLowering lowering(program, types, options, diags);
-  if (!lowering.lower()) return std::nullopt;
   std::string error;
   std::unique_ptr<llvm::TargetMachine> tm(bpfTargetMachine(error));
   if (!tm) {
     diags.error({0, 0}, "internal error: no BPF target in this LLVM: " + error);
     return std::nullopt;
   }
-  CompiledScript info = lowering.info();
-  if (!emitModule(lowering, *tm, "bpfel", output, text, &info.object, diags)) return std::nullopt;
+  // A function the back end finds over the stack limit (its temporaries and
+  // what LLVM spills beside them) is compiled once more with its
+  // temporaries in the heap; a second time over is an error.
+  CodegenOptions retry = options;
+  std::unique_ptr<ModuleLowering> lowering;
+  CompiledScript info;
+  for (int attempt = 0;; ++attempt) {
+    lowering = std::make_unique<ModuleLowering>(program, types, retry, diags);
+    if (!lowering->lower()) return std::nullopt;
+    info = lowering->info();
+    std::set<std::string> overStack;
+    bool last = attempt > 0 || output == CodegenOutput::LlvmIr;
+    if (emitModule(*lowering, *tm, "bpfel", output, text, &info.object, diags, last ? nullptr : &overStack)) break;
+    if (overStack.empty() || diags.errorCount() > 0) return std::nullopt;
+    retry.heapArenas.insert(overStack.begin(), overStack.end());
+  }
   if (info.afxdp.empty()) return info;
 
   // The afxdp bodies: the same IR generator, for the host.

@@ -19,7 +19,7 @@ Value* FunctionLowering::syscallRegister(uint32_t offsetInRegs) {
 
 void FunctionLowering::filterSyscall() {
   at(probe_->range);
-  arenaUsed_ = 0;
+  newStatement();
   Value* nr = raw_.kind == RawSyscall::Kind::Enter
                   ? static_cast<Value*>(b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), 8), llvm::Align(8)))
                   : syscallRegister(syscallRegisters().origAx);
