@@ -23,6 +23,7 @@ struct CodegenOptions {
   // -k (1): report failed map updates and deletes, stack and signal helpers;
   // -kk (2): failed reads of memory too, as bpftrace's -k and -kk.
   int helperChecks = 0;
+  bool demangle = true;  // `func` of a C++ function as the source spells it (BPFTRACE_NO_CPP_DEMANGLE=1: as mangled)
   // Functions (by name) that went over the 512-byte stack with their
   // temporaries on it: compiled again with them in the heap.
   std::set<std::string> heapArenas;

@@ -140,6 +140,7 @@ public:
   size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
   size_t addHelperErrorSite(HelperErrorSite s) { info_.helperErrors.push_back(s); return info_.helperErrors.size() - 1; }
   int helperChecks() const { return options_.helperChecks; }
+  bool demangle() const { return options_.demangle; }
   bool heapArena(const std::string& function) const { return options_.heapArenas.count(function) != 0; }
   void unsupported(SourceRange r, const std::string& what);
   uint32_t interfaceIndex(const std::string& name) const {

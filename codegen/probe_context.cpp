@@ -157,7 +157,7 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     // The context is the task's struct pt_regs (x86_64 layout).
     auto reg = [&](uint32_t off) { return Val{b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), off), llvm::Align(8)), false}; };
     if (n == "retval") return {normalize(reg(80).v, typeOf(id)), false};  // ax, masked to its DWARF type
-    if (n == "func") return {constantString(symbol_.empty() ? ap_->raw : demangled(symbol_), typeOf(id).capacity()), true};
+    if (n == "func") return {constantString(symbol_.empty() ? ap_->raw : m_.demangle() ? demangled(symbol_) : symbol_, typeOf(id).capacity()), true};
     if (n.size() == 4 && n.rfind("arg", 0) == 0) {
       unsigned i = static_cast<unsigned>(n[3] - '0');
       return {normalize(parameter(i), typeOf(id)), false};

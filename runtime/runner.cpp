@@ -381,6 +381,13 @@ struct Run {
     return best ? *best : p.loops.front();
   }
 
+  // BPFTRACE_PERF_RB_PAGES: the event ring's size, set before the maps are made.
+  void sizeEventBuffer() {
+    if (!options.eventBytes) return;
+    if (bpf_map* events = bpf_object__find_map_by_name(obj, script.eventsMap.c_str()))
+      bpf_map__set_max_entries(events, *options.eventBytes);
+  }
+
   int load() {
     // A module probe needs the module: say so before libbpf and the verifier do.
     for (const ProgramInfo& p : script.programs)
@@ -397,6 +404,7 @@ struct Run {
     opts.object_name = "dptrace";
     obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
     if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kRunSystem);
+    sizeEventBuffer();
     // Uprobe programs as uprobe_multi programs: their links close in a fraction of a perf-event link's ~100 ms.
     bool anyUprobe = false;
     if (const char* links = std::getenv("DPTRACE_UPROBE_LINKS"); links && std::string(links) == "perf") uprobeMulti = false;
@@ -414,6 +422,7 @@ struct Run {
       libbpfLog().clear();
       obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
       if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kRunSystem);
+      sizeEventBuffer();
       err = bpf_object__load(obj);
     }
     if (err == 0) return kRunOk;
@@ -772,6 +781,7 @@ struct Run {
 }  // namespace
 
 int runScript(const CompiledScript& script, const RunOptions& options, Output& out, Diagnostics& diags) {
+  setDemangling(options.demangle);
   Run run(script, options, out, diags);
   return run.run();
 }

@@ -26,6 +26,8 @@ struct RunOptions {
   std::optional<std::string> pcapOut;  // and write what they did not drop
   uint32_t mapSize = 4096;             // entries of the user-space maps of afxdp bodies
   AfxdpConfig afxdp;                   // --afxdp-frames, --afxdp-batch, --zerocopy
+  bool demangle = true;                // C++ names in stacks and usym() (BPFTRACE_NO_CPP_DEMANGLE)
+  std::optional<uint32_t> eventBytes;  // the event ring buffer's size (BPFTRACE_PERF_RB_PAGES), a power of 2
 };
 
 // Exit statuses: 0, 1 (the script cannot work here: a refused program, a

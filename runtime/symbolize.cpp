@@ -49,11 +49,13 @@ const FunctionSymbol* symbolAt(const std::vector<FunctionSymbol>& sorted, uint64
   return &s;
 }
 
+bool demangling = true;
+
 // "name", or with the offset into it "name+off"; else the address in hex.
 // C++ names demangled, as bpftrace prints them (ns::K::boom(int)).
 std::string named(const FunctionSymbol* s, uint64_t at, bool withOffset) {
   if (!s) return hex(at);
-  std::string name = demangled(s->name);
+  std::string name = demangling ? demangled(s->name) : s->name;
   return withOffset ? name + "+" + std::to_string(at - s->address) : name;
 }
 
@@ -190,6 +192,7 @@ std::string cgroupPaths(uint64_t id, const std::string& filter) {
 }
 
 void setStackMaps(std::function<int(const std::string&)> mapFd) { stackMapFd = std::move(mapFd); }
+void setDemangling(bool on) { demangling = on; }
 
 StackValue stackOf(Deferred kind, int64_t id, uint64_t extra) {
   StackValue stack;

@@ -34,5 +34,8 @@ void setStrftimeFormats(const std::vector<std::string>* formats);
 // (the kernel could not take the stack) has no frames.
 StackValue stackOf(Deferred kind, int64_t id, uint64_t extra);
 void setStackMaps(std::function<int(const std::string&)> mapFd);
+// C++ names in stacks and usym() demangled (the default), or as the symbol
+// table has them (BPFTRACE_NO_CPP_DEMANGLE=1).
+void setDemangling(bool on);
 
 }  // namespace dptrace

@@ -30,6 +30,10 @@ struct Options {
   std::vector<std::string> btfModules;    // --btf-module NAME=FILE
   std::optional<uint32_t> mapSize;  // --map-size (else BPFTRACE_MAP_KEYS_MAX)
   uint32_t strLength = 64;           // str()'s default size: BPFTRACE_STRLEN
+  uint32_t maxProbes = 512;          // attach points at most: BPFTRACE_MAX_PROBES
+  uint32_t maxPrograms = 512;        // BPF programs at most: BPFTRACE_MAX_BPF_PROGS
+  bool demangle = true;              // C++ names in stacks and usym(): BPFTRACE_NO_CPP_DEMANGLE=1 turns it off
+  std::optional<uint32_t> eventPages;  // pages per CPU of event buffer: BPFTRACE_PERF_RB_PAGES
   std::optional<std::string> pcap;  // --pcap
   std::optional<std::string> pcapOut;     // --pcap-out
   std::optional<std::string> xdpMode;     // --xdp-mode

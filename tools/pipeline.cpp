@@ -229,7 +229,8 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
       << fileIdentity(codegenModulePath()) << '\n'
       << kernel.release << ' ' << kernel.version << '\n'
       << "boot " << bootId() << '\n'  // kaddr()'s addresses move at each boot (KASLR)
-      << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << " helper-checks " << codegen.helperChecks << '\n';
+      << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << " helper-checks " << codegen.helperChecks
+      << " demangle " << codegen.demangle << '\n';
   for (const auto& [name, index] : codegen.interfaces) key << "interface " << name << ' ' << index << '\n';
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
@@ -293,6 +294,29 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   run.pcap = o.pcap;
   run.pcapOut = o.pcapOut;
   run.mapSize = o.mapSize.value_or(CodegenOptions().mapSize);
+  run.demangle = o.demangle;
+  if (o.eventPages) {  // bpftrace's per-CPU pages, as one ring for every CPU (a power of 2)
+    uint64_t bytes = uint64_t{*o.eventPages} * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) *
+                     static_cast<uint64_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF)));
+    uint64_t ring = 1;
+    while (ring < bytes) ring <<= 1;
+    run.eventBytes = static_cast<uint32_t>(std::min<uint64_t>(ring, 1u << 30));
+  }
+  // bpftrace's limits on what one run attaches and loads.
+  size_t attachPoints = 0;
+  for (const ProgramInfo& p : compiled.programs) attachPoints += p.attachPoints;
+  if (attachPoints > o.maxProbes) {
+    fail("the script attaches " + std::to_string(attachPoints) + " probes, more than BPFTRACE_MAX_PROBES (" +
+             std::to_string(o.maxProbes) + ")",
+         "narrow its wildcards, or raise BPFTRACE_MAX_PROBES (each probe costs the traced code time, as in bpftrace)");
+    return kExitScript;
+  }
+  if (compiled.programs.size() > o.maxPrograms) {
+    fail("the script makes " + std::to_string(compiled.programs.size()) + " BPF programs, more than BPFTRACE_MAX_BPF_PROGS (" +
+             std::to_string(o.maxPrograms) + ")",
+         "narrow its wildcards, or raise BPFTRACE_MAX_BPF_PROGS");
+    return kExitScript;
+  }
   if (o.afxdpFrames) run.afxdp.frames = *o.afxdpFrames;
   if (o.afxdpBatch) run.afxdp.batch = *o.afxdpBatch;
   run.afxdp.zerocopy = o.zerocopy;
@@ -301,16 +325,25 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   return status;
 }
 
-// bpftrace's environment variables (and DPTRACE_ spellings beside them):
-// BPFTRACE_STRLEN (str()'s default size, up to 200 as in bpftrace 0.17) and
-// BPFTRACE_MAP_KEYS_MAX (entries per map where --map-size is not given).
+// bpftrace 0.17's environment variables (and DPTRACE_ spellings beside them):
+// BPFTRACE_STRLEN (str()'s default size, up to 200 as in bpftrace 0.17),
+// BPFTRACE_MAP_KEYS_MAX (entries per map where --map-size is not given),
+// BPFTRACE_MAX_PROBES and BPFTRACE_MAX_BPF_PROGS (attach points and programs
+// at most, 512 each), BPFTRACE_NO_CPP_DEMANGLE, BPFTRACE_PERF_RB_PAGES (the
+// event buffer: pages per CPU, a power of 2), BPFTRACE_BTF (as --btf).
+// BPFTRACE_LOG_SIZE, BPFTRACE_VMLINUX and BPFTRACE_CACHE_USER_SYMBOLS are
+// accepted (a number for the first): libbpf's verifier log holds 16 MiB
+// already, dptrace reads kernel types from BTF, and it caches every
+// binary's symbols.
 std::optional<Options> withEnvironment(const Options& given) {
   Options o = given;
-  auto number = [](const char* name, uint64_t min, uint64_t max) -> std::optional<std::optional<uint64_t>> {
-    const char* value = nullptr;
-    std::string which;
+  auto lookup = [](const char* name) -> std::pair<const char*, std::string> {
     for (const char* prefix : {"DPTRACE_", "BPFTRACE_"})
-      if (const char* v = std::getenv((std::string(prefix) + name).c_str()); v && !value) value = v, which = std::string(prefix) + name;
+      if (const char* v = std::getenv((std::string(prefix) + name).c_str())) return {v, std::string(prefix) + name};
+    return {nullptr, ""};
+  };
+  auto number = [&](const char* name, uint64_t min, uint64_t max) -> std::optional<std::optional<uint64_t>> {
+    auto [value, which] = lookup(name);
     if (!value) return std::optional<uint64_t>();
     char* end = nullptr;
     errno = 0;
@@ -323,9 +356,31 @@ std::optional<Options> withEnvironment(const Options& given) {
   };
   auto strlen = number("STRLEN", 1, 200);
   auto keys = number("MAP_KEYS_MAX", 1, 1u << 30);
-  if (!strlen || !keys) return std::nullopt;
+  auto probes = number("MAX_PROBES", 1, 1u << 20);
+  auto programs = number("MAX_BPF_PROGS", 1, 1u << 20);
+  auto pages = number("PERF_RB_PAGES", 1, 1u << 16);
+  auto logSize = number("LOG_SIZE", 128, 1u << 30);
+  if (!strlen || !keys || !probes || !programs || !pages || !logSize) return std::nullopt;
   if (*strlen) o.strLength = static_cast<uint32_t>(**strlen);
   if (*keys && !o.mapSize) o.mapSize = static_cast<uint32_t>(**keys);
+  if (*probes) o.maxProbes = static_cast<uint32_t>(**probes);
+  if (*programs) o.maxPrograms = static_cast<uint32_t>(**programs);
+  if (*pages) {
+    if ((**pages & (**pages - 1)) != 0) {
+      fail(lookup("PERF_RB_PAGES").second + "='" + std::to_string(**pages) + "' is not a power of 2",
+           "the event buffer is a ring of whole pages: 1, 2, 4, ... 65536 per CPU");
+      return std::nullopt;
+    }
+    o.eventPages = static_cast<uint32_t>(**pages);
+  }
+  if (auto [value, which] = lookup("NO_CPP_DEMANGLE"); value) {
+    if (std::string(value) != "0" && std::string(value) != "1") {
+      fail(which + "='" + value + "' is not 0 or 1");
+      return std::nullopt;
+    }
+    o.demangle = std::string(value) == "0";
+  }
+  if (auto [value, which] = lookup("BTF"); value && !o.btf) o.btf = value;
   return o;
 }
 
@@ -411,6 +466,7 @@ int runDptrace(const Options& given) {
     CodegenOptions early;
     if (o.mapSize) early.mapSize = *o.mapSize;
     early.helperChecks = o.helperChecks;
+    early.demangle = o.demangle;
     early.pcap = o.pcap.has_value();
     earlyKey = cacheKey(*script, program, early, none) + argsKey(args) + commandKey(o) + "\nno warnings\n";
     ObjectCache cache(earlyKey);
@@ -425,6 +481,7 @@ int runDptrace(const Options& given) {
   imports.command = o.command.has_value();
   imports.unsafe = o.unsafe;
   imports.strLength = o.strLength;
+  imports.maxProbes = o.maxProbes;
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
@@ -444,6 +501,7 @@ int runDptrace(const Options& given) {
   CodegenOptions codegen;
   if (o.mapSize) codegen.mapSize = *o.mapSize;
   codegen.helperChecks = o.helperChecks;
+  codegen.demangle = o.demangle;
   codegen.uprobes = resolveUprobeTargets(program, imported, o.pid || o.command, diags, instructionStarts);
   if (stageFailed("resolve uprobe targets")) return kExitScript;
   codegen.pcap = o.pcap.has_value();

@@ -308,7 +308,7 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
 
 // kprobe:tcp_* : the kernel's functions (text symbols of /proc/kallsyms,
 // a module's when one is named) that the pattern matches, an attach point
-// each, at most 512 of them as bpftrace allows by default. A pattern that
+// each, at most BPFTRACE_MAX_PROBES (512) of them, as bpftrace allows. A pattern that
 // matches none is left out with a warning, as bpftrace leaves it out
 // (dcsnoop.bt's kprobe:lookup_fast.constprop.*); kprobe:FUNC must name one.
 void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
@@ -334,7 +334,7 @@ void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes&
     if (module != ap.target) continue;
     if (wildcard ? wildcardMatch(ap.function, name) : name == ap.function) names.insert(name);
   }
-  constexpr size_t kMaxProbes = 512;
+  const size_t kMaxProbes = types.maxProbes;
   if (!wildcard) {  // as bpftrace, a warning: attaching it fails, with the kernel's reason
     if (names.empty()) {
       std::vector<std::string> all;  // for a close match
@@ -357,7 +357,8 @@ void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes&
   if (names.size() > kMaxProbes)
     return diags.error(ap.range, "'" + ap.raw + "' matches " + std::to_string(names.size()) + " kernel functions, more than " +
                                      std::to_string(kMaxProbes),
-                       "narrow the pattern (bpftrace refuses more than BPFTRACE_MAX_PROBES=512 too)");
+                       "narrow the pattern, or raise BPFTRACE_MAX_PROBES (" + std::to_string(kMaxProbes) +
+                           ", as bpftrace's limit)");
   std::deque<ast::AttachPoint>& matches = types.kernelMatches[key];
   std::string kind = probeKindName(ap.kind);
   for (const std::string& name : names) {
@@ -508,6 +509,7 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
   types.command = options.command;
   types.unsafe = options.unsafe;
   types.strLength = options.strLength;
+  types.maxProbes = options.maxProbes;
   if (kernelProbes && options.kernelTypes) {
     types.kernel = options.kernel ? options.kernel : std::make_shared<KernelBtf>(BtfSources{});
     for (const auto& [module, file] : types.kernel->sources().modules) types.kernelModules.push_back(module);

@@ -58,6 +58,7 @@ struct ImportedTypes {
   bool command = false;                                 // -c: cpid has a value
   bool unsafe = false;                                  // --unsafe
   uint32_t strLength = 64;                              // str()'s default size
+  uint32_t maxProbes = 512;                             // a kprobe wildcard's matches at most (BPFTRACE_MAX_PROBES)
 
   // Kernel types (BTF): the signatures of fentry/fexit functions and of
   // rawtracepoints, by kernelProbeKey(); structs the C text and DWARF do not
@@ -110,6 +111,7 @@ struct ImportOptions {
   bool command = false;                  // -c: cpid has a value
   bool unsafe = false;                   // --unsafe: system() and signal() are allowed
   uint32_t strLength = 64;               // str()'s default size (BPFTRACE_STRLEN)
+  uint32_t maxProbes = 512;              // BPFTRACE_MAX_PROBES
 };
 
 // Reads the types the probes need: C definitions and #include (Clang), the
