@@ -322,7 +322,7 @@ struct Run {
     out.notice(n);
   }
 
-  // cat(): at most 10240 bytes of the file (bpftrace's cat_bytes_max).
+  // cat(): at most BPFTRACE_CAT_BYTES_MAX (10240) bytes of the file, as bpftrace.
   void catFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -330,7 +330,7 @@ struct Run {
              {{"file", Value::str(path)}, {"error", Value::str(std::strerror(errno))}});
       return;
     }
-    std::string text(10240, '\0');
+    std::string text(options.catBytes, '\0');
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<size_t>(in.gcount()));
     out.raw("cat", text);
@@ -782,6 +782,7 @@ struct Run {
 
 int runScript(const CompiledScript& script, const RunOptions& options, Output& out, Diagnostics& diags) {
   setDemangling(options.demangle);
+  setUserSymbols(options.userSymbols);
   Run run(script, options, out, diags);
   return run.run();
 }

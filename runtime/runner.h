@@ -27,6 +27,8 @@ struct RunOptions {
   uint32_t mapSize = 4096;             // entries of the user-space maps of afxdp bodies
   AfxdpConfig afxdp;                   // --afxdp-frames, --afxdp-batch, --zerocopy
   bool demangle = true;                // C++ names in stacks and usym() (BPFTRACE_NO_CPP_DEMANGLE)
+  bool userSymbols = true;             // usym() and ustack by name, else addresses (BPFTRACE_NO_USER_SYMBOLS)
+  uint32_t catBytes = 10240;           // cat()'s bytes at most (BPFTRACE_CAT_BYTES_MAX)
   std::optional<uint32_t> eventBytes;  // the event ring buffer's size (BPFTRACE_PERF_RB_PAGES), a power of 2
 };
 

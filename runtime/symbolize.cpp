@@ -96,7 +96,10 @@ const ElfImage& image(const std::string& path) {
   return cache.emplace(path, std::move(img)).first->second;
 }
 
+bool userSymbols = true;
+
 std::string userSymbol(uint64_t pid, uint64_t address, bool withOffset = false, std::string* module = nullptr) {
+  if (!userSymbols) return hex(address);
   // The mapping of the process that holds the address: its file, and where in it.
   std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
   std::string line;
@@ -193,6 +196,7 @@ std::string cgroupPaths(uint64_t id, const std::string& filter) {
 
 void setStackMaps(std::function<int(const std::string&)> mapFd) { stackMapFd = std::move(mapFd); }
 void setDemangling(bool on) { demangling = on; }
+void setUserSymbols(bool on) { userSymbols = on; }
 
 StackValue stackOf(Deferred kind, int64_t id, uint64_t extra) {
   StackValue stack;

@@ -37,5 +37,8 @@ void setStackMaps(std::function<int(const std::string&)> mapFd);
 // C++ names in stacks and usym() demangled (the default), or as the symbol
 // table has them (BPFTRACE_NO_CPP_DEMANGLE=1).
 void setDemangling(bool on);
+// usym() and user stack frames by name (the default), or as addresses
+// (BPFTRACE_NO_USER_SYMBOLS=1).
+void setUserSymbols(bool on);
 
 }  // namespace dptrace

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
       "dptrace"};
   app.footer("Exit status: 0 ok; 1 the script, its arguments or its targets cannot work; 2 a system failure.\n"
              "See dptrace(8) and dptrace-lang(7).");
-  app.set_version_flag("--version", [] { return dptrace::versionText(); }, "Print the version and exit");
+  app.set_version_flag("-V,--version", [] { return dptrace::versionText(); }, "Print the version and exit");
 
   app.add_option("script", o.script, "Script file to run ('-' reads standard input), or the -l pattern");
   app.add_option("args", o.args, "Positional parameters $1, $2, ... of the script (with -e, the words after it)");
@@ -41,6 +41,13 @@ int main(int argc, char** argv) {
   app.add_option("--emit", o.emit, "Print one stage and stop (obj writes the BPF object to -o FILE)")
       ->check(CLI::IsMember({"ast", "typed-ast", "llvm", "asm", "obj"}))
       ->type_name("ast|typed-ast|llvm|asm|obj");
+  app.add_option("--emit-elf", o.emitElf, "Write the BPF object to FILE and stop (bpftrace's; --emit obj -o FILE)")
+      ->type_name("FILE");
+  app.add_flag("-d", o.debug, "Print the AST, the typed AST and the LLVM IR, and stop (-dd: the BPF assembly too), as bpftrace -d");
+  app.add_option("--include", o.includes, "#include FILE before the script's C definitions, as bpftrace --include")
+      ->type_name("FILE")->allow_extra_args(false);
+  app.add_flag("--usdt-file-activation", o.usdtFileActivation,
+               "Accepted for bpftrace's scripts: USDT semaphores are set in every process that maps the binary (-p: in that one)");
   // Repeatable options take one value each time: `--btf-module m=F script.dpt` keeps the script.
   app.add_option("-I", o.includeDirs, "Add DIR to the #include search path")->type_name("DIR")->allow_extra_args(false);
   app.add_option("--btf", o.btf, "Kernel types from this BTF file instead of the running kernel's")
@@ -67,6 +74,14 @@ int main(int argc, char** argv) {
     return status == 0 ? 0 : 1;
   }
   o.formatGiven = app.count("-f") > 0;
+  if (o.emitElf) {
+    if (o.emit && *o.emit != "obj") {
+      std::cerr << "dptrace: error: --emit-elf writes the object: it does not go with --emit " << *o.emit << "\n";
+      return 1;
+    }
+    o.emit = "obj";
+    o.outputFile = o.emitElf;
+  }
   if (o.buffering)  // before anything is written (std::cout writes through stdout's buffer)
     std::setvbuf(stdout, nullptr, *o.buffering == "none" ? _IONBF : *o.buffering == "full" ? _IOFBF : _IOLBF, 0);
   return dptrace::runDptrace(o);

@@ -25,6 +25,12 @@ struct Options {
   bool formatGiven = false;
   std::optional<std::string> outputFile;  // -o
   std::optional<std::string> emit;  // --emit
+  std::optional<std::string> emitElf;  // --emit-elf FILE: as --emit obj -o FILE (bpftrace's)
+  int debug = 0;                    // -d (1), -dd (2): print the stages and stop (bpftrace's dry run)
+  std::vector<std::string> includes;   // --include FILE: #include it before the script's C text
+  bool usdtFileActivation = false;  // --usdt-file-activation: accepted (the kernel activates every process's semaphores)
+  uint32_t catBytes = 10240;        // cat()'s bytes at most: BPFTRACE_CAT_BYTES_MAX
+  bool userSymbols = true;          // usym() and ustack by name: BPFTRACE_NO_USER_SYMBOLS=1 prints addresses
   std::vector<std::string> includeDirs;   // -I
   std::optional<std::string> btf;   // --btf
   std::vector<std::string> btfModules;    // --btf-module NAME=FILE

@@ -295,6 +295,8 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   run.pcapOut = o.pcapOut;
   run.mapSize = o.mapSize.value_or(CodegenOptions().mapSize);
   run.demangle = o.demangle;
+  run.userSymbols = o.userSymbols;
+  run.catBytes = o.catBytes;
   if (o.eventPages) {  // bpftrace's per-CPU pages, as one ring for every CPU (a power of 2)
     uint64_t bytes = uint64_t{*o.eventPages} * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) *
                      static_cast<uint64_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF)));
@@ -360,7 +362,9 @@ std::optional<Options> withEnvironment(const Options& given) {
   auto programs = number("MAX_BPF_PROGS", 1, 1u << 20);
   auto pages = number("PERF_RB_PAGES", 1, 1u << 16);
   auto logSize = number("LOG_SIZE", 128, 1u << 30);
-  if (!strlen || !keys || !probes || !programs || !pages || !logSize) return std::nullopt;
+  auto catBytes = number("CAT_BYTES_MAX", 1, 1u << 30);
+  if (!strlen || !keys || !probes || !programs || !pages || !logSize || !catBytes) return std::nullopt;
+  if (*catBytes) o.catBytes = static_cast<uint32_t>(**catBytes);
   if (*strlen) o.strLength = static_cast<uint32_t>(**strlen);
   if (*keys && !o.mapSize) o.mapSize = static_cast<uint32_t>(**keys);
   if (*probes) o.maxProbes = static_cast<uint32_t>(**probes);
@@ -373,13 +377,14 @@ std::optional<Options> withEnvironment(const Options& given) {
     }
     o.eventPages = static_cast<uint32_t>(**pages);
   }
-  if (auto [value, which] = lookup("NO_CPP_DEMANGLE"); value) {
-    if (std::string(value) != "0" && std::string(value) != "1") {
-      fail(which + "='" + value + "' is not 0 or 1");
-      return std::nullopt;
+  for (auto [name, flag] : {std::pair<const char*, bool*>{"NO_CPP_DEMANGLE", &o.demangle}, {"NO_USER_SYMBOLS", &o.userSymbols}})
+    if (auto [value, which] = lookup(name); value) {
+      if (std::string(value) != "0" && std::string(value) != "1") {
+        fail(which + "='" + value + "' is not 0 or 1");
+        return std::nullopt;
+      }
+      *flag = std::string(value) == "0";
     }
-    o.demangle = std::string(value) == "0";
-  }
   if (auto [value, which] = lookup("BTF"); value && !o.btf) o.btf = value;
   return o;
 }
@@ -419,6 +424,16 @@ int runDptrace(const Options& given) {
   if (o.program && !o.script.empty()) args.insert(args.begin(), o.script);
   ast::Program program = parse(*script, diags, args);
   if (stageFailed("parse")) return kExitScript;
+  // --include FILE: included before the script's own C text (Clang's
+  // -include: the current directory, then -I and dptrace's headers); the
+  // script then has C text, as if it said #include "FILE" itself.
+  std::vector<std::string> includes;
+  for (const std::string& header : o.includes) {
+    std::error_code ec;
+    includes.push_back(std::filesystem::is_regular_file(header, ec) ? std::filesystem::absolute(header).string() : header);
+    program.cDefinitions.insert(program.cDefinitions.begin() + static_cast<long>(includes.size() - 1),
+                                ast::CDefinition{"#include \"" + header + "\"  (--include)", {0, 0}});
+  }
   resolveAttachPoints(program, diags);
   if (!diags.hasErrors()) dropFunctionsLibrariesLack(program, diags);
   if (stageFailed("resolve attach points")) return kExitScript;
@@ -457,10 +472,17 @@ int runDptrace(const Options& given) {
   if (stageFailed("check names")) return kExitScript;
   if (!o.noWarnings) warnUnusedBtfModules(o, program);
   if (o.emit == "ast") return emitTo(o, [&](std::ostream& out) { printAst(program, out); });
+  // -d, -dd: each stage as bpftrace's dry run shows them, on standard output.
+  auto debugStage = [&](const char* title, const std::function<void(std::ostream&)>& print) {
+    std::cout << title << "\n" << std::string(std::strlen(title), '-') << "\n";
+    print(std::cout);
+    std::cout << "\n";
+  };
+  if (o.debug) debugStage("AST after: parse", [&](std::ostream& out) { printAst(program, out); });
   // Before any type is read: the object of an earlier identical run that
   // compiled without warnings (so that none goes unsaid).
   std::string earlyKey;
-  if (!o.emit && typedByBtfOnly(program)) {
+  if (!o.emit && !o.debug && typedByBtfOnly(program)) {
     ImportedTypes none;
     none.kernel = imports.kernel;
     CodegenOptions early;
@@ -482,6 +504,7 @@ int runDptrace(const Options& given) {
   imports.unsafe = o.unsafe;
   imports.strLength = o.strLength;
   imports.maxProbes = o.maxProbes;
+  imports.includes = includes;
   for (const std::string& dir : o.includeDirs) imports.includeDirs.push_back(std::filesystem::absolute(dir).string());
   importTypes(program, imports, diags, imported);
   if (stageFailed("import types")) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
@@ -497,6 +520,7 @@ int runDptrace(const Options& given) {
   typeCheck(program, diags, types);
   if (stageFailed("type check")) return kExitScript;
   if (o.emit == "typed-ast") return emitTo(o, [&](std::ostream& out) { printTypedAst(program, types, out); });
+  if (o.debug) debugStage("AST after: type check", [&](std::ostream& out) { printTypedAst(program, types, out); });
 
   CodegenOptions codegen;
   if (o.mapSize) codegen.mapSize = *o.mapSize;
@@ -509,8 +533,19 @@ int runDptrace(const Options& given) {
     if (auto v = types.maps.find("verdict"); v != types.maps.end())
       diags.error(v->second.firstUse, "@verdict is reserved with --pcap: it counts the verdicts of the replayed packets",
                   "give this map another name");
-  codegen.interfaces = resolveInterfaces(program, codegen.pcap, !o.emit.has_value(), diags);
+  codegen.interfaces = resolveInterfaces(program, codegen.pcap, !o.emit && !o.debug, diags);
   if (stageFailed("resolve interfaces")) return kExitScript;
+  if (o.debug) {  // a dry run: nothing is loaded
+    for (CodegenOutput kind : {CodegenOutput::LlvmIr, CodegenOutput::Assembly}) {
+      if (kind == CodegenOutput::Assembly && o.debug < 2) break;
+      std::ostringstream text;
+      bool ok = compileInModule(program, types, codegen, diags, kind, &text).has_value();
+      if (stageFailed("code generation") || !ok) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
+      debugStage(kind == CodegenOutput::LlvmIr ? "LLVM IR (optimized)" : "BPF assembly",
+                 [&](std::ostream& out) { out << text.str(); });
+    }
+    return std::cout.flush() ? kExitOk : kExitSystem;
+  }
   if (o.emit == "llvm" || o.emit == "asm") {
     CodegenOutput kind = o.emit == "llvm" ? CodegenOutput::LlvmIr : CodegenOutput::Assembly;
     std::ostringstream text;

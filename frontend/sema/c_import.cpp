@@ -21,7 +21,8 @@ std::vector<std::string> stdlibIncludeDirs() {
 
 bool importCDefinitions(const std::string& fileName, const std::string& script,
                         const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
-                        const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error) {
+                        const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error,
+                        const std::vector<std::string>& includes) {
   std::string module = firstExistingPath({"../lib/dptrace/libdptrace_cimport.so", DPTRACE_CIMPORT_INSTALL_PATH,
                                           DPTRACE_CIMPORT_BUILD_PATH});
   if (module.empty()) {
@@ -54,6 +55,7 @@ bool importCDefinitions(const std::string& fileName, const std::string& script,
     else if (request.code[end] == ' ' || request.code[end] == '\n' || request.code[end] == '\r') request.code[end] = ';';
   }
   request.includeDirs = userIncludeDirs;
+  request.includes = includes;
   for (std::string& dir : stdlibIncludeDirs()) request.includeDirs.push_back(std::move(dir));
   request.resourceDir = DPTRACE_CLANG_RESOURCE_DIR;
   // As bpftrace: scripts test BPFTRACE_HAVE_BTF to use the kernel's types

@@ -23,12 +23,14 @@ struct CImportRequest {
   std::vector<std::string> includeDirs;  // searched in this order for #include <...>
   std::string resourceDir;               // Clang's own headers (stddef.h, stdint.h)
   std::vector<std::string> defines;      // predefined macros, NAME or NAME=VALUE
+  std::vector<std::string> includes;     // headers included before the code (--include FILE)
 };
 
 struct CImportMessage {
   bool error = true;
   uint32_t offset = 0;  // in the script: the C text, or the #include that led to the header
   std::string text;     // Clang's message, with "in HEADER:LINE:" when it is in a header
+  bool fromScript = true;  // false: no #include of the script led there (a header of --include)
 };
 
 // A C integer constant as written: its magnitude and sign, so that
@@ -56,7 +58,8 @@ inline constexpr const char* kCImportSymbol = "dptrace_import_c";
 // `error`, when the module cannot be loaded.
 bool importCDefinitions(const std::string& fileName, const std::string& script,
                         const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
-                        const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error);
+                        const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error,
+                        const std::vector<std::string>& includes = {});
 
 // Replaces the identifiers that name C constants (and nothing of the
 // language: builtins and packet views win) with the integers they stand for,

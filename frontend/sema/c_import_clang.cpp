@@ -32,6 +32,7 @@ public:
     info.FormatDiagnostic(text);
     CImportMessage m;
     m.text = text.str().str();
+    m.fromScript = false;
     if (info.hasSourceManager() && info.getLocation().isValid()) {
       const clang::SourceManager& sm = info.getSourceManager();
       clang::SourceLocation loc = sm.getFileLoc(info.getLocation());
@@ -39,11 +40,15 @@ public:
       while (inScript.isValid() && sm.getFileID(inScript) != sm.getMainFileID())
         inScript = sm.getIncludeLoc(sm.getFileID(inScript));
       if (inScript.isValid()) {
+        m.fromScript = true;
         m.offset = sm.getFileOffset(inScript);
         if (inScript != loc) {
           clang::PresumedLoc p = sm.getPresumedLoc(loc);
           m.text = "in " + std::string(p.getFilename()) + ":" + std::to_string(p.getLine()) + ": " + m.text;
         }
+      } else if (clang::PresumedLoc p = sm.getPresumedLoc(loc);
+                 p.isValid() && std::string(p.getFilename()) != "<built-in>") {  // in a header of --include
+        m.text = "in " + std::string(p.getFilename()) + ":" + std::to_string(p.getLine()) + ": " + m.text;
       }
     }
     result_.messages.push_back(std::move(m));
@@ -195,6 +200,10 @@ extern "C" __attribute__((visibility("default"))) void dptrace_import_c(const dp
   const char* prelude = "dptrace-prelude.h";
   args.push_back("-include");
   args.push_back(prelude);
+  for (const std::string& header : request.includes) {
+    args.push_back("-include");
+    args.push_back(header);
+  }
   clang::tooling::FileContentMappings files = {
       {prelude,
        "#include <stdint.h>\n#include <stdbool.h>\n"

@@ -131,7 +131,7 @@ void importC(const ast::Program& program, const ImportOptions& options, Diagnost
   CImportResult result;
   std::string error;
   const SourceFile& file = diags.file();
-  if (!importCDefinitions(file.name(), file.text(), ranges, options.includeDirs, result, error)) {
+  if (!importCDefinitions(file.name(), file.text(), ranges, options.includeDirs, result, error, options.includes)) {
     diags.systemError(program.cDefinitions.front().range, error, "reinstall dptrace (cmake --install)");
     return;
   }
@@ -146,7 +146,9 @@ void importC(const ast::Program& program, const ImportOptions& options, Diagnost
       for (const std::string& dir : stdlibIncludeDirs()) hint += " " + dir;
       hint += "; add a directory with -I DIR";
     }
-    if (m.error) diags.error(at, "C: " + m.text, hint);
+    // About a header of --include (no place in the script led to it).
+    if (m.error && !m.fromScript && !options.includes.empty()) diags.errorUnlocated("--include: C: " + m.text, hint);
+    else if (m.error) diags.error(at, "C: " + m.text, hint);
   }
   types.structs.merge(result.structs);
   types.enums.merge(result.enums);

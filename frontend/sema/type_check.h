@@ -112,6 +112,7 @@ struct ImportOptions {
   bool unsafe = false;                   // --unsafe: system() and signal() are allowed
   uint32_t strLength = 64;               // str()'s default size (BPFTRACE_STRLEN)
   uint32_t maxProbes = 512;              // BPFTRACE_MAX_PROBES
+  std::vector<std::string> includes;     // --include FILE: headers before the script's C text
 };
 
 // Reads the types the probes need: C definitions and #include (Clang), the
