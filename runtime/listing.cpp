@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <net/if.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -217,6 +218,33 @@ size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& ker
 
 }  // namespace
 
+// kprobe:FUNC and kretprobe:FUNC (kprobe:MODULE:FUNC for a module's): the
+// kernel's text symbols of /proc/kallsyms, the set kprobe wildcards match.
+// A kernel without kprobes has the functions but cannot attach to them: said
+// after the list.
+size_t listKprobes(const std::string& pattern, std::ostream& out, std::ostream& err) {
+  std::string kind = pattern.substr(0, pattern.find(':'));
+  std::set<std::string> probes;
+  std::ifstream in("/proc/kallsyms");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string address, type, name, module;
+    fields >> address >> type >> name >> module;
+    if ((type != "t" && type != "T") || name.rfind("__pfx_", 0) == 0) continue;
+    if (module == "[bpf]" || module.rfind("[__builtin", 0) == 0) continue;  // BPF programs, ftrace trampolines
+    std::string probe = kind + ":" + (module.size() > 2 ? module.substr(1, module.size() - 2) + ":" : "") + name;
+    if (matches(pattern, probe)) probes.insert(probe);
+  }
+  for (const std::string& p : probes) out << p << "\n";
+  bool attachable = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0 ||
+                    access("/sys/kernel/tracing/kprobe_events", F_OK) == 0 ||
+                    access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0;
+  if (!probes.empty() && !attachable)
+    err << "dptrace: note: this kernel has no kprobes (CONFIG_KPROBE_EVENTS): these functions cannot be attached "
+           "here; fentry:/fexit: reach them where the kernel has BPF trampolines\n";
+  return probes.size();
+}
+
 int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostream& out, std::ostream& err) {
   // 'k:*socket*,tracepoint:syscalls:*' lists each pattern, as bpftrace does.
   if (pattern.find(',') != std::string::npos) {
@@ -238,6 +266,8 @@ int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostrea
     if (const ProviderInfo* p = findProvider(pattern.substr(0, colon))) pattern = p->name + pattern.substr(colon);
   if (pattern.rfind("uprobe:", 0) == 0 || pattern.rfind("uretprobe:", 0) == 0) {
     n = listUprobes(pattern, verbose, out, err);
+  } else if (pattern.rfind("kprobe:", 0) == 0 || pattern.rfind("kretprobe:", 0) == 0) {
+    n = listKprobes(pattern, out, err);
   } else if (pattern.rfind("usdt:", 0) == 0) {
     n = listUsdt(pattern, verbose, out, err);
     if (n == kAlreadySaid) return 1;

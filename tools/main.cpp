@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("script", o.script, "Script file to run ('-' reads standard input), or the -l pattern");
   app.add_option("args", o.args, "Positional parameters $1, $2, ... of the script (with -e, the words after it)");
   app.add_option("-e", o.program, "Run this program text")->type_name("PROGRAM");
-  app.add_flag("-l", o.list, "List probes: tracepoints and xdp interfaces; 'uprobe:BIN:*'; 'fentry:*'; 'rawtracepoint:*'");
+  app.add_flag("-l", o.list, "List probes: tracepoints and xdp interfaces; 'uprobe:BIN:*'; 'fentry:*'; 'rawtracepoint:*'; 'kprobe:*'");
   app.add_flag("-k", o.helperChecks,
                "Report failed map updates and deletes (-kk: failed memory reads too), as bpftrace -k and -kk");
   app.add_flag("-q", o.quiet, "Quiet: no \"Attaching N probes...\" line (as bpftrace -q)");
