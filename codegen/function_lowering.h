@@ -167,19 +167,27 @@ private:
   // memset and memcpy in pieces the BPF back end expands inline.
   void zeroBytes(Value* p, uint32_t n);
   void copyBytes(Value* dst, Value* src, uint32_t n);
+  bool inHeap(Value* p) const;
 
   // ---- the heap: what the 512-byte stack has no room for (large strings,
   // tuples, records; variables that do not fit beside the arena) lives in
-  // this function's element of a one-element per-CPU array, found once at
-  // the entry (as bpftrace's scratch maps). Variables first, then the
-  // statement's part. Host code (afxdp bodies) has no such limit.
+  // this function's element of a one-element per-CPU array, looked up once
+  // where the body starts (as bpftrace's scratch maps). Variables first,
+  // then the statement's part. Every address in it is made from the
+  // element's address loaded (volatile) from a stack slot where it is used:
+  // no heap address lives across statements, to be spilled. Host code
+  // (afxdp bodies) has no such limit.
   Value* heapSlot(uint32_t size);
-  Value* heapBase();
+  Value* heapAt(uint32_t offset);
+  // Where the heap is looked up: here (the body's start, after the filters
+  // that end most calls), else at the entry.
+  void markHeapStart();
   // A variable's storage: on the stack, or in the heap if allocateVariables put it there.
-  Value* variableStorage(const ast::Probe* probe, const std::string& name, const Type& type);
-  // Ends the entry block: to `body`, or, with a heap, to `body` once it is found.
+  Value* variableStorage(const ast::Probe* probe, const std::string& name, const Type& type, int64_t& heapOffset);
+  // Ends the entry block: to `body`; with a heap, its lookup where it starts.
   void endEntry(BasicBlock* body);
-  Value* heap_ = nullptr;                        // null until first needed
+  Value* heapSlot_ = nullptr;                    // the stack slot of the element's address; null: no heap
+  BasicBlock* heapStart_ = nullptr;              // its lookup goes before this block's terminator
   llvm::GlobalVariable* heapStandIn_ = nullptr;  // the map, until its size is known
   uint32_t heapVariables_ = 0;                   // bytes of variables at its start
   uint32_t heapVariablesUsed_ = 0;
@@ -273,9 +281,11 @@ private:
   void block(const ast::Block& b);
 
   struct VariableSlot {
-    Value* storage;
+    Value* storage;  // null for one in the heap
     Type type;
+    int64_t heapOffset = -1;
   };
+  Value* variablePointer(const VariableSlot& v) { return v.storage ? v.storage : heapAt(static_cast<uint32_t>(v.heapOffset)); }
 
   void allocateVariables(const std::vector<const ast::Probe*>& probes);
 

@@ -95,7 +95,7 @@ Val FunctionLowering::increment(const ast::Unary& u) {
 Val FunctionLowering::variableAddress(const ast::Variable& v) {
   if (auto set = variableSet_.find(v.name); set != variableSet_.end())
     requirePresent(b_.CreateICmpNE(b_.CreateLoad(b_.getInt8Ty(), set->second), b_.getInt8(0)));
-  return {variables_.at(v.name).storage, true};
+  return {variablePointer(variables_.at(v.name)), true};
 }
 
 Val FunctionLowering::binary(const ast::Binary& e) {

@@ -59,16 +59,21 @@ void FunctionLowering::allocateVariables(const std::vector<const ast::Probe*>& p
       variableBytes -= size;
     }
   }
+  if (heapVariables_ > kHeapBytes)
+    m_.diags().error(probes.front()->range, "the variables of this probe take " + std::to_string(heapVariables_ + variableBytes) +
+                                                " bytes, more than the " + std::to_string(kHeapBytes) + " it can hold",
+                     "use fewer or shorter string variables (str(p, 32)), or split the work between probes");
   arenaSize_ = heapFirst || variableBytes + reserved + 64 > kStackBytes ? 64 : kStackBytes - reserved - variableBytes;
   arena_ = entryAlloca(arenaSize_);
 }
 
-Value* FunctionLowering::variableStorage(const ast::Probe* probe, const std::string& name, const Type& type) {
+Value* FunctionLowering::variableStorage(const ast::Probe* probe, const std::string& name, const Type& type,
+                                         int64_t& heapOffset) {
   uint32_t size = std::max<uint32_t>(8, slotSize(type));
   if (!heapVariableNames_.count({probe, name})) return entryAlloca(size);
-  Value* p = offset(heapBase(), heapVariablesUsed_);
+  heapOffset = heapVariablesUsed_;
   heapVariablesUsed_ += size;
-  return p;
+  return nullptr;
 }
 
 // The entry block (allocas only) and the body block it branches to, with the
@@ -81,7 +86,15 @@ BasicBlock* FunctionLowering::beginProbeFunction() {
   VariableSizes sizes(m_.types());
   sizes.visit(probe_->body);
   if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
-  for (auto& [name, type] : sizes.largest) variables_[name] = {variableStorage(probe_, name, type), type};
+  // Each call's variables start zeroed, as bpftrace's: one that a branch did
+  // not set reads empty, never what an earlier call left (LLVM drops the
+  // stores a first assignment overwrites; the heap's are zeroed at its lookup).
+  for (auto& [name, type] : sizes.largest) {
+    int64_t heapOffset = -1;
+    Value* storage = variableStorage(probe_, name, type, heapOffset);
+    variables_[name] = {storage, type, heapOffset};
+    if (storage) zeroBytes(storage, std::max<uint32_t>(8, slotSize(type)));
+  }
   return body;
 }
 
@@ -92,37 +105,55 @@ void FunctionLowering::endProbeFunction(BasicBlock* body) {
 
 void FunctionLowering::endEntry(BasicBlock* body) {
   b_.SetInsertPoint(entry_);
-  if (heap_ == nullptr) {
-    b_.CreateBr(body);
-    return;
-  }
-  // (a one-element array is never missing, but the verifier wants the test)
+  b_.CreateBr(body);
+  if (heapSlot_ == nullptr) return;
+  // The lookup, where the body starts; its variables zeroed (an element
+  // keeps what the last call left: a variable one branch sets reads empty
+  // in the other, as on the stack). A one-element array is never missing,
+  // but the verifier wants the test.
+  BasicBlock* at = heapStart_ ? heapStart_ : entry_;
+  BasicBlock* rest = at->getTerminator()->getSuccessor(0);
+  at->getTerminator()->eraseFromParent();
+  b_.SetInsertPoint(at);
+  Value* key = entryAlloca(8);
+  b_.CreateAlignedStore(b_.getInt64(0), key, llvm::Align(8));
+  Value* element = call(Helper::MapLookupElem, ptr(), {heapStandIn_, key});
+  b_.CreateAlignedStore(element, heapSlot_, llvm::Align(8));
   BasicBlock* none = BasicBlock::Create(ctx_, "no_heap", fn_);
-  b_.CreateCondBr(b_.CreateIsNull(heap_), none, body);
+  BasicBlock* found = BasicBlock::Create(ctx_, "heap", fn_);
+  b_.CreateCondBr(b_.CreateIsNull(element), none, found);
   b_.SetInsertPoint(none);
-  llvm::Type* ret = fn_->getReturnType();
-  b_.CreateRet(llvm::ConstantInt::get(ret, packet_ ? kXdpPass : 0));
-  uint32_t size = std::max<uint32_t>(8, heapVariables_ + heapPeak_);
-  llvm::GlobalVariable* map = m_.heap(size);
-  heapStandIn_->replaceAllUsesWith(map);
-  heapStandIn_->eraseFromParent();
+  b_.CreateRet(llvm::ConstantInt::get(fn_->getReturnType(), packet_ ? kXdpPass : 0));
+  b_.SetInsertPoint(found);
+  if (heapVariables_) zeroBytes(element, heapVariables_);
+  b_.CreateBr(rest);
+  m_.requestHeap(fn_->getName().str(), heapStandIn_, std::max<uint32_t>(8, heapVariables_ + heapPeak_));
   heapStandIn_ = nullptr;
 }
 
-Value* FunctionLowering::heapBase() {
-  if (heap_) return heap_;
-  heapStandIn_ = new llvm::GlobalVariable(m_.module(), b_.getInt8Ty(), false, llvm::GlobalValue::ExternalLinkage,
-                                          nullptr, "heap.standin");
-  Value* key = entryAlloca(8);
-  llvm::IRBuilderBase::InsertPointGuard guard(b_);
-  b_.SetInsertPoint(entry_);
-  b_.CreateAlignedStore(b_.getInt64(0), key, llvm::Align(8));
-  heap_ = call(Helper::MapLookupElem, ptr(), {heapStandIn_, key});
-  return heap_;
+void FunctionLowering::markHeapStart() {
+  if (m_.host()) return;
+  heapStart_ = BasicBlock::Create(ctx_, "heap_lookup", fn_);
+  BasicBlock* rest = BasicBlock::Create(ctx_, "body_start", fn_);
+  b_.CreateBr(heapStart_);
+  b_.SetInsertPoint(heapStart_);
+  b_.CreateBr(rest);
+  b_.SetInsertPoint(rest);
+}
+
+Value* FunctionLowering::heapAt(uint32_t off) {
+  if (heapSlot_ == nullptr) {
+    heapStandIn_ = new llvm::GlobalVariable(m_.module(), b_.getInt8Ty(), false, llvm::GlobalValue::ExternalLinkage,
+                                            nullptr, "heap.standin");
+    heapSlot_ = entryAlloca(8);
+  }
+  auto* base = b_.CreateAlignedLoad(ptr(), heapSlot_, llvm::Align(8));
+  base->setVolatile(true);
+  return offset(base, off);
 }
 
 Value* FunctionLowering::heapSlot(uint32_t size) {
-  Value* p = offset(heapBase(), heapVariables_ + heapUsed_);
+  Value* p = heapAt(heapVariables_ + heapUsed_);
   heapUsed_ += size;
   heapPeak_ = std::max(heapPeak_, heapUsed_);
   return p;
@@ -245,6 +276,7 @@ bool FunctionLowering::userPrologue() {
 
 // The predicate, then the block, then a return.
 void FunctionLowering::lowerBody() {
+  markHeapStart();
   if (probe_->predicate) {
     at(probe_->predicate->range);
     statementRange_ = probe_->predicate->range;
@@ -298,6 +330,7 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
   allocateVariables(probes);
   at(blocks.front().probe->range);
   parsePacket();
+  markHeapStart();
   for (size_t i = 0; i < blocks.size(); ++i) {
     probe_ = blocks[i].probe;
     ap_ = blocks[i].ap;
@@ -310,7 +343,9 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
     if (probe_->predicate) sizes.visitExpr(*probe_->predicate);
     at(probe_->range);
     for (auto& [name, type] : sizes.largest) {
-      variables_[name] = {variableStorage(probe_, name, type), type};
+      int64_t heapOffset = -1;
+      Value* storage = variableStorage(probe_, name, type, heapOffset);
+      variables_[name] = {storage, type, heapOffset};
       llvm::IRBuilder<> entry(entry_, entry_->begin());
       auto* flag = entry.CreateAlloca(b_.getInt8Ty());
       variableSet_[name] = flag;
@@ -395,18 +430,29 @@ Value* FunctionLowering::zeroedBuffer(uint32_t size) {
 // refuses a larger one (there is no library to call).
 constexpr uint32_t kInlineBytes = 512;
 
-// (LLVM merges adjacent memsets into one: those of the heap, where buffers
-// of many hundreds of bytes lie side by side, are volatile to stay apart.)
+// Is p an address in the heap (made from its element's address, heapAt())?
+bool FunctionLowering::inHeap(Value* p) const {
+  auto* load = llvm::dyn_cast<llvm::LoadInst>(p->stripInBoundsConstantOffsets());
+  return heapSlot_ && load && load->getPointerOperand() == heapSlot_;
+}
+
+// LLVM merges adjacent memsets into one: those of the heap, where buffers of
+// many hundreds of bytes lie side by side, are volatile to stay apart.
 void FunctionLowering::zeroBytes(Value* p, uint32_t n) {
-  bool apart = n > kInlineBytes || (heap_ != nullptr && p->stripInBoundsConstantOffsets() == heap_);
+  bool apart = n > kInlineBytes || inHeap(p);
   for (uint32_t done = 0; done < n; done += kInlineBytes)
     b_.CreateMemSet(offset(p, done), b_.getInt8(0), std::min(kInlineBytes, n - done), llvm::MaybeAlign(8), apart);
 }
 
+// A copy from or to the heap goes 32 bytes at a time (volatile, so that they
+// stay apart): the back end loads a whole piece before it stores it, and a
+// piece of hundreds of bytes would spill to the stack the heap relieves.
 void FunctionLowering::copyBytes(Value* dst, Value* src, uint32_t n) {
-  for (uint32_t done = 0; done < n; done += kInlineBytes)
+  bool heap = inHeap(dst) || inHeap(src);
+  uint32_t piece = heap ? 32 : kInlineBytes;
+  for (uint32_t done = 0; done < n; done += piece)
     b_.CreateMemCpy(offset(dst, done), llvm::MaybeAlign(8), offset(src, done), llvm::MaybeAlign(8),
-                    std::min(kInlineBytes, n - done));
+                    std::min(piece, n - done), heap || n > kInlineBytes);
 }
 
 Value* FunctionLowering::call(Helper h, llvm::Type* ret, std::vector<Value*> args) {
@@ -440,8 +486,11 @@ void FunctionLowering::storeSlot(Value* base, uint32_t off, const Val& v, const 
     b_.CreateAlignedStore(normalize(v.v, to), dst, llvm::Align(8));
     return;
   }
+  // A shorter value into a larger slot (a string into a wider variable): the
+  // rest zeroed, so that no byte of an earlier value stays behind it.
   uint32_t n = std::min(slotSize(from), slotSize(to));
   copyBytes(dst, v.v, n);
+  if (slotSize(to) > n) zeroBytes(offset(dst, n), slotSize(to) - n);
 }
 
 Val FunctionLowering::loadSlot(Value* base, uint32_t off, const Type& t) {

@@ -9,7 +9,7 @@ void FunctionLowering::storeTo(const ast::Expr& target, const Val& v, const Type
   if (target.kind == ast::ExprKind::Variable) {
     const std::string& name = static_cast<const ast::Variable&>(target).name;
     const auto& var = variables_.at(name);
-    storeSlot(var.storage, 0, v, from, var.type);
+    storeSlot(variablePointer(var), 0, v, from, var.type);
     if (auto set = variableSet_.find(name); set != variableSet_.end()) b_.CreateStore(b_.getInt8(1), set->second);
     return;
   }

@@ -9,6 +9,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "codegen.h"
@@ -127,9 +128,12 @@ public:
   // for 127, "stacks_N" for kstack(N): a shorter stack is its own key), made
   // at its first use.
   llvm::GlobalVariable* stacks(uint32_t frames);
-  // A function's heap of `bytes` (see FunctionLowering::heapBase): a new
-  // one-element per-CPU array each time, "heap_N".
-  llvm::GlobalVariable* heap(uint32_t bytes);
+  // A function's heap of `bytes` (FunctionLowering::heapAt), through the
+  // stand-in its code names until every function is lowered. The blocks of
+  // one syscall dispatch program share one.
+  void requestHeap(const std::string& function, llvm::GlobalVariable* standIn, uint32_t bytes);
+  // The functions that use a heap (compileScript lowers them again heap-first).
+  const std::set<std::string>& heapUsers() const { return heapUsers_; }
   llvm::GlobalVariable* loopCap() { return loopCap_; }  // host code: loops cut short
   llvm::GlobalVariable* queues();   // DPDK burst probes: queue pointer -> port and queue (made at first use)
   llvm::GlobalVariable* skipped();  // counters of calls a uprobe skipped (CompiledScript::skippedMap)
@@ -192,7 +196,14 @@ private:
   llvm::GlobalVariable* skipped_ = nullptr;
   llvm::GlobalVariable* exited_ = nullptr;
   std::map<uint32_t, llvm::GlobalVariable*> stacks_;
-  uint32_t heaps_ = 0;
+  struct Heap {
+    std::vector<llvm::GlobalVariable*> standIns;
+    uint32_t bytes = 0;
+  };
+  std::map<std::string, Heap> heaps_;  // by function, or by dispatch program
+  std::string heapGroup_;
+  std::set<std::string> heapUsers_;
+  void finishHeaps();
   CompiledScript info_;
 };
 

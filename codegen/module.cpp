@@ -374,8 +374,24 @@ llvm::GlobalVariable* ModuleLowering::stacks(uint32_t frames) {
   return map;
 }
 
-llvm::GlobalVariable* ModuleLowering::heap(uint32_t bytes) {
-  return mapDefinition("heap_" + std::to_string(heaps_++), kMapPercpuArray, 1, 4, bytes);
+void ModuleLowering::requestHeap(const std::string& function, llvm::GlobalVariable* standIn, uint32_t bytes) {
+  Heap& h = heaps_[heapGroup_.empty() ? function : heapGroup_];
+  h.standIns.push_back(standIn);
+  h.bytes = std::max(h.bytes, bytes);
+  heapUsers_.insert(function);
+}
+
+// Each heap a one-element per-CPU array "heap_N", as large as its largest user.
+void ModuleLowering::finishHeaps() {
+  size_t n = 0;
+  for (auto& [group, h] : heaps_) {
+    llvm::GlobalVariable* map = mapDefinition("heap_" + std::to_string(n++), kMapPercpuArray, 1, 4, h.bytes);
+    for (llvm::GlobalVariable* standIn : h.standIns) {
+      standIn->replaceAllUsesWith(map);
+      standIn->eraseFromParent();
+    }
+  }
+  heaps_.clear();
 }
 
 llvm::GlobalVariable* ModuleLowering::queues() {
@@ -457,11 +473,13 @@ void ModuleLowering::lowerTracepoints(const ast::Probe& probe, const ast::Attach
       std::string name = programName(ap, n++);
       std::string section = isEnter ? "raw_tp/sys_enter" : "raw_tp/sys_exit";
       std::vector<llvm::Function*> blocks;
+      heapGroup_ = name;  // one call of them at a time: they share one heap (a program takes at most 64 maps)
       for (const SyscallCase& c : cases) {
         llvm::Function* block = probeFunction(probe, name + "_" + c.ap->function, "");
         lowerFunction(*this, probe, *c.ap, c.raw, "", block, /*filtered=*/true);
         blocks.push_back(block);
       }
+      heapGroup_.clear();
       llvm::Function* fn = probeFunction(probe, name, section);
       lowerSyscallDispatch(*this, probe, cases, blocks, fn);
       ProgramInfo info;
@@ -616,6 +634,7 @@ bool ModuleLowering::lower() {
       }
       lowerUserProbe(probe, ap, target->second, n);
     }
+  finishHeaps();
   core_->finalize();
   di_->finalize();
   return diags_.errorCount() == errorsBefore;
@@ -728,21 +747,34 @@ std::optional<CompiledScript> compileScript(const ast::Program& program, const T
     diags.error({0, 0}, "internal error: no BPF target in this LLVM: " + error);
     return std::nullopt;
   }
-  // A function the back end finds over the stack limit (its temporaries and
-  // what LLVM spills beside them) is compiled once more with its
-  // temporaries in the heap; a second time over is an error.
+  // A function that needs the heap is lowered again with its variables and
+  // temporaries there (all but the smallest), so that what stays on its stack
+  // leaves LLVM room to spill. Should the back end still find a function over
+  // the stack, it is lowered heap-first too and the module compiled once
+  // more -- unless the module reads kernel structs: LLVM's BPF struct-access
+  // pass keeps the globals of the module it ran on (a static map), and a
+  // second such module in one process would meet them freed.
   CodegenOptions retry = options;
   std::unique_ptr<ModuleLowering> lowering;
   CompiledScript info;
   for (int attempt = 0;; ++attempt) {
     lowering = std::make_unique<ModuleLowering>(program, types, retry, diags);
     if (!lowering->lower()) return std::nullopt;
+    const std::set<std::string>& users = lowering->heapUsers();
+    if (attempt == 0 && !std::includes(retry.heapArenas.begin(), retry.heapArenas.end(), users.begin(), users.end())) {
+      retry.heapArenas.insert(users.begin(), users.end());
+      continue;  // nothing was emitted yet
+    }
     info = lowering->info();
+    bool structReads = false;
+    for (const llvm::Function& f : lowering->module())
+      structReads |= f.isDeclaration() && f.getName().starts_with("llvm.preserve.");
     std::set<std::string> overStack;
-    bool last = attempt > 0 || output == CodegenOutput::LlvmIr;
+    bool last = attempt > 1 || structReads || output == CodegenOutput::LlvmIr;
     if (emitModule(*lowering, *tm, "bpfel", output, text, &info.object, diags, last ? nullptr : &overStack)) break;
     if (overStack.empty() || diags.errorCount() > 0) return std::nullopt;
     retry.heapArenas.insert(overStack.begin(), overStack.end());
+    attempt = 1;
   }
   if (info.afxdp.empty()) return info;
 

@@ -8,6 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <ostream>
 #include <set>
@@ -218,6 +222,73 @@ size_t listKernelProbes(const std::string& pattern, bool verbose, KernelBtf& ker
 
 }  // namespace
 
+// 'struct path', 'union *', 'enum sock_type': the kernel's named types of
+// that kind from BTF (vmlinux's, or --btf's), sorted, as bpftrace lists
+// them; -v prints each definition as libbpf's btf_dump writes it (the types
+// it needs by value come first in its output and are left out here).
+size_t listTypes(const std::string& pattern, bool verbose, KernelBtf& kernel, std::ostream& out, std::ostream& err) {
+  std::string error;
+  const struct btf* types = kernel.types("", error);
+  if (!types) {
+    err << "dptrace: error: " << error << "\n";
+    return kAlreadySaid;
+  }
+  std::map<std::string, uint32_t> named;  // "struct path" -> its id
+  for (uint32_t id = 1; id < btf__type_cnt(types); ++id) {
+    const btf_type* t = btf__type_by_id(types, id);
+    const char* kind = btf_is_struct(t) ? "struct" : btf_is_union(t) ? "union" : btf_is_any_enum(t) ? "enum" : nullptr;
+    std::string name = btf__name_by_offset(types, t->name_off);
+    if (kind && !name.empty() && wildcardMatch(pattern, std::string(kind) + " " + name))
+      named.emplace(std::string(kind) + " " + name, id);
+  }
+  auto print = [](void* ctx, const char* format, va_list args) {
+    va_list again;
+    va_copy(again, args);
+    int size = std::vsnprintf(nullptr, 0, format, again);
+    va_end(again);
+    std::string piece(static_cast<size_t>(std::max(size, 0)) + 1, '\0');
+    std::vsnprintf(piece.data(), piece.size(), format, args);
+    piece.pop_back();
+    *static_cast<std::string*>(ctx) += piece;
+  };
+  if (!verbose) {
+    for (const auto& [name, id] : named) out << name << "\n";
+    return named.size();
+  }
+  // One dump for all: a type another one needed by value is written once,
+  // where it was first needed; each definition is found by its first line.
+  std::string text;
+  btf_dump* dump = btf_dump__new(types, print, &text, nullptr);
+  for (const auto& [name, id] : named)
+    if (!dump || btf_dump__dump_type(dump, id) != 0) {
+      err << "dptrace: error: cannot print " << name << " from BTF: " << std::strerror(errno) << "\n";
+      btf_dump__free(dump);
+      return kAlreadySaid;
+    }
+  btf_dump__free(dump);
+  std::map<std::string, size_t> starts;  // "struct path" -> where its definition begins
+  for (size_t line = 0; line < text.size();) {
+    size_t end = text.find('\n', line);
+    if (end == std::string::npos) end = text.size();
+    size_t brace = text.find(" {", line);
+    if (brace != std::string::npos && (brace + 2 == end || text.compare(brace, end - brace, " {};") == 0))
+      starts.emplace(text.substr(line, brace - line), line);  // (an empty struct: "struct x {};")
+    line = end + 1;
+  }
+  for (const auto& [name, id] : named) {
+    auto at = starts.find(name);
+    if (at == starts.end()) continue;
+    // It ends at the first line that starts with '}' ("};", "} __attribute__((packed));").
+    size_t end = text.find('\n', at->second);
+    if (text.compare(end - 3, 3, "{};") != 0) {
+      end = text.find("\n}", at->second);
+      end = end == std::string::npos ? text.size() : text.find('\n', end + 1);
+    }
+    out << text.substr(at->second, end == std::string::npos ? std::string::npos : end + 1 - at->second) << "\n";
+  }
+  return named.size();
+}
+
 // kprobe:FUNC and kretprobe:FUNC (kprobe:MODULE:FUNC for a module's): the
 // kernel's text symbols of /proc/kallsyms, the set kprobe wildcards match.
 // A kernel without kprobes has the functions but cannot attach to them: said
@@ -266,6 +337,9 @@ int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostrea
     if (const ProviderInfo* p = findProvider(pattern.substr(0, colon))) pattern = p->name + pattern.substr(colon);
   if (pattern.rfind("uprobe:", 0) == 0 || pattern.rfind("uretprobe:", 0) == 0) {
     n = listUprobes(pattern, verbose, out, err);
+  } else if (pattern.rfind("struct ", 0) == 0 || pattern.rfind("union ", 0) == 0 || pattern.rfind("enum ", 0) == 0) {
+    n = listTypes(pattern, verbose, kernel, out, err);
+    if (n == kAlreadySaid) return 1;
   } else if (pattern.rfind("kprobe:", 0) == 0 || pattern.rfind("kretprobe:", 0) == 0) {
     n = listKprobes(pattern, out, err);
   } else if (pattern.rfind("usdt:", 0) == 0) {

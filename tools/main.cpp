@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("script", o.script, "Script file to run ('-' reads standard input), or the -l pattern");
   app.add_option("args", o.args, "Positional parameters $1, $2, ... of the script (with -e, the words after it)");
   app.add_option("-e", o.program, "Run this program text")->type_name("PROGRAM");
-  app.add_flag("-l", o.list, "List probes: tracepoints and xdp interfaces; 'uprobe:BIN:*'; 'fentry:*'; 'rawtracepoint:*'; 'kprobe:*'");
+  app.add_flag("-l", o.list, "List probes: tracepoints and xdp interfaces; 'uprobe:BIN:*'; 'fentry:*'; 'rawtracepoint:*'; 'kprobe:*'; 'struct NAME'");
   app.add_flag("-k", o.helperChecks,
                "Report failed map updates and deletes (-kk: failed memory reads too), as bpftrace -k and -kk");
   app.add_flag("-q", o.quiet, "Quiet: no \"Attaching N probes...\" line (as bpftrace -q)");
@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   app.add_flag("-d", o.debug, "Print the AST, the typed AST and the LLVM IR, and stop (-dd: the BPF assembly too), as bpftrace -d");
   app.add_option("--include", o.includes, "#include FILE before the script's C definitions, as bpftrace --include")
       ->type_name("FILE")->allow_extra_args(false);
+  app.add_flag("-b", o.forceBtf, "Accepted for bpftrace's scripts: kernel types always come from BTF where the kernel has it");
   app.add_flag("--usdt-file-activation", o.usdtFileActivation,
                "Accepted for bpftrace's scripts: USDT semaphores are set in every process that maps the binary (-p: in that one)");
   // Repeatable options take one value each time: `--btf-module m=F script.dpt` keeps the script.

@@ -28,6 +28,7 @@ struct Options {
   std::optional<std::string> emitElf;  // --emit-elf FILE: as --emit obj -o FILE (bpftrace's)
   int debug = 0;                    // -d (1), -dd (2): print the stages and stop (bpftrace's dry run)
   std::vector<std::string> includes;   // --include FILE: #include it before the script's C text
+  bool forceBtf = false;            // -b: accepted (kernel types come from BTF whenever the kernel has it)
   bool usdtFileActivation = false;  // --usdt-file-activation: accepted (the kernel activates every process's semaphores)
   uint32_t catBytes = 10240;        // cat()'s bytes at most: BPFTRACE_CAT_BYTES_MAX
   bool userSymbols = true;          // usym() and ustack by name: BPFTRACE_NO_USER_SYMBOLS=1 prints addresses

@@ -152,7 +152,9 @@ def lab_live(n):
             def kernel_replies():
                 out = net.run("B", "cat", "/proc/net/snmp6").stdout
                 return int(re.search(r"Icmp6OutEchoReplies\s+(\d+)", out).group(1))
-            net.run("A", "ping", "-6", "-c", "1", "-W", "2", "fc61::2")  # neighbours resolved
+            for _ in range(3):  # neighbours resolved (a loaded machine may take a first try for it)
+                if net.run("A", "ping", "-6", "-c", "1", "-W", "2", "fc61::2", check=False).returncode == 0:
+                    break
             before = kernel_replies()
             proc = net.dptrace(lab_script(net))
             print("v6:", ping(net, "A", "fc61::2", 10, v6=True))
