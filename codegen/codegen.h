@@ -29,7 +29,11 @@ struct CodegenOptions {
   std::set<std::string> heapArenas;
 };
 
-enum class CodegenOutput { Object, LlvmIr, Assembly };
+// IrAndAssembly (-dd): the optimised IR, kAssemblyFollows, then the assembly
+// of that same module (LLVM's BPF struct-access pass cannot run on a second
+// module in one process: see compileScript).
+enum class CodegenOutput { Object, LlvmIr, Assembly, IrAndAssembly };
+inline constexpr const char* kAssemblyFollows = "\n; ---- the BPF assembly of this IR\n";
 
 // Compiles the checked program. For LlvmIr and Assembly the text is written
 // to `text`; for Object, CompiledScript::object holds the ELF. Constructs the

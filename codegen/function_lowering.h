@@ -181,7 +181,7 @@ private:
   Value* heapAt(uint32_t offset);
   // Where the heap is looked up: here (the body's start, after the filters
   // that end most calls), else at the entry.
-  void markHeapStart();
+  BasicBlock* markHeapStart();
   // A variable's storage: on the stack, or in the heap if allocateVariables put it there.
   Value* variableStorage(const ast::Probe* probe, const std::string& name, const Type& type, int64_t& heapOffset);
   // Ends the entry block: to `body`; with a heap, its lookup where it starts.

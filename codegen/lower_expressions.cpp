@@ -218,6 +218,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
     if (src.buffer) {
       Value* buf = zeroedBuffer(slotSize(t));
       storeSlot(buf, 0, src, typeOf(*c.args[0].value), t);
+      b_.CreateStore(b_.getInt8(0), offset(buf, t.capacity() - 1));  // cut to its capacity
       return {buf, true};
     }
     Value* buf = zeroedBuffer(slotSize(t));

@@ -52,8 +52,10 @@ void FunctionLowering::allocateVariables(const std::vector<const ast::Probe*>& p
       return a.first > b.first || (a.first == b.first && a.second < b.second);
     });
     for (const auto& [size, variable] : all) {
-      bool fits = !heapFirst && variableBytes + reserved + kMinArena <= kStackBytes;
-      if (fits || size <= 8) break;
+      bool stackTakesThem = variableBytes + reserved + kMinArena <= kStackBytes;
+      if ((!heapFirst && stackTakesThem) || size <= 8) break;
+      // Heap-first, the stack keeps what would leave the heap's temporaries too little.
+      if (heapFirst && stackTakesThem && heapVariables_ + size > kHeapBytes - 4096) break;
       heapVariableNames_.insert(variable);
       heapVariables_ += size;
       variableBytes -= size;
@@ -63,6 +65,7 @@ void FunctionLowering::allocateVariables(const std::vector<const ast::Probe*>& p
     m_.diags().error(probes.front()->range, "the variables of this probe take " + std::to_string(heapVariables_ + variableBytes) +
                                                 " bytes, more than the " + std::to_string(kHeapBytes) + " it can hold",
                      "use fewer or shorter string variables (str(p, 32)), or split the work between probes");
+  stackReported_ = heapVariables_ > kHeapBytes;  // (its statements' own errors would only repeat it)
   arenaSize_ = heapFirst || variableBytes + reserved + 64 > kStackBytes ? 64 : kStackBytes - reserved - variableBytes;
   arena_ = entryAlloca(arenaSize_);
 }
@@ -131,14 +134,15 @@ void FunctionLowering::endEntry(BasicBlock* body) {
   heapStandIn_ = nullptr;
 }
 
-void FunctionLowering::markHeapStart() {
-  if (m_.host()) return;
-  heapStart_ = BasicBlock::Create(ctx_, "heap_lookup", fn_);
+BasicBlock* FunctionLowering::markHeapStart() {
+  if (m_.host()) return nullptr;
+  BasicBlock* start = BasicBlock::Create(ctx_, "heap_lookup", fn_);
   BasicBlock* rest = BasicBlock::Create(ctx_, "body_start", fn_);
-  b_.CreateBr(heapStart_);
-  b_.SetInsertPoint(heapStart_);
+  b_.CreateBr(start);
+  b_.SetInsertPoint(start);
   b_.CreateBr(rest);
   b_.SetInsertPoint(rest);
+  return start;
 }
 
 Value* FunctionLowering::heapAt(uint32_t off) {
@@ -276,7 +280,9 @@ bool FunctionLowering::userPrologue() {
 
 // The predicate, then the block, then a return.
 void FunctionLowering::lowerBody() {
-  markHeapStart();
+  // The heap is looked up after the predicate (most calls end there), unless
+  // the predicate itself uses it.
+  BasicBlock* early = markHeapStart();
   if (probe_->predicate) {
     at(probe_->predicate->range);
     statementRange_ = probe_->predicate->range;
@@ -288,6 +294,8 @@ void FunctionLowering::lowerBody() {
     b_.CreateRet(b_.getInt64(0));
     b_.SetInsertPoint(pass);
   }
+  BasicBlock* late = heapSlot_ ? nullptr : markHeapStart();
+  heapStart_ = late ? late : early;
   block(probe_->body);
   if (!b_.GetInsertBlock()->getTerminator()) b_.CreateRet(b_.getInt64(0));
 }
@@ -330,7 +338,7 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
   allocateVariables(probes);
   at(blocks.front().probe->range);
   parsePacket();
-  markHeapStart();
+  heapStart_ = markHeapStart();
   for (size_t i = 0; i < blocks.size(); ++i) {
     probe_ = blocks[i].probe;
     ap_ = blocks[i].ap;
@@ -484,6 +492,22 @@ void FunctionLowering::storeSlot(Value* base, uint32_t off, const Val& v, const 
   Value* dst = offset(base, off);
   if (!v.buffer) {
     b_.CreateAlignedStore(normalize(v.v, to), dst, llvm::Align(8));
+    return;
+  }
+  // A tuple into a tuple of other widths ((string[2], s64) into (string[64],
+  // s64)): element by element, each at its own offset.
+  if (from.is(TypeKind::Tuple) && to.is(TypeKind::Tuple) && from.elements().size() == to.elements().size() &&
+      !(from == to)) {
+    uint32_t fromOff = 0, toOff = 0;
+    for (size_t i = 0; i < to.elements().size(); ++i) {
+      const Type& fe = from.elements()[i];
+      const Type& te = to.elements()[i];
+      Value* at = offset(v.v, fromOff);
+      Val element = heldInMemory(fe) ? Val{at, true} : Val{b_.CreateAlignedLoad(i64(), at, llvm::Align(8)), false};
+      storeSlot(dst, toOff, element, fe, te);
+      fromOff += slotSize(fe);
+      toOff += slotSize(te);
+    }
     return;
   }
   // A shorter value into a larger slot (a string into a wider variable): the

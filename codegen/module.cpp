@@ -678,12 +678,13 @@ bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::st
   module.setTargetTriple(triple);
   optimize(module, tm);
 
-  if (output == CodegenOutput::LlvmIr) {
+  if (output == CodegenOutput::LlvmIr || output == CodegenOutput::IrAndAssembly) {
     std::string ir;
     llvm::raw_string_ostream os(ir);
     module.print(os, nullptr);
     *text << os.str();
-    return true;
+    if (output == CodegenOutput::LlvmIr) return true;
+    *text << kAssemblyFollows;
   }
   // The BPF back end reports what it cannot do (a stack over 512 bytes) as
   // diagnostics: they become located errors, never raw LLVM text.
@@ -706,7 +707,8 @@ bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::st
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager pm;
-  auto fileType = output == CodegenOutput::Assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
+  bool assembly = output == CodegenOutput::Assembly || output == CodegenOutput::IrAndAssembly;
+  auto fileType = assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
   if (tm.addPassesToEmitFile(pm, os, nullptr, fileType)) {
     diags.error({0, 0}, "internal error: the back end for " + triple + " cannot emit this file type");
     return false;
@@ -731,7 +733,7 @@ bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::st
       diags.error(where, "the back end cannot compile this probe", message);
   }
   if (!backEnd.errors.empty()) return false;
-  if (output == CodegenOutput::Assembly) text->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  if (assembly) text->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
   else object->assign(buffer.begin(), buffer.end());
   return true;
 }
@@ -770,7 +772,7 @@ std::optional<CompiledScript> compileScript(const ast::Program& program, const T
     for (const llvm::Function& f : lowering->module())
       structReads |= f.isDeclaration() && f.getName().starts_with("llvm.preserve.");
     std::set<std::string> overStack;
-    bool last = attempt > 1 || structReads || output == CodegenOutput::LlvmIr;
+    bool last = attempt > 1 || structReads || output == CodegenOutput::LlvmIr || output == CodegenOutput::IrAndAssembly;
     if (emitModule(*lowering, *tm, "bpfel", output, text, &info.object, diags, last ? nullptr : &overStack)) break;
     if (overStack.empty() || diags.errorCount() > 0) return std::nullopt;
     retry.heapArenas.insert(overStack.begin(), overStack.end());

@@ -193,6 +193,8 @@ Parser::symbol_type ParseContext::integer(const char* text, SourceRange loc) {
   std::string_view digits = t;
   if (t.size() > 1 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) base = 16, digits = t.substr(2);
   else if (t.size() > 1 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) base = 2, digits = t.substr(2);
+  else if (t.size() > 1 && t[0] == '0' && t.find_first_of("eE") == std::string_view::npos)
+    base = 8, digits = t.substr(1);  // 0755, as C and bpftrace read it
 
   // Scientific notation, as bpftrace takes it for integers: 1e6, 5e3.
   uint64_t scale = 1;
@@ -217,10 +219,12 @@ Parser::symbol_type ParseContext::integer(const char* text, SourceRange loc) {
     if (c == '_') continue;
     int v = hexValue(c);
     if (v < 0 || static_cast<unsigned>(v) >= base) {
-      std::string kind = base == 16 ? "hexadecimal" : base == 2 ? "binary" : "decimal";
+      std::string kind = base == 16 ? "hexadecimal" : base == 2 ? "binary" : base == 8 ? "octal" : "decimal";
       SourceRange at{loc.begin + static_cast<uint32_t>(t.size() - digits.size() + i), loc.end};
       diags.error(at, "invalid digit " + quoted(std::string_view(&digits[i], 1)) + " in " + kind + " number " + quoted(t),
-                  base == 10 ? "names start with a letter or '_'; hexadecimal numbers with 0x" : "");
+                  base == 10  ? "names start with a letter or '_'; hexadecimal numbers with 0x"
+                  : base == 8 ? "a number that starts with 0 is octal (0755); write a decimal one without the 0"
+                              : "");
       return Parser::make_INTEGER({0, std::string(t)}, loc);
     }
     if (value > (std::numeric_limits<uint64_t>::max() - static_cast<unsigned>(v)) / base) {
@@ -233,9 +237,6 @@ Parser::symbol_type ParseContext::integer(const char* text, SourceRange loc) {
   }
   if (!anyDigit) {
     diags.error(loc, "number " + quoted(t) + " has no digits", "write 0x10 or 0b1010");
-  } else if (base == 10 && t.size() > 1 && t[0] == '0') {
-    diags.error(loc, "number " + quoted(t) + " has a leading zero",
-                "write it without the zero for decimal, or with 0x for hexadecimal (no octal numbers here)");
   }
   if (anyDigit && value > std::numeric_limits<uint64_t>::max() / scale) {
     diags.error(loc, "number " + quoted(t) + " does not fit in 64 bits",

@@ -303,6 +303,8 @@ size_t listKprobes(const std::string& pattern, std::ostream& out, std::ostream& 
     fields >> address >> type >> name >> module;
     if ((type != "t" && type != "T") || name.rfind("__pfx_", 0) == 0) continue;
     if (module == "[bpf]" || module.rfind("[__builtin", 0) == 0) continue;  // BPF programs, ftrace trampolines
+    // static-call trampolines and the cold parts of split functions: no function entries
+    if (name.rfind("__SCT__", 0) == 0 || name.find(".cold") != std::string::npos) continue;
     std::string probe = kind + ":" + (module.size() > 2 ? module.substr(1, module.size() - 2) + ":" : "") + name;
     if (matches(pattern, probe)) probes.insert(probe);
   }
@@ -372,11 +374,16 @@ int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostrea
       if_freenameindex(interfaces);
     }
     if (!error.empty() && n == 0) err << "dptrace: error: " << error << "\n";
+    // A pattern that names no probe type ('*vfs_read*') searches the kernel's
+    // functions too, as bpftrace's does.
+    bool typed = pattern.rfind("tracepoint:", 0) == 0 || pattern.rfind("xdp:", 0) == 0 || pattern.rfind("afxdp:", 0) == 0;
+    if (!pattern.empty() && !typed) n += listKprobes(pattern.find(':') == std::string::npos ? "kprobe:" + pattern : pattern, out, err);
   }
   out.flush();
   if (n == 0) {
     err << "dptrace: error: no probes match '" << pattern << "'\n"
-        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'usdt:/usr/bin/python3:*', 'fentry:*', 'rawtracepoint:*', 'xdp:*' or 'afxdp:*'\n";
+        << "hint: patterns look like 'tracepoint:syscalls:*', 'uprobe:./upf:rte_*', 'usdt:/usr/bin/python3:*', 'fentry:*', "
+           "'rawtracepoint:*', 'kprobe:*', 'xdp:*', 'afxdp:*' or 'struct task_*'\n";
     return 1;
   }
   return 0;

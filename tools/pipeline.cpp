@@ -536,14 +536,18 @@ int runDptrace(const Options& given) {
   codegen.interfaces = resolveInterfaces(program, codegen.pcap, !o.emit && !o.debug, diags);
   if (stageFailed("resolve interfaces")) return kExitScript;
   if (o.debug) {  // a dry run: nothing is loaded
-    for (CodegenOutput kind : {CodegenOutput::LlvmIr, CodegenOutput::Assembly}) {
-      if (kind == CodegenOutput::Assembly && o.debug < 2) break;
-      std::ostringstream text;
-      bool ok = compileInModule(program, types, codegen, diags, kind, &text).has_value();
-      if (stageFailed("code generation") || !ok) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
-      debugStage(kind == CodegenOutput::LlvmIr ? "LLVM IR (optimized)" : "BPF assembly",
-                 [&](std::ostream& out) { out << text.str(); });
-    }
+    // One module for both (-dd): a second BPF module with struct reads in
+    // one process is what LLVM's struct-access pass cannot take.
+    std::ostringstream text;
+    bool ok = compileInModule(program, types, codegen, diags,
+                              o.debug < 2 ? CodegenOutput::LlvmIr : CodegenOutput::IrAndAssembly, &text)
+                  .has_value();
+    if (stageFailed("code generation") || !ok) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
+    std::string all = text.str();
+    size_t split = all.find(kAssemblyFollows);
+    debugStage("LLVM IR (optimized)", [&](std::ostream& out) { out << all.substr(0, split); });
+    if (split != std::string::npos)
+      debugStage("BPF assembly", [&](std::ostream& out) { out << all.substr(split + std::strlen(kAssemblyFollows)); });
     return std::cout.flush() ? kExitOk : kExitSystem;
   }
   if (o.emit == "llvm" || o.emit == "asm") {

@@ -459,14 +459,15 @@ struct CallTyping {
       if (!t) return;
       if (!t->is(TypeKind::String) && !t->is(TypeKind::Pointer) && !t->is(TypeKind::Integer))
         return error(arg(0).range, "str() reads a string from an address, and this is " + t->kindName());
-      // As bpftrace: at most BPFTRACE_STRLEN bytes, the NUL included (str(p, 3) is 2 characters).
+      // As bpftrace 0.17: str(p, n) is n characters and the NUL, and at most
+      // BPFTRACE_STRLEN bytes, the NUL included (str(p, 3) is "/et", and
+      // "/e" with BPFTRACE_STRLEN=3).
       uint32_t size = tc.types_.imported->strLength;
       if (c.args.size() == 2) {
         auto k = constantArg(1, "str()'s length");
         if (!k) return;
-        if (k->negative || k->magnitude < 1 || k->magnitude > 1024)
-          return error(arg(1).range, "str()'s length must be from 1 to 1024");
-        size = std::min(size, static_cast<uint32_t>(k->magnitude));
+        if (k->negative || k->magnitude > 1024) return error(arg(1).range, "str()'s length must be from 0 to 1024");
+        size = std::min(size, static_cast<uint32_t>(k->magnitude) + 1);
       }
       return tc.set(c, Type::string(t->is(TypeKind::String) ? std::min(size, t->capacity()) : size));
     }

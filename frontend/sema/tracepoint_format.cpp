@@ -84,7 +84,8 @@ std::string baseTypeName(std::string_view decl) {
 Type fieldType(std::string_view decl, std::string_view name, uint32_t size, bool isSigned, bool dataLoc) {
   std::string base = baseTypeName(decl);
   bool isChar = base == "char" || base == "unsigned char" || base == "signed char";
-  // A __data_loc string holds up to 64 bytes, as str() does by default (and bpftrace).
+  // A __data_loc string holds up to 64 bytes, as str() does by default (the
+  // type checker gives it BPFTRACE_STRLEN's, as bpftrace).
   if (dataLoc) return base.find("char") != std::string::npos ? Type::string(64) : Type();
   if (size_t open = name.find('['); open != std::string_view::npos) {
     if (isChar) return Type::string(size);

@@ -1221,13 +1221,15 @@ void TypeChecker::argsOfTracepoints(const ast::Field& e) {
     }
     if (f->type.is(TypeKind::Void))
       return error(e.range, "dptrace cannot read field '" + f->name + "' (" + f->declaration + ") of " + where + " yet");
+    // A __data_loc string is as long as str()'s (BPFTRACE_STRLEN), as in bpftrace.
+    Type fieldType = f->dataLoc && f->type.is(TypeKind::String) ? Type::string(types_.imported->strLength) : f->type;
     Type unified;
-    if (type && !unify(*type, f->type, unified))
+    if (type && !unify(*type, fieldType, unified))
       return error(e.range, "args." + e.field + " is " + type->str() + " in " + typedBy->category + ":" + typedBy->name +
-                                " but " + f->type.str() + " in " + where,
+                                " but " + fieldType.str() + " in " + where,
                    "read it in separate probes");
     if (!type) typedBy = format;
-    type = type ? unified : f->type;
+    type = type ? unified : fieldType;
   }
   set(e, *type);
 }
