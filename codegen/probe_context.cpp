@@ -70,7 +70,7 @@ Val FunctionLowering::stack(bool user, const StackOptions& options) {
   Value* buf = zeroedBuffer(16);
   b_.CreateAlignedStore(id, buf, llvm::Align(8));
   Value* second = b_.getInt64(static_cast<uint64_t>(options.frames) << 32 | (options.perf ? kStackPerf : 0) |
-                              static_cast<uint64_t>(depth) << kStackMapDepthShift);
+                              (!user && raw ? kStackGlue : 0) | static_cast<uint64_t>(depth) << kStackMapDepthShift);
   if (user) second = b_.CreateOr(second, b_.CreateLShr(call(Helper::GetCurrentPidTgid, i64(), {}), 32));
   b_.CreateAlignedStore(second, offset(buf, 8), llvm::Align(8));
   return {buf, true};

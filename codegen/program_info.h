@@ -37,11 +37,13 @@ enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Pri
 // kstack/ustack: the stack-trace maps (in objects whose script reads a
 // stack), one per depth: "stacks" for bpftrace's 127 frames, "stacks_N" for
 // N. A stack value is two words: the stack's id, then the process (ustack)
-// | the frames it prints << 32 | perf mode << 40 (kStackPerf) | the depth
-// of its map << 48 (more than it prints where glue frames may lead).
+// | the frames it prints << 32 | perf mode << 40 (kStackPerf) | a raw
+// tracepoint's glue frames may lead << 41 (kStackGlue) | the depth of its
+// map << 48 (more than it prints where glue frames may lead).
 inline constexpr const char* kStacksMap = "stacks";
 inline constexpr uint32_t kStackFrames = 127;
 inline constexpr uint64_t kStackPerf = 1ull << 40;
+inline constexpr uint64_t kStackGlue = 1ull << 41;
 inline constexpr int kStackMapDepthShift = 48;
 inline std::string stackMapName(uint32_t frames) {
   return frames == kStackFrames ? kStacksMap : std::string(kStacksMap) + "_" + std::to_string(frames);

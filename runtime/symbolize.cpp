@@ -223,10 +223,10 @@ StackValue stackOf(Deferred kind, int64_t id, uint64_t extra) {
   // kernel's tracepoint glue (bpf_trace_runN, __bpf_trace_EVENT, and
   // __traceiter_EVENT when more than one callback is attached). The kernel
   // skips the ones every such stack has (probe_context.cpp); the rest go
-  // here, so that the stack starts where the event is, as a perf
-  // tracepoint's does.
+  // here, so that the stack starts where the event is. (A perf tracepoint's
+  // stack keeps its __traceiter_EVENT frame, as bpftrace prints it.)
   size_t first = 0;
-  if (kind == Deferred::Kstack) {
+  if (kind == Deferred::Kstack && (extra & kStackGlue)) {
     auto glue = [](const std::string& f) {
       for (const char* prefix : {"bpf_prog_", "bpf_trace_run", "__bpf_trace_", "__traceiter_"})
         if (f.rfind(prefix, 0) == 0) return true;
