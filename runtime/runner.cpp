@@ -121,6 +121,14 @@ int verifierSeconds() {
 
 // Why the verifier refused a program, in words, from the last lines of its log.
 std::string explainRefusal(const std::string& log) {
+  // A bounded loop is walked once per iteration: a long one with a heavy
+  // body (printf, map updates) passes the verifier's budget though it ends.
+  bool budget = log.find("BPF program is too large") != std::string::npos ||
+                log.find("too many instructions") != std::string::npos;
+  if (budget && log.find("infinite loop") == std::string::npos && log.find("back-edge") == std::string::npos)
+    return "the kernel's verifier checks a loop once per iteration, and this one's iterations times its body "
+           "passed its budget of 1,000,000 instructions; give the loop a smaller limit (while ($i < n && $i < 256)), "
+           "or keep printf() and map updates out of long loops";
   if (isLoopRefusal(log))
     return "the kernel's verifier could not prove that a loop ends; give 'while' a constant limit in its "
            "condition, e.g. while ($i < n && $i < 32), or use unroll (N)";
