@@ -222,8 +222,18 @@ Val FunctionLowering::callValue(const ast::Call& c) {
       return {buf, true};
     }
     Value* buf = zeroedBuffer(slotSize(t));
+    Value* size = b_.getInt64(t.capacity());
+    if (c.args.size() == 2 && c.args[1].value->kind != ast::ExprKind::Integer) {
+      // str(p, $n): n characters and the NUL, at most the capacity; the mask
+      // shows the verifier the bound where the call is.
+      Value* cap = b_.getInt64(t.capacity());
+      Value* n = expr(*c.args[1].value).v;
+      Value* wanted = b_.CreateSelect(b_.CreateICmpUGE(n, cap), cap, b_.CreateAdd(n, b_.getInt64(1)));
+      Value* masked = b_.CreateAnd(wanted, b_.getInt64(llvm::PowerOf2Ceil(t.capacity() + 1) - 1));
+      size = b_.CreateSelect(b_.CreateICmpUGT(masked, cap), cap, masked);
+    }
     Helper read = userMemory(typeOf(*c.args[0].value).space()) ? Helper::ProbeReadUserStr : Helper::ProbeReadKernelStr;
-    checkHelper(read, call(read, i64(), {buf, b_.getInt64(t.capacity()), b_.CreateIntToPtr(src.v, ptr())}), 2);
+    checkHelper(read, call(read, i64(), {buf, size, b_.CreateIntToPtr(src.v, ptr())}), 2);
     return {buf, true};
   }
   if (c.callee == "buf") {  // a slot of the length read, then the bytes (Type::buffer)

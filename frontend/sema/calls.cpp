@@ -463,11 +463,14 @@ struct CallTyping {
       // BPFTRACE_STRLEN bytes, the NUL included (str(p, 3) is "/et", and
       // "/e" with BPFTRACE_STRLEN=3).
       uint32_t size = tc.types_.imported->strLength;
-      if (c.args.size() == 2) {
-        auto k = constantArg(1, "str()'s length");
-        if (!k) return;
-        if (k->negative || k->magnitude > 1024) return error(arg(1).range, "str()'s length must be from 0 to 1024");
-        size = std::min(size, static_cast<uint32_t>(k->magnitude) + 1);
+      if (c.args.size() == 2) {  // a constant, or a length computed when it runs (at most the capacity)
+        if (auto k = constantOf(arg(1))) {
+          tc.set(arg(1), Type::s64());
+          if (k->negative || k->magnitude > 1024) return error(arg(1).range, "str()'s length must be from 0 to 1024");
+          size = std::min(size, static_cast<uint32_t>(k->magnitude) + 1);
+        } else if (!integerArg(1, "str()'s length")) {
+          return;
+        }
       }
       return tc.set(c, Type::string(t->is(TypeKind::String) ? std::min(size, t->capacity()) : size));
     }
