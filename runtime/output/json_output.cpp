@@ -36,7 +36,7 @@ std::string json(const Value& v) {
   if (auto* a = std::get_if<ArrayValue>(&v.v)) items = &a->items;
   if (items) {
     std::string s = "[";
-    for (size_t i = 0; i < items->size(); ++i) s += (i ? ", " : "") + json((*items)[i]);
+    for (size_t i = 0; i < items->size(); ++i) s += (i ? "," : "") + json((*items)[i]);
     return s + "]";
   }
   return jsonQuote(v.text());
