@@ -100,8 +100,8 @@ Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, 
     }
     Value* slot = readSlot();
     b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
-    call(userMemory(space) ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
-         {slot, b_.getInt64(bytes), b_.CreateIntToPtr(b_.CreateAdd(base, b_.getInt64(first)), ptr())});
+    Helper read = userMemory(space) ? Helper::ProbeReadUser : Helper::ProbeReadKernel;
+    checkHelper(read, call(read, i64(), {slot, b_.getInt64(bytes), b_.CreateIntToPtr(b_.CreateAdd(base, b_.getInt64(first)), ptr())}), 2);
     Value* v = b_.CreateShl(b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)),
                             b_.getInt64(64 - (field.bitOffset % 8) - field.bitSize));
     v = isSigned(field.type) ? b_.CreateAShr(v, b_.getInt64(64 - field.bitSize)) : b_.CreateLShr(v, b_.getInt64(64 - field.bitSize));
@@ -119,8 +119,8 @@ Val FunctionLowering::relocatedInteger(Value* base, const StructLayout& layout, 
   Value* storage = b_.CreateAdd(base, info(CoreTypes::FieldInfo::ByteOffset));
   Value* slot = readSlot();
   b_.CreateAlignedStore(b_.getInt64(0), slot, llvm::Align(8));
-  call(userMemory(space) ? Helper::ProbeReadUser : Helper::ProbeReadKernel, i64(),
-       {slot, info(CoreTypes::FieldInfo::ByteSize), b_.CreateIntToPtr(storage, ptr())});
+  Helper read = userMemory(space) ? Helper::ProbeReadUser : Helper::ProbeReadKernel;  // -kk reports a failed read
+  checkHelper(read, call(read, i64(), {slot, info(CoreTypes::FieldInfo::ByteSize), b_.CreateIntToPtr(storage, ptr())}), 2);
   Value* v = b_.CreateShl(b_.CreateAlignedLoad(i64(), slot, llvm::Align(8)), info(CoreTypes::FieldInfo::LeftShift));
   Value* right = info(CoreTypes::FieldInfo::RightShift);
   v = isSigned(field.type) ? b_.CreateAShr(v, right) : b_.CreateLShr(v, right);
