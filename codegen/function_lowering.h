@@ -8,7 +8,8 @@
 //   lower_memory.cpp       struct fields through pointers, p[i], *p
 //
 // Values are i64 (integers normalised to their type's width and sign) or
-// pointers to zero-padded stack buffers in slot layout (strings, tuples).
+// pointers to zero-padded buffers in slot layout (strings, tuples), on the
+// stack or in the function's heap.
 // Private to codegen/.
 #pragma once
 

@@ -44,8 +44,9 @@ void FunctionLowering::allocateVariables(const std::vector<const ast::Probe*>& p
       all.push_back({size, {probe, name}});
     }
   }
-  // Compiled again after the back end found the stack too small: every
-  // variable and temporary but the smallest in the heap.
+  // Heap-first (a function that uses the heap, lowered again before the back
+  // end runs, or one the back end found over the stack): every variable and
+  // temporary but the smallest in the heap (compileScript).
   bool heapFirst = !m_.host() && m_.heapArena(fn_->getName().str());
   if (!m_.host()) {
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
