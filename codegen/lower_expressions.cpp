@@ -95,7 +95,17 @@ Val FunctionLowering::increment(const ast::Unary& u) {
 Val FunctionLowering::variableAddress(const ast::Variable& v) {
   if (auto set = variableSet_.find(v.name); set != variableSet_.end())
     requirePresent(b_.CreateICmpNE(b_.CreateLoad(b_.getInt8Ty(), set->second), b_.getInt8(0)));
-  return {variablePointer(variables_.at(v.name)), true};
+  const VariableSlot& slot = variables_.at(v.name);
+  Value* p = variablePointer(slot);
+  // A tuple variable holds its widest type's layout (stores convert to it);
+  // here it is read as this occurrence's narrower one.
+  const Type& here = typeOf(v);
+  if (slot.type.is(TypeKind::Tuple) && here.is(TypeKind::Tuple) && !(slot.type == here)) {
+    Value* copy = zeroedBuffer(slotSize(here));
+    storeSlot(copy, 0, {p, true}, slot.type, here);
+    return {copy, true};
+  }
+  return {p, true};
 }
 
 Val FunctionLowering::binary(const ast::Binary& e) {
@@ -229,6 +239,7 @@ Val FunctionLowering::callValue(const ast::Call& c) {
       Value* cap = b_.getInt64(t.capacity());
       Value* n = expr(*c.args[1].value).v;
       Value* wanted = b_.CreateSelect(b_.CreateICmpUGE(n, cap), cap, b_.CreateAdd(n, b_.getInt64(1)));
+      wanted = b_.CreateSelect(b_.CreateICmpSLT(n, b_.getInt64(0)), b_.getInt64(1), wanted);  // a negative length: empty
       Value* masked = b_.CreateAnd(wanted, b_.getInt64(llvm::PowerOf2Ceil(t.capacity() + 1) - 1));
       size = b_.CreateSelect(b_.CreateICmpUGT(masked, cap), cap, masked);
     }

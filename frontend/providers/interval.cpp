@@ -17,7 +17,7 @@ void read(SpecReader& spec) {
     return;
   }
   uint64_t period = 0;
-  if (!parseUnsigned(spec.part(1), period)) {
+  if (!parseNumber(spec.part(1), period)) {
     spec.error(1, "the period of an interval must be a whole number, not '" + spec.part(1) + "'",
                "for example interval:s:1 or interval:ms:250");
     return;

@@ -11,7 +11,8 @@ namespace {
 // attach points (hardware:cache-misses:1e6).
 bool parseCount(const std::string& text, uint64_t& out) {
   size_t e = text.find_first_of("eE");
-  if (e == std::string::npos) return parseUnsigned(text, out);
+  bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  if (e == std::string::npos || hex) return parseNumber(text, out);
   uint64_t mantissa = 0, exponent = 0;
   if (!parseUnsigned(std::string_view(text).substr(0, e), mantissa) || !parseUnsigned(std::string_view(text).substr(e + 1), exponent))
     return false;

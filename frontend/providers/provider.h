@@ -81,6 +81,9 @@ const ProviderInfo& watchpointProvider();
 
 // Helpers shared by the provider files.
 bool parseUnsigned(std::string_view text, uint64_t& out, int base = 10);
+// A number in an attach point as bpftrace reads it (C's base 0): 0x10 is
+// hexadecimal, 010 octal, 10 decimal.
+bool parseNumber(std::string_view text, uint64_t& out);
 // Interface names: 1..15 bytes, no '/', ':' or white space (as the kernel requires).
 bool checkInterfaceName(SpecReader& spec, size_t part);
 // KIND:[MODULE:]NAME (fentry, fexit, rawtracepoint): the module into

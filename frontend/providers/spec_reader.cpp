@@ -70,6 +70,12 @@ bool parseUnsigned(std::string_view text, uint64_t& out, int base) {
   return true;
 }
 
+bool parseNumber(std::string_view text, uint64_t& out) {
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) return parseUnsigned(text.substr(2), out, 16);
+  if (text.size() > 1 && text[0] == '0') return parseUnsigned(text.substr(1), out, 8);
+  return parseUnsigned(text, out);
+}
+
 bool checkInterfaceName(SpecReader& spec, size_t i) {
   const std::string& name = spec.part(i);
   if (!spec.expectNonEmpty(i, "interface name")) return false;

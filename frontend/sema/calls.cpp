@@ -470,6 +470,8 @@ struct CallTyping {
           size = std::min(size, static_cast<uint32_t>(k->magnitude) + 1);
         } else if (!integerArg(1, "str()'s length")) {
           return;
+        } else if (t->is(TypeKind::String)) {
+          return error(arg(1).range, "str() of a string takes a constant length", "str($s, 8)");
         }
       }
       return tc.set(c, Type::string(t->is(TypeKind::String) ? std::min(size, t->capacity()) : size));
