@@ -757,26 +757,31 @@ std::optional<CompiledScript> compileScript(const ast::Program& program, const T
   // pass keeps the globals of the module it ran on (a static map), and a
   // second such module in one process would meet them freed.
   CodegenOptions retry = options;
-  std::unique_ptr<ModuleLowering> lowering;
-  CompiledScript info;
-  for (int attempt = 0;; ++attempt) {
-    lowering = std::make_unique<ModuleLowering>(program, types, retry, diags);
-    if (!lowering->lower()) return std::nullopt;
+  // Lowers the module; once more with the functions that use the heap heap-first.
+  auto lowerAll = [&]() -> std::unique_ptr<ModuleLowering> {
+    auto lowering = std::make_unique<ModuleLowering>(program, types, retry, diags);
+    if (!lowering->lower()) return nullptr;
     const std::set<std::string>& users = lowering->heapUsers();
-    if (attempt == 0 && !std::includes(retry.heapArenas.begin(), retry.heapArenas.end(), users.begin(), users.end())) {
-      retry.heapArenas.insert(users.begin(), users.end());
-      continue;  // nothing was emitted yet
-    }
-    info = lowering->info();
-    bool structReads = false;
-    for (const llvm::Function& f : lowering->module())
-      structReads |= f.isDeclaration() && f.getName().starts_with("llvm.preserve.");
-    std::set<std::string> overStack;
-    bool last = attempt > 1 || structReads || output == CodegenOutput::LlvmIr || output == CodegenOutput::IrAndAssembly;
-    if (emitModule(*lowering, *tm, "bpfel", output, text, &info.object, diags, last ? nullptr : &overStack)) break;
+    if (std::includes(retry.heapArenas.begin(), retry.heapArenas.end(), users.begin(), users.end())) return lowering;
+    retry.heapArenas.insert(users.begin(), users.end());
+    lowering = std::make_unique<ModuleLowering>(program, types, retry, diags);
+    return lowering->lower() ? std::move(lowering) : nullptr;
+  };
+  std::unique_ptr<ModuleLowering> lowering = lowerAll();
+  if (!lowering) return std::nullopt;
+  CompiledScript info = lowering->info();
+  bool structReads = false;
+  for (const llvm::Function& f : lowering->module())
+    structReads |= f.isDeclaration() && f.getName().starts_with("llvm.preserve.");
+  bool textOnly = output == CodegenOutput::LlvmIr || output == CodegenOutput::IrAndAssembly;
+  std::set<std::string> overStack;
+  if (!emitModule(*lowering, *tm, "bpfel", output, text, &info.object, diags, textOnly || structReads ? nullptr : &overStack)) {
     if (overStack.empty() || diags.errorCount() > 0) return std::nullopt;
     retry.heapArenas.insert(overStack.begin(), overStack.end());
-    attempt = 1;
+    lowering = lowerAll();
+    if (!lowering) return std::nullopt;
+    info = lowering->info();
+    if (!emitModule(*lowering, *tm, "bpfel", output, text, &info.object, diags)) return std::nullopt;
   }
   if (info.afxdp.empty()) return info;
 

@@ -15,6 +15,7 @@
 
 #include "interfaces.h"
 #include "perf_events.h"
+#include "sema/type_check.h"
 #include "uprobe_multi.h"
 
 namespace dptrace {
@@ -120,8 +121,7 @@ int attachKprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     return kRunOk;
   }
   int e = errno;
-  bool none = access("/sys/bus/event_source/devices/kprobe", F_OK) != 0 && access("/sys/kernel/tracing/kprobe_events", F_OK) != 0 &&
-              access("/sys/kernel/debug/tracing/kprobe_events", F_OK) != 0;
+  bool none = !kernelHasKprobes();
   std::string why = none ? "this kernel has no kprobes (no kprobe event source, no kprobe_events in tracefs: "
                            "it was built without CONFIG_KPROBE_EVENTS)"
                          : std::string("the kernel refused it (") + std::strerror(e) + ")";

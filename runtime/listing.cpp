@@ -23,6 +23,7 @@
 #include "sema/dpdk_api.h"
 #include "sema/dwarf_signatures.h"
 #include "sema/kernel_btf.h"
+#include "sema/type_check.h"
 #include "uprobe_targets.h"
 #include "usdt.h"
 #include "providers/provider.h"
@@ -296,23 +297,15 @@ size_t listTypes(const std::string& pattern, bool verbose, KernelBtf& kernel, st
 size_t listKprobes(const std::string& pattern, std::ostream& out, std::ostream& err) {
   std::string kind = pattern.substr(0, pattern.find(':'));
   std::set<std::string> probes;
-  std::ifstream in("/proc/kallsyms");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream fields(line);
-    std::string address, type, name, module;
-    fields >> address >> type >> name >> module;
-    if ((type != "t" && type != "T") || name.rfind("__pfx_", 0) == 0) continue;
-    if (module == "[bpf]" || module.rfind("[__builtin", 0) == 0) continue;  // BPF programs, ftrace trampolines
+  for (const auto& [module, name] : kernelFunctions()) {
+    if (module == "bpf" || module.rfind("__builtin", 0) == 0) continue;  // BPF programs, ftrace trampolines
     // static-call trampolines and the cold parts of split functions: no function entries
     if (name.rfind("__SCT__", 0) == 0 || name.find(".cold") != std::string::npos) continue;
-    std::string probe = kind + ":" + (module.size() > 2 ? module.substr(1, module.size() - 2) + ":" : "") + name;
+    std::string probe = kind + ":" + (module.empty() ? "" : module + ":") + name;
     if (matches(pattern, probe)) probes.insert(probe);
   }
   for (const std::string& p : probes) out << p << "\n";
-  bool attachable = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0 ||
-                    access("/sys/kernel/tracing/kprobe_events", F_OK) == 0 ||
-                    access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0;
-  if (!probes.empty() && !attachable)
+  if (!probes.empty() && !kernelHasKprobes())
     err << "dptrace: note: this kernel has no kprobes (CONFIG_KPROBE_EVENTS): these functions cannot be attached "
            "here; fentry:/fexit: reach them where the kernel has BPF trampolines\n";
   return probes.size();

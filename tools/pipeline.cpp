@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <chrono>
@@ -300,9 +301,7 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   if (o.eventPages) {  // bpftrace's per-CPU pages, as one ring for every CPU (a power of 2)
     uint64_t bytes = uint64_t{*o.eventPages} * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) *
                      static_cast<uint64_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF)));
-    uint64_t ring = 1;
-    while (ring < bytes) ring <<= 1;
-    run.eventBytes = static_cast<uint32_t>(std::min<uint64_t>(ring, 1u << 30));
+    run.eventBytes = static_cast<uint32_t>(std::min<uint64_t>(std::bit_ceil(bytes), 1u << 30));
   }
   // bpftrace's limits on what one run attaches and loads.
   size_t attachPoints = 0;
@@ -331,8 +330,9 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
 // BPFTRACE_STRLEN (str()'s default size, up to 200 as in bpftrace 0.17),
 // BPFTRACE_MAP_KEYS_MAX (entries per map where --map-size is not given),
 // BPFTRACE_MAX_PROBES and BPFTRACE_MAX_BPF_PROGS (attach points and programs
-// at most, 512 each), BPFTRACE_NO_CPP_DEMANGLE, BPFTRACE_PERF_RB_PAGES (the
-// event buffer: pages per CPU, a power of 2), BPFTRACE_BTF (as --btf).
+// at most, 512 each), BPFTRACE_NO_CPP_DEMANGLE, BPFTRACE_NO_USER_SYMBOLS,
+// BPFTRACE_PERF_RB_PAGES (the event buffer: pages per CPU, a power of 2),
+// BPFTRACE_CAT_BYTES_MAX (cat()'s bytes), BPFTRACE_BTF (as --btf).
 // BPFTRACE_LOG_SIZE, BPFTRACE_VMLINUX and BPFTRACE_CACHE_USER_SYMBOLS are
 // accepted (a number for the first): libbpf's verifier log holds 16 MiB
 // already, dptrace reads kernel types from BTF, and it caches every

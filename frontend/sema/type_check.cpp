@@ -8,6 +8,8 @@
 
 #include "map_sides.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -313,11 +315,7 @@ void importKernelSignature(const ast::AttachPoint& ap, Diagnostics& diags, Impor
 // each, at most BPFTRACE_MAX_PROBES (512) of them, as bpftrace allows. A pattern that
 // matches none is left out with a warning, as bpftrace leaves it out
 // (dcsnoop.bt's kprobe:lookup_fast.constprop.*); kprobe:FUNC must name one.
-void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
-  std::string key = kernelProbeKey(ap);
-  if (types.kernelMatches.count(key)) return;
-  bool wildcard = hasWildcard(ap.function);
-  // The kernel's functions, read once for every kprobe of the script: (module, name).
+const std::vector<std::pair<std::string, std::string>>& kernelFunctions() {
   static const std::vector<std::pair<std::string, std::string>> functions = [] {
     std::vector<std::pair<std::string, std::string>> out;
     std::ifstream in("/proc/kallsyms");
@@ -331,6 +329,19 @@ void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes&
     }
     return out;
   }();
+  return functions;
+}
+
+bool kernelHasKprobes() {
+  return access("/sys/bus/event_source/devices/kprobe", F_OK) == 0 || access("/sys/kernel/tracing/kprobe_events", F_OK) == 0 ||
+         access("/sys/kernel/debug/tracing/kprobe_events", F_OK) == 0;
+}
+
+void expandKprobe(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& types) {
+  std::string key = kernelProbeKey(ap);
+  if (types.kernelMatches.count(key)) return;
+  bool wildcard = hasWildcard(ap.function);
+  const std::vector<std::pair<std::string, std::string>>& functions = kernelFunctions();
   std::set<std::string> names;
   for (const auto& [module, name] : functions) {
     if (module != ap.target) continue;

@@ -123,4 +123,11 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
 
 void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types);
 
+// The kernel's functions: the text symbols of /proc/kallsyms, read once per
+// run, as (module, name); the module is "" for vmlinux's.
+const std::vector<std::pair<std::string, std::string>>& kernelFunctions();
+// Whether this kernel attaches kprobes: a kprobe event source, or
+// kprobe_events in tracefs (CONFIG_KPROBE_EVENTS).
+bool kernelHasKprobes();
+
 }  // namespace dptrace
