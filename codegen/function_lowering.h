@@ -132,6 +132,7 @@ private:
   uint64_t pointerStride(const Type& pointer);
   Val readMemory(Value* address, const Type& t, uint32_t size, AddressSpace space);
   std::optional<Val> structField(const ast::Field& f);
+  Val recordField(const ast::Field& f);
   const StructField* fieldOf(const ast::Field& f, const StructLayout*& layout);
   Value* fieldAddress(Value* base, const StructLayout& layout, const StructField& field);
   Val relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t, AddressSpace space);

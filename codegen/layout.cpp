@@ -7,7 +7,8 @@ namespace dptrace {
 uint32_t slotSize(const Type& t) {
   switch (t.kind()) {
     case TypeKind::String:
-    case TypeKind::Array: return (t.capacity() + 7) / 8 * 8;
+    case TypeKind::Array:
+    case TypeKind::Record: return (t.capacity() + 7) / 8 * 8;
     case TypeKind::Ipv6:
     case TypeKind::Deferred: return 16;
     case TypeKind::Buffer: return 8 + (t.capacity() + 7) / 8 * 8;
@@ -22,6 +23,7 @@ bool heldInMemory(const Type& t) {
     case TypeKind::String:
     case TypeKind::Tuple:
     case TypeKind::Array:
+    case TypeKind::Record:
     case TypeKind::Buffer:
     case TypeKind::Deferred:
     case TypeKind::Ipv6: return true;

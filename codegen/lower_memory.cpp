@@ -2,7 +2,8 @@
 // A struct-typed value is its address; reading a field, an element or a
 // pointee copies its bytes with bpf_probe_read_user (uprobes) or
 // bpf_probe_read_kernel (everything else) and widens them by their type.
-// Arrays held in a value (a tracepoint's u8 saddr[4]) are indexed in place.
+// Arrays held in a value (a tracepoint's u8 saddr[4]) are indexed in place,
+// and so are the fields of a struct copied into a value ($st = *p; $st.a).
 #include "function_lowering.h"
 
 namespace dptrace {
@@ -14,14 +15,14 @@ uint32_t FunctionLowering::elementSize(const Type& t) {
   }
   if (t.is(TypeKind::Integer)) return t.bits() / 8;
   if (t.is(TypeKind::Bool)) return 1;
-  if (t.is(TypeKind::String)) return t.capacity();
+  if (t.is(TypeKind::String) || t.is(TypeKind::Record)) return t.capacity();
   return 8;  // pointers
 }
 
 Val FunctionLowering::readMemory(Value* address, const Type& t, uint32_t size, AddressSpace space) {
   Helper read = userMemory(space) ? Helper::ProbeReadUser : Helper::ProbeReadKernel;
   if (t.is(TypeKind::Struct)) return {address, false};  // a struct is its address
-  if (t.is(TypeKind::String) || t.is(TypeKind::Array)) {
+  if (t.is(TypeKind::String) || t.is(TypeKind::Array) || t.is(TypeKind::Record)) {
     Value* buf = zeroedBuffer(slotSize(t));
     checkHelper(read, call(read, i64(), {buf, b_.getInt64(std::min(size, t.capacity())), b_.CreateIntToPtr(address, ptr())}), 2);
     return {buf, true};
@@ -57,6 +58,7 @@ Value* FunctionLowering::fieldAddress(Value* base, const StructLayout& layout, c
 // null when the base is no struct. Fields of the kernel's BTF structs are
 // read through CO-RE relocations (core_types.h), in host byte order.
 std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
+  if (typeOf(*f.base).is(TypeKind::Record)) return recordField(f);
   const StructLayout* layout = nullptr;
   const StructField* field = fieldOf(f, layout);
   if (field == nullptr) return std::nullopt;
@@ -74,6 +76,59 @@ std::optional<Val> FunctionLowering::structField(const ast::Field& f) {
     return readMemory(at, typeOf(f), field->size, space);
   Val v = readMemory(at, Type::integer(field->size * 8, false), field->size, space);
   return Val{normalize(byteSwap(v.v, field->size * 8), typeOf(f)), false};
+}
+
+// $st.field of a struct value: a place in its bytes (strings, arrays and
+// structs), or an integer loaded from there (bit-fields shifted out, the
+// kernel's big-endian fields into host order).
+Val FunctionLowering::recordField(const ast::Field& f) {
+  const Type& record = typeOf(*f.base);
+  Val base = expr(*f.base);
+  at(f.range);
+  size_t i = 0;
+  while (i < record.fields().size() && record.fields()[i].name != f.field) ++i;
+  if (i == record.fields().size()) {  // the type checker let no such field through
+    m_.unsupported(f.range, "this field");
+    return zero();
+  }
+  const RecordField& field = record.fields()[i];
+  const Type& t = record.elements()[i];
+  Value* start = offset(base.v, field.bitOffset / 8);
+  if (heldInMemory(t)) {
+    // In place when 8-aligned; else copied, as aligned as its offset allows:
+    // the verifier refuses misaligned accesses to the stack.
+    uint32_t at = field.bitOffset / 8;
+    if (at % 8 == 0) return {start, true};
+    uint32_t align = at % 4 == 0 ? 4 : at % 2 == 0 ? 2 : 1;
+    Value* copy = zeroedBuffer(slotSize(t));
+    llvm::Type* chunk = b_.getIntNTy(align * 8);
+    for (uint32_t k = 0; k < t.capacity(); k += align)
+      b_.CreateAlignedStore(b_.CreateAlignedLoad(chunk, offset(start, k), llvm::Align(align)), offset(copy, k), llvm::Align(align));
+    return {copy, true};
+  }
+  uint32_t bytes = field.bitSize ? (field.bitOffset % 8 + field.bitSize + 7) / 8 : elementSize(t);
+  // A field at its natural alignment (the record's bytes are 8-aligned) in
+  // one load; another (packed, or a bit-field's bytes) byte by byte,
+  // little-endian, at most 8 of them (the type checker refuses more).
+  Value* v = b_.getInt64(0);
+  bool natural = (bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8) && (field.bitOffset / 8) % bytes == 0;
+  if (natural) {
+    v = b_.CreateZExt(b_.CreateAlignedLoad(b_.getIntNTy(bytes * 8), start, llvm::Align(bytes)), i64());
+  } else {
+    for (uint32_t k = 0; k < bytes && k < 8; ++k) {
+      Value* byte = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt8Ty(), offset(start, k), llvm::Align(1)), i64());
+      v = b_.CreateOr(v, k ? b_.CreateShl(byte, b_.getInt64(8 * k)) : byte);
+    }
+  }
+  if (field.bitSize) {
+    v = b_.CreateShl(v, b_.getInt64(64 - field.bitOffset % 8 - field.bitSize));
+    v = isSigned(t) ? b_.CreateAShr(v, b_.getInt64(64 - field.bitSize)) : b_.CreateLShr(v, b_.getInt64(64 - field.bitSize));
+  } else if (field.bigEndian) {
+    v = byteSwap(v, bytes * 8);
+  } else if (bytes < 8 && isSigned(t)) {
+    v = b_.CreateAShr(b_.CreateShl(v, b_.getInt64(64 - 8 * bytes)), b_.getInt64(64 - 8 * bytes));
+  }
+  return {normalize(v, typeOf(f)), false};
 }
 
 Value* FunctionLowering::byteSwap(Value* v, uint32_t bits) {

@@ -1,13 +1,14 @@
 #include "decode.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "symbolize.h"
 
 namespace dptrace {
 
-Value decodeSlot(const Type& t, const uint8_t* p) {
+Value decodeSlot(const Type& t, const uint8_t* p, bool key) {
   uint64_t word = 0;
   std::memcpy(&word, p, 8);
   switch (t.kind()) {
@@ -48,9 +49,38 @@ Value decodeSlot(const Type& t, const uint8_t* p) {
       for (uint32_t i = 0; i < t.length(); ++i) {
         uint8_t element[8] = {};
         std::memcpy(element, p + i * size, size);
-        a.items.push_back(decodeSlot(t.element(), element));
+        a.items.push_back(decodeSlot(t.element(), element, key));
       }
       return Value{a};
+    }
+    case TypeKind::Record: {  // C layout: each field where the struct has it
+      RecordValue r;
+      for (size_t i = 0; i < t.fields().size() && i < t.elements().size(); ++i) {
+        const RecordField& f = t.fields()[i];
+        const Type& ft = t.elements()[i];
+        uint32_t start = f.bitOffset / 8;
+        uint32_t bytes = f.bitSize ? (f.bitOffset % 8 + f.bitSize + 7) / 8 : std::max<uint32_t>(slotSize(ft), 8);
+        // A copy of the field's bytes, zero past the record's end: decodeSlot reads whole words.
+        std::vector<uint8_t> field(std::max<uint32_t>(bytes, 8), 0);
+        if (start < t.capacity()) std::memcpy(field.data(), p + start, std::min(bytes, t.capacity() - start));
+        Value v;
+        if (f.bitSize) {
+          uint64_t word = 0;
+          std::memcpy(&word, field.data(), 8);
+          word = f.bitSize >= 64 ? word >> (f.bitOffset % 8) : (word >> (f.bitOffset % 8)) & ((uint64_t{1} << f.bitSize) - 1);
+          if (ft.isSigned() && f.bitSize < 64 && (word >> (f.bitSize - 1)) != 0) word |= ~((uint64_t{1} << f.bitSize) - 1);
+          v = ft.isSigned() ? Value::sint(static_cast<int64_t>(word)) : Value::uint(word);
+        } else if (f.bigEndian && ft.is(TypeKind::Integer)) {
+          uint32_t n = ft.bits() / 8;
+          std::reverse(field.begin(), field.begin() + std::min<uint32_t>(n, 8));
+          v = decodeSlot(ft, field.data(), key);
+        } else {
+          v = decodeSlot(ft, field.data(), key);
+        }
+        r.names.push_back(f.name);
+        r.values.push_back(std::move(v));
+      }
+      return Value{std::move(r)};
     }
     case TypeKind::Buffer: {  // the length read, then the bytes
       BufferValue b;
@@ -61,7 +91,7 @@ Value decodeSlot(const Type& t, const uint8_t* p) {
       Value::Tuple elements;
       uint32_t off = 0;
       for (const Type& e : t.elements()) {
-        elements.push_back(decodeSlot(e, p + off));
+        elements.push_back(decodeSlot(e, p + off, key));
         off += slotSize(e);
       }
       return Value::tuple(std::move(elements));
@@ -72,6 +102,12 @@ Value decodeSlot(const Type& t, const uint8_t* p) {
       if (t.deferredKind() == Deferred::Kstack || t.deferredKind() == Deferred::Ustack)
         return Value{stackOf(t.deferredKind(), static_cast<int64_t>(word), extra)};
       return Value::str(deferredText(t.deferredKind(), word, extra));
+    }
+    case TypeKind::Pointer: {
+      if (!key) return Value::uint(word);
+      char hex[24];
+      std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(word));
+      return Value::str(hex);
     }
     default: return Value::uint(word);
   }

@@ -8,6 +8,8 @@
 
 namespace dptrace {
 
-Value decodeSlot(const Type& t, const uint8_t* bytes);
+// `key`: the value is (part of) a map key, where bpftrace writes pointers in
+// hex (@[0xffff8881...]); elsewhere they are numbers.
+Value decodeSlot(const Type& t, const uint8_t* bytes, bool key = false);
 
 }  // namespace dptrace

@@ -44,7 +44,7 @@ std::vector<Value> userKey(const MapLayout& l, const std::vector<uint8_t>& bpfKe
   }
   uint32_t off = 0;
   for (const Type& t : l.keys) {
-    out.push_back(decodeSlot(t, key.data() + off));
+    out.push_back(decodeSlot(t, key.data() + off, true));
     off += slotSize(t);
   }
   return out;

@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-10";
+constexpr const char* kMagic = "dptrace-object-cache-11";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -30,7 +30,7 @@ constexpr size_t kMaxEntries = 256;
 // build in which a struct grew a field that fields() does not list yet.
 static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
 static_assert(sizeof(ProgramInfo) == 456, "ProgramInfo changed: list its new field in fields() below");
-static_assert(sizeof(MapLayout) == 216, "MapLayout changed: list its new field in fields() below");
+static_assert(sizeof(MapLayout) == 240, "MapLayout changed: list its new field in fields() below");
 static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in fields() below");
 static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
 static_assert(sizeof(HelperErrorSite) == 16, "HelperErrorSite changed: list its new field in fields() below");
@@ -114,6 +114,10 @@ public:
       case TypeKind::Aggregation: u64(static_cast<uint64_t>(t.aggregationKind())), (*this)(t.elements()[0]); break;
       case TypeKind::Array: (*this)(t.element()), u64(t.length()); break;
       case TypeKind::Deferred: u64(static_cast<uint64_t>(t.deferredKind())); break;
+      case TypeKind::Record:
+        (*this)(t.name()), u64(t.capacity()), (*this)(t.elements());
+        for (const RecordField& f : t.fields()) (*this)(f.name), u64(f.bitOffset), u64(f.bitSize), u64(f.bigEndian);
+        break;
       case TypeKind::Void:
       case TypeKind::Bool:
       case TypeKind::Ipv4:
@@ -213,6 +217,25 @@ private:
       case TypeKind::Array: {
         Type element = type(depth + 1);
         return Type::array(element, static_cast<uint32_t>(std::min<uint64_t>(u64(), 65536)));
+      }
+      case TypeKind::Record: {
+        std::string name;
+        (*this)(name);
+        uint64_t size = u64();
+        uint64_t n = u64();
+        if (size > (1u << 16) || n > 4096) return fail(), Type();
+        std::vector<Type> types(static_cast<size_t>(n));
+        for (Type& e : types) e = type(depth + 1);
+        std::vector<RecordField> fields(types.size());
+        for (RecordField& f : fields) {
+          (*this)(f.name);
+          uint64_t bitOffset = u64(), bitSize = u64();
+          f.bigEndian = u64() != 0;
+          if (bitSize > 64 || bitOffset + bitSize > size * 8) return fail(), Type();
+          f.bitOffset = static_cast<uint32_t>(bitOffset);
+          f.bitSize = static_cast<uint32_t>(bitSize);
+        }
+        return Type::record(std::move(name), static_cast<uint32_t>(size), std::move(types), std::move(fields));
       }
     }
     return fail(), Type();

@@ -141,8 +141,11 @@ std::string explainRefusal(const std::string& log) {
   }
   if (log.find("failed to find kernel BTF type ID") != std::string::npos)
     return "this kernel has no such function or tracepoint (it may exist only in the BTF given with --btf)";
-  if (log.find("stack") != std::string::npos && log.find("limit") != std::string::npos)
+  if (log.find("combined stack size") != std::string::npos || log.find("stack depth") != std::string::npos ||
+      (log.find("invalid") != std::string::npos && log.find("stack R10 off=-5") != std::string::npos))
     return "the program needs more than 512 bytes of stack; use fewer or shorter strings";
+  if (log.find("misaligned") != std::string::npos)
+    return "dptrace generated a misaligned memory access, which is a bug in dptrace: please report it with the script";
   return "the kernel's verifier refused it; run with -v to see its log";
 }
 

@@ -103,8 +103,13 @@ private:
       field.offset = offset;
       clang::QualType t = f->getType().getCanonicalType();
       field.size = t->isIncompleteType() ? 0 : static_cast<uint32_t>(ctx_.getTypeSizeInChars(t).getQuantity());
-      if (f->isBitField()) field.type = Type(), field.bitField = true;  // not readable yet
-      else if (const auto* array = ctx_.getAsConstantArrayType(t))
+      if (f->isBitField()) {  // its bits from the struct's start (x86: the low bits first)
+        field.type = typeOf(t);
+        field.bitField = true;
+        field.bitOffset = base * 8 + static_cast<uint32_t>(layout.getFieldOffset(f->getFieldIndex()));
+        field.bitSize = f->getBitWidthValue(ctx_);
+        if (!field.type.isIntegerLike() || field.bitSize == 0) field.type = Type();
+      } else if (const auto* array = ctx_.getAsConstantArrayType(t))
         field.type = arrayOf(array, field.size);
       else
         field.type = typeOf(t);

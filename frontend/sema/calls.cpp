@@ -161,6 +161,7 @@ struct CallTyping {
       case TypeKind::Bool: return 1;
       case TypeKind::String:
       case TypeKind::Array:
+      case TypeKind::Record:
       case TypeKind::Buffer: return t.capacity();
       case TypeKind::Ipv4: return 4;
       case TypeKind::Ipv6: return 16;

@@ -266,12 +266,24 @@ Type arrayType(Dwarf_Die* array, uint32_t size) {
   return Type::array(t, size / (t.bits() / 8));
 }
 
-void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int depth) {
+// `nested` is called with the DIE of each named struct or union that a
+// member holds by value (struct rte_mbuf_sched sched), so that its layout can
+// be read too without another pass.
+void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int depth,
+                    const std::function<void(Dwarf_Die*)>& nested) {
   if (depth > 8) return;
   forEachMember(record, [&](const char* name, Dwarf_Word offset, Dwarf_Die* member, Dwarf_Die* type) {
     if (name == nullptr) {  // anonymous struct or union: its members belong to this one
-      if (type) flattenMembers(type, base + static_cast<uint32_t>(offset), out, depth + 1);
+      if (type) flattenMembers(type, base + static_cast<uint32_t>(offset), out, depth + 1, nested);
       return true;
+    }
+    if (type) {
+      Dwarf_Die storage;
+      Dwarf_Die* bare = strip(type, storage);
+      int tag = bare ? dwarf_tag(bare) : 0;
+      if ((tag == DW_TAG_structure_type || tag == DW_TAG_union_type) && dwarf_diename(bare) &&
+          !dwarf_hasattr(bare, DW_AT_declaration))
+        nested(bare);
     }
     StructField f;
     f.name = name;
@@ -284,7 +296,24 @@ void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int dep
       Dwarf_Die* bare = strip(type, storage);
       f.type = bare && dwarf_tag(bare) == DW_TAG_array_type ? arrayType(bare, f.size) : typeOf(type);
     }
-    if (dwarf_hasattr(member, DW_AT_bit_size)) f.type = Type(), f.bitField = true;
+    if (Dwarf_Attribute attr; dwarf_attr(member, DW_AT_bit_size, &attr)) {
+      // Its bits from the struct's start: DWARF 4's DW_AT_data_bit_offset, or
+      // DWARF 2's DW_AT_bit_offset, counted from the high bit of its storage unit.
+      f.bitField = true;
+      Dwarf_Word bits = 0, at = 0, unit = 0;
+      dwarf_formudata(&attr, &bits);
+      f.bitSize = static_cast<uint32_t>(bits);
+      if (dwarf_attr(member, DW_AT_data_bit_offset, &attr) && dwarf_formudata(&attr, &at) == 0) {
+        f.bitOffset = base * 8 + static_cast<uint32_t>(at);
+      } else if (dwarf_attr(member, DW_AT_bit_offset, &attr) && dwarf_formudata(&attr, &at) == 0) {
+        if (!dwarf_attr(member, DW_AT_byte_size, &attr) || dwarf_formudata(&attr, &unit) != 0) unit = f.size;
+        f.bitOffset = static_cast<uint32_t>((base + offset) * 8 + unit * 8 - at - bits);
+      } else {
+        f.type = Type();
+      }
+      if (!f.type.isIntegerLike() || f.bitSize == 0 || f.bitSize > 64) f.type = Type();
+      f.offset = f.bitOffset / 8;
+    }
     out.fields.push_back(std::move(f));
     return true;
   });
@@ -345,18 +374,26 @@ std::optional<FunctionSignature> readDwarfSignature(const std::string& path, con
 
 std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names) {
   std::map<std::string, StructLayout> found;
+  size_t wanted = 0;  // of `names`, found
+  // A struct's layout, and those of the structs its members hold by value
+  // (a copy of it, $st = *p, shows them), depth first.
+  std::function<void(Dwarf_Die*, int)> add = [&](Dwarf_Die* die, int depth) {
+    const char* n = dwarf_diename(die);
+    if (n == nullptr || found.count(n) || depth > 16) return;
+    if (names.count(n)) ++wanted;
+    StructLayout& layout = found[n];
+    layout.name = n;
+    layout.size = static_cast<uint32_t>(std::max(dwarf_bytesize(die), 0));
+    flattenMembers(die, 0, layout, 0, [&](Dwarf_Die* member) { add(member, depth + 1); });
+  };
   std::string error;
   forEachTopLevelDie(path, error, [&](Dwarf_Die* die) {
     int tag = dwarf_tag(die);
     if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type) return false;
     const char* n = dwarf_diename(die);
     if (n == nullptr || !names.count(n) || found.count(n) || dwarf_hasattr(die, DW_AT_declaration)) return false;
-    StructLayout layout;
-    layout.name = n;
-    layout.size = static_cast<uint32_t>(std::max(dwarf_bytesize(die), 0));
-    flattenMembers(die, 0, layout, 0);
-    found.emplace(n, std::move(layout));
-    return found.size() == names.size();
+    add(die, 0);
+    return wanted == names.size();
   });
   return found;
 }

@@ -63,6 +63,14 @@ Type Type::array(Type element, uint32_t length) {
   return t;
 }
 
+Type Type::record(std::string name, uint32_t size, std::vector<Type> types, std::vector<RecordField> fields) {
+  Type t = sized(TypeKind::Record, size * 8);
+  t.name_ = std::move(name);
+  t.elements_ = std::move(types);
+  t.fields_ = std::move(fields);
+  return t;
+}
+
 Type Type::in(AddressSpace space) const {
   Type t = *this;
   bool holdsAddress = kind_ == TypeKind::Pointer || kind_ == TypeKind::Struct || kind_ == TypeKind::Array ||
@@ -105,7 +113,8 @@ bool Type::sameKind(const Type& o) const {
     case TypeKind::Struct: return name_ == o.name_;
     case TypeKind::Aggregation: return aggregation_ == o.aggregation_;
     case TypeKind::Deferred: return deferred_ == o.deferred_;
-    case TypeKind::Array: return *this == o;  // arrays of one element type and length
+    case TypeKind::Array:
+    case TypeKind::Record: return *this == o;  // arrays of one element type and length; one struct's records
     case TypeKind::Tuple:
       if (elements_.size() != o.elements_.size()) return false;
       for (size_t i = 0; i < elements_.size(); ++i)
@@ -118,7 +127,7 @@ bool Type::sameKind(const Type& o) const {
 bool Type::operator==(const Type& o) const {
   return kind_ == o.kind_ && bits_ == o.bits_ && signed_ == o.signed_ && aggregation_ == o.aggregation_ &&
          deferred_ == o.deferred_ &&
-         name_ == o.name_ && elements_ == o.elements_;
+         name_ == o.name_ && elements_ == o.elements_ && fields_ == o.fields_;
 }
 
 std::string Type::str() const {
@@ -134,7 +143,8 @@ std::string Type::str() const {
       std::string p = pointee().str();
       return p + (p.back() == '*' ? "*" : " *");
     }
-    case TypeKind::Struct: return "struct " + name_;
+    case TypeKind::Struct:
+    case TypeKind::Record: return "struct " + name_;
     case TypeKind::Deferred: return deferredName(deferred_);
     case TypeKind::Array: return element().str() + "[" + std::to_string(length()) + "]";
     case TypeKind::Buffer: return "buffer[" + std::to_string(capacity()) + "]";
@@ -163,6 +173,7 @@ std::string Type::kindName() const {
     case TypeKind::Mac: return "a MAC address";
     case TypeKind::Pointer: return "a pointer";
     case TypeKind::Struct: return "a struct";
+    case TypeKind::Record: return "a struct value";
     case TypeKind::Tuple: return "a tuple";
     case TypeKind::Array: return "an array";
     case TypeKind::Buffer: return "a buf() buffer";

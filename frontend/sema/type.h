@@ -3,7 +3,8 @@
 //   integers by width and sign (u8..u64, s8..s64), bool, fixed-size strings,
 //   IPv4/IPv6/MAC addresses, pointers, structs (by name, from the C/BTF/DWARF
 //   importers), fixed-size arrays of integers (u8 saddr[4]), tuples,
-//   aggregations (the value of @x = count()), void.
+//   aggregations (the value of @x = count()), void; records (a struct's
+//   bytes copied into a value: $st = *p), with their fields' names and places.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 
 namespace dptrace {
 
-enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array, Deferred, Buffer };
+enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array, Deferred, Buffer, Record };
 enum class Aggregation { Count, Sum, Avg, Min, Max, Stats, Hist, Lhist };
 
 // A value that dptrace turns into text when it prints it, as bpftrace does:
@@ -29,6 +30,17 @@ enum class Deferred : uint8_t { Usym, Ksym, Username, Strftime, Strerror, Kstack
 // process. Probe: the probe's own rule (codegen's userMemory()). Not part of
 // a type's identity: maps and variables unify across spaces.
 enum class AddressSpace : uint8_t { Probe, Kernel, User };
+
+// A field of a record: where its bits are in the struct's bytes (bitSize 0:
+// the whole of its type's bytes; else a bit-field) and whether the kernel
+// keeps it big-endian (read into host order). Its type is the record's element.
+struct RecordField {
+  std::string name;
+  uint32_t bitOffset = 0;
+  uint32_t bitSize = 0;
+  bool bigEndian = false;
+  bool operator==(const RecordField&) const = default;
+};
 
 class Type {
 public:
@@ -52,6 +64,9 @@ public:
   // buf(p, n): up to `capacity` bytes and how many of them were read
   // (a slot of a 64-bit length, then the bytes), printed with %r.
   static Type buffer(uint32_t capacity);
+  // struct NAME by value: `size` bytes in C layout, as the traced memory held
+  // them; `types` and `fields` side by side (the fields dptrace can read).
+  static Type record(std::string name, uint32_t size, std::vector<Type> types, std::vector<RecordField> fields);
 
   TypeKind kind() const { return kind_; }
   bool is(TypeKind k) const { return kind_ == k; }
@@ -59,12 +74,13 @@ public:
   bool isAddress() const { return kind_ == TypeKind::Ipv4 || kind_ == TypeKind::Ipv6; }
   uint32_t bits() const { return bits_; }
   bool isSigned() const { return signed_; }
-  uint32_t capacity() const { return bits_ / 8; }  // strings, buffers; arrays: their size in bytes
+  uint32_t capacity() const { return bits_ / 8; }  // strings, buffers; arrays, records: their size in bytes
   const Type& pointee() const { return elements_.at(0); }
   const Type& element() const { return elements_.at(0); }                 // arrays
   uint32_t length() const { return bits_ / (elements_.at(0).bits_ ? elements_.at(0).bits_ : 8); }  // arrays
   const std::vector<Type>& elements() const { return elements_; }  // tuple elements; aggregation argument
-  const std::string& name() const { return name_; }                // struct name
+  const std::string& name() const { return name_; }                // struct and record name
+  const std::vector<RecordField>& fields() const { return fields_; }  // records; their types are elements()
   Aggregation aggregationKind() const { return aggregation_; }
   Deferred deferredKind() const { return deferred_; }
   // An integer read from a big-endian kernel value (BTF __be16, __be32,
@@ -103,6 +119,7 @@ private:
   Aggregation aggregation_ = Aggregation::Count;
   std::string name_;
   std::vector<Type> elements_;
+  std::vector<RecordField> fields_;
 };
 
 // Integers of different widths unify to the wider, unsigned if either is;

@@ -725,11 +725,45 @@ std::optional<Type> TypeChecker::plainValue(const ast::Expr& e, const char* role
     error(e.range, std::string("this has no value to use as ") + role, "printf(), exit() and the actions return nothing");
     return std::nullopt;
   }
-  if (t->is(TypeKind::Struct)) {
-    error(e.range, "a whole struct cannot be used as " + std::string(role), "read one of its fields: p->field");
-    return std::nullopt;
+  if (t->is(TypeKind::Struct)) {  // its bytes, copied: $st = *p, print(*p), @m[k] = p->inner
+    auto r = recordOf(*t, e.range);
+    if (r) set(e, *r);
+    return r;
   }
   return t;
+}
+
+std::optional<Type> TypeChecker::recordOf(const Type& structType, SourceRange at, int depth) {
+  const StructLayout* layout = types_.imported->findStruct(structType.name());
+  if ((layout == nullptr || layout->size == 0) && depth > 0) return std::nullopt;  // a member: not shown
+  if (layout == nullptr || layout->size == 0) {
+    error(at, "the fields of struct " + structType.name() + " are not known, so it cannot be copied into a value",
+          "define it in the script, or read its fields through the pointer: p->field");
+    return std::nullopt;
+  }
+  if (depth > 16) return std::nullopt;  // a member that deep: not shown
+  std::vector<Type> types;
+  std::vector<RecordField> fields;
+  for (const StructField& f : layout->fields) {
+    Type ft = f.type.in(structType.space());
+    if (ft.is(TypeKind::Void)) continue;  // not readable (an array of structs): its bytes are copied, not shown
+    if (ft.is(TypeKind::Struct)) {
+      auto nested = recordOf(ft, at, depth + 1);
+      if (!nested) continue;  // its layout is not known: its bytes are copied, not shown
+      ft = *nested;
+    }
+    RecordField rf{f.name, f.offset * 8, 0, f.bigEndian};
+    if (f.bitField) {
+      if (f.bitSize == 0 || (f.bitOffset % 8 + f.bitSize + 7) / 8 > 8) continue;  // spread over more than 8 bytes
+      rf.bitOffset = f.bitOffset;
+      rf.bitSize = f.bitSize;
+    }
+    uint32_t bytes = rf.bitSize ? (rf.bitOffset % 8 + rf.bitSize + 7) / 8 : ft.is(TypeKind::Record) || ft.is(TypeKind::String) || ft.is(TypeKind::Array) ? ft.capacity() : ft.isIntegerLike() ? std::max(ft.bits() / 8, 1u) : 8;
+    if (rf.bitOffset / 8 + bytes > layout->size) continue;  // a flexible array member, or a layout that lies
+    types.push_back(ft);
+    fields.push_back(std::move(rf));
+  }
+  return Type::record(structType.name(), layout->size, std::move(types), std::move(fields));
 }
 
 // ------------------------------------------------------------ expressions
@@ -875,7 +909,7 @@ bool TypeChecker::checkMapKeys(const ast::Map& m, MapInfo& info) {
   for (const ast::ExprPtr& k : m.keys) {
     auto t = plainValue(*k, "a map key");
     if (!t) return false;
-    if (t->is(TypeKind::Aggregation) || t->is(TypeKind::Struct)) {
+    if (t->is(TypeKind::Aggregation)) {
       error(k->range, "a map key cannot be " + t->kindName(), "use integers, strings, addresses or tuples as keys");
       return false;
     }
@@ -1138,14 +1172,26 @@ void TypeChecker::visit(const ast::Field& e) {
       return error(e.range, "struct " + record->name() + " has no field '" + e.field + "'",
                    guess.empty() ? "" : "did you mean '" + guess + "'?");
     }
-    if (f->bitField && layout->btfId == 0)
-      return error(e.range, "'" + e.field + "' of struct " + record->name() + " is a bit-field: dptrace cannot read bit-fields yet",
-                   "read the word that holds it through a cast, and mask it");
-    // A struct-valued member of a BTF struct is its address: read on (prev->se.vruntime).
-    if (f->type.is(TypeKind::Void) || (f->type.is(TypeKind::Struct) && layout->btfId == 0))
+    // A struct-valued member is its address: read on (prev->se.vruntime), or
+    // copy it ($in = p->inner).
+    if (f->type.is(TypeKind::Void))
       return error(e.range, "dptrace cannot read field '" + e.field + "' of struct " + record->name() + " yet",
-                   "integers, pointers, enums, and arrays of integers or chars are readable");
+                   "integers, pointers, enums, structs, and arrays of integers or chars are readable");
     return set(e, f->type.in(t->space()));
+  }
+  if (t->is(TypeKind::Record)) {  // $st.field of a struct copied into a value
+    if (e.arrow) return error(e.range, "a struct value's fields are read with '.'", "write ." + e.field);
+    std::vector<std::string> names;
+    for (size_t i = 0; i < t->fields().size(); ++i) {
+      if (t->fields()[i].name == e.field) return set(e, t->elements()[i]);
+      names.push_back(t->fields()[i].name);
+    }
+    const StructLayout* layout = types_.imported->findStruct(t->name());
+    if (layout && layout->field(e.field))
+      return error(e.range, "dptrace cannot read field '" + e.field + "' of a struct " + t->name() + " value",
+                   "integers, pointers, enums, structs, and arrays of integers or chars are readable; read it through the pointer");
+    std::string guess = closestMatch(e.field, names);
+    return error(e.range, "struct " + t->name() + " has no field '" + e.field + "'", guess.empty() ? "" : "did you mean '" + guess + "'?");
   }
   error(e.range, "'" + std::string(e.arrow ? "->" : ".") + e.field + "': " + t->kindName() + " has no fields",
         t->is(TypeKind::Tuple) ? "tuple elements are read by number: $t.0" : "");
@@ -1371,7 +1417,9 @@ std::optional<Type> TypeChecker::storeInto(const Type& existing, const ast::Expr
   }
   Type unified;
   if (!unify(existing, valueType, unified)) {
-    error(at, what + " holds " + existing.kindName() + " elsewhere; here it is given " + valueType.kindName(),
+    bool sameKind = existing.kind() == valueType.kind();  // two structs, two arrays: name them
+    error(at, what + " holds " + (sameKind ? existing.str() : existing.kindName()) + " elsewhere; here it is given " +
+                  (sameKind ? valueType.str() : valueType.kindName()),
           "a variable or map keeps one kind of value; use another name for this one");
     return std::nullopt;
   }

@@ -66,6 +66,10 @@ private:
   std::optional<Type> storeInto(const Type& existing, const ast::Expr& value, const Type& valueType,
                                 const std::string& what, SourceRange at);
   std::optional<Type> plainValue(const ast::Expr& e, const char* role);
+  // struct NAME read through a pointer, as a value: its bytes with the fields
+  // dptrace reads (nested structs as records too, those of unknown layout
+  // left out). Null, reported at `at`, when its layout is not known.
+  std::optional<Type> recordOf(const Type& structType, SourceRange at, int depth = 0);
   bool checkMapKeys(const ast::Map& m, MapInfo& info);
   MapInfo& mapInfo(const ast::Map& m);
   void assignToMap(const ast::Map& target, const ast::Assign& s);

@@ -39,6 +39,11 @@ std::string json(const Value& v) {
     for (size_t i = 0; i < items->size(); ++i) s += (i ? "," : "") + json((*items)[i]);
     return s + "]";
   }
+  if (auto* r = std::get_if<RecordValue>(&v.v)) {  // bpftrace's spacing: { "a": 1, "b": 2 }
+    std::string s = "{ ";
+    for (size_t i = 0; i < r->names.size(); ++i) s += (i ? ", " : "") + jsonQuote(r->names[i]) + ": " + json(r->values[i]);
+    return s + " }";
+  }
   return jsonQuote(v.text());
 }
 
@@ -46,7 +51,7 @@ std::string keyText(const std::vector<Value>& key) {
   std::string s;
   for (size_t i = 0; i < key.size(); ++i) {
     const auto* stack = std::get_if<StackValue>(&key[i].v);  // bpftrace indents a key's stack by 4
-    s += (i ? "," : "") + (stack ? stack->text(4) : key[i].text());
+    s += (i ? "," : "") + (stack ? stack->text(4) : key[i].text(true));
   }
   return s;
 }

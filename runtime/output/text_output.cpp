@@ -21,7 +21,7 @@ std::string keyText(const std::vector<Value>& key) {
   std::string s = "[";
   for (size_t i = 0; i < key.size(); ++i) {
     const auto* stack = std::get_if<StackValue>(&key[i].v);  // bpftrace indents a key's stack by 4
-    s += (i ? ", " : "") + (stack ? stack->text(4) : key[i].text());
+    s += (i ? ", " : "") + (stack ? stack->text(4) : key[i].text(true));
   }
   return s + "]";
 }

@@ -8,6 +8,7 @@ namespace dptrace {
 namespace {
 
 struct TextOf {
+  bool key = false;
   std::string operator()(int64_t x) const { return std::to_string(x); }
   std::string operator()(uint64_t x) const { return std::to_string(x); }
   std::string operator()(const std::string& s) const { return s; }
@@ -27,21 +28,27 @@ struct TextOf {
   }
   std::string operator()(const ArrayValue& a) const {
     std::string s = "[";
-    for (size_t i = 0; i < a.items.size(); ++i) s += (i ? "," : "") + a.items[i].text();
+    for (size_t i = 0; i < a.items.size(); ++i) s += (i ? "," : "") + a.items[i].text(key);
     return s + "]";
   }
   std::string operator()(const StackValue& s) const { return s.text(8); }
   std::string operator()(const BufferValue& b) const { return b.text(); }
   std::string operator()(const Value::Tuple& t) const {
     std::string s = "(";
-    for (size_t i = 0; i < t.size(); ++i) s += (i ? ", " : "") + t[i].text();
+    for (size_t i = 0; i < t.size(); ++i) s += (i ? ", " : "") + t[i].text(key);
     return s + ")";
+  }
+  std::string operator()(const RecordValue& r) const {
+    std::string s = key ? "{" : "{ ";
+    for (size_t i = 0; i < r.names.size(); ++i)
+      s += (i ? (key ? "," : ", ") : "") + std::string(".") + r.names[i] + (key ? "=" : " = ") + r.values[i].text(key);
+    return s + (key ? "}" : " }");
   }
 };
 
 }  // namespace
 
-std::string Value::text() const { return std::visit(TextOf{}, v); }
+std::string Value::text(bool key) const { return std::visit(TextOf{key}, v); }
 
 std::string BufferValue::text() const {
   std::string s;
@@ -76,6 +83,8 @@ std::string StackValue::text(int indent) const {
 
 bool ArrayValue::operator==(const ArrayValue& o) const { return items == o.items; }
 bool ArrayValue::operator<(const ArrayValue& o) const { return items < o.items; }
+bool RecordValue::operator==(const RecordValue& o) const { return names == o.names && values == o.values; }
+bool RecordValue::operator<(const RecordValue& o) const { return values < o.values; }
 
 bool Value::operator<(const Value& o) const {
   if (v.index() != o.v.index()) return v.index() < o.v.index();

@@ -33,6 +33,16 @@ struct ArrayValue {
   bool operator<(const ArrayValue& o) const;
 };
 
+// A struct copied into a value ($st = *p): its readable fields by name, in
+// the struct's order. Printed as bpftrace prints it: { .a = 1, .b = xyz } as
+// a value, {.a=1,.b=xyz} in a map key; JSON { "a": 1, "b": "xyz" }.
+struct RecordValue {
+  std::vector<std::string> names;
+  std::vector<Value> values;
+  bool operator==(const RecordValue& o) const;
+  bool operator<(const RecordValue& o) const;
+};
+
 // A stack trace (kstack, ustack): its frames, innermost first, as text
 // ("vfs_read+5"). Printed as bpftrace prints it: each frame on a line of its
 // own, after a line break, indented by 8 spaces (4 in a map key).
@@ -55,14 +65,18 @@ struct StackValue {
 // One key or value: a number, a string, an address, an array, a tuple of values or a stack.
 struct Value {
   using Tuple = std::vector<Value>;
-  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple, ArrayValue, StackValue, BufferValue> v;
+  std::variant<int64_t, uint64_t, std::string, Ipv4Address, Ipv6Address, MacAddress, Tuple, ArrayValue, StackValue, BufferValue,
+               RecordValue>
+      v;
 
   static Value sint(int64_t x) { return {x}; }
   static Value uint(uint64_t x) { return {x}; }
   static Value str(std::string s) { return {std::move(s)}; }
   static Value tuple(Tuple t) { return {std::move(t)}; }
 
-  std::string text() const;  // 42, -3, abc, 10.0.0.1, fc00::1, 02:00:00:00:00:01, (1, abc), [1,2,3,4]
+  // 42, -3, abc, 10.0.0.1, fc00::1, 02:00:00:00:00:01, (1, abc), [1,2,3,4], { .a = 1 };
+  // in a map key (`key`) a record is written without spaces, as bpftrace does.
+  std::string text(bool key = false) const;
   bool operator<(const Value& o) const;
   bool operator==(const Value& o) const { return v == o.v; }
 };
