@@ -109,6 +109,9 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
     err << "dptrace: error: cannot read '" << binary << "': " << error << "\n";
     return 0;
   }
+  // A library or program named without a path (libc, bash) lists by the
+  // file it resolved to, as bpftrace lists it; a path as it was given.
+  if (binary.find('/') == std::string::npos) binary = findBinary(binary);
   size_t n = 0;
   if (!hasWildcard(functions) &&
       std::none_of(symbols->begin(), symbols->end(), [&](const FunctionSymbol& s) { return s.name == functions; }))
@@ -119,14 +122,20 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
       if (wildcardMatch(functions, burst) &&
           std::none_of(symbols->begin(), symbols->end(), [&](const FunctionSymbol& s) { return s.name == burst; }))
         n += listInlined(kind, binary, burst, verbose, out);
+  std::map<std::string, FunctionSignature> signatures;
+  if (verbose) {
+    std::set<std::string> listed;
+    for (const FunctionSymbol& s : *symbols)
+      if (wildcardMatch(functions, s.name)) listed.insert(s.name);
+    signatures = readDwarfSignatures(findBinary(binary), listed);
+  }
   for (const FunctionSymbol& s : *symbols) {
     if (!wildcardMatch(functions, s.name)) continue;
     out << kind << ":" << binary << ":" << s.name << "\n";
     ++n;
-    if (!verbose) continue;
-    std::string dwarfError;
-    auto signature = readDwarfSignature(findBinary(binary), s.name, dwarfError);
-    if (!signature) continue;
+    auto it = signatures.find(s.name);
+    if (it == signatures.end()) continue;
+    const FunctionSignature* signature = &it->second;
     for (const Parameter& p : signature->params)
       out << "    " << (p.unreadable.empty() ? p.type.str() : "(" + p.unreadable + ")") << " " << p.name << "\n";
     if (kind == "uretprobe" && !signature->ret.is(TypeKind::Void)) out << "    " << signature->ret.str() << " retval\n";

@@ -172,13 +172,9 @@ int visitInstance(Dwarf_Die* instance, void* arg) {
 std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::string& function,
                                           const std::vector<std::string>& names) {
   std::vector<InlinedSite> sites;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return sites;
-  Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ);
-  if (dwarf == nullptr) {
-    close(fd);
-    return sites;
-  }
+  int fd = -1;
+  Dwarf* dwarf = openDwarf(path, fd);
+  if (dwarf == nullptr) return sites;
   // The abstract definition of the function in each compilation unit (a
   // static inline function of a header has one per unit that uses it).
   Search search{dwarf, &names, &sites};

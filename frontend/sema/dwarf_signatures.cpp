@@ -3,6 +3,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -322,16 +323,12 @@ void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int dep
 // Calls visit() on every top-level DIE of every compilation unit of the ELF
 // file at `path`, until it returns true. False (with `error`) when the file
 // cannot be opened or has no DWARF.
-bool forEachTopLevelDie(const std::string& path, std::string& error, const std::function<bool(Dwarf_Die*)>& visit) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = "it cannot be opened";
-    return false;
-  }
-  Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ);
+bool forEachTopLevelDie(const std::string& path, std::string& error, const std::function<bool(Dwarf_Die*)>& visit,
+                        bool separate = true) {
+  int fd = -1;
+  Dwarf* dwarf = openDwarf(path, fd, separate);
   if (dwarf == nullptr) {
-    close(fd);
-    error = "it has no DWARF debug information";
+    error = fd == -2 ? "it cannot be opened" : "it has no DWARF debug information";
     return false;
   }
   Dwarf_Off offset = 0, next = 0;
@@ -352,8 +349,165 @@ bool forEachTopLevelDie(const std::string& path, std::string& error, const std::
 
 }  // namespace
 
+std::string separateDebugFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  elf_version(EV_CURRENT);
+  std::string found;
+  if (Elf* elf = elf_begin(fd, ELF_C_READ, nullptr)) {
+    std::string buildId, debugLink;
+    Elf_Scn* scn = nullptr;
+    size_t strings = 0;
+    elf_getshdrstrndx(elf, &strings);
+    while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+      GElf_Shdr shdr;
+      if (gelf_getshdr(scn, &shdr) == nullptr) continue;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      if (data == nullptr || data->d_buf == nullptr) continue;
+      const char* name = elf_strptr(elf, strings, shdr.sh_name);
+      if (shdr.sh_type == SHT_NOTE) {
+        GElf_Nhdr note;
+        size_t at = 0, nameAt = 0, descAt = 0;
+        while ((at = gelf_getnote(data, at, &note, &nameAt, &descAt)) > 0) {
+          if (note.n_type != NT_GNU_BUILD_ID || note.n_namesz != 4 ||
+              std::memcmp(static_cast<const char*>(data->d_buf) + nameAt, "GNU", 4) != 0)
+            continue;
+          static const char* const kHex = "0123456789abcdef";
+          for (size_t i = 0; i < note.n_descsz; ++i) {
+            auto b = static_cast<const unsigned char*>(data->d_buf)[descAt + i];
+            buildId += kHex[b >> 4];
+            buildId += kHex[b & 15];
+          }
+        }
+      } else if (name && std::string(name) == ".gnu_debuglink") {
+        debugLink.assign(static_cast<const char*>(data->d_buf), strnlen(static_cast<const char*>(data->d_buf), data->d_size));
+      }
+    }
+    elf_end(elf);
+    // Where gdb and bpftrace look: by build id, then by the debug link
+    // beside the file, in its .debug directory and under /usr/lib/debug.
+    std::vector<std::string> candidates;
+    if (buildId.size() > 2)
+      candidates.push_back("/usr/lib/debug/.build-id/" + buildId.substr(0, 2) + "/" + buildId.substr(2) + ".debug");
+    if (!debugLink.empty() && debugLink.find('/') == std::string::npos) {
+      std::string dir = path.substr(0, path.find_last_of('/') + 1);
+      if (dir.empty()) dir = "./";
+      for (const std::string& c : {dir + ".debug/" + debugLink, "/usr/lib/debug/" + dir + debugLink})
+        candidates.push_back(c);
+    }
+    struct stat st;
+    for (const std::string& c : candidates)
+      if (c != path && stat(c.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        found = c;
+        break;
+      }
+  }
+  close(fd);
+  return found;
+}
+
+Dwarf* openDwarf(const std::string& path, int& fd, bool separate, bool* fromSeparate) {
+  if (fromSeparate) *fromSeparate = false;
+  fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    fd = -2;
+    return nullptr;
+  }
+  if (Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ)) return dwarf;
+  close(fd);
+  fd = -1;
+  std::string debug = separate ? separateDebugFile(path) : std::string();
+  if (debug.empty()) return nullptr;
+  fd = open(debug.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fd = -1, nullptr;
+  if (Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ)) {
+    if (fromSeparate) *fromSeparate = true;
+    return dwarf;
+  }
+  close(fd);
+  fd = -1;
+  return nullptr;
+}
+
+namespace {
+
+// The address of the function symbol `name` in the ELF file's .symtab, else
+// its .dynsym; `indirect` when it is a GNU indirect function (glibc's
+// strlen: the address is its resolver's, whose DWARF is not the function's).
+std::optional<Dwarf_Addr> functionAddress(Elf* elf, const std::string& name, bool& indirect) {
+  indirect = false;
+  if (elf == nullptr) return std::nullopt;
+  for (Elf64_Word want : {SHT_SYMTAB, SHT_DYNSYM}) {
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+      GElf_Shdr shdr;
+      if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != want || shdr.sh_entsize == 0) continue;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      if (data == nullptr) continue;
+      size_t count = shdr.sh_size / shdr.sh_entsize;
+      for (size_t i = 0; i < count; ++i) {
+        GElf_Sym sym;
+        if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr || sym.st_value == 0 ||
+            (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC))
+          continue;
+        const char* n = elf_strptr(elf, shdr.sh_link, sym.st_name);
+        if (n && name == n) {
+          indirect = GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
+          return sym.st_value;
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// The signature of the function whose code starts at `address`, from the
+// compilation unit .debug_aranges gives for it (an alias -- glibc's malloc is
+// __libc_malloc -- is found by its address). Null when that unit has no such
+// subprogram.
+std::optional<FunctionSignature> signatureAt(Dwarf* dwarf, Dwarf_Addr address) {
+  Dwarf_Die cu, die;
+  if (dwarf_addrdie(dwarf, address, &cu) == nullptr || dwarf_child(&cu, &die) != 0) return std::nullopt;
+  do {
+    Dwarf_Addr low = 0;
+    if (dwarf_tag(&die) == DW_TAG_subprogram && dwarf_lowpc(&die, &low) == 0 && low == address) {
+      FunctionSignature s;
+      readSignature(&die, s);
+      s.outOfLine = true;
+      return s;
+    }
+  } while (dwarf_siblingof(&die, &die) == 0);
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
-                                                    std::string& error) {
+                                                    std::string& error, bool separate) {
+  // First by the symbol's address, which needs no walk over every unit (a
+  // large binary's, or libc's separate debug file, takes 100s of ms).
+  {
+    int fd = -1;
+    bool fromSeparate = false;
+    Dwarf* dwarf = openDwarf(path, fd, separate, &fromSeparate);
+    if (dwarf == nullptr) {
+      error = fd == -2 ? "it cannot be opened" : "it has no DWARF debug information";
+      return std::nullopt;
+    }
+    bool indirect = false;
+    std::optional<Dwarf_Addr> address = functionAddress(dwarf_getelf(dwarf), function, indirect);
+    std::optional<FunctionSignature> at = address && !indirect ? signatureAt(dwarf, *address) : std::nullopt;
+    dwarf_end(dwarf);
+    close(fd);
+    if (at) return at;
+    // A symbol that a separate debug file (libc's) does not describe at its
+    // address is assembly (memcpy's variants), and an indirect function's
+    // DWARF is its resolver's: no walk of the whole file.
+    if (address && (fromSeparate || indirect)) {
+      error = "its DWARF has no function '" + function + "'";
+      return std::nullopt;
+    }
+  }
   std::optional<FunctionSignature> found;
   bool readable = forEachTopLevelDie(path, error, [&](Dwarf_Die* die) {
     if (dwarf_tag(die) != DW_TAG_subprogram) return false;
@@ -367,8 +521,42 @@ std::optional<FunctionSignature> readDwarfSignature(const std::string& path, con
       found = std::move(s);
     }
     return found->outOfLine;  // an out-of-line definition is what we look for
-  });
+  }, separate);
   if (readable && !found) error = "its DWARF has no function '" + function + "'";
+  return found;
+}
+
+std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions) {
+  std::map<std::string, FunctionSignature> found;
+  int fd = -1;
+  bool fromSeparate = false;
+  Dwarf* dwarf = openDwarf(path, fd, true, &fromSeparate);
+  if (dwarf == nullptr) return found;
+  std::set<std::string> rest;
+  for (const std::string& f : functions) {
+    bool indirect = false;
+    std::optional<Dwarf_Addr> address = functionAddress(dwarf_getelf(dwarf), f, indirect);
+    if (auto at = address && !indirect ? signatureAt(dwarf, *address) : std::nullopt) found.emplace(f, std::move(*at));
+    else if (!address || !(fromSeparate || indirect)) rest.insert(f);
+  }
+  dwarf_end(dwarf);
+  close(fd);
+  if (rest.empty()) return found;
+  std::string error;
+  forEachTopLevelDie(path, error, [&](Dwarf_Die* die) {
+    if (dwarf_tag(die) != DW_TAG_subprogram) return false;
+    const char* name = dwarf_diename(die);
+    if (name == nullptr || !rest.count(name)) return false;
+    bool outOfLine = dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
+    auto it = found.find(name);
+    if (it == found.end() || (outOfLine && !it->second.outOfLine)) {
+      FunctionSignature sig;
+      readSignature(die, sig);
+      sig.outOfLine = outOfLine;
+      found[name] = std::move(sig);
+    }
+    return false;
+  });
   return found;
 }
 

@@ -11,6 +11,8 @@
 
 #include "type.h"
 
+struct Dwarf;  // libdw's
+
 namespace dptrace {
 
 // Where the x86-64 System V calling convention puts a parameter at a
@@ -69,10 +71,28 @@ struct InlinedSite {
 std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::string& function,
                                           const std::vector<std::string>& names);
 
+// The separate debug file of the ELF file at `path` (Debian's -dbg
+// packages): /usr/lib/debug/.build-id/NN/REST.debug by its build id, else its
+// .gnu_debuglink name beside it, in its .debug directory or under
+// /usr/lib/debug; "" when there is none.
+std::string separateDebugFile(const std::string& path);
+
+// The DWARF of the ELF file at `path`, or (`separate`) of its separate debug
+// file when it has none; `fd` is the file it was read from (close it after
+// dwarf_end), -1 when neither has DWARF, -2 when `path` cannot be opened.
+// A separate file costs its decompression (libc's: about 60 ms).
+Dwarf* openDwarf(const std::string& path, int& fd, bool separate = true, bool* fromSeparate = nullptr);
+
 // The signature of `function` in the ELF file at `path`. nullopt when the
 // file has no DWARF or no entry for the function (`error` says which).
+// `separate`: look in its separate debug file too (openDwarf).
 std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
-                                                    std::string& error);
+                                                    std::string& error, bool separate = true);
+
+// The signatures of several functions of one file (-lv), its DWARF opened
+// once; those it has none for are left out.
+std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path,
+                                                              const std::set<std::string>& functions);
 
 // A struct's layout: its size and its fields with byte offsets (members of
 // anonymous structs and unions are flattened into it; arrays other than of

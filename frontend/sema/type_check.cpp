@@ -484,6 +484,24 @@ struct ParametersRead : ast::Visitor<ParametersRead, true> {
 
 }  // namespace
 
+namespace {
+
+// Whether a block reads args (args.NAME of a uprobe needs its DWARF).
+struct ArgsRead : ast::Visitor<ArgsRead, true> {
+  using Visitor::visit;
+  bool read = false;
+  void visit(const ast::Identifier& id) { read = read || id.name == "args"; }
+};
+
+bool readsArgs(const ast::Probe& probe) {
+  ArgsRead v;
+  v.visit(probe.body);
+  if (probe.predicate) v.visitExpr(*probe.predicate);
+  return v.read;
+}
+
+}  // namespace
+
 std::vector<unsigned> parametersRead(const ast::Probe& probe, const FunctionSignature* signature) {
   ParametersRead v(signature);
   v.visit(probe.body);
@@ -554,8 +572,10 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
         if (!types.signatures.count(key) && !types.signatureErrors.count(key)) {
           // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values,
           // except for DPDK's burst functions, whose signatures are its API.
+          // A separate debug file (libc's) only when the block reads args:
+          // decompressing it costs more than the rest of the start.
           std::string binary = findBinary(ap.target);
-          auto signature = readDwarfSignature(binary, ap.function, error);
+          auto signature = readDwarfSignature(binary, ap.function, error, readsArgs(probe));
           if (signature && !signature->outOfLine) {  // only inlined: probed at each inlined call
             std::vector<std::string> names;
             for (const Parameter& p : signature->params) names.push_back(p.name);

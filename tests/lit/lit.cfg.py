@@ -57,6 +57,12 @@ if os.path.exists(os.path.join(config.fixtures, "dpdk_rxapp")):
 if shutil.which("dpdk-testpmd") and shutil.which("stdbuf"):
     config.available_features.add("testpmd")
 
+# libc's separate debug file (libc6-dbg), found by libc's build id.
+libc_notes = subprocess.run(["readelf", "-n", "/lib/x86_64-linux-gnu/libc.so.6"], capture_output=True, text=True).stdout
+libc_id = [l.split()[-1] for l in libc_notes.splitlines() if "Build ID" in l]
+if libc_id and os.path.exists("/usr/lib/debug/.build-id/%s/%s.debug" % (libc_id[0][:2], libc_id[0][2:])):
+    config.available_features.add("libc-dbg")
+
 # bpftrace 0.17, the reference of the differential tests (tests/lit/compat).
 if shutil.which("bpftrace"):
     config.available_features.add("bpftrace")
