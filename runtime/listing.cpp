@@ -60,6 +60,15 @@ std::string whereIs(const ParameterLocation& at) {
   }
 }
 
+// -lv: a uprobe's parameters as C spells their types, as bpftrace lists
+// them ("const char* name"); a uretprobe's return value too.
+void printSignature(const std::string& kind, const FunctionSignature& signature, std::ostream& out) {
+  auto spelled = [](const std::string& c, const Type& t) { return c.empty() ? t.str() : c; };
+  for (const Parameter& p : signature.params) out << "    " << spelled(p.cType, p.type) << " " << p.name << "\n";
+  if (kind == "uretprobe" && !signature.retCType.empty() && signature.retCType != "void")
+    out << "    " << signature.retCType << " retval\n";
+}
+
 // A function with no copy of its own: its inlined calls (DWARF), each an
 // entry probe; DPDK's burst functions also through rte_eth_fp_ops.
 size_t listInlined(const std::string& kind, const std::string& binary, const std::string& function, bool verbose,
@@ -77,8 +86,7 @@ size_t listInlined(const std::string& kind, const std::string& binary, const std
   out << kind << ":" << binary << ":" << function << "\n";
   if (!verbose) return 1;
   if (!signature) signature = fastPathSignature(fastPathOf(function));
-  for (const Parameter& p : signature->params) out << "    " << p.type.str() << " " << p.name << "\n";
-  if (kind == "uretprobe" && !signature->ret.is(TypeKind::Void)) out << "    " << signature->ret.str() << " retval\n";
+  printSignature(kind, *signature, out);
   for (const InlinedSite& site : sites) {
     out << "    inlined into " << (site.caller.empty() ? "?" : site.caller) << "() at "
         << site.file.substr(site.file.find_last_of('/') + 1) << ":" << site.line << ", address " << hexNumber(site.address)
@@ -135,10 +143,7 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
     ++n;
     auto it = signatures.find(s.name);
     if (it == signatures.end()) continue;
-    const FunctionSignature* signature = &it->second;
-    for (const Parameter& p : signature->params)
-      out << "    " << (p.unreadable.empty() ? p.type.str() : "(" + p.unreadable + ")") << " " << p.name << "\n";
-    if (kind == "uretprobe" && !signature->ret.is(TypeKind::Void)) out << "    " << signature->ret.str() << " retval\n";
+    printSignature(kind, it->second, out);
   }
   return n;
 }

@@ -16,6 +16,7 @@ FunctionSignature fastPathSignature(FastPath f) {
   auto param = [&](const char* name, Type type) {
     Parameter p;
     p.name = name;
+    p.cType = type.is(TypeKind::Integer) ? "uint16_t" : "struct rte_mbuf**";
     p.type = std::move(type);
     p.location = {ParameterLocation::Kind::IntegerRegister, static_cast<uint32_t>(s.params.size())};
     s.params.push_back(std::move(p));
@@ -25,6 +26,7 @@ FunctionSignature fastPathSignature(FastPath f) {
   param(f == FastPath::TxBurst ? "tx_pkts" : "rx_pkts", Type::pointer(Type::pointer(Type::structure("rte_mbuf"))));
   param("nb_pkts", u16);
   s.ret = u16;
+  s.retCType = "uint16_t";
   s.outOfLine = false;
   return s;
 }

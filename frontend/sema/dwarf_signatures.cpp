@@ -76,8 +76,23 @@ Type typeOf(Dwarf_Die* die, int depth = 0) {
       return Type::pointer(typeOf(pointee, depth + 1));
     }
     case DW_TAG_enumeration_type: {
+      // Signed as its underlying type (DWARF 3's DW_AT_type), else as soon
+      // as one of its values is negative.
       int size = dwarf_bytesize(die);
-      return size > 0 && size <= 8 ? Type::integer(static_cast<uint32_t>(size) * 8, false) : Type();
+      if (size <= 0 || size > 8) return Type();
+      bool isSigned = false;
+      if (Dwarf_Die* under = innerType()) {
+        Type t = typeOf(under, depth + 1);
+        isSigned = t.is(TypeKind::Integer) && t.isSigned();
+      } else if (Dwarf_Die e; dwarf_child(die, &e) == 0) {
+        do {
+          Dwarf_Sword v = 0;
+          if (dwarf_tag(&e) == DW_TAG_enumerator && dwarf_attr(&e, DW_AT_const_value, &attr) &&
+              dwarf_formsdata(&attr, &v) == 0 && v < 0 && attr.form != DW_FORM_udata)
+            isSigned = true;
+        } while (!isSigned && dwarf_siblingof(&e, &e) == 0);
+      }
+      return Type::integer(static_cast<uint32_t>(size) * 8, isSigned);
     }
     case DW_TAG_structure_type:
     case DW_TAG_union_type: {
@@ -103,7 +118,15 @@ void forEachMember(Dwarf_Die* record, Visit visit) {
     if (dwarf_tag(&member) != DW_TAG_member) continue;
     Dwarf_Attribute attr;
     Dwarf_Word offset = 0;
-    if (dwarf_attr(&member, DW_AT_data_member_location, &attr)) dwarf_formudata(&attr, &offset);
+    if (dwarf_attr(&member, DW_AT_data_member_location, &attr) && dwarf_formudata(&attr, &offset) != 0) {
+      // DWARF 2 writes it as a location expression: DW_OP_plus_uconst N.
+      Dwarf_Op* ops = nullptr;
+      size_t n = 0;
+      offset = 0;
+      if (dwarf_getlocation(&attr, &ops, &n) == 0 && n == 1 &&
+          (ops[0].atom == DW_OP_plus_uconst || ops[0].atom == DW_OP_constu))
+        offset = ops[0].number;
+    }
     Dwarf_Die type;
     bool hasType = dwarf_attr_integrate(&member, DW_AT_type, &attr) && dwarf_formref_die(&attr, &type);
     if (!visit(dwarf_diename(&member), offset, &member, hasType ? &type : nullptr)) return;
@@ -197,11 +220,43 @@ std::string describe(Dwarf_Die* die) {
   }
 }
 
+// A type as C spells it, as bpftrace -lv prints it: typedef names kept
+// (size_t), "const char*", "struct addrinfo**".
+std::string cTypeName(Dwarf_Die* die, int depth = 0) {
+  if (die == nullptr) return "void";
+  if (depth > 16) return "?";
+  Dwarf_Attribute attr;
+  Dwarf_Die inner;
+  Dwarf_Die* next = dwarf_attr_integrate(die, DW_AT_type, &attr) ? dwarf_formref_die(&attr, &inner) : nullptr;
+  const char* name = dwarf_diename(die);
+  switch (dwarf_tag(die)) {
+    case DW_TAG_base_type:
+    case DW_TAG_typedef: return name ? name : "?";
+    case DW_TAG_structure_type: return std::string("struct ") + (name ? name : "(anonymous)");
+    case DW_TAG_class_type: return std::string("class ") + (name ? name : "(anonymous)");
+    case DW_TAG_union_type: return std::string("union ") + (name ? name : "(anonymous)");
+    case DW_TAG_enumeration_type: return std::string("enum ") + (name ? name : "(anonymous)");
+    case DW_TAG_pointer_type:
+    case DW_TAG_reference_type: {
+      std::string target = cTypeName(next, depth + 1);
+      return target + (dwarf_tag(die) == DW_TAG_pointer_type ? "*" : "&");
+    }
+    case DW_TAG_const_type: return "const " + cTypeName(next, depth + 1);
+    case DW_TAG_volatile_type: return "volatile " + cTypeName(next, depth + 1);
+    case DW_TAG_restrict_type:
+    case DW_TAG_atomic_type: return cTypeName(next, depth + 1);
+    case DW_TAG_subroutine_type: return cTypeName(next, depth + 1) + " (*)()";
+    case DW_TAG_array_type: return cTypeName(next, depth + 1) + "[]";
+    default: return name ? name : "?";
+  }
+}
+
 void readSignature(Dwarf_Die* subprogram, FunctionSignature& out) {
   Dwarf_Attribute attr;
   Dwarf_Die ret;
   if (dwarf_attr_integrate(subprogram, DW_AT_type, &attr) && dwarf_formref_die(&attr, &ret)) {
     out.ret = typeOf(&ret);
+    out.retCType = cTypeName(&ret);
     if (out.ret.is(TypeKind::Void) || out.ret.is(TypeKind::Struct)) out.retUnreadable = describe(&ret);
   }
   Dwarf_Die child;
@@ -219,6 +274,7 @@ void readSignature(Dwarf_Die* subprogram, FunctionSignature& out) {
       continue;
     }
     p.type = typeOf(&type);
+    p.cType = cTypeName(&type);
     Dwarf_Word size = 0;
     std::vector<ArgClass> classes = classify(&type, size);
     uint32_t ints = static_cast<uint32_t>(std::count(classes.begin(), classes.end(), ArgClass::Integer));
@@ -450,8 +506,9 @@ std::optional<Dwarf_Addr> functionAddress(Elf* elf, const std::string& name, boo
         if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr || sym.st_value == 0 ||
             (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC))
           continue;
+        // A versioned name in a debug file's .symtab (fopen@@GLIBC_2.2.5) is the function's too.
         const char* n = elf_strptr(elf, shdr.sh_link, sym.st_name);
-        if (n && name == n) {
+        if (n && std::strncmp(n, name.c_str(), name.size()) == 0 && (n[name.size()] == '\0' || n[name.size()] == '@')) {
           indirect = GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
           return sym.st_value;
         }
@@ -469,8 +526,12 @@ std::optional<FunctionSignature> signatureAt(Dwarf* dwarf, Dwarf_Addr address) {
   Dwarf_Die cu, die;
   if (dwarf_addrdie(dwarf, address, &cu) == nullptr || dwarf_child(&cu, &die) != 0) return std::nullopt;
   do {
-    Dwarf_Addr low = 0;
-    if (dwarf_tag(&die) == DW_TAG_subprogram && dwarf_lowpc(&die, &low) == 0 && low == address) {
+    // Its entry at the address (a function split into hot and cold parts
+    // has DW_AT_ranges and no DW_AT_low_pc: the symbol is its entry).
+    Dwarf_Addr entry = 0;
+    if (dwarf_tag(&die) == DW_TAG_subprogram &&
+        ((dwarf_entrypc(&die, &entry) == 0 && entry == address) ||
+         (!dwarf_hasattr(&die, DW_AT_low_pc) && dwarf_haspc(&die, address) == 1))) {
       FunctionSignature s;
       readSignature(&die, s);
       s.outOfLine = true;
@@ -504,7 +565,9 @@ std::optional<FunctionSignature> readDwarfSignature(const std::string& path, con
     // address is assembly (memcpy's variants), and an indirect function's
     // DWARF is its resolver's: no walk of the whole file.
     if (address && (fromSeparate || indirect)) {
-      error = "its DWARF has no function '" + function + "'";
+      error = indirect ? "'" + function + "' is a GNU indirect function (IFUNC), whose DWARF describes the resolver "
+                         "that picks its code, not the function"
+                       : "its DWARF has no function '" + function + "'";
       return std::nullopt;
     }
   }

@@ -39,6 +39,7 @@ struct ParameterLocation {
 
 struct Parameter {
   std::string name;
+  std::string cType;   // as C spells it, as bpftrace -lv prints it: "const char*", "size_t"
   Type type;           // void: dptrace cannot read it (`unreadable` says why)
   ParameterLocation location;
   std::string unreadable;  // "a double (floating point)", "a struct passed by value"
@@ -47,6 +48,7 @@ struct Parameter {
 struct FunctionSignature {
   std::vector<Parameter> params;
   Type ret;
+  std::string retCType;       // as C spells it ("" for void)
   std::string retUnreadable;  // a float or struct return value: not readable
   bool outOfLine = false;     // false: DWARF knows it only inlined into callers
 };

@@ -456,7 +456,7 @@ void importUsdt(const ast::AttachPoint& ap, Diagnostics& diags, ImportedTypes& t
   for (size_t i = 0; i < count; ++i) {
     Type type = sites[0].types[i];
     for (const InlinedSite& s : sites) type = unifyUsdtArgument(type, s.types[i]);
-    signature.params.push_back({"arg" + std::to_string(i), type, {}, ""});
+    signature.params.push_back({"arg" + std::to_string(i), "", type, {}, ""});
   }
   signature.outOfLine = false;
   types.signatures.emplace(key, std::move(signature));
@@ -844,6 +844,9 @@ void TypeChecker::visit(const ast::Identifier& e) {
         return error(e.range, e.name + " is parameter '" + p.name + "', " + p.unreadable + ": dptrace cannot read it yet",
                      "integers, enums and pointers are readable");
       if (!readableAtInlinedSites(e, i)) return;
+      // A pointer parameter's argN is its address as a number, as in
+      // bpftrace (@[arg0] prints decimal; args.NAME is the typed pointer).
+      if (p.type.is(TypeKind::Pointer) && !kernelSignature_) return set(e, Type::u64().in(p.type.space()));
       return set(e, p.type);
     }
     if (kernelSignature_ || !signature_->outOfLine)  // past a BTF context's last slot; an inlined call's or a PMD's registers
@@ -1155,9 +1158,11 @@ void TypeChecker::visit(const ast::Field& e) {
                                             "'; at an offset into it they may be elsewhere",
                          "probe the function itself for args, or read the registers (arg0..arg5) where you know them");
           auto why = types_.imported->signatureErrors.find(ap.target + ":" + ap.function);
+          bool indirect = why != types_.imported->signatureErrors.end() && why->second.find("indirect") != std::string::npos;
           return error(e.base->range, "'args' needs DWARF for '" + ap.function + "' in '" + ap.target + "', and " +
                                           (why == types_.imported->signatureErrors.end() ? "there is none" : why->second),
-                       "build it with -g, or read the raw registers arg0..arg9");
+                       indirect ? "read the raw registers arg0..arg9 (in the order of the function's C declaration)"
+                                : "build it with -g, or read the raw registers arg0..arg9");
         }
         if (allowedHere({ProbeKind::Tracepoint}))
           return error(e.base->range, "'args' needs the format of this block's tracepoints, and none could be read");
