@@ -41,7 +41,7 @@ void read(SpecReader& spec) {
 }  // namespace
 
 const ProviderInfo& watchpointProvider() {
-  static const ProviderInfo info{ProbeKind::Watchpoint, "watchpoint", {"w"}, "watchpoint:ADDRESS:LENGTH:MODE",
+  static const ProviderInfo info{ProbeKind::Watchpoint, "watchpoint", {"w", "asyncwatchpoint"}, "watchpoint:ADDRESS:LENGTH:MODE",
                                  "a read, write or execution of an address of the traced process (-p or -c): a hardware breakpoint",
                                  nullptr, nullptr, read};
   return info;
