@@ -157,6 +157,12 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     // The context is the task's struct pt_regs (x86_64 layout).
     auto reg = [&](uint32_t off) { return Val{b_.CreateAlignedLoad(i64(), offset(fn_->getArg(0), off), llvm::Align(8)), false}; };
     if (n == "retval") return {normalize(reg(80).v, typeOf(id)), false};  // ax, masked to its DWARF type
+    if (n == "func" && typeOf(id).is(TypeKind::Deferred)) {  // BPFTRACE_NO_USER_SYMBOLS: the address, as usym()
+      Value* buf = zeroedBuffer(16);
+      b_.CreateAlignedStore(reg(128).v, buf, llvm::Align(8));  // ip
+      b_.CreateAlignedStore(b_.CreateLShr(call(Helper::GetCurrentPidTgid, i64(), {}), 32), offset(buf, 8), llvm::Align(8));
+      return {buf, true};
+    }
     if (n == "func") return {constantString(symbol_.empty() ? ap_->raw : m_.demangle() ? demangled(symbol_) : symbol_, typeOf(id).capacity()), true};
     if (n.size() == 4 && n.rfind("arg", 0) == 0) {
       unsigned i = static_cast<unsigned>(n[3] - '0');

@@ -502,6 +502,7 @@ int runDptrace(const Options& given) {
   imports.process = o.pid || o.command;
   imports.command = o.command.has_value();
   imports.unsafe = o.unsafe;
+  imports.userSymbols = o.userSymbols;
   imports.strLength = o.strLength;
   imports.maxProbes = o.maxProbes;
   imports.includes = includes;

@@ -539,6 +539,7 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
   kernelProbes |= curtask.found;
   types.command = options.command;
   types.unsafe = options.unsafe;
+  types.userSymbols = options.userSymbols;
   types.strLength = options.strLength;
   types.maxProbes = options.maxProbes;
   if (kernelProbes && options.kernelTypes) {
@@ -907,6 +908,10 @@ void TypeChecker::visit(const ast::Identifier& e) {
     }
     return set(e, Type::string(static_cast<uint32_t>(std::min<size_t>(longest, 255)) + 1));
   }
+  // Without user symbols (BPFTRACE_NO_USER_SYMBOLS=1) a uprobe's func is
+  // the address it fired at, printed in hex, as bpftrace prints it.
+  if (n == "func" && !types_.imported->userSymbols && allowedHere({ProbeKind::Uprobe}))
+    return set(e, Type::deferred(Deferred::Usym));
   if (n == "func") return set(e, Type::string(64));
   error(e.range, "'" + e.name + "' is not a value");
 }

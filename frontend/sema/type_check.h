@@ -57,6 +57,7 @@ struct ImportedTypes {
   std::map<std::string, CConstant> constants;           // enum constants and integer #defines (C definitions)
   bool command = false;                                 // -c: cpid has a value
   bool unsafe = false;                                  // --unsafe
+  bool userSymbols = true;                              // BPFTRACE_NO_USER_SYMBOLS unset
   uint32_t strLength = 64;                              // str()'s default size
   uint32_t maxProbes = 512;                             // a kprobe wildcard's matches at most (BPFTRACE_MAX_PROBES)
 
@@ -110,6 +111,7 @@ struct ImportOptions {
   bool process = false;                  // -p or -c: DPDK's burst functions go through rte_eth_fp_ops, not DWARF's inlined calls
   bool command = false;                  // -c: cpid has a value
   bool unsafe = false;                   // --unsafe: system() and signal() are allowed
+  bool userSymbols = true;               // false (BPFTRACE_NO_USER_SYMBOLS): a uprobe's func is its address
   uint32_t strLength = 64;               // str()'s default size (BPFTRACE_STRLEN)
   uint32_t maxProbes = 512;              // BPFTRACE_MAX_PROBES
   std::vector<std::string> includes;     // --include FILE: headers before the script's C text
