@@ -11,6 +11,7 @@ uint32_t slotSize(const Type& t) {
     case TypeKind::Record: return (t.capacity() + 7) / 8 * 8;
     case TypeKind::Ipv6:
     case TypeKind::Deferred: return 16;
+    case TypeKind::Inet: return 24;  // the family (4 or 6), then the address's 16 bytes
     case TypeKind::Buffer: return 8 + (t.capacity() + 7) / 8 * 8;
     case TypeKind::Tuple: return slotsSize(t.elements());
     case TypeKind::Void: return 0;
@@ -26,7 +27,8 @@ bool heldInMemory(const Type& t) {
     case TypeKind::Record:
     case TypeKind::Buffer:
     case TypeKind::Deferred:
-    case TypeKind::Ipv6: return true;
+    case TypeKind::Ipv6:
+    case TypeKind::Inet: return true;
     default: return false;
   }
 }

@@ -100,6 +100,8 @@ Val FunctionLowering::variableAddress(const ast::Variable& v) {
   // A tuple variable holds its widest type's layout (stores convert to it);
   // here it is read as this occurrence's narrower one.
   const Type& here = typeOf(v);
+  // An inet variable read where it last held one kind of address: the address's bytes.
+  if (slot.type.is(TypeKind::Inet) && (here.is(TypeKind::Ipv4) || here.is(TypeKind::Ipv6))) return {offset(p, 8), true};
   if (slot.type.is(TypeKind::Tuple) && here.is(TypeKind::Tuple) && !(slot.type == here)) {
     Value* copy = zeroedBuffer(slotSize(here));
     storeSlot(copy, 0, {p, true}, slot.type, here);

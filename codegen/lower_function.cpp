@@ -491,6 +491,18 @@ Value* FunctionLowering::normalize(Value* v, const Type& t) {
 // Stores a value of type `from` into a slot of type `to` at base+off.
 void FunctionLowering::storeSlot(Value* base, uint32_t off, const Val& v, const Type& from, const Type& to) {
   Value* dst = offset(base, off);
+  // An IPv4 or IPv6 address into an inet: its family, then its bytes.
+  if (to.is(TypeKind::Inet) && (from.is(TypeKind::Ipv4) || from.is(TypeKind::Ipv6))) {
+    bool v4 = from.is(TypeKind::Ipv4);
+    b_.CreateAlignedStore(b_.getInt64(v4 ? 4 : 6), dst, llvm::Align(8));
+    if (v4) {
+      b_.CreateAlignedStore(b_.CreateAnd(v.v, b_.getInt64(0xffffffff)), offset(dst, 8), llvm::Align(8));
+      b_.CreateAlignedStore(b_.getInt64(0), offset(dst, 16), llvm::Align(8));
+    } else {
+      copyBytes(offset(dst, 8), v.v, 16);
+    }
+    return;
+  }
   if (!v.buffer) {
     b_.CreateAlignedStore(normalize(v.v, to), dst, llvm::Align(8));
     return;

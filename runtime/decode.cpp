@@ -38,6 +38,19 @@ Value decodeSlot(const Type& t, const uint8_t* p, bool key) {
       std::memcpy(a.bytes.data(), p, 16);
       return Value{a};
     }
+    case TypeKind::Inet: {  // the family, then the address
+      if (word == 4) {
+        Ipv4Address a;
+        std::memcpy(a.bytes.data(), p + 8, 4);
+        return Value{a};
+      }
+      if (word == 6) {
+        Ipv6Address a;
+        std::memcpy(a.bytes.data(), p + 8, 16);
+        return Value{a};
+      }
+      return Value::str("");  // never given an address
+    }
     case TypeKind::Mac: {
       MacAddress m;
       std::memcpy(m.bytes.data(), p, 6);

@@ -122,6 +122,7 @@ public:
       case TypeKind::Bool:
       case TypeKind::Ipv4:
       case TypeKind::Ipv6:
+      case TypeKind::Inet:
       case TypeKind::Mac: break;
     }
   }
@@ -191,6 +192,7 @@ private:
       case TypeKind::Buffer: return Type::buffer(static_cast<uint32_t>(std::min<uint64_t>(u64(), 1u << 16)));
       case TypeKind::Ipv4: return Type::ipv4();
       case TypeKind::Ipv6: return Type::ipv6();
+      case TypeKind::Inet: return Type::inet();
       case TypeKind::Mac: return Type::mac();
       case TypeKind::Deferred: {
         uint64_t d = u64();

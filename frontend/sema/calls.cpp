@@ -165,6 +165,7 @@ struct CallTyping {
       case TypeKind::Buffer: return t.capacity();
       case TypeKind::Ipv4: return 4;
       case TypeKind::Ipv6: return 16;
+      case TypeKind::Inet: return 24;
       case TypeKind::Mac: return 6;
       case TypeKind::Pointer: return 8;
       case TypeKind::Struct: {

@@ -29,6 +29,8 @@ Type Type::ipv6() { return sized(TypeKind::Ipv6, 128); }
 
 Type Type::mac() { return sized(TypeKind::Mac, 48); }
 
+Type Type::inet() { return sized(TypeKind::Inet, 128); }
+
 Type Type::pointer(Type pointee) {
   Type t = sized(TypeKind::Pointer, 64);
   t.elements_.push_back(std::move(pointee));
@@ -138,6 +140,7 @@ std::string Type::str() const {
     case TypeKind::String: return "string[" + std::to_string(capacity()) + "]";
     case TypeKind::Ipv4: return "ipv4";
     case TypeKind::Ipv6: return "ipv6";
+    case TypeKind::Inet: return "inet";
     case TypeKind::Mac: return "mac";
     case TypeKind::Pointer: {
       std::string p = pointee().str();
@@ -170,6 +173,7 @@ std::string Type::kindName() const {
     case TypeKind::String: return "a string";
     case TypeKind::Ipv4: return "an IPv4 address";
     case TypeKind::Ipv6: return "an IPv6 address";
+    case TypeKind::Inet: return "an IP address (IPv4 or IPv6)";
     case TypeKind::Mac: return "a MAC address";
     case TypeKind::Pointer: return "a pointer";
     case TypeKind::Struct: return "a struct";
@@ -227,6 +231,15 @@ const char* aggregationName(Aggregation a) {
     case Aggregation::Lhist: return "lhist";
   }
   return "?";
+}
+
+}  // namespace dptrace
+
+namespace dptrace {
+
+bool unifyStored(const Type& a, const Type& b, Type& out) {
+  if (a.isAddress() && b.isAddress() && a.kind() != b.kind()) return out = Type::inet(), true;
+  return unify(a, b, out);
 }
 
 }  // namespace dptrace

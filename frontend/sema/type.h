@@ -14,7 +14,7 @@
 
 namespace dptrace {
 
-enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array, Deferred, Buffer, Record };
+enum class TypeKind { Void, Integer, Bool, String, Ipv4, Ipv6, Mac, Pointer, Struct, Tuple, Aggregation, Array, Deferred, Buffer, Record, Inet };
 enum class Aggregation { Count, Sum, Avg, Min, Max, Stats, Hist, Lhist };
 
 // A value that dptrace turns into text when it prints it, as bpftrace does:
@@ -54,6 +54,9 @@ public:
   static Type string(uint32_t capacity);  // capacity in bytes, including the NUL
   static Type ipv4();
   static Type ipv6();
+  // An IPv4 or an IPv6 address, which one known when it runs (bpftrace's
+  // inet): what a variable or map holds when given both kinds.
+  static Type inet();
   static Type mac();
   static Type pointer(Type pointee);
   static Type structure(std::string name);
@@ -71,7 +74,7 @@ public:
   TypeKind kind() const { return kind_; }
   bool is(TypeKind k) const { return kind_ == k; }
   bool isIntegerLike() const { return kind_ == TypeKind::Integer || kind_ == TypeKind::Bool; }
-  bool isAddress() const { return kind_ == TypeKind::Ipv4 || kind_ == TypeKind::Ipv6; }
+  bool isAddress() const { return kind_ == TypeKind::Ipv4 || kind_ == TypeKind::Ipv6 || kind_ == TypeKind::Inet; }
   uint32_t bits() const { return bits_; }
   bool isSigned() const { return signed_; }
   uint32_t capacity() const { return bits_ / 8; }  // strings, buffers; arrays, records: their size in bytes
@@ -125,6 +128,9 @@ private:
 // Integers of different widths unify to the wider, unsigned if either is;
 // strings to the larger; tuples elementwise. Returns false if the kinds differ.
 bool unify(const Type& a, const Type& b, Type& out);
+// Where a value is stored (a variable, a map, a '?:'): an IPv4 and an IPv6
+// address make an inet; the rest as unify().
+bool unifyStored(const Type& a, const Type& b, Type& out);
 
 const char* aggregationName(Aggregation a);
 const char* deferredName(Deferred d);

@@ -1106,7 +1106,7 @@ void TypeChecker::visit(const ast::Ternary& e) {
   Type result;
   if (auto c = constantOf(*e.otherwise); c && fits(*c, *a)) return set(*e.otherwise, *a), set(e, *a);
   if (auto c = constantOf(*e.then); c && fits(*c, *b)) return set(*e.then, *b), set(e, *b);
-  if (!unify(*a, *b, result))
+  if (!unifyStored(*a, *b, result))
     return error(e.range, "the branches of '?:' are " + a->kindName() + " and " + b->kindName(),
                  "both branches need the same kind of value");
   set(e, result);
@@ -1446,7 +1446,7 @@ std::optional<Type> TypeChecker::storeInto(const Type& existing, const ast::Expr
     }
   }
   Type unified;
-  if (!unify(existing, valueType, unified)) {
+  if (!unifyStored(existing, valueType, unified)) {
     bool sameKind = existing.kind() == valueType.kind();  // two structs, two arrays: name them
     error(at, what + " holds " + (sameKind ? existing.str() : existing.kindName()) + " elsewhere; here it is given " +
                   (sameKind ? valueType.str() : valueType.kindName()),
