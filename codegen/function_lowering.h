@@ -189,6 +189,11 @@ private:
   // Ends the entry block: to `body`; with a heap, its lookup where it starts.
   void endEntry(BasicBlock* body);
   Value* heapSlot_ = nullptr;                    // the stack slot of the element's address; null: no heap
+  // Records inside while loops: the lost-event counter's address, looked up
+  // once where the heap's is (endEntry), so that each record adds its
+  // failure without a branch. Null: no record in a loop.
+  Value* lostSlot_ = nullptr;
+  int whileDepth_ = 0;                           // while loops around the statement being lowered
   BasicBlock* heapStart_ = nullptr;              // its lookup goes before this block's terminator
   llvm::GlobalVariable* heapStandIn_ = nullptr;  // the map, until its size is known
   uint32_t heapVariables_ = 0;                   // bytes of variables at its start

@@ -110,6 +110,27 @@ void FunctionLowering::endProbeFunction(BasicBlock* body) {
 void FunctionLowering::endEntry(BasicBlock* body) {
   b_.SetInsertPoint(entry_);
   b_.CreateBr(body);
+  if (lostSlot_ != nullptr) {
+    // The lost counter's element, for the records in loops (a one-element
+    // per-CPU array: never missing, but the verifier wants the test).
+    BasicBlock* at = heapStart_ ? heapStart_ : entry_;
+    BasicBlock* rest = at->getTerminator()->getSuccessor(0);
+    at->getTerminator()->eraseFromParent();
+    b_.SetInsertPoint(at);
+    Value* key = entryAlloca(8);
+    b_.CreateAlignedStore(b_.getInt32(0), key, llvm::Align(8));
+    Value* element = call(Helper::MapLookupElem, ptr(), {m_.lost(), key});
+    b_.CreateAlignedStore(element, lostSlot_, llvm::Align(8));
+    BasicBlock* none = BasicBlock::Create(ctx_, "no_lost", fn_);
+    BasicBlock* found = BasicBlock::Create(ctx_, "lost_found", fn_);
+    b_.CreateCondBr(b_.CreateIsNull(element), none, found);
+    b_.SetInsertPoint(none);
+    b_.CreateRet(llvm::ConstantInt::get(fn_->getReturnType(), packet_ ? kXdpPass : 0));
+    b_.SetInsertPoint(found);
+    b_.CreateBr(rest);
+    heapStart_ = found;  // the heap's lookup, if any, after this one
+    lostSlot_ = nullptr;
+  }
   if (heapSlot_ == nullptr) return;
   // The lookup, where the body starts; its variables zeroed (an element
   // keeps what the last call left: a variable one branch sets reads empty

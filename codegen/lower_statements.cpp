@@ -80,6 +80,19 @@ void FunctionLowering::event(EventKind kind, uint64_t index, const std::vector<c
   // and, in a VM, an IPI (~6 us a printf here). The reader drains the buffer
   // every 10 ms anyway, so a record wakes it only when a batch has piled up
   // (64 KiB, 1/16 of the buffer) or when it ends the run (exit()).
+  // In a while loop the verifier walks every iteration: a branch per record
+  // (the wakeup choice, the lost count) would leave it a path to walk again
+  // from each iteration to the loop's end, and a loop of a few hundred
+  // printf()s past its budget. There the reader's 10 ms drain does the
+  // waking, and a failure is added to the lost count without a branch.
+  if (whileDepth_ > 0 && !m_.host() && kind != EventKind::Exit) {
+    if (lostSlot_ == nullptr) lostSlot_ = entryAlloca(8);
+    Value* r = call(Helper::RingbufOutput, i64(), {m_.events(), record, b_.getInt64(size), b_.getInt64(kRingbufNoWakeup)});
+    Value* failed = b_.CreateLShr(r, b_.getInt64(63));  // 0, or a negative errno
+    Value* counter = b_.CreateAlignedLoad(ptr(), lostSlot_, llvm::Align(8));
+    b_.CreateAlignedStore(b_.CreateAdd(b_.CreateAlignedLoad(i64(), counter, llvm::Align(8)), failed), counter, llvm::Align(8));
+    return;
+  }
   Value* flags;
   if (kind == EventKind::Exit) {
     flags = b_.getInt64(kRingbufForceWakeup);
@@ -321,7 +334,9 @@ void FunctionLowering::statementBody(const ast::Stmt& s) {
         b_.CreateAlignedStore(n, loopTrips_, llvm::Align(8));
       }
       loops_.push_back({done, head});
+      ++whileDepth_;
       block(w.body);
+      --whileDepth_;
       loops_.pop_back();
       if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(head);
       b_.SetInsertPoint(done);
