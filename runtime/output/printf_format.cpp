@@ -63,7 +63,8 @@ std::string formatPrintf(const std::string& fmt, const std::vector<Value>& args)
     } else if (conversion == 'p') {
       uint64_t p = std::holds_alternative<uint64_t>(v.v) ? std::get<uint64_t>(v.v)
                    : std::holds_alternative<int64_t>(v.v) ? static_cast<uint64_t>(std::get<int64_t>(v.v)) : 0;
-      out += snprintfValue(spec + "#llx", static_cast<unsigned long long>(p));
+      // C's %p, as bpftrace passes it there: 0x1234, (nil) for 0, widths and flags kept.
+      out += snprintfValue(spec + "p", reinterpret_cast<void*>(static_cast<uintptr_t>(p)));
     } else if (conversion == 'd' || conversion == 'i') {
       long long x = std::holds_alternative<int64_t>(v.v) ? std::get<int64_t>(v.v)
                     : std::holds_alternative<uint64_t>(v.v) ? static_cast<long long>(std::get<uint64_t>(v.v)) : 0;

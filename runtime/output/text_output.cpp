@@ -122,7 +122,7 @@ private:
   std::ostream& err_;
 };
 
-// 1024 -> 1K, as bpftrace labels power-of-two buckets; 2^64 is 16E.
+// 1024 -> 1K, 1572864 -> 1536K, as bpftrace labels hist() and lhist() buckets; 2^64 is 16E.
 std::string withSuffix(__int128 v) {
   static const char* const kSuffix[] = {"", "K", "M", "G", "T", "P", "E"};
   int i = 0;
@@ -146,12 +146,13 @@ std::string histogramLabel(size_t i) {
 std::string linearHistogramLabel(const LinearHistogram& h, size_t i) {
   BucketRange r = linearRange(h.min, h.max, h.step, static_cast<uint32_t>(i), static_cast<uint32_t>(h.counts.size()));
   switch (r.kind) {
-    case BucketRange::Kind::Below: return "(..., " + int128Text(r.high) + ")";
-    case BucketRange::Kind::AtLeast: return "[" + int128Text(r.low) + ", ...)";
+    case BucketRange::Kind::Below: return "(..., " + withSuffix(r.high) + ")";
+    case BucketRange::Kind::AtLeast: return "[" + withSuffix(r.low) + ", ...)";
     case BucketRange::Kind::Single:
     case BucketRange::Kind::Range: break;
   }
-  return "[" + int128Text(r.low) + ", " + int128Text(r.high) + ")";
+  // Multiples of 1024 with a suffix, as bpftrace labels them: [1M, 1536K), [512, 1K).
+  return "[" + withSuffix(r.low) + ", " + withSuffix(r.high) + ")";
 }
 
 std::unique_ptr<Output> makeTextOutput(std::ostream& out, std::ostream& err) {
