@@ -228,13 +228,20 @@ Val FunctionLowering::tracepointField(const TracepointFormat& format, const Trac
   return zero();
 }
 
-// The attach point that fired, as bpftrace names it: the canonical kind, and
+// The attach point that fired, as bpftrace names it: the canonical kind, a
+// library or program named without a path by the file it resolved to
+// (uprobe:/lib/x86_64-linux-gnu/libc.so.6:malloc for uprobe:libc:malloc), and
 // for a uprobe pattern the function it matched (uprobe:./up:foo1, not foo*).
 std::string FunctionLowering::probeName() const {
-  if (ap_->kind == ProbeKind::Usdt) return "usdt:" + ap_->target + ":" + symbol_;  // the probe's full name, as bpftrace's
+  std::string target = ap_->target;
+  if (isUserProbe(ap_->kind) && target.find('/') == std::string::npos) target = findBinary(target);
+  if (ap_->kind == ProbeKind::Usdt) return "usdt:" + target + ":" + symbol_;  // the probe's full name, as bpftrace's
   if (isUserProbe(ap_->kind) && !symbol_.empty() && hasWildcard(ap_->function))
-    return std::string(probeKindName(ap_->kind)) + ":" + ap_->target + ":" + symbol_;
-  return canonicalAttachPoint(ap_->kind, ap_->raw);
+    return std::string(probeKindName(ap_->kind)) + ":" + target + ":" + symbol_;
+  std::string name = canonicalAttachPoint(ap_->kind, ap_->raw);
+  if (target != ap_->target)
+    if (size_t at = name.find(":" + ap_->target + ":"); at != std::string::npos) name.replace(at + 1, ap_->target.size(), target);
+  return name;
 }
 
 const KernelSignature* FunctionLowering::kernelSignature() const {

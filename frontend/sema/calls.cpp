@@ -147,7 +147,9 @@ struct CallTyping {
       bool isNumber = t->isIntegerLike() || t->is(TypeKind::Pointer);
       if (wantsText && !isText)
         error(arg(i + 1).range, "'" + conv + "' prints a string, and this is " + t->kindName(),
-              isNumber ? "print numbers with %d, %u or %x" : "");
+              t->is(TypeKind::Pointer) ? "read the string it points to with str(): str(p)"
+              : isNumber              ? "print numbers with %d, %u or %x"
+                                      : "");
       else if (!wantsText && !isNumber)
         error(arg(i + 1).range, "'" + conv + "' prints a number, and this is " + t->kindName(),
               isText ? "print it with %s" : "");

@@ -324,10 +324,11 @@ Type arrayType(Dwarf_Die* array, uint32_t size) {
 }
 
 // `nested` is called with the DIE of each named struct or union that a
-// member holds by value (struct rte_mbuf_sched sched), so that its layout can
-// be read too without another pass.
+// member holds by value (struct rte_mbuf_sched sched) or points to (struct
+// leaf *lp: `pointer` true), so that its layout can be read too without
+// another pass.
 void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int depth,
-                    const std::function<void(Dwarf_Die*)>& nested) {
+                    const std::function<void(Dwarf_Die*, bool pointer)>& nested) {
   if (depth > 8) return;
   forEachMember(record, [&](const char* name, Dwarf_Word offset, Dwarf_Die* member, Dwarf_Die* type) {
     if (name == nullptr) {  // anonymous struct or union: its members belong to this one
@@ -335,12 +336,18 @@ void flattenMembers(Dwarf_Die* record, uint32_t base, StructLayout& out, int dep
       return true;
     }
     if (type) {
-      Dwarf_Die storage;
+      Dwarf_Die storage, pointeeStorage, targetStorage;
       Dwarf_Die* bare = strip(type, storage);
+      bool pointer = bare && dwarf_tag(bare) == DW_TAG_pointer_type;
+      if (pointer) {
+        Dwarf_Attribute attr;
+        Dwarf_Die* pointee = dwarf_attr_integrate(bare, DW_AT_type, &attr) ? dwarf_formref_die(&attr, &pointeeStorage) : nullptr;
+        bare = pointee ? strip(pointee, targetStorage) : nullptr;
+      }
       int tag = bare ? dwarf_tag(bare) : 0;
       if ((tag == DW_TAG_structure_type || tag == DW_TAG_union_type) && dwarf_diename(bare) &&
           !dwarf_hasattr(bare, DW_AT_declaration))
-        nested(bare);
+        nested(bare, pointer);
     }
     StructField f;
     f.name = name;
@@ -627,15 +634,16 @@ std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, co
   std::map<std::string, StructLayout> found;
   size_t wanted = 0;  // of `names`, found
   // A struct's layout, and those of the structs its members hold by value
-  // (a copy of it, $st = *p, shows them), depth first.
-  std::function<void(Dwarf_Die*, int)> add = [&](Dwarf_Die* die, int depth) {
+  // (a copy of it, $st = *p, shows them) or point to, three pointers deep
+  // (a->b->c->d), depth first.
+  std::function<void(Dwarf_Die*, int, int)> add = [&](Dwarf_Die* die, int depth, int pointers) {
     const char* n = dwarf_diename(die);
-    if (n == nullptr || found.count(n) || depth > 16) return;
+    if (n == nullptr || found.count(n) || depth > 16 || pointers > 3) return;
     if (names.count(n)) ++wanted;
     StructLayout& layout = found[n];
     layout.name = n;
     layout.size = static_cast<uint32_t>(std::max(dwarf_bytesize(die), 0));
-    flattenMembers(die, 0, layout, 0, [&](Dwarf_Die* member) { add(member, depth + 1); });
+    flattenMembers(die, 0, layout, 0, [&](Dwarf_Die* member, bool pointer) { add(member, depth + 1, pointers + pointer); });
   };
   std::string error;
   forEachTopLevelDie(path, error, [&](Dwarf_Die* die) {
@@ -643,7 +651,7 @@ std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, co
     if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type) return false;
     const char* n = dwarf_diename(die);
     if (n == nullptr || !names.count(n) || found.count(n) || dwarf_hasattr(die, DW_AT_declaration)) return false;
-    add(die, 0);
+    add(die, 0, 0);
     return wanted == names.size();
   });
   return found;

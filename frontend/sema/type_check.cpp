@@ -900,7 +900,9 @@ void TypeChecker::visit(const ast::Identifier& e) {
   if (n == "probe") {  // as long as the longest name it can hold (a usdt probe's path can be long), 64 at least
     size_t longest = 63;
     for (const ast::AttachPoint& ap : probe_->attachPoints) {
-      longest = std::max(longest, ap.raw.size() + (isUserProbe(ap.kind) && hasWildcard(ap.function) ? 64 : 0));
+      // A library named without a path prints by its file (probeName()).
+      size_t resolved = isUserProbe(ap.kind) && ap.target.find('/') == std::string::npos ? findBinary(ap.target).size() : 0;
+      longest = std::max(longest, ap.raw.size() + resolved + (isUserProbe(ap.kind) && hasWildcard(ap.function) ? 64 : 0));
       if (ap.kind != ProbeKind::Usdt) continue;
       auto sites = types_.imported->inlinedSites.find(ap.target + ":" + ap.function);
       if (sites != types_.imported->inlinedSites.end())
@@ -1044,6 +1046,14 @@ void TypeChecker::visit(const ast::Binary& e) {
   if (equality && ((l->is(TypeKind::Ipv4) && r->fromNetworkOrder() && r->bits() == 32) ||
                    (r->is(TypeKind::Ipv4) && l->fromNetworkOrder() && l->bits() == 32)))
     return set(e, Type::boolean());
+  // A struct read through a pointer compares with a struct value as one:
+  // its bytes copied ($a == *p, as bpftrace compares records).
+  auto isStruct = [](const Type& t) { return t.is(TypeKind::Struct) || t.is(TypeKind::Record); };
+  if (equality && isStruct(*l) && isStruct(*r) && (l->is(TypeKind::Struct) || r->is(TypeKind::Struct))) {
+    if (l->is(TypeKind::Struct)) l = plainValue(*e.lhs, "a comparison's side");
+    if (r->is(TypeKind::Struct)) r = plainValue(*e.rhs, "a comparison's side");
+    if (!l || !r) return;
+  }
   // Strings, addresses and MAC addresses: only == and != with their own kind.
   for (const Type* t : {&*l, &*r}) {
     if (t->isIntegerLike() || t->is(TypeKind::Pointer)) continue;
@@ -1051,7 +1061,8 @@ void TypeChecker::visit(const ast::Binary& e) {
       return error(e.range, std::string("'") + op + "' cannot be used on " + t->kindName(),
                    t->is(TypeKind::String) ? "strings compare with == and !=" : "only == and != compare these values");
     if (!l->sameKind(*r))
-      return error(e.range, "cannot compare " + l->kindName() + " with " + r->kindName(),
+      return error(e.range, "cannot compare " + (l->kind() == r->kind() ? l->str() : l->kindName()) + " with " +
+                                (l->kind() == r->kind() ? r->str() : r->kindName()),
                    l->isAddress() || r->isAddress() ? "write the address with pton(\"10.0.0.1\")"
                                                     : "both sides of '" + std::string(op) + "' need the same kind of value");
     return set(e, Type::boolean());
