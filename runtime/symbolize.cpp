@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "elf_symbols.h"
@@ -76,6 +77,15 @@ const ElfImage& image(const std::string& path) {
   ElfImage img;
   std::string error;
   if (auto symbols = readFunctionSymbols(path, error)) img.functions = std::move(*symbols);
+  // A stripped library's local functions (libc's __libc_start_call_main)
+  // from its separate debug file's .symtab, at the same addresses.
+  if (std::string debug = separateDebugFile(path); !debug.empty())
+    if (auto local = readFunctionSymbols(debug, error)) {
+      std::set<std::pair<uint64_t, std::string>> known;
+      for (const FunctionSymbol& f : img.functions) known.insert({f.address, f.name});
+      for (FunctionSymbol& f : *local)
+        if (known.insert({f.address, f.name}).second) img.functions.push_back(std::move(f));
+    }
   std::sort(img.functions.begin(), img.functions.end(),
             [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; });
   elf_version(EV_CURRENT);
