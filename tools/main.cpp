@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   app.footer("Exit status: 0 ok; 1 the script, its arguments or its targets cannot work; 2 a system failure.\n"
              "See dptrace(8) and dptrace-lang(7).");
   app.set_version_flag("-V,--version", [] { return dptrace::versionText(); }, "Print the version and exit");
+  app.add_flag_callback(
+      "--info", [] { throw CLI::CallForVersion(dptrace::infoText(), 0); },
+      "Print what this system offers dptrace (kernel helpers, maps, probe types), as bpftrace --info, and exit");
 
   app.add_option("script", o.script, "Script file to run ('-' reads standard input), or the -l pattern");
   app.add_option("args", o.args, "Positional parameters $1, $2, ... of the script (with -e, the words after it)");

@@ -55,5 +55,7 @@ int runDptrace(const Options& options);
 
 // "dptrace 0.1.0" and the versions of the libraries it was built with.
 std::string versionText();
+// --info: the system, the build, and the kernel's BPF helpers, maps and program types.
+std::string infoText();
 
 }  // namespace dptrace
