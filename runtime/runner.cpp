@@ -129,6 +129,12 @@ std::string explainRefusal(const std::string& log) {
     return "the kernel's verifier checks a loop once per iteration, and this one's iterations times its body "
            "passed its budget of 1,000,000 instructions; give the loop a smaller limit (while ($i < n && $i < 256)), "
            "or keep printf() and map updates out of long loops";
+  // Each iteration's branches (a map update's lookup has one) wait to be
+  // walked: a long bounded loop passes the 8,192 the verifier keeps.
+  if (log.find("jumps is too complex") != std::string::npos && log.find("infinite loop") == std::string::npos)
+    return "the kernel's verifier checks a loop once per iteration and keeps each iteration's branches (a map "
+           "update has some) to walk later, and this loop's passed its limit of 8,192; give the loop a smaller "
+           "limit (while ($i < n && $i < 1000)), or keep map updates out of long loops";
   if (isLoopRefusal(log))
     return "the kernel's verifier could not prove that a loop ends; give 'while' a constant limit in its "
            "condition, e.g. while ($i < n && $i < 32), or use unroll (N)";
