@@ -214,9 +214,12 @@ Val FunctionLowering::tracepointField(const TracepointFormat& format, const Trac
     return {buf, true};
   }
   if (tf.type.is(TypeKind::String) || tf.type.is(TypeKind::Array)) {  // bytes in the record
+    // Copied by the helper, not by loads: LLVM would share one ctx + offset
+    // between two reads of the field (one in a branch), and the verifier
+    // refuses a load through a moved context pointer.
     Value* buf = zeroedBuffer(slotSize(type));
     uint32_t n = std::min(tf.size, type.capacity());
-    b_.CreateMemCpy(buf, llvm::MaybeAlign(8), offset(ctx, tf.offset), llvm::MaybeAlign(1), n);
+    call(Helper::ProbeReadKernel, i64(), {buf, b_.getInt64(n), offset(ctx, tf.offset)});
     return {buf, true};
   }
   if (tf.size == 1 || tf.size == 2 || tf.size == 4 || tf.size == 8) {

@@ -238,14 +238,35 @@ std::string cTypeName(Dwarf_Die* die, int depth = 0) {
     case DW_TAG_enumeration_type: return std::string("enum ") + (name ? name : "(anonymous)");
     case DW_TAG_pointer_type:
     case DW_TAG_reference_type: {
+      if (next && dwarf_tag(next) == DW_TAG_subroutine_type) {  // int (*)(int, char*)
+        std::string params;
+        Dwarf_Die p;
+        if (dwarf_child(next, &p) == 0) do {
+            int tag = dwarf_tag(&p);
+            if (tag != DW_TAG_formal_parameter && tag != DW_TAG_unspecified_parameters) continue;
+            Dwarf_Attribute a;
+            Dwarf_Die pt;
+            Dwarf_Die* t = dwarf_attr_integrate(&p, DW_AT_type, &a) ? dwarf_formref_die(&a, &pt) : nullptr;
+            params += (params.empty() ? "" : ", ") + (tag == DW_TAG_unspecified_parameters ? "..." : cTypeName(t, depth + 1));
+          } while (dwarf_siblingof(&p, &p) == 0);
+        Dwarf_Attribute a;
+        Dwarf_Die rt;
+        Dwarf_Die* ret = dwarf_attr_integrate(next, DW_AT_type, &a) ? dwarf_formref_die(&a, &rt) : nullptr;
+        return cTypeName(ret, depth + 1) + " (*)(" + (params.empty() ? "void" : params) + ")";
+      }
       std::string target = cTypeName(next, depth + 1);
       return target + (dwarf_tag(die) == DW_TAG_pointer_type ? "*" : "&");
     }
-    case DW_TAG_const_type: return "const " + cTypeName(next, depth + 1);
-    case DW_TAG_volatile_type: return "volatile " + cTypeName(next, depth + 1);
+    case DW_TAG_const_type:
+    case DW_TAG_volatile_type: {
+      // A qualified pointer is written after it (char** const), anything else before (const char).
+      const char* q = dwarf_tag(die) == DW_TAG_const_type ? "const" : "volatile";
+      if (next && dwarf_tag(next) == DW_TAG_pointer_type) return cTypeName(next, depth + 1) + " " + q;
+      return std::string(q) + " " + cTypeName(next, depth + 1);
+    }
     case DW_TAG_restrict_type:
     case DW_TAG_atomic_type: return cTypeName(next, depth + 1);
-    case DW_TAG_subroutine_type: return cTypeName(next, depth + 1) + " (*)()";
+    case DW_TAG_subroutine_type: return cTypeName(next, depth + 1) + " ()";
     case DW_TAG_array_type: return cTypeName(next, depth + 1) + "[]";
     default: return name ? name : "?";
   }

@@ -239,6 +239,12 @@ namespace dptrace {
 
 bool unifyStored(const Type& a, const Type& b, Type& out) {
   if (a.isAddress() && b.isAddress() && a.kind() != b.kind()) return out = Type::inet(), true;
+  if (a.is(TypeKind::Tuple) && b.is(TypeKind::Tuple) && a.elements().size() == b.elements().size()) {
+    std::vector<Type> elements(a.elements().size());
+    for (size_t i = 0; i < elements.size(); ++i)
+      if (!unifyStored(a.elements()[i], b.elements()[i], elements[i])) return false;
+    return out = Type::tuple(std::move(elements)), true;
+  }
   return unify(a, b, out);
 }
 

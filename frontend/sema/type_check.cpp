@@ -963,7 +963,7 @@ bool TypeChecker::checkMapKeys(const ast::Map& m, MapInfo& info) {
       continue;
     }
     Type unified;
-    if (!unify(info.keys[i], keys[i], unified)) {
+    if (!unifyStored(info.keys[i], keys[i], unified)) {
       error(m.keys[i]->range, "key " + std::to_string(i + 1) + " of " + name + " is " + keys[i].kindName() +
                                   " here and " + info.keys[i].kindName() + " elsewhere",
             "every use of a map has the same key types");

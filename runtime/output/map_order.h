@@ -25,7 +25,7 @@ inline std::vector<const MapEntry*> sortedEntries(const MapSnapshot& map) {
     if (auto* v = std::get_if<Value>(&e.value)) {
       if (auto* i = std::get_if<int64_t>(&v->v)) return Rank{true, *i, {}};
       if (auto* u = std::get_if<uint64_t>(&v->v)) return Rank{true, static_cast<__int128>(*u), {}};
-      return Rank{false, 0, *v};
+      return std::nullopt;  // strings, addresses, tuples: by key, as bpftrace prints them
     }
     if (auto* s = std::get_if<Stats>(&e.value)) return Rank{true, static_cast<__int128>(s->count), {}};
     if (auto* a = std::get_if<Average>(&e.value)) return Rank{true, averageOf(a->count, a->total), {}};

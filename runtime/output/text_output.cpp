@@ -122,11 +122,12 @@ private:
   std::ostream& err_;
 };
 
-// 1024 -> 1K, 1572864 -> 1536K, as bpftrace labels hist() and lhist() buckets; 2^64 is 16E.
-std::string withSuffix(__int128 v) {
+// 1024 -> 1K, 1572864 -> 1536K, as bpftrace labels hist() buckets (2^64 is
+// 16E); lhist()'s as far as M (2^30 is 1024M), as bpftrace labels them.
+std::string withSuffix(__int128 v, int largest = 6) {
   static const char* const kSuffix[] = {"", "K", "M", "G", "T", "P", "E"};
   int i = 0;
-  while (v >= 1024 && v % 1024 == 0 && i < 6) v /= 1024, ++i;
+  while (v >= 1024 && v % 1024 == 0 && i < largest) v /= 1024, ++i;
   return int128Text(v) + kSuffix[i];
 }
 
@@ -146,13 +147,13 @@ std::string histogramLabel(size_t i) {
 std::string linearHistogramLabel(const LinearHistogram& h, size_t i) {
   BucketRange r = linearRange(h.min, h.max, h.step, static_cast<uint32_t>(i), static_cast<uint32_t>(h.counts.size()));
   switch (r.kind) {
-    case BucketRange::Kind::Below: return "(..., " + withSuffix(r.high) + ")";
-    case BucketRange::Kind::AtLeast: return "[" + withSuffix(r.low) + ", ...)";
+    case BucketRange::Kind::Below: return "(..., " + withSuffix(r.high, 2) + ")";
+    case BucketRange::Kind::AtLeast: return "[" + withSuffix(r.low, 2) + ", ...)";
     case BucketRange::Kind::Single:
     case BucketRange::Kind::Range: break;
   }
   // Multiples of 1024 with a suffix, as bpftrace labels them: [1M, 1536K), [512, 1K).
-  return "[" + withSuffix(r.low) + ", " + withSuffix(r.high) + ")";
+  return "[" + withSuffix(r.low, 2) + ", " + withSuffix(r.high, 2) + ")";
 }
 
 std::unique_ptr<Output> makeTextOutput(std::ostream& out, std::ostream& err) {
