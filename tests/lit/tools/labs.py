@@ -28,7 +28,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."
 LABS = {"1": "lab1-pass-drop/lab1.dpt", "2": "lab2-action-stats/lab2.dpt", "3": "lab3-parse-drop/lab3.dpt",
         "4": "lab4-rewrite-port/lab4.dpt", "5": "lab5-vlan/lab5.dpt", "6": "lab6-echo/lab6.dpt",
         "7": "lab7-redirect/lab7.dpt", "8": "lab8-xdp-tracepoints/lab8.dpt",
-        "9": "lab9-afxdp/lab9.dpt"}
+        "9": "lab9-afxdp/lab9.dpt", "10": "lab10-programs-by-name/lab10.dpt"}
 SCRIPT = os.path.join(ROOT, "examples", "labs", LABS[LAB])
 TAG = "%x" % (os.getpid() & 0xFFFF)
 WORK = "/tmp/dptrace-lab%s-%s" % (LAB, TAG)
@@ -176,6 +176,35 @@ def lab_live(n):
             send_udp(net, "A", "10.62.0.2", 5000, 6)
             print(rx.communicate(timeout=10)[0].strip())
             print(net.stop(proc)[0].strip())
+    elif n == "10":  # one object; each program loaded by name, by ip and by xdp-loader
+        obj = os.path.join(WORK, "lab10.o")
+        r = subprocess.run([DPTRACE, "--emit", "obj", "-o", obj, SCRIPT], capture_output=True, text=True, timeout=60)
+        if r.returncode:
+            sys.exit("dptrace --emit obj failed: " + r.stderr)
+        symbols = subprocess.run(["llvm-objdump-19", "-t", obj], capture_output=True, text=True, timeout=30).stdout
+        print("programs:", " ".join(sorted(set(re.findall(r"\bxdp_veth\d\b", symbols)))))
+        with Net(DPTRACE) as net:
+            dev = net.if_["b"]
+            # Neighbours known, so that no ARP frame meets the drop and abort programs: the counts are the pings.
+            net.run("A", "ip", "neigh", "replace", "10.61.0.2", "lladdr", net.mac("B", "b"), "dev", net.if_["a"], "nud", "permanent")
+            net.run("B", "ip", "neigh", "replace", "10.61.0.1", "lladdr", net.mac("A", "a"), "dev", dev, "nud", "permanent")
+            net.run("B", "ip", "link", "set", "dev", dev, "xdp", "obj", obj, "sec", "xdp", "program", "xdp_veth1")
+            print("ip xdp_veth1:", ping(net, "A", "10.61.0.2", 3))
+            net.run("B", "ip", "link", "set", "dev", dev, "xdp", "off")
+            r = net.run("B", "xdp-loader", "load", "-m", "native", "--prog-name", "xdp_veth0", dev, obj, check=False)
+            status = net.run("B", "xdp-loader", "status", dev, check=False).stdout
+            print("xdp-loader xdp_veth0: exit %d, %s" % (r.returncode, "listed" if "xdp_veth0" in status else "not listed"),
+                  ping(net, "A", "10.61.0.2", 3))
+            net.run("B", "xdp-loader", "unload", dev, "--all", check=False)
+            net.run("B", "ip", "link", "set", "dev", dev, "xdp", "off", check=False)
+            net.run("B", "ip", "link", "set", "dev", dev, "xdp", "obj", obj, "sec", "xdp", "program", "xdp_veth2")
+            ifindex = net.run("B", "cat", "/sys/class/net/%s/ifindex" % dev).stdout.strip()
+            watch = net.dptrace("-e", "tracepoint:xdp:xdp_exception /args->ifindex == %s/ { @exceptions[args->act] = count(); }"
+                                % ifindex)
+            print("ip xdp_veth2:", ping(net, "A", "10.61.0.2", 3))
+            time.sleep(0.3)
+            print(net.stop(watch)[0].strip())
+            net.run("B", "ip", "link", "set", "dev", dev, "xdp", "off")
     elif n == "8":
         with Net(DPTRACE) as net:
             net.run("A", "ping", "-c", "1", "-W", "2", "10.61.0.2")
