@@ -28,7 +28,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."
 LABS = {"1": "lab1-pass-drop/lab1.dpt", "2": "lab2-action-stats/lab2.dpt", "3": "lab3-parse-drop/lab3.dpt",
         "4": "lab4-rewrite-port/lab4.dpt", "5": "lab5-vlan/lab5.dpt", "6": "lab6-echo/lab6.dpt",
         "7": "lab7-redirect/lab7.dpt", "8": "lab8-xdp-tracepoints/lab8.dpt",
-        "9": "lab9-afxdp/lab9.dpt", "10": "lab10-programs-by-name/lab10.dpt"}
+        "9": "lab9-afxdp/lab9.dpt", "10": "lab10-programs-by-name/lab10.dpt",
+        "13": "lab13-debug-print/lab13.dpt"}
 SCRIPT = os.path.join(ROOT, "examples", "labs", LABS[LAB])
 TAG = "%x" % (os.getpid() & 0xFFFF)
 WORK = "/tmp/dptrace-lab%s-%s" % (LAB, TAG)
@@ -76,6 +77,19 @@ def checksums_ok(frames):
 
 
 ETH = Ether(src="02:00:00:00:00:0a", dst="02:00:00:00:00:0b")
+
+
+def lab13_frames():
+    """40 frames of known source MACs (02:00:00:00:13:NN) and ethertypes."""
+    kinds = [lambda: IP(src="10.61.0.1", dst="10.61.0.2") / UDP(dport=9), lambda: IPv6(dst="fc61::2") / ICMPv6EchoRequest(),
+             lambda: Raw(b"\x00\x01\x08\x00\x06\x04\x00\x01" + bytes(20)), lambda: Raw(b"lab13 " * 4)]
+    types = [0x0800, 0x86DD, 0x0806, 0x88B5]
+    return [Ether(src="02:00:00:00:13:%02x" % i, dst="02:00:00:00:13:ff" if i % 3 else "ff:ff:ff:ff:ff:ff",
+                  type=types[i % 4]) / kinds[i % 4]() for i in range(40)]
+
+
+def lab13_lines(frames):
+    return ["src: %s dst: %s proto: 0x%04x" % (f[Ether].src, f[Ether].dst, f[Ether].type) for f in frames]
 
 
 def lab_live(n):
@@ -205,6 +219,19 @@ def lab_live(n):
             time.sleep(0.3)
             print(net.stop(watch)[0].strip())
             net.run("B", "ip", "link", "set", "dev", dev, "xdp", "off")
+    elif n == "13":  # frames of known MACs and ethertypes, sent by scapy from A
+        frames = lab13_frames()
+        pcap = os.path.join(WORK, "lab13.pcap")
+        wrpcap(pcap, frames)
+        with Net(DPTRACE) as net:
+            proc = net.dptrace(lab_script(net))
+            net.run("A", "/usr/bin/python3", "-c", "import sys\nfrom scapy.all import rdpcap, sendp, conf\nconf.verb = 0\n"
+                    "sendp(rdpcap(sys.argv[1]), iface=sys.argv[2], inter=0.002)", pcap, net.if_["a"])
+            time.sleep(0.3)
+            out = net.stop(proc)[0]
+        mine = [l for l in out.splitlines() if l.startswith("src: 02:00:00:00:13:")]
+        print("lines %d of %d frames, equal: %s" % (len(mine), len(frames), mine == lab13_lines(frames)))
+        print(mine[0] if mine else "")
     elif n == "8":
         with Net(DPTRACE) as net:
             net.run("A", "ping", "-c", "1", "-W", "2", "10.61.0.2")
@@ -271,6 +298,13 @@ def lab_pcap(n):
         print("addresses swapped:", all(p[IPv6].src == "fc00::2" and p[IPv6].dst == "fc00::1" and
                                         p[Ether].dst == ETH.src for p in replies))
         print(checksums_ok(replies))
+    elif n == "13":
+        frames = lab13_frames()
+        pcap = os.path.join(WORK, "in13.pcap")
+        wrpcap(pcap, frames)
+        r = subprocess.run([DPTRACE, "--pcap", pcap, SCRIPT], capture_output=True, text=True, timeout=60)
+        mine = [l for l in r.stdout.splitlines() if l.startswith("src: ")]
+        print("pcap lines %d of %d frames, equal: %s" % (len(mine), len(frames), mine == lab13_lines(frames)))
     elif n == "8":  # tracepoints cannot run on a capture: its xdp block alone
         out = replay([ETH / IP(dst="10.0.0.2") / UDP(dport=6000)] * 4 + udp,
                      script=lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("tracepoint:")))
