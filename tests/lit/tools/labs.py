@@ -29,7 +29,7 @@ LABS = {"1": "lab1-pass-drop/lab1.dpt", "2": "lab2-action-stats/lab2.dpt", "3": 
         "4": "lab4-rewrite-port/lab4.dpt", "5": "lab5-vlan/lab5.dpt", "6": "lab6-echo/lab6.dpt",
         "7": "lab7-redirect/lab7.dpt", "8": "lab8-xdp-tracepoints/lab8.dpt",
         "9": "lab9-afxdp/lab9.dpt", "10": "lab10-programs-by-name/lab10.dpt",
-        "13": "lab13-debug-print/lab13.dpt"}
+        "12": "lab12-xdp-monitor/lab12.dpt", "13": "lab13-debug-print/lab13.dpt"}
 SCRIPT = os.path.join(ROOT, "examples", "labs", LABS[LAB])
 TAG = "%x" % (os.getpid() & 0xFFFF)
 WORK = "/tmp/dptrace-lab%s-%s" % (LAB, TAG)
@@ -219,6 +219,23 @@ def lab_live(n):
             time.sleep(0.3)
             print(net.stop(watch)[0].strip())
             net.run("B", "ip", "link", "set", "dev", dev, "xdp", "off")
+    elif n == "12":  # redirects to a veth that cannot take XDP frames, and aborts: the tracepoints' counts, summed over CPUs
+        with Net(DPTRACE, third=True) as net:
+            net.run("A", "ip", "neigh", "replace", "10.61.0.2", "lladdr", net.mac("B", "b"), "dev", net.if_["a"], "nud", "permanent")
+            script = lab_script(net)
+            text = open(script).read().replace("interval:s:1", "END")  # one table, at the end
+            open(script, "w").write(text)
+            proc = net.dptrace(script)
+            send_udp(net, "A", "10.61.0.2", 7000, 7)
+            send_udp(net, "A", "10.61.0.2", 7001, 7)
+            time.sleep(0.3)
+            out = net.stop(proc)[0]
+        totals = {}
+        for name, key, count in re.findall(r"^@(\w+)\[(.*)\]: (\d+)$", out, re.M):
+            label = name + "[" + (key if name == "events" else key.split(", ", 1)[1]) + "]"  # without the CPU
+            totals[label] = totals.get(label, 0) + int(count)
+        for label in sorted(totals):
+            print("%s: %d" % (label, totals[label]))
     elif n == "13":  # frames of known MACs and ethertypes, sent by scapy from A
         frames = lab13_frames()
         pcap = os.path.join(WORK, "lab13.pcap")
