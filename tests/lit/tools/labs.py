@@ -220,10 +220,19 @@ def lab_live(n):
             print(net.stop(watch)[0].strip())
             net.run("B", "ip", "link", "set", "dev", dev, "xdp", "off")
     elif n == "12":  # redirects to a veth that cannot take XDP frames, and aborts: the tracepoints' counts, summed over CPUs
-        with Net(DPTRACE, third=True) as net:
+        # The tracepoints see every namespace, and tests that run beside this
+        # one abort and redirect too: B's interface gets an ifindex no other
+        # namespace is likely to have, and each tracepoint block keeps its
+        # events only (the wildcard becomes the three tracepoints that have
+        # an ifindex field).
+        index = 40000 + os.getpid() % 20000
+        with Net(DPTRACE, third=True, index_b=index) as net:
             net.run("A", "ip", "neigh", "replace", "10.61.0.2", "lladdr", net.mac("B", "b"), "dev", net.if_["a"], "nud", "permanent")
             script = lab_script(net)
             text = open(script).read().replace("interval:s:1", "END")  # one table, at the end
+            text = text.replace("tracepoint:xdp:* {", "tracepoint:xdp:xdp_exception, tracepoint:xdp:xdp_redirect, "
+                                "tracepoint:xdp:xdp_redirect_err {")
+            text = re.sub(r"^(tracepoint:xdp:[^{]*?) \{", r"\1 /args.ifindex == %d/ {" % index, text, flags=re.M)
             open(script, "w").write(text)
             proc = net.dptrace(script)
             send_udp(net, "A", "10.61.0.2", 7000, 7)

@@ -17,7 +17,7 @@ class Net:
     """Namespaces A (sender) and B (dptrace) joined by veth a<->b; with
     `third`, namespace C joined to B by veth c<->d (B's c, C's d)."""
 
-    def __init__(self, dptrace, third=False, ipv6=False):
+    def __init__(self, dptrace, third=False, ipv6=False, index_b=None):
         tag = "%x" % (os.getpid() & 0xFFFF)
         self.dptrace_path = dptrace
         self.ns = {"A": "labA" + tag, "B": "labB" + tag, "C": "labC" + tag}
@@ -28,8 +28,12 @@ class Net:
             if not ipv6:
                 self.run(n, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
             self.run(n, "ip", "link", "set", "lo", "up")
-        sh("ip", "link", "add", self.if_["a"], "netns", self.ns["A"], "type", "veth", "peer", "name", self.if_["b"],
-           "netns", self.ns["B"])
+        if index_b:  # b with this ifindex: events of B's interface told from other namespaces' by it
+            sh("ip", "link", "add", self.if_["b"], "netns", self.ns["B"], "index", str(index_b), "type", "veth", "peer",
+               "name", self.if_["a"], "netns", self.ns["A"])
+        else:
+            sh("ip", "link", "add", self.if_["a"], "netns", self.ns["A"], "type", "veth", "peer", "name", self.if_["b"],
+               "netns", self.ns["B"])
         self.setup("A", "a", "10.61.0.1/24", "fc61::1/64" if ipv6 else None)
         self.setup("B", "b", "10.61.0.2/24", "fc61::2/64" if ipv6 else None)
         self.run("A", "ethtool", "-K", self.if_["a"], "tx", "off")

@@ -163,7 +163,11 @@ def by_command(dptrace):
                           stderr=subprocess.PIPE)
     out, err = Reader(dp.stdout), Reader(dp.stderr)
     try:
-        err.wait_for("rte_eth_tx_burst -> ", 30)  # attached once testpmd started its ports
+        try:
+            err.wait_for("rte_eth_tx_burst -> ", 30)  # attached once testpmd started its ports
+        except SystemExit:
+            print("testpmd's output:\n" + out.text[-3000:])  # why it ended before dptrace found its ports
+            raise
         out.wait_for("testpmd> ", 30)
         send = lambda s: (dp.stdin.write(s.encode()), dp.stdin.flush())
         streams = forward(send, out)
