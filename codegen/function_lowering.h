@@ -186,8 +186,10 @@ private:
   BasicBlock* markHeapStart();
   // A variable's storage: on the stack, or in the heap if allocateVariables put it there.
   Value* variableStorage(const ast::Probe* probe, const std::string& name, const Type& type, int64_t& heapOffset);
-  // Ends the entry block: to `body`; with a heap, its lookup where it starts.
+  // Ends the entry block: to `body`; with a heap (or records in loops), its
+  // lookup (the lost counter's) where it starts.
   void endEntry(BasicBlock* body);
+  Value* lookupAtStart(Value* map, Value* slot, BasicBlock*& rest);
   Value* heapSlot_ = nullptr;                    // the stack slot of the element's address; null: no heap
   // Records inside while loops: the lost-event counter's address, looked up
   // once where the heap's is (endEntry), so that each record adds its

@@ -107,49 +107,43 @@ void FunctionLowering::endProbeFunction(BasicBlock* body) {
   shrinkArena();
 }
 
-void FunctionLowering::endEntry(BasicBlock* body) {
-  b_.SetInsertPoint(entry_);
-  b_.CreateBr(body);
-  if (lostSlot_ != nullptr) {
-    // The lost counter's element, for the records in loops (a one-element
-    // per-CPU array: never missing, but the verifier wants the test).
-    BasicBlock* at = heapStart_ ? heapStart_ : entry_;
-    BasicBlock* rest = at->getTerminator()->getSuccessor(0);
-    at->getTerminator()->eraseFromParent();
-    b_.SetInsertPoint(at);
-    Value* key = entryAlloca(8);
-    b_.CreateAlignedStore(b_.getInt32(0), key, llvm::Align(8));
-    Value* element = call(Helper::MapLookupElem, ptr(), {m_.lost(), key});
-    b_.CreateAlignedStore(element, lostSlot_, llvm::Align(8));
-    BasicBlock* none = BasicBlock::Create(ctx_, "no_lost", fn_);
-    BasicBlock* found = BasicBlock::Create(ctx_, "lost_found", fn_);
-    b_.CreateCondBr(b_.CreateIsNull(element), none, found);
-    b_.SetInsertPoint(none);
-    b_.CreateRet(llvm::ConstantInt::get(fn_->getReturnType(), packet_ ? kXdpPass : 0));
-    b_.SetInsertPoint(found);
-    b_.CreateBr(rest);
-    heapStart_ = found;  // the heap's lookup, if any, after this one
-    lostSlot_ = nullptr;
-  }
-  if (heapSlot_ == nullptr) return;
-  // The lookup, where the body starts; its variables zeroed (an element
-  // keeps what the last call left: a variable one branch sets reads empty
-  // in the other, as on the stack). A one-element array is never missing,
-  // but the verifier wants the test.
+// Element 0 of `map`, looked up where the body starts (before heapStart_'s
+// terminator, else the entry's) and kept in `slot`. The function returns
+// (XDP_PASS for packets) when it is missing, which a one-element array never
+// is but the verifier wants tested. Leaves the builder where it was found; the
+// caller ends that block with a branch to `rest`.
+Value* FunctionLowering::lookupAtStart(Value* map, Value* slot, BasicBlock*& rest) {
   BasicBlock* at = heapStart_ ? heapStart_ : entry_;
-  BasicBlock* rest = at->getTerminator()->getSuccessor(0);
+  rest = at->getTerminator()->getSuccessor(0);
   at->getTerminator()->eraseFromParent();
   b_.SetInsertPoint(at);
   Value* key = entryAlloca(8);
   b_.CreateAlignedStore(b_.getInt64(0), key, llvm::Align(8));
-  Value* element = call(Helper::MapLookupElem, ptr(), {heapStandIn_, key});
-  b_.CreateAlignedStore(element, heapSlot_, llvm::Align(8));
-  BasicBlock* none = BasicBlock::Create(ctx_, "no_heap", fn_);
-  BasicBlock* found = BasicBlock::Create(ctx_, "heap", fn_);
+  Value* element = call(Helper::MapLookupElem, ptr(), {map, key});
+  b_.CreateAlignedStore(element, slot, llvm::Align(8));
+  BasicBlock* none = BasicBlock::Create(ctx_, "missing", fn_);
+  BasicBlock* found = BasicBlock::Create(ctx_, "found", fn_);
   b_.CreateCondBr(b_.CreateIsNull(element), none, found);
   b_.SetInsertPoint(none);
   b_.CreateRet(llvm::ConstantInt::get(fn_->getReturnType(), packet_ ? kXdpPass : 0));
   b_.SetInsertPoint(found);
+  return element;
+}
+
+void FunctionLowering::endEntry(BasicBlock* body) {
+  b_.SetInsertPoint(entry_);
+  b_.CreateBr(body);
+  BasicBlock* rest = nullptr;
+  if (lostSlot_ != nullptr) {  // the lost counter's element, for the records in loops
+    lookupAtStart(m_.lost(), lostSlot_, rest);
+    b_.CreateBr(rest);
+    heapStart_ = b_.GetInsertBlock();  // the heap's lookup, if any, after this one
+    lostSlot_ = nullptr;
+  }
+  if (heapSlot_ == nullptr) return;
+  // The heap's variables zeroed at its lookup (an element keeps what the last
+  // call left: a variable one branch sets reads empty in the other, as on the stack).
+  Value* element = lookupAtStart(heapStandIn_, heapSlot_, rest);
   if (heapVariables_) zeroBytes(element, heapVariables_);
   b_.CreateBr(rest);
   m_.requestHeap(fn_->getName().str(), heapStandIn_, std::max<uint32_t>(8, heapVariables_ + heapPeak_));

@@ -434,10 +434,14 @@ bool forEachTopLevelDie(const std::string& path, std::string& error, const std::
 }  // namespace
 
 std::string separateDebugFile(const std::string& path) {
+  // Asked for by each reader of a file's DWARF (signatures, inlined calls,
+  // structs) and by the symbolizer: found once.
+  static std::map<std::string, std::string> found;
+  if (auto it = found.find(path); it != found.end()) return it->second;
+  std::string& debug = found[path];
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {};
   elf_version(EV_CURRENT);
-  std::string found;
   if (Elf* elf = elf_begin(fd, ELF_C_READ, nullptr)) {
     std::string buildId, debugLink;
     Elf_Scn* scn = nullptr;
@@ -482,12 +486,12 @@ std::string separateDebugFile(const std::string& path) {
     struct stat st;
     for (const std::string& c : candidates)
       if (c != path && stat(c.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        found = c;
+        debug = c;
         break;
       }
   }
   close(fd);
-  return found;
+  return debug;
 }
 
 Dwarf* openDwarf(const std::string& path, int& fd, bool separate, bool* fromSeparate) {
@@ -515,12 +519,18 @@ Dwarf* openDwarf(const std::string& path, int& fd, bool separate, bool* fromSepa
 
 namespace {
 
-// The address of the function symbol `name` in the ELF file's .symtab, else
-// its .dynsym; `indirect` when it is a GNU indirect function (glibc's
-// strlen: the address is its resolver's, whose DWARF is not the function's).
-std::optional<Dwarf_Addr> functionAddress(Elf* elf, const std::string& name, bool& indirect) {
-  indirect = false;
-  if (elf == nullptr) return std::nullopt;
+// Where the named function symbols are, in the ELF file's .symtab, else its
+// .dynsym, in one pass: each one's address, and whether it is a GNU indirect
+// function (glibc's strlen: the address is its resolver's, whose DWARF is not
+// the function's). A versioned name in a debug file's .symtab
+// (fopen@@GLIBC_2.2.5) is the function's too.
+struct SymbolAddress {
+  Dwarf_Addr address = 0;
+  bool indirect = false;
+};
+std::map<std::string, SymbolAddress> functionAddresses(Elf* elf, const std::set<std::string>& names) {
+  std::map<std::string, SymbolAddress> out;
+  if (elf == nullptr) return out;
   for (Elf64_Word want : {SHT_SYMTAB, SHT_DYNSYM}) {
     Elf_Scn* scn = nullptr;
     while ((scn = elf_nextscn(elf, scn)) != nullptr) {
@@ -534,16 +544,15 @@ std::optional<Dwarf_Addr> functionAddress(Elf* elf, const std::string& name, boo
         if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr || sym.st_value == 0 ||
             (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC))
           continue;
-        // A versioned name in a debug file's .symtab (fopen@@GLIBC_2.2.5) is the function's too.
         const char* n = elf_strptr(elf, shdr.sh_link, sym.st_name);
-        if (n && std::strncmp(n, name.c_str(), name.size()) == 0 && (n[name.size()] == '\0' || n[name.size()] == '@')) {
-          indirect = GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
-          return sym.st_value;
-        }
+        if (n == nullptr) continue;
+        std::string name(n, strcspn(n, "@"));
+        if (names.count(name) && !out.count(name))
+          out[name] = {sym.st_value, GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC};
       }
     }
   }
-  return std::nullopt;
+  return out;
 }
 
 // The signature of the function whose code starts at `address`, from the
@@ -571,68 +580,43 @@ std::optional<FunctionSignature> signatureAt(Dwarf* dwarf, Dwarf_Addr address) {
 
 }  // namespace
 
-std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
-                                                    std::string& error, bool separate) {
-  // First by the symbol's address, which needs no walk over every unit (a
-  // large binary's, or libc's separate debug file, takes 100s of ms).
-  {
-    int fd = -1;
-    bool fromSeparate = false;
-    Dwarf* dwarf = openDwarf(path, fd, separate, &fromSeparate);
-    if (dwarf == nullptr) {
-      error = fd == -2 ? "it cannot be opened" : "it has no DWARF debug information";
-      return std::nullopt;
-    }
-    bool indirect = false;
-    std::optional<Dwarf_Addr> address = functionAddress(dwarf_getelf(dwarf), function, indirect);
-    std::optional<FunctionSignature> at = address && !indirect ? signatureAt(dwarf, *address) : std::nullopt;
-    dwarf_end(dwarf);
-    close(fd);
-    if (at) return at;
-    // A symbol that a separate debug file (libc's) does not describe at its
-    // address is assembly (memcpy's variants), and an indirect function's
-    // DWARF is its resolver's: no walk of the whole file.
-    if (address && (fromSeparate || indirect)) {
-      error = indirect ? "'" + function + "' is a GNU indirect function (IFUNC), whose DWARF describes the resolver "
-                         "that picks its code, not the function"
-                       : "its DWARF has no function '" + function + "'";
-      return std::nullopt;
-    }
-  }
-  std::optional<FunctionSignature> found;
-  bool readable = forEachTopLevelDie(path, error, [&](Dwarf_Die* die) {
-    if (dwarf_tag(die) != DW_TAG_subprogram) return false;
-    const char* name = dwarf_diename(die);
-    if (name == nullptr || function != name) return false;
-    bool outOfLine = dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
-    if (!found || (outOfLine && !found->outOfLine)) {
-      FunctionSignature s;
-      readSignature(die, s);
-      s.outOfLine = outOfLine;
-      found = std::move(s);
-    }
-    return found->outOfLine;  // an out-of-line definition is what we look for
-  }, separate);
-  if (readable && !found) error = "its DWARF has no function '" + function + "'";
-  return found;
-}
-
-std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions) {
+std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions,
+                                                              bool separate, std::map<std::string, std::string>* why) {
   std::map<std::string, FunctionSignature> found;
+  auto say = [&](const std::string& f, std::string reason) {
+    if (why) (*why)[f] = std::move(reason);
+  };
+  // First by each symbol's address, which needs no walk over every unit (a
+  // large binary's, or libc's separate debug file, takes 100s of ms).
   int fd = -1;
   bool fromSeparate = false;
-  Dwarf* dwarf = openDwarf(path, fd, true, &fromSeparate);
-  if (dwarf == nullptr) return found;
+  Dwarf* dwarf = openDwarf(path, fd, separate, &fromSeparate);
+  if (dwarf == nullptr) {
+    for (const std::string& f : functions) say(f, fd == -2 ? "it cannot be opened" : "it has no DWARF debug information");
+    return found;
+  }
+  std::map<std::string, SymbolAddress> addresses = functionAddresses(dwarf_getelf(dwarf), functions);
   std::set<std::string> rest;
   for (const std::string& f : functions) {
-    bool indirect = false;
-    std::optional<Dwarf_Addr> address = functionAddress(dwarf_getelf(dwarf), f, indirect);
-    if (auto at = address && !indirect ? signatureAt(dwarf, *address) : std::nullopt) found.emplace(f, std::move(*at));
-    else if (!address || !(fromSeparate || indirect)) rest.insert(f);
+    auto a = addresses.find(f);
+    if (a != addresses.end() && a->second.indirect) {
+      say(f, "'" + f + "' is a GNU indirect function (IFUNC), whose DWARF describes the resolver that picks its code, "
+                 "not the function");
+    } else if (auto at = a != addresses.end() ? signatureAt(dwarf, a->second.address) : std::nullopt) {
+      found.emplace(f, std::move(*at));
+    } else if (a != addresses.end() && fromSeparate) {
+      // A symbol that a separate debug file (libc's) does not describe at
+      // its address is assembly (memcpy's variants): no walk of the whole file.
+      say(f, "its DWARF has no function '" + f + "'");
+    } else {
+      rest.insert(f);
+    }
   }
   dwarf_end(dwarf);
   close(fd);
   if (rest.empty()) return found;
+  // Then by name: an out-of-line definition wins over an inlined-only one.
+  size_t outOfLines = 0;
   std::string error;
   forEachTopLevelDie(path, error, [&](Dwarf_Die* die) {
     if (dwarf_tag(die) != DW_TAG_subprogram) return false;
@@ -645,10 +629,22 @@ std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& 
       readSignature(die, sig);
       sig.outOfLine = outOfLine;
       found[name] = std::move(sig);
+      outOfLines += outOfLine;
     }
-    return false;
-  });
+    return outOfLines == rest.size();  // each one's out-of-line definition: done
+  }, separate);
+  for (const std::string& f : rest)
+    if (!found.count(f)) say(f, "its DWARF has no function '" + f + "'");
   return found;
+}
+
+std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
+                                                    std::string& error, bool separate) {
+  std::map<std::string, std::string> why;
+  auto found = readDwarfSignatures(path, {function}, separate, &why);
+  if (auto it = found.find(function); it != found.end()) return std::move(it->second);
+  error = why[function];
+  return std::nullopt;
 }
 
 std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names) {
@@ -719,8 +715,9 @@ std::string demangled(const std::string& name) {
   return out;
 }
 
-std::string findBinary(const std::string& name) {
-  if (name.find('/') != std::string::npos || name.empty()) return name;
+namespace {
+
+std::string resolveBinary(const std::string& name) {
   // A file, not a directory: /usr/lib/python3 is one, python3 is on $PATH.
   auto isFile = [](const std::string& path) {
     struct stat st;
@@ -755,6 +752,17 @@ std::string findBinary(const std::string& name) {
   for (const auto& [library, path] : ldCacheLibraries())
     if (library.rfind(soname, 0) == 0 && access(path.c_str(), F_OK) == 0) return path;
   return name;
+}
+
+}  // namespace
+
+std::string findBinary(const std::string& name) {
+  if (name.find('/') != std::string::npos || name.empty()) return name;
+  // Asked for at every stage (attach points, types, code, listing): resolved once.
+  static std::map<std::string, std::string> resolved;
+  auto it = resolved.find(name);
+  if (it == resolved.end()) it = resolved.emplace(name, resolveBinary(name)).first;
+  return it->second;
 }
 
 }  // namespace dptrace

@@ -92,9 +92,11 @@ std::optional<FunctionSignature> readDwarfSignature(const std::string& path, con
                                                     std::string& error, bool separate = true);
 
 // The signatures of several functions of one file (-lv), its DWARF opened
-// once; those it has none for are left out.
-std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path,
-                                                              const std::set<std::string>& functions);
+// once and its symbols read once; those it has none for are left out, with
+// the reason in `why`.
+std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions,
+                                                              bool separate = true,
+                                                              std::map<std::string, std::string>* why = nullptr);
 
 // A struct's layout: its size and its fields with byte offsets (members of
 // anonymous structs and unions are flattened into it; arrays other than of
