@@ -363,6 +363,7 @@ void FunctionLowering::updateChecksum(Value* at, Value* delta, bool udp) {
 void FunctionLowering::packetWrite(const ast::Field& target, const Val& v) {
   const std::string& view = static_cast<const ast::Identifier&>(*target.base).name;
   const std::string& field = target.field;
+  if (view == "pkt") return setPacketLength(v);
   const Type& type = typeOf(target);
   PacketHeader h = *header(view);
   requirePresent(b_.CreateICmpNE(h.present, b_.getInt64(0)));  // a write to an absent view does not run
@@ -406,9 +407,11 @@ void FunctionLowering::packetWrite(const ast::Field& target, const Val& v) {
     onlyIf(b_.CreateICmpNE(l.present, b_.getInt64(0)), [&] { updateChecksum(offset(l.at, checksumAt), delta, udp); });
   };
   bool address = field == "src" || field == "dst";
+  if (view == "udp" && field == "len") delta = b_.CreateAdd(delta, delta);  // in the header and the pseudo-header
   if (view == "ip") {
     updateChecksum(offset(h.at, 10), delta, false);
     if (address) l4("tcp", 16, false), l4("udp", 6, true);
+    if (field == "len") l4("tcp", 16, false);  // TCP's pseudo-header length is ip.len minus the IP header
   } else if (view == "ip6") {
     l4("tcp", 16, false), l4("udp", 6, true), l4("icmp6", 2, false);
   } else if (view == "tcp") {
@@ -420,6 +423,21 @@ void FunctionLowering::packetWrite(const ast::Field& target, const Val& v) {
   } else if (view == "gtp") {
     l4("udp", 6, true);
   }
+}
+
+// pkt.len = n: the frame grows (zeros) or shrinks at its end
+// (bpf_xdp_adjust_tail). The kernel keeps at least an Ethernet header and
+// grows only into the buffer's tailroom; where it refuses, the frame stays
+// as it was and the statement does not run. Headers are the script's to
+// change (ip.len, udp.len).
+void FunctionLowering::setPacketLength(const Val& v) {
+  Value* ctx = fn_->getArg(0);
+  Value* want = b_.CreateAnd(v.v, 0xffffffff);
+  requirePresent(b_.CreateICmpULE(want, b_.getInt64(0xffff)));  // no frame is larger: the delta fits an int
+  Value* now = b_.CreateAnd(call(Helper::XdpGetBuffLen, i64(), {ctx}), 0xffffffff);
+  Value* r = call(Helper::XdpAdjustTail, i64(), {ctx, b_.CreateSub(want, now)});
+  parsePacket();  // every packet pointer is stale after the call, whatever its result
+  requirePresent(b_.CreateICmpEQ(r, b_.getInt64(0)));
 }
 
 void FunctionLowering::swapFields(const ast::Call& c) {

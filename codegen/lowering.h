@@ -42,6 +42,7 @@ enum class Helper : int64_t {
   RingbufSubmit = 132,
   Redirect = 23,
   XdpAdjustHead = 44,
+  XdpAdjustTail = 65,
   ProbeReadUser = 112,
   ProbeReadKernel = 113,
   ProbeReadUserStr = 114,

@@ -8,7 +8,7 @@ std::span<const PacketField> allPacketFields() {
   // view, field, type, writable, offset in the header, size (eth.type is the
   // ethertype after any VLAN tags; vlan.id the low 12 bits of the TCI).
   static const std::vector<PacketField> fields = {
-      {"pkt", "len", Type::integer(32, false), false},
+      {"pkt", "len", Type::integer(32, false), true},
       {"pkt", "ifindex", Type::integer(32, false), false},
       {"pkt", "queue", Type::integer(32, false), false},
       {"eth", "src", Type::mac(), true, 6, 6},
@@ -19,7 +19,7 @@ std::span<const PacketField> allPacketFields() {
       {"ip", "dst", Type::ipv4(), true, 16, 4},
       {"ip", "proto", Type::integer(8, false), false, 9, 1},
       {"ip", "ttl", Type::integer(8, false), true, 8, 1},
-      {"ip", "len", Type::integer(16, false), false, 2, 2},
+      {"ip", "len", Type::integer(16, false), true, 2, 2},
       {"ip6", "src", Type::ipv6(), true, 8, 16},
       {"ip6", "dst", Type::ipv6(), true, 24, 16},
       {"ip6", "nexthdr", Type::integer(8, false), false, 6, 1},
@@ -28,7 +28,7 @@ std::span<const PacketField> allPacketFields() {
       {"tcp", "flags", Type::integer(8, false), true, 13, 1},
       {"udp", "sport", Type::integer(16, false), true, 0, 2},
       {"udp", "dport", Type::integer(16, false), true, 2, 2},
-      {"udp", "len", Type::integer(16, false), false, 4, 2},
+      {"udp", "len", Type::integer(16, false), true, 4, 2},
       {"icmp", "type", Type::integer(8, false), true, 0, 1},
       {"icmp", "code", Type::integer(8, false), true, 1, 1},
       {"icmp", "seq", Type::integer(16, false), false, 6, 2},

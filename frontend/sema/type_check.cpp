@@ -1016,7 +1016,9 @@ void TypeChecker::visit(const ast::Unary& e) {
     default: {  // ++ and --
       const char* op = e.op == ast::UnaryOp::PreIncrement || e.op == ast::UnaryOp::PostIncrement ? "++" : "--";
       WriteRefusal why;
-      if (!writePlace(*e.operand, WriteOp::Increment, why)) return error(e.operand->range, why.message, why.hint);
+      auto place = writePlace(*e.operand, WriteOp::Increment, why);
+      if (!place) return error(e.operand->range, why.message, why.hint);
+      if (!frameLengthWritable(*place, e.operand->range)) return;
       if (!t->is(TypeKind::Integer) && !t->is(TypeKind::Pointer))  // a pointer steps by its target's size
         return error(e.range, std::string("'") + op + "' needs an integer or a pointer, not " + t->kindName());
       return set(e, *t);
@@ -1529,6 +1531,14 @@ void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
   set(target, *stored);
 }
 
+// pkt.len is written by bpf_xdp_adjust_tail, in the kernel: not in an afxdp
+// body, whose frame lies in dptrace's own buffer.
+bool TypeChecker::frameLengthWritable(const WritePlace& place, SourceRange r) {
+  if (!place.field || std::string_view(place.field->view) != "pkt" || !kinds_.contains(ProbeKind::Afxdp)) return true;
+  error(r, "an afxdp body cannot change pkt.len", "grow or shrink the frame in an xdp block on the interface");
+  return false;
+}
+
 void TypeChecker::visit(const ast::Assign& s) {
   const ast::Expr& target = *s.target;
   if ((s.op == ast::AssignOp::Div || s.op == ast::AssignOp::Mod) && isZero(*s.value))
@@ -1544,6 +1554,7 @@ void TypeChecker::visit(const ast::Assign& s) {
       WriteRefusal why;
       auto place = writePlace(target, s.op == ast::AssignOp::Set ? WriteOp::Assign : WriteOp::Compound, why);
       if (!place) return error(target.range, why.message, why.hint);
+      if (!frameLengthWritable(*place, target.range)) return;
       const PacketField& pf = *place->field;
       if (s.op != ast::AssignOp::Set && !v->isIntegerLike())
         return error(s.value->range, std::string("'") + ast::spelling(s.op) + "' needs an integer, not " + v->kindName());

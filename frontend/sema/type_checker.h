@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "type_check.h"
+#include "writes.h"
 #include "visitor.h"
 
 namespace dptrace {
@@ -74,6 +75,7 @@ private:
   MapInfo& mapInfo(const ast::Map& m);
   void assignToMap(const ast::Map& target, const ast::Assign& s);
   void assignToVariable(const ast::Variable& target, const ast::Assign& s);
+  bool frameLengthWritable(const WritePlace& place, SourceRange r);
   const ast::Map* wholeMapArgument(const ast::Call& c, size_t i);
   void checkCallArguments(const ast::Call& c);
   void argsOfTracepoints(const ast::Field& e);

@@ -76,6 +76,10 @@ std::optional<WritePlace> writePlace(const ast::Expr& target, WriteOp op, WriteR
       why = {name + " cannot be " + opText(op), "writable fields: " + writableFieldList()};
       return std::nullopt;
     }
+    if (op == WriteOp::Swap && std::string_view(f->view) == "pkt") {
+      why = {name + " cannot be swapped", "assign it: pkt.len = ...;"};
+      return std::nullopt;
+    }
     bool integer = f->type.is(TypeKind::Integer);
     if ((op == WriteOp::Compound || op == WriteOp::Increment) && !integer) {
       why = {name + " is " + f->type.kindName() + ": it cannot be " + opText(op),

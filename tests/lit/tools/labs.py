@@ -19,7 +19,7 @@ import time
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns import Net, ping, receiver, send_udp, sh  # noqa: E402
-from scapy.all import (Ether, Dot1Q, IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, Raw, wrpcap, rdpcap,  # noqa: E402
+from scapy.all import (Ether, Dot1Q, IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, Raw, Padding, wrpcap, rdpcap,  # noqa: E402
                        conf)
 
 conf.verb = 0
@@ -29,7 +29,8 @@ LABS = {"1": "lab1-pass-drop/lab1.dpt", "2": "lab2-action-stats/lab2.dpt", "3": 
         "4": "lab4-rewrite-port/lab4.dpt", "5": "lab5-vlan/lab5.dpt", "6": "lab6-echo/lab6.dpt",
         "7": "lab7-redirect/lab7.dpt", "8": "lab8-xdp-tracepoints/lab8.dpt",
         "9": "lab9-afxdp/lab9.dpt", "10": "lab10-programs-by-name/lab10.dpt",
-        "12": "lab12-xdp-monitor/lab12.dpt", "13": "lab13-debug-print/lab13.dpt"}
+        "12": "lab12-xdp-monitor/lab12.dpt", "13": "lab13-debug-print/lab13.dpt",
+        "16": "lab16-tail-growth/lab16.dpt"}
 SCRIPT = os.path.join(ROOT, "examples", "labs", LABS[LAB])
 TAG = "%x" % (os.getpid() & 0xFFFF)
 WORK = "/tmp/dptrace-lab%s-%s" % (LAB, TAG)
@@ -258,6 +259,21 @@ def lab_live(n):
         mine = [l for l in out.splitlines() if l.startswith("src: 02:00:00:00:13:")]
         print("lines %d of %d frames, equal: %s" % (len(mine), len(frames), mine == lab13_lines(frames)))
         print(mine[0] if mine else "")
+    elif n == "16":  # datagrams to 7016 arrive 8 bytes longer, accepted by B's socket (checksums right)
+        with Net(DPTRACE) as net:
+            net.run("A", "ping", "-c", "1", "-W", "2", "10.61.0.2")
+            proc = net.dptrace(lab_script(net))
+            rx = subprocess.Popen(["ip", "netns", "exec", net.ns["B"], "/usr/bin/python3", "-c",
+                                   "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                                   "s.bind(('10.61.0.2', 7016)); s.settimeout(3)\n"
+                                   "for i in range(4): print('payload', s.recv(100).hex())"],
+                                  stdout=subprocess.PIPE, text=True)
+            time.sleep(0.3)
+            send_udp(net, "A", "10.61.0.2", 7016, 4)
+            print(rx.communicate(timeout=10)[0].strip())
+            print(ping(net, "A", "10.61.0.2", 3))
+            print("UDP checksum errors at the receiver:", re.findall(r"Udp:.*", net.run("B", "cat", "/proc/net/snmp").stdout)[1].split()[6])
+            print(net.stop(proc)[0].strip())
     elif n == "8":
         # The tracepoints see every namespace, and tests beside this one abort
         # too: B's interface gets an ifindex of its own, and the tracepoint
@@ -338,6 +354,18 @@ def lab_pcap(n):
         r = subprocess.run([DPTRACE, "--pcap", pcap, SCRIPT], capture_output=True, text=True, timeout=60)
         mine = [l for l in r.stdout.splitlines() if l.startswith("src: ")]
         print("pcap lines %d of %d frames, equal: %s" % (len(mine), len(frames), mine == lab13_lines(frames)))
+    elif n == "16":  # grown, trimmed and untouched frames, byte for byte against scapy's
+        grown = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=7016) / Raw(b"grow me")
+        other = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=7017) / Raw(b"leave me")
+        ping4 = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(seq=1) / Raw(b"p")
+        syn = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=2000, dport=80, flags="S")
+        pad = Padding(b"\xaa" * 12)
+        out = replay([grown, other, ping4 / pad, syn / pad])
+        want = [ETH / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=7016) / Raw(b"grow me" + bytes(8)), other,
+                ping4, syn]
+        print("lengths:", [len(p) for p in out])
+        print("bytes equal scapy's frames:", [bytes(p) == bytes(w) for p, w in zip(out, want)])
+        print(checksums_ok(out))
     elif n == "8":  # tracepoints cannot run on a capture: its xdp block alone
         out = replay([ETH / IP(dst="10.0.0.2") / UDP(dport=6000)] * 4 + udp,
                      script=lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("tracepoint:")))
