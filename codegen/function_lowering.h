@@ -90,6 +90,7 @@ private:
   // A field assignment, with every checksum that covers the field updated.
   void packetWrite(const ast::Field& target, const Val& v);
   void setPacketLength(const Val& v);
+  void capture(const ast::Call& c);
   void swapFields(const ast::Call& c);
   void moveMacAddresses(Value* data, uint32_t from, uint32_t to);
   void vlanPop();

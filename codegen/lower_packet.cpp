@@ -440,6 +440,70 @@ void FunctionLowering::setPacketLength(const Val& v) {
   requirePresent(b_.CreateICmpEQ(r, b_.getInt64(0)));
 }
 
+// capture(N): the frame's first N bytes (fewer when it is shorter) with its
+// length, time, ifindex and queue, as one ring-buffer record of fixed size,
+// reserved and filled in place (bpf_xdp_load_bytes reads past the linear
+// part too). A full ring buffer counts the record lost.
+void FunctionLowering::capture(const ast::Call& c) {
+  uint32_t n = static_cast<uint32_t>(m_.types().values.at(&c));
+  uint64_t index = m_.addCapture(n);
+  at(c.range);
+  Value* ctx = fn_->getArg(0);
+  uint64_t size = kCaptureHeader + ((uint64_t{n} + 7) & ~uint64_t{7});
+  Value* record = call(Helper::RingbufReserve, ptr(), {m_.events(), b_.getInt64(size), b_.getInt64(0)});
+  BasicBlock* lost = BasicBlock::Create(ctx_, "capture_lost", fn_);
+  BasicBlock* fill = BasicBlock::Create(ctx_, "capture_fill", fn_);
+  BasicBlock* done = BasicBlock::Create(ctx_, "capture_done", fn_);
+  b_.CreateCondBr(b_.CreateIsNull(record), lost, fill);
+  b_.SetInsertPoint(lost);
+  incrementCounter(m_.lost(), 0);
+  b_.CreateBr(done);
+
+  b_.SetInsertPoint(fill);
+  b_.CreateAlignedStore(b_.getInt64(static_cast<uint64_t>(EventKind::Capture)), record, llvm::Align(8));
+  b_.CreateAlignedStore(b_.getInt64(index), offset(record, 8), llvm::Align(8));
+  b_.CreateAlignedStore(call(Helper::KtimeGetNs, i64(), {}), offset(record, kCaptureTime), llvm::Align(8));
+  Value* length = b_.CreateAnd(call(Helper::XdpGetBuffLen, i64(), {ctx}), 0xffffffff);
+  b_.CreateAlignedStore(b_.CreateTrunc(length, b_.getInt32Ty()), offset(record, kCaptureLength), llvm::Align(4));
+  for (auto [from, to] : {std::pair{kXdpMdIngressIfindex, kCaptureIfindex}, std::pair{kXdpMdRxQueue, kCaptureQueue}})
+    b_.CreateAlignedStore(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, from), llvm::Align(4)), offset(record, to),
+                          llvm::Align(4));
+  // The copied length in a branch of its own, so that the verifier sees it between 1 and N.
+  BasicBlock* whole = BasicBlock::Create(ctx_, "capture_whole", fn_);
+  BasicBlock* cut = BasicBlock::Create(ctx_, "capture_cut", fn_);
+  BasicBlock* copy = BasicBlock::Create(ctx_, "capture_copy", fn_);
+  BasicBlock* submit = BasicBlock::Create(ctx_, "capture_submit", fn_);
+  BasicBlock* failed = BasicBlock::Create(ctx_, "capture_failed", fn_);
+  b_.CreateCondBr(b_.CreateICmpUGT(length, b_.getInt64(n)), cut, whole);
+  b_.SetInsertPoint(cut);
+  b_.CreateBr(copy);
+  b_.SetInsertPoint(whole);
+  BasicBlock* wholeNonEmpty = BasicBlock::Create(ctx_, "capture_nonempty", fn_);
+  b_.CreateCondBr(b_.CreateICmpEQ(length, b_.getInt64(0)), failed, wholeNonEmpty);
+  b_.SetInsertPoint(wholeNonEmpty);
+  b_.CreateBr(copy);
+  b_.SetInsertPoint(copy);
+  llvm::PHINode* copied = b_.CreatePHI(i64(), 2);
+  copied->addIncoming(b_.getInt64(n), cut);
+  copied->addIncoming(length, wholeNonEmpty);
+  b_.CreateAlignedStore(b_.CreateTrunc(copied, b_.getInt32Ty()), offset(record, kCaptureCopied), llvm::Align(4));
+  Value* r = call(Helper::XdpLoadBytes, i64(), {ctx, b_.getInt64(0), offset(record, kCaptureHeader), copied});
+  b_.CreateCondBr(b_.CreateICmpEQ(r, b_.getInt64(0)), submit, failed);
+
+  b_.SetInsertPoint(failed);  // cannot happen for a frame the kernel handed over; the verifier wants the path
+  call(Helper::RingbufDiscard, b_.getVoidTy(), {record, b_.getInt64(0)});
+  incrementCounter(m_.lost(), 0);
+  b_.CreateBr(done);
+
+  b_.SetInsertPoint(submit);
+  Value* pending = call(Helper::RingbufQuery, i64(), {m_.events(), b_.getInt64(kRingbufAvailData)});
+  Value* flags = b_.CreateSelect(b_.CreateICmpUGE(pending, b_.getInt64(kRingbufWakeupBytes)),
+                                 b_.getInt64(kRingbufForceWakeup), b_.getInt64(kRingbufNoWakeup));
+  call(Helper::RingbufSubmit, b_.getVoidTy(), {record, flags});
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
 void FunctionLowering::swapFields(const ast::Call& c) {
   const auto& a = static_cast<const ast::Field&>(*c.args[0].value);
   const auto& b = static_cast<const ast::Field&>(*c.args[1].value);

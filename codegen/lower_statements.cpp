@@ -220,6 +220,7 @@ void FunctionLowering::callStatement(const ast::Call& c) {
   if (packet_ && n == "swap") return swapFields(c);
   if (packet_ && n == "vlan_pop") return vlanPop();
   if (packet_ && n == "vlan_push") return vlanPush(*c.args[0].value);
+  if (packet_ && n == "capture") return capture(c);
   if (n == "join") return join(c);
   if (n == "override") {  // bpf_override_return: the function returns this without running
     call(Helper::OverrideReturn, i64(), {fn_->getArg(0), expr(*c.args[0].value).v});

@@ -51,6 +51,8 @@ enum class Helper : int64_t {
   RingbufQuery = 134,
   RedirectMap = 51,
   XdpGetBuffLen = 188,
+  XdpLoadBytes = 189,
+  RingbufDiscard = 133,
 };
 
 // Where the IR generator's code runs: the kernel (BPF), or dptrace itself
@@ -143,6 +145,7 @@ public:
   llvm::GlobalVariable* exited() { return exited_; }
   size_t addPrintf(PrintfLayout p) { info_.printfs.push_back(std::move(p)); return info_.printfs.size() - 1; }
   size_t addTimeFormat(std::string f) { info_.timeFormats.push_back(std::move(f)); return info_.timeFormats.size() - 1; }
+  size_t addCapture(uint32_t bytes) { info_.captures.push_back(bytes); return info_.captures.size() - 1; }
   size_t addHelperErrorSite(HelperErrorSite s) { info_.helperErrors.push_back(s); return info_.helperErrors.size() - 1; }
   int helperChecks() const { return options_.helperChecks; }
   bool demangle() const { return options_.demangle; }

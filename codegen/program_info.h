@@ -32,7 +32,13 @@ struct MapLayout {
 };
 
 // Ring-buffer records start with two 64-bit words: the kind and an index.
-enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8, Join = 9, Cat = 10, System = 11, HelperError = 12 };
+enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Print = 5, Time = 6, Value = 7, Emit = 8, Join = 9, Cat = 10, System = 11, HelperError = 12, Capture = 13 };
+
+// capture(N): after the 16-byte header, the frame's ktime (ns), its length,
+// the bytes copied (at most N), its ingress ifindex and rx queue (u32 each),
+// then the bytes, in a record of kCaptureHeader + N rounded up to 8.
+inline constexpr uint32_t kCaptureHeader = 40;
+inline constexpr uint32_t kCaptureTime = 16, kCaptureLength = 24, kCaptureCopied = 28, kCaptureIfindex = 32, kCaptureQueue = 36;
 
 // kstack/ustack: the stack-trace maps (in objects whose script reads a
 // stack), one per depth: "stacks" for bpftrace's 127 frames, "stacks_N" for
@@ -122,6 +128,7 @@ struct CompiledScript {
   std::vector<PrintfLayout> printfs;    // printf() call sites, by index
   std::vector<std::string> timeFormats;  // time() call sites, by index
   std::vector<HelperErrorSite> helperErrors;  // -k/-kk: checked helper calls, by index
+  std::vector<uint32_t> captures;       // capture() call sites' byte counts, by index
   std::string eventsMap = "events";     // the ring buffer
   std::string lostMap = "lost";         // per-CPU counter of records the ring buffer refused
   std::string refusedMap = "refused";   // per-CPU counters, one per map, of updates a full map refused

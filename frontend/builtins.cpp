@@ -146,6 +146,8 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"swap", K::Action, 2, 2, "swap(a, b)", "exchange two packet fields of one type", kPacketProbes},
     BuiltinInfo{"vlan_pop", K::Action, 0, 0, "vlan_pop()", "remove the outer VLAN tag", kPacketProbes},
     BuiltinInfo{"vlan_push", K::Action, 1, 1, "vlan_push(id)", "add an outer VLAN tag", kPacketProbes},
+    BuiltinInfo{"capture", K::Function, 1, 1, "capture(N)",
+                "copy the frame's first N bytes to the pcap file of --capture FILE (xdpdump in a statement)", ProbeKinds{P::Xdp}},
 };
 
 bool isArgN(std::string_view name) {

@@ -26,6 +26,9 @@ struct BuiltinInfo {
 
 std::span<const BuiltinInfo> allBuiltins();
 
+// capture(N): N from 1 to this (a jumbo frame), the bytes of one ring-buffer record.
+inline constexpr uint32_t kMaxCaptureBytes = 9216;
+
 // bpftrace 0.17's builtins and functions that dptrace does not have yet:
 // what each one is, for an error that says so (null for other names).
 const char* bpftraceOnlyBuiltin(std::string_view name);

@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-11";
+constexpr const char* kMagic = "dptrace-object-cache-12";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -34,7 +34,7 @@ static_assert(sizeof(MapLayout) == 240, "MapLayout changed: list its new field i
 static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in fields() below");
 static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
 static_assert(sizeof(HelperErrorSite) == 16, "HelperErrorSite changed: list its new field in fields() below");
-static_assert(sizeof(CompiledScript) == 416, "CompiledScript changed: list its new field in fields() below");
+static_assert(sizeof(CompiledScript) == 440, "CompiledScript changed: list its new field in fields() below");
 
 template <class Codec, class A>
 void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast::AttachPoint> {
@@ -61,7 +61,7 @@ void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, Prin
 }
 template <class Codec, class S>
 void fields(Codec& c, S& s) requires std::is_same_v<std::remove_const_t<S>, CompiledScript> {
-  c(s.object), c(s.hostObject), c(s.afxdp), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.helperErrors), c(s.eventsMap),
+  c(s.object), c(s.hostObject), c(s.afxdp), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.helperErrors), c(s.captures), c(s.eventsMap),
       c(s.lostMap), c(s.refusedMap), c(s.startMap), c(s.afxdpHitMap), c(s.queuesMap), c(s.skippedMap);
 }
 template <class Codec, class H>

@@ -29,6 +29,7 @@
 #include "fastpath_attach.h"
 #include "map_reader.h"
 #include "output/map_order.h"
+#include "capture_file.h"
 #include "pcap_replay.h"
 #include "symbolize.h"
 #include "uprobe_multi.h"
@@ -133,6 +134,7 @@ struct Run {
   int targetPid = -1;   // -p or -c: uprobes of this process only; -1 for all
   int pidfd = -1;       // readable when the target process has exited
   PcapReplay replay;    // --pcap
+  CaptureFile captureFile;  // --capture: capture()'s frames
   AfxdpRun afxdp;       // afxdp bodies: host code, user-space maps, sockets
   uint64_t startNs = 0; // the run's start (elapsed), in the kernel's monotonic clock
   std::map<size_t, ZeroedKeys> zeroed;  // per array map: the entries zero() kept printing
@@ -246,6 +248,7 @@ struct Run {
         out.join(joined);
         return;
       }
+      case EventKind::Capture: captureFile.write(data, size); return;
       case EventKind::Exit: exitRequested = true; return;
       case EventKind::Time: {
         if (index >= script.timeFormats.size()) return;
@@ -644,9 +647,17 @@ struct Run {
       notice("uretprobe_no_entry", plural(n, "return") + " of calls already running when the probes attached skipped "
                                                         "(their arguments were not recorded)",
              {{"returns", Value::uint(n)}});
+    if (captureFile.isOpen()) {
+      captureFile.flush();
+      std::string cut = captureFile.cut() ? " (" + std::to_string(captureFile.cut()) + " cut to capture()'s length)" : "";
+      notice("capture", plural(captureFile.frames(), "frame") + " captured to " + captureFile.path() + cut,
+             {{"file", Value::str(captureFile.path())}, {"frames", Value::uint(captureFile.frames())},
+              {"cut", Value::uint(captureFile.cut())}});
+    }
     int lost = mapFd(script.lostMap);
     if (uint64_t n = (lost >= 0 ? readCounter(MapAccess::kernel(lost), 0) : 0) + afxdp.lost())
-      notice("lost_events", plural(n, "event") + " lost: the ring buffer was full (printf, exit, print)",
+      notice("lost_events", plural(n, "event") + " lost: the ring buffer was full (" +
+                                (script.captures.empty() ? "printf, exit, print" : "printf, exit, print, capture") + ")",
              {{"events", Value::uint(n)}});
     int refused = mapFd(script.refusedMap);
     for (size_t i = 0; refused >= 0 && i < script.maps.size(); ++i)
@@ -692,6 +703,16 @@ struct Run {
 
   // Everything that can be found wrong before loading anything.
   int check() {
+    if (!script.captures.empty() && !options.capture)
+      return fail({0, 0}, "capture() writes frames to a pcap file: name it with --capture FILE",
+                  "dptrace --capture out.pcap script.dpt, then tcpdump -r out.pcap", kRunScript);
+    if (options.capture && script.captures.empty())
+      return fail({0, 0}, "--capture FILE takes the frames of capture(N) statements, and the script has none",
+                  "for example: xdp:veth0 /udp/ { capture(128); }", kRunScript);
+    if (options.capture) {
+      std::string error;
+      if (!captureFile.open(*options.capture, error)) return fail({0, 0}, error, "", kRunScript);
+    }
     if (!options.pcap) return kRunOk;
     if (!packetProgram())
       return fail({0, 0}, "--pcap needs an xdp or afxdp block to run the packets through",

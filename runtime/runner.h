@@ -24,6 +24,7 @@ struct RunOptions {
   std::map<std::string, uint32_t> interfaces;  // xdp interfaces -> ifindex
   std::optional<std::string> pcap;     // replay this capture through the xdp blocks instead of attaching them
   std::optional<std::string> pcapOut;  // and write what they did not drop
+  std::optional<std::string> capture;  // capture()'s frames go to this pcap file
   uint32_t mapSize = 4096;             // entries of the user-space maps of afxdp bodies
   AfxdpConfig afxdp;                   // --afxdp-frames, --afxdp-batch, --zerocopy
   bool demangle = true;                // C++ names in stacks and usym() (BPFTRACE_NO_CPP_DEMANGLE)

@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
       ->type_name("NAME=FILE")->allow_extra_args(false);
   app.add_option("--map-size", o.mapSize, "Entries per map (default 4096)")->type_name("N")->check(CLI::Range(1u, 1u << 30));
   app.add_option("--pcap", o.pcap, "Run the xdp/afxdp blocks over the packets of this capture")->type_name("FILE");
+  app.add_option("--capture", o.capture, "Write the frames of the script's capture(N) statements to this pcap file")
+      ->type_name("FILE");
   app.add_option("--pcap-out", o.pcapOut, "With --pcap: write the packets not dropped, as the program left them")
       ->type_name("FILE");
   app.add_option("--xdp-mode", o.xdpMode, "XDP attach mode (default auto: native, else generic)")

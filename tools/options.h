@@ -43,6 +43,7 @@ struct Options {
   std::optional<uint32_t> eventPages;  // pages per CPU of event buffer: BPFTRACE_PERF_RB_PAGES
   std::optional<std::string> pcap;  // --pcap
   std::optional<std::string> pcapOut;     // --pcap-out
+  std::optional<std::string> capture;     // --capture: capture()'s pcap file
   std::optional<std::string> xdpMode;     // --xdp-mode
   std::optional<uint32_t> afxdpFrames;    // --afxdp-frames
   std::optional<uint32_t> afxdpBatch;     // --afxdp-batch

@@ -294,6 +294,7 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   run.interfaces = interfaces;
   run.pcap = o.pcap;
   run.pcapOut = o.pcapOut;
+  run.capture = o.capture;
   run.mapSize = o.mapSize.value_or(CodegenOptions().mapSize);
   run.demangle = o.demangle;
   run.userSymbols = o.userSymbols;

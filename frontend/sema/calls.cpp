@@ -316,6 +316,15 @@ struct CallTyping {
       return printf("the format of debugf()"), tc.set(c, Type());
     }
     if (n == "cat") return printf("cat()'s file name"), tc.set(c, Type());
+    if (n == "capture") {  // the snap length: a constant, as the ring buffer's record has one size
+      auto k = constantArg(0, "capture()'s byte count");
+      if (!k) return;
+      if (k->negative || k->magnitude < 1 || k->magnitude > kMaxCaptureBytes)
+        return error(arg(0).range, "capture() copies 1 to " + std::to_string(kMaxCaptureBytes) + " bytes of a frame",
+                     "capture(" + std::to_string(kMaxCaptureBytes) + ") takes whole jumbo frames; capture(96) headers");
+      tc.types_.values[&c] = k->magnitude;
+      return tc.set(c, Type());
+    }
     if (n == "system") {
       if (!tc.types_.imported->unsafe)
         return error(c.calleeRange, "system() runs a command as root: it needs --unsafe", "run dptrace --unsafe, as bpftrace wants");

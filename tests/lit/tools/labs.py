@@ -30,7 +30,7 @@ LABS = {"1": "lab1-pass-drop/lab1.dpt", "2": "lab2-action-stats/lab2.dpt", "3": 
         "7": "lab7-redirect/lab7.dpt", "8": "lab8-xdp-tracepoints/lab8.dpt",
         "9": "lab9-afxdp/lab9.dpt", "10": "lab10-programs-by-name/lab10.dpt",
         "12": "lab12-xdp-monitor/lab12.dpt", "13": "lab13-debug-print/lab13.dpt",
-        "16": "lab16-tail-growth/lab16.dpt"}
+        "14": "lab14-capture/lab14.dpt", "16": "lab16-tail-growth/lab16.dpt"}
 SCRIPT = os.path.join(ROOT, "examples", "labs", LABS[LAB])
 TAG = "%x" % (os.getpid() & 0xFFFF)
 WORK = "/tmp/dptrace-lab%s-%s" % (LAB, TAG)
@@ -91,6 +91,31 @@ def lab13_frames():
 
 def lab13_lines(frames):
     return ["src: %s dst: %s proto: 0x%04x" % (f[Ether].src, f[Ether].dst, f[Ether].type) for f in frames]
+
+
+def lab14_frames():
+    """30 frames of known bytes from 02:00:00:00:14:NN, 60 to 1400 bytes long
+    (those past 1024 are cut by capture(1024))."""
+    sizes = [60, 100, 500, 1024, 1025, 1400]
+    frames = []
+    for i in range(30):
+        head = Ether(src="02:00:00:00:14:%02x" % i, dst="02:00:00:00:14:ff") / IP(src="10.61.0.1", dst="10.61.0.2") / UDP(
+            sport=1400 + i, dport=9)
+        frames.append(head / Raw(bytes((i + j) & 0xFF for j in range(sizes[i % len(sizes)] - len(head)))))
+    return frames
+
+
+def lab14_check(frames, captured):
+    """captured: (bytes, wire length) of our frames, in order."""
+    print("captured %d of %d frames" % (len(captured), len(frames)))
+    print("bytes equal the sent frames' first 1024:", [c[0] for c in captured] == [bytes(f)[:1024] for f in frames])
+    print("wire lengths equal:", [c[1] for c in captured] == [len(f) for f in frames])
+    print("cut:", sum(len(c[0]) < c[1] for c in captured))
+
+
+def read_capture(path, prefix=b"\x02\x00\x00\x00\x14"):
+    from scapy.utils import RawPcapReader
+    return [(data, meta.wirelen) for data, meta in RawPcapReader(path) if data[6:11] == prefix]
 
 
 def lab_live(n):
@@ -259,6 +284,42 @@ def lab_live(n):
         mine = [l for l in out.splitlines() if l.startswith("src: 02:00:00:00:13:")]
         print("lines %d of %d frames, equal: %s" % (len(mine), len(frames), mine == lab13_lines(frames)))
         print(mine[0] if mine else "")
+    elif n == "14":  # frames of known bytes from A, captured in B; tcpdump reads the file
+        frames = lab14_frames()
+        pcap = os.path.join(WORK, "lab14-sent.pcap")
+        wrpcap(pcap, frames)
+        out_file = os.path.join(WORK, "captured.pcap")
+        with Net(DPTRACE) as net:
+            proc = net.dptrace("--capture", out_file, lab_script(net))
+            net.run("A", "/usr/bin/python3", "-c", "import sys\nfrom scapy.all import rdpcap, sendp, conf\nconf.verb = 0\n"
+                    "sendp(rdpcap(sys.argv[1]), iface=sys.argv[2], inter=0.002)", pcap, net.if_["a"])
+            time.sleep(0.3)
+            out, err = net.stop(proc)
+        lab14_check(frames, read_capture(out_file))
+        print([l for l in err.splitlines() if "captured to" in l][0].replace(out_file, "FILE"))
+        r = subprocess.run(["tcpdump", "-r", out_file, "-nn", "ether src 02:00:00:00:14:1d"], capture_output=True,
+                           text=True, timeout=30)
+        print("tcpdump:", r.stdout.strip().split(" ", 1)[-1])
+        # A ring buffer of one page per CPU cannot hold a burst: every frame is captured or counted lost.
+        with Net(DPTRACE) as net:
+            burst = os.path.join(WORK, "burst.pcap")
+            wrpcap(burst, [lab14_frames()[3]] * 400)
+            env = dict(os.environ, BPFTRACE_PERF_RB_PAGES="1")
+            proc = subprocess.Popen(["ip", "netns", "exec", net.ns["B"], DPTRACE, "--capture", out_file, "-e",
+                                     "xdp:%s /udp && udp.dport == 9/ { capture(1024); @frames = count(); }" % net.if_["b"]],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for line in proc.stderr:
+                if line.startswith("Attaching"):
+                    break
+            net.run("A", "/usr/bin/python3", "-c", "import sys\nfrom scapy.all import rdpcap, sendpfast, sendp, conf\n"
+                    "conf.verb = 0\nsendp(rdpcap(sys.argv[1]), iface=sys.argv[2])", burst, net.if_["a"])
+            time.sleep(0.3)
+            out, err = net.stop(proc)
+            seen = int(re.search(r"@frames: (\d+)", out).group(1))
+            captured = len(read_capture(out_file))
+            lost = re.search(r"(\d+) events? lost", err)
+            lost = int(lost.group(1)) if lost else 0
+            print("burst: %d frames seen, captured + lost = %d, some lost: %s" % (seen, captured + lost, lost > 0))
     elif n == "16":  # datagrams to 7016 arrive 8 bytes longer, accepted by B's socket (checksums right)
         with Net(DPTRACE) as net:
             net.run("A", "ping", "-c", "1", "-W", "2", "10.61.0.2")
@@ -354,6 +415,15 @@ def lab_pcap(n):
         r = subprocess.run([DPTRACE, "--pcap", pcap, SCRIPT], capture_output=True, text=True, timeout=60)
         mine = [l for l in r.stdout.splitlines() if l.startswith("src: ")]
         print("pcap lines %d of %d frames, equal: %s" % (len(mine), len(frames), mine == lab13_lines(frames)))
+    elif n == "14":  # the capture's frames captured again, cut at 1024 bytes
+        frames = lab14_frames()
+        pcap = os.path.join(WORK, "in14.pcap")
+        out_file = os.path.join(WORK, "captured.pcap")
+        wrpcap(pcap, frames)
+        r = subprocess.run([DPTRACE, "--pcap", pcap, "--capture", out_file, SCRIPT], capture_output=True, text=True,
+                           timeout=60)
+        print(r.stdout.strip())
+        lab14_check(frames, read_capture(out_file))
     elif n == "16":  # grown, trimmed and untouched frames, byte for byte against scapy's
         grown = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=7016) / Raw(b"grow me")
         other = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=7017) / Raw(b"leave me")
