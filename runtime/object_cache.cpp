@@ -22,6 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kMagic = "dptrace-object-cache-12";
+constexpr const char* kLayoutsMagic = "dptrace-map-layouts-12";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -393,6 +394,30 @@ void ObjectCache::store(const CompiledScript& s) const {
   if (entries.size() <= kMaxEntries) return;
   std::sort(entries.begin(), entries.end());
   for (size_t i = 0; i + kMaxEntries < entries.size(); ++i) fs::remove(entries[i].second, ec);
+}
+
+}  // namespace dptrace
+
+namespace dptrace {
+
+// Map layouts alone, for the maps that --pin leaves behind (pinned_maps.h):
+// the same codec, under a magic of their own that names the cache format.
+std::string encodeMapLayouts(const std::vector<MapLayout>& layouts) {
+  Writer w;
+  w(std::string(kLayoutsMagic));
+  w(layouts);
+  return w.text();
+}
+
+std::optional<std::vector<MapLayout>> decodeMapLayouts(const std::string& bytes) {
+  Reader r(bytes);
+  std::string magic;
+  r(magic);
+  if (!r.ok() || magic != kLayoutsMagic) return std::nullopt;
+  std::vector<MapLayout> layouts;
+  r(layouts);
+  if (!r.ok()) return std::nullopt;
+  return layouts;
 }
 
 }  // namespace dptrace

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/time.h>
 #include <sys/syscall.h>
@@ -31,6 +32,7 @@
 #include "output/map_order.h"
 #include "capture_file.h"
 #include "pcap_replay.h"
+#include "pinned_maps.h"
 #include "symbolize.h"
 #include "uprobe_multi.h"
 
@@ -369,6 +371,21 @@ struct Run {
       bpf_map__set_max_entries(events, *options.eventBytes);
   }
 
+  // --pin DIR: the directory made if need be, the maps' pin paths set (or a refusal).
+  int pinMaps() {
+    if (!options.pin) return kRunOk;
+    std::string dir = pinDirectory(*options.pin);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return fail({0, 0}, "cannot make " + dir + ": " + std::strerror(errno),
+                  "the BPF file system must be mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)", kRunScript);
+    if (auto refusal = preparePins(obj, script, *options.pin)) return fail({0, 0}, refusal->message, refusal->hint, kRunScript);
+    for (const MapLayout& l : script.maps)
+      if (l.userSpace)
+        notice("pin_skipped", "@" + l.name + " is written by an afxdp body, in dptrace's own memory: --pin does not pin it",
+               {{"map", Value::str("@" + l.name)}});
+    return kRunOk;
+  }
+
   int load() {
     // A module probe needs the module: say so before libbpf and the verifier do.
     for (const ProgramInfo& p : script.programs)
@@ -386,6 +403,7 @@ struct Run {
     obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
     if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kRunSystem);
     sizeEventBuffer();
+    if (int s = pinMaps()) return s;
     // Uprobe programs as uprobe_multi programs: their links close in a fraction of a perf-event link's ~100 ms.
     bool anyUprobe = false;
     if (const char* links = std::getenv("DPTRACE_UPROBE_LINKS"); links && std::string(links) == "perf") uprobeMulti = false;
@@ -404,8 +422,11 @@ struct Run {
       obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
       if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kRunSystem);
       sizeEventBuffer();
+      if (int s = pinMaps()) return s;
       err = bpf_object__load(obj);
     }
+    if (err == 0 && options.pin)
+      if (auto refusal = recordLayouts(script, *options.pin)) return fail({0, 0}, refusal->message, refusal->hint, kRunSystem);
     if (err == 0) return kRunOk;
     if (deadline.passed()) {
       std::string why = "the kernel's verifier was still at it after " + std::to_string(verifierSeconds()) +
@@ -778,6 +799,35 @@ struct Run {
 };
 
 }  // namespace
+
+int printPinnedMaps(const std::string& dir, std::optional<uint32_t> seconds, Output& out) {
+  PinnedMaps pinned;
+  if (auto refusal = pinned.open(dir)) {
+    std::cerr << "dptrace: error: " << refusal->message << "\n";
+    if (!refusal->hint.empty()) std::cerr << "hint: " << refusal->hint << "\n";
+    return kRunScript;
+  }
+  auto print = [&] {
+    std::map<std::string, MapSnapshot> byName;
+    for (const PinnedMap& m : pinned.maps()) byName[m.layout.name] = readMap(MapAccess::kernel(m.fd), m.layout);
+    for (const auto& [name, snap] : byName) out.map(snap);
+  };
+  if (!seconds) {
+    print();
+    return kRunOk;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  for (;;) {
+    timespec wait{static_cast<time_t>(*seconds), 0};
+    int sig = sigtimedwait(&signals, nullptr, &wait);
+    print();
+    if (sig == SIGINT || sig == SIGTERM) return kRunOk;
+  }
+}
 
 int runScript(const CompiledScript& script, const RunOptions& options, Output& out, Diagnostics& diags) {
   setDemangling(options.demangle);

@@ -25,6 +25,7 @@ struct RunOptions {
   std::optional<std::string> pcap;     // replay this capture through the xdp blocks instead of attaching them
   std::optional<std::string> pcapOut;  // and write what they did not drop
   std::optional<std::string> capture;  // capture()'s frames go to this pcap file
+  std::optional<std::string> pin;      // --pin DIR (pinned_maps.h)
   uint32_t mapSize = 4096;             // entries of the user-space maps of afxdp bodies
   AfxdpConfig afxdp;                   // --afxdp-frames, --afxdp-batch, --zerocopy
   bool demangle = true;                // C++ names in stacks and usym() (BPFTRACE_NO_CPP_DEMANGLE)
@@ -36,6 +37,10 @@ struct RunOptions {
 // Exit statuses: 0, 1 (the script cannot work here: a refused program, a
 // missing target), or 2 (the system failed: privileges, memory).
 inline constexpr int kRunOk = 0, kRunScript = 1, kRunSystem = 2;
+
+// --maps DIR: prints the maps a --pin run left in DIR, once, or every
+// `seconds` until SIGINT/SIGTERM (and once more then). Returns the exit status.
+int printPinnedMaps(const std::string& dir, std::optional<uint32_t> seconds, Output& out);
 
 // Returns the exit status.
 int runScript(const CompiledScript& script, const RunOptions& options, Output& out, Diagnostics& diags);

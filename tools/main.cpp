@@ -60,6 +60,14 @@ int main(int argc, char** argv) {
       ->type_name("NAME=FILE")->allow_extra_args(false);
   app.add_option("--map-size", o.mapSize, "Entries per map (default 4096)")->type_name("N")->check(CLI::Range(1u, 1u << 30));
   app.add_option("--pcap", o.pcap, "Run the xdp/afxdp blocks over the packets of this capture")->type_name("FILE");
+  app.add_option("--pin", o.pin,
+                 "Pin the script's maps in the BPF file system under DIR (/sys/fs/bpf/DIR unless absolute), "
+                 "reusing those already pinned there")
+      ->type_name("DIR");
+  app.add_option("--maps", o.maps, "Print the maps a dptrace --pin DIR left there, without loading a program")
+      ->type_name("DIR");
+  app.add_option("--interval", o.interval, "With --maps: print them every S seconds until Ctrl-C")
+      ->type_name("S")->check(CLI::Range(1u, 86400u));
   app.add_option("--capture", o.capture, "Write the frames of the script's capture(N) statements to this pcap file")
       ->type_name("FILE");
   app.add_option("--pcap-out", o.pcapOut, "With --pcap: write the packets not dropped, as the program left them")

@@ -44,6 +44,9 @@ struct Options {
   std::optional<std::string> pcap;  // --pcap
   std::optional<std::string> pcapOut;     // --pcap-out
   std::optional<std::string> capture;     // --capture: capture()'s pcap file
+  std::optional<std::string> pin;         // --pin DIR: the maps pinned there, and reused
+  std::optional<std::string> maps;        // --maps DIR: print the maps another run pinned, load nothing
+  std::optional<uint32_t> interval;       // --interval S: with --maps, every S seconds until Ctrl-C
   std::optional<std::string> xdpMode;     // --xdp-mode
   std::optional<uint32_t> afxdpFrames;    // --afxdp-frames
   std::optional<uint32_t> afxdpBatch;     // --afxdp-batch

@@ -65,6 +65,10 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.pid.has_value() && o.command.has_value(), "-p together with -c", "one target process, not two"},
       {o.emit == "obj" && !o.outputFile, "--emit obj", "-o FILE to write the object to"},
       {o.pcapOut.has_value() && !o.pcap.has_value(), "--pcap-out", "--pcap FILE: it writes the replayed packets"},
+      {o.interval.has_value() && !o.maps.has_value(), "--interval", "--maps DIR: it sets how often pinned maps print"},
+      {o.maps.has_value() && (o.program.has_value() || !o.script.empty()), "--maps",
+       "no script: it prints pinned maps and loads nothing (run the script with --pin DIR)"},
+      {o.pin.has_value() && o.pcap.has_value(), "--pin with --pcap", "an interface: a replay's maps are its own"},
       {o.pcap.has_value() && (o.pid.has_value() || o.command.has_value()), "--pcap with -p or -c",
        "no process: a capture replay traces no process"},
   };
@@ -295,6 +299,7 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   run.pcap = o.pcap;
   run.pcapOut = o.pcapOut;
   run.capture = o.capture;
+  run.pin = o.pin;
   run.mapSize = o.mapSize.value_or(CodegenOptions().mapSize);
   run.demangle = o.demangle;
   run.userSymbols = o.userSymbols;
@@ -397,6 +402,19 @@ int runDptrace(const Options& given) {
   if (auto refusal = unavailableOption(o)) {
     fail(*refusal);
     return kExitScript;
+  }
+  if (o.maps) {
+    std::ofstream file;
+    if (o.outputFile) {
+      file.open(*o.outputFile);
+      if (!file) {
+        fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
+        return kExitScript;
+      }
+    }
+    std::ostream& sink = o.outputFile ? static_cast<std::ostream&>(file) : std::cout;
+    std::unique_ptr<Output> output = o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
+    return printPinnedMaps(*o.maps, o.interval, *output);
   }
   if (o.list) {
     if (o.program) {

@@ -12,6 +12,7 @@ Every wait is bounded."""
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ LABS = {"1": "lab1-pass-drop/lab1.dpt", "2": "lab2-action-stats/lab2.dpt", "3": 
         "4": "lab4-rewrite-port/lab4.dpt", "5": "lab5-vlan/lab5.dpt", "6": "lab6-echo/lab6.dpt",
         "7": "lab7-redirect/lab7.dpt", "8": "lab8-xdp-tracepoints/lab8.dpt",
         "9": "lab9-afxdp/lab9.dpt", "10": "lab10-programs-by-name/lab10.dpt",
+        "11": "lab11-pinned-maps/lab11.dpt",
         "12": "lab12-xdp-monitor/lab12.dpt", "13": "lab13-debug-print/lab13.dpt",
         "14": "lab14-capture/lab14.dpt", "16": "lab16-tail-growth/lab16.dpt"}
 SCRIPT = os.path.join(ROOT, "examples", "labs", LABS[LAB])
@@ -245,6 +247,48 @@ def lab_live(n):
             time.sleep(0.3)
             print(net.stop(watch)[0].strip())
             net.run("B", "ip", "link", "set", "dev", dev, "xdp", "off")
+    elif n == "11":  # pinned counters: a restart goes on counting, a reader prints the writer's numbers
+        # `ip netns exec` gives each command a /sys of its own, without the host's
+        # /sys/fs/bpf: the pins go on a BPF file system mounted here, outside /sys.
+        bpffs = os.path.join(WORK, "bpf")
+        os.makedirs(bpffs)
+        sh("mount", "-t", "bpf", "bpf", bpffs)
+        pin = os.path.join(bpffs, "lab11")
+        try:
+            with Net(DPTRACE) as net:
+                net.run("A", "ip", "neigh", "replace", "10.61.0.2", "lladdr", net.mac("B", "b"), "dev", net.if_["a"], "nud", "permanent")
+                net.run("B", "ip", "neigh", "replace", "10.61.0.1", "lladdr", net.mac("A", "a"), "dev", net.if_["b"], "nud", "permanent")
+                script = lab_script(net)
+                proc = net.dptrace("--pin", pin, script)
+                print("first run:", ping(net, "A", "10.61.0.2", 3))
+                print(" ".join(net.stop(proc)[0].split()))
+                print("pinned:", " ".join(sorted(os.listdir(pin))))
+                proc = net.dptrace("--pin", pin, script)
+                print("second run:", ping(net, "A", "10.61.0.2", 2))
+                time.sleep(0.2)
+                reader = sh(DPTRACE, "--maps", pin)
+                print("reader:", " ".join(reader.stdout.split()))
+                ticker = subprocess.Popen([DPTRACE, "--maps", pin, "--interval", "1"], stdout=subprocess.PIPE, text=True)
+                time.sleep(2.5)
+                ticker.send_signal(signal.SIGINT)
+                ticks = ticker.communicate(timeout=10)[0]
+                writer = " ".join(net.stop(proc)[0].split())
+                print("writer:", writer)
+                print("reader equals writer:", " ".join(reader.stdout.split()) == writer)
+                print("interval prints:", min(3, ticks.count("@packets: 5")), "or more, exit", ticker.returncode)
+                # The same name filled another way, or a map size that differs: refused, nothing reused.
+                other = script + ".sum"
+                open(other, "w").write(open(script).read().replace("@packets = count()", "@packets = sum(1)"))
+                # A map pinned there by another tool is not taken for one of the script's.
+                sh("bpftool", "map", "create", os.path.join(pin, "foreign"), "type", "array", "key", "4", "value", "8",
+                   "entries", "1", "name", "foreign")
+                third = script + ".foreign"
+                open(third, "w").write(open(script).read().replace("@bytes", "@foreign"))
+                for args in (["--pin", pin, other], ["--pin", pin, "--map-size", "100", script], ["--pin", pin, third]):
+                    r = net.run("B", DPTRACE, *args, check=False)
+                    print("exit %d:" % r.returncode, r.stderr.strip().splitlines()[0].replace(pin, "PIN"))
+        finally:
+            sh("umount", bpffs, check=False)
     elif n == "12":  # redirects to a veth that cannot take XDP frames, and aborts: the tracepoints' counts, summed over CPUs
         # The tracepoints see every namespace, and tests that run beside this
         # one abort and redirect too: B's interface gets an ifindex no other
