@@ -31,7 +31,8 @@ using llvm::Value;
 
 inline constexpr uint64_t kAny = 0, kNoExist = 1;
 inline constexpr uint32_t kStackBytes = 512;  // the BPF stack of one program
-inline constexpr uint32_t kMaxRecordBytes = 8192;  // a printf's values, in the heap if need be
+inline constexpr uint32_t kMaxRecordBytes = 8192;
+inline constexpr uint32_t kFibParamsSize = 64;  // sizeof(struct bpf_fib_lookup)  // a printf's values, in the heap if need be
 inline constexpr uint32_t kHeapBytes = 16384;  // a function's heap (the per-CPU allocator takes up to 32 KiB)
 
 struct Val {
@@ -91,6 +92,7 @@ private:
   void packetWrite(const ast::Field& target, const Val& v);
   void setPacketLength(const Val& v);
   void capture(const ast::Call& c);
+  Val fibLookup();
   void swapFields(const ast::Call& c);
   void moveMacAddresses(Value* data, uint32_t from, uint32_t to);
   void vlanPop();

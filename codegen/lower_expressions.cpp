@@ -224,6 +224,7 @@ Val FunctionLowering::ternary(const ast::Ternary& t) {
 }
 
 Val FunctionLowering::callValue(const ast::Call& c) {
+  if (c.callee == "fib_lookup" && packet_) return fibLookup();
   if (c.callee == "str") {
     const Type& t = typeOf(c);
     Val src = expr(*c.args[0].value);

@@ -64,6 +64,13 @@ void FunctionLowering::parsePacket() {
     llvm::IRBuilder<> entry(entry_, entry_->begin());
     for (const char* h : names) pkt_.views[h] = {entry.CreateAlloca(ptr()), entry.CreateAlloca(i64())};
     pkt_.ethType = entry.CreateAlloca(i64());
+    // fib: fib_lookup()'s struct bpf_fib_lookup, absent until a lookup
+    // succeeds; kept across the parses after a frame's size changes.
+    Value* params = entry.CreateAlloca(llvm::ArrayType::get(i8, kFibParamsSize));
+    llvm::cast<llvm::AllocaInst>(params)->setAlignment(llvm::Align(8));
+    pkt_.views["fib"] = {entry.CreateAlloca(ptr()), entry.CreateAlloca(i64())};
+    b_.CreateStore(params, pkt_.views["fib"].first);
+    b_.CreateStore(b_.getInt64(0), pkt_.views["fib"].second);
   }
   auto& slots = pkt_.views;
   for (const char* h : names) {
@@ -284,6 +291,8 @@ Val FunctionLowering::packetField(const std::string& view, const std::string& fi
   if (f->type.is(TypeKind::Mac)) return mac(f->offset);
   if (f->type.is(TypeKind::Ipv4)) return ipv4(f->offset);
   if (f->type.is(TypeKind::Ipv6)) return ipv6(f->offset);
+  if (view == "fib")  // host order
+    return {b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(h, f->offset), llvm::Align(4)), i64()), false};
   if (f->type.is(TypeKind::Integer)) return {loadPacket(h, f->offset, f->size), false};
   m_.unsupported(r, view + "." + field);
   return zero();
@@ -318,7 +327,10 @@ void FunctionLowering::packetAction(const ast::Call& c) {
   else if (n == "drop") verdict = b_.getInt32(kXdpDrop);
   else if (n == "tx") verdict = b_.getInt32(kXdpTx);
   else if (n == "abort") verdict = b_.getInt32(kXdpAborted);
-  else if (n == "redirect") {
+  else if (n == "redirect" && c.args[0].value->kind != ast::ExprKind::String) {
+    Value* ifindex = b_.CreateAnd(expr(*c.args[0].value).v, 0xffffffff);
+    verdict = b_.CreateTrunc(call(Helper::RedirectMap, i64(), {m_.devMap(), ifindex, b_.getInt64(kXdpPass)}), b_.getInt32Ty());
+  } else if (n == "redirect") {
     const std::string& name = static_cast<const ast::String&>(*c.args[0].value).value;
     uint32_t ifindex = m_.interfaceIndex(name);
     verdict = b_.CreateTrunc(call(Helper::Redirect, i64(), {b_.getInt64(ifindex), b_.getInt64(0)}), b_.getInt32Ty());
@@ -438,6 +450,58 @@ void FunctionLowering::setPacketLength(const Val& v) {
   Value* r = call(Helper::XdpAdjustTail, i64(), {ctx, b_.CreateSub(want, now)});
   parsePacket();  // every packet pointer is stale after the call, whatever its result
   requirePresent(b_.CreateICmpEQ(r, b_.getInt64(0)));
+}
+
+// fib_lookup(): the kernel's FIB asked where this IPv4 or IPv6 packet goes
+// (bpf_fib_lookup, from its ingress interface, as the stack would forward
+// it). 0 when it is forwarded: fib.* then hold the egress ifindex and the
+// MACs; else BPF_FIB_LKUP_RET_* and fib stays absent. Without an IP header
+// the statement does not run.
+Val FunctionLowering::fibLookup() {
+  Value* ctx = fn_->getArg(0);
+  PacketHeader ip = *header("ip"), ip6 = *header("ip6");
+  requirePresent(b_.CreateICmpNE(b_.CreateOr(ip.present, ip6.present), b_.getInt64(0)));
+  auto [paramsSlot, presentSlot] = pkt_.views.at("fib");
+  Value* params = b_.CreateLoad(ptr(), paramsSlot);
+  b_.CreateMemSet(params, b_.getInt8(0), kFibParamsSize, llvm::MaybeAlign(8));
+  b_.CreateAlignedStore(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(ctx, kXdpMdIngressIfindex), llvm::Align(4)),
+                        offset(params, 8), llvm::Align(4));
+  auto copy = [&](Value* from, uint32_t at, uint32_t bytes, uint32_t to) {  // network order stays
+    for (uint32_t i = 0; i < bytes; i += 4)
+      b_.CreateAlignedStore(b_.CreateAlignedLoad(b_.getInt32Ty(), offset(from, at + i), llvm::Align(4)),
+                            offset(params, to + i), llvm::Align(4));
+  };
+  auto byte = [&](Value* from, uint32_t at, uint32_t to) {
+    b_.CreateStore(b_.CreateAlignedLoad(b_.getInt8Ty(), offset(from, at), llvm::Align(1)), offset(params, to));
+  };
+  auto u16 = [&](Value* v, uint32_t to) {
+    b_.CreateAlignedStore(b_.CreateTrunc(v, b_.getInt16Ty()), offset(params, to), llvm::Align(2));
+  };
+  BasicBlock* v4 = BasicBlock::Create(ctx_, "fib_ip", fn_);
+  BasicBlock* v6 = BasicBlock::Create(ctx_, "fib_ip6", fn_);
+  BasicBlock* ask = BasicBlock::Create(ctx_, "fib_ask", fn_);
+  b_.CreateCondBr(b_.CreateICmpNE(ip.present, b_.getInt64(0)), v4, v6);
+  b_.SetInsertPoint(v4);
+  b_.CreateStore(b_.getInt8(2), params);  // AF_INET
+  byte(ip.at, 9, 1);                      // l4_protocol
+  u16(loadPacket(ip.at, 2, 2), 6);        // tot_len, host order
+  byte(ip.at, 1, 12);                     // tos
+  copy(ip.at, 12, 4, 16);
+  copy(ip.at, 16, 4, 32);
+  b_.CreateBr(ask);
+  b_.SetInsertPoint(v6);
+  b_.CreateStore(b_.getInt8(10), params);  // AF_INET6
+  byte(ip6.at, 6, 1);
+  u16(b_.CreateAdd(loadPacket(ip6.at, 4, 2), b_.getInt64(40)), 6);
+  Value* flow = b_.CreateAlignedLoad(b_.getInt32Ty(), ip6.at, llvm::Align(4));  // flow label and traffic class
+  b_.CreateAlignedStore(b_.CreateAnd(flow, b_.getInt32(0xffffff0f)), offset(params, 12), llvm::Align(4));
+  copy(ip6.at, 8, 16, 16);
+  copy(ip6.at, 24, 16, 32);
+  b_.CreateBr(ask);
+  b_.SetInsertPoint(ask);
+  Value* r = call(Helper::FibLookup, i64(), {ctx, params, b_.getInt64(kFibParamsSize), b_.getInt64(0)});
+  b_.CreateStore(b_.CreateZExt(b_.CreateICmpEQ(r, b_.getInt64(0)), i64()), presentSlot);
+  return {b_.CreateAnd(r, 0xffffffff), false};
 }
 
 // capture(N): the frame's first N bytes (fewer when it is shorter) with its

@@ -52,6 +52,7 @@ enum class Helper : int64_t {
   RedirectMap = 51,
   XdpGetBuffLen = 188,
   XdpLoadBytes = 189,
+  FibLookup = 69,
   RingbufDiscard = 133,
 };
 
@@ -113,6 +114,7 @@ public:
   // tells the runtime which afxdp block took the frame.
   llvm::GlobalVariable* xskMap(const std::string& interface) { return xskMaps_.at(interface); }
   llvm::GlobalVariable* afxdpHit() { return afxdpHit_; }
+  llvm::GlobalVariable* devMap();  // made when a redirect(ifindex) first needs it
   // The index in CompiledScript::afxdp of an afxdp attach point's body.
   uint32_t afxdpBody(const ast::AttachPoint* ap) const { return afxdpBodies_.at(ap); }
   llvm::LLVMContext& context() { return *context_; }
@@ -182,6 +184,7 @@ private:
   CodeTarget target_;
   std::map<std::string, llvm::GlobalVariable*> xskMaps_;  // afxdp interfaces
   llvm::GlobalVariable* afxdpHit_ = nullptr;                // --pcap with afxdp blocks
+  llvm::GlobalVariable* devMap_ = nullptr;
   std::map<const ast::AttachPoint*, uint32_t> afxdpBodies_;
   std::unique_ptr<llvm::LLVMContext> context_;
   std::unique_ptr<llvm::Module> module_;

@@ -214,6 +214,12 @@ llvm::GlobalVariable* ModuleLowering::mapDefinition(const std::string& symbol, u
   return global;
 }
 
+llvm::GlobalVariable* ModuleLowering::devMap() {
+  constexpr uint32_t kMapDevmapHash = 25;
+  if (!devMap_) devMap_ = mapDefinition(kDevMap, kMapDevmapHash, kDevMapEntries, 4, 4);
+  return devMap_;
+}
+
 void ModuleLowering::createMaps() {
   DeletedMaps deleted;
   deleted.visitProgram(program_);

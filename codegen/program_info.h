@@ -38,6 +38,12 @@ enum class EventKind : uint64_t { Printf = 1, Exit = 2, Clear = 3, Zero = 4, Pri
 // the bytes copied (at most N), its ingress ifindex and rx queue (u32 each),
 // then the bytes, in a record of kCaptureHeader + N rounded up to 8.
 inline constexpr uint32_t kCaptureHeader = 40;
+
+// redirect(ifindex): a DEVMAP_HASH of every interface the host has when the
+// program loads (key and value the ifindex), filled by the runtime; an index
+// it does not hold passes the frame to the stack.
+inline constexpr const char* kDevMap = "tx_ports";
+inline constexpr uint32_t kDevMapEntries = 1024;
 inline constexpr uint32_t kCaptureTime = 16, kCaptureLength = 24, kCaptureCopied = 28, kCaptureIfindex = 32, kCaptureQueue = 36;
 
 // kstack/ustack: the stack-trace maps (in objects whose script reads a

@@ -57,6 +57,8 @@ constexpr std::array kBuiltins = {
                 ProbeKinds{P::Uprobe, P::Uretprobe, P::Fentry, P::Fexit, P::Tracepoint, P::RawTracepoint}},
     // ---- packet views
     BuiltinInfo{"pkt", K::PacketView, 0, 0, "pkt.len pkt.ifindex pkt.queue", "the frame itself", kPacketProbes},
+    BuiltinInfo{"fib", K::PacketView, 0, 0, "fib.ifindex fib.smac fib.dmac",
+                "the next hop fib_lookup() found: its interface and the MACs to write", ProbeKinds{P::Xdp}},
     BuiltinInfo{"eth", K::PacketView, 0, 0, "eth.src eth.dst eth.type", "Ethernet header", kPacketProbes},
     BuiltinInfo{"vlan", K::PacketView, 0, 0, "vlan.id", "outer 802.1Q tag", kPacketProbes},
     BuiltinInfo{"ip", K::PacketView, 0, 0, "ip.src ip.dst ip.proto ip.ttl ip.len", "IPv4 header", kPacketProbes},
@@ -141,11 +143,16 @@ constexpr std::array kBuiltins = {
     BuiltinInfo{"pass", K::Action, 0, 0, "pass()", "hand the packet to the kernel's stack", ProbeKinds{P::Xdp}},
     BuiltinInfo{"drop", K::Action, 0, 0, "drop()", "drop the packet", kPacketProbes},
     BuiltinInfo{"tx", K::Action, 0, 0, "tx()", "send the packet back out of its interface", kPacketProbes},
-    BuiltinInfo{"redirect", K::Action, 1, 1, "redirect(\"IFACE\")", "send the packet out of another interface", ProbeKinds{P::Xdp}},
+    BuiltinInfo{"redirect", K::Action, 1, 1, "redirect(\"IFACE\") or redirect(ifindex)",
+                "send the packet out of another interface (by index through a device map of the host's interfaces)",
+                ProbeKinds{P::Xdp}},
     BuiltinInfo{"abort", K::Action, 0, 0, "abort()", "drop the packet as an error (XDP_ABORTED)", ProbeKinds{P::Xdp}},
     BuiltinInfo{"swap", K::Action, 2, 2, "swap(a, b)", "exchange two packet fields of one type", kPacketProbes},
     BuiltinInfo{"vlan_pop", K::Action, 0, 0, "vlan_pop()", "remove the outer VLAN tag", kPacketProbes},
     BuiltinInfo{"vlan_push", K::Action, 1, 1, "vlan_push(id)", "add an outer VLAN tag", kPacketProbes},
+    BuiltinInfo{"fib_lookup", K::Function, 0, 0, "fib_lookup()",
+                "ask the kernel's routing table (FIB) where this IP packet goes: 0 and fib.* when it is forwarded, else "
+                "the reason (BPF_FIB_LKUP_RET_*)", ProbeKinds{P::Xdp}},
     BuiltinInfo{"capture", K::Function, 1, 1, "capture(N)",
                 "copy the frame's first N bytes to the pcap file of --capture FILE (xdpdump in a statement)", ProbeKinds{P::Xdp}},
 };

@@ -371,6 +371,23 @@ struct Run {
       bpf_map__set_max_entries(events, *options.eventBytes);
   }
 
+  // redirect(ifindex): every interface the host has now, in the device map.
+  void fillDeviceMap() {
+    int fd = mapFd(kDevMap);
+    if (fd < 0) return;
+    struct if_nameindex* all = if_nameindex();
+    size_t n = 0;
+    for (struct if_nameindex* i = all; i && i->if_index != 0; ++i, ++n) {
+      uint32_t index = i->if_index;
+      if (n < kDevMapEntries) bpf_map_update_elem(fd, &index, &index, BPF_ANY);
+    }
+    if (all) if_freenameindex(all);
+    if (n > kDevMapEntries)
+      notice("devmap_full", "only " + std::to_string(kDevMapEntries) + " of the host's " + std::to_string(n) +
+                                " interfaces are in redirect()'s device map: frames to the others are passed to the stack",
+             {{"interfaces", Value::uint(n)}});
+  }
+
   // --pin DIR: the directory made if need be, the maps' pin paths set (or a refusal).
   int pinMaps() {
     if (!options.pin) return kRunOk;
@@ -775,6 +792,7 @@ struct Run {
     }
     if (int s = watchTarget()) return s;
     if (int s = load()) return s;  // a Ctrl-C while the verifier works ends dptrace (and the held child) at once
+    fillDeviceMap();
     startNs = monotonicNs();
     if (int s = afxdp.load(script, options, EventSink{&Run::onHostEvent, this}, startNs, diags)) return s;
     sigprocmask(SIG_BLOCK, &signals, nullptr);

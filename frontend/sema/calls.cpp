@@ -607,6 +607,14 @@ struct CallTyping {
       }
       return tc.set(c, Type());
     }
+    if (n == "redirect" && arg(0).kind != ast::ExprKind::String) {  // an ifindex, through the device map
+      auto t = tc.typeOf(arg(0));
+      if (t && !t->isIntegerLike())
+        return error(arg(0).range, "redirect() takes an interface's name in double quotes or its index, not " + t->kindName(),
+                     "redirect(\"veth1\"), or redirect(fib.ifindex) after fib_lookup()");
+      return tc.set(c, Type());
+    }
+    if (n == "fib_lookup") return tc.set(c, Type::integer(32, false));
     if (n == "redirect") {
       const ast::String* s = stringLiteral(0, "redirect()'s interface");
       if (!s) return;

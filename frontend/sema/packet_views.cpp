@@ -36,6 +36,10 @@ std::span<const PacketField> allPacketFields() {
       {"icmp6", "seq", Type::integer(16, false), false, 6, 2},
       {"gtp", "teid", Type::integer(32, false), true, 4, 4},
       {"gtp", "type", Type::integer(8, false), false, 1, 1},
+      // fib_lookup()'s answer: offsets in struct bpf_fib_lookup, host order.
+      {"fib", "ifindex", Type::integer(32, false), false, 8, 4},
+      {"fib", "smac", Type::mac(), false, 52, 6},
+      {"fib", "dmac", Type::mac(), false, 58, 6},
   };
   return fields;
 }

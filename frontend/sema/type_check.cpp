@@ -730,6 +730,14 @@ std::string TypeChecker::providersText() const { return kinds_.text("/"); }
 
 bool TypeChecker::inPacketProbe() const { return allowedHere(kPacketProbes); }
 
+// fib is fib_lookup()'s answer, a kernel helper's: xdp blocks only.
+bool TypeChecker::fibAllowedHere(const std::string& view, SourceRange r) {
+  if (view != "fib" || !kinds_.contains(ProbeKind::Afxdp)) return true;
+  error(r, "fib holds what fib_lookup() found, in xdp blocks only",
+        "look the route up in an xdp block on the interface; an afxdp body runs in dptrace");
+  return false;
+}
+
 void TypeChecker::condition(const ast::Expr& e, const char* what) {
   auto t = typeOf(e);
   if (t && !t->isIntegerLike() && !t->is(TypeKind::Pointer))
@@ -802,6 +810,7 @@ void TypeChecker::visit(const ast::Identifier& e) {
     if (!inPacketProbe())
       return error(e.range, "packet view '" + e.name + "' is only available in xdp and afxdp blocks",
                    "this probe is " + providersText());
+    if (!fibAllowedHere(e.name, e.range)) return;
     return set(e, Type::boolean());  // a view's name alone: is the header there?
   }
   const BuiltinInfo* b = findBuiltin(e.name);
@@ -1133,6 +1142,7 @@ void TypeChecker::visit(const ast::Field& e) {
         return error(e.base->range, "packet view '" + base + "' is only available in xdp and afxdp blocks",
                      "this probe is " + providersText());
       if (e.arrow) return error(e.range, "packet views use '.', not '->'", "write " + base + "." + e.field);
+      if (!fibAllowedHere(base, e.base->range)) return;
       const PacketField* f = findPacketField(base, e.field);
       if (f == nullptr) {
         std::vector<std::string> names;

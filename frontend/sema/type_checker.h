@@ -62,6 +62,7 @@ private:
   bool allowedHere(ProbeKinds onlyIn) const;  // does every kind of this probe offer it?
   std::string providersText() const;
   bool inPacketProbe() const;
+  bool fibAllowedHere(const std::string& view, SourceRange r);
 
   void condition(const ast::Expr& e, const char* what);
   std::optional<Type> storeInto(const Type& existing, const ast::Expr& value, const Type& valueType,

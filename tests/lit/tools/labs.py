@@ -32,7 +32,7 @@ LABS = {"1": "lab1-pass-drop/lab1.dpt", "2": "lab2-action-stats/lab2.dpt", "3": 
         "9": "lab9-afxdp/lab9.dpt", "10": "lab10-programs-by-name/lab10.dpt",
         "11": "lab11-pinned-maps/lab11.dpt",
         "12": "lab12-xdp-monitor/lab12.dpt", "13": "lab13-debug-print/lab13.dpt",
-        "14": "lab14-capture/lab14.dpt", "16": "lab16-tail-growth/lab16.dpt"}
+        "14": "lab14-capture/lab14.dpt", "15": "lab15-router/lab15.dpt", "16": "lab16-tail-growth/lab16.dpt"}
 SCRIPT = os.path.join(ROOT, "examples", "labs", LABS[LAB])
 TAG = "%x" % (os.getpid() & 0xFFFF)
 WORK = "/tmp/dptrace-lab%s-%s" % (LAB, TAG)
@@ -364,6 +364,38 @@ def lab_live(n):
             lost = re.search(r"(\d+) events? lost", err)
             lost = int(lost.group(1)) if lost else 0
             print("burst: %d frames seen, captured + lost = %d, some lost: %s" % (seen, captured + lost, lost > 0))
+    elif n == "15":  # A -- B (the router, XDP on both sides) -- C
+        with Net(DPTRACE, third=True) as net:
+            net.run("B", "sysctl", "-qw", "net.ipv4.conf.all.forwarding=1")
+            net.run("A", "ip", "route", "add", "10.62.0.0/24", "via", "10.61.0.2")
+            net.run("A", "ip", "route", "add", "10.99.0.0/24", "via", "10.61.0.2")  # B has no route there
+            net.run("C", "ip", "route", "add", "10.61.0.0/24", "via", "10.62.0.1")
+            # Neighbours known, so that the FIB has the next hop's MAC from the first packet on.
+            for ns, addr, peer, dev in (("A", "10.61.0.2", ("B", "b"), "a"), ("B", "10.61.0.1", ("A", "a"), "b"),
+                                        ("B", "10.62.0.2", ("C", "d"), "c"), ("C", "10.62.0.1", ("B", "c"), "d")):
+                net.run(ns, "ip", "neigh", "replace", addr, "lladdr", net.mac(*peer), "dev", net.if_[dev], "nud", "permanent")
+            for ns, dev in (("A", "a"), ("C", "d")):  # redirected frames arrive through NAPI: GRO on
+                net.run(ns, "ethtool", "-K", net.if_[dev], "gro", "on")
+            def forwarded():
+                return int(re.findall(r"Ip:.*", net.run("B", "cat", "/proc/net/snmp").stdout)[1].split()[6])
+            before = forwarded()
+            print("without XDP:", ping(net, "A", "10.62.0.2", 2), "- forwarded by B's stack:", forwarded() - before)
+            before = forwarded()
+            proc = net.dptrace(lab_script(net))
+            r = net.run("A", "ping", "-c", "5", "-i", "0.1", "-W", "1", "10.62.0.2", check=False)
+            print("ttl of the replies:", sorted(set(re.findall(r"ttl=(\d+)", r.stdout))))
+            print(ping(net, "A", "10.62.0.2", 5))
+            rx = receiver(net, "C", "10.62.0.2", 5015, 6)
+            send_udp(net, "A", "10.62.0.2", 5015, 6)
+            print(rx.communicate(timeout=10)[0].strip())
+            r = net.run("A", "ping", "-c", "2", "-i", "0.1", "-W", "1", "10.99.0.1", check=False)
+            print("no route:", "Destination Net Unreachable" if "Net Unreachable" in r.stdout else r.stdout)
+            out = net.stop(proc)[0]
+            print("forwarded by B's stack:", forwarded() - before)
+            names = {net.run("B", "cat", "/sys/class/net/%s/ifindex" % net.if_[i]).stdout.strip(): i for i in "bc"}
+            for key, count in re.findall(r"^@routed\[(\d+)\]: (\d+)$", out, re.M):
+                print("routed out of %s: %s" % (names.get(key, key), count))
+            print("\n".join(re.findall(r"^@not_forwarded.*$", out, re.M)))
     elif n == "16":  # datagrams to 7016 arrive 8 bytes longer, accepted by B's socket (checksums right)
         with Net(DPTRACE) as net:
             net.run("A", "ping", "-c", "1", "-W", "2", "10.61.0.2")
