@@ -12,7 +12,7 @@ BUILD_PKGS=(
 RUN_PKGS=(
   bpftool iproute2 xdp-tools ethtool iputils-ping dwarves
   dpdk dpdk-dev libdpdk-dev python3-scapy groff-base man-db bpftrace
-  libc6-dbg tcpdump
+  libc6-dbg tcpdump nftables python3-matplotlib
 )
 
 SUDO=""
