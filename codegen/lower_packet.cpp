@@ -461,6 +461,7 @@ Val FunctionLowering::fibLookup() {
   Value* ctx = fn_->getArg(0);
   PacketHeader ip = *header("ip"), ip6 = *header("ip6");
   requirePresent(b_.CreateICmpNE(b_.CreateOr(ip.present, ip6.present), b_.getInt64(0)));
+  PacketHeader tcp = *header("tcp"), udp = *header("udp");
   auto [paramsSlot, presentSlot] = pkt_.views.at("fib");
   Value* params = b_.CreateLoad(ptr(), paramsSlot);
   b_.CreateMemSet(params, b_.getInt8(0), kFibParamsSize, llvm::MaybeAlign(8));
@@ -477,6 +478,13 @@ Val FunctionLowering::fibLookup() {
   auto u16 = [&](Value* v, uint32_t to) {
     b_.CreateAlignedStore(b_.CreateTrunc(v, b_.getInt16Ty()), offset(params, to), llvm::Align(2));
   };
+  // The ports, for policy routing by port (ip rule ... dport) and multipath hashing.
+  for (const PacketHeader& l4 : {tcp, udp})
+    onlyIf(b_.CreateICmpNE(l4.present, b_.getInt64(0)), [&] {
+      for (uint32_t port : {0u, 2u})  // sport, dport: network order stays
+        b_.CreateAlignedStore(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(l4.at, port), llvm::Align(2)),
+                              offset(params, 2 + port), llvm::Align(2));
+    });
   BasicBlock* v4 = BasicBlock::Create(ctx_, "fib_ip", fn_);
   BasicBlock* v6 = BasicBlock::Create(ctx_, "fib_ip6", fn_);
   BasicBlock* ask = BasicBlock::Create(ctx_, "fib_ask", fn_);
@@ -499,7 +507,16 @@ Val FunctionLowering::fibLookup() {
   copy(ip6.at, 24, 16, 32);
   b_.CreateBr(ask);
   b_.SetInsertPoint(ask);
-  Value* r = call(Helper::FibLookup, i64(), {ctx, params, b_.getInt64(kFibParamsSize), b_.getInt64(0)});
+  Value* answer = entryAlloca(8);
+  b_.CreateAlignedStore(call(Helper::FibLookup, i64(), {ctx, params, b_.getInt64(kFibParamsSize), b_.getInt64(0)}),
+                        answer, llvm::Align(8));
+  // Forwarded by the kernel, but out of an interface that cannot take
+  // redirected frames now (not in the device map): XDP must not send it there.
+  onlyIf(b_.CreateICmpEQ(b_.CreateAlignedLoad(i64(), answer, llvm::Align(8)), b_.getInt64(0)), [&] {
+    Value* egress = call(Helper::MapLookupElem, ptr(), {m_.devMap(), offset(params, 8)});
+    onlyIf(b_.CreateIsNull(egress), [&] { b_.CreateAlignedStore(b_.getInt64(kFibNoXdpEgress), answer, llvm::Align(8)); });
+  });
+  Value* r = b_.CreateAlignedLoad(i64(), answer, llvm::Align(8));
   b_.CreateStore(b_.CreateZExt(b_.CreateICmpEQ(r, b_.getInt64(0)), i64()), presentSlot);
   return {b_.CreateAnd(r, 0xffffffff), false};
 }

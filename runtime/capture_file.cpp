@@ -48,6 +48,7 @@ bool CaptureFile::open(const std::string& path, std::string& error) {
   }
   writer_ = std::move(w);
   path_ = path;
+  pcap_dump_flush(writer_->out.get());  // the file header at once: a file of no frames is a pcap file too
   realMinusMonotonic_ = clockNs(CLOCK_REALTIME) - clockNs(CLOCK_MONOTONIC);
   return true;
 }
@@ -72,6 +73,11 @@ void CaptureFile::write(const uint8_t* record, size_t size) {
 
 void CaptureFile::flush() {
   if (writer_) pcap_dump_flush(writer_->out.get());
+  flushed_ = frames_;
+}
+
+void CaptureFile::flushIfWritten() {
+  if (frames_ != flushed_) flush();
 }
 
 }  // namespace dptrace

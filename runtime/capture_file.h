@@ -20,6 +20,7 @@ public:
   // One capture record of the ring buffer, header included.
   void write(const uint8_t* record, size_t size);
   void flush();
+  void flushIfWritten();  // when frames came since the last flush
   const std::string& path() const { return path_; }
   uint64_t frames() const { return frames_; }
   uint64_t cut() const { return cut_; }  // frames written shorter than they were
@@ -29,7 +30,7 @@ private:
   std::unique_ptr<Writer> writer_;
   std::string path_;
   int64_t realMinusMonotonic_ = 0;  // ns: ktime of the records to the wall clock
-  uint64_t frames_ = 0, cut_ = 0;
+  uint64_t frames_ = 0, cut_ = 0, flushed_ = 0;
 };
 
 }  // namespace dptrace

@@ -402,22 +402,24 @@ namespace dptrace {
 
 // Map layouts alone, for the maps that --pin leaves behind (pinned_maps.h):
 // the same codec, under a magic of their own that names the cache format.
-std::string encodeMapLayouts(const std::vector<MapLayout>& layouts) {
+std::string encodeMapLayouts(const std::vector<MapLayout>& layouts, const std::vector<uint64_t>& ids) {
   Writer w;
   w(std::string(kLayoutsMagic));
   w(layouts);
+  w(ids);
   return w.text();
 }
 
-std::optional<std::vector<MapLayout>> decodeMapLayouts(const std::string& bytes) {
+std::optional<std::pair<std::vector<MapLayout>, std::vector<uint64_t>>> decodeMapLayouts(const std::string& bytes) {
   Reader r(bytes);
   std::string magic;
   r(magic);
   if (!r.ok() || magic != kLayoutsMagic) return std::nullopt;
-  std::vector<MapLayout> layouts;
-  r(layouts);
-  if (!r.ok()) return std::nullopt;
-  return layouts;
+  std::pair<std::vector<MapLayout>, std::vector<uint64_t>> decoded;
+  r(decoded.first);
+  r(decoded.second);
+  if (!r.ok() || decoded.first.size() != decoded.second.size()) return std::nullopt;
+  return decoded;
 }
 
 }  // namespace dptrace

@@ -40,10 +40,10 @@ private:
   std::string off_;
 };
 
-// Map layouts as bytes, for what outlives a run (--pin); nullopt for bytes
-// that are not an encoding of this build's format.
-std::string encodeMapLayouts(const std::vector<MapLayout>& layouts);
-std::optional<std::vector<MapLayout>> decodeMapLayouts(const std::string& bytes);
+// Map layouts, each with the id of its BPF map, as bytes, for what outlives
+// a run (--pin); nullopt for bytes that are not an encoding of this build's format.
+std::string encodeMapLayouts(const std::vector<MapLayout>& layouts, const std::vector<uint64_t>& ids);
+std::optional<std::pair<std::vector<MapLayout>, std::vector<uint64_t>>> decodeMapLayouts(const std::string& bytes);
 
 // The identity of a file for a cache key: its path, device, inode, size and
 // modification time (empty when it cannot be read).

@@ -5,13 +5,17 @@
 // DIR is under /sys/fs/bpf unless absolute. Each map is pinned as its name
 // (without '@'; the unnamed map as "@"), and beside them "dptrace-layout",
 // an array of one element, holds every pinned map's layout (key and value
-// types, aggregation, buckets: encodeMapLayouts) -- what a reader needs to
-// print them and what the next run compares its own maps with. A name
-// with a '-' cannot be a script's map, so it never collides with one.
+// types, aggregation, buckets: encodeMapLayouts) and the id of the BPF map
+// pinned for it -- what a reader needs to print them, and what the next run
+// compares its own maps with. A map replaced by another since (another id)
+// is not taken for dptrace's. A name with a '-' cannot be a script's map, so
+// it never collides with one.
 #pragma once
 
 #include <bpf/libbpf.h>
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,26 +29,41 @@ inline constexpr const char* kLayoutPin = "dptrace-layout";
 std::string pinDirectory(const std::string& dir);
 std::string pinName(const MapLayout& layout);
 
+// Why a map cannot be pinned (its values name what only this run knows:
+// strftime() formats, stack traces, cgroup_path() filters), or empty.
+std::string unpinnable(const MapLayout& layout);
+
 struct PinRefusal {
   std::string message, hint;
 };
 
-// Before bpf_object__load: every map of the script that is already pinned in
-// `dir` must have the layout and size this run gives it (else a refusal
-// that says what differs); then every kernel map gets its pin path, so that
-// libbpf reuses what is pinned and pins what is not. nullopt when it can go on.
-std::optional<PinRefusal> preparePins(bpf_object* obj, const CompiledScript& script, const std::string& dir);
+// What a --pin run pins, and what it leaves out (with the reason).
+struct PinPlan {
+  std::string dir;  // pinDirectory()
+  std::vector<const MapLayout*> pinned;
+  std::vector<std::pair<const MapLayout*, std::string>> skipped;
+};
 
-// After loading: writes the layouts of the maps pinned in `dir` (this
-// script's, and those an earlier script left that are still pinned).
-std::optional<PinRefusal> recordLayouts(const CompiledScript& script, const std::string& dir);
+// Before bpf_object__load: makes DIR (on a BPF file system), checks every map
+// of the script that is already pinned there -- made by dptrace for a map
+// filled the same way and of the same size, else a refusal that says what
+// differs -- then sets every pinnable kernel map's pin path, so that libbpf
+// reuses what is pinned and pins what is not. `bySymbol`: the object's maps.
+std::optional<PinRefusal> preparePins(const CompiledScript& script, const std::string& dir,
+                                      const std::map<std::string, bpf_map*>& bySymbol, PinPlan& plan);
+
+// After loading: records the layouts and map ids of what is pinned in the
+// plan's directory (this script's maps, and those an earlier script left
+// that are still pinned). `fdOf` gives a map's fd by its symbol.
+std::optional<PinRefusal> recordLayouts(const PinPlan& plan, const std::function<int(const std::string&)>& fdOf);
 
 struct PinnedMap {
   MapLayout layout;
   int fd = -1;  // owned by the PinnedMaps
 };
 
-// --maps DIR: every map dptrace pinned in `dir`, opened.
+// --maps DIR: every map dptrace pinned in `dir`, opened and checked against
+// its recorded layout.
 class PinnedMaps {
 public:
   PinnedMaps() = default;
@@ -53,9 +72,11 @@ public:
   ~PinnedMaps();
   std::optional<PinRefusal> open(const std::string& dir);
   const std::vector<PinnedMap>& maps() const { return maps_; }
+  const std::vector<std::string>& missing() const { return missing_; }  // recorded, since removed
 
 private:
   std::vector<PinnedMap> maps_;
+  std::vector<std::string> missing_;
 };
 
 }  // namespace dptrace

@@ -22,6 +22,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "afxdp_run.h"
 #include "attach.h"
@@ -33,6 +34,7 @@
 #include "capture_file.h"
 #include "pcap_replay.h"
 #include "pinned_maps.h"
+#include "xdp_features.h"
 #include "symbolize.h"
 #include "uprobe_multi.h"
 
@@ -137,6 +139,10 @@ struct Run {
   int pidfd = -1;       // readable when the target process has exited
   PcapReplay replay;    // --pcap
   CaptureFile captureFile;  // --capture: capture()'s frames
+  std::map<std::string, bpf_map*> mapsBySymbol;  // as named in the object, before loading
+  PinPlan pinPlan;                               // --pin
+  uint64_t devMapRefreshed = 0;                  // monotonic ns
+  bool devMapFullSaid = false;
   AfxdpRun afxdp;       // afxdp bodies: host code, user-space maps, sockets
   uint64_t startNs = 0; // the run's start (elapsed), in the kernel's monotonic clock
   std::map<size_t, ZeroedKeys> zeroed;  // per array map: the entries zero() kept printing
@@ -150,9 +156,18 @@ struct Run {
     if (obj) bpf_object__close(obj);
   }
 
+  // By the object's name for it: a map libbpf reused from a pin takes the
+  // pinned map's kernel name, which another script may have given it.
   int mapFd(const std::string& symbol) {
-    bpf_map* m = bpf_object__find_map_by_name(obj, symbol.c_str());
+    auto known = mapsBySymbol.find(symbol);
+    bpf_map* m = known != mapsBySymbol.end() ? known->second : bpf_object__find_map_by_name(obj, symbol.c_str());
     return m ? bpf_map__fd(m) : -1;
+  }
+
+  void rememberMaps() {
+    mapsBySymbol.clear();
+    bpf_map* m = nullptr;
+    bpf_object__for_each_map(m, obj) mapsBySymbol[bpf_map__name(m)] = m;
   }
 
   // A map wherever it lives: in the kernel, or in dptrace for afxdp bodies.
@@ -371,36 +386,60 @@ struct Run {
       bpf_map__set_max_entries(events, *options.eventBytes);
   }
 
-  // redirect(ifindex): every interface the host has now, in the device map.
-  void fillDeviceMap() {
+  // redirect(ifindex) and fib_lookup(): the device map holds the interfaces
+  // that can take redirected frames now (ndo_xdp_xmit: a veth only while its
+  // peer runs NAPI), refreshed every second; every interface where the
+  // kernel cannot tell (before 6.3). A frame sent elsewhere would be lost.
+  void refreshDeviceMap() {
     int fd = mapFd(kDevMap);
     if (fd < 0) return;
+    devMapRefreshed = monotonicNs();
+    auto features = xdpFeatures();
+    std::set<uint32_t> wanted;
     struct if_nameindex* all = if_nameindex();
     size_t n = 0;
-    for (struct if_nameindex* i = all; i && i->if_index != 0; ++i, ++n) {
+    for (struct if_nameindex* i = all; i && i->if_index != 0; ++i) {
       uint32_t index = i->if_index;
-      if (n < kDevMapEntries) bpf_map_update_elem(fd, &index, &index, BPF_ANY);
+      if (features) {
+        auto f = features->find(index);
+        if (f == features->end() || !(f->second & kXdpActNdoXmit)) continue;
+      }
+      if (++n <= kDevMapEntries) wanted.insert(index);
     }
     if (all) if_freenameindex(all);
-    if (n > kDevMapEntries)
+    uint32_t key = 0, next = 0;
+    std::vector<uint32_t> stale;
+    for (uint32_t* at = nullptr; bpf_map_get_next_key(fd, at, &next) == 0; at = &key) {
+      key = next;
+      if (!wanted.count(key)) stale.push_back(key);
+    }
+    for (uint32_t k : stale) bpf_map_delete_elem(fd, &k);
+    for (uint32_t index : wanted) bpf_map_update_elem(fd, &index, &index, BPF_ANY);
+    if (n > kDevMapEntries && !devMapFullSaid) {
+      devMapFullSaid = true;
       notice("devmap_full", "only " + std::to_string(kDevMapEntries) + " of the host's " + std::to_string(n) +
                                 " interfaces are in redirect()'s device map: frames to the others are passed to the stack",
              {{"interfaces", Value::uint(n)}});
+    }
   }
 
   // --pin DIR: the directory made if need be, the maps' pin paths set (or a refusal).
   int pinMaps() {
     if (!options.pin) return kRunOk;
-    std::string dir = pinDirectory(*options.pin);
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-      return fail({0, 0}, "cannot make " + dir + ": " + std::strerror(errno),
-                  "the BPF file system must be mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)", kRunScript);
-    if (auto refusal = preparePins(obj, script, *options.pin)) return fail({0, 0}, refusal->message, refusal->hint, kRunScript);
+    pinPlan = PinPlan{};
+    if (auto refusal = preparePins(script, *options.pin, mapsBySymbol, pinPlan))
+      return fail({0, 0}, refusal->message, refusal->hint, kRunScript);
+    return kRunOk;
+  }
+
+  void pinNotices() {
+    if (!options.pin) return;
     for (const MapLayout& l : script.maps)
       if (l.userSpace)
         notice("pin_skipped", "@" + l.name + " is written by an afxdp body, in dptrace's own memory: --pin does not pin it",
                {{"map", Value::str("@" + l.name)}});
-    return kRunOk;
+    for (const auto& [l, why] : pinPlan.skipped)
+      notice("pin_skipped", "@" + l->name + " is not pinned: " + why, {{"map", Value::str("@" + l->name)}});
   }
 
   int load() {
@@ -420,6 +459,7 @@ struct Run {
     obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
     if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kRunSystem);
     sizeEventBuffer();
+    rememberMaps();
     if (int s = pinMaps()) return s;
     // Uprobe programs as uprobe_multi programs: their links close in a fraction of a perf-event link's ~100 ms.
     bool anyUprobe = false;
@@ -439,11 +479,15 @@ struct Run {
       obj = bpf_object__open_mem(script.object.data(), script.object.size(), &opts);
       if (!obj) return fail({0, 0}, "cannot open the BPF object: " + libbpfLog(), "", kRunSystem);
       sizeEventBuffer();
+      rememberMaps();
       if (int s = pinMaps()) return s;
       err = bpf_object__load(obj);
     }
-    if (err == 0 && options.pin)
-      if (auto refusal = recordLayouts(script, *options.pin)) return fail({0, 0}, refusal->message, refusal->hint, kRunSystem);
+    if (err == 0 && options.pin) {
+      if (auto refusal = recordLayouts(pinPlan, [&](const std::string& symbol) { return mapFd(symbol); }))
+        return fail({0, 0}, refusal->message, refusal->hint, kRunSystem);
+      pinNotices();
+    }
     if (err == 0) return kRunOk;
     if (deadline.passed()) {
       std::string why = "the kernel's verifier was still at it after " + std::to_string(verifierSeconds()) +
@@ -623,6 +667,8 @@ struct Run {
         }
       }
       ring_buffer__consume(rb);
+      captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
+      if (monotonicNs() - devMapRefreshed >= 1000000000ull) refreshDeviceMap();
       if (afxdp.active()) {
         frames = afxdp.service(drain);
         afxdp.tick(out);
@@ -792,7 +838,7 @@ struct Run {
     }
     if (int s = watchTarget()) return s;
     if (int s = load()) return s;  // a Ctrl-C while the verifier works ends dptrace (and the held child) at once
-    fillDeviceMap();
+    refreshDeviceMap();
     startNs = monotonicNs();
     if (int s = afxdp.load(script, options, EventSink{&Run::onHostEvent, this}, startNs, diags)) return s;
     sigprocmask(SIG_BLOCK, &signals, nullptr);
@@ -825,6 +871,9 @@ int printPinnedMaps(const std::string& dir, std::optional<uint32_t> seconds, Out
     if (!refusal->hint.empty()) std::cerr << "hint: " << refusal->hint << "\n";
     return kRunScript;
   }
+  for (const std::string& name : pinned.missing())
+    out.notice({"pin_missing", "dptrace: " + name + " was pinned in " + pinDirectory(dir) + " and has been removed since\n",
+                {{"map", Value::str(name)}}});
   auto print = [&] {
     std::map<std::string, MapSnapshot> byName;
     for (const PinnedMap& m : pinned.maps()) byName[m.layout.name] = readMap(MapAccess::kernel(m.fd), m.layout);

@@ -391,8 +391,15 @@ def lab_live(n):
             print(rx.communicate(timeout=10)[0].strip())
             r = net.run("A", "ping", "-c", "2", "-i", "0.1", "-W", "1", "10.99.0.1", check=False)
             print("no route:", "Destination Net Unreachable" if "Net Unreachable" in r.stdout else r.stdout)
-            out = net.stop(proc)[0]
             print("forwarded by B's stack:", forwarded() - before)
+            # With GRO off in C, B's veth to C cannot take redirected frames: within a second
+            # dptrace takes it out of the device map, fib_lookup() says so (100), and B's stack
+            # forwards what XDP would have lost.
+            net.run("C", "ethtool", "-K", net.if_["d"], "gro", "off")
+            time.sleep(1.5)
+            before = forwarded()
+            print("GRO off in C:", ping(net, "A", "10.62.0.2", 3), "- forwarded by B's stack:", forwarded() - before)
+            out = net.stop(proc)[0]
             names = {net.run("B", "cat", "/sys/class/net/%s/ifindex" % net.if_[i]).stdout.strip(): i for i in "bc"}
             for key, count in re.findall(r"^@routed\[(\d+)\]: (\d+)$", out, re.M):
                 print("routed out of %s: %s" % (names.get(key, key), count))
