@@ -424,8 +424,8 @@ void FunctionLowering::packetWrite(const ast::Field& target, const Val& v) {
     updateChecksum(offset(h.at, 10), delta, false);
     if (address) l4("tcp", 16, false), l4("udp", 6, true);
     if (field == "len") l4("tcp", 16, false);  // TCP's pseudo-header length is ip.len minus the IP header
-  } else if (view == "ip6") {
-    l4("tcp", 16, false), l4("udp", 6, true), l4("icmp6", 2, false);
+  } else if (view == "ip6") {  // no header checksum; the pseudo-header holds the addresses
+    if (address) l4("tcp", 16, false), l4("udp", 6, true), l4("icmp6", 2, false);
   } else if (view == "tcp") {
     updateChecksum(offset(h.at, 16), delta, false);
   } else if (view == "udp") {

@@ -54,6 +54,18 @@ void fail(const std::string& message, const std::string& hint = {}) {
   if (!hint.empty()) std::cerr << "hint: " << hint << "\n";
 }
 
+// Whether two paths name one file (which need not exist yet).
+bool sameFile(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+  if (!a || !b) return false;
+  std::error_code ec;
+  if (std::filesystem::equivalent(*a, *b, ec)) return true;
+  auto normal = [](const std::string& p) {
+    std::error_code e;
+    return std::filesystem::weakly_canonical(std::filesystem::absolute(p, e), e).lexically_normal();
+  };
+  return normal(*a) == normal(*b);
+}
+
 // Options whose stage this build does not have yet: refused, never ignored.
 std::optional<std::string> unavailableOption(const Options& o) {
   struct Rule {
@@ -69,6 +81,10 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.maps.has_value() && (o.program.has_value() || !o.script.empty()), "--maps",
        "no script: it prints pinned maps and loads nothing (run the script with --pin DIR)"},
       {o.pin.has_value() && o.pcap.has_value(), "--pin with --pcap", "an interface: a replay's maps are its own"},
+      {o.maps.has_value() && (o.pin || o.capture || o.pcap || o.pcapOut || o.pid || o.command), "--maps",
+       "no other run option (--pin, --capture, --pcap, -p, -c): it only prints what another run pinned"},
+      {sameFile(o.capture, o.pcap) || sameFile(o.capture, o.pcapOut) || sameFile(o.pcap, o.pcapOut),
+       "--capture, --pcap and --pcap-out", "three different files: one written over another is lost"},
       {o.pcap.has_value() && (o.pid.has_value() || o.command.has_value()), "--pcap with -p or -c",
        "no process: a capture replay traces no process"},
   };

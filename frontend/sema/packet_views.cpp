@@ -23,6 +23,7 @@ std::span<const PacketField> allPacketFields() {
       {"ip6", "src", Type::ipv6(), true, 8, 16},
       {"ip6", "dst", Type::ipv6(), true, 24, 16},
       {"ip6", "nexthdr", Type::integer(8, false), false, 6, 1},
+      {"ip6", "hlim", Type::integer(8, false), true, 7, 1},
       {"tcp", "sport", Type::integer(16, false), true, 0, 2},
       {"tcp", "dport", Type::integer(16, false), true, 2, 2},
       {"tcp", "flags", Type::integer(8, false), true, 13, 1},

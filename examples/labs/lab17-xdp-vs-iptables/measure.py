@@ -87,9 +87,14 @@ def measure(pair, flood, mode, args):
         proc = subprocess.Popen(["ip", "netns", "exec", pair.b, args.dptrace, script], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
+        seen = []
         for line in proc.stderr:
+            seen.append(line)
             if line.startswith("Attaching") or time.time() > deadline:
                 break
+        if not seen or not seen[-1].startswith("Attaching"):
+            proc.kill()
+            sys.exit("measure.py: dptrace did not attach lab17.dpt:\n" + "".join(seen) + proc.stderr.read())
     elif mode == "nftables":
         pair.run(pair.b, "nft", "add", "table", "ip", "raw")
         pair.run(pair.b, "nft", "add", "chain", "ip", "raw", "prerouting",
@@ -107,7 +112,9 @@ def measure(pair, flood, mode, args):
         proc.send_signal(signal.SIGINT)
         out = proc.communicate(timeout=30)[0]
         found = re.search(r"^@dropped: (\d+)$", out, re.M)
-        dropped = int(found.group(1)) if found else 0
+        if not found:
+            sys.exit("measure.py: dptrace printed no @dropped:\n" + out)
+        dropped = int(found.group(1))
     elif mode == "nftables":
         rules = pair.run(pair.b, "nft", "list", "chain", "ip", "raw", "prerouting").stdout
         dropped = int(re.search(r"counter packets (\d+)", rules).group(1))
@@ -127,6 +134,15 @@ def main():
     args = p.parse_args()
     if args.seconds <= 0 and args.count <= 0:
         args.seconds = 5
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401 -- before measuring, not after
+        except ImportError:
+            sys.exit("measure.py: --plot needs matplotlib (apt-get install python3-matplotlib; run /usr/bin/python3)")
+    try:
+        subprocess.run([args.dptrace, "--version"], capture_output=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        sys.exit("measure.py: cannot run dptrace as '%s' (give --dptrace PATH)" % args.dptrace)
     args.work = tempfile.mkdtemp(prefix="dptrace-lab17-")
     pair = None
     try:

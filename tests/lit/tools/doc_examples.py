@@ -359,7 +359,7 @@ EXAMPLES = {
     "  swap(eth.src, eth.dst); swap(ip.src, ip.dst); icmp.type = 0; tx(); }\n"
     "xdp:veth0 /vlan/ { vlan_pop(); pass(); } xdp:veth0 { vlan_push(100); }\n"
     "xdp:veth0 /udp && udp.dport == 5000/ { redirect(\"veth1\"); }\n"
-    "xdp:veth0 /udp/ { pkt.len += 8; ip.len += 8; udp.len += 8; }\n"
+    "xdp:veth0 /ip && !vlan && pkt.len > ip.len + 14/ { pkt.len = ip.len + 14; }\n"
     "xdp:veth0, xdp:veth1 /ip && ip.ttl > 1/ { if (fib_lookup() == 0) {\n"
     "  eth.src = fib.smac; eth.dst = fib.dmac; ip.ttl--; redirect(fib.ifindex); } }":
         ("script", "veth", lab_lines),

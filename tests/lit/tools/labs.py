@@ -339,6 +339,7 @@ def lab_live(n):
             net.run("A", "/usr/bin/python3", "-c", "import sys\nfrom scapy.all import rdpcap, sendp, conf\nconf.verb = 0\n"
                     "sendp(rdpcap(sys.argv[1]), iface=sys.argv[2], inter=0.002)", pcap, net.if_["a"])
             time.sleep(0.3)
+            print("readable while dptrace runs: %d frames" % len(read_capture(out_file)))
             out, err = net.stop(proc)
         lab14_check(frames, read_capture(out_file))
         print([l for l in err.splitlines() if "captured to" in l][0].replace(out_file, "FILE"))
@@ -392,6 +393,13 @@ def lab_live(n):
             r = net.run("A", "ping", "-c", "2", "-i", "0.1", "-W", "1", "10.99.0.1", check=False)
             print("no route:", "Destination Net Unreachable" if "Net Unreachable" in r.stdout else r.stdout)
             print("forwarded by B's stack:", forwarded() - before)
+            # Policy routing by port: B blackholes UDP to port 5016. The FIB lookup carries the
+            # ports, so it says "blackhole" (1) as the stack would, and nothing reaches C.
+            net.run("B", "ip", "rule", "add", "ipproto", "udp", "dport", "5016", "table", "100")
+            net.run("B", "ip", "route", "add", "blackhole", "10.62.0.0/24", "table", "100")
+            rx = receiver(net, "C", "10.62.0.2", 5016, 3)
+            send_udp(net, "A", "10.62.0.2", 5016, 3)
+            print("port 5016 blackholed:", rx.communicate(timeout=10)[0].strip())
             # With GRO off in C, B's veth to C cannot take redirected frames: within a second
             # dptrace takes it out of the device map, fib_lookup() says so (100), and B's stack
             # forwards what XDP would have lost.
@@ -524,9 +532,13 @@ def lab_pcap(n):
         ping4 = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / ICMP(seq=1) / Raw(b"p")
         syn = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=2000, dport=80, flags="S")
         pad = Padding(b"\xaa" * 12)
-        out = replay([grown, other, ping4 / pad, syn / pad])
+        short = ETH / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1001, dport=7016) / Raw(b"hello")
+        tagged = ETH / Dot1Q(vlan=5) / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1002, dport=7016) / Raw(b"tag")
+        v6 = ETH / IPv6(src="fc00::1", dst="fc00::2") / UDP(sport=1003, dport=7016) / Raw(b"six")
+        out = replay([grown, other, ping4 / pad, syn / pad, short / Padding(b"\xee" * 13), tagged, v6])
         want = [ETH / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1000, dport=7016) / Raw(b"grow me" + bytes(8)), other,
-                ping4, syn]
+                ping4, syn, ETH / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1001, dport=7016) / Raw(b"hello" + bytes(8)),
+                tagged, v6]
         print("lengths:", [len(p) for p in out])
         print("bytes equal scapy's frames:", [bytes(p) == bytes(w) for p, w in zip(out, want)])
         print(checksums_ok(out))
