@@ -54,6 +54,17 @@ struct DeletedMaps : ast::Visitor<DeletedMaps, true> {
   }
 };
 
+// Maps the script clear()s or zero()s anywhere: their counts may go down.
+struct ResetMaps : ast::Visitor<ResetMaps, true> {
+  using Visitor::visit;
+  std::set<std::string> names;
+  void visit(const ast::Call& c) {
+    if ((c.callee == "clear" || c.callee == "zero") && !c.args.empty() && c.args[0].value->kind == ast::ExprKind::Map)
+      names.insert(static_cast<const ast::Map&>(*c.args[0].value).name);
+    Visitor::visit(c);
+  }
+};
+
 // The `while` loops of a probe, for locating a verifier refusal about one.
 struct Loops : ast::Visitor<Loops, true> {
   using Visitor::visit;
@@ -223,6 +234,8 @@ llvm::GlobalVariable* ModuleLowering::devMap() {
 void ModuleLowering::createMaps() {
   DeletedMaps deleted;
   deleted.visitProgram(program_);
+  ResetMaps resets;
+  resets.visitProgram(program_);
   for (const auto& [name, mapInfo] : types_.maps) {
     if (!mapInfo.assigned) continue;
     MapLayout l;
@@ -257,6 +270,15 @@ void ModuleLowering::createMaps() {
       entries = arrayEntries(l.keys);
     }
     l.userSpace = mapInfo.userSpace;
+    l.reset = resets.names.count(name) != 0;
+    if (SourceRange r = mapInfo.firstStore; r.end > r.begin) {  // "script.dpt:3: @n[pid] = count()"
+      const SourceFile& file = diags_.file();
+      LineColumn at = file.lineColumn(r.begin);
+      std::string statement = file.text().substr(r.begin, std::min<uint32_t>(r.end - r.begin, 200));
+      for (char& c : statement)
+        if (c == '\n' || c == '\t') c = ' ';
+      l.source = file.name() + ":" + std::to_string(at.line) + ": " + statement;
+    }
     MapGlobal g;
     g.index = info_.maps.size();
     // A map lives on one side: in the object, or in dptrace (host code

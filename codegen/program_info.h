@@ -28,6 +28,8 @@ struct MapLayout {
   int64_t lhistMin = 0, lhistMax = 0, lhistStep = 1;
   uint32_t buckets = 0;  // hist and lhist
   bool userSpace = false;  // written by afxdp bodies: kept in dptrace, not in the object
+  bool reset = false;      // the script clear()s or zero()s it: its counts may go down
+  std::string source;      // "script.dpt:3: @n[pid] = count();" -- the line that first uses it
   bool operator==(const MapLayout&) const = default;
 };
 

@@ -21,8 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-12";
-constexpr const char* kLayoutsMagic = "dptrace-map-layouts-12";
+constexpr const char* kMagic = "dptrace-object-cache-13";
+constexpr const char* kLayoutsMagic = "dptrace-map-layouts-13";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -31,7 +31,7 @@ constexpr size_t kMaxEntries = 256;
 // build in which a struct grew a field that fields() does not list yet.
 static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
 static_assert(sizeof(ProgramInfo) == 456, "ProgramInfo changed: list its new field in fields() below");
-static_assert(sizeof(MapLayout) == 240, "MapLayout changed: list its new field in fields() below");
+static_assert(sizeof(MapLayout) == 272, "MapLayout changed: list its new field in fields() below");
 static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in fields() below");
 static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
 static_assert(sizeof(HelperErrorSite) == 16, "HelperErrorSite changed: list its new field in fields() below");
@@ -54,7 +54,7 @@ void fields(Codec& c, B& b) requires std::is_same_v<std::remove_const_t<B>, Afxd
 template <class Codec, class L>
 void fields(Codec& c, L& l) requires std::is_same_v<std::remove_const_t<L>, MapLayout> {
   c(l.name), c(l.symbol), c(l.role), c(l.keys), c(l.value), c(l.keySize), c(l.valueSize), c(l.perCpu), c(l.array),
-      c(l.lhistMin), c(l.lhistMax), c(l.lhistStep), c(l.buckets), c(l.userSpace);
+      c(l.lhistMin), c(l.lhistMax), c(l.lhistStep), c(l.buckets), c(l.userSpace), c(l.reset), c(l.source);
 }
 template <class Codec, class F>
 void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, PrintfLayout> {

@@ -218,7 +218,9 @@ std::optional<PinRefusal> preparePins(const CompiledScript& script, const std::s
       if (info->id != recorded->ids[i])
         return PinRefusal{path + " is not the map dptrace pinned there: it was replaced since", remove};
       MapLayout mine = l, theirs = recorded->layouts[i];
-      mine.symbol = theirs.symbol;  // the object's name may differ between scripts
+      mine.symbol = theirs.symbol;  // the object's name may differ between scripts, and what
+      mine.source = theirs.source;  // fills it, and whether it clears it, as long as it is filled the same way
+      mine.reset = theirs.reset;
       if (!(mine == theirs))
         return PinRefusal{"@" + l.name + " pinned at " + path + " holds " + describe(theirs) + "; this script's @" + l.name +
                               " holds " + describe(l),

@@ -141,6 +141,8 @@ struct Run {
   CaptureFile captureFile;  // --capture: capture()'s frames
   std::map<std::string, bpf_map*> mapsBySymbol;  // as named in the object, before loading
   PinPlan pinPlan;                               // --pin
+  MetricsServer metrics;                         // --metrics
+  uint64_t metricsServed = 0;                    // monotonic ns of the last run of its timeouts
   uint64_t devMapRefreshed = 0;                  // monotonic ns
   bool devMapFullSaid = false;
   AfxdpRun afxdp;       // afxdp bodies: host code, user-space maps, sockets
@@ -386,6 +388,23 @@ struct Run {
       bpf_map__set_max_entries(events, *options.eventBytes);
   }
 
+  // --metrics: every map as it is now, summed over CPUs, for one scrape.
+  std::string metricsText() {
+    std::vector<MetricsSource> sources;
+    std::vector<std::pair<std::string, uint64_t>> refusedUpdates;
+    int refused = mapFd(script.refusedMap);
+    for (size_t i = 0; i < script.maps.size(); ++i) {
+      MapAccess m = access(i);
+      if (!m.valid()) continue;
+      sources.push_back({&script.maps[i], readMap(m, script.maps[i], zeroed[i])});
+      uint64_t n = (refused >= 0 ? readCounter(MapAccess::kernel(refused), static_cast<uint32_t>(i)) : 0) + afxdp.refused(i);
+      refusedUpdates.push_back({"@" + script.maps[i].name, n});
+    }
+    int lost = mapFd(script.lostMap);
+    uint64_t lostEvents = (lost >= 0 ? readCounter(MapAccess::kernel(lost), 0) : 0) + afxdp.lost();
+    return renderMetrics(sources, lostEvents, refusedUpdates);
+  }
+
   // redirect(ifindex) and fib_lookup(): the device map holds the interfaces
   // that can take redirected frames now (ndo_xdp_xmit: a veth only while its
   // peer runs NAPI), refreshed every second; every interface where the
@@ -596,6 +615,11 @@ struct Run {
     epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
     ev.data.fd = ring_buffer__epoll_fd(rb);
     epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev);
+    int httpFd = metrics.epollFd();
+    if (httpFd >= 0) {
+      ev.data.fd = httpFd;
+      epoll_ctl(epfd, EPOLL_CTL_ADD, httpFd, &ev);
+    }
     if (pidfd >= 0) {
       ev.data.fd = pidfd;
       epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev);
@@ -659,6 +683,11 @@ struct Run {
             ended = true;
           }
         }
+        if (ready[i].data.fd == httpFd && httpFd >= 0) {
+          ring_buffer__consume(rb);  // a scrape after what the probes printed
+          metrics.run();
+          metricsServed = monotonicNs();
+        }
         if (ready[i].data.fd == tfd && tfd >= 0) {
           uint64_t ticks = 0;
           if (read(tfd, &ticks, sizeof ticks) < 0) ticks = 0;
@@ -669,6 +698,10 @@ struct Run {
       ring_buffer__consume(rb);
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
       if (monotonicNs() - devMapRefreshed >= 1000000000ull) refreshDeviceMap();
+      if (httpFd >= 0 && monotonicNs() - metricsServed >= 1000000000ull) {  // its connections' timeouts
+        metrics.run();
+        metricsServed = monotonicNs();
+      }
       if (afxdp.active()) {
         frames = afxdp.service(drain);
         afxdp.tick(out);
@@ -796,6 +829,12 @@ struct Run {
     if (options.capture) {
       std::string error;
       if (!captureFile.open(*options.capture, error)) return fail({0, 0}, error, "", kRunScript);
+    }
+    if (options.metrics) {
+      std::string error;
+      if (!metrics.start(*options.metrics, [this] { return metricsText(); }, error))
+        return fail({0, 0}, error, "pick another port, or stop what listens there", kRunScript);
+      notice("metrics", "serving the maps at http://" + metrics.where() + "/metrics", {{"address", Value::str(metrics.where())}});
     }
     if (!options.pcap) return kRunOk;
     if (!packetProgram())

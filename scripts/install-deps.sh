@@ -7,12 +7,12 @@ BUILD_PKGS=(
   cmake ninja-build build-essential pkg-config
   llvm-19-dev libclang-19-dev clang-19 libclang-rt-19-dev llvm-19-tools
   libbpf-dev libxdp-dev libelf-dev libdw-dev zlib1g-dev
-  bison flex libcli11-dev libgtest-dev libpcap-dev
+  bison flex libcli11-dev libgtest-dev libpcap-dev libmicrohttpd-dev
 )
 RUN_PKGS=(
   bpftool iproute2 xdp-tools ethtool iputils-ping dwarves
   dpdk dpdk-dev libdpdk-dev python3-scapy groff-base man-db bpftrace
-  libc6-dbg tcpdump nftables python3-matplotlib
+  libc6-dbg tcpdump nftables python3-matplotlib prometheus
 )
 
 SUDO=""

@@ -60,6 +60,10 @@ int main(int argc, char** argv) {
       ->type_name("NAME=FILE")->allow_extra_args(false);
   app.add_option("--map-size", o.mapSize, "Entries per map (default 4096)")->type_name("N")->check(CLI::Range(1u, 1u << 30));
   app.add_option("--pcap", o.pcap, "Run the xdp/afxdp blocks over the packets of this capture")->type_name("FILE");
+  app.add_option("--metrics", o.metrics,
+                 "Serve every map over HTTP (GET /metrics) in Prometheus's text format while the script runs "
+                 "(ADDR defaults to 127.0.0.1)")
+      ->type_name("[ADDR:]PORT");
   app.add_option("--pin", o.pin,
                  "Pin the script's maps in the BPF file system under DIR (/sys/fs/bpf/DIR unless absolute), "
                  "reusing those already pinned there")

@@ -47,6 +47,7 @@ struct Options {
   std::optional<std::string> pin;         // --pin DIR: the maps pinned there, and reused
   std::optional<std::string> maps;        // --maps DIR: print the maps another run pinned, load nothing
   std::optional<uint32_t> interval;       // --interval S: with --maps, every S seconds until Ctrl-C
+  std::optional<std::string> metrics;     // --metrics [ADDR:]PORT: the maps for Prometheus
   std::optional<std::string> xdpMode;     // --xdp-mode
   std::optional<uint32_t> afxdpFrames;    // --afxdp-frames
   std::optional<uint32_t> afxdpBatch;     // --afxdp-batch

@@ -81,8 +81,9 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.maps.has_value() && (o.program.has_value() || !o.script.empty()), "--maps",
        "no script: it prints pinned maps and loads nothing (run the script with --pin DIR)"},
       {o.pin.has_value() && o.pcap.has_value(), "--pin with --pcap", "an interface: a replay's maps are its own"},
-      {o.maps.has_value() && (o.pin || o.capture || o.pcap || o.pcapOut || o.pid || o.command), "--maps",
-       "no other run option (--pin, --capture, --pcap, -p, -c): it only prints what another run pinned"},
+      {o.maps.has_value() && (o.pin || o.capture || o.pcap || o.pcapOut || o.pid || o.command || o.metrics), "--maps",
+       "no other run option (--pin, --capture, --pcap, -p, -c, --metrics): it only prints what another run pinned"},
+      {o.metrics.has_value() && o.pcap.has_value(), "--metrics with --pcap", "a live run: a replay ends before a scrape"},
       {sameFile(o.capture, o.pcap) || sameFile(o.capture, o.pcapOut) || sameFile(o.pcap, o.pcapOut),
        "--capture, --pcap and --pcap-out", "three different files: one written over another is lost"},
       {o.pcap.has_value() && (o.pid.has_value() || o.command.has_value()), "--pcap with -p or -c",
@@ -316,6 +317,14 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   run.pcapOut = o.pcapOut;
   run.capture = o.capture;
   run.pin = o.pin;
+  if (o.metrics) {
+    std::string error;
+    run.metrics = parseMetricsAddress(*o.metrics, error);
+    if (!run.metrics) {
+      fail("--metrics: " + error, "--metrics 9100 (127.0.0.1:9100), or --metrics 0.0.0.0:9100 for every address");
+      return kExitScript;
+    }
+  }
   run.mapSize = o.mapSize.value_or(CodegenOptions().mapSize);
   run.demangle = o.demangle;
   run.userSymbols = o.userSymbols;

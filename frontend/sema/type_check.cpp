@@ -1438,6 +1438,7 @@ void TypeChecker::visit(const ast::ExprStmt& s) {
     // @m++ on its own may create the map, as an integer.
     const auto& m = static_cast<const ast::Map&>(*static_cast<const ast::Unary&>(e).operand);
     MapInfo& info = mapInfo(m);
+    if (!info.assigned) info.firstStore = e.range;
     info.assigned = true;
     if (!checkMapKeys(m, info)) return;
     if (info.value.is(TypeKind::Void)) info.value = Type::s64();
@@ -1505,6 +1506,7 @@ void TypeChecker::assignToVariable(const ast::Variable& target, const ast::Assig
 
 void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
   MapInfo& info = mapInfo(target);
+  if (!info.assigned) info.firstStore = s.range;
   info.assigned = true;  // even if its keys are wrong: that is the error to report, not "never assigned"
   if (!checkMapKeys(target, info)) return;
   std::string what = "@" + target.name;

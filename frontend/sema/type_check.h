@@ -35,6 +35,7 @@ struct MapInfo {
   bool used = false;        // seen at all
   bool assigned = false;    // some statement stores into it
   SourceRange firstUse;
+  SourceRange firstStore;   // the first statement that stores into it (for --metrics' HELP)
   std::optional<LinearBounds> lhist;  // set when it holds an lhist()
   bool userSpace = false;   // written by an afxdp body: kept in dptrace (map_sides.h)
 };

@@ -1,0 +1,280 @@
+#include "metrics.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "aggregation.h"
+
+namespace dptrace {
+namespace {
+
+constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr unsigned kMaxConnections = 16;
+constexpr size_t kConnectionMemory = 32 * 1024;  // a request's headers and more: bounded
+constexpr unsigned kConnectionTimeout = 10;      // seconds
+
+std::string metricName(const std::string& map) {
+  std::string name = "dptrace_";
+  for (char c : map.empty() ? std::string("at") : map)
+    name += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
+  return name;
+}
+
+std::string escapeLabel(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string escapeHelp(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+// {key="10.0.0.1"} or {key0="a",key1="7"}, with `extra` labels after.
+std::string labels(const std::vector<Value>& key, const std::string& extra = "") {
+  std::string s;
+  for (size_t i = 0; i < key.size(); ++i) {
+    std::string name = key.size() == 1 ? "key" : "key" + std::to_string(i);
+    s += (s.empty() ? "" : ",") + name + "=\"" + escapeLabel(key[i].text()) + "\"";
+  }
+  if (!extra.empty()) s += (s.empty() ? "" : ",") + extra;
+  return s.empty() ? "" : "{" + s + "}";
+}
+
+std::optional<std::string> numberText(const Value& v) {
+  if (auto* i = std::get_if<int64_t>(&v.v)) return std::to_string(*i);
+  if (auto* u = std::get_if<uint64_t>(&v.v)) return std::to_string(*u);
+  return std::nullopt;
+}
+
+bool signedArgument(const MapLayout& l) { return l.value.is(TypeKind::Integer) && l.value.isSigned(); }
+
+// le of a bucket: its largest integer; nullopt for the last, open bucket (+Inf).
+std::optional<std::string> upperBound(const BucketRange& r) {
+  switch (r.kind) {
+    case BucketRange::Kind::Single: return int128Text(r.low);
+    case BucketRange::Kind::Below:
+    case BucketRange::Kind::Range: return int128Text(r.high - 1);
+    case BucketRange::Kind::AtLeast: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+void family(std::string& out, const std::string& name, const char* type, const std::string& help) {
+  out += "# HELP " + name + " " + escapeHelp(help) + "\n# TYPE " + name + " " + type + "\n";
+}
+
+void renderMap(std::string& out, const MapLayout& l, const MapSnapshot& snap) {
+  std::string base = metricName(l.name);
+  std::string help = "@" + l.name + (l.source.empty() ? "" : ", filled at " + l.source);
+  switch (l.role) {
+    case MapRole::Count:
+    case MapRole::Sum: {
+      bool counter = !l.reset && !(l.role == MapRole::Sum && signedArgument(l));
+      std::string name = counter ? base + "_total" : base;
+      family(out, name, counter ? "counter" : "gauge", help);
+      if (snap.entries.empty() && l.keys.empty()) out += name + " 0\n";
+      for (const MapEntry& e : snap.entries)
+        if (auto* v = std::get_if<Value>(&e.value))
+          if (auto n = numberText(*v)) out += name + labels(e.key) + " " + *n + "\n";
+      return;
+    }
+    case MapRole::Value:
+    case MapRole::Min:
+    case MapRole::Max: {
+      family(out, base, "gauge", help);
+      for (const MapEntry& e : snap.entries)
+        if (auto* v = std::get_if<Value>(&e.value)) {
+          if (auto n = numberText(*v)) out += base + labels(e.key) + " " + *n + "\n";
+          else out += base + labels(e.key, "value=\"" + escapeLabel(v->text()) + "\"") + " 1\n";
+        }
+      return;
+    }
+    case MapRole::Avg: {
+      family(out, base, "gauge", help + " (the average)");
+      for (const MapEntry& e : snap.entries)
+        if (auto* a = std::get_if<Average>(&e.value)) out += base + labels(e.key) + " " + int128Text(averageOf(a->count, a->total)) + "\n";
+      return;
+    }
+    case MapRole::Stats: {
+      family(out, base, "summary", help);
+      for (const MapEntry& e : snap.entries)
+        if (auto* s = std::get_if<Stats>(&e.value)) {
+          out += base + "_sum" + labels(e.key) + " " + int128Text(s->total) + "\n";
+          out += base + "_count" + labels(e.key) + " " + std::to_string(s->count) + "\n";
+        }
+      return;
+    }
+    case MapRole::Hist:
+    case MapRole::Lhist: {
+      family(out, base, "histogram", help);
+      for (const MapEntry& e : snap.entries) {
+        const std::vector<uint64_t>* counts = nullptr;
+        const LinearHistogram* linear = std::get_if<LinearHistogram>(&e.value);
+        if (auto* h = std::get_if<Histogram>(&e.value)) counts = &h->counts;
+        if (linear) counts = &linear->counts;
+        if (!counts) continue;
+        uint64_t cumulative = 0;
+        for (uint32_t b = 0; b < counts->size(); ++b) {
+          cumulative += (*counts)[b];
+          BucketRange r = linear ? linearRange(linear->min, linear->max, linear->step, b, static_cast<uint32_t>(counts->size()))
+                                 : histogramRange(b);
+          auto le = upperBound(r);
+          if (!le) continue;  // the open last bucket is +Inf's
+          // Buckets of signed hist() below zero only exist for signed arguments.
+          if (!linear && b == 0 && !signedArgument(l)) continue;
+          out += base + "_bucket" + labels(e.key, "le=\"" + *le + "\"") + " " + std::to_string(cumulative) + "\n";
+        }
+        out += base + "_bucket" + labels(e.key, "le=\"+Inf\"") + " " + std::to_string(cumulative) + "\n";
+        out += base + "_count" + labels(e.key) + " " + std::to_string(cumulative) + "\n";
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<MetricsAddress> parseMetricsAddress(const std::string& text, std::string& error) {
+  MetricsAddress a{"127.0.0.1", 0};
+  std::string port = text;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      error = "'" + text + "' is not [ADDRESS]:PORT";
+      return std::nullopt;
+    }
+    a.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else if (size_t colon = text.rfind(':'); colon != std::string::npos) {
+    a.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  char* end = nullptr;
+  unsigned long n = port.empty() ? 0 : std::strtoul(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || n == 0 || n > 65535 || a.host.empty()) {
+    error = "'" + text + "' is not [ADDRESS:]PORT (a port from 1 to 65535)";
+    return std::nullopt;
+  }
+  a.port = static_cast<uint16_t>(n);
+  return a;
+}
+
+std::string renderMetrics(const std::vector<MetricsSource>& maps, uint64_t lostEvents,
+                          const std::vector<std::pair<std::string, uint64_t>>& refusedUpdates) {
+  std::string out;
+  for (const MetricsSource& m : maps) renderMap(out, *m.layout, m.snapshot);
+  family(out, "dptrace_lost_events_total", "counter", "records the ring buffer had no room for");
+  out += "dptrace_lost_events_total " + std::to_string(lostEvents) + "\n";
+  family(out, "dptrace_map_update_failures_total", "counter", "updates a full map refused");
+  for (const auto& [map, n] : refusedUpdates)
+    out += "dptrace_map_update_failures_total{map=\"" + escapeLabel(map) + "\"} " + std::to_string(n) + "\n";
+  return out;
+}
+
+struct MetricsHandler {
+  static MHD_Result answer(void* self, MHD_Connection* c, const char* url, const char* method, const char*,
+                           const char*, size_t* uploadSize, void**) {
+    auto* server = static_cast<MetricsServer*>(self);
+    std::string body;
+    unsigned status = MHD_HTTP_OK;
+    bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0, head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (*uploadSize != 0) {
+      *uploadSize = 0;  // a body nobody asked for: dropped
+      return MHD_YES;
+    }
+    if (!get && !head) {
+      status = MHD_HTTP_METHOD_NOT_ALLOWED;
+      body = "only GET /metrics\n";
+    } else if (std::strcmp(url, "/metrics") != 0 && std::strcmp(url, "/") != 0) {
+      status = MHD_HTTP_NOT_FOUND;
+      body = "dptrace serves /metrics\n";
+    } else {
+      body = server->render_();
+    }
+    MHD_Response* r = MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, status == MHD_HTTP_OK ? kContentType : "text/plain");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    MHD_Result result = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return result;
+  }
+};
+
+MetricsServer::~MetricsServer() {
+  if (daemon_) MHD_stop_daemon(daemon_);
+  if (listenFd_ >= 0) close(listenFd_);
+}
+
+bool MetricsServer::start(const MetricsAddress& address, Render render, std::string& error) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(address.port);
+  if (int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    error = "--metrics: cannot resolve '" + address.host + "': " + gai_strerror(rc);
+    return false;
+  }
+  std::string why = "no address";
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 64) == 0) {
+      listenFd_ = fd;
+      char host[NI_MAXHOST] = "";
+      getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST);
+      where_ = (a->ai_family == AF_INET6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + port;
+      break;
+    }
+    why = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (listenFd_ < 0) {
+    error = "--metrics: cannot listen on " + address.host + ":" + port + ": " + why;
+    return false;
+  }
+  render_ = std::move(render);
+  daemon_ = MHD_start_daemon(MHD_USE_EPOLL, 0, nullptr, nullptr, &MetricsHandler::answer, this, MHD_OPTION_LISTEN_SOCKET,
+                             listenFd_, MHD_OPTION_CONNECTION_LIMIT, kMaxConnections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                             kConnectionMemory, MHD_OPTION_CONNECTION_TIMEOUT, kConnectionTimeout, MHD_OPTION_END);
+  if (!daemon_) {
+    error = "--metrics: cannot start the HTTP server (libmicrohttpd)";
+    return false;
+  }
+  listenFd_ = -1;  // the daemon's now: it closes it
+  return true;
+}
+
+int MetricsServer::epollFd() const {
+  const MHD_DaemonInfo* info = daemon_ ? MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD) : nullptr;
+  return info ? info->epoll_fd : -1;
+}
+
+void MetricsServer::run() {
+  if (daemon_) MHD_run(daemon_);
+}
+
+}  // namespace dptrace

@@ -1,0 +1,75 @@
+// --metrics [ADDR:]PORT: every map served over HTTP in the Prometheus text
+// exposition format (0.0.4), read from the maps at scrape time by the run
+// loop's own thread (libmicrohttpd driven from the loop's epoll set, no
+// thread of its own), so that no map is read while the loop writes it.
+//
+// One metric family per map, "dptrace_" + its name ("dptrace_at" for @):
+//   count()            counter dptrace_NAME_total (a gauge dptrace_NAME when
+//                      the script clear()s or zero()s the map: a counter never
+//                      goes down)
+//   sum()              the same, and a gauge too when its argument is signed
+//   min() max() avg()  gauge (avg: the average, rounded toward zero)
+//   plain values       gauge; a value that is no number (a string, an address)
+//                      is a label value="..." on a sample of 1
+//   stats()            summary: _count and _sum
+//   hist() lhist()     histogram: cumulative _bucket{le=...} where le is the
+//                      bucket's largest integer (hi - 1 for [lo, hi)), +Inf,
+//                      and _count; no _sum (the maps keep none)
+// Keys are labels: key for one, key0, key1, ... for several, as their text.
+// Also dptrace_lost_events_total and dptrace_map_update_failures_total{map}.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "output/value.h"
+#include "program_info.h"
+
+struct MHD_Daemon;
+
+namespace dptrace {
+
+// "9100" (127.0.0.1), "0.0.0.0:9100", "[::1]:9100", "localhost:9100";
+// nullopt with `error` for anything else.
+struct MetricsAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+std::optional<MetricsAddress> parseMetricsAddress(const std::string& text, std::string& error);
+
+struct MetricsSource {
+  const MapLayout* layout;
+  MapSnapshot snapshot;
+};
+
+// The exposition text of these maps and counters.
+std::string renderMetrics(const std::vector<MetricsSource>& maps, uint64_t lostEvents,
+                          const std::vector<std::pair<std::string, uint64_t>>& refusedUpdates);
+
+class MetricsServer {
+public:
+  using Render = std::function<std::string()>;
+  MetricsServer() = default;
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+  ~MetricsServer();
+
+  // Binds and listens (a port in use is an error with its reason).
+  bool start(const MetricsAddress& address, Render render, std::string& error);
+  bool running() const { return daemon_ != nullptr; }
+  int epollFd() const;  // readable when a connection has something to do
+  void run();           // serves what is ready, never blocks
+  const std::string& where() const { return where_; }
+
+private:
+  MHD_Daemon* daemon_ = nullptr;
+  int listenFd_ = -1;
+  Render render_;
+  std::string where_;
+  friend struct MetricsHandler;
+};
+
+}  // namespace dptrace
