@@ -33,7 +33,8 @@ inline constexpr uint64_t kAny = 0, kNoExist = 1;
 inline constexpr uint32_t kStackBytes = 512;  // the BPF stack of one program
 inline constexpr uint32_t kMaxRecordBytes = 8192;
 inline constexpr uint32_t kFibParamsSize = 64;  // sizeof(struct bpf_fib_lookup)
-inline constexpr uint64_t kFibNoXdpEgress = 100;  // fib_lookup(): forwarded out of an interface not in the device map  // a printf's values, in the heap if need be
+inline constexpr uint64_t kFibNoXdpEgress = 100;     // fib_lookup(): forwarded out of an interface not in the device map
+inline constexpr uint64_t kFibIpv6Extensions = 101;  // fib_lookup(): IPv6 extension headers hide the ports: not asked  // a printf's values, in the heap if need be
 inline constexpr uint32_t kHeapBytes = 16384;  // a function's heap (the per-CPU allocator takes up to 32 KiB)
 
 struct Val {

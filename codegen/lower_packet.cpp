@@ -478,13 +478,26 @@ Val FunctionLowering::fibLookup() {
   auto u16 = [&](Value* v, uint32_t to) {
     b_.CreateAlignedStore(b_.CreateTrunc(v, b_.getInt16Ty()), offset(params, to), llvm::Align(2));
   };
-  // The ports, for policy routing by port (ip rule ... dport) and multipath hashing.
+  // The ports, for policy routing by port (ip rule ... dport) and multipath
+  // hashing -- as the stack's lookup has them: none for an IPv4 fragment,
+  // first fragments included (its flow dissector reads no ports there).
   for (const PacketHeader& l4 : {tcp, udp})
     onlyIf(b_.CreateICmpNE(l4.present, b_.getInt64(0)), [&] {
+      BasicBlock* whole = BasicBlock::Create(ctx_, "fib_ports", fn_);
+      BasicBlock* skip = BasicBlock::Create(ctx_, "fib_no_ports", fn_);
+      BasicBlock* v4Check = BasicBlock::Create(ctx_, "fib_ports_v4", fn_);
+      b_.CreateCondBr(b_.CreateICmpNE(ip.present, b_.getInt64(0)), v4Check, whole);
+      b_.SetInsertPoint(v4Check);
+      b_.CreateCondBr(b_.CreateICmpEQ(b_.CreateAnd(loadPacket(ip.at, 6, 2), 0x3fff), b_.getInt64(0)), whole, skip);
+      b_.SetInsertPoint(whole);
       for (uint32_t port : {0u, 2u})  // sport, dport: network order stays
         b_.CreateAlignedStore(b_.CreateAlignedLoad(b_.getInt16Ty(), offset(l4.at, port), llvm::Align(2)),
                               offset(params, 2 + port), llvm::Align(2));
+      b_.CreateBr(skip);
+      b_.SetInsertPoint(skip);
     });
+  Value* answer = entryAlloca(8);
+  BasicBlock* done = BasicBlock::Create(ctx_, "fib_done", fn_);
   BasicBlock* v4 = BasicBlock::Create(ctx_, "fib_ip", fn_);
   BasicBlock* v6 = BasicBlock::Create(ctx_, "fib_ip6", fn_);
   BasicBlock* ask = BasicBlock::Create(ctx_, "fib_ask", fn_);
@@ -498,6 +511,19 @@ Val FunctionLowering::fibLookup() {
   copy(ip.at, 16, 4, 32);
   b_.CreateBr(ask);
   b_.SetInsertPoint(v6);
+  // Extension headers before the L4 header hide the protocol and ports the
+  // stack's lookup uses (its rules by port): not asked, the stack decides.
+  Value* next = b_.CreateZExt(b_.CreateAlignedLoad(b_.getInt8Ty(), offset(ip6.at, 6), llvm::Align(1)), i64());
+  Value* extension = b_.getInt1(false);
+  for (uint64_t h : {0, 43, 44, 50, 51, 60, 135, 139, 140, 253, 254})
+    extension = b_.CreateOr(extension, b_.CreateICmpEQ(next, b_.getInt64(h)));
+  BasicBlock* plain6 = BasicBlock::Create(ctx_, "fib_ip6_plain", fn_);
+  BasicBlock* hidden = BasicBlock::Create(ctx_, "fib_ip6_extensions", fn_);
+  b_.CreateCondBr(extension, hidden, plain6);
+  b_.SetInsertPoint(hidden);
+  b_.CreateAlignedStore(b_.getInt64(kFibIpv6Extensions), answer, llvm::Align(8));
+  b_.CreateBr(done);
+  b_.SetInsertPoint(plain6);
   b_.CreateStore(b_.getInt8(10), params);  // AF_INET6
   byte(ip6.at, 6, 1);
   u16(b_.CreateAdd(loadPacket(ip6.at, 4, 2), b_.getInt64(40)), 6);
@@ -507,7 +533,6 @@ Val FunctionLowering::fibLookup() {
   copy(ip6.at, 24, 16, 32);
   b_.CreateBr(ask);
   b_.SetInsertPoint(ask);
-  Value* answer = entryAlloca(8);
   b_.CreateAlignedStore(call(Helper::FibLookup, i64(), {ctx, params, b_.getInt64(kFibParamsSize), b_.getInt64(0)}),
                         answer, llvm::Align(8));
   // Forwarded by the kernel, but out of an interface that cannot take
@@ -516,6 +541,8 @@ Val FunctionLowering::fibLookup() {
     Value* egress = call(Helper::MapLookupElem, ptr(), {m_.devMap(), offset(params, 8)});
     onlyIf(b_.CreateIsNull(egress), [&] { b_.CreateAlignedStore(b_.getInt64(kFibNoXdpEgress), answer, llvm::Align(8)); });
   });
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
   Value* r = b_.CreateAlignedLoad(i64(), answer, llvm::Align(8));
   b_.CreateStore(b_.CreateZExt(b_.CreateICmpEQ(r, b_.getInt64(0)), i64()), presentSlot);
   return {b_.CreateAnd(r, 0xffffffff), false};

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "aggregation.h"
@@ -145,6 +146,9 @@ std::optional<Record> readRecord(const std::string& dir, std::string& why) {
 
 // Makes `dir` and the directories above it that are missing, on a BPF file system.
 std::optional<PinRefusal> makeDirectory(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+    return PinRefusal{dir + " is not a directory (a pinned map or another object)", "give --pin a directory name"};
   std::string existing = dir;
   std::vector<std::string> missing;
   while (!exists(existing)) {
@@ -174,7 +178,12 @@ const char* typeName(uint32_t type) {
 
 }  // namespace
 
-std::string pinDirectory(const std::string& dir) { return !dir.empty() && dir[0] == '/' ? dir : bpfFsRoot() + "/" + dir; }
+std::string pinDirectory(const std::string& dir) {
+  std::string path = !dir.empty() && dir[0] == '/' ? dir : bpfFsRoot() + "/" + dir;
+  std::string normal = std::filesystem::path(path).lexically_normal().string();  // a/../../b is b's parent's b
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  return normal;
+}
 
 std::string pinName(const MapLayout& layout) { return layout.name.empty() ? "@" : layout.name; }
 
@@ -304,7 +313,7 @@ std::optional<PinRefusal> PinnedMaps::open(const std::string& dirName) {
     if (!info || info->id != recorded->ids[i] || !consistent(l) || info->type != bpfType(l) ||
         info->key_size != l.keySize || info->value_size != l.valueSize)
       return PinRefusal{path + " is not the map dptrace pinned there as @" + l.name + ": it was replaced since",
-                        "remove it (rm " + path + "), or pin the script again"};
+                        "remove it (rm " + path + "): the next --pin run pins a new one"};
   }
   return std::nullopt;
 }

@@ -144,6 +144,7 @@ struct Run {
   MetricsServer metrics;                         // --metrics
   uint64_t metricsServed = 0;                    // monotonic ns of the last run of its timeouts
   uint64_t devMapRefreshed = 0;                  // monotonic ns
+  XdpFeatureEvents interfaceEvents;              // the device map's changes, as the kernel announces them
   bool devMapFullSaid = false;
   AfxdpRun afxdp;       // afxdp bodies: host code, user-space maps, sockets
   uint64_t startNs = 0; // the run's start (elapsed), in the kernel's monotonic clock
@@ -407,8 +408,9 @@ struct Run {
 
   // redirect(ifindex) and fib_lookup(): the device map holds the interfaces
   // that can take redirected frames now (ndo_xdp_xmit: a veth only while its
-  // peer runs NAPI), refreshed every second; every interface where the
-  // kernel cannot tell (before 6.3). A frame sent elsewhere would be lost.
+  // peer runs NAPI), refreshed when the kernel announces a change and every
+  // second; every interface where the kernel cannot tell (before 6.3). A
+  // frame sent elsewhere would be lost.
   void refreshDeviceMap() {
     int fd = mapFd(kDevMap);
     if (fd < 0) return;
@@ -615,6 +617,11 @@ struct Run {
     epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
     ev.data.fd = ring_buffer__epoll_fd(rb);
     epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev);
+    int linkFd = mapFd(kDevMap) >= 0 && interfaceEvents.open() ? interfaceEvents.fd() : -1;
+    if (linkFd >= 0) {
+      ev.data.fd = linkFd;
+      epoll_ctl(epfd, EPOLL_CTL_ADD, linkFd, &ev);
+    }
     int httpFd = metrics.epollFd();
     if (httpFd >= 0) {
       ev.data.fd = httpFd;
@@ -682,6 +689,10 @@ struct Run {
           } else {
             ended = true;
           }
+        }
+        if (ready[i].data.fd == linkFd && linkFd >= 0) {  // an interface came, went or changed: at once
+          interfaceEvents.drain();
+          refreshDeviceMap();
         }
         if (ready[i].data.fd == httpFd && httpFd >= 0) {
           ring_buffer__consume(rb);  // a scrape after what the probes printed

@@ -86,17 +86,78 @@ std::vector<char> stringAttr(uint16_t type, const std::string& s) {
   return a;
 }
 
+// The netdev family's id and the id of its "mgmt" multicast group.
+struct Family {
+  uint16_t id = 0;
+  uint32_t mgmt = 0;
+};
+
+std::optional<Family> netdevFamily(GenlSocket& sock) {
+  Family f;
+  bool found = sock.request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0, stringAttr(CTRL_ATTR_FAMILY_NAME, "netdev"),
+                            [&](const char* data, uint16_t type, size_t len) {
+                              if (!data) return;
+                              if (type == CTRL_ATTR_FAMILY_ID && len >= 2) std::memcpy(&f.id, data, 2);
+                              if (type != CTRL_ATTR_MCAST_GROUPS) return;
+                              // Nested: one nest per group, each with a name and an id.
+                              for (size_t off = 0; off + NLA_HDRLEN <= len;) {
+                                const auto* group = reinterpret_cast<const nlattr*>(data + off);
+                                if (group->nla_len < NLA_HDRLEN || off + group->nla_len > len) break;
+                                std::string name;
+                                uint32_t id = 0;
+                                for (size_t in = NLA_HDRLEN; in + NLA_HDRLEN <= group->nla_len;) {
+                                  const auto* a = reinterpret_cast<const nlattr*>(data + off + in);
+                                  if (a->nla_len < NLA_HDRLEN || in + a->nla_len > group->nla_len) break;
+                                  const char* payload = data + off + in + NLA_HDRLEN;
+                                  size_t size = a->nla_len - NLA_HDRLEN;
+                                  if (a->nla_type == CTRL_ATTR_MCAST_GRP_NAME) name.assign(payload, strnlen(payload, size));
+                                  if (a->nla_type == CTRL_ATTR_MCAST_GRP_ID && size >= 4) std::memcpy(&id, payload, 4);
+                                  in += NLA_ALIGN(a->nla_len);
+                                }
+                                if (name == "mgmt") f.mgmt = id;
+                                off += NLA_ALIGN(group->nla_len);
+                              }
+                            });
+  if (!found || f.id == 0) return std::nullopt;
+  return f;
+}
+
 }  // namespace
+
+XdpFeatureEvents::~XdpFeatureEvents() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool XdpFeatureEvents::open() {
+  GenlSocket sock;
+  auto family = sock.ok() ? netdevFamily(sock) : std::nullopt;
+  if (!family || family->mgmt == 0) return false;
+  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_GENERIC);
+  if (fd_ < 0) return false;
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  uint32_t group = family->mgmt;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+      setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0) {
+    close(fd_);
+    fd_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void XdpFeatureEvents::drain() {
+  char buf[8192];
+  for (int i = 0; i < 64 && fd_ >= 0; ++i)
+    if (recv(fd_, buf, sizeof buf, MSG_DONTWAIT) <= 0) break;
+}
 
 std::optional<std::map<uint32_t, uint64_t>> xdpFeatures() {
   GenlSocket sock;
   if (!sock.ok()) return std::nullopt;
-  uint16_t family = 0;
-  bool found = sock.request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0, stringAttr(CTRL_ATTR_FAMILY_NAME, "netdev"),
-                            [&](const char* data, uint16_t type, size_t len) {
-                              if (data && type == CTRL_ATTR_FAMILY_ID && len >= 2) std::memcpy(&family, data, 2);
-                            });
-  if (!found || family == 0) return std::nullopt;
+  auto netdev = netdevFamily(sock);
+  if (!netdev) return std::nullopt;
+  uint16_t family = netdev->id;
   std::map<uint32_t, uint64_t> features;
   uint32_t ifindex = 0;
   uint64_t flags = 0;

@@ -59,9 +59,15 @@ bool sameFile(const std::optional<std::string>& a, const std::optional<std::stri
   if (!a || !b) return false;
   std::error_code ec;
   if (std::filesystem::equivalent(*a, *b, ec)) return true;
-  auto normal = [](const std::string& p) {
+  auto normal = [](const std::string& given) {  // symlinks followed, dangling ones too (they would be written through)
     std::error_code e;
-    return std::filesystem::weakly_canonical(std::filesystem::absolute(p, e), e).lexically_normal();
+    std::filesystem::path p = std::filesystem::absolute(given, e);
+    for (int hops = 0; hops < 40 && std::filesystem::is_symlink(p, e); ++hops) {
+      std::filesystem::path target = std::filesystem::read_symlink(p, e);
+      if (e) break;
+      p = target.is_absolute() ? target : p.parent_path() / target;
+    }
+    return std::filesystem::weakly_canonical(p, e).lexically_normal();
   };
   return normal(*a) == normal(*b);
 }
@@ -85,7 +91,7 @@ std::optional<std::string> unavailableOption(const Options& o) {
        "no other run option (--pin, --capture, --pcap, -p, -c, --metrics): it only prints what another run pinned"},
       {o.metrics.has_value() && o.pcap.has_value(), "--metrics with --pcap", "a live run: a replay ends before a scrape"},
       {sameFile(o.capture, o.pcap) || sameFile(o.capture, o.pcapOut) || sameFile(o.pcap, o.pcapOut),
-       "--capture, --pcap and --pcap-out", "three different files: one written over another is lost"},
+       "each of --capture, --pcap and --pcap-out", "a file of its own: one written over another is lost"},
       {o.pcap.has_value() && (o.pid.has_value() || o.command.has_value()), "--pcap with -p or -c",
        "no process: a capture replay traces no process"},
   };

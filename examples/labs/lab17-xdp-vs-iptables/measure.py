@@ -20,6 +20,7 @@ and removed at the end; every wait is bounded."""
 import argparse
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -85,16 +86,23 @@ def measure(pair, flood, mode, args):
         with open(script, "w") as f:
             f.write(text)
         proc = subprocess.Popen(["ip", "netns", "exec", pair.b, args.dptrace, script], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
         deadline = time.time() + 30
         seen = []
-        for line in proc.stderr:
+        while time.time() < deadline:  # a line at a time, never waiting past the deadline
+            ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.time()))
+            if not ready:
+                break
+            line = proc.stderr.readline()
+            if not line:
+                break
             seen.append(line)
-            if line.startswith("Attaching") or time.time() > deadline:
+            if line.startswith("Attaching"):
                 break
         if not seen or not seen[-1].startswith("Attaching"):
-            proc.kill()
-            sys.exit("measure.py: dptrace did not attach lab17.dpt:\n" + "".join(seen) + proc.stderr.read())
+            os.killpg(proc.pid, signal.SIGKILL)  # and whatever it started
+            proc.communicate(timeout=10)
+            sys.exit("measure.py: dptrace did not attach lab17.dpt within 30 s:\n" + "".join(seen))
     elif mode == "nftables":
         pair.run(pair.b, "nft", "add", "table", "ip", "raw")
         pair.run(pair.b, "nft", "add", "chain", "ip", "raw", "prerouting",
