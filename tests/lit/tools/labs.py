@@ -414,7 +414,7 @@ def lab_live(n):
             print("\n".join(re.findall(r"^@not_forwarded.*$", out, re.M)))
     elif n == "17":  # the lab's own measurement, short: a bounded flood, every packet dropped by each mode
         r = subprocess.run(["/usr/bin/python3", os.path.join(os.path.dirname(SCRIPT), "measure.py"), "--dptrace", DPTRACE,
-                            "--count", "200000", "--plot", os.path.join(WORK, "lab17.png")],
+                            "--count", "50000", "--plot", os.path.join(WORK, "lab17.png")],
                            capture_output=True, text=True, timeout=300)
         if r.returncode:
             sys.exit("measure.py failed:\n" + r.stdout + r.stderr)
