@@ -191,10 +191,17 @@ struct Run {
     return code;
   }
 
+  // A drain of the run loop stops after kDrainBatch records when other
+  // work waits (a scrape), so that it is answered between batches; libbpf
+  // has consumed the record the callback stops at. Every other drain is whole.
+  static constexpr uint64_t kDrainBatch = 65536;
   static int onEvent(void* self, void* data, size_t size) {
-    static_cast<Run*>(self)->event(static_cast<const uint8_t*>(data), size);
+    auto* run = static_cast<Run*>(self);
+    run->event(static_cast<const uint8_t*>(data), size);
+    if (run->drainBudget && --run->drainBudget == 0) return -EAGAIN;
     return 0;
   }
+  uint64_t drainBudget = 0;  // records left in a bounded drain; 0: unbounded
 
   // The text of a printf-shaped record (printf, cat, system): its site's
   // format applied to the values after the header; none if it is cut short.
@@ -658,11 +665,12 @@ struct Run {
     // Before each batch: what the kernel blocks printed for its frames first.
     auto drain = [&] { ring_buffer__consume(rb); };
     int exitedFd = mapFd("exited");  // scripts that call exit() (codegen: ModuleLowering::lower)
+    bool backlog = false;  // the last drain stopped at its bound: records wait
     while (!exitRequested) {
       epoll_event ready[8];
       // Records below a batch do not wake us (codegen/lower_statements.cpp):
       // drain every 10 ms; at once while frames keep arriving.
-      int timeout = frames ? 0 : kDrainMs;
+      int timeout = frames || backlog ? 0 : kDrainMs;
       if (afxdp.active() && !frames) {
         int woke = poll(sleepOn.data(), sleepOn.size(), kDrainMs);
         timeout = 0;
@@ -706,7 +714,11 @@ struct Run {
           arm();
         }
       }
-      ring_buffer__consume(rb);
+      // With a metrics endpoint, a drain is bounded, so that a scrape waits for
+      // one batch, not for the whole backlog; the next round goes on at once.
+      drainBudget = httpFd >= 0 ? kDrainBatch : 0;
+      backlog = ring_buffer__consume(rb) == -EAGAIN;
+      drainBudget = 0;
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
       if (monotonicNs() - devMapRefreshed >= 1000000000ull) refreshDeviceMap();
       if (httpFd >= 0 && monotonicNs() - metricsServed >= 1000000000ull) {  // its connections' timeouts
