@@ -702,8 +702,7 @@ struct Run {
           interfaceEvents.drain();
           refreshDeviceMap();
         }
-        if (ready[i].data.fd == httpFd && httpFd >= 0) {
-          ring_buffer__consume(rb);  // a scrape after what the probes printed
+        if (ready[i].data.fd == httpFd && httpFd >= 0) {  // the maps as they are: no drain first
           metrics.run();
           metricsServed = monotonicNs();
         }
