@@ -146,6 +146,13 @@ void AfxdpRun::finish(Output& out) {
 // As the AF_XDP tutorial's stats_print: totals since the start, rates over
 // the period since the last report (the whole run at exit). Every count is
 // a total, XDP_STATISTICS included, so periodic lines never double-count.
+std::vector<AfxdpRun::SocketCounters> AfxdpRun::socketCounters() const {
+  std::vector<SocketCounters> all;
+  for (const Port& p : ports_)
+    all.push_back({p.socket->interface(), p.socket->queue(), p.socket->counters(), p.socket->statistics()});
+  return all;
+}
+
 void AfxdpRun::report(Output& out, bool final) {
   auto now = std::chrono::steady_clock::now();
   for (Port& p : ports_) {

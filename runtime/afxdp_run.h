@@ -54,6 +54,15 @@ public:
   uint64_t lost();
   uint64_t loopsCut();  // loops left at the per-frame cap
 
+  // --metrics: each socket's counters and the kernel's XDP_STATISTICS of it.
+  struct SocketCounters {
+    std::string interface;
+    uint32_t queue = 0;
+    AfxdpCounters counters;
+    xdp_statistics statistics{};
+  };
+  std::vector<SocketCounters> socketCounters() const;
+
 private:
   void report(Output& out, bool final);
 

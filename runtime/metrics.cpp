@@ -179,7 +179,8 @@ std::optional<MetricsAddress> parseMetricsAddress(const std::string& text, std::
 }
 
 std::string renderMetrics(const std::vector<MetricsSource>& maps, uint64_t lostEvents,
-                          const std::vector<std::pair<std::string, uint64_t>>& refusedUpdates) {
+                          const std::vector<std::pair<std::string, uint64_t>>& refusedUpdates,
+                          const std::vector<CounterFamily>& more) {
   std::string out;
   for (const MetricsSource& m : maps) renderMap(out, *m.layout, m.snapshot);
   family(out, "dptrace_lost_events_total", "counter", "records the ring buffer had no room for");
@@ -187,6 +188,14 @@ std::string renderMetrics(const std::vector<MetricsSource>& maps, uint64_t lostE
   family(out, "dptrace_map_update_failures_total", "counter", "updates a full map refused");
   for (const auto& [map, n] : refusedUpdates)
     out += "dptrace_map_update_failures_total{map=\"" + escapeLabel(map) + "\"} " + std::to_string(n) + "\n";
+  for (const CounterFamily& f : more) {
+    family(out, f.name, "counter", f.help);
+    for (const auto& [labelSet, value] : f.samples) {
+      std::string l;
+      for (const auto& [k, v] : labelSet) l += (l.empty() ? "" : ",") + k + "=\"" + escapeLabel(v) + "\"";
+      out += f.name + (l.empty() ? "" : "{" + l + "}") + " " + std::to_string(value) + "\n";
+    }
+  }
   return out;
 }
 

@@ -16,7 +16,8 @@
 //                      bucket's largest integer (hi - 1 for [lo, hi)), +Inf,
 //                      and _count; no _sum (the maps keep none)
 // Keys are labels: key for one, key0, key1, ... for several, as their text.
-// Also dptrace_lost_events_total and dptrace_map_update_failures_total{map}.
+// Also dptrace_lost_events_total and dptrace_map_update_failures_total{map},
+// and the AF_XDP sockets' counters (dptrace_afxdp_*_total{interface,queue}).
 #pragma once
 
 #include <cstdint>
@@ -45,9 +46,16 @@ struct MetricsSource {
   MapSnapshot snapshot;
 };
 
+// A counter family of samples with labels (name -> value, escaped here).
+struct CounterFamily {
+  std::string name, help;
+  std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, uint64_t>> samples;
+};
+
 // The exposition text of these maps and counters.
 std::string renderMetrics(const std::vector<MetricsSource>& maps, uint64_t lostEvents,
-                          const std::vector<std::pair<std::string, uint64_t>>& refusedUpdates);
+                          const std::vector<std::pair<std::string, uint64_t>>& refusedUpdates,
+                          const std::vector<CounterFamily>& more = {});
 
 class MetricsServer {
 public:
