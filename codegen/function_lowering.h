@@ -132,6 +132,8 @@ private:
   // Does memory of `space` lie in a process (Probe: do this probe's pointers point into one)?
   bool userMemory(AddressSpace space = AddressSpace::Probe) const;
   void join(const ast::Call& c);
+  Value* wakeupFlags();
+  Value* reserveRecord(uint64_t size, EventKind kind, uint64_t index, llvm::BasicBlock* done);
   // -k/-kk: when `ret` (a helper's return) is below 0, a record that says
   // where (the statement) and what; only at `level` or above.
   void checkHelper(Helper h, Value* ret, int level);

@@ -557,19 +557,9 @@ void FunctionLowering::capture(const ast::Call& c) {
   uint64_t index = m_.addCapture(n);
   at(c.range);
   Value* ctx = fn_->getArg(0);
-  uint64_t size = kCaptureHeader + ((uint64_t{n} + 7) & ~uint64_t{7});
-  Value* record = call(Helper::RingbufReserve, ptr(), {m_.events(), b_.getInt64(size), b_.getInt64(0)});
-  BasicBlock* lost = BasicBlock::Create(ctx_, "capture_lost", fn_);
-  BasicBlock* fill = BasicBlock::Create(ctx_, "capture_fill", fn_);
   BasicBlock* done = BasicBlock::Create(ctx_, "capture_done", fn_);
-  b_.CreateCondBr(b_.CreateIsNull(record), lost, fill);
-  b_.SetInsertPoint(lost);
-  incrementCounter(m_.lost(), 0);
-  b_.CreateBr(done);
-
-  b_.SetInsertPoint(fill);
-  b_.CreateAlignedStore(b_.getInt64(static_cast<uint64_t>(EventKind::Capture)), record, llvm::Align(8));
-  b_.CreateAlignedStore(b_.getInt64(index), offset(record, 8), llvm::Align(8));
+  Value* record =
+      reserveRecord(kCaptureHeader + ((uint64_t{n} + 7) & ~uint64_t{7}), EventKind::Capture, index, done);
   b_.CreateAlignedStore(call(Helper::KtimeGetNs, i64(), {}), offset(record, kCaptureTime), llvm::Align(8));
   Value* length = b_.CreateAnd(call(Helper::XdpGetBuffLen, i64(), {ctx}), 0xffffffff);
   b_.CreateAlignedStore(b_.CreateTrunc(length, b_.getInt32Ty()), offset(record, kCaptureLength), llvm::Align(4));
@@ -604,10 +594,7 @@ void FunctionLowering::capture(const ast::Call& c) {
   b_.CreateBr(done);
 
   b_.SetInsertPoint(submit);
-  Value* pending = call(Helper::RingbufQuery, i64(), {m_.events(), b_.getInt64(kRingbufAvailData)});
-  Value* flags = b_.CreateSelect(b_.CreateICmpUGE(pending, b_.getInt64(kRingbufWakeupBytes)),
-                                 b_.getInt64(kRingbufForceWakeup), b_.getInt64(kRingbufNoWakeup));
-  call(Helper::RingbufSubmit, b_.getVoidTy(), {record, flags});
+  call(Helper::RingbufSubmit, b_.getVoidTy(), {record, wakeupFlags()});
   b_.CreateBr(done);
   b_.SetInsertPoint(done);
 }

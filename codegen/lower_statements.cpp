@@ -93,14 +93,7 @@ void FunctionLowering::event(EventKind kind, uint64_t index, const std::vector<c
     b_.CreateAlignedStore(b_.CreateAdd(b_.CreateAlignedLoad(i64(), counter, llvm::Align(8)), failed), counter, llvm::Align(8));
     return;
   }
-  Value* flags;
-  if (kind == EventKind::Exit) {
-    flags = b_.getInt64(kRingbufForceWakeup);
-  } else {
-    Value* pending = call(Helper::RingbufQuery, i64(), {m_.events(), b_.getInt64(kRingbufAvailData)});
-    flags = b_.CreateSelect(b_.CreateICmpUGE(pending, b_.getInt64(kRingbufWakeupBytes)),
-                            b_.getInt64(kRingbufForceWakeup), b_.getInt64(kRingbufNoWakeup));
-  }
+  Value* flags = kind == EventKind::Exit ? b_.getInt64(kRingbufForceWakeup) : wakeupFlags();
   Value* r = call(Helper::RingbufOutput, i64(), {m_.events(), record, b_.getInt64(size), flags});
   BasicBlock* lost = BasicBlock::Create(ctx_, "lost", fn_);
   BasicBlock* sent = BasicBlock::Create(ctx_, "sent", fn_);
@@ -109,6 +102,30 @@ void FunctionLowering::event(EventKind kind, uint64_t index, const std::vector<c
   incrementCounter(m_.lost(), 0);
   b_.CreateBr(sent);
   b_.SetInsertPoint(sent);
+}
+
+// Wakes the reader only once a batch is pending (see event() above).
+Value* FunctionLowering::wakeupFlags() {
+  Value* pending = call(Helper::RingbufQuery, i64(), {m_.events(), b_.getInt64(kRingbufAvailData)});
+  return b_.CreateSelect(b_.CreateICmpUGE(pending, b_.getInt64(kRingbufWakeupBytes)), b_.getInt64(kRingbufForceWakeup),
+                         b_.getInt64(kRingbufNoWakeup));
+}
+
+// A record of `size` bytes reserved in the ring buffer, its kind and index
+// written: the insert point is where it is filled. A full buffer counts it
+// lost and goes on at `done`.
+Value* FunctionLowering::reserveRecord(uint64_t size, EventKind kind, uint64_t index, BasicBlock* done) {
+  Value* record = call(Helper::RingbufReserve, ptr(), {m_.events(), b_.getInt64(size), b_.getInt64(0)});
+  BasicBlock* lost = BasicBlock::Create(ctx_, "record_lost", fn_);
+  BasicBlock* fill = BasicBlock::Create(ctx_, "record_fill", fn_);
+  b_.CreateCondBr(b_.CreateIsNull(record), lost, fill);
+  b_.SetInsertPoint(lost);
+  incrementCounter(m_.lost(), 0);
+  b_.CreateBr(done);
+  b_.SetInsertPoint(fill);
+  b_.CreateAlignedStore(b_.getInt64(static_cast<uint64_t>(kind)), record, llvm::Align(8));
+  b_.CreateAlignedStore(b_.getInt64(index), offset(record, 8), llvm::Align(8));
+  return record;
 }
 
 // join(argv[, delim]): too large for the stack, the record is written in
@@ -123,18 +140,8 @@ void FunctionLowering::join(const ast::Call& c) {
   bool user = userMemory(arrayType.space());
   Val array = expr(*c.args[0].value);
   at(c.range);
-  uint64_t size = 16 + uint64_t{kJoinArgs} * kJoinArgSize;
-  Value* record = call(Helper::RingbufReserve, ptr(), {m_.events(), b_.getInt64(size), b_.getInt64(0)});
-  BasicBlock* lost = BasicBlock::Create(ctx_, "join_lost", fn_);
-  BasicBlock* fill = BasicBlock::Create(ctx_, "join_fill", fn_);
   BasicBlock* done = BasicBlock::Create(ctx_, "join_done", fn_);
-  b_.CreateCondBr(b_.CreateIsNull(record), lost, fill);
-  b_.SetInsertPoint(lost);
-  incrementCounter(m_.lost(), 0);
-  b_.CreateBr(done);
-  b_.SetInsertPoint(fill);
-  b_.CreateAlignedStore(b_.getInt64(static_cast<uint64_t>(EventKind::Join)), record, llvm::Align(8));
-  b_.CreateAlignedStore(b_.getInt64(index), offset(record, 8), llvm::Align(8));
+  Value* record = reserveRecord(16 + uint64_t{kJoinArgs} * kJoinArgSize, EventKind::Join, index, done);
   BasicBlock* submit = BasicBlock::Create(ctx_, "join_submit", fn_);
   Value* slot = readSlot();
   for (uint32_t i = 0; i < kJoinArgs; ++i) {

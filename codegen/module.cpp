@@ -44,22 +44,14 @@ constexpr uint32_t kQueueEntries = 8192, kRecordEntries = 4096;
 
 // Maps a probe deletes entries of (they stay hashes: a BPF program cannot
 // reset another CPU's slot of a per-CPU array).
-struct DeletedMaps : ast::Visitor<DeletedMaps, true> {
+// The maps the script passes to some functions: delete() (they stay
+// hashes), clear() and zero() (their counts may go down).
+struct MapsPassedTo : ast::Visitor<MapsPassedTo, true> {
   using Visitor::visit;
-  std::set<std::string> names;
+  explicit MapsPassedTo(std::set<std::string> callees) : callees(std::move(callees)) {}
+  std::set<std::string> callees, names;
   void visit(const ast::Call& c) {
-    if (c.callee == "delete" && !c.args.empty() && c.args[0].value->kind == ast::ExprKind::Map)
-      names.insert(static_cast<const ast::Map&>(*c.args[0].value).name);
-    Visitor::visit(c);
-  }
-};
-
-// Maps the script clear()s or zero()s anywhere: their counts may go down.
-struct ResetMaps : ast::Visitor<ResetMaps, true> {
-  using Visitor::visit;
-  std::set<std::string> names;
-  void visit(const ast::Call& c) {
-    if ((c.callee == "clear" || c.callee == "zero") && !c.args.empty() && c.args[0].value->kind == ast::ExprKind::Map)
+    if (callees.count(c.callee) && !c.args.empty() && c.args[0].value->kind == ast::ExprKind::Map)
       names.insert(static_cast<const ast::Map&>(*c.args[0].value).name);
     Visitor::visit(c);
   }
@@ -232,9 +224,8 @@ llvm::GlobalVariable* ModuleLowering::devMap() {
 }
 
 void ModuleLowering::createMaps() {
-  DeletedMaps deleted;
+  MapsPassedTo deleted({"delete"}), resets({"clear", "zero"});
   deleted.visitProgram(program_);
-  ResetMaps resets;
   resets.visitProgram(program_);
   for (const auto& [name, mapInfo] : types_.maps) {
     if (!mapInfo.assigned) continue;

@@ -148,8 +148,16 @@ void AfxdpRun::finish(Output& out) {
 // a total, XDP_STATISTICS included, so periodic lines never double-count.
 std::vector<AfxdpRun::SocketCounters> AfxdpRun::socketCounters() const {
   std::vector<SocketCounters> all;
-  for (const Port& p : ports_)
-    all.push_back({p.socket->interface(), p.socket->queue(), p.socket->counters(), p.socket->statistics()});
+  for (const Port& p : ports_) {
+    const AfxdpCounters& c = p.socket->counters();
+    xdp_statistics s = p.socket->statistics();
+    all.push_back({p.socket->interface(), p.socket->queue(),
+                   {{"rx_packets", c.rxPackets}, {"rx_bytes", c.rxBytes}, {"tx_packets", c.txPackets},
+                    {"tx_bytes", c.txBytes}, {"body_dropped", c.dropped}, {"tx_ring_full", c.txRingFull},
+                    {"rx_dropped", s.rx_dropped}, {"rx_ring_full", s.rx_ring_full},
+                    {"fill_ring_empty", s.rx_fill_ring_empty_descs}, {"rx_invalid", s.rx_invalid_descs},
+                    {"tx_invalid", s.tx_invalid_descs}}});
+  }
   return all;
 }
 

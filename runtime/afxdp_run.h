@@ -54,12 +54,12 @@ public:
   uint64_t lost();
   uint64_t loopsCut();  // loops left at the per-frame cap
 
-  // --metrics: each socket's counters and the kernel's XDP_STATISTICS of it.
+  // --metrics: each socket's counters and the kernel's XDP_STATISTICS of it,
+  // by the names the AF_XDP report gives them (rx_packets, rx_dropped, ...).
   struct SocketCounters {
     std::string interface;
     uint32_t queue = 0;
-    AfxdpCounters counters;
-    xdp_statistics statistics{};
+    std::vector<std::pair<const char*, uint64_t>> values;
   };
   std::vector<SocketCounters> socketCounters() const;
 

@@ -27,26 +27,19 @@ std::string metricName(const std::string& map) {
   return name;
 }
 
-std::string escapeLabel(const std::string& s) {
+// The text format's escapes: backslash and line break, and in a label value the double quote.
+std::string escape(const std::string& s, bool label) {
   std::string out;
   for (char c : s) {
     if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
     else if (c == '\n') out += "\\n";
+    else if (c == '"' && label) out += "\\\"";
     else out += c;
   }
   return out;
 }
 
-std::string escapeHelp(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
+std::string escapeLabel(const std::string& s) { return escape(s, true); }
 
 // {key="10.0.0.1"} or {key0="a",key1="7"}, with `extra` labels after.
 std::string labels(const std::vector<Value>& key, const std::string& extra = "") {
@@ -79,7 +72,7 @@ std::optional<std::string> upperBound(const BucketRange& r) {
 }
 
 void family(std::string& out, const std::string& name, const char* type, const std::string& help) {
-  out += "# HELP " + name + " " + escapeHelp(help) + "\n# TYPE " + name + " " + type + "\n";
+  out += "# HELP " + name + " " + escape(help, false) + "\n# TYPE " + name + " " + type + "\n";
 }
 
 void renderMap(std::string& out, const MapLayout& l, const MapSnapshot& snap) {

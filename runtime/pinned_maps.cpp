@@ -115,6 +115,14 @@ std::optional<bpf_map_info> infoOf(int fd) {
   return info;
 }
 
+// The BPF map pinned at `path`, or nullopt (errno says why).
+std::optional<bpf_map_info> pinnedInfo(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  auto info = infoOf(fd);
+  if (fd >= 0) close(fd);
+  return info;
+}
+
 struct Record {
   std::vector<MapLayout> layouts;
   std::vector<uint64_t> ids;
@@ -220,9 +228,7 @@ std::optional<PinRefusal> preparePins(const CompiledScript& script, const std::s
       if (i == recorded->layouts.size())
         return PinRefusal{path + " is pinned, but not by dptrace (" + plan.dir + "/" + kLayoutPin + " does not describe it)",
                           remove};
-      int fd = bpf_obj_get(path.c_str());
-      auto info = infoOf(fd);
-      if (fd >= 0) close(fd);
+      auto info = pinnedInfo(path);
       if (!info) return PinRefusal{"cannot open " + path + ": " + std::strerror(errno), remove};
       if (info->id != recorded->ids[i])
         return PinRefusal{path + " is not the map dptrace pinned there: it was replaced since", remove};
@@ -261,10 +267,7 @@ std::optional<PinRefusal> recordLayouts(const PinPlan& plan, const std::function
       const MapLayout& l = earlier->layouts[i];
       bool mine = false;
       for (const MapLayout& m : record.layouts) mine |= pinName(m) == pinName(l);
-      std::string path = plan.dir + "/" + pinName(l);
-      int fd = mine ? -1 : bpf_obj_get(path.c_str());
-      auto info = infoOf(fd);
-      if (fd >= 0) close(fd);
+      auto info = mine ? std::nullopt : pinnedInfo(plan.dir + "/" + pinName(l));
       if (info && info->id == earlier->ids[i]) record.layouts.push_back(l), record.ids.push_back(earlier->ids[i]);
     }
   std::string bytes = encodeMapLayouts(record.layouts, record.ids);

@@ -163,8 +163,7 @@ struct Run {
   // pinned map's kernel name, which another script may have given it.
   int mapFd(const std::string& symbol) {
     auto known = mapsBySymbol.find(symbol);
-    bpf_map* m = known != mapsBySymbol.end() ? known->second : bpf_object__find_map_by_name(obj, symbol.c_str());
-    return m ? bpf_map__fd(m) : -1;
+    return known != mapsBySymbol.end() ? bpf_map__fd(known->second) : -1;
   }
 
   void rememberMaps() {
@@ -412,31 +411,15 @@ struct Run {
     uint64_t lostEvents = (lost >= 0 ? readCounter(MapAccess::kernel(lost), 0) : 0) + afxdp.lost();
     // afxdp scripts: each socket's counters, as the AF_XDP report at exit gives them.
     std::vector<CounterFamily> sockets;
-    auto sockCounters = afxdp.socketCounters();
-    if (!sockCounters.empty()) {
-      using Get = uint64_t (*)(const AfxdpRun::SocketCounters&);
-      const std::pair<const char*, Get> kinds[] = {
-          {"rx_packets", [](const AfxdpRun::SocketCounters& s) { return s.counters.rxPackets; }},
-          {"rx_bytes", [](const AfxdpRun::SocketCounters& s) { return s.counters.rxBytes; }},
-          {"tx_packets", [](const AfxdpRun::SocketCounters& s) { return s.counters.txPackets; }},
-          {"tx_bytes", [](const AfxdpRun::SocketCounters& s) { return s.counters.txBytes; }},
-          {"body_dropped", [](const AfxdpRun::SocketCounters& s) { return s.counters.dropped; }},
-          {"tx_ring_full", [](const AfxdpRun::SocketCounters& s) { return s.counters.txRingFull; }},
-          {"rx_dropped", [](const AfxdpRun::SocketCounters& s) { return static_cast<uint64_t>(s.statistics.rx_dropped); }},
-          {"rx_ring_full", [](const AfxdpRun::SocketCounters& s) { return static_cast<uint64_t>(s.statistics.rx_ring_full); }},
-          {"fill_ring_empty",
-           [](const AfxdpRun::SocketCounters& s) { return static_cast<uint64_t>(s.statistics.rx_fill_ring_empty_descs); }},
-          {"rx_invalid", [](const AfxdpRun::SocketCounters& s) { return static_cast<uint64_t>(s.statistics.rx_invalid_descs); }},
-          {"tx_invalid", [](const AfxdpRun::SocketCounters& s) { return static_cast<uint64_t>(s.statistics.tx_invalid_descs); }},
-      };
-      for (const auto& [kind, get] : kinds) {
-        CounterFamily f{std::string("dptrace_afxdp_") + kind + "_total",
-                        std::string("AF_XDP socket ") + kind + " (as the AF_XDP report names it)", {}};
-        for (const auto& s : sockCounters)
-          f.samples.push_back({{{"interface", s.interface}, {"queue", std::to_string(s.queue)}}, get(s)});
-        sockets.push_back(std::move(f));
+    for (const AfxdpRun::SocketCounters& socket : afxdp.socketCounters())
+      for (size_t k = 0; k < socket.values.size(); ++k) {
+        if (sockets.size() <= k) {
+          std::string kind = socket.values[k].first;
+          sockets.push_back({"dptrace_afxdp_" + kind + "_total", "AF_XDP socket " + kind + " (as the AF_XDP report names it)", {}});
+        }
+        sockets[k].samples.push_back(
+            {{{"interface", socket.interface}, {"queue", std::to_string(socket.queue)}}, socket.values[k].second});
       }
-    }
     return renderMetrics(sources, lostEvents, refusedUpdates, sockets);
   }
 

@@ -298,19 +298,25 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
   return key.str();
 }
 
-// Runs a compiled script with the options of the command line.
-int runCompiled(const Options& o, const CompiledScript& compiled, const std::map<std::string, uint32_t>& interfaces,
-                Diagnostics& diags) {
-  std::ofstream file;
+// The run's output (-f, -o FILE, into `file`), or null when FILE cannot be written (said).
+std::unique_ptr<Output> openOutput(const Options& o, std::ofstream& file) {
   if (o.outputFile) {
     file.open(*o.outputFile);
     if (!file) {
       fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
-      return kExitScript;
+      return nullptr;
     }
   }
   std::ostream& sink = o.outputFile ? static_cast<std::ostream&>(file) : std::cout;
-  std::unique_ptr<Output> output = o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
+  return o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
+}
+
+// Runs a compiled script with the options of the command line.
+int runCompiled(const Options& o, const CompiledScript& compiled, const std::map<std::string, uint32_t>& interfaces,
+                Diagnostics& diags) {
+  std::ofstream file;
+  std::unique_ptr<Output> output = openOutput(o, file);
+  if (!output) return kExitScript;
   RunOptions run;
   run.verbose = o.verbose;
   run.quiet = o.quiet;
@@ -436,16 +442,8 @@ int runDptrace(const Options& given) {
   }
   if (o.maps) {
     std::ofstream file;
-    if (o.outputFile) {
-      file.open(*o.outputFile);
-      if (!file) {
-        fail("cannot write '" + *o.outputFile + "': " + std::strerror(errno));
-        return kExitScript;
-      }
-    }
-    std::ostream& sink = o.outputFile ? static_cast<std::ostream&>(file) : std::cout;
-    std::unique_ptr<Output> output = o.format == "json" ? makeJsonOutput(sink) : makeTextOutput(sink, std::cerr);
-    return printPinnedMaps(*o.maps, o.interval, *output);
+    std::unique_ptr<Output> output = openOutput(o, file);
+    return output ? printPinnedMaps(*o.maps, o.interval, *output) : kExitScript;
   }
   if (o.list) {
     if (o.program) {
