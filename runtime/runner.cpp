@@ -43,6 +43,8 @@ namespace {
 
 // How often the event loop drains the ring buffer when no batch woke it.
 constexpr int kDrainMs = 10;
+// --export: how long the records left at exit may take to leave.
+constexpr std::chrono::milliseconds kExportFlush{5000};
 
 // libbpf reports through one process-wide callback; keep its messages for
 // the error explanation (and -v) instead of letting them reach the terminal.
@@ -122,13 +124,14 @@ int verifierSeconds() {
 
 
 struct Run {
-  Run(const CompiledScript& s, const RunOptions& o, Output& out_, Diagnostics& d)
-      : script(s), options(o), out(out_), diags(d), fastPath(s, out_, links) {}
+  Run(const CompiledScript& s, const RunOptions& o, Output& out_, Diagnostics& d, Exporter* e)
+      : script(s), options(o), out(out_), diags(d), exporter(e), fastPath(s, out_, links) {}
 
   const CompiledScript& script;
   const RunOptions& options;
   Output& out;
   Diagnostics& diags;
+  Exporter* exporter;   // --export: fed by `out`, driven by the loop
   bpf_object* obj = nullptr;
   ring_buffer* rb = nullptr;
   Links links;
@@ -648,6 +651,11 @@ struct Run {
       ev.data.fd = pidfd;
       epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev);
     }
+    int exportFd = exporter ? exporter->epollFd() : -1;
+    if (exportFd >= 0) {
+      ev.data.fd = exportFd;
+      epoll_ctl(epfd, EPOLL_CTL_ADD, exportFd, &ev);
+    }
     // DPDK burst probes: rte_eth_fp_ops read again as the process starts or changes ports.
     int tfd = -1;
     auto arm = [&] {
@@ -725,7 +733,9 @@ struct Run {
       }
       // With a metrics endpoint, a drain is bounded, so that a scrape waits for
       // one batch, not for the whole backlog; the next round goes on at once.
-      drainBudget = httpFd >= 0 ? kDrainBatch : 0;
+      // With --export, by a batch of its own: the collector gets each batch
+      // as it fills, not all of them once the events pause.
+      drainBudget = exporter ? exporter->batch() : httpFd >= 0 ? kDrainBatch : 0;
       backlog = ring_buffer__consume(rb) == -EAGAIN;
       drainBudget = 0;
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
@@ -738,6 +748,7 @@ struct Run {
         frames = afxdp.service(drain);
         afxdp.tick(out);
       }
+      if (exporter) serveExport();  // its connections, its timers and the next batch, every round
       // exit()'s record may be lost in a full ring buffer (a printf per
       // event, system-wide): the flag it set ends the run all the same.
       if (exitedFd >= 0 && exitFlagSet(exitedFd)) break;
@@ -746,6 +757,12 @@ struct Run {
     if (tfd >= 0) close(tfd);
     close(epfd);
     close(sfd);
+  }
+
+  // --export: the collector's connection, and what the exporter has to say.
+  void serveExport() {
+    exporter->run();
+    for (const Notice& n : exporter->takeNotices()) out.notice(n);
   }
 
   static bool exitFlagSet(int fd) {
@@ -828,6 +845,7 @@ struct Run {
     std::string error;
     auto afterPacket = [&] {
       ring_buffer__consume(rb);
+      if (exporter) serveExport();
       sigset_t pending;  // blocked from attaching on; the replay reads them here
       sigpending(&pending);
       if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) return false;
@@ -970,8 +988,32 @@ int printPinnedMaps(const std::string& dir, std::optional<uint32_t> seconds, Out
 int runScript(const CompiledScript& script, const RunOptions& options, Output& out, Diagnostics& diags) {
   setDemangling(options.demangle);
   setUserSymbols(options.userSymbols);
-  Run run(script, options, out, diags);
-  return run.run();
+  // --export: the JSON lines of the run go to the exporter too, whatever -f says.
+  Exporter exporter;
+  std::unique_ptr<Output> json, tee;
+  if (options.exportTo) {
+    std::string error;
+    if (!exporter.start(*options.exportTo, error)) {
+      diags.errorUnlocated(error, "--export http://HOST:PORT/PATH, a collector that takes POSTed JSON lines");
+      return kRunScript;
+    }
+    json = makeJsonOutput(exporter.stream());
+    tee = makeTeeOutput(out, *json);
+  }
+  int status = Run(script, options, tee ? *tee : out, diags, exporter.running() ? &exporter : nullptr).run();
+  if (exporter.running()) {  // what is left, sent for a bounded time; then what became of every record
+    exporter.finish(kExportFlush);
+    for (const Notice& n : exporter.takeNotices()) out.notice(n);
+    const ExportCounts& c = exporter.counts();
+    auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
+    out.notice({"export", "dptrace: export: " + plural(c.sent, "record") + " sent to " + exporter.url() + " in " +
+                              std::to_string(c.batches) + (c.batches == 1 ? " batch" : " batches") + " (" + std::to_string(c.retried) + " sent again), " +
+                              std::to_string(c.dropped) + " dropped\n",
+                {{"url", Value::str(exporter.url())}, {"records", Value::uint(c.records)}, {"sent", Value::uint(c.sent)},
+                 {"batches", Value::uint(c.batches)}, {"retried", Value::uint(c.retried)},
+                 {"dropped", Value::uint(c.dropped)}}});
+  }
+  return status;
 }
 
 }  // namespace dptrace

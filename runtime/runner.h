@@ -10,6 +10,7 @@
 #include "diagnostics.h"
 #include "output/output.h"
 #include "afxdp.h"
+#include "export.h"
 #include "metrics.h"
 #include "program_info.h"
 
@@ -28,6 +29,7 @@ struct RunOptions {
   std::optional<std::string> capture;  // capture()'s frames go to this pcap file
   std::optional<std::string> pin;      // --pin DIR (pinned_maps.h)
   std::optional<MetricsAddress> metrics;  // --metrics (metrics.h)
+  std::optional<ExportConfig> exportTo;   // --export (export.h)
   uint32_t mapSize = 4096;             // entries of the user-space maps of afxdp bodies
   AfxdpConfig afxdp;                   // --afxdp-frames, --afxdp-batch, --zerocopy
   bool demangle = true;                // C++ names in stacks and usym() (BPFTRACE_NO_CPP_DEMANGLE)

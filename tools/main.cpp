@@ -64,6 +64,18 @@ int main(int argc, char** argv) {
                  "Serve every map over HTTP (GET /metrics) in Prometheus's text format while the script runs "
                  "(ADDR defaults to 127.0.0.1)")
       ->type_name("[ADDR:]PORT");
+  app.add_option("--export", o.exportUrl,
+                 "POST the run's JSON lines (as -f json writes them) to this http(s) URL as newline-delimited JSON "
+                 "in batches, retrying when the collector is down")
+      ->type_name("URL");
+  app.add_option("--export-batch", o.exportBatch, "With --export: records per batch at most (default 1000)")
+      ->type_name("N")->check(CLI::Range(1u, 1000000u));
+  app.add_option("--export-interval", o.exportInterval,
+                 "With --export: a record waits at most MS milliseconds before its batch leaves (default 1000)")
+      ->type_name("MS")->check(CLI::Range(1u, 3600000u));
+  app.add_option("--export-queue", o.exportQueue,
+                 "With --export: records waiting at most; a full queue drops its oldest, counted (default 100000)")
+      ->type_name("N")->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
   app.add_option("--pin", o.pin,
                  "Pin the script's maps in the BPF file system under DIR (/sys/fs/bpf/DIR unless absolute), "
                  "reusing those already pinned there")
@@ -88,8 +100,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int status = app.exit(e);  // prints help, the version, or the error
-    return status == 0 ? 0 : 1;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "dptrace: error: " << e.what() << "\nhint: dptrace --help lists the options\n";
+    return 1;
   }
   o.formatGiven = app.count("-f") > 0;
   if (o.emitElf) {

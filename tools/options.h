@@ -48,6 +48,10 @@ struct Options {
   std::optional<std::string> maps;        // --maps DIR: print the maps another run pinned, load nothing
   std::optional<uint32_t> interval;       // --interval S: with --maps, every S seconds until Ctrl-C
   std::optional<std::string> metrics;     // --metrics [ADDR:]PORT: the maps for Prometheus
+  std::optional<std::string> exportUrl;   // --export URL: the JSON lines POSTed to a collector
+  std::optional<uint32_t> exportBatch;    // --export-batch N: records per batch (1000)
+  std::optional<uint32_t> exportInterval; // --export-interval MS: a record waits at most this (1000)
+  std::optional<uint64_t> exportQueue;    // --export-queue N: records waiting at most (100,000)
   std::optional<std::string> xdpMode;     // --xdp-mode
   std::optional<uint32_t> afxdpFrames;    // --afxdp-frames
   std::optional<uint32_t> afxdpBatch;     // --afxdp-batch

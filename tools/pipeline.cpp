@@ -90,6 +90,11 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.maps.has_value() && (o.pin || o.capture || o.pcap || o.pcapOut || o.pid || o.command || o.metrics), "--maps",
        "no other run option (--pin, --capture, --pcap, -p, -c, --metrics): it only prints what another run pinned"},
       {o.metrics.has_value() && o.pcap.has_value(), "--metrics with --pcap", "a live run: a replay ends before a scrape"},
+      {(o.exportBatch || o.exportInterval || o.exportQueue) && !o.exportUrl, "--export-batch, --export-interval or --export-queue",
+       "--export URL: they set how its batches are made"},
+      {o.exportUrl.has_value() && o.maps.has_value(), "--export with --maps", "a run of a script (pinned maps print locally)"},
+      {(o.exportUrl || o.metrics) && (o.emit || o.list || o.debug), "--export or --metrics",
+       "a run of the script (--emit, -l and -d run nothing)"},
       {sameFile(o.capture, o.pcap) || sameFile(o.capture, o.pcapOut) || sameFile(o.pcap, o.pcapOut),
        "each of --capture, --pcap and --pcap-out", "a file of its own: one written over another is lost"},
       {o.pcap.has_value() && (o.pid.has_value() || o.command.has_value()), "--pcap with -p or -c",
@@ -336,6 +341,14 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
       fail("--metrics: " + error, "--metrics 9100 (127.0.0.1:9100), or --metrics 0.0.0.0:9100 for every address");
       return kExitScript;
     }
+  }
+  if (o.exportUrl) {
+    ExportConfig e;
+    e.url = *o.exportUrl;
+    e.batch = o.exportBatch.value_or(e.batch);
+    e.intervalMs = o.exportInterval.value_or(e.intervalMs);
+    e.queue = o.exportQueue.value_or(e.queue);
+    run.exportTo = e;
   }
   run.mapSize = o.mapSize.value_or(CodegenOptions().mapSize);
   run.demangle = o.demangle;

@@ -49,6 +49,8 @@ public:
 // `out` for the script's output, `err` for "Attaching ..." in text mode.
 std::unique_ptr<Output> makeTextOutput(std::ostream& out, std::ostream& err);
 std::unique_ptr<Output> makeJsonOutput(std::ostream& out);
+// Every call to `first`, then to `second` (--export: the JSON lines beside the run's output).
+std::unique_ptr<Output> makeTeeOutput(Output& first, Output& second);
 
 // A JSON string: quotes, backslashes and control characters escaped, and
 // bytes that are not UTF-8 written as the code point of the same value

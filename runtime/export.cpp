@@ -1,0 +1,358 @@
+#include "export.h"
+
+#include <curl/curl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+namespace dptrace {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kBackoffFirst = 100ms, kBackoffMost = 5000ms, kRetryAfterMost = 60000ms;
+constexpr long kConnectTimeoutMs = 5000, kRequestTimeoutMs = 10000;
+
+// The part of a URL libcurl finds there, or nullopt.
+std::optional<std::string> urlPart(CURLU* url, CURLUPart part) {
+  char* text = nullptr;
+  if (curl_url_get(url, part, &text, 0) != CURLUE_OK || !text) return std::nullopt;
+  std::string s = text;
+  curl_free(text);
+  return s;
+}
+
+bool proxied() {
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
+    if (const char* v = std::getenv(name); v && *v) return true;
+  return false;
+}
+
+size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+std::string plural(uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); }
+
+}  // namespace
+
+Exporter::Exporter() : jitter_(std::random_device{}()), buffer_(*this), stream_(&buffer_) {}
+
+Exporter::~Exporter() {
+  if (multi_ && easy_) curl_multi_remove_handle(multi_, easy_);
+  if (easy_) curl_easy_cleanup(easy_);
+  if (multi_) curl_multi_cleanup(multi_);
+  if (headers_) curl_slist_free_all(static_cast<curl_slist*>(headers_));
+  if (requestHeaders_) curl_slist_free_all(static_cast<curl_slist*>(requestHeaders_));
+  if (epollFd_ >= 0) close(epollFd_);
+}
+
+bool Exporter::start(const ExportConfig& config, std::string& error) {
+  config_ = config;
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(), curl_url_cleanup);
+  if (!url || curl_url_set(url.get(), CURLUPART_URL, config.url.c_str(), 0) != CURLUE_OK) {
+    error = "--export: '" + config.url + "' is not a URL";
+    return false;
+  }
+  std::optional<std::string> scheme = urlPart(url.get(), CURLUPART_SCHEME);
+  std::optional<std::string> host = urlPart(url.get(), CURLUPART_HOST);
+  if (!scheme || (*scheme != "http" && *scheme != "https")) {
+    error = "--export: '" + config.url + "' is not an http:// or https:// URL";
+    return false;
+  }
+  if (!host || host->empty()) {
+    error = "--export: '" + config.url + "' names no host";
+    return false;
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    error = "--export: libcurl cannot start";
+    return false;
+  }
+  if (*scheme == "https" && !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL)) {
+    error = "--export: this libcurl has no TLS for https://";
+    return false;
+  }
+  // A host that does not resolve now is a typo, not a collector that is down
+  // (through a proxy, the proxy resolves it).
+  if (!proxied()) {
+    std::string name = host->size() > 2 && host->front() == '[' ? host->substr(1, host->size() - 2) : *host;
+    addrinfo hints{}, *found = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    if (int e = getaddrinfo(name.c_str(), nullptr, &hints, &found)) {
+      error = "--export: cannot resolve '" + name + "': " + gai_strerror(e);
+      return false;
+    }
+    freeaddrinfo(found);
+  }
+  epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+  multi_ = curl_multi_init();
+  easy_ = curl_easy_init();
+  if (epollFd_ < 0 || !multi_ || !easy_) {
+    error = "--export: cannot start libcurl";
+    return false;
+  }
+  char host_[256] = "";
+  gethostname(host_, sizeof host_ - 1);
+  runId_ = std::string(host_) + ":" + std::to_string(getpid()) + ":" +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count());
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Exporter::socketCallback);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Exporter::timerCallback);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Content-Type: application/x-ndjson");
+  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip before each body
+  headers = curl_slist_append(headers, ("X-Dptrace-Run: " + runId_).c_str());
+  headers_ = headers;
+  curlError_.assign(CURL_ERROR_SIZE, '\0');
+  curl_easy_setopt(easy_, CURLOPT_URL, config.url.c_str());
+  curl_easy_setopt(easy_, CURLOPT_POST, 1L);
+  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
+  curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, kRequestTimeoutMs);
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &discard);
+  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, curlError_.data());
+  curl_easy_setopt(easy_, CURLOPT_USERAGENT, "dptrace");
+  return true;
+}
+
+Exporter::LineBuffer::int_type Exporter::LineBuffer::overflow(int_type c) {
+  if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+  char ch = traits_type::to_char_type(c);
+  xsputn(&ch, 1);
+  return c;
+}
+
+std::streamsize Exporter::LineBuffer::xsputn(const char* s, std::streamsize n) {
+  const char* end = s + n;
+  while (s < end) {
+    const char* newline = static_cast<const char*>(std::memchr(s, '\n', static_cast<size_t>(end - s)));
+    if (!newline) {
+      line_.append(s, end);
+      break;
+    }
+    line_.append(s, newline);
+    owner_.add(std::move(line_));
+    line_.clear();
+    s = newline + 1;
+  }
+  return n;
+}
+
+void Exporter::add(std::string line) {
+  if (!multi_) return;
+  ++counts_.records;
+  if (waiting_.size() >= config_.queue) {
+    waiting_.pop_front();
+    ++counts_.dropped;
+    if (!dropping_)
+      say("export_dropping",
+          "export: the queue is full (" + plural(config_.queue, "record") +
+              "): dropping the oldest while the collector cannot keep up (raise --export-queue)",
+          {{"queue", Value::uint(config_.queue)}});
+    dropping_ = true;
+  }
+  waiting_.push_back({Clock::now(), std::move(line)});
+}
+
+bool Exporter::due(Clock::time_point now) const {
+  if (posting_) return false;
+  if (inFlight_) return now >= retryAt_;
+  if (waiting_.empty()) return false;
+  return waiting_.size() >= config_.batch || now - waiting_.front().since >= std::chrono::milliseconds(config_.intervalMs);
+}
+
+// Starts the batch in flight, or makes one from the oldest records.
+void Exporter::send() {
+  if (!inFlight_) {
+    Batch b;
+    b.sequence = nextSequence_++;
+    b.records = std::min<uint64_t>(config_.batch, waiting_.size());
+    b.body = "{\"type\": \"batch\", \"data\": {\"sequence\": " + std::to_string(b.sequence) +
+             ", \"records\": " + std::to_string(b.records) + ", \"dropped\": " + std::to_string(counts_.dropped) +
+             ", \"run\": " + jsonQuote(runId_) + "}}\n";
+    for (uint64_t i = 0; i < b.records; ++i) {
+      b.body += waiting_.front().line;
+      b.body += '\n';
+      waiting_.pop_front();
+    }
+    inFlight_ = std::move(b);
+    if (waiting_.size() < config_.queue) dropping_ = false;
+  } else {
+    counts_.retried += inFlight_->records;
+  }
+  curl_slist* headers = static_cast<curl_slist*>(headers_);
+  std::string sequence = "X-Dptrace-Sequence: " + std::to_string(inFlight_->sequence);
+  curl_slist* all = curl_slist_append(nullptr, sequence.c_str());
+  for (curl_slist* h = headers; h; h = h->next) all = curl_slist_append(all, h->data);
+  if (requestHeaders_) curl_slist_free_all(static_cast<curl_slist*>(requestHeaders_));
+  requestHeaders_ = all;
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, all);
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, inFlight_->body.data());
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(inFlight_->body.size()));
+  curlError_[0] = '\0';
+  posting_ = curl_multi_add_handle(multi_, easy_) == CURLM_OK;
+  if (!posting_) completed(CURLE_FAILED_INIT, 0, 0);  // tried again after a backoff, as any failure
+}
+
+void Exporter::completed(int curlCode, long status, long retryAfter) {
+  posting_ = false;
+  Batch& b = *inFlight_;
+  if (curlCode == CURLE_OK && status >= 200 && status < 300) {
+    counts_.sent += b.records;
+    ++counts_.batches;
+    if (down_)
+      say("export_resumed", "export: the collector at " + config_.url + " answers again (" +
+                                plural(waiting_.size(), "record") + " waiting)",
+          {{"url", Value::str(config_.url)}, {"waiting", Value::uint(waiting_.size())}});
+    down_ = false;
+    inFlight_.reset();
+    return;
+  }
+  bool again = curlCode != CURLE_OK || status >= 500 || status == 408 || status == 429;
+  std::string why = curlCode != CURLE_OK ? (curlError_[0] ? std::string(curlError_.c_str())
+                                                            : curl_easy_strerror(static_cast<CURLcode>(curlCode)))
+                                         : "HTTP " + std::to_string(status);
+  if (!again) {  // the collector will refuse it every time
+    counts_.dropped += b.records;
+    say("export_refused",
+        "export: the collector at " + config_.url + " refused a batch (" + why + "): its " +
+            plural(b.records, "record") + " are dropped",
+        {{"url", Value::str(config_.url)}, {"status", Value::uint(static_cast<uint64_t>(status))},
+         {"records", Value::uint(b.records)}});
+    inFlight_.reset();
+    return;
+  }
+  ++b.attempts;
+  auto backoff = kBackoffFirst * (1u << std::min(b.attempts - 1, 10u));
+  backoff = std::min<std::chrono::milliseconds>(backoff, kBackoffMost);
+  std::uniform_int_distribution<long> half(backoff.count() / 2, backoff.count());  // jitter: 50-100%
+  std::chrono::milliseconds wait(half(jitter_));
+  if (retryAfter > 0) wait = std::max(wait, std::min<std::chrono::milliseconds>(std::chrono::seconds(retryAfter), kRetryAfterMost));
+  retryAt_ = Clock::now() + wait;
+  if (!down_)
+    say("export_failing",
+        "export: POST to " + config_.url + " failed (" + why + "): retrying with backoff; records wait in a queue of " +
+            std::to_string(config_.queue),
+        {{"url", Value::str(config_.url)}, {"reason", Value::str(why)}});
+  down_ = true;
+}
+
+int Exporter::socketCallback(void*, int fd, int what, void* self, void*) {
+  static_cast<Exporter*>(self)->onSocket(fd, what);
+  return 0;
+}
+
+int Exporter::timerCallback(void*, long ms, void* self) {
+  auto* e = static_cast<Exporter*>(self);
+  if (ms < 0) e->curlTimer_.reset();
+  else e->curlTimer_ = Clock::now() + std::chrono::milliseconds(ms);
+  return 0;
+}
+
+void Exporter::onSocket(int fd, int what) {
+  if (what == CURL_POLL_REMOVE) {
+    if (sockets_.erase(fd)) epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
+    return;
+  }
+  epoll_event ev{};
+  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  ev.data.fd = fd;
+  auto known = sockets_.find(fd);
+  if (known == sockets_.end()) {
+    epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev);
+    sockets_[fd] = ev.events;
+  } else if (known->second != ev.events) {
+    epoll_ctl(epollFd_, EPOLL_CTL_MOD, fd, &ev);
+    known->second = ev.events;
+  }
+}
+
+// One socket (or curl's timer, CURL_SOCKET_TIMEOUT) handed to curl, and the
+// transfers it finished collected.
+void Exporter::drive(int fd, int flags) {
+  int running = 0;
+  curl_multi_socket_action(multi_, fd, flags, &running);
+  int left = 0;
+  while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+    if (m->msg != CURLMSG_DONE) continue;
+    long status = 0;
+    curl_off_t retryAfter = 0;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(m->easy_handle, CURLINFO_RETRY_AFTER, &retryAfter);
+    int code = m->data.result;
+    curl_multi_remove_handle(multi_, m->easy_handle);
+    completed(code, status, static_cast<long>(retryAfter));
+  }
+}
+
+void Exporter::run() {
+  if (!multi_) return;
+  epoll_event ready[16];
+  int n = sockets_.empty() ? 0 : epoll_wait(epollFd_, ready, 16, 0);
+  for (int i = 0; i < n; ++i) {
+    int flags = (ready[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ready[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                (ready[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+    drive(ready[i].data.fd, flags);
+  }
+  // curl's timers, and a batch due: the next one leaves as soon as the last is answered.
+  for (int round = 0; round < 8; ++round) {
+    Clock::time_point now = Clock::now();
+    if (curlTimer_ && now >= *curlTimer_) {
+      curlTimer_.reset();
+      drive(CURL_SOCKET_TIMEOUT, 0);
+      continue;
+    }
+    if (!due(now)) break;
+    send();
+  }
+}
+
+void Exporter::finish(std::chrono::milliseconds limit) {
+  if (!multi_) return;
+  Clock::time_point until = Clock::now() + limit;
+  auto interrupted = [] {
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
+  };
+  while ((inFlight_ || !waiting_.empty()) && Clock::now() < until && !interrupted()) {
+    Clock::time_point now = Clock::now();
+    if (!posting_ && (!inFlight_ || now >= retryAt_)) send();
+    Clock::time_point wake = std::min(until, posting_ ? until : retryAt_);
+    if (curlTimer_) wake = std::min(wake, *curlTimer_);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now()).count();
+    epoll_event ready[16];
+    int n = epoll_wait(epollFd_, ready, 16, static_cast<int>(std::clamp<long>(ms, 0, 50)));
+    for (int i = 0; i < n; ++i) {
+      int flags = (ready[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ready[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                  (ready[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      drive(ready[i].data.fd, flags);
+    }
+    if (curlTimer_ && Clock::now() >= *curlTimer_) {
+      curlTimer_.reset();
+      drive(CURL_SOCKET_TIMEOUT, 0);
+    }
+  }
+  if (posting_) {
+    curl_multi_remove_handle(multi_, easy_);
+    posting_ = false;
+  }
+  uint64_t left = waiting_.size() + (inFlight_ ? inFlight_->records : 0);
+  counts_.dropped += left;
+  waiting_.clear();
+  inFlight_.reset();
+}
+
+void Exporter::say(const std::string& type, const std::string& text, std::vector<std::pair<std::string, Value>> data) {
+  notices_.push_back({type, "dptrace: " + text + "\n", std::move(data)});
+}
+
+std::vector<Notice> Exporter::takeNotices() { return std::exchange(notices_, {}); }
+
+}  // namespace dptrace
