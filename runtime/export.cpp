@@ -88,6 +88,7 @@ bool Exporter::start(const ExportConfig& config, std::string& error) {
     }
     freeaddrinfo(found);
   }
+  roundStart_ = Clock::now();
   epollFd_ = epoll_create1(EPOLL_CLOEXEC);
   multi_ = curl_multi_init();
   easy_ = curl_easy_init();
@@ -157,7 +158,7 @@ void Exporter::add(std::string line) {
           {{"queue", Value::uint(config_.queue)}});
     dropping_ = true;
   }
-  waiting_.push_back({Clock::now(), std::move(line)});
+  waiting_.push_back({roundStart_, std::move(line)});
 }
 
 bool Exporter::due(Clock::time_point now) const {
@@ -293,6 +294,7 @@ void Exporter::drive(int fd, int flags) {
 
 void Exporter::run() {
   if (!multi_) return;
+  roundStart_ = Clock::now();
   epoll_event ready[16];
   int n = sockets_.empty() ? 0 : epoll_wait(epollFd_, ready, 16, 0);
   for (int i = 0; i < n; ++i) {

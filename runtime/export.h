@@ -121,6 +121,9 @@ private:
   std::map<int, uint32_t> sockets_;  // registered in epollFd_, with their events
   std::optional<Clock::time_point> curlTimer_;
   std::deque<Waiting> waiting_;
+  // When the loop last ran the exporter: the time of the records that come
+  // until the next round (one clock read a round, not one a record).
+  Clock::time_point roundStart_{};
   std::optional<Batch> inFlight_;  // sent or waiting to be sent again
   bool posting_ = false;           // inFlight_ is with curl now
   Clock::time_point retryAt_{};
