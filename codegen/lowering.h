@@ -71,7 +71,6 @@ inline constexpr uint32_t kXdpMdData = 0, kXdpMdDataEnd = 4, kXdpMdIngressIfinde
 inline constexpr int32_t kXdpAborted = 0, kXdpDrop = 1, kXdpPass = 2, kXdpTx = 3, kXdpRedirect = 4;
 
 // The event ring buffer: its size, and when a record wakes the reader.
-inline constexpr uint32_t kRingbufBytes = 1u << 20;
 inline constexpr uint64_t kRingbufWakeupBytes = kRingbufBytes / 16;
 inline constexpr uint64_t kRingbufAvailData = 0, kRingbufNoWakeup = 1, kRingbufForceWakeup = 2;
 

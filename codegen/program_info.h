@@ -44,6 +44,10 @@ inline constexpr uint32_t kCaptureHeader = 40;
 // redirect(ifindex): a DEVMAP_HASH of every interface the host has when the
 // program loads (key and value the ifindex), filled by the runtime; an index
 // it does not hold passes the frame to the stack.
+// The event ring buffer's size unless BPFTRACE_PERF_RB_PAGES says otherwise,
+// and with --export (which formats each record twice: its loop drains slower).
+inline constexpr uint32_t kRingbufBytes = 1u << 20;
+inline constexpr uint32_t kExportRingBytes = 8u << 20;
 inline constexpr const char* kDevMap = "tx_ports";
 inline constexpr uint32_t kDevMapEntries = 1024;
 inline constexpr uint32_t kCaptureTime = 16, kCaptureLength = 24, kCaptureCopied = 28, kCaptureIfindex = 32, kCaptureQueue = 36;

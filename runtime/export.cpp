@@ -18,6 +18,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kBackoffFirst = 100ms, kBackoffMost = 5000ms, kRetryAfterMost = 60000ms;
 constexpr long kConnectTimeoutMs = 5000, kRequestTimeoutMs = 10000;
+constexpr auto kFlushSlow = 250ms;  // an exit flush that takes longer says so
 
 // The part of a URL libcurl finds there, or nullopt.
 std::optional<std::string> urlPart(CURLU* url, CURLUPart part) {
@@ -34,7 +35,13 @@ bool proxied() {
   return false;
 }
 
-size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+// The start of the collector's answer, for a message when it refuses a batch.
+size_t keepStart(char* data, size_t size, size_t n, void* into) {
+  auto* answer = static_cast<std::string*>(into);
+  size_t room = answer->size() < 200 ? 200 - answer->size() : 0;
+  answer->append(data, std::min(room, size * n));
+  return size * n;
+}
 
 std::string plural(uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); }
 
@@ -51,35 +58,62 @@ Exporter::~Exporter() {
   if (epollFd_ >= 0) close(epollFd_);
 }
 
-bool Exporter::start(const ExportConfig& config, std::string& error) {
-  config_ = config;
+std::optional<ExportUrl> parseExportUrl(const std::string& text, std::string& error) {
+  if (text.find("://") == std::string::npos) {
+    error = "--export: '" + text + "' is not a URL: it starts with http:// or https://";
+    return std::nullopt;
+  }
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(), curl_url_cleanup);
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, config.url.c_str(), 0) != CURLUE_OK) {
-    error = "--export: '" + config.url + "' is not a URL";
-    return false;
+  if (!url) {
+    error = "--export: libcurl cannot start";
+    return std::nullopt;
+  }
+  if (CURLUcode e = curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0); e != CURLUE_OK) {
+    error = "--export: '" + text + "' is not a URL (" + curl_url_strerror(e) + ")";
+    return std::nullopt;
   }
   std::optional<std::string> scheme = urlPart(url.get(), CURLUPART_SCHEME);
   std::optional<std::string> host = urlPart(url.get(), CURLUPART_HOST);
   if (!scheme || (*scheme != "http" && *scheme != "https")) {
-    error = "--export: '" + config.url + "' is not an http:// or https:// URL";
-    return false;
+    error = "--export: '" + text + "' is not an http:// or https:// URL";
+    return std::nullopt;
   }
   if (!host || host->empty()) {
-    error = "--export: '" + config.url + "' names no host";
-    return false;
+    error = "--export: '" + text + "' names no host";
+    return std::nullopt;
   }
+  if (urlPart(url.get(), CURLUPART_PORT) == "0") {
+    error = "--export: '" + text + "' names port 0";
+    return std::nullopt;
+  }
+  ExportUrl parsed;
+  parsed.https = *scheme == "https";
+  parsed.host = host->size() > 2 && host->front() == '[' ? host->substr(1, host->size() - 2) : *host;
+  parsed.shown = text;
+  if (urlPart(url.get(), CURLUPART_PASSWORD)) {  // messages and records show it masked
+    curl_url_set(url.get(), CURLUPART_PASSWORD, "***", 0);
+    parsed.shown = urlPart(url.get(), CURLUPART_URL).value_or("(the --export URL)");
+  }
+  return parsed;
+}
+
+bool Exporter::start(const ExportConfig& config, std::string& error) {
+  config_ = config;
+  std::optional<ExportUrl> url = parseExportUrl(config.url, error);
+  if (!url) return false;
+  shownUrl_ = url->shown;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     error = "--export: libcurl cannot start";
     return false;
   }
-  if (*scheme == "https" && !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL)) {
+  if (url->https && !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL)) {
     error = "--export: this libcurl has no TLS for https://";
     return false;
   }
   // A host that does not resolve now is a typo, not a collector that is down
   // (through a proxy, the proxy resolves it).
   if (!proxied()) {
-    std::string name = host->size() > 2 && host->front() == '[' ? host->substr(1, host->size() - 2) : *host;
+    const std::string& name = url->host;
     addrinfo hints{}, *found = nullptr;
     hints.ai_socktype = SOCK_STREAM;
     if (int e = getaddrinfo(name.c_str(), nullptr, &hints, &found)) {
@@ -96,9 +130,9 @@ bool Exporter::start(const ExportConfig& config, std::string& error) {
     error = "--export: cannot start libcurl";
     return false;
   }
-  char host_[256] = "";
-  gethostname(host_, sizeof host_ - 1);
-  runId_ = std::string(host_) + ":" + std::to_string(getpid()) + ":" +
+  char node[256] = "";
+  gethostname(node, sizeof node - 1);
+  runId_ = std::string(node) + ":" + std::to_string(getpid()) + ":" +
            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch()).count());
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Exporter::socketCallback);
@@ -109,14 +143,23 @@ bool Exporter::start(const ExportConfig& config, std::string& error) {
   headers = curl_slist_append(headers, "Content-Type: application/x-ndjson");
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip before each body
   headers = curl_slist_append(headers, ("X-Dptrace-Run: " + runId_).c_str());
+  for (const std::string& h : config.headers) headers = curl_slist_append(headers, h.c_str());
   headers_ = headers;
+  // libcurl reads no environment for its CA certificates (the curl tool does): as the tool does.
+  for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"})
+    if (const char* file = std::getenv(name); file && *file) {
+      curl_easy_setopt(easy_, CURLOPT_CAINFO, file);
+      break;
+    }
+  if (const char* dir = std::getenv("SSL_CERT_DIR"); dir && *dir) curl_easy_setopt(easy_, CURLOPT_CAPATH, dir);
   curlError_.assign(CURL_ERROR_SIZE, '\0');
   curl_easy_setopt(easy_, CURLOPT_URL, config.url.c_str());
   curl_easy_setopt(easy_, CURLOPT_POST, 1L);
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, kRequestTimeoutMs);
-  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &discard);
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &keepStart);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &answer_);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, curlError_.data());
   curl_easy_setopt(easy_, CURLOPT_USERAGENT, "dptrace");
   return true;
@@ -153,8 +196,8 @@ void Exporter::add(std::string line) {
     ++counts_.dropped;
     if (!dropping_)
       say("export_dropping",
-          "export: the queue is full (" + plural(config_.queue, "record") +
-              "): dropping the oldest while the collector cannot keep up (raise --export-queue)",
+          "export: the queue is full (" + plural(config_.queue, "record") + "): dropping the oldest while the collector " +
+              (down_ ? "fails" : "falls behind") + " (raise --export-queue)",
           {{"queue", Value::uint(config_.queue)}});
     dropping_ = true;
   }
@@ -183,9 +226,7 @@ void Exporter::send() {
       waiting_.pop_front();
     }
     inFlight_ = std::move(b);
-    if (waiting_.size() < config_.queue) dropping_ = false;
-  } else {
-    counts_.retried += inFlight_->records;
+    if (waiting_.size() <= config_.queue / 2) dropping_ = false;  // said again only after it emptied by half
   }
   curl_slist* headers = static_cast<curl_slist*>(headers_);
   std::string sequence = "X-Dptrace-Sequence: " + std::to_string(inFlight_->sequence);
@@ -197,6 +238,7 @@ void Exporter::send() {
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, inFlight_->body.data());
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(inFlight_->body.size()));
   curlError_[0] = '\0';
+  answer_.clear();
   posting_ = curl_multi_add_handle(multi_, easy_) == CURLM_OK;
   if (!posting_) completed(CURLE_FAILED_INIT, 0, 0);  // tried again after a backoff, as any failure
 }
@@ -207,24 +249,34 @@ void Exporter::completed(int curlCode, long status, long retryAfter) {
   if (curlCode == CURLE_OK && status >= 200 && status < 300) {
     counts_.sent += b.records;
     ++counts_.batches;
+    if (b.attempts > 0) counts_.retried += b.records;
     if (down_)
-      say("export_resumed", "export: the collector at " + config_.url + " answers again (" +
+      say("export_resumed", "export: the collector at " + shownUrl_ + " answers again (" +
                                 plural(waiting_.size(), "record") + " waiting)",
-          {{"url", Value::str(config_.url)}, {"waiting", Value::uint(waiting_.size())}});
+          {{"url", Value::str(shownUrl_)}, {"waiting", Value::uint(waiting_.size())}});
     down_ = false;
     inFlight_.reset();
     return;
   }
+  ++counts_.failures;
   bool again = curlCode != CURLE_OK || status >= 500 || status == 408 || status == 429;
   std::string why = curlCode != CURLE_OK ? (curlError_[0] ? std::string(curlError_.c_str())
                                                             : curl_easy_strerror(static_cast<CURLcode>(curlCode)))
                                          : "HTTP " + std::to_string(status);
+  if (curlCode != CURLE_OK && proxied()) why += "; through the proxy the *_proxy variables name";
   if (!again) {  // the collector will refuse it every time
+    char* location = nullptr;
+    if (status >= 300 && status < 400 && curl_easy_getinfo(easy_, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+      why += " to " + std::string(location) + ": redirects are not followed, give --export that URL";
+    std::string answer;
+    for (char c : answer_) answer += c == '\n' || c == '\r' ? ' ' : c;
+    while (!answer.empty() && answer.back() == ' ') answer.pop_back();
+    if (!answer.empty() && status >= 400) why += ", saying \"" + answer + (answer_.size() >= 200 ? "...\"" : "\"");
     counts_.dropped += b.records;
     say("export_refused",
-        "export: the collector at " + config_.url + " refused a batch (" + why + "): its " +
+        "export: the collector at " + shownUrl_ + " refused a batch (" + why + "): its " +
             plural(b.records, "record") + " are dropped",
-        {{"url", Value::str(config_.url)}, {"status", Value::uint(static_cast<uint64_t>(status))},
+        {{"url", Value::str(shownUrl_)}, {"status", Value::uint(static_cast<uint64_t>(status))},
          {"records", Value::uint(b.records)}});
     inFlight_.reset();
     return;
@@ -238,9 +290,9 @@ void Exporter::completed(int curlCode, long status, long retryAfter) {
   retryAt_ = Clock::now() + wait;
   if (!down_)
     say("export_failing",
-        "export: POST to " + config_.url + " failed (" + why + "): retrying with backoff; records wait in a queue of " +
+        "export: POST to " + shownUrl_ + " failed (" + why + "): retrying with backoff; records wait in a queue of " +
             std::to_string(config_.queue),
-        {{"url", Value::str(config_.url)}, {"reason", Value::str(why)}});
+        {{"url", Value::str(shownUrl_)}, {"reason", Value::str(why)}});
   down_ = true;
 }
 
@@ -315,9 +367,10 @@ void Exporter::run() {
   }
 }
 
-void Exporter::finish(std::chrono::milliseconds limit) {
+void Exporter::finish(std::chrono::milliseconds limit, const std::function<void()>& slow) {
   if (!multi_) return;
-  Clock::time_point until = Clock::now() + limit;
+  Clock::time_point begun = Clock::now(), until = begun + limit;
+  bool said = false;
   auto interrupted = [] {
     sigset_t pending;
     sigpending(&pending);
@@ -325,6 +378,10 @@ void Exporter::finish(std::chrono::milliseconds limit) {
   };
   while ((inFlight_ || !waiting_.empty()) && Clock::now() < until && !interrupted()) {
     Clock::time_point now = Clock::now();
+    if (!said && (down_ || now - begun >= kFlushSlow)) {  // say why the exit waits
+      said = true;
+      slow();
+    }
     if (!posting_ && (!inFlight_ || now >= retryAt_)) send();
     Clock::time_point wake = std::min(until, posting_ ? until : retryAt_);
     if (curlTimer_) wake = std::min(wake, *curlTimer_);

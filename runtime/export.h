@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,14 +41,24 @@ struct ExportConfig {
   uint32_t batch = 1000;       // records per batch at most
   uint32_t intervalMs = 1000;  // a record waits this long at most before its batch leaves
   uint64_t queue = 100000;     // records waiting at most (the batch in flight aside)
+  std::vector<std::string> headers;  // "Name: value", sent with every batch (--export-header)
 };
+
+// An --export URL as far as it can be checked without the network: http or
+// https, a host, a port that is not 0. `shown` masks its password.
+struct ExportUrl {
+  bool https = false;
+  std::string host, shown;
+};
+std::optional<ExportUrl> parseExportUrl(const std::string& text, std::string& error);
 
 // What became of the records.
 struct ExportCounts {
   uint64_t records = 0;   // given to the exporter
   uint64_t sent = 0;      // in batches the collector answered 2xx
   uint64_t batches = 0;   // those batches
-  uint64_t retried = 0;   // records sent again (once per retry)
+  uint64_t retried = 0;   // of those sent, records whose batch needed more than one POST
+  uint64_t failures = 0;  // POSTs that failed (refused or to be tried again)
   uint64_t dropped = 0;   // queue full, refused by the collector, or unsent at exit
 };
 
@@ -70,13 +81,16 @@ public:
   // next batch when one is due. Never blocks.
   void run();
   // At exit: sends what waits for at most `limit` (stops early when SIGINT or
-  // SIGTERM is pending), then counts what is left as dropped.
-  void finish(std::chrono::milliseconds limit);
+  // SIGTERM is pending), then counts what is left as dropped. Calls `slow`
+  // once if the collector fails or the flush takes a while, before waiting on.
+  void finish(std::chrono::milliseconds limit, const std::function<void()>& slow);
 
   // What the run should say: the collector lost or back, records dropped.
   std::vector<Notice> takeNotices();
   const ExportCounts& counts() const { return counts_; }
-  const std::string& url() const { return config_.url; }
+  const std::string& url() const { return shownUrl_; }  // its password masked
+  uint64_t waiting() const { return waiting_.size() + (inFlight_ ? inFlight_->records : 0); }
+  bool failing() const { return down_; }
   uint32_t batch() const { return config_.batch; }
 
 private:
@@ -130,6 +144,8 @@ private:
   uint64_t nextSequence_ = 1;
   std::string runId_;
   std::string curlError_;
+  std::string answer_;    // the start of the collector's last answer
+  std::string shownUrl_;  // the URL, its password masked
   bool down_ = false;       // the last POST failed
   bool dropping_ = false;   // the queue is dropping its oldest
   ExportCounts counts_;

@@ -771,6 +771,13 @@ struct Run {
     return bpf_map_lookup_elem(fd, &key, &value) == 0 && value != 0;
   }
 
+  // The event ring buffer's size in BPFTRACE_PERF_RB_PAGES's unit: pages per CPU.
+  uint64_t ringPagesPerCpu() const {
+    uint64_t bytes = options.eventBytes.value_or(kRingbufBytes);
+    uint64_t perCpu = static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) * static_cast<uint64_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF)));
+    return std::max<uint64_t>(1, bytes / perCpu);
+  }
+
   void notice(const std::string& type, const std::string& text, std::vector<std::pair<std::string, Value>> data) {
     out.notice({type, "dptrace: " + text + "\n", std::move(data)});
   }
@@ -823,7 +830,9 @@ struct Run {
     int lost = mapFd(script.lostMap);
     if (uint64_t n = (lost >= 0 ? readCounter(MapAccess::kernel(lost), 0) : 0) + afxdp.lost())
       notice("lost_events", plural(n, "event") + " lost: the ring buffer was full (" +
-                                (script.captures.empty() ? "printf, exit, print" : "printf, exit, print, capture") + ")",
+                                (script.captures.empty() ? "printf, emit, print, exit" : "printf, emit, print, exit, capture") +
+                                "); for longer bursts, raise BPFTRACE_PERF_RB_PAGES (pages per CPU, now " +
+                                std::to_string(ringPagesPerCpu()) + ")",
              {{"events", Value::uint(n)}});
     int refused = mapFd(script.refusedMap);
     for (size_t i = 0; refused >= 0 && i < script.maps.size(); ++i)
@@ -1002,16 +1011,24 @@ int runScript(const CompiledScript& script, const RunOptions& options, Output& o
   }
   int status = Run(script, options, tee ? *tee : out, diags, exporter.running() ? &exporter : nullptr).run();
   if (exporter.running()) {  // what is left, sent for a bounded time; then what became of every record
-    exporter.finish(kExportFlush);
+    auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
+    exporter.finish(kExportFlush, [&] {
+      for (const Notice& n : exporter.takeNotices()) out.notice(n);
+      out.notice({"export_flushing",
+                  "dptrace: export: sending the " + plural(exporter.waiting(), "record") + " waiting to " + exporter.url() +
+                      " for at most " + std::to_string(kExportFlush.count() / 1000) + " s (Ctrl-C again stops)\n",
+                  {{"url", Value::str(exporter.url())}, {"waiting", Value::uint(exporter.waiting())}}});
+    });
     for (const Notice& n : exporter.takeNotices()) out.notice(n);
     const ExportCounts& c = exporter.counts();
-    auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
-    out.notice({"export", "dptrace: export: " + plural(c.sent, "record") + " sent to " + exporter.url() + " in " +
-                              std::to_string(c.batches) + (c.batches == 1 ? " batch" : " batches") + " (" + std::to_string(c.retried) + " sent again), " +
-                              std::to_string(c.dropped) + " dropped\n",
-                {{"url", Value::str(exporter.url())}, {"records", Value::uint(c.records)}, {"sent", Value::uint(c.sent)},
-                 {"batches", Value::uint(c.batches)}, {"retried", Value::uint(c.retried)},
-                 {"dropped", Value::uint(c.dropped)}}});
+    if (status == kRunOk || c.records > 0)  // a run that never started has nothing to report
+      out.notice({"export", "dptrace: export: " + plural(c.sent, "record") + " sent to " + exporter.url() + " in " +
+                                std::to_string(c.batches) + (c.batches == 1 ? " batch" : " batches") + " (" +
+                                std::to_string(c.retried) + " after a retry, " + plural(c.failures, "failed POST") + "), " +
+                                std::to_string(c.dropped) + " dropped\n",
+                  {{"url", Value::str(exporter.url())}, {"records", Value::uint(c.records)}, {"sent", Value::uint(c.sent)},
+                   {"batches", Value::uint(c.batches)}, {"retried", Value::uint(c.retried)},
+                   {"failures", Value::uint(c.failures)}, {"dropped", Value::uint(c.dropped)}}});
   }
   return status;
 }

@@ -76,6 +76,9 @@ int main(int argc, char** argv) {
   app.add_option("--export-queue", o.exportQueue,
                  "With --export: records waiting at most; a full queue drops its oldest, counted (default 100000)")
       ->type_name("N")->check(CLI::Range(uint64_t{1}, uint64_t{100000000}));
+  app.add_option("--export-header", o.exportHeaders,
+                 "With --export: a header every POST carries, e.g. 'Authorization: Bearer TOKEN' (repeatable)")
+      ->type_name("'NAME: VALUE'")->allow_extra_args(false);
   app.add_option("--pin", o.pin,
                  "Pin the script's maps in the BPF file system under DIR (/sys/fs/bpf/DIR unless absolute), "
                  "reusing those already pinned there")

@@ -52,6 +52,7 @@ struct Options {
   std::optional<uint32_t> exportBatch;    // --export-batch N: records per batch (1000)
   std::optional<uint32_t> exportInterval; // --export-interval MS: a record waits at most this (1000)
   std::optional<uint64_t> exportQueue;    // --export-queue N: records waiting at most (100,000)
+  std::vector<std::string> exportHeaders; // --export-header 'NAME: VALUE', each batch
   std::optional<std::string> xdpMode;     // --xdp-mode
   std::optional<uint32_t> afxdpFrames;    // --afxdp-frames
   std::optional<uint32_t> afxdpBatch;     // --afxdp-batch

@@ -90,7 +90,8 @@ std::optional<std::string> unavailableOption(const Options& o) {
       {o.maps.has_value() && (o.pin || o.capture || o.pcap || o.pcapOut || o.pid || o.command || o.metrics), "--maps",
        "no other run option (--pin, --capture, --pcap, -p, -c, --metrics): it only prints what another run pinned"},
       {o.metrics.has_value() && o.pcap.has_value(), "--metrics with --pcap", "a live run: a replay ends before a scrape"},
-      {(o.exportBatch || o.exportInterval || o.exportQueue) && !o.exportUrl, "--export-batch, --export-interval or --export-queue",
+      {(o.exportBatch || o.exportInterval || o.exportQueue || !o.exportHeaders.empty()) && !o.exportUrl,
+       "--export-batch, --export-interval, --export-queue or --export-header",
        "--export URL: they set how its batches are made"},
       {o.exportUrl.has_value() && o.maps.has_value(), "--export with --maps", "a run of a script (pinned maps print locally)"},
       {(o.exportUrl || o.metrics) && (o.emit || o.list || o.debug), "--export or --metrics",
@@ -348,12 +349,16 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
     e.batch = o.exportBatch.value_or(e.batch);
     e.intervalMs = o.exportInterval.value_or(e.intervalMs);
     e.queue = o.exportQueue.value_or(e.queue);
+    e.headers = o.exportHeaders;
     run.exportTo = e;
   }
   run.mapSize = o.mapSize.value_or(CodegenOptions().mapSize);
   run.demangle = o.demangle;
   run.userSymbols = o.userSymbols;
   run.catBytes = o.catBytes;
+  // --export formats each record twice (the local output and the export): a
+  // ring of 8 MiB rides out bursts the loop drains more slowly than they come.
+  if (o.exportUrl && !o.eventPages) run.eventBytes = kExportRingBytes;
   if (o.eventPages) {  // bpftrace's per-CPU pages, as one ring for every CPU (a power of 2)
     uint64_t bytes = uint64_t{*o.eventPages} * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) *
                      static_cast<uint64_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF)));
@@ -452,6 +457,18 @@ int runDptrace(const Options& given) {
   if (auto refusal = unavailableOption(o)) {
     fail(*refusal);
     return kExitScript;
+  }
+  if (o.exportUrl) {  // before the script: `--export script.dpt` took the script for the URL
+    std::string error;
+    if (!parseExportUrl(*o.exportUrl, error)) {
+      fail(error, "--export http://HOST:PORT/PATH, a collector that takes POSTed JSON lines");
+      return kExitScript;
+    }
+    for (const std::string& h : o.exportHeaders)
+      if (h.find(':') == std::string::npos || h.front() == ':' || h.find_first_of("\r\n") != std::string::npos) {
+        fail("--export-header: '" + h + "' is not NAME: VALUE on one line", "--export-header 'Authorization: Bearer TOKEN'");
+        return kExitScript;
+      }
   }
   if (o.maps) {
     std::ofstream file;

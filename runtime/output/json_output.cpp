@@ -177,8 +177,19 @@ private:
 std::unique_ptr<Output> makeJsonOutput(std::ostream& out) { return std::make_unique<JsonOutput>(out); }
 
 std::string jsonQuote(const std::string& s) {
-  std::string out = "\"";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
   for (size_t i = 0; i < s.size();) {
+    size_t plain = i;  // printable ASCII that needs no escape: appended a run at a time
+    while (plain < s.size()) {
+      auto c = static_cast<unsigned char>(s[plain]);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+      ++plain;
+    }
+    out.append(s, i, plain - i);
+    i = plain;
+    if (i == s.size()) break;
     auto c = static_cast<unsigned char>(s[i]);
     size_t n = utf8Length(s, i);
     if (n > 1) {  // a whole UTF-8 character, as it is
@@ -193,17 +204,15 @@ std::string jsonQuote(const std::string& s) {
       case '\n': out += "\\n"; break;
       case '\t': out += "\\t"; break;
       case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || n == 0) {  // control characters, and bytes that are not UTF-8
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {  // control characters, and bytes that are not UTF-8
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
     }
   }
-  return out + "\"";
+  out += '"';
+  return out;
 }
 
 }  // namespace dptrace

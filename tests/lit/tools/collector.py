@@ -11,6 +11,7 @@ already, and appends the records of the others to --out, one per line.
 --status N      answer every request with status N, storing nothing
 --lose-replies N  store the first N batches, then close the connection
                 without answering (a reply lost on the way back)
+--log-header NAME  add NAME=VALUE (the request's header) to each log line
 --raw           store each batch's records as they came, unchecked (for
                 bench/export.py: the collector must not be what limits it)
 """
@@ -31,6 +32,7 @@ def main():
     ap.add_argument("--status", type=int)
     ap.add_argument("--lose-replies", type=int, default=0)
     ap.add_argument("--raw", action="store_true")
+    ap.add_argument("--log-header")
     args = ap.parse_args()
 
     lock = threading.Lock()
@@ -91,8 +93,9 @@ def main():
                     for r in records:
                         out.write(r + "\n")
                 if log:
-                    log.write("sequence %s records %d dropped-before %s %s%s\n" % (
-                        sequence, len(records), data.get("dropped"), "duplicate" if duplicate else "stored",
+                    extra = " %s=%s" % (args.log_header, self.headers.get(args.log_header)) if args.log_header else ""
+                    log.write("sequence %s records %d dropped-before %s %s%s%s\n" % (
+                        sequence, len(records), data.get("dropped"), "duplicate" if duplicate else "stored", extra,
                         "".join(" PROBLEM " + p for p in problems)))
                 if lose[0] > 0 and not duplicate:
                     lose[0] -= 1

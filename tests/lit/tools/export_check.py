@@ -101,9 +101,10 @@ def check_problems(tmp):
 
 
 def up(dptrace, tmp):
-    c = Collector(tmp)
+    c = Collector(tmp, 0, ["--log-header", "Authorization"])
     url = "http://127.0.0.1:%d/ingest" % c.port
-    r = subprocess.run([dptrace, "-f", "json", "--export", url, "--export-batch", "100", "-e", loop_script(2000, "exit();")],
+    r = subprocess.run([dptrace, "-f", "json", "--export", url, "--export-batch", "100", "--export-header",
+                        "Authorization: Bearer t0ken", "-e", loop_script(2000, "exit();")],
                        capture_output=True, text=True, timeout=60)
     print("exit", r.returncode)
     got = records(tmp)
@@ -117,6 +118,7 @@ def up(dptrace, tmp):
     print("sequences count from 1:", sequences == list(range(1, len(sequences) + 1)), "duplicates:",
           sum("duplicate" in b for b in logged))
     check_problems(tmp)
+    print("every batch with the header:", all(b.endswith("Authorization=Bearer t0ken") for b in logged))
     rep = report(r.stdout)
     print("report: sent == stored:", rep["sent"] == len(got), "batches == requests:", rep["batches"] == len(logged),
           "retried", rep["retried"], "dropped", rep["dropped"], "records == sent:", rep["records"] == rep["sent"])
