@@ -19,6 +19,7 @@ using namespace std::chrono_literals;
 constexpr auto kBackoffFirst = 100ms, kBackoffMost = 5000ms, kRetryAfterMost = 60000ms;
 constexpr long kConnectTimeoutMs = 5000, kRequestTimeoutMs = 10000;
 constexpr auto kFlushSlow = 250ms;  // an exit flush that takes longer says so
+constexpr uint64_t kQueueBytes = 256ull << 20;  // the queue's bound in bytes, beside --export-queue's in records
 
 // The part of a URL libcurl finds there, or nullopt.
 std::optional<std::string> urlPart(CURLU* url, CURLUPart part) {
@@ -191,24 +192,29 @@ std::streamsize Exporter::LineBuffer::xsputn(const char* s, std::streamsize n) {
 void Exporter::add(std::string line) {
   if (!multi_) return;
   ++counts_.records;
-  if (waiting_.size() >= config_.queue) {
+  waitingBytes_ += line.size();
+  waiting_.push_back({roundStart_, std::move(line)});
+  while (waiting_.size() > config_.queue || (waitingBytes_ > kQueueBytes && waiting_.size() > 1)) {
+    waitingBytes_ -= waiting_.front().line.size();
     waiting_.pop_front();
     ++counts_.dropped;
     if (!dropping_)
       say("export_dropping",
-          "export: the queue is full (" + plural(config_.queue, "record") + "): dropping the oldest while the collector " +
-              (down_ ? "fails" : "falls behind") + " (raise --export-queue)",
-          {{"queue", Value::uint(config_.queue)}});
+          "export: the queue is full (" + plural(config_.queue, "record") + " or " + std::to_string(kQueueBytes >> 20) +
+              " MiB): dropping the oldest while the collector " + (down_ ? "fails" : "falls behind") +
+              " (raise --export-queue)",
+          {{"queue", Value::uint(config_.queue)}, {"bytes", Value::uint(kQueueBytes)}});
     dropping_ = true;
   }
-  waiting_.push_back({roundStart_, std::move(line)});
 }
 
 bool Exporter::due(Clock::time_point now) const {
   if (posting_) return false;
   if (inFlight_) return now >= retryAt_;
   if (waiting_.empty()) return false;
-  return waiting_.size() >= config_.batch || now - waiting_.front().since >= std::chrono::milliseconds(config_.intervalMs);
+  // Full, or a full queue (which drops from its front, keeping its oldest young), or waited long enough.
+  return waiting_.size() >= std::min<uint64_t>(config_.batch, config_.queue) || dropping_ ||
+         now - waiting_.front().since >= std::chrono::milliseconds(config_.intervalMs);
 }
 
 // Starts the batch in flight, or makes one from the oldest records.
@@ -223,6 +229,7 @@ void Exporter::send() {
     for (uint64_t i = 0; i < b.records; ++i) {
       b.body += waiting_.front().line;
       b.body += '\n';
+      waitingBytes_ -= waiting_.front().line.size();
       waiting_.pop_front();
     }
     inFlight_ = std::move(b);
@@ -250,6 +257,7 @@ void Exporter::completed(int curlCode, long status, long retryAfter) {
     counts_.sent += b.records;
     ++counts_.batches;
     if (b.attempts > 0) counts_.retried += b.records;
+    refusing_ = false;
     if (down_)
       say("export_resumed", "export: the collector at " + shownUrl_ + " answers again (" +
                                 plural(waiting_.size(), "record") + " waiting)",
@@ -264,6 +272,8 @@ void Exporter::completed(int curlCode, long status, long retryAfter) {
                                                             : curl_easy_strerror(static_cast<CURLcode>(curlCode)))
                                          : "HTTP " + std::to_string(status);
   if (curlCode != CURLE_OK && proxied()) why += "; through the proxy the *_proxy variables name";
+  if (curlCode == CURLE_PEER_FAILED_VERIFICATION || curlCode == CURLE_SSL_CACERT_BADFILE)
+    why += "; trust the collector's CA with CURL_CA_BUNDLE=FILE";
   if (!again) {  // the collector will refuse it every time
     char* location = nullptr;
     if (status >= 300 && status < 400 && curl_easy_getinfo(easy_, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
@@ -273,11 +283,13 @@ void Exporter::completed(int curlCode, long status, long retryAfter) {
     while (!answer.empty() && answer.back() == ' ') answer.pop_back();
     if (!answer.empty() && status >= 400) why += ", saying \"" + answer + (answer_.size() >= 200 ? "...\"" : "\"");
     counts_.dropped += b.records;
-    say("export_refused",
-        "export: the collector at " + shownUrl_ + " refused a batch (" + why + "): its " +
-            plural(b.records, "record") + " are dropped",
-        {{"url", Value::str(shownUrl_)}, {"status", Value::uint(static_cast<uint64_t>(status))},
-         {"records", Value::uint(b.records)}});
+    if (!refusing_)  // once until a batch is taken again: the next batches are likely refused too
+      say("export_refused",
+          "export: the collector at " + shownUrl_ + " refused a batch (" + why + "): " + plural(b.records, "record") +
+              " dropped; the batches it refuses from now on are dropped too, said only in the report at exit",
+          {{"url", Value::str(shownUrl_)}, {"status", Value::uint(static_cast<uint64_t>(status))},
+           {"records", Value::uint(b.records)}});
+    refusing_ = true;
     inFlight_.reset();
     return;
   }
@@ -398,13 +410,16 @@ void Exporter::finish(std::chrono::milliseconds limit, const std::function<void(
       drive(CURL_SOCKET_TIMEOUT, 0);
     }
   }
-  if (posting_) {
+  if (posting_) {  // its POST may have reached the collector: neither sent nor dropped
     curl_multi_remove_handle(multi_, easy_);
     posting_ = false;
+    counts_.unconfirmed += inFlight_->records;
+  } else if (inFlight_) {
+    counts_.dropped += inFlight_->records;
   }
-  uint64_t left = waiting_.size() + (inFlight_ ? inFlight_->records : 0);
-  counts_.dropped += left;
+  counts_.dropped += waiting_.size();
   waiting_.clear();
+  waitingBytes_ = 0;
   inFlight_.reset();
 }
 

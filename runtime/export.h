@@ -15,9 +15,10 @@
 // same batch with the same sequence number, after a backoff that doubles from
 // 100 ms to 5 s with jitter (at least Retry-After when the collector gives
 // one). Records wait in a queue of --export-queue; a full queue drops its
-// oldest. A batch the collector refuses (another 4xx, or a redirect) is not
-// sent again: its records count as dropped. At exit the queue is sent for at
-// most 5 s (a second Ctrl-C stops that); what remains counts as dropped.
+// oldest (and at 256 MiB of records). A batch the collector refuses (another
+// 4xx, or a redirect) is not sent again: its records count as dropped. At exit
+// the queue is sent for at most 5 s (a second Ctrl-C stops that); what remains
+// counts as dropped, and a batch still unanswered as unconfirmed.
 #pragma once
 
 #include <chrono>
@@ -60,6 +61,7 @@ struct ExportCounts {
   uint64_t retried = 0;   // of those sent, records whose batch needed more than one POST
   uint64_t failures = 0;  // POSTs that failed (refused or to be tried again)
   uint64_t dropped = 0;   // queue full, refused by the collector, or unsent at exit
+  uint64_t unconfirmed = 0;  // in a POST still unanswered when the exit flush ran out of time
 };
 
 class Exporter {
@@ -148,6 +150,8 @@ private:
   std::string shownUrl_;  // the URL, its password masked
   bool down_ = false;       // the last POST failed
   bool dropping_ = false;   // the queue is dropping its oldest
+  bool refusing_ = false;   // the collector refused the last batch
+  uint64_t waitingBytes_ = 0;  // the lines of waiting_
   ExportCounts counts_;
   std::vector<Notice> notices_;
   std::minstd_rand jitter_;

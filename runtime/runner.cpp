@@ -132,6 +132,7 @@ struct Run {
   Output& out;
   Diagnostics& diags;
   Exporter* exporter;   // --export: fed by `out`, driven by the loop
+  Output* localOut = &out;  // with --export, the run's own output (`out` is it and the export)
   bpf_object* obj = nullptr;
   ring_buffer* rb = nullptr;
   Links links;
@@ -204,6 +205,7 @@ struct Run {
     return 0;
   }
   uint64_t drainBudget = 0;  // records left in a bounded drain; 0: unbounded
+  static constexpr uint64_t kExportDrainLeast = 256;  // --export: a drain this long at least, however small its batches
 
   // The text of a printf-shaped record (printf, cat, system): its site's
   // format applied to the values after the header; none if it is cut short.
@@ -735,7 +737,7 @@ struct Run {
       // one batch, not for the whole backlog; the next round goes on at once.
       // With --export, by a batch of its own: the collector gets each batch
       // as it fills, not all of them once the events pause.
-      drainBudget = exporter ? exporter->batch() : httpFd >= 0 ? kDrainBatch : 0;
+      drainBudget = exporter ? std::max<uint64_t>(exporter->batch(), kExportDrainLeast) : httpFd >= 0 ? kDrainBatch : 0;
       backlog = ring_buffer__consume(rb) == -EAGAIN;
       drainBudget = 0;
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
@@ -762,7 +764,9 @@ struct Run {
   // --export: the collector's connection, and what the exporter has to say.
   void serveExport() {
     exporter->run();
-    for (const Notice& n : exporter->takeNotices()) out.notice(n);
+    // Said where the run's output goes, not exported: a notice about a batch
+    // refused would make a record of the next batch, refused in turn.
+    for (const Notice& n : exporter->takeNotices()) localOut->notice(n);
   }
 
   static bool exitFlagSet(int fd) {
@@ -872,8 +876,15 @@ struct Run {
       ring_buffer__consume(rb);  // the kernel blocks' output first, in the order it ran
       return afxdp.runOnFrame(static_cast<size_t>(block - 1), lo, buffer, data, length);
     };
-    if (!replayPcap(bpf_program__fd(prog), *options.pcap, options.pcapOut, afterPacket, redirected, replay, error))
-      return fail({0, 0}, error, "", kRunScript);
+    bool replayed = replayPcap(bpf_program__fd(prog), *options.pcap, options.pcapOut, afterPacket, redirected, replay, error);
+    sigset_t ending;  // the Ctrl-C that ended it, taken: only a second one cuts the exit short (--export's flush)
+    sigemptyset(&ending);
+    sigaddset(&ending, SIGINT);
+    sigaddset(&ending, SIGTERM);
+    timespec now{};
+    while (sigtimedwait(&ending, nullptr, &now) > 0) {
+    }
+    if (!replayed) return fail({0, 0}, error, "", kRunScript);
     return kRunOk;
   }
 
@@ -1009,7 +1020,9 @@ int runScript(const CompiledScript& script, const RunOptions& options, Output& o
     json = makeJsonOutput(exporter.stream());
     tee = makeTeeOutput(out, *json);
   }
-  int status = Run(script, options, tee ? *tee : out, diags, exporter.running() ? &exporter : nullptr).run();
+  Run run(script, options, tee ? *tee : out, diags, exporter.running() ? &exporter : nullptr);
+  run.localOut = &out;
+  int status = run.run();
   if (exporter.running()) {  // what is left, sent for a bounded time; then what became of every record
     auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
     exporter.finish(kExportFlush, [&] {
@@ -1025,10 +1038,15 @@ int runScript(const CompiledScript& script, const RunOptions& options, Output& o
       out.notice({"export", "dptrace: export: " + plural(c.sent, "record") + " sent to " + exporter.url() + " in " +
                                 std::to_string(c.batches) + (c.batches == 1 ? " batch" : " batches") + " (" +
                                 std::to_string(c.retried) + " after a retry, " + plural(c.failures, "failed POST") + "), " +
-                                std::to_string(c.dropped) + " dropped\n",
+                                std::to_string(c.dropped) + " dropped" +
+                                (c.unconfirmed ? ", " + std::to_string(c.unconfirmed) +
+                                                     " unconfirmed (their POST was unanswered when the time ran out)"
+                                               : "") +
+                                "\n",
                   {{"url", Value::str(exporter.url())}, {"records", Value::uint(c.records)}, {"sent", Value::uint(c.sent)},
                    {"batches", Value::uint(c.batches)}, {"retried", Value::uint(c.retried)},
-                   {"failures", Value::uint(c.failures)}, {"dropped", Value::uint(c.dropped)}}});
+                   {"failures", Value::uint(c.failures)}, {"dropped", Value::uint(c.dropped)},
+                   {"unconfirmed", Value::uint(c.unconfirmed)}}});
   }
   return status;
 }

@@ -9,6 +9,7 @@ already, and appends the records of the others to --out, one per line.
 --out F         the records stored, in the order they arrived
 --log F         one line per request: sequence, records, stored or duplicate
 --status N      answer every request with status N, storing nothing
+--hang          read each request and never answer it
 --lose-replies N  store the first N batches, then close the connection
                 without answering (a reply lost on the way back)
 --log-header NAME  add NAME=VALUE (the request's header) to each log line
@@ -32,6 +33,7 @@ def main():
     ap.add_argument("--status", type=int)
     ap.add_argument("--lose-replies", type=int, default=0)
     ap.add_argument("--raw", action="store_true")
+    ap.add_argument("--hang", action="store_true")
     ap.add_argument("--log-header")
     args = ap.parse_args()
 
@@ -51,8 +53,12 @@ def main():
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))
-            if args.status:
+            if args.status or args.hang:
                 self.rfile.read(length)
+                if log:
+                    log.write("request %s\n" % ("hang" if args.hang else args.status))
+                if args.hang:
+                    threading.Event().wait()
                 self.answer(args.status)
                 return
             if args.raw:

@@ -10,6 +10,10 @@ restart   the collector starts after dptrace and loses its first reply: the
 overflow  the collector is down while 1000 records come into a queue of 100:
           the dropped count dptrace reports is what never arrived
 refused   the collector answers 404: the batch is not sent again, counted
+unanswered  the collector never answers: at exit, after 5 s, the batch is
+          unconfirmed, neither sent nor dropped
+small_queue  --export-queue below --export-batch: batches leave as the queue
+          fills
 fleet PCAP SCRIPT  the script run over a capture, its records as the
           collector stored them
 Prints what it found, one fact per line, for FileCheck.
@@ -190,11 +194,41 @@ def refused(dptrace, tmp):
     url = "http://127.0.0.1:%d/wrong/path" % c.port
     r = subprocess.run([dptrace, "--export", url, "-e", loop_script(5, "exit();")], capture_output=True, text=True,
                        timeout=60)
-    c.stop()
     print("exit", r.returncode)
     for line in r.stderr.splitlines():
         if "export" in line:
             print(line.replace(str(c.port), "PORT"))
+    # Its own notices are not exported: a refusal does not make the next batch.
+    before = len(batches(tmp))
+    p = subprocess.Popen([dptrace, "--export", url, "--export-interval", "1", "-e", 'BEGIN { printf("one\\n"); }'],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=20)[1]
+    c.stop()
+    print("requests while it ran on:", len(batches(tmp)) - before, "refusals said:", err.count("refused a batch"))
+
+
+def unanswered(dptrace, tmp):
+    c = Collector(tmp, 0, ["--hang"])
+    url = "http://127.0.0.1:%d/" % c.port
+    r = subprocess.run([dptrace, "--export", url, "-e", loop_script(3, "exit();")], capture_output=True, text=True,
+                       timeout=60)
+    c.stop()
+    print("exit", r.returncode)
+    print(r.stderr.strip().splitlines()[-1].replace(str(c.port), "PORT"))
+
+
+def small_queue(dptrace, tmp):
+    c = Collector(tmp)
+    url = "http://127.0.0.1:%d/" % c.port
+    script = 'interval:ms:2 { @n = @n + 1; printf("%d\\n", @n); if (@n >= 1000) { exit(); } }'
+    r = subprocess.run([dptrace, "-f", "json", "--export", url, "--export-queue", "50", "-e", script],
+                       capture_output=True, text=True, timeout=60)
+    c.stop()
+    rep = report(r.stdout)
+    print("exit", r.returncode, "most sent during the run:", rep["sent"] >= 500, "records == sent + dropped:",
+          rep["records"] == rep["sent"] + rep["dropped"], "stored == sent:", len(records(tmp)) == rep["sent"])
 
 
 def fleet(dptrace, tmp, pcap, script):
@@ -217,7 +251,8 @@ def main():
         if case == "fleet":
             fleet(dptrace, tmp, sys.argv[3], sys.argv[4])
             return
-        {"up": up, "restart": restart, "overflow": overflow, "refused": refused}[case](dptrace, tmp)
+        {"up": up, "restart": restart, "overflow": overflow, "refused": refused, "unanswered": unanswered,
+         "small_queue": small_queue}[case](dptrace, tmp)
 
 
 if __name__ == "__main__":
