@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -20,6 +21,7 @@ constexpr auto kBackoffFirst = 100ms, kBackoffMost = 5000ms, kRetryAfterMost = 6
 constexpr long kConnectTimeoutMs = 5000, kRequestTimeoutMs = 10000;
 constexpr auto kFlushSlow = 250ms;  // an exit flush that takes longer says so
 constexpr uint64_t kQueueBytes = 256ull << 20;  // the queue's bound in bytes, beside --export-queue's in records
+constexpr uint64_t kRecordOverhead = 64;        // a queued record's own memory beside its text (deque slot, heap block)
 
 // The part of a URL libcurl finds there, or nullopt.
 std::optional<std::string> urlPart(CURLU* url, CURLUPart part) {
@@ -59,9 +61,24 @@ Exporter::~Exporter() {
   if (epollFd_ >= 0) close(epollFd_);
 }
 
-std::optional<ExportUrl> parseExportUrl(const std::string& text, std::string& error) {
+// The URL as written with what stands between the user name's ':' and the
+// '@' of its authority masked, for messages (whether or not it parses).
+std::string maskedUrl(const std::string& text) {
+  size_t scheme = text.find("://");
+  size_t from = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t end = text.find_first_of("/?#", from);
+  size_t at = text.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at == std::string::npos || at < from) return text;
+  size_t colon = text.find(':', from);
+  if (colon == std::string::npos || colon > at) return text;
+  return text.substr(0, colon + 1) + "***" + text.substr(at);
+}
+
+std::optional<ExportUrl> parseExportUrl(const std::string& written, std::string& error) {
+  const std::string& text = written;
+  std::string shown = maskedUrl(written);
   if (text.find("://") == std::string::npos) {
-    error = "--export: '" + text + "' is not a URL: it starts with http:// or https://";
+    error = "--export: '" + shown + "' is not a URL: it starts with http:// or https://";
     return std::nullopt;
   }
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(), curl_url_cleanup);
@@ -70,21 +87,21 @@ std::optional<ExportUrl> parseExportUrl(const std::string& text, std::string& er
     return std::nullopt;
   }
   if (CURLUcode e = curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0); e != CURLUE_OK) {
-    error = "--export: '" + text + "' is not a URL (" + curl_url_strerror(e) + ")";
+    error = "--export: '" + shown + "' is not a URL (" + curl_url_strerror(e) + ")";
     return std::nullopt;
   }
   std::optional<std::string> scheme = urlPart(url.get(), CURLUPART_SCHEME);
   std::optional<std::string> host = urlPart(url.get(), CURLUPART_HOST);
   if (!scheme || (*scheme != "http" && *scheme != "https")) {
-    error = "--export: '" + text + "' is not an http:// or https:// URL";
+    error = "--export: '" + shown + "' is not an http:// or https:// URL";
     return std::nullopt;
   }
   if (!host || host->empty()) {
-    error = "--export: '" + text + "' names no host";
+    error = "--export: '" + shown + "' names no host";
     return std::nullopt;
   }
   if (urlPart(url.get(), CURLUPART_PORT) == "0") {
-    error = "--export: '" + text + "' names port 0";
+    error = "--export: '" + shown + "' names port 0";
     return std::nullopt;
   }
   ExportUrl parsed;
@@ -96,6 +113,22 @@ std::optional<ExportUrl> parseExportUrl(const std::string& text, std::string& er
     parsed.shown = urlPart(url.get(), CURLUPART_URL).value_or("(the --export URL)");
   }
   return parsed;
+}
+
+std::optional<std::string> exportHeaderProblem(const std::string& header) {
+  size_t colon = header.find(':');
+  std::string name = header.substr(0, colon);
+  auto token = [](unsigned char c) { return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c); };
+  if (colon == std::string::npos || name.empty() || !std::all_of(name.begin(), name.end(), token))
+    return "is not NAME: VALUE (a name of letters, digits and !#$%&'*+-.^_`|~, then a colon)";
+  if (header.find_first_of("\r\n") != std::string::npos) return "is not on one line";
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* own : {"content-length", "content-type", "transfer-encoding", "host", "expect", "connection"})
+    if (lower == own) return "sets a header dptrace writes itself";
+  if (lower.rfind("x-dptrace-", 0) == 0) return "sets a header dptrace writes itself";
+  if (header.find_first_not_of(" \t", colon + 1) == std::string::npos) return "has no value";
+  return std::nullopt;
 }
 
 bool Exporter::start(const ExportConfig& config, std::string& error) {
@@ -182,7 +215,7 @@ std::streamsize Exporter::LineBuffer::xsputn(const char* s, std::streamsize n) {
       break;
     }
     line_.append(s, newline);
-    owner_.add(std::move(line_));
+    owner_.add(std::string(line_));  // a copy of its own size (a grown string keeps up to twice); line_ is reused
     line_.clear();
     s = newline + 1;
   }
@@ -192,16 +225,16 @@ std::streamsize Exporter::LineBuffer::xsputn(const char* s, std::streamsize n) {
 void Exporter::add(std::string line) {
   if (!multi_) return;
   ++counts_.records;
-  waitingBytes_ += line.size();
+  waitingBytes_ += line.size() + kRecordOverhead;
   waiting_.push_back({roundStart_, std::move(line)});
   while (waiting_.size() > config_.queue || (waitingBytes_ > kQueueBytes && waiting_.size() > 1)) {
-    waitingBytes_ -= waiting_.front().line.size();
+    waitingBytes_ -= waiting_.front().line.size() + kRecordOverhead;
     waiting_.pop_front();
     ++counts_.dropped;
     if (!dropping_)
       say("export_dropping",
           "export: the queue is full (" + plural(config_.queue, "record") + " or " + std::to_string(kQueueBytes >> 20) +
-              " MiB): dropping the oldest while the collector " + (down_ ? "fails" : "falls behind") +
+              " MiB): dropping the oldest while " + (down_ ? "the collector fails" : "records come faster than batches leave") +
               " (raise --export-queue)",
           {{"queue", Value::uint(config_.queue)}, {"bytes", Value::uint(kQueueBytes)}});
     dropping_ = true;
@@ -229,7 +262,7 @@ void Exporter::send() {
     for (uint64_t i = 0; i < b.records; ++i) {
       b.body += waiting_.front().line;
       b.body += '\n';
-      waitingBytes_ -= waiting_.front().line.size();
+      waitingBytes_ -= waiting_.front().line.size() + kRecordOverhead;
       waiting_.pop_front();
     }
     inFlight_ = std::move(b);
@@ -257,7 +290,6 @@ void Exporter::completed(int curlCode, long status, long retryAfter) {
     counts_.sent += b.records;
     ++counts_.batches;
     if (b.attempts > 0) counts_.retried += b.records;
-    refusing_ = false;
     if (down_)
       say("export_resumed", "export: the collector at " + shownUrl_ + " answers again (" +
                                 plural(waiting_.size(), "record") + " waiting)",
@@ -283,17 +315,19 @@ void Exporter::completed(int curlCode, long status, long retryAfter) {
     while (!answer.empty() && answer.back() == ' ') answer.pop_back();
     if (!answer.empty() && status >= 400) why += ", saying \"" + answer + (answer_.size() >= 200 ? "...\"" : "\"");
     counts_.dropped += b.records;
-    if (!refusing_)  // once until a batch is taken again: the next batches are likely refused too
+    if (refusalsSaid_.insert(status).second)  // once per status: the next batches are likely refused alike
       say("export_refused",
           "export: the collector at " + shownUrl_ + " refused a batch (" + why + "): " + plural(b.records, "record") +
-              " dropped; the batches it refuses from now on are dropped too, said only in the report at exit",
+              " dropped; later refusals with HTTP " + std::to_string(status) + " are counted in the report at exit",
           {{"url", Value::str(shownUrl_)}, {"status", Value::uint(static_cast<uint64_t>(status))},
            {"records", Value::uint(b.records)}});
-    refusing_ = true;
     inFlight_.reset();
     return;
   }
   ++b.attempts;
+  curl_off_t uploaded = 0;  // some of it went out: the collector may have stored it though no answer came
+  if (curlCode != CURLE_OK && curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &uploaded) == CURLE_OK && uploaded > 0)
+    b.maybeDelivered = true;
   auto backoff = kBackoffFirst * (1u << std::min(b.attempts - 1, 10u));
   backoff = std::min<std::chrono::milliseconds>(backoff, kBackoffMost);
   std::uniform_int_distribution<long> half(backoff.count() / 2, backoff.count());  // jitter: 50-100%
@@ -414,8 +448,8 @@ void Exporter::finish(std::chrono::milliseconds limit, const std::function<void(
     curl_multi_remove_handle(multi_, easy_);
     posting_ = false;
     counts_.unconfirmed += inFlight_->records;
-  } else if (inFlight_) {
-    counts_.dropped += inFlight_->records;
+  } else if (inFlight_) {  // waiting to be sent again: unconfirmed if a POST of it went out unanswered
+    (inFlight_->maybeDelivered ? counts_.unconfirmed : counts_.dropped) += inFlight_->records;
   }
   counts_.dropped += waiting_.size();
   waiting_.clear();

@@ -21,6 +21,7 @@
 // counts as dropped, and a batch still unanswered as unconfirmed.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,7 @@
 #include <optional>
 #include <ostream>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,11 @@ struct ExportUrl {
   std::string host, shown;
 };
 std::optional<ExportUrl> parseExportUrl(const std::string& text, std::string& error);
+// Why an --export-header cannot be sent: not NAME: VALUE, on more than one
+// line, no value, or a header dptrace writes itself; nullopt when it can.
+std::optional<std::string> exportHeaderProblem(const std::string& header);
+// The URL as written, what stands for a password masked ("user:***@").
+std::string maskedUrl(const std::string& text);
 
 // What became of the records.
 struct ExportCounts {
@@ -93,7 +100,12 @@ public:
   const std::string& url() const { return shownUrl_; }  // its password masked
   uint64_t waiting() const { return waiting_.size() + (inFlight_ ? inFlight_->records : 0); }
   bool failing() const { return down_; }
-  uint32_t batch() const { return config_.batch; }
+  // The records the run loop drains between two visits: a batch (256 at
+  // least: a round per record costs more than it gives), no more than the
+  // queue holds.
+  uint64_t drainBudget() const {
+    return std::max<uint64_t>(1, std::min<uint64_t>(config_.queue, std::max<uint64_t>(config_.batch, 256)));
+  }
 
 private:
   using Clock = std::chrono::steady_clock;
@@ -105,6 +117,7 @@ private:
     uint64_t sequence = 0;
     uint64_t records = 0;
     unsigned attempts = 0;  // failed so far
+    bool maybeDelivered = false;  // a failed POST of it went out: the collector may have it
     std::string body;
   };
   class LineBuffer : public std::streambuf {
@@ -150,7 +163,7 @@ private:
   std::string shownUrl_;  // the URL, its password masked
   bool down_ = false;       // the last POST failed
   bool dropping_ = false;   // the queue is dropping its oldest
-  bool refusing_ = false;   // the collector refused the last batch
+  std::set<long> refusalsSaid_;  // HTTP statuses of refusals said so far
   uint64_t waitingBytes_ = 0;  // the lines of waiting_
   ExportCounts counts_;
   std::vector<Notice> notices_;

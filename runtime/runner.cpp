@@ -205,7 +205,6 @@ struct Run {
     return 0;
   }
   uint64_t drainBudget = 0;  // records left in a bounded drain; 0: unbounded
-  static constexpr uint64_t kExportDrainLeast = 256;  // --export: a drain this long at least, however small its batches
 
   // The text of a printf-shaped record (printf, cat, system): its site's
   // format applied to the values after the header; none if it is cut short.
@@ -737,7 +736,7 @@ struct Run {
       // one batch, not for the whole backlog; the next round goes on at once.
       // With --export, by a batch of its own: the collector gets each batch
       // as it fills, not all of them once the events pause.
-      drainBudget = exporter ? std::max<uint64_t>(exporter->batch(), kExportDrainLeast) : httpFd >= 0 ? kDrainBatch : 0;
+      drainBudget = exporter ? exporter->drainBudget() : httpFd >= 0 ? kDrainBatch : 0;
       backlog = ring_buffer__consume(rb) == -EAGAIN;
       drainBudget = 0;
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL

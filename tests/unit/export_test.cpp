@@ -68,3 +68,27 @@ TEST(Export, UrlsAreCheckedAndPasswordsMasked) {
 
 }  // namespace
 }  // namespace dptrace
+
+namespace dptrace {
+namespace {
+
+TEST(Export, HeadersDptraceWritesOrCannotSendAreRefused) {
+  EXPECT_FALSE(exportHeaderProblem("Authorization: Bearer t0ken"));
+  EXPECT_FALSE(exportHeaderProblem("X-Fleet-Node:upf-1"));
+  for (const char* bad : {"no colon", ": v", " X-Lead: 1", "Bad Name: v", "X-Empty:", "X-Empty:  ", "Content-Length: 5",
+                          "content-type: text/plain", "X-Dptrace-Sequence: 99", "Host: other", "A: b\r\nC: d"})
+    EXPECT_TRUE(exportHeaderProblem(bad)) << bad;
+}
+
+TEST(Export, PasswordsAreMaskedInUrlsAsWritten) {
+  EXPECT_EQ(maskedUrl("http://u:s3cret@127.0.0.1:80800/x"), "http://u:***@127.0.0.1:80800/x");
+  EXPECT_EQ(maskedUrl("ftp://u:p@host"), "ftp://u:***@host");
+  EXPECT_EQ(maskedUrl("http://host:8080/a@b"), "http://host:8080/a@b");  // an @ in the path is no password
+  EXPECT_EQ(maskedUrl("http://u@host/"), "http://u@host/");
+  std::string error;
+  EXPECT_FALSE(parseExportUrl("http://u:s3cret@127.0.0.1:0/", error));
+  EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace dptrace

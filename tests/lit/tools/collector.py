@@ -10,8 +10,8 @@ already, and appends the records of the others to --out, one per line.
 --log F         one line per request: sequence, records, stored or duplicate
 --status N      answer every request with status N, storing nothing
 --hang          read each request and never answer it
---lose-replies N  store the first N batches, then close the connection
-                without answering (a reply lost on the way back)
+--lose-replies N  close the connection of the first N requests unanswered (the
+                batch stored first: a reply lost on the way back)
 --log-header NAME  add NAME=VALUE (the request's header) to each log line
 --raw           store each batch's records as they came, unchecked (for
                 bench/export.py: the collector must not be what limits it)
@@ -103,7 +103,7 @@ def main():
                     log.write("sequence %s records %d dropped-before %s %s%s%s\n" % (
                         sequence, len(records), data.get("dropped"), "duplicate" if duplicate else "stored", extra,
                         "".join(" PROBLEM " + p for p in problems)))
-                if lose[0] > 0 and not duplicate:
+                if lose[0] > 0:
                     lose[0] -= 1
                     self.close_connection = True
                     return  # no reply at all
