@@ -146,7 +146,12 @@ private:
   Val relocatedInteger(Value* base, const StructLayout& layout, const StructField& field, const Type& t, AddressSpace space);
   // fentry, fexit, rawtracepoint: the context is an array of 64-bit slots.
   const KernelSignature* kernelSignature() const;
-  std::string probeName() const;
+  std::string probeName() const { return probeName(symbol_); }
+  std::string probeName(const std::string& symbol) const;
+  std::string functionName(const std::string& symbol) const;  // func of a uprobe of `symbol`
+  // One of `names`, by the BPF cookie of the attachment that ran the program:
+  // the string of the function it serves, from a table in .rodata.
+  Value* nameByCookie(const std::vector<std::string>& names, uint32_t capacity);
   Value* slotValue(uint32_t i, const Type& t);
   Val index(const ast::Index& e);
   Val dereference(const ast::Unary& u);

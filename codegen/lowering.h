@@ -31,6 +31,7 @@ enum class Helper : int64_t {
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
+  GetAttachCookie = 174,
   GetPrandomU32 = 7,
   GetNumaNodeId = 42,
   GetCurrentCgroupId = 80,
@@ -88,6 +89,7 @@ struct UserArguments {
   llvm::GlobalVariable* record = nullptr;  // a uretprobe's per-thread record of the arguments at entry
   std::vector<unsigned> saved;             // the parameters in the record, in order
   bool save = false;                       // the entry half of a uretprobe: it only fills the record
+  std::vector<std::string> shared;         // a wildcard's functions, one program for all: its BPF cookie indexes them
 };
 
 // One map of the object: its global in .maps and its layout.

@@ -17,6 +17,7 @@
 #include <ostream>
 
 #include "lowering.h"
+#include "suggest.h"
 #include "syscalls.h"
 #include "visitor.h"
 
@@ -53,6 +54,17 @@ struct MapsPassedTo : ast::Visitor<MapsPassedTo, true> {
   void visit(const ast::Call& c) {
     if (callees.count(c.callee) && !c.args.empty() && c.args[0].value->kind == ast::ExprKind::Map)
       names.insert(static_cast<const ast::Map&>(*c.args[0].value).name);
+    Visitor::visit(c);
+  }
+};
+
+// Whether a probe calls uaddr(): its value moves with the probe's own address,
+// so the functions of a wildcard cannot share one program.
+struct CallsUaddr : ast::Visitor<CallsUaddr, true> {
+  using Visitor::visit;
+  bool found = false;
+  void visit(const ast::Call& c) {
+    found = found || c.callee == "uaddr";
     Visitor::visit(c);
   }
 };
@@ -381,7 +393,8 @@ void ModuleLowering::lowerProbe(const ast::Probe& probe, const ast::AttachPoint&
   if (user.site) info.semaphore = user.site->semaphore;
   info.fastPath = user.fastPath;
   info.savesArguments = user.save;
-  info.attachPoints = user.save ? 0 : 1;  // the uretprobe's half: not a probe of its own
+  info.symbols = user.shared;
+  info.attachPoints = user.save ? 0 : user.shared.empty() ? 1 : static_cast<uint32_t>(user.shared.size());  // the uretprobe's half: not a probe of its own
   info.loops = loopsOf({&probe});
   info_.programs.push_back(std::move(info));
 }
@@ -442,7 +455,19 @@ void ModuleLowering::lowerUserProbe(const ast::Probe& probe, const ast::AttachPo
     lowerProbe(probe, ap, n++, target.binary, symbol, user, fileOffset);
   };
   if (ap.offset && ap.function.empty()) lower("", {}, std::nullopt);  // by file offset
-  for (size_t i = 0; i < target.functions.size(); ++i) {
+  // A wildcard's functions share one program, attached once with a cookie
+  // each (func and probe read their names by it), unless the body needs
+  // something of each function's own: the arguments a uretprobe records, uaddr().
+  CallsUaddr uaddr;
+  uaddr.visit(probe);
+  bool shared = (ap.kind == ProbeKind::Uprobe || ap.kind == ProbeKind::Uretprobe) && hasWildcard(ap.function) &&
+                target.functions.size() > 1 && saved.empty() && !uaddr.found && target_ == CodeTarget::Bpf;
+  if (shared) {
+    UserArguments user;
+    user.shared = target.functions;
+    lowerProbe(probe, ap, n++, target.binary, "", user, std::nullopt);
+  }
+  for (size_t i = 0; !shared && i < target.functions.size(); ++i) {
     UserArguments user;
     if (i < target.addresses.size()) user.address = target.addresses[i];
     lower(target.functions[i], user, std::nullopt);

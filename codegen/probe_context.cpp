@@ -3,6 +3,7 @@
 #include "function_lowering.h"
 
 #include <algorithm>
+#include <bit>
 #include "packet_views.h"
 #include "suggest.h"
 
@@ -133,7 +134,12 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
     call(Helper::GetCurrentComm, i64(), {buf, b_.getInt64(16)});
     return {buf, true};
   }
-  if (n == "probe") return {constantString(probeName(), typeOf(id).capacity()), true};
+  if (n == "probe") {
+    if (user_.shared.empty()) return {constantString(probeName(), typeOf(id).capacity()), true};
+    std::vector<std::string> names;
+    for (const std::string& symbol : user_.shared) names.push_back(probeName(symbol));
+    return {nameByCookie(names, typeOf(id).capacity()), true};
+  }
   if (isBtfProbe(ap_->kind)) {
     const KernelSignature* k = kernelSignature();
     if (n == "func") return {constantString(ap_->function, typeOf(id).capacity()), true};
@@ -163,7 +169,12 @@ Val FunctionLowering::builtin(const ast::Identifier& id) {
       b_.CreateAlignedStore(b_.CreateLShr(call(Helper::GetCurrentPidTgid, i64(), {}), 32), offset(buf, 8), llvm::Align(8));
       return {buf, true};
     }
-    if (n == "func") return {constantString(symbol_.empty() ? ap_->raw : m_.demangle() ? demangled(symbol_) : symbol_, typeOf(id).capacity()), true};
+    if (n == "func" && !user_.shared.empty()) {
+      std::vector<std::string> names;
+      for (const std::string& symbol : user_.shared) names.push_back(functionName(symbol));
+      return {nameByCookie(names, typeOf(id).capacity()), true};
+    }
+    if (n == "func") return {constantString(functionName(symbol_), typeOf(id).capacity()), true};
     if (n.size() == 4 && n.rfind("arg", 0) == 0) {
       unsigned i = static_cast<unsigned>(n[3] - '0');
       return {normalize(parameter(i), typeOf(id)), false};
@@ -235,12 +246,39 @@ Val FunctionLowering::tracepointField(const TracepointFormat& format, const Trac
 // library or program named without a path by the file it resolved to
 // (uprobe:/lib/x86_64-linux-gnu/libc.so.6:malloc for uprobe:libc:malloc), and
 // for a uprobe pattern the function it matched (uprobe:./up:foo1, not foo*).
-std::string FunctionLowering::probeName() const {
+std::string FunctionLowering::functionName(const std::string& symbol) const {
+  return symbol.empty() ? ap_->raw : m_.demangle() ? demangled(symbol) : symbol;
+}
+
+Value* FunctionLowering::nameByCookie(const std::vector<std::string>& names, uint32_t capacity) {
+  uint32_t width = (capacity + 7) / 8 * 8;
+  // A power of 2 of entries, so that the cookie masked is a bounded index
+  // (LLVM moves a compare after the offset's arithmetic; the verifier then
+  // sees an unbounded offset: "math between map_value pointer and register").
+  size_t slots = std::bit_ceil(names.size());
+  std::string bytes(slots * width, '\0');
+  for (size_t i = 0; i < names.size(); ++i)
+    bytes.replace(i * width, std::min<size_t>(names[i].size(), capacity - 1), names[i], 0, std::min<size_t>(names[i].size(), capacity - 1));
+  auto* data = llvm::ConstantDataArray::getString(ctx_, bytes, /*AddNull=*/false);
+  auto* table = new llvm::GlobalVariable(m_.module(), data->getType(), /*isConstant=*/true, llvm::GlobalValue::InternalLinkage,
+                                         data, fn_->getName() + "_names");
+  table->setSection(".rodata");
+  table->setAlignment(llvm::Align(8));
+  Value* cookie = call(Helper::GetAttachCookie, i64(), {fn_->getArg(0)});
+  Value* index = b_.CreateAnd(cookie, b_.getInt64(slots - 1));
+  Value* from = b_.CreateGEP(b_.getInt8Ty(), table, b_.CreateMul(index, b_.getInt64(width)));
+  Value* buf = zeroedBuffer(width);
+  for (uint32_t at = 0; at < width; at += 8)
+    b_.CreateAlignedStore(b_.CreateAlignedLoad(i64(), offset(from, at), llvm::Align(8)), offset(buf, at), llvm::Align(8));
+  return buf;
+}
+
+std::string FunctionLowering::probeName(const std::string& symbol) const {
   std::string target = ap_->target;
   if (isUserProbe(ap_->kind) && target.find('/') == std::string::npos) target = findBinary(target);
-  if (ap_->kind == ProbeKind::Usdt) return "usdt:" + target + ":" + symbol_;  // the probe's full name, as bpftrace's
-  if (isUserProbe(ap_->kind) && !symbol_.empty() && hasWildcard(ap_->function))
-    return std::string(probeKindName(ap_->kind)) + ":" + target + ":" + symbol_;
+  if (ap_->kind == ProbeKind::Usdt) return "usdt:" + target + ":" + symbol;  // the probe's full name, as bpftrace's
+  if (isUserProbe(ap_->kind) && !symbol.empty() && hasWildcard(ap_->function))
+    return std::string(probeKindName(ap_->kind)) + ":" + target + ":" + symbol;
   std::string name = canonicalAttachPoint(ap_->kind, ap_->raw);
   if (target != ap_->target)
     if (size_t at = name.find(":" + ap_->target + ":"); at != std::string::npos) name.replace(at + 1, ap_->target.size(), target);

@@ -109,6 +109,9 @@ struct ProgramInfo {
   std::string rawTracepoint;  // set when a syscall tracepoint runs on raw sys_enter/sys_exit
   std::string binary;         // uprobes: the resolved binary or library
   std::string symbol;         // uprobes: the function (empty with an offset)
+  // uprobes: the functions this one program serves, its BPF cookie being the
+  // index here (func and probe read their names by it); empty: `symbol` alone.
+  std::vector<std::string> symbols;
   std::optional<uint64_t> fileOffset;  // uprobes at an inlined call: where in the binary
   uint64_t semaphore = 0;              // usdt: the file offset of the probe's semaphore (0: none)
   FastPath fastPath = FastPath::None;  // uprobes on a DPDK burst function through rte_eth_fp_ops

@@ -66,6 +66,38 @@ int attachTracepoint(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx
   return keep(ctx, p.attach, bpf_program__attach_tracepoint(prog, p.attach.target.c_str(), p.attach.function.c_str()));
 }
 
+// One program for many functions of a binary (a wildcard): one uprobe_multi
+// link carrying every function's offset, its index in p.symbols as the
+// cookie; else a perf-event uprobe each, with the same cookies.
+int attachUprobes(bpf_program* prog, const ProgramInfo& p, bool ret, AttachContext& ctx) {
+  const ast::AttachPoint& ap = p.attach;
+  if (!ctx.uprobeMulti) {
+    for (size_t i = 0; i < p.symbols.size(); ++i) {
+      bpf_uprobe_opts uo{};
+      uo.sz = sizeof uo;
+      uo.retprobe = ret;
+      uo.func_name = p.symbols[i].c_str();
+      uo.bpf_cookie = i;
+      if (int s = keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), 0, &uo))) return s;
+    }
+    return kRunOk;
+  }
+  auto binary = ctx.functionOffsets.find(p.binary);
+  if (binary == ctx.functionOffsets.end()) binary = ctx.functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
+  std::vector<uint64_t> offsets, cookies;
+  for (size_t i = 0; i < p.symbols.size(); ++i) {
+    auto it = binary->second.find(p.symbols[i]);
+    if (it == binary->second.end())
+      return fail(ctx, ap.range, "cannot find '" + p.symbols[i] + "' in '" + p.binary + "' to attach to", "", kRunScript);
+    offsets.push_back(it->second);
+    cookies.push_back(i);
+  }
+  int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, offsets, cookies, ret, ctx.targetPid);
+  if (fd < 0) return failedLink(ctx, ap, -fd);
+  ctx.links.addFd(fd);
+  return kRunOk;
+}
+
 int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   const ast::AttachPoint& ap = p.attach;
   if (p.fastPath != FastPath::None) return kRunOk;  // at the process's PMD functions (fastpath_attach.h)
@@ -84,6 +116,7 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     ctx.links.addFd(fd);
     return kRunOk;
   }
+  if (!p.symbols.empty()) return attachUprobes(prog, p, ret, ctx);
   if (!ctx.uprobeMulti) {
     bpf_uprobe_opts uo{};
     uo.sz = sizeof uo;

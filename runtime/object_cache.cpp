@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-13";
+constexpr const char* kMagic = "dptrace-object-cache-14";
 constexpr const char* kLayoutsMagic = "dptrace-map-layouts-13";
 constexpr size_t kMaxEntries = 256;
 
@@ -30,7 +30,7 @@ constexpr size_t kMaxEntries = 256;
 // reader walk that list: they cannot disagree. The static_asserts stop a
 // build in which a struct grew a field that fields() does not list yet.
 static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
-static_assert(sizeof(ProgramInfo) == 456, "ProgramInfo changed: list its new field in fields() below");
+static_assert(sizeof(ProgramInfo) == 480, "ProgramInfo changed: list its new field in fields() below");
 static_assert(sizeof(MapLayout) == 272, "MapLayout changed: list its new field in fields() below");
 static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in fields() below");
 static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
@@ -45,7 +45,7 @@ void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast:
 template <class Codec, class P>
 void fields(Codec& c, P& p) requires std::is_same_v<std::remove_const_t<P>, ProgramInfo> {
   c(p.function), c(p.section), fields(c, p.attach), c(p.rawTracepoint), c(p.binary), c(p.symbol), c(p.attachPoints),
-      c(p.transmits), c(p.redirects), c(p.loops), c(p.xskMap), c(p.fileOffset), c(p.semaphore), c(p.fastPath), c(p.savesArguments);
+      c(p.transmits), c(p.redirects), c(p.loops), c(p.xskMap), c(p.fileOffset), c(p.semaphore), c(p.fastPath), c(p.savesArguments), c(p.symbols);
 }
 template <class Codec, class B>
 void fields(Codec& c, B& b) requires std::is_same_v<std::remove_const_t<B>, AfxdpBody> {

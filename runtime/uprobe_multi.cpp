@@ -35,24 +35,40 @@ constexpr uint32_t kUprobeMultiReturn = 1;
 
 }  // namespace
 
-int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid,
-                          uint64_t refCtrOffset) {
+namespace {
+
+int linkCreate(int progFd, const std::string& path, const uint64_t* offsets, const uint64_t* refCtrOffsets,
+               const uint64_t* cookies, size_t count, bool retprobe, int pid) {
   union {
     LinkCreateUprobeMulti link;
     char attr[sizeof(union bpf_attr)];
   } u;
   std::memset(&u, 0, sizeof u);
-  uint64_t offsets[1] = {fileOffset}, refCtrOffsets[1] = {refCtrOffset};
   u.link.progFd = static_cast<uint32_t>(progFd);
   u.link.attachType = kAttachUprobeMulti;
   u.link.path = reinterpret_cast<uint64_t>(path.c_str());
   u.link.offsets = reinterpret_cast<uint64_t>(offsets);
-  if (refCtrOffset) u.link.refCtrOffsets = reinterpret_cast<uint64_t>(refCtrOffsets);
-  u.link.count = 1;
+  u.link.refCtrOffsets = reinterpret_cast<uint64_t>(refCtrOffsets);
+  u.link.cookies = reinterpret_cast<uint64_t>(cookies);
+  u.link.count = static_cast<uint32_t>(count);
   u.link.multiFlags = retprobe ? kUprobeMultiReturn : 0;
   u.link.pid = pid > 0 ? static_cast<uint32_t>(pid) : 0;
   long fd = syscall(__NR_bpf, BPF_LINK_CREATE, u.attr, sizeof u.attr);
   return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+}  // namespace
+
+int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid,
+                          uint64_t refCtrOffset) {
+  uint64_t offsets[1] = {fileOffset}, refCtrOffsets[1] = {refCtrOffset};
+  return linkCreate(progFd, path, offsets, refCtrOffset ? refCtrOffsets : nullptr, nullptr, 1, retprobe, pid);
+}
+
+int createUprobeMultiLink(int progFd, const std::string& path, const std::vector<uint64_t>& offsets,
+                          const std::vector<uint64_t>& cookies, bool retprobe, int pid) {
+  if (offsets.empty() || cookies.size() != offsets.size()) return -EINVAL;
+  return linkCreate(progFd, path, offsets.data(), nullptr, cookies.data(), offsets.size(), retprobe, pid);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dptrace {
 
@@ -21,6 +22,13 @@ inline constexpr int kAttachUprobeMulti = 48;
 // process that maps the file while the link lives. The link's fd, or -errno.
 int createUprobeMultiLink(int progFd, const std::string& path, uint64_t fileOffset, bool retprobe, int pid,
                           uint64_t refCtrOffset = 0);
+
+// One link of `progFd` on every offset of the ELF file at `path`, the BPF
+// cookie of offsets[i] being cookies[i]: attached and released in one step
+// each (1,000 single-offset links take ~50 s to release here, one link of
+// 1,000 offsets 27 ms). The link's fd, or -errno.
+int createUprobeMultiLink(int progFd, const std::string& path, const std::vector<uint64_t>& offsets,
+                          const std::vector<uint64_t>& cookies, bool retprobe, int pid);
 
 // The file offset of every function of the ELF file at `path` (its address
 // mapped through the executable PT_LOAD segment); empty when it cannot be read.

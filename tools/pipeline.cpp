@@ -366,7 +366,9 @@ int runCompiled(const Options& o, const CompiledScript& compiled, const std::map
   }
   // bpftrace's limits on what one run attaches and loads.
   size_t attachPoints = 0;
-  for (const ProgramInfo& p : compiled.programs) attachPoints += p.attachPoints;
+  // A wildcard's uprobes that share one program (and one uprobe_multi link)
+  // count once: what the limit guards, a program and a link each, they do not cost.
+  for (const ProgramInfo& p : compiled.programs) attachPoints += p.symbols.empty() ? p.attachPoints : 1;
   if (attachPoints > o.maxProbes) {
     fail("the script attaches " + std::to_string(attachPoints) + " probes, more than BPFTRACE_MAX_PROBES (" +
              std::to_string(o.maxProbes) + ")",
@@ -465,8 +467,8 @@ int runDptrace(const Options& given) {
       return kExitScript;
     }
     for (const std::string& h : o.exportHeaders)
-      if (h.find(':') == std::string::npos || h.front() == ':' || h.find_first_of("\r\n") != std::string::npos) {
-        fail("--export-header: '" + h + "' is not NAME: VALUE on one line", "--export-header 'Authorization: Bearer TOKEN'");
+      if (auto problem = exportHeaderProblem(h)) {
+        fail("--export-header: '" + h + "' " + *problem, "--export-header 'Authorization: Bearer TOKEN'");
         return kExitScript;
       }
   }
