@@ -3,9 +3,11 @@
 programs written by hand in C (bench/xdp/counters.c, clang-19 -O2), in the
 same run (needs root, a built tree and scapy under /usr/bin/python3).
 
-Programs: a protocol counter (@proto[ip.proto] = count(); C: per-CPU array)
-and a per-UDP-destination-port counter (@port[udp.dport] = count(); C:
-per-CPU hash). First the benchmark checks that both versions give the same
+Programs: a protocol counter (@proto[ip.proto] = count(); C: per-CPU array),
+a per-UDP-destination-port counter (@port[udp.dport] = count()) against C
+with a per-CPU hash and C with a 65,536-slot per-CPU array, and a counter
+with constant keys (if (tcp) { @c[0] = count(); } else if (udp) ...; C: a
+4-slot per-CPU array). First the benchmark checks that both versions give the same
 verdict on every test frame and the same map contents; then it measures ns
 per packet with BPF_PROG_TEST_RUN (bpftool prog run, --repeat 1,000,000) on
 64-byte UDP and TCP frames, rounds interleaved, and reads the translated
@@ -30,8 +32,13 @@ parser.add_argument("--repeat", type=int, default=1000000)
 args = parser.parse_args()
 
 SCRIPTS = {"proto_counter": "xdp:lo { @proto[ip.proto] = count(); }",
-           "port_counter": "xdp:lo { @port[udp.dport] = count(); }"}
-C_MAPS = {"proto_counter": "protos", "port_counter": "ports"}
+           "port_counter": "xdp:lo { @port[udp.dport] = count(); }",
+           "port_counter_array": "xdp:lo { @port[udp.dport] = count(); }",
+           "const_counter": "xdp:lo { if (tcp) { @c[0] = count(); } else if (udp) { @c[1] = count(); } "
+                            "else if (icmp || icmp6) { @c[2] = count(); } else { @c[3] = count(); } }"}
+# program: (dptrace's map, C's map, C's key bytes)
+MAPS = {"proto_counter": ("m0_proto", "protos", 4), "port_counter": ("m0_port", "ports", 2),
+        "port_counter_array": ("m0_port", "ports_array", 4), "const_counter": ("m0_c", "kinds", 4)}
 
 
 def run(*cmd, **kw):
@@ -103,9 +110,9 @@ def main():
                 vc, _ = test_run(c_prog, path, 1)
                 if vd != vc:
                     sys.exit("%s: frame %d (%s): dptrace verdict %d, C verdict %d" % (prog, k, f.hex(), vd, vc))
-            ours_map = "m0_" + ("proto" if prog == "proto_counter" else "port")
+            ours_map, c_map, c_key = MAPS[prog]
             d_counts = map_counts(d_pin, ours_map, 8)
-            c_counts = map_counts(c_pin, C_MAPS[prog], 4 if prog == "proto_counter" else 2)
+            c_counts = map_counts(c_pin, c_map, c_key)
             if d_counts != c_counts:
                 sys.exit("%s: map contents differ: dptrace %s, C %s" % (prog, d_counts, c_counts))
             print("%s: same verdicts on %d frames, same map (%d keys, %d packets counted)"

@@ -34,17 +34,21 @@ uint32_t aggregationValueSize(MapRole role) {
   return 0;
 }
 
-bool isArrayMap(MapRole role, const std::vector<Type>& keys, bool deleted) {
-  if (role != MapRole::Count || deleted) return false;
-  if (keys.empty()) return true;
-  if (keys.size() != 1) return false;
+uint32_t arraySlots(MapRole role, const std::vector<Type>& keys, bool deleted, std::optional<uint64_t> largestConstant) {
+  if (role != MapRole::Count || deleted) return 0;
+  if (keys.empty()) return 1;
+  if (keys.size() != 1) return 0;
   const Type& k = keys[0];
-  return k.is(TypeKind::Bool) || (k.is(TypeKind::Integer) && k.bits() <= 8);
+  if (k.is(TypeKind::Bool)) return 2;
+  if (!k.is(TypeKind::Integer)) return 0;
+  if (k.bits() <= 8) return 256;
+  if (k.bits() <= 16) return kArraySlotsMost;
+  if (largestConstant && *largestConstant < kArraySlotsMost) return static_cast<uint32_t>(*largestConstant) + 1;
+  return 0;
 }
 
-uint32_t arrayEntries(const std::vector<Type>& keys) {
-  if (keys.empty()) return 1;
-  return keys[0].is(TypeKind::Bool) ? 2 : 256;
+bool arrayIndexedByBits(const std::vector<Type>& keys) {
+  return !keys.empty() && (keys[0].is(TypeKind::Bool) || (keys[0].is(TypeKind::Integer) && keys[0].bits() <= 16));
 }
 
 uint32_t histogramBucket(uint64_t value, bool isSigned) {

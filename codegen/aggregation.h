@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "sema/type.h"
@@ -32,9 +33,18 @@ inline constexpr uint32_t kTotalLowWord = 8, kTotalHighWord = 16, kSetWord = 8;
 // array indexed by the key's bits (a signed key's two's complement: -1 is
 // index 255), whose untouched entries are zero and not printed. Maps a probe
 // delete()s from stay hashes (a program cannot reset another CPU's slot).
-bool isArrayMap(MapRole role, const std::vector<Type>& keys, bool deleted);
-uint32_t arrayEntries(const std::vector<Type>& keys);  // 1, 2 or 256
-inline constexpr uint64_t kArrayIndexMask = 0xff;     // the key's bits that index the array
+// The slots of the per-CPU array a count() map becomes, or 0 for a hash:
+// keyless 1; a bool key 2; an integer key of up to 8 bits 256, up to 16 bits
+// 65,536 (its bits index the array); a wider integer key that every store
+// into the map names by a constant below 65,536 (`largestConstant`, from all
+// the script's stores), the largest + 1 (a read of another key finds no slot,
+// as a hash finds no entry). A deleted map stays a hash. 65,536 slots of a
+// count take 512 KiB per CPU, whatever --map-size says.
+uint32_t arraySlots(MapRole role, const std::vector<Type>& keys, bool deleted, std::optional<uint64_t> largestConstant);
+inline constexpr uint32_t kArraySlotsMost = 65536;
+// Whether the key's own bits index the array (bool and up to 16-bit keys),
+// rather than its value checked against the slots (constant keys).
+bool arrayIndexedByBits(const std::vector<Type>& keys);
 
 // ---- hist(): 66 buckets
 //   [0] negative values (signed arguments only), [1] zero, [2] one,

@@ -9,9 +9,15 @@ namespace dptrace {
 
 // The BPF key of @m[k...], plus room for a histogram bucket.
 Value* FunctionLowering::mapKey(const ast::Map& m, const MapLayout& l) {
-  if (l.array) {  // the index: the key's bits (aggregation.h), or 0
+  if (l.array) {  // the index: the key's bits, the key below the slots, or 0 (aggregation.h)
     Value* index = stackSlot(8);
-    Value* v = m.keys.empty() ? b_.getInt64(0) : b_.CreateAnd(expr(*m.keys[0]).v, kArrayIndexMask);
+    Value* v = b_.getInt64(0);
+    if (!m.keys.empty() && arrayIndexedByBits(l.keys)) {
+      v = b_.CreateAnd(expr(*m.keys[0]).v, l.arraySlots - 1);
+    } else if (!m.keys.empty()) {  // constant keys: any other key is a slot that is not there
+      Value* k = expr(*m.keys[0]).v;
+      v = b_.CreateSelect(b_.CreateICmpULT(k, b_.getInt64(l.arraySlots)), k, b_.getInt64(0xffffffff));
+    }
     b_.CreateAlignedStore(b_.CreateTrunc(v, b_.getInt32Ty()), index, llvm::Align(8));
     return index;
   }

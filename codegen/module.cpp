@@ -69,6 +69,25 @@ struct CallsUaddr : ast::Visitor<CallsUaddr, true> {
   }
 };
 
+// Per map, the largest key of its stores when every store names one integer
+// constant (`largest`), else the map is in `other`: a count() map stored only
+// under small constants becomes an array (arraySlots).
+struct StoredKeys : ast::Visitor<StoredKeys, true> {
+  using Visitor::visit;
+  std::map<std::string, uint64_t> largest;
+  std::set<std::string> other;
+  void visit(const ast::Assign& a) {
+    if (a.target->kind == ast::ExprKind::Map) {
+      const auto& m = static_cast<const ast::Map&>(*a.target);
+      if (m.keys.size() == 1 && m.keys[0]->kind == ast::ExprKind::Integer)
+        largest[m.name] = std::max(largest[m.name], static_cast<const ast::Integer&>(*m.keys[0]).value);
+      else
+        other.insert(m.name);
+    }
+    Visitor::visit(a);
+  }
+};
+
 // The `while` loops of a probe, for locating a verifier refusal about one.
 struct Loops : ast::Visitor<Loops, true> {
   using Visitor::visit;
@@ -238,6 +257,8 @@ llvm::GlobalVariable* ModuleLowering::devMap() {
 void ModuleLowering::createMaps() {
   MapsPassedTo deleted({"delete"}), resets({"clear", "zero"});
   deleted.visitProgram(program_);
+  StoredKeys stored;
+  stored.visitProgram(program_);
   resets.visitProgram(program_);
   for (const auto& [name, mapInfo] : types_.maps) {
     if (!mapInfo.assigned) continue;
@@ -266,11 +287,15 @@ void ModuleLowering::createMaps() {
     }
     uint32_t type = l.perCpu ? kMapPercpuHash : kMapHash;
     uint32_t entries = options_.mapSize;
-    if (isArrayMap(l.role, l.keys, deleted.names.count(name) != 0)) {
+    std::optional<uint64_t> largest;
+    if (auto c = stored.largest.find(name); c != stored.largest.end() && !stored.other.count(name)) largest = c->second;
+    uint32_t slots = options_.hashMaps ? 0 : arraySlots(l.role, l.keys, deleted.names.count(name) != 0, largest);
+    if (slots) {
       l.array = true;
+      l.arraySlots = slots;
       l.keySize = 4;
       type = kMapPercpuArray;
-      entries = arrayEntries(l.keys);
+      entries = slots;
     }
     l.userSpace = mapInfo.userSpace;
     l.reset = resets.names.count(name) != 0;

@@ -24,7 +24,8 @@ struct MapLayout {
   uint32_t keySize = 8;    // in the BPF map; hist and lhist add an 8-byte bucket index
   uint32_t valueSize = 8;
   bool perCpu = false;
-  bool array = false;  // a per-CPU array indexed by the key (isArrayMap in aggregation.h; BPF key: u32)
+  bool array = false;  // a per-CPU array indexed by the key (arraySlots in aggregation.h; BPF key: u32)
+  uint32_t arraySlots = 0;  // its slots
   int64_t lhistMin = 0, lhistMax = 0, lhistStep = 1;
   uint32_t buckets = 0;  // hist and lhist
   bool userSpace = false;  // written by afxdp bodies: kept in dptrace, not in the object

@@ -81,7 +81,7 @@ bool AfxdpHost::load(const CompiledScript& script, uint32_t mapSize, EventSink s
   for (size_t i = 0; i < script.maps.size(); ++i) {
     const MapLayout& l = script.maps[i];
     if (!l.userSpace) continue;
-    maps_[i] = std::make_unique<UserMap>(l.keySize, l.valueSize, l.array ? arrayEntries(l.keys) : mapSize, l.array);
+    maps_[i] = std::make_unique<UserMap>(l.keySize, l.valueSize, l.array ? l.arraySlots : mapSize, l.array);
     place(l.symbol, maps_[i].get());
   }
   lost_ = std::make_unique<UserMap>(4, 8, 1, true);

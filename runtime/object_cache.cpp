@@ -21,8 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-14";
-constexpr const char* kLayoutsMagic = "dptrace-map-layouts-13";
+constexpr const char* kMagic = "dptrace-object-cache-15";
+constexpr const char* kLayoutsMagic = "dptrace-map-layouts-14";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each
@@ -53,7 +53,7 @@ void fields(Codec& c, B& b) requires std::is_same_v<std::remove_const_t<B>, Afxd
 }
 template <class Codec, class L>
 void fields(Codec& c, L& l) requires std::is_same_v<std::remove_const_t<L>, MapLayout> {
-  c(l.name), c(l.symbol), c(l.role), c(l.keys), c(l.value), c(l.keySize), c(l.valueSize), c(l.perCpu), c(l.array),
+  c(l.name), c(l.symbol), c(l.role), c(l.keys), c(l.value), c(l.keySize), c(l.valueSize), c(l.perCpu), c(l.array), c(l.arraySlots),
       c(l.lhistMin), c(l.lhistMax), c(l.lhistStep), c(l.buckets), c(l.userSpace), c(l.reset), c(l.source);
 }
 template <class Codec, class F>

@@ -264,7 +264,7 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
       << kernel.release << ' ' << kernel.version << '\n'
       << "boot " << bootId() << '\n'  // kaddr()'s addresses move at each boot (KASLR)
       << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << " helper-checks " << codegen.helperChecks
-      << " demangle " << codegen.demangle << '\n';
+      << " demangle " << codegen.demangle << " hash-maps " << codegen.hashMaps << '\n';
   for (const auto& [name, index] : codegen.interfaces) key << "interface " << name << ' ' << index << '\n';
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
@@ -607,6 +607,9 @@ int runDptrace(const Options& given) {
   if (o.mapSize) codegen.mapSize = *o.mapSize;
   codegen.helperChecks = o.helperChecks;
   codegen.demangle = o.demangle;
+  // DPTRACE_MAP_LAYOUT=hash: every map a hash, as before the compiler chose
+  // arrays (for comparing the two: the printed maps must not differ).
+  if (const char* layout = std::getenv("DPTRACE_MAP_LAYOUT")) codegen.hashMaps = std::string(layout) == "hash";
   codegen.uprobes = resolveUprobeTargets(program, imported, o.pid || o.command, diags, instructionStarts);
   if (stageFailed("resolve uprobe targets")) return kExitScript;
   codegen.pcap = o.pcap.has_value();

@@ -46,14 +46,18 @@ TEST(Aggregation, AveragesRoundTowardZeroIn128Bits) {
   EXPECT_EQ(int128Text(averageOf(2, two)), "18446744073709551615");
 }
 
-TEST(Aggregation, CountByEightBitKeysIsAnArray) {
-  EXPECT_TRUE(isArrayMap(MapRole::Count, {}, false));
-  EXPECT_TRUE(isArrayMap(MapRole::Count, {Type::integer(8, true)}, false));
-  EXPECT_FALSE(isArrayMap(MapRole::Count, {Type::integer(8, true)}, true));  // delete() needs a hash
-  EXPECT_FALSE(isArrayMap(MapRole::Count, {Type::integer(16, false)}, false));
-  EXPECT_FALSE(isArrayMap(MapRole::Sum, {}, false));
-  EXPECT_EQ(arrayEntries({Type::boolean()}), 2u);
-  EXPECT_EQ(arrayEntries({Type::integer(8, true)}), 256u);
+TEST(Aggregation, CountBySmallKeysIsAnArray) {
+  EXPECT_EQ(arraySlots(MapRole::Count, {}, false, std::nullopt), 1u);
+  EXPECT_EQ(arraySlots(MapRole::Count, {Type::boolean()}, false, std::nullopt), 2u);
+  EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(8, true)}, false, std::nullopt), 256u);
+  EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(16, false)}, false, std::nullopt), 65536u);
+  EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(8, true)}, true, std::nullopt), 0u);  // delete() needs a hash
+  EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(32, false)}, false, std::nullopt), 0u);
+  EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(64, true)}, false, 3), 4u);  // stored under 0..3 only
+  EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(64, true)}, false, 65536), 0u);
+  EXPECT_EQ(arraySlots(MapRole::Sum, {}, false, std::nullopt), 0u);
+  EXPECT_TRUE(arrayIndexedByBits({Type::integer(16, true)}));
+  EXPECT_FALSE(arrayIndexedByBits({Type::integer(64, true)}));
 }
 
 }  // namespace
