@@ -18,11 +18,10 @@ int possibleCpus() {
   return n > 0 ? n : 1;
 }
 
-// The entry's value per CPU (or once, for maps that are not per-CPU).
-std::vector<std::vector<uint8_t>> values(const MapAccess& m, const MapLayout& l, const std::vector<uint8_t>& key) {
+// An entry's value per CPU (or once, for maps that are not per-CPU), from
+// the values the map gave for it.
+std::vector<std::vector<uint8_t>> perCpuValues(const MapLayout& l, const std::vector<uint8_t>& buffer) {
   uint32_t stride = (l.valueSize + 7) / 8 * 8;
-  std::vector<uint8_t> buffer;
-  if (!m.lookup(key, buffer)) return {};
   std::vector<std::vector<uint8_t>> out;
   for (size_t i = 0; i + l.valueSize <= buffer.size(); i += stride)
     out.emplace_back(buffer.begin() + static_cast<std::ptrdiff_t>(i), buffer.begin() + static_cast<std::ptrdiff_t>(i + l.valueSize));
@@ -61,6 +60,7 @@ MapAccess MapAccess::kernel(int fd) {
     bool perCpu = info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_PERCPU_ARRAY;
     m.keySize_ = info.key_size;
     m.valuesSize_ = (info.value_size + 7) / 8 * 8 * static_cast<uint32_t>(perCpu ? possibleCpus() : 1);
+    m.array_ = info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_ARRAY;
   } else {
     m.fd_ = -1;
   }
@@ -87,6 +87,38 @@ std::vector<std::vector<uint8_t>> MapAccess::keys() const {
     if (keys.size() > (1u << 24)) break;
   }
   return keys;
+}
+
+std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> MapAccess::entries(bool skipZero) const {
+  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> out;
+  if (!user_ && array_) {
+    constexpr uint32_t kBatch = 4096;
+    std::vector<uint8_t> keys(size_t{kBatch} * keySize_), values(size_t{kBatch} * valuesSize_);
+    uint32_t token = 0;
+    bool first = true;
+    for (;;) {
+      uint32_t count = kBatch;
+      bpf_map_batch_opts opts{};
+      opts.sz = sizeof opts;
+      int r = bpf_map_lookup_batch(fd_, first ? nullptr : &token, &token, keys.data(), values.data(), &count, &opts);
+      int error = r < 0 ? errno : 0;
+      if (r < 0 && error != ENOENT) break;  // (never: arrays have every slot) key by key below
+      for (uint32_t i = 0; i < count; ++i) {
+        const uint8_t* v = values.data() + size_t{i} * valuesSize_;
+        if (skipZero && std::all_of(v, v + valuesSize_, [](uint8_t b) { return b == 0; })) continue;
+        out.emplace_back(std::vector<uint8_t>(keys.begin() + i * keySize_, keys.begin() + (i + 1) * keySize_),
+                         std::vector<uint8_t>(values.begin() + size_t{i} * valuesSize_, values.begin() + size_t{i + 1} * valuesSize_));
+      }
+      first = false;
+      if (r < 0) return out;  // ENOENT: the last batch
+    }
+    out.clear();
+  }
+  for (auto& key : keys()) {
+    std::vector<uint8_t> values;
+    if (lookup(key, values)) out.emplace_back(std::move(key), std::move(values));
+  }
+  return out;
 }
 
 bool MapAccess::lookup(const std::vector<uint8_t>& key, std::vector<uint8_t>& values) const {
@@ -154,8 +186,9 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
   snap.averages = l.role == MapRole::Avg || l.role == MapRole::Stats;
   bool histogram = l.role == MapRole::Hist || l.role == MapRole::Lhist;
   std::map<std::vector<uint8_t>, std::vector<uint64_t>> histograms;  // user key bytes -> bucket counts
-  for (const auto& key : m.keys()) {
-    auto perCpu = values(m, l, key);
+  // An array's untouched slots are not printed (a zero()ed one is: 0).
+  for (const auto& [key, buffer] : m.entries(l.array && zeroed.empty())) {
+    auto perCpu = perCpuValues(l, buffer);
     if (perCpu.empty()) continue;
     if (histogram) {
       uint64_t bucket = static_cast<uint64_t>(word(key, l.keySize - 8));
@@ -242,12 +275,12 @@ void clearMap(const MapAccess& m, const MapLayout& l) {
 void zeroMap(const MapAccess& m, const MapLayout& l, ZeroedKeys* zeroed) {
   uint32_t stride = (l.valueSize + 7) / 8 * 8;
   std::vector<uint8_t> zero(static_cast<size_t>(stride) * m.cpus(l), 0);
-  for (const auto& key : m.keys()) {
-    if (l.array && zeroed) {
-      auto perCpu = values(m, l, key);
+  for (const auto& [key, buffer] : m.entries(l.array)) {
+    if (l.array) {  // a slot that holds nothing is left alone (65,536 of them cost a syscall each)
       bool held = false;
-      for (const auto& v : perCpu) held |= word(v, 0) != 0;
-      if (held) zeroed->insert(key);
+      for (const auto& v : perCpuValues(l, buffer)) held |= word(v, 0) != 0;
+      if (!held) continue;
+      if (zeroed) zeroed->insert(key);
     }
     m.update(key, zero);
   }

@@ -25,6 +25,11 @@ public:
   static MapAccess kernel(int fd);
   static MapAccess user(UserMap& map);
   std::vector<std::vector<uint8_t>> keys() const;
+  // Every entry's key and values (per CPU, each rounded up to 8 bytes): a
+  // kernel array in batches (one syscall for its 65,536 slots, not two a
+  // slot), other maps key by key. `skipZero`: leave out the slots of an
+  // array whose values are all zero (no probe wrote them).
+  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> entries(bool skipZero = false) const;
   bool lookup(const std::vector<uint8_t>& key, std::vector<uint8_t>& values) const;
   void update(const std::vector<uint8_t>& key, const std::vector<uint8_t>& values) const;
   void remove(const std::vector<uint8_t>& key) const;
@@ -34,6 +39,7 @@ public:
 private:
   int fd_ = -1;
   uint32_t keySize_ = 0, valuesSize_ = 0;  // a BPF map's, from the kernel
+  bool array_ = false;                     // an array or per-CPU array: read in batches
   UserMap* user_ = nullptr;
 };
 
