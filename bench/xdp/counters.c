@@ -104,43 +104,6 @@ int proto_counter(struct xdp_md *ctx) {
   return XDP_PASS;
 }
 
-SEC("xdp")
-int port_counter(struct xdp_md *ctx) {
-  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-  __u16 proto;
-  void *p = l3_of(data, end, &proto);
-  if (!p) return XDP_PASS;
-  void *l4 = NULL;
-  __u8 next;
-  if (proto == bpf_htons(ETH_P_IP)) {
-    struct iphdr *ip = ipv4_of(p, end, &l4);
-    if (!ip) return XDP_PASS;
-    next = ip->protocol;
-  } else if (proto == bpf_htons(ETH_P_IPV6)) {
-    struct ipv6hdr *ip6 = p;
-    if ((void *)(ip6 + 1) > end || ip6->version != 6 || (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > end)
-      return XDP_PASS;
-    next = ip6->nexthdr;
-    l4 = ip6 + 1;
-  } else {
-    return XDP_PASS;
-  }
-  if (!l4 || next != IPPROTO_UDP) return XDP_PASS;
-  struct udphdr *udp = l4;
-  if ((void *)(udp + 1) > end) return XDP_PASS;
-  __u16 len = bpf_ntohs(udp->len);
-  if (len < sizeof(*udp) || l4 + len > end) return XDP_PASS;
-  __u16 key = bpf_ntohs(udp->dest);
-  __u64 *count = bpf_map_lookup_elem(&ports, &key);
-  if (count) {
-    *count += 1;
-  } else {
-    __u64 one = 1;
-    bpf_map_update_elem(&ports, &key, &one, BPF_NOEXIST);
-  }
-  return XDP_PASS;
-}
-
 /* The UDP header of a valid IPv4 or IPv6 UDP packet, or NULL. */
 static __always_inline struct udphdr *udp_of(void *data, void *end) {
   __u16 proto;
@@ -167,6 +130,22 @@ static __always_inline struct udphdr *udp_of(void *data, void *end) {
   __u16 len = bpf_ntohs(udp->len);
   if (len < sizeof(*udp) || l4 + len > end) return NULL;
   return udp;
+}
+
+SEC("xdp")
+int port_counter(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  struct udphdr *udp = udp_of(data, end);
+  if (!udp) return XDP_PASS;
+  __u16 key = bpf_ntohs(udp->dest);
+  __u64 *count = bpf_map_lookup_elem(&ports, &key);
+  if (count) {
+    *count += 1;
+  } else {
+    __u64 one = 1;
+    bpf_map_update_elem(&ports, &key, &one, BPF_NOEXIST);
+  }
+  return XDP_PASS;
 }
 
 SEC("xdp")

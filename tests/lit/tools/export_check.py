@@ -210,21 +210,16 @@ def refused(dptrace, tmp):
 
 
 def unanswered(dptrace, tmp):
-    c = Collector(tmp, 0, ["--hang"])
-    url = "http://127.0.0.1:%d/" % c.port
-    r = subprocess.run([dptrace, "--export", url, "-e", loop_script(3, "exit();")], capture_output=True, text=True,
-                       timeout=60)
-    c.stop()
-    print("exit", r.returncode)
-    print(r.stderr.strip().splitlines()[-1].replace(str(c.port), "PORT"))
-    # A collector that stores each batch and closes the connection unanswered.
-    c = Collector(tmp, 0, ["--lose-replies", "1000"])
-    url = "http://127.0.0.1:%d/" % c.port
-    r = subprocess.run([dptrace, "--export", url, "-e", loop_script(3, "exit();")], capture_output=True, text=True,
-                       timeout=60)
-    c.stop()
-    print("exit", r.returncode)
-    print(r.stderr.strip().splitlines()[-1].replace(str(c.port), "PORT"))
+    # A collector that never answers, then one that stores each batch and
+    # closes the connection unanswered.
+    for mode in (["--hang"], ["--lose-replies", "1000"]):
+        c = Collector(tmp, 0, mode)
+        url = "http://127.0.0.1:%d/" % c.port
+        r = subprocess.run([dptrace, "--export", url, "-e", loop_script(3, "exit();")], capture_output=True, text=True,
+                           timeout=60)
+        c.stop()
+        print("exit", r.returncode)
+        print(r.stderr.strip().splitlines()[-1].replace(str(c.port), "PORT"))
     print("the collector stored them:", len(printed(records(tmp))) == 3)
 
 
