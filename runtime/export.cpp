@@ -390,26 +390,29 @@ void Exporter::drive(int fd, int flags) {
   }
 }
 
-void Exporter::run() {
-  if (!multi_) return;
-  roundStart_ = Clock::now();
+void Exporter::serve(int timeoutMs) {
   epoll_event ready[16];
-  int n = sockets_.empty() ? 0 : epoll_wait(epollFd_, ready, 16, 0);
+  int n = sockets_.empty() && timeoutMs == 0 ? 0 : epoll_wait(epollFd_, ready, 16, timeoutMs);
   for (int i = 0; i < n; ++i) {
     int flags = (ready[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ready[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                 (ready[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
     drive(ready[i].data.fd, flags);
   }
-  // curl's timers, and a batch due: the next one leaves as soon as the last is answered.
-  for (int round = 0; round < 8; ++round) {
-    Clock::time_point now = Clock::now();
-    if (curlTimer_ && now >= *curlTimer_) {
-      curlTimer_.reset();
-      drive(CURL_SOCKET_TIMEOUT, 0);
-      continue;
-    }
-    if (!due(now)) break;
+  if (curlTimer_ && Clock::now() >= *curlTimer_) {
+    curlTimer_.reset();
+    drive(CURL_SOCKET_TIMEOUT, 0);
+  }
+}
+
+void Exporter::run() {
+  if (!multi_) return;
+  roundStart_ = Clock::now();
+  serve(0);
+  // The next batch leaves as soon as the last is answered (a new transfer's
+  // timer is 0 ms: serving at once starts it).
+  for (int round = 0; round < 8 && due(Clock::now()); ++round) {
     send();
+    serve(0);
   }
 }
 
@@ -432,23 +435,15 @@ void Exporter::finish(std::chrono::milliseconds limit, const std::function<void(
     Clock::time_point wake = std::min(until, posting_ ? until : retryAt_);
     if (curlTimer_) wake = std::min(wake, *curlTimer_);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now()).count();
-    epoll_event ready[16];
-    int n = epoll_wait(epollFd_, ready, 16, static_cast<int>(std::clamp<long>(ms, 0, 50)));
-    for (int i = 0; i < n; ++i) {
-      int flags = (ready[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ready[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                  (ready[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-      drive(ready[i].data.fd, flags);
-    }
-    if (curlTimer_ && Clock::now() >= *curlTimer_) {
-      curlTimer_.reset();
-      drive(CURL_SOCKET_TIMEOUT, 0);
-    }
+    serve(static_cast<int>(std::clamp<long>(ms, 0, 50)));
   }
-  if (posting_) {  // its POST may have reached the collector: neither sent nor dropped
+  if (posting_) {  // if some of it went out, the collector may have it: neither sent nor dropped
+    curl_off_t uploaded = 0;
+    if (curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &uploaded) == CURLE_OK && uploaded > 0) inFlight_->maybeDelivered = true;
     curl_multi_remove_handle(multi_, easy_);
     posting_ = false;
-    counts_.unconfirmed += inFlight_->records;
-  } else if (inFlight_) {  // waiting to be sent again: unconfirmed if a POST of it went out unanswered
+  }
+  if (inFlight_) {  // waiting to be sent again: unconfirmed if a POST of it went out unanswered
     (inFlight_->maybeDelivered ? counts_.unconfirmed : counts_.dropped) += inFlight_->records;
   }
   counts_.dropped += waiting_.size();

@@ -137,6 +137,9 @@ private:
   void completed(int curlCode, long status, long retryAfter);
   void onSocket(int fd, int what);
   void drive(int fd, int flags);
+  // The sockets curl waits on that are ready (waiting at most timeoutMs),
+  // then curl's timer if it is due.
+  void serve(int timeoutMs);
   void say(const std::string& type, const std::string& text, std::vector<std::pair<std::string, Value>> data);
   static int socketCallback(void* easy, int fd, int what, void* self, void* socketData);
   static int timerCallback(void* multi, long ms, void* self);
