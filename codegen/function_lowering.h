@@ -335,6 +335,10 @@ private:
   bool stackReported_ = false;
   // xdp programs
   bool packet_ = false;
+  // How deep the packet parse goes: as deep as the deepest view any block of
+  // the program reads (0 none, 1 eth and vlan, 2 ip and ip6, 3 tcp, udp,
+  // icmp and icmp6, 4 gtp); a block that reads only eth does not parse IP.
+  int parseDepth_ = 4;
   PacketSlots pkt_;
   BasicBlock* absent_ = nullptr;     // where a read of an absent header goes
   BasicBlock* nextBlock_ = nullptr;  // the next block of the program

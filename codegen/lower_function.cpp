@@ -2,6 +2,7 @@
 #include "function_lowering.h"
 #include "visitor.h"
 
+#include <map>
 #include <algorithm>
 #include <functional>
 
@@ -344,8 +345,48 @@ void FunctionLowering::runDispatch(const std::vector<SyscallCase>& cases, const 
   endProbeFunction(body);
 }
 
+// The deepest packet view the blocks read (FunctionLowering::parseDepth_).
+struct PacketDepth : ast::Visitor<PacketDepth, true> {
+  using Visitor::visit;
+  int depth = 0;
+  void visit(const ast::Identifier& id) {
+    static const std::map<std::string, int> kDepth = {{"eth", 1}, {"vlan", 1}, {"ip", 2},    {"ip6", 2},  {"tcp", 3},
+                                                      {"udp", 3}, {"icmp", 3}, {"icmp6", 3}, {"gtp", 4}};
+    if (auto it = kDepth.find(id.name); it != kDepth.end()) depth = std::max(depth, it->second);
+  }
+  void visit(const ast::Call& c) {
+    if (c.callee == "fib_lookup") depth = std::max(depth, 3);  // addresses, ports, TOS or flow label
+    if (c.callee == "vlan_pop" || c.callee == "vlan_push") depth = std::max(depth, 1);
+    if (c.callee == "swap")
+      for (const auto& a : c.args) written(*a.value);
+    Visitor::visit(c);
+  }
+  void visit(const ast::Assign& a) {
+    written(*a.target);
+    Visitor::visit(a);
+  }
+  void visit(const ast::Unary& u) {
+    if (u.op == ast::UnaryOp::PreIncrement || u.op == ast::UnaryOp::PreDecrement || u.op == ast::UnaryOp::PostIncrement ||
+        u.op == ast::UnaryOp::PostDecrement)
+      written(*u.operand);
+    Visitor::visit(u);
+  }
+  // An IP field written: the TCP and UDP checksums cover the addresses and
+  // the length (the pseudo-header), so the L4 headers must be found too.
+  void written(const ast::Expr& e) {
+    if (e.kind != ast::ExprKind::Field) return;
+    const auto& f = static_cast<const ast::Field&>(e);
+    if (f.base->kind != ast::ExprKind::Identifier) return;
+    const std::string& view = static_cast<const ast::Identifier&>(*f.base).name;
+    if (view == "ip" || view == "ip6") depth = std::max(depth, 3);
+  }
+};
+
 void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
   packet_ = true;
+  PacketDepth depth;
+  for (const PacketBlock& pb : blocks) depth.visit(*pb.probe);
+  parseDepth_ = depth.depth;
   entry_ = BasicBlock::Create(ctx_, "entry", fn_);
   BasicBlock* body = BasicBlock::Create(ctx_, "parse", fn_);
   b_.SetInsertPoint(body);

@@ -87,6 +87,11 @@ void FunctionLowering::parsePacket() {
   // refused the program ("!read_ok") for /eth.type == 0x0806/ { drop(); }.
   b_.CreateStore(b_.getInt64(0), ethTypeSlot);
   BasicBlock* done = BasicBlock::Create(ctx_, "parsed", fn_);
+  if (parseDepth_ == 0) {  // the blocks read no header
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    return;
+  }
 
   // Goes on only if `ok`; else the parse ends with what was found so far.
   auto require = [&](Value* ok, const char* name) {
@@ -141,12 +146,21 @@ void FunctionLowering::parsePacket() {
   l3Type->addIncoming(type0, untagged);
   l3Type->addIncoming(type1, oneTag);
   l3Type->addIncoming(type2, twoTagsEnd);
+  if (parseDepth_ < 2) {  // the blocks read eth and vlan only
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    return;
+  }
 
   // L4, shared by both IP versions (one copy of the TCP/UDP/GTP checks):
   // ICMP counts over IPv4 only, ICMPv6 over IPv6 only.
   BasicBlock* l4Block = BasicBlock::Create(ctx_, "l4", fn_);
   std::vector<std::tuple<BasicBlock*, Value*, Value*, bool>> l4From;  // block, header, protocol, IPv6?
   auto toL4 = [&](Value* l4, Value* proto, bool v6) {
+    if (parseDepth_ < 3) {  // the blocks read no L4 header
+      b_.CreateBr(done);
+      return;
+    }
     l4From.emplace_back(b_.GetInsertBlock(), l4, proto, v6);
     b_.CreateBr(l4Block);
   };
@@ -184,13 +198,17 @@ void FunctionLowering::parsePacket() {
     require(b_.CreateICmpUGE(ulen, b_.getInt64(8)), "udp_len");
     require(fitsVariable(l4, ulen), "udp_len_fits");
     found("udp", l4);
-    require(b_.CreateICmpEQ(loadPacket(l4, 2, 2), b_.getInt64(kGtpUPort)), "gtp_port");
-    Value* gtp = offset(l4, 8);
-    require(fits(gtp, 8), "gtp_fits");
-    Value* flags = b_.CreateZExt(b_.CreateAlignedLoad(i8, gtp, llvm::Align(1)), i64());
-    require(b_.CreateICmpEQ(b_.CreateLShr(flags, 5), b_.getInt64(1)), "gtp_v1");
-    found("gtp", gtp);
-    b_.CreateBr(done);
+    if (parseDepth_ < 4) {  // the blocks read no GTP-U header
+      b_.CreateBr(done);
+    } else {
+      require(b_.CreateICmpEQ(loadPacket(l4, 2, 2), b_.getInt64(kGtpUPort)), "gtp_port");
+      Value* gtp = offset(l4, 8);
+      require(fits(gtp, 8), "gtp_fits");
+      Value* flags = b_.CreateZExt(b_.CreateAlignedLoad(i8, gtp, llvm::Align(1)), i64());
+      require(b_.CreateICmpEQ(b_.CreateLShr(flags, 5), b_.getInt64(1)), "gtp_v1");
+      found("gtp", gtp);
+      b_.CreateBr(done);
+    }
 
     for (auto [block, name, overV6] : {std::tuple{icmp, "icmp", false}, std::tuple{icmp6, "icmp6", true}}) {
       b_.SetInsertPoint(block);
@@ -238,7 +256,8 @@ void FunctionLowering::parsePacket() {
   found("ip6", l3Start);
   Value* l4v6 = offset(l3Start, 40);
   toL4(l4v6, b_.CreateZExt(b_.CreateAlignedLoad(i8, offset(l3Start, 6), llvm::Align(1)), i64()), true);
-  parseL4();
+  if (parseDepth_ >= 3) parseL4();
+  else l4Block->eraseFromParent();
 
   b_.SetInsertPoint(done);
 }
