@@ -25,6 +25,7 @@ struct CodegenOptions {
   int helperChecks = 0;
   bool demangle = true;  // `func` of a C++ function as the source spells it (BPFTRACE_NO_CPP_DEMANGLE=1: as mangled)
   bool hashMaps = false;  // every map a hash (DPTRACE_MAP_LAYOUT=hash), no arrays chosen by the compiler
+  bool pinned = false;    // --pin: only map layouts that the key types fix (no arrays sized by constant keys)
   // Functions (by name) that went over the 512-byte stack with their
   // temporaries on it: compiled again with them in the heap.
   std::set<std::string> heapArenas;

@@ -58,13 +58,14 @@ struct MapsPassedTo : ast::Visitor<MapsPassedTo, true> {
   }
 };
 
-// Whether a probe calls uaddr(): its value moves with the probe's own address,
-// so the functions of a wildcard cannot share one program.
-struct CallsUaddr : ast::Visitor<CallsUaddr, true> {
+// Whether a probe needs a program of its own per function: uaddr()'s value
+// moves with the probe's own address, and an emit() record's layout names
+// the probe (the function's), fixed per call site.
+struct NeedsOwnProgram : ast::Visitor<NeedsOwnProgram, true> {
   using Visitor::visit;
   bool found = false;
   void visit(const ast::Call& c) {
-    found = found || c.callee == "uaddr";
+    found = found || c.callee == "uaddr" || c.callee == "emit";
     Visitor::visit(c);
   }
 };
@@ -288,7 +289,9 @@ void ModuleLowering::createMaps() {
     uint32_t type = l.perCpu ? kMapPercpuHash : kMapHash;
     uint32_t entries = options_.mapSize;
     std::optional<uint64_t> largest;
-    if (auto c = stored.largest.find(name); c != stored.largest.end() && !stored.other.count(name)) largest = c->second;
+    // Not under --pin: a pinned map must fit the next script too, which may store under another constant.
+    if (auto c = stored.largest.find(name); c != stored.largest.end() && !stored.other.count(name) && !options_.pinned)
+      largest = c->second;
     uint32_t slots = options_.hashMaps ? 0 : arraySlots(l.role, l.keys, deleted.names.count(name) != 0, largest);
     if (slots) {
       l.array = true;
@@ -482,11 +485,12 @@ void ModuleLowering::lowerUserProbe(const ast::Probe& probe, const ast::AttachPo
   if (ap.offset && ap.function.empty()) lower("", {}, std::nullopt);  // by file offset
   // A wildcard's functions share one program, attached once with a cookie
   // each (func and probe read their names by it), unless the body needs
-  // something of each function's own: the arguments a uretprobe records, uaddr().
-  CallsUaddr uaddr;
-  uaddr.visit(probe);
+  // something of each function's own: the arguments a uretprobe records,
+  // uaddr(), emit().
+  NeedsOwnProgram own;
+  own.visit(probe);
   bool shared = (ap.kind == ProbeKind::Uprobe || ap.kind == ProbeKind::Uretprobe) && hasWildcard(ap.function) &&
-                target.functions.size() > 1 && saved.empty() && !uaddr.found && target_ == CodeTarget::Bpf;
+                target.functions.size() > 1 && saved.empty() && !own.found && target_ == CodeTarget::Bpf;
   if (shared) {
     UserArguments user;
     user.shared = target.functions;

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <vector>
 
@@ -47,8 +48,14 @@ int fail(AttachContext& ctx, SourceRange where, const std::string& message, cons
   return code;
 }
 
+// Why the kernel refused a link, in words (524, ENOTSUPP, has no strerror text).
+std::string linkRefusal(int e) {
+  if (e == 524) return "the kernel cannot probe that instruction (ENOTSUPP; a uprobe on a lock-prefixed first instruction, say)";
+  return std::strerror(e);
+}
+
 int failedLink(AttachContext& ctx, const ast::AttachPoint& ap, int e, const std::string& hint = {}) {
-  return fail(ctx, ap.range, "cannot attach '" + ap.raw + "': " + std::strerror(e), hint,
+  return fail(ctx, ap.range, "cannot attach '" + ap.raw + "': " + linkRefusal(e), hint,
               e == EPERM || e == EACCES ? kRunSystem : kRunScript);
 }
 
@@ -68,9 +75,15 @@ int attachTracepoint(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx
 
 // One program for many functions of a binary (a wildcard): one uprobe_multi
 // link carrying every function's offset, its index in p.symbols as the
-// cookie; else a perf-event uprobe each, with the same cookies.
+// cookie; else a perf-event uprobe each, with the same cookies. The kernel
+// refuses a whole link for one function it cannot probe (a first instruction
+// such as `lock decl`): the set is then halved until the refused functions
+// are found, which are left out with a warning naming them, and the others
+// attach in a few links. Only when none attaches is it an error.
 int attachUprobes(bpf_program* prog, const ProgramInfo& p, bool ret, AttachContext& ctx) {
   const ast::AttachPoint& ap = p.attach;
+  std::vector<std::pair<std::string, int>> refused;  // function, errno
+  size_t attached = 0;
   if (!ctx.uprobeMulti) {
     for (size_t i = 0; i < p.symbols.size(); ++i) {
       bpf_uprobe_opts uo{};
@@ -78,23 +91,67 @@ int attachUprobes(bpf_program* prog, const ProgramInfo& p, bool ret, AttachConte
       uo.retprobe = ret;
       uo.func_name = p.symbols[i].c_str();
       uo.bpf_cookie = i;
-      if (int s = keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), 0, &uo))) return s;
+      bpf_link* link = bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), 0, &uo);
+      if (!link) {
+        int e = errno;
+        if (e == EPERM || e == EACCES) return failedLink(ctx, ap, e);
+        refused.emplace_back(p.symbols[i], e);
+        continue;
+      }
+      ctx.links.add(link);
+      ++attached;
     }
-    return kRunOk;
+  } else {
+    auto binary = ctx.functionOffsets.find(p.binary);
+    if (binary == ctx.functionOffsets.end()) binary = ctx.functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
+    std::vector<uint64_t> offsets, cookies;
+    for (size_t i = 0; i < p.symbols.size(); ++i) {
+      auto it = binary->second.find(p.symbols[i]);
+      if (it == binary->second.end())
+        return fail(ctx, ap.range, "cannot find '" + p.symbols[i] + "' in '" + p.binary + "' to attach to", "", kRunScript);
+      offsets.push_back(it->second);
+      cookies.push_back(i);
+    }
+    int denied = 0;
+    std::function<void(size_t, size_t)> attachRange = [&](size_t from, size_t to) {  // [from, to)
+      if (denied || from == to) return;
+      std::vector<uint64_t> o(offsets.begin() + static_cast<std::ptrdiff_t>(from), offsets.begin() + static_cast<std::ptrdiff_t>(to));
+      std::vector<uint64_t> c(cookies.begin() + static_cast<std::ptrdiff_t>(from), cookies.begin() + static_cast<std::ptrdiff_t>(to));
+      int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, o, c, ret, ctx.targetPid);
+      if (fd >= 0) {
+        ctx.links.addFd(fd);
+        attached += to - from;
+        return;
+      }
+      if (-fd == EPERM || -fd == EACCES) {
+        denied = -fd;
+        return;
+      }
+      if (to - from == 1) {
+        refused.emplace_back(p.symbols[from], -fd);
+        return;
+      }
+      size_t middle = from + (to - from) / 2;
+      attachRange(from, middle);
+      attachRange(middle, to);
+    };
+    attachRange(0, offsets.size());
+    if (denied) return failedLink(ctx, ap, denied);
   }
-  auto binary = ctx.functionOffsets.find(p.binary);
-  if (binary == ctx.functionOffsets.end()) binary = ctx.functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
-  std::vector<uint64_t> offsets, cookies;
-  for (size_t i = 0; i < p.symbols.size(); ++i) {
-    auto it = binary->second.find(p.symbols[i]);
-    if (it == binary->second.end())
-      return fail(ctx, ap.range, "cannot find '" + p.symbols[i] + "' in '" + p.binary + "' to attach to", "", kRunScript);
-    offsets.push_back(it->second);
-    cookies.push_back(i);
+  if (attached == 0)
+    return fail(ctx, ap.range,
+                "cannot attach '" + ap.raw + "': " + refused.front().first + ": " + linkRefusal(refused.front().second) +
+                    (refused.size() > 1 ? " (and every other function it matches)" : ""),
+                "", kRunScript);
+  if (!refused.empty() && !ctx.options.noWarnings) {
+    std::string names;
+    for (size_t i = 0; i < refused.size() && i < 5; ++i) names += (i ? ", " : "") + refused[i].first;
+    if (refused.size() > 5) names += " and " + std::to_string(refused.size() - 5) + " more";
+    warnAt(ctx.out, ctx.diags.file(), ap.range,
+           "'" + ap.raw + "' leaves out " + std::to_string(refused.size()) + " of its " + std::to_string(p.symbols.size()) +
+               " functions, which the kernel refused: " + names + ": " + linkRefusal(refused.front().second),
+           "narrow the wildcard to leave them out and this warning goes");
   }
-  int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, offsets, cookies, ret, ctx.targetPid);
-  if (fd < 0) return failedLink(ctx, ap, -fd);
-  ctx.links.addFd(fd);
   return kRunOk;
 }
 

@@ -70,7 +70,9 @@ std::string describe(const MapLayout& l) {
              ") of " + l.value.str();
       break;
   }
-  return (keys.empty() ? std::string("no key") : "keys [" + keys + "]") + ", " + what;
+  std::string kind = l.array ? " (a per-CPU array of " + std::to_string(l.arraySlots) + " slots)"
+                             : l.perCpu ? " (a per-CPU hash)" : " (a hash)";
+  return (keys.empty() ? std::string("no key") : "keys [" + keys + "]") + ", " + what + kind;
 }
 
 bool holdsDeferred(const Type& t, int depth = 0) {

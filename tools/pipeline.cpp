@@ -264,7 +264,7 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
       << kernel.release << ' ' << kernel.version << '\n'
       << "boot " << bootId() << '\n'  // kaddr()'s addresses move at each boot (KASLR)
       << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << " helper-checks " << codegen.helperChecks
-      << " demangle " << codegen.demangle << " hash-maps " << codegen.hashMaps << '\n';
+      << " demangle " << codegen.demangle << " hash-maps " << codegen.hashMaps << " pinned " << codegen.pinned << '\n';
   for (const auto& [name, index] : codegen.interfaces) key << "interface " << name << ' ' << index << '\n';
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
@@ -610,6 +610,7 @@ int runDptrace(const Options& given) {
   // DPTRACE_MAP_LAYOUT=hash: every map a hash, as before the compiler chose
   // arrays (for comparing the two: the printed maps must not differ).
   if (const char* layout = std::getenv("DPTRACE_MAP_LAYOUT")) codegen.hashMaps = std::string(layout) == "hash";
+  codegen.pinned = o.pin.has_value();
   codegen.uprobes = resolveUprobeTargets(program, imported, o.pid || o.command, diags, instructionStarts);
   if (stageFailed("resolve uprobe targets")) return kExitScript;
   codegen.pcap = o.pcap.has_value();
