@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <thread>
 #include <fstream>
 #include <vector>
 
@@ -21,13 +22,30 @@
 
 namespace dptrace {
 
-// Newest first: a uretprobe's return program goes before the entry half
-// that was attached ahead of it, so that no return runs without its entry.
+// A uretprobe's return programs go before the entry halves, so that no
+// return runs without its entry.
 void Links::closeAll() {
-  for (auto l = links_.rbegin(); l != links_.rend(); ++l) bpf_link__destroy(*l);
+  for (bool first : {true, false}) {
+    std::vector<Link> now;
+    for (const Link& l : links_)
+      if (l.first == first) now.push_back(l);
+    auto release = [](const Link& l) {
+      if (l.link) bpf_link__destroy(l.link);
+      else close(l.fd);
+    };
+    size_t threads = std::min<size_t>(now.size(), 32);
+    if (threads <= 1) {
+      for (const Link& l : now) release(l);
+      continue;
+    }
+    std::vector<std::thread> releasing;
+    for (size_t t = 0; t < threads; ++t)
+      releasing.emplace_back([&now, &release, t, threads] {
+        for (size_t i = t; i < now.size(); i += threads) release(now[i]);
+      });
+    for (std::thread& r : releasing) r.join();
+  }
   links_.clear();
-  for (auto fd = fds_.rbegin(); fd != fds_.rend(); ++fd) close(*fd);
-  fds_.clear();
 }
 
 void warnAt(Output& out, const SourceFile& file, SourceRange where, const std::string& message, const std::string& hint) {
@@ -59,12 +77,12 @@ int failedLink(AttachContext& ctx, const ast::AttachPoint& ap, int e, const std:
               e == EPERM || e == EACCES ? kRunSystem : kRunScript);
 }
 
-int keep(AttachContext& ctx, const ast::AttachPoint& ap, bpf_link* link) {
+int keep(AttachContext& ctx, const ast::AttachPoint& ap, bpf_link* link, bool first = false) {
   if (!link) {
     int e = errno;
     return failedLink(ctx, ap, e, e == ENOENT ? "the kernel has no such tracepoint" : "");
   }
-  ctx.links.add(link);
+  ctx.links.add(link, first);
   return kRunOk;
 }
 
@@ -98,7 +116,7 @@ int attachUprobes(bpf_program* prog, const ProgramInfo& p, bool ret, AttachConte
         refused.emplace_back(p.symbols[i], e);
         continue;
       }
-      ctx.links.add(link);
+      ctx.links.add(link, ret);
       ++attached;
     }
   } else {
@@ -119,7 +137,7 @@ int attachUprobes(bpf_program* prog, const ProgramInfo& p, bool ret, AttachConte
       std::vector<uint64_t> c(cookies.begin() + static_cast<std::ptrdiff_t>(from), cookies.begin() + static_cast<std::ptrdiff_t>(to));
       int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, o, c, ret, ctx.targetPid);
       if (fd >= 0) {
-        ctx.links.addFd(fd);
+        ctx.links.addFd(fd, ret);
         attached += to - from;
         return;
       }
@@ -167,10 +185,10 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
       uo.sz = sizeof uo;
       uo.retprobe = ret;
       uo.ref_ctr_offset = p.semaphore;
-      return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), *p.fileOffset, &uo));
+      return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), *p.fileOffset, &uo), ret);
     }
     if (fd < 0) return failedLink(ctx, ap, -fd);
-    ctx.links.addFd(fd);
+    ctx.links.addFd(fd, ret);
     return kRunOk;
   }
   if (!p.symbols.empty()) return attachUprobes(prog, p, ret, ctx);
@@ -180,7 +198,7 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     uo.retprobe = ret;
     uo.func_name = p.symbol.empty() ? nullptr : p.symbol.c_str();
     size_t offset = static_cast<size_t>(ap.offset.value_or(0));  // into the function when it is named
-    return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), offset, &uo));
+    return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), offset, &uo), ret);
   }
   std::optional<uint64_t> offset = ap.offset;
   if (!p.symbol.empty()) {  // one read of the binary for all its probes
@@ -192,7 +210,7 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   if (!offset) return fail(ctx, ap.range, "cannot find '" + p.symbol + "' in '" + p.binary + "' to attach to", "", kRunScript);
   int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ret, ctx.targetPid);
   if (fd < 0) return failedLink(ctx, ap, -fd);
-  ctx.links.addFd(fd);
+  ctx.links.addFd(fd, ret);
   return kRunOk;
 }
 
