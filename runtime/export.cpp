@@ -416,7 +416,7 @@ void Exporter::run() {
   }
 }
 
-void Exporter::finish(std::chrono::milliseconds limit, const std::function<void()>& slow) {
+void Exporter::finish(std::chrono::milliseconds limit, const std::function<void(const std::vector<Notice>&)>& tell) {
   if (!multi_) return;
   Clock::time_point begun = Clock::now(), until = begun + limit;
   bool said = false;
@@ -429,7 +429,11 @@ void Exporter::finish(std::chrono::milliseconds limit, const std::function<void(
     Clock::time_point now = Clock::now();
     if (!said && (down_ || now - begun >= kFlushSlow)) {  // say why the exit waits
       said = true;
-      slow();
+      say("export_flushing",
+          "export: sending the " + plural(waiting(), "record") + " waiting to " + shownUrl_ + " for at most " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limit).count()) + " s (Ctrl-C again stops)",
+          {{"url", Value::str(shownUrl_)}, {"waiting", Value::uint(waiting())}});
+      tell(takeNotices());
     }
     if (!posting_ && (!inFlight_ || now >= retryAt_)) send();
     Clock::time_point wake = std::min(until, posting_ ? until : retryAt_);
@@ -450,6 +454,20 @@ void Exporter::finish(std::chrono::milliseconds limit, const std::function<void(
   waiting_.clear();
   waitingBytes_ = 0;
   inFlight_.reset();
+  tell(takeNotices());
+}
+
+Notice Exporter::report() const {
+  const ExportCounts& c = counts_;
+  std::string text = "dptrace: export: " + plural(c.sent, "record") + " sent to " + shownUrl_ + " in " +
+                     std::to_string(c.batches) + (c.batches == 1 ? " batch" : " batches") + " (" + std::to_string(c.retried) +
+                     " after a retry, " + plural(c.failures, "failed POST") + "), " + std::to_string(c.dropped) + " dropped";
+  if (c.unconfirmed)
+    text += ", " + std::to_string(c.unconfirmed) + " unconfirmed (their POST was unanswered when the time ran out)";
+  return {"export", text + "\n",
+          {{"url", Value::str(shownUrl_)}, {"records", Value::uint(c.records)}, {"sent", Value::uint(c.sent)},
+           {"batches", Value::uint(c.batches)}, {"retried", Value::uint(c.retried)}, {"failures", Value::uint(c.failures)},
+           {"dropped", Value::uint(c.dropped)}, {"unconfirmed", Value::uint(c.unconfirmed)}}};
 }
 
 void Exporter::say(const std::string& type, const std::string& text, std::vector<std::pair<std::string, Value>> data) {

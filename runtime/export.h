@@ -90,9 +90,12 @@ public:
   // next batch when one is due. Never blocks.
   void run();
   // At exit: sends what waits for at most `limit` (stops early when SIGINT or
-  // SIGTERM is pending), then counts what is left as dropped. Calls `slow`
-  // once if the collector fails or the flush takes a while, before waiting on.
-  void finish(std::chrono::milliseconds limit, const std::function<void()>& slow);
+  // SIGTERM is pending), then counts what is left as dropped. Hands `tell`
+  // what it has to say as it goes: why the exit waits (when the collector
+  // fails or the flush takes a while), before it waits on.
+  void finish(std::chrono::milliseconds limit, const std::function<void(const std::vector<Notice>&)>& tell);
+  // What became of every record, as a notice "export".
+  Notice report() const;
 
   // What the run should say: the collector lost or back, records dropped.
   std::vector<Notice> takeNotices();

@@ -70,7 +70,7 @@ std::string describe(const MapLayout& l) {
              ") of " + l.value.str();
       break;
   }
-  std::string kind = l.array ? " (a per-CPU array of " + std::to_string(l.arraySlots) + " slots)"
+  std::string kind = l.array ? " (a per-CPU array of " + std::to_string(l.arraySlots) + (l.arraySlots == 1 ? " slot)" : " slots)")
                              : l.perCpu ? " (a per-CPU hash)" : " (a hash)";
   return (keys.empty() ? std::string("no key") : "keys [" + keys + "]") + ", " + what + kind;
 }

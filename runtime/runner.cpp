@@ -1023,29 +1023,10 @@ int runScript(const CompiledScript& script, const RunOptions& options, Output& o
   run.localOut = &out;
   int status = run.run();
   if (exporter.running()) {  // what is left, sent for a bounded time; then what became of every record
-    auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
-    exporter.finish(kExportFlush, [&] {
-      for (const Notice& n : exporter.takeNotices()) out.notice(n);
-      out.notice({"export_flushing",
-                  "dptrace: export: sending the " + plural(exporter.waiting(), "record") + " waiting to " + exporter.url() +
-                      " for at most " + std::to_string(kExportFlush.count() / 1000) + " s (Ctrl-C again stops)\n",
-                  {{"url", Value::str(exporter.url())}, {"waiting", Value::uint(exporter.waiting())}}});
+    exporter.finish(kExportFlush, [&](const std::vector<Notice>& notices) {
+      for (const Notice& n : notices) out.notice(n);
     });
-    for (const Notice& n : exporter.takeNotices()) out.notice(n);
-    const ExportCounts& c = exporter.counts();
-    if (status == kRunOk || c.records > 0)  // a run that never started has nothing to report
-      out.notice({"export", "dptrace: export: " + plural(c.sent, "record") + " sent to " + exporter.url() + " in " +
-                                std::to_string(c.batches) + (c.batches == 1 ? " batch" : " batches") + " (" +
-                                std::to_string(c.retried) + " after a retry, " + plural(c.failures, "failed POST") + "), " +
-                                std::to_string(c.dropped) + " dropped" +
-                                (c.unconfirmed ? ", " + std::to_string(c.unconfirmed) +
-                                                     " unconfirmed (their POST was unanswered when the time ran out)"
-                                               : "") +
-                                "\n",
-                  {{"url", Value::str(exporter.url())}, {"records", Value::uint(c.records)}, {"sent", Value::uint(c.sent)},
-                   {"batches", Value::uint(c.batches)}, {"retried", Value::uint(c.retried)},
-                   {"failures", Value::uint(c.failures)}, {"dropped", Value::uint(c.dropped)},
-                   {"unconfirmed", Value::uint(c.unconfirmed)}}});
+    if (status == kRunOk || exporter.counts().records > 0) out.notice(exporter.report());  // none for a run that never began
   }
   return status;
 }

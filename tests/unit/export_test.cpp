@@ -44,7 +44,7 @@ TEST(Export, AtExitWhatIsLeftIsCountedAsDropped) {
   std::string error;
   ASSERT_TRUE(e.start(closedPort(100), error)) << error;
   for (int i = 0; i < 10; ++i) e.stream() << "{}\n";
-  e.finish(std::chrono::milliseconds(300), [] {});
+  e.finish(std::chrono::milliseconds(300), [](const std::vector<Notice>&) {});
   const ExportCounts& c = e.counts();
   EXPECT_EQ(c.sent, 0u);
   EXPECT_GE(c.failures, 1u);
