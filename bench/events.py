@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+import workload
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DPTRACE = os.path.join(ROOT, "build", "tools", "dptrace")
 WORK = os.path.join(ROOT, "build", "bench-events")
@@ -31,12 +33,9 @@ args = parser.parse_args()
 
 
 def build():
-    os.makedirs(WORK, exist_ok=True)
-    source = os.path.join(ROOT, "bench", "events", "events.c")
     binaries = {}
     for name, opt in (("leaf", "-O2"), ("push", "-O0")):
-        path = os.path.join(WORK, "events-" + name)
-        subprocess.run(["clang-19", opt, "-o", path, source], check=True)
+        path = workload.events_binary(WORK, opt, "events-" + name)
         first = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path], capture_output=True, text=True).stdout
         m = re.search(r"<ev>:\n\s+[0-9a-f]+:\s+(\S+)", first)
         binaries[name] = (path, m.group(1) if m else "?")

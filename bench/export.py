@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import workload
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DPTRACE = os.path.join(ROOT, "build", "tools", "dptrace")
 COLLECTOR = os.path.join(ROOT, "tests", "lit", "tools", "collector.py")
@@ -34,10 +36,7 @@ args = parser.parse_args()
 
 
 def build():
-    os.makedirs(WORK, exist_ok=True)
-    path = os.path.join(WORK, "events-push")
-    subprocess.run(["clang-19", "-O0", "-o", path, os.path.join(ROOT, "bench", "events", "events.c")], check=True)
-    return path
+    return workload.events_binary(WORK)
 
 
 def count_printfs(path):

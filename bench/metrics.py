@@ -21,6 +21,8 @@ import threading
 import time
 import urllib.request
 
+import workload
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DPTRACE = os.path.join(ROOT, "build", "tools", "dptrace")
 WORK = os.path.join(ROOT, "build", "bench-metrics")
@@ -39,10 +41,7 @@ def free_port():
 
 
 def build():
-    os.makedirs(WORK, exist_ok=True)
-    path = os.path.join(WORK, "events-push")
-    subprocess.run(["clang-19", "-O0", "-o", path, os.path.join(ROOT, "bench", "events", "events.c")], check=True)
-    return path
+    return workload.events_binary(WORK)
 
 
 def scraper(port, stop, times):

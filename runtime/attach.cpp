@@ -66,6 +66,15 @@ int fail(AttachContext& ctx, SourceRange where, const std::string& message, cons
   return code;
 }
 
+// The file offset of `symbol` in `binary`, or nullopt; one read of each
+// binary for all its probes.
+std::optional<uint64_t> functionOffset(AttachContext& ctx, const std::string& binary, const std::string& symbol) {
+  auto known = ctx.functionOffsets.find(binary);
+  if (known == ctx.functionOffsets.end()) known = ctx.functionOffsets.emplace(binary, functionFileOffsets(binary)).first;
+  auto it = known->second.find(symbol);
+  return it == known->second.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+}
+
 // Why the kernel refused a link, in words (524, ENOTSUPP, has no strerror text).
 std::string linkRefusal(int e) {
   if (e == 524) return "the kernel cannot probe that instruction (ENOTSUPP; a uprobe on a lock-prefixed first instruction, say)";
@@ -120,14 +129,12 @@ int attachUprobes(bpf_program* prog, const ProgramInfo& p, bool ret, AttachConte
       ++attached;
     }
   } else {
-    auto binary = ctx.functionOffsets.find(p.binary);
-    if (binary == ctx.functionOffsets.end()) binary = ctx.functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
     std::vector<uint64_t> offsets, cookies;
     for (size_t i = 0; i < p.symbols.size(); ++i) {
-      auto it = binary->second.find(p.symbols[i]);
-      if (it == binary->second.end())
+      std::optional<uint64_t> offset = functionOffset(ctx, p.binary, p.symbols[i]);
+      if (!offset)
         return fail(ctx, ap.range, "cannot find '" + p.symbols[i] + "' in '" + p.binary + "' to attach to", "", kRunScript);
-      offsets.push_back(it->second);
+      offsets.push_back(*offset);
       cookies.push_back(i);
     }
     int denied = 0;
@@ -201,12 +208,8 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), offset, &uo), ret);
   }
   std::optional<uint64_t> offset = ap.offset;
-  if (!p.symbol.empty()) {  // one read of the binary for all its probes
-    auto binary = ctx.functionOffsets.find(p.binary);
-    if (binary == ctx.functionOffsets.end()) binary = ctx.functionOffsets.emplace(p.binary, functionFileOffsets(p.binary)).first;
-    auto it = binary->second.find(p.symbol);
-    offset = it == binary->second.end() ? std::nullopt : std::optional<uint64_t>(it->second + ap.offset.value_or(0));
-  }
+  if (!p.symbol.empty())
+    if ((offset = functionOffset(ctx, p.binary, p.symbol))) *offset += ap.offset.value_or(0);
   if (!offset) return fail(ctx, ap.range, "cannot find '" + p.symbol + "' in '" + p.binary + "' to attach to", "", kRunScript);
   int fd = createUprobeMultiLink(bpf_program__fd(prog), p.binary, *offset, ret, ctx.targetPid);
   if (fd < 0) return failedLink(ctx, ap, -fd);

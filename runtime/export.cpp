@@ -46,8 +46,6 @@ size_t keepStart(char* data, size_t size, size_t n, void* into) {
   return size * n;
 }
 
-std::string plural(uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); }
-
 }  // namespace
 
 Exporter::Exporter() : jitter_(std::random_device{}()), buffer_(*this), stream_(&buffer_) {}

@@ -124,15 +124,17 @@ int verifierSeconds() {
 
 
 struct Run {
-  Run(const CompiledScript& s, const RunOptions& o, Output& out_, Diagnostics& d, Exporter* e)
-      : script(s), options(o), out(out_), diags(d), exporter(e), fastPath(s, out_, links) {}
+  // `out_` the run's output (with --export, a tee into the export too),
+  // `local` the run's own output alone.
+  Run(const CompiledScript& s, const RunOptions& o, Output& out_, Output& local, Diagnostics& d, Exporter* e)
+      : script(s), options(o), out(out_), localOut(local), diags(d), exporter(e), fastPath(s, out_, links) {}
 
   const CompiledScript& script;
   const RunOptions& options;
   Output& out;
+  Output& localOut;     // the run's own output: with --export, `out` is it and the export
   Diagnostics& diags;
   Exporter* exporter;   // --export: fed by `out`, driven by the loop
-  Output* localOut = &out;  // with --export, the run's own output (`out` is it and the export)
   bpf_object* obj = nullptr;
   ring_buffer* rb = nullptr;
   Links links;
@@ -765,7 +767,7 @@ struct Run {
     exporter->run();
     // Said where the run's output goes, not exported: a notice about a batch
     // refused would make a record of the next batch, refused in turn.
-    for (const Notice& n : exporter->takeNotices()) localOut->notice(n);
+    for (const Notice& n : exporter->takeNotices()) localOut.notice(n);
   }
 
   static bool exitFlagSet(int fd) {
@@ -793,7 +795,6 @@ struct Run {
     ring_buffer__consume(rb);
     out.beginExitMaps();
     printMaps();
-    auto plural = [](uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
     if (replay.skipped)
       notice("pcap_skipped", plural(replay.skipped, "frame") + " of the capture skipped: shorter than an Ethernet header (14 bytes)",
              {{"frames", Value::uint(replay.skipped)}});
@@ -1019,9 +1020,7 @@ int runScript(const CompiledScript& script, const RunOptions& options, Output& o
     json = makeJsonOutput(exporter.stream());
     tee = makeTeeOutput(out, *json);
   }
-  Run run(script, options, tee ? *tee : out, diags, exporter.running() ? &exporter : nullptr);
-  run.localOut = &out;
-  int status = run.run();
+  int status = Run(script, options, tee ? *tee : out, out, diags, exporter.running() ? &exporter : nullptr).run();
   if (exporter.running()) {  // what is left, sent for a bounded time; then what became of every record
     exporter.finish(kExportFlush, [&](const std::vector<Notice>& notices) {
       for (const Notice& n : notices) out.notice(n);

@@ -2,6 +2,7 @@
 // lines (one object per line, bpftrace's shapes).
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -45,6 +46,9 @@ public:
   // Before the maps printed at exit.
   virtual void beginExitMaps() = 0;
 };
+
+// "1 record", "3 records": a count and its noun, for notices.
+inline std::string plural(uint64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); }
 
 // `out` for the script's output, `err` for "Attaching ..." in text mode.
 std::unique_ptr<Output> makeTextOutput(std::ostream& out, std::ostream& err);
