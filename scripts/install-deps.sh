@@ -8,6 +8,7 @@ BUILD_PKGS=(
   llvm-19-dev libclang-19-dev clang-19 libclang-rt-19-dev llvm-19-tools
   libbpf-dev libxdp-dev libelf-dev libdw-dev zlib1g-dev
   bison flex libcli11-dev libgtest-dev libpcap-dev libmicrohttpd-dev libcurl4-openssl-dev
+  lld-19 libzstd-dev
 )
 RUN_PKGS=(
   bpftool iproute2 xdp-tools ethtool iputils-ping dwarves
