@@ -21,17 +21,12 @@
 // counts as dropped, and a batch still unanswered as unconfirmed.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
-#include <random>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +48,7 @@ struct ExportUrl {
   bool https = false;
   std::string host, shown;
 };
+// (libcurl's URL parser, in libdptrace_net.so).
 std::optional<ExportUrl> parseExportUrl(const std::string& text, std::string& error);
 // Why an --export-header cannot be sent: not NAME: VALUE, on more than one
 // line, no value, or a header dptrace writes itself; nullopt when it can.
@@ -71,111 +67,44 @@ struct ExportCounts {
   uint64_t unconfirmed = 0;  // in a POST still unanswered when the exit flush ran out of time
 };
 
+// The exporter: libcurl's, in libdptrace_net.so (net_module.h), made by
+// makeExporter().
 class Exporter {
 public:
-  Exporter();
-  Exporter(const Exporter&) = delete;
-  Exporter& operator=(const Exporter&) = delete;
-  ~Exporter();
+  virtual ~Exporter() = default;
 
   // Checks the URL (http or https, a host that resolves) and readies libcurl.
-  bool start(const ExportConfig& config, std::string& error);
-  bool running() const { return multi_ != nullptr; }
+  virtual bool start(const ExportConfig& config, std::string& error) = 0;
+  virtual bool running() const = 0;
 
   // JSON lines written here are queued, one record per line.
-  std::ostream& stream() { return stream_; }
+  virtual std::ostream& stream() = 0;
 
-  int epollFd() const { return epollFd_; }  // readable when a connection has something to do
+  virtual int epollFd() const = 0;  // readable when a connection has something to do
   // Serves the connections that are ready, curl's timers, and starts the
   // next batch when one is due. Never blocks.
-  void run();
+  virtual void run() = 0;
   // At exit: sends what waits for at most `limit` (stops early when SIGINT or
   // SIGTERM is pending), then counts what is left as dropped. Hands `tell`
   // what it has to say as it goes: why the exit waits (when the collector
   // fails or the flush takes a while), before it waits on.
-  void finish(std::chrono::milliseconds limit, const std::function<void(const std::vector<Notice>&)>& tell);
+  virtual void finish(std::chrono::milliseconds limit, const std::function<void(const std::vector<Notice>&)>& tell) = 0;
   // What became of every record, as a notice "export".
-  Notice report() const;
+  virtual Notice report() const = 0;
 
   // What the run should say: the collector lost or back, records dropped.
-  std::vector<Notice> takeNotices();
-  const ExportCounts& counts() const { return counts_; }
-  const std::string& url() const { return shownUrl_; }  // its password masked
-  uint64_t waiting() const { return waiting_.size() + (inFlight_ ? inFlight_->records : 0); }
-  bool failing() const { return down_; }
+  virtual std::vector<Notice> takeNotices() = 0;
+  virtual const ExportCounts& counts() const = 0;
+  virtual const std::string& url() const = 0;  // its password masked
+  virtual uint64_t waiting() const = 0;        // records queued or in flight
+  virtual bool failing() const = 0;
   // The records the run loop drains between two visits: a batch (256 at
   // least: a round per record costs more than it gives), no more than the
   // queue holds.
-  uint64_t drainBudget() const {
-    return std::max<uint64_t>(1, std::min<uint64_t>(config_.queue, std::max<uint64_t>(config_.batch, 256)));
-  }
-
-private:
-  using Clock = std::chrono::steady_clock;
-  struct Waiting {
-    Clock::time_point since;
-    std::string line;
-  };
-  struct Batch {
-    uint64_t sequence = 0;
-    uint64_t records = 0;
-    unsigned attempts = 0;  // failed so far
-    bool maybeDelivered = false;  // a failed POST of it went out: the collector may have it
-    std::string body;
-  };
-  class LineBuffer : public std::streambuf {
-  public:
-    explicit LineBuffer(Exporter& owner) : owner_(owner) {}
-  protected:
-    int_type overflow(int_type c) override;
-    std::streamsize xsputn(const char* s, std::streamsize n) override;
-  private:
-    Exporter& owner_;
-    std::string line_;
-  };
-
-  void add(std::string line);
-  bool due(Clock::time_point now) const;
-  void send();
-  void completed(int curlCode, long status, long retryAfter);
-  void onSocket(int fd, int what);
-  void drive(int fd, int flags);
-  // The sockets curl waits on that are ready (waiting at most timeoutMs),
-  // then curl's timer if it is due.
-  void serve(int timeoutMs);
-  void say(const std::string& type, const std::string& text, std::vector<std::pair<std::string, Value>> data);
-  static int socketCallback(void* easy, int fd, int what, void* self, void* socketData);
-  static int timerCallback(void* multi, long ms, void* self);
-
-  ExportConfig config_;
-  void* multi_ = nullptr;  // CURLM
-  void* easy_ = nullptr;   // CURL, reused: its connection stays open between batches
-  void* headers_ = nullptr;  // curl_slist: the headers every batch carries
-  void* requestHeaders_ = nullptr;  // curl_slist: those and the batch's sequence number
-  int epollFd_ = -1;
-  std::map<int, uint32_t> sockets_;  // registered in epollFd_, with their events
-  std::optional<Clock::time_point> curlTimer_;
-  std::deque<Waiting> waiting_;
-  // When the loop last ran the exporter: the time of the records that come
-  // until the next round (one clock read a round, not one a record).
-  Clock::time_point roundStart_{};
-  std::optional<Batch> inFlight_;  // sent or waiting to be sent again
-  bool posting_ = false;           // inFlight_ is with curl now
-  Clock::time_point retryAt_{};
-  uint64_t nextSequence_ = 1;
-  std::string runId_;
-  std::string curlError_;
-  std::string answer_;    // the start of the collector's last answer
-  std::string shownUrl_;  // the URL, its password masked
-  bool down_ = false;       // the last POST failed
-  bool dropping_ = false;   // the queue is dropping its oldest
-  std::set<long> refusalsSaid_;  // HTTP statuses of refusals said so far
-  uint64_t waitingBytes_ = 0;  // the lines of waiting_
-  ExportCounts counts_;
-  std::vector<Notice> notices_;
-  std::minstd_rand jitter_;
-  LineBuffer buffer_;
-  std::ostream stream_;
+  virtual uint64_t drainBudget() const = 0;
 };
+
+// A new exporter, or null with `error` when libdptrace_net.so cannot be loaded.
+std::unique_ptr<Exporter> makeExporter(std::string& error);
 
 }  // namespace dptrace

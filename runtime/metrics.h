@@ -22,14 +22,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "output/value.h"
 #include "program_info.h"
-
-struct MHD_Daemon;
 
 namespace dptrace {
 
@@ -57,27 +56,21 @@ std::string renderMetrics(const std::vector<MetricsSource>& maps, uint64_t lostE
                           const std::vector<std::pair<std::string, uint64_t>>& refusedUpdates,
                           const std::vector<CounterFamily>& more = {});
 
+// The HTTP server: libmicrohttpd's, in libdptrace_net.so (net_module.h),
+// made by makeMetricsServer().
 class MetricsServer {
 public:
   using Render = std::function<std::string()>;
-  MetricsServer() = default;
-  MetricsServer(const MetricsServer&) = delete;
-  MetricsServer& operator=(const MetricsServer&) = delete;
-  ~MetricsServer();
+  virtual ~MetricsServer() = default;
 
   // Binds and listens (a port in use is an error with its reason).
-  bool start(const MetricsAddress& address, Render render, std::string& error);
-  bool running() const { return daemon_ != nullptr; }
-  int epollFd() const;  // readable when a connection has something to do
-  void run();           // serves what is ready, never blocks
-  const std::string& where() const { return where_; }
-
-private:
-  MHD_Daemon* daemon_ = nullptr;
-  int listenFd_ = -1;
-  Render render_;
-  std::string where_;
-  friend struct MetricsHandler;
+  virtual bool start(const MetricsAddress& address, Render render, std::string& error) = 0;
+  virtual int epollFd() const = 0;  // readable when a connection has something to do
+  virtual void run() = 0;           // serves what is ready, never blocks
+  virtual const std::string& where() const = 0;
 };
+
+// A new server, or null with `error` when libdptrace_net.so cannot be loaded.
+std::unique_ptr<MetricsServer> makeMetricsServer(std::string& error);
 
 }  // namespace dptrace

@@ -147,7 +147,7 @@ struct Run {
   CaptureFile captureFile;  // --capture: capture()'s frames
   std::map<std::string, bpf_map*> mapsBySymbol;  // as named in the object, before loading
   PinPlan pinPlan;                               // --pin
-  MetricsServer metrics;                         // --metrics
+  std::unique_ptr<MetricsServer> metrics;        // --metrics
   uint64_t metricsServed = 0;                    // monotonic ns of the last run of its timeouts
   uint64_t devMapRefreshed = 0;                  // monotonic ns
   XdpFeatureEvents interfaceEvents;              // the device map's changes, as the kernel announces them
@@ -645,7 +645,7 @@ struct Run {
       ev.data.fd = linkFd;
       epoll_ctl(epfd, EPOLL_CTL_ADD, linkFd, &ev);
     }
-    int httpFd = metrics.epollFd();
+    int httpFd = metrics ? metrics->epollFd() : -1;
     if (httpFd >= 0) {
       ev.data.fd = httpFd;
       epoll_ctl(epfd, EPOLL_CTL_ADD, httpFd, &ev);
@@ -724,7 +724,7 @@ struct Run {
           refreshDeviceMap();
         }
         if (ready[i].data.fd == httpFd && httpFd >= 0) {  // the maps as they are: no drain first
-          metrics.run();
+          metrics->run();
           metricsServed = monotonicNs();
         }
         if (ready[i].data.fd == tfd && tfd >= 0) {
@@ -744,7 +744,7 @@ struct Run {
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
       if (monotonicNs() - devMapRefreshed >= 1000000000ull) refreshDeviceMap();
       if (httpFd >= 0 && monotonicNs() - metricsServed >= 1000000000ull) {  // its connections' timeouts
-        metrics.run();
+        metrics->run();
         metricsServed = monotonicNs();
       }
       if (afxdp.active()) {
@@ -902,9 +902,11 @@ struct Run {
     }
     if (options.metrics) {
       std::string error;
-      if (!metrics.start(*options.metrics, [this] { return metricsText(); }, error))
+      metrics = makeMetricsServer(error);
+      if (!metrics) return fail({0, 0}, error, "", kRunScript);
+      if (!metrics->start(*options.metrics, [this] { return metricsText(); }, error))
         return fail({0, 0}, error, "pick another port, or stop what listens there", kRunScript);
-      notice("metrics", "serving the maps at http://" + metrics.where() + "/metrics", {{"address", Value::str(metrics.where())}});
+      notice("metrics", "serving the maps at http://" + metrics->where() + "/metrics", {{"address", Value::str(metrics->where())}});
     }
     if (!options.pcap) return kRunOk;
     if (!packetProgram())
@@ -1009,23 +1011,28 @@ int runScript(const CompiledScript& script, const RunOptions& options, Output& o
   setDemangling(options.demangle);
   setUserSymbols(options.userSymbols);
   // --export: the JSON lines of the run go to the exporter too, whatever -f says.
-  Exporter exporter;
+  std::unique_ptr<Exporter> exporter;
   std::unique_ptr<Output> json, tee;
   if (options.exportTo) {
     std::string error;
-    if (!exporter.start(*options.exportTo, error)) {
+    exporter = makeExporter(error);
+    if (!exporter) {
+      diags.errorUnlocated(error, "");
+      return kRunScript;
+    }
+    if (!exporter->start(*options.exportTo, error)) {
       diags.errorUnlocated(error, "--export http://HOST:PORT/PATH, a collector that takes POSTed JSON lines");
       return kRunScript;
     }
-    json = makeJsonOutput(exporter.stream());
+    json = makeJsonOutput(exporter->stream());
     tee = makeTeeOutput(out, *json);
   }
-  int status = Run(script, options, tee ? *tee : out, out, diags, exporter.running() ? &exporter : nullptr).run();
-  if (exporter.running()) {  // what is left, sent for a bounded time; then what became of every record
-    exporter.finish(kExportFlush, [&](const std::vector<Notice>& notices) {
+  int status = Run(script, options, tee ? *tee : out, out, diags, exporter ? exporter.get() : nullptr).run();
+  if (exporter) {  // what is left, sent for a bounded time; then what became of every record
+    exporter->finish(kExportFlush, [&](const std::vector<Notice>& notices) {
       for (const Notice& n : notices) out.notice(n);
     });
-    if (status == kRunOk || exporter.counts().records > 0) out.notice(exporter.report());  // none for a run that never began
+    if (status == kRunOk || exporter->counts().records > 0) out.notice(exporter->report());  // none for a run that never began
   }
   return status;
 }

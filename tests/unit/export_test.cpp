@@ -2,7 +2,7 @@
 // what it drops, and that every record is either kept or counted.
 #include <gtest/gtest.h>
 
-#include "export.h"
+#include "curl_exporter.h"
 
 namespace dptrace {
 namespace {
@@ -15,7 +15,7 @@ ExportConfig closedPort(uint64_t queue) {
 }
 
 TEST(Export, RecordsAreLinesAndAFullQueueDropsTheOldest) {
-  Exporter e;
+  CurlExporter e;
   std::string error;
   ASSERT_TRUE(e.start(closedPort(3), error)) << error;
   e.stream() << "{\"n\": 1}\n{\"n\": 2}\n" << "{\"n\": " << 3 << "}" << std::endl;
@@ -29,7 +29,7 @@ TEST(Export, RecordsAreLinesAndAFullQueueDropsTheOldest) {
 }
 
 TEST(Export, TheQueueIsBoundedInBytesToo) {
-  Exporter e;
+  CurlExporter e;
   std::string error;
   ASSERT_TRUE(e.start(closedPort(100000), error)) << error;
   std::string big(1 << 20, 'x');  // 1 MiB records: 300 of them pass the 256 MiB bound
@@ -40,7 +40,7 @@ TEST(Export, TheQueueIsBoundedInBytesToo) {
 }
 
 TEST(Export, AtExitWhatIsLeftIsCountedAsDropped) {
-  Exporter e;
+  CurlExporter e;
   std::string error;
   ASSERT_TRUE(e.start(closedPort(100), error)) << error;
   for (int i = 0; i < 10; ++i) e.stream() << "{}\n";
@@ -53,12 +53,12 @@ TEST(Export, AtExitWhatIsLeftIsCountedAsDropped) {
 
 TEST(Export, UrlsAreCheckedAndPasswordsMasked) {
   std::string error;
-  EXPECT_FALSE(parseExportUrl("script.dpt", error));
+  EXPECT_FALSE(parseExportUrlWithCurl("script.dpt", error));
   EXPECT_NE(error.find("starts with http:// or https://"), std::string::npos) << error;
-  EXPECT_FALSE(parseExportUrl("ftp://host/", error));
-  EXPECT_FALSE(parseExportUrl("http://host:0/", error));
-  EXPECT_FALSE(parseExportUrl("http://host:70000/", error));
-  std::optional<ExportUrl> u = parseExportUrl("https://alice:s3cret@[::1]:8443/ingest", error);
+  EXPECT_FALSE(parseExportUrlWithCurl("ftp://host/", error));
+  EXPECT_FALSE(parseExportUrlWithCurl("http://host:0/", error));
+  EXPECT_FALSE(parseExportUrlWithCurl("http://host:70000/", error));
+  std::optional<ExportUrl> u = parseExportUrlWithCurl("https://alice:s3cret@[::1]:8443/ingest", error);
   ASSERT_TRUE(u) << error;
   EXPECT_TRUE(u->https);
   EXPECT_EQ(u->host, "::1");
@@ -86,7 +86,7 @@ TEST(Export, PasswordsAreMaskedInUrlsAsWritten) {
   EXPECT_EQ(maskedUrl("http://host:8080/a@b"), "http://host:8080/a@b");  // an @ in the path is no password
   EXPECT_EQ(maskedUrl("http://u@host/"), "http://u@host/");
   std::string error;
-  EXPECT_FALSE(parseExportUrl("http://u:s3cret@127.0.0.1:0/", error));
+  EXPECT_FALSE(parseExportUrlWithCurl("http://u:s3cret@127.0.0.1:0/", error));
   EXPECT_EQ(error.find("s3cret"), std::string::npos) << error;
 }
 
