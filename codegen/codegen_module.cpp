@@ -1,40 +1,7 @@
-// The entry point of libdptrace_codegen.so (see codegen_module.h).
+// The entry point of libdptrace_codegen.so and libdptrace_codegen_host.so
+// (see codegen_module.h).
 #include "codegen_module.h"
-
-#include <llvm-c/Disassembler.h>
-#include <llvm-c/Target.h>
-
-#include <mutex>
-
-extern "C" void LLVMInitializeX86TargetInfo();
-extern "C" void LLVMInitializeX86TargetMC();
-extern "C" void LLVMInitializeX86Disassembler();
 
 extern "C" __attribute__((visibility("default"))) void dptrace_compile_script(const dptrace::CodegenCall& call) {
   *call.result = dptrace::compileScript(*call.program, *call.types, *call.options, *call.diags, call.output, call.text);
-}
-
-extern "C" __attribute__((visibility("default"))) bool dptrace_instruction_starts(const uint8_t* code, size_t size,
-                                                                                std::vector<uint64_t>* starts) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    LLVMInitializeX86TargetInfo();
-    LLVMInitializeX86TargetMC();
-    LLVMInitializeX86Disassembler();
-  });
-  LLVMDisasmContextRef disasm = LLVMCreateDisasm("x86_64-linux-gnu", nullptr, 0, nullptr, nullptr);
-  if (disasm == nullptr) return false;
-  char text[256];
-  bool ok = true;
-  for (uint64_t at = 0; at < size;) {
-    size_t n = LLVMDisasmInstruction(disasm, const_cast<uint8_t*>(code + at), size - at, at, text, sizeof text);
-    if (n == 0) {
-      ok = false;
-      break;
-    }
-    starts->push_back(at);
-    at += n;
-  }
-  LLVMDisasmDispose(disasm);
-  return ok;
 }

@@ -18,6 +18,7 @@
 
 #include "lowering.h"
 #include "suggest.h"
+#include "host_target.h"
 #include "syscalls.h"
 #include "visitor.h"
 
@@ -25,10 +26,6 @@ extern "C" void LLVMInitializeBPFTargetInfo();
 extern "C" void LLVMInitializeBPFTarget();
 extern "C" void LLVMInitializeBPFTargetMC();
 extern "C" void LLVMInitializeBPFAsmPrinter();
-extern "C" void LLVMInitializeX86TargetInfo();
-extern "C" void LLVMInitializeX86Target();
-extern "C" void LLVMInitializeX86TargetMC();
-extern "C" void LLVMInitializeX86AsmPrinter();
 
 namespace dptrace {
 namespace {
@@ -716,13 +713,10 @@ bool ModuleLowering::lower() {
 namespace {
 
 llvm::TargetMachine* hostTargetMachine(std::string& error) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    LLVMInitializeX86TargetInfo();
-    LLVMInitializeX86Target();
-    LLVMInitializeX86TargetMC();
-    LLVMInitializeX86AsmPrinter();
-  });
+  if (!initializeHostTarget()) {
+    error = "this build of the code generator (libdptrace_codegen.so) has no x86-64 back end; libdptrace_codegen_host.so has";
+    return nullptr;
+  }
   std::string triple = llvm::sys::getDefaultTargetTriple();
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (target == nullptr) return nullptr;

@@ -260,7 +260,7 @@ std::string cacheKey(const SourceFile& script, const ast::Program& program, cons
   uname(&kernel);
   key << "dptrace " << DPTRACE_VERSION << '\n'
       << fileIdentity(std::filesystem::read_symlink("/proc/self/exe").string()) << '\n'
-      << fileIdentity(codegenModulePath()) << '\n'
+      << fileIdentity(codegenModulePath(needsHostTarget(program))) << '\n'
       << kernel.release << ' ' << kernel.version << '\n'
       << "boot " << bootId() << '\n'  // kaddr()'s addresses move at each boot (KASLR)
       << "map-size " << codegen.mapSize << " pcap " << codegen.pcap << " helper-checks " << codegen.helperChecks
@@ -649,6 +649,8 @@ int runDptrace(const Options& given) {
   if (compiled) {
     timer.done("code generation (cached)");
   } else {
+    preloadCodegenModule(program);
+    timer.done("load the code generator");
     compiled = compileInModule(program, types, codegen, diags, CodegenOutput::Object, nullptr);
     if (stageFailed("code generation") || !compiled) return diags.hasSystemErrors() ? kExitSystem : kExitScript;
     if (cache.enabled()) cache.store(*compiled);
