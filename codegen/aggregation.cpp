@@ -19,10 +19,10 @@ MapRole roleOf(const Type& value) {
   return MapRole::Value;
 }
 
-uint32_t aggregationValueSize(MapRole role) {
+uint32_t aggregationValueSize(MapRole role, bool array) {
   switch (role) {
+    case MapRole::Sum: return array ? 16 : 8;
     case MapRole::Count:
-    case MapRole::Sum:
     case MapRole::Hist:
     case MapRole::Lhist: return 8;
     case MapRole::Min:
@@ -34,8 +34,9 @@ uint32_t aggregationValueSize(MapRole role) {
   return 0;
 }
 
-uint32_t arraySlots(MapRole role, const std::vector<Type>& keys, bool deleted, std::optional<uint64_t> largestConstant) {
-  if (role != MapRole::Count || deleted) return 0;
+namespace {
+
+uint32_t keySlots(const std::vector<Type>& keys, std::optional<uint64_t> largestConstant) {
   if (keys.empty()) return 1;
   if (keys.size() != 1) return 0;
   const Type& k = keys[0];
@@ -45,6 +46,16 @@ uint32_t arraySlots(MapRole role, const std::vector<Type>& keys, bool deleted, s
   if (k.bits() <= 16) return kArraySlotsMost;
   if (largestConstant && *largestConstant < kArraySlotsMost) return static_cast<uint32_t>(*largestConstant) + 1;
   return 0;
+}
+
+}  // namespace
+
+uint32_t arraySlots(MapRole role, const std::vector<Type>& keys, bool deleted, std::optional<uint64_t> largestConstant) {
+  bool aggregates = role == MapRole::Count || role == MapRole::Sum || role == MapRole::Min || role == MapRole::Max ||
+                    role == MapRole::Avg || role == MapRole::Stats;
+  if (!aggregates || deleted) return 0;
+  uint64_t slots = keySlots(keys, largestConstant);
+  return slots * aggregationValueSize(role, true) <= kArrayBytesMost ? static_cast<uint32_t>(slots) : 0;
 }
 
 bool arrayIndexedByBits(const std::vector<Type>& keys) {

@@ -21,26 +21,34 @@ MapRole roleOf(const Type& mapValue);  // Value for plain values; the aggregatio
 
 // ---- the BPF value of each role (per CPU for aggregations), in 8-byte words
 //   count, hist, lhist: [0] the count
-//   sum:                [0] the total (wraps at 64 bits, signed or not as its argument)
+//   sum:                [0] the total (wraps at 64 bits, signed or not as its argument);
+//                       in a per-CPU array also [1] 1 once a value was stored (a
+//                       total of 0 is printed, an untouched slot is not)
 //   min, max:           [0] the value, [1] 1 once a value was stored
 //   avg, stats:         [0] the count, [1] the total's low 64 bits, [2] its high 64 bits
 //                       (a 128-bit total: the average of values >= 2^63 stays exact)
-uint32_t aggregationValueSize(MapRole role);
+uint32_t aggregationValueSize(MapRole role, bool array = false);
 inline constexpr uint32_t kTotalLowWord = 8, kTotalHighWord = 16, kSetWord = 8;
 
 // ---- per-CPU arrays
-// count() keyed by nothing, by a bool or by one 8-bit integer is a per-CPU
-// array indexed by the key's bits (a signed key's two's complement: -1 is
-// index 255), whose untouched entries are zero and not printed. Maps a probe
-// delete()s from stay hashes (a program cannot reset another CPU's slot).
-// The slots of the per-CPU array a count() map becomes, or 0 for a hash:
+// An aggregation (count, sum, min, max, avg, stats) keyed by nothing, by a
+// bool or by one integer of up to 16 bits, or by constants only, is a per-CPU
+// array indexed by the key (a signed key's two's complement: -1 is index 255
+// of an 8-bit key), whose untouched slots are not printed: a count is zero
+// there, the others have a word that says a value was stored (above). Maps a
+// probe delete()s from stay hashes (a program cannot reset another CPU's
+// slot), and so do hist() and lhist() (their key holds the bucket).
+// The slots of the per-CPU array such a map becomes, or 0 for a hash:
 // keyless 1; a bool key 2; an integer key of up to 8 bits 256, up to 16 bits
 // 65,536 (its bits index the array); a wider integer key that every store
 // into the map names by a constant below 65,536 (`largestConstant`, from all
 // the script's stores), the largest + 1 (a read of another key finds no slot,
-// as a hash finds no entry). A deleted map stays a hash. 65,536 slots of a
-// count take 512 KiB per CPU, whatever --map-size says.
+// as a hash finds no entry). An array takes at most kArrayBytesMost per CPU
+// (slots times the value's size), whatever --map-size says: 65,536 counts
+// take 512 KiB, 65,536 sums, mins or maxes 1 MiB; averages and stats of a
+// 16-bit key (1.5 MiB) stay hashes.
 uint32_t arraySlots(MapRole role, const std::vector<Type>& keys, bool deleted, std::optional<uint64_t> largestConstant);
+inline constexpr uint64_t kArrayBytesMost = 1 << 20;
 inline constexpr uint32_t kArraySlotsMost = 65536;
 // Whether the key's own bits index the array (bool and up to 16-bit keys),
 // rather than its value checked against the slots (constant keys).

@@ -179,7 +179,10 @@ void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
     case MapRole::Count:
     case MapRole::Hist:
     case MapRole::Lhist: add(0, b_.getInt64(1)); break;
-    case MapRole::Sum: add(0, v); break;
+    case MapRole::Sum:
+      add(0, v);
+      if (l.array) b_.CreateAlignedStore(b_.getInt64(1), offset(p, kSetWord), llvm::Align(8));  // stored
+      break;
     case MapRole::Avg:
     case MapRole::Stats: {
       add(0, b_.getInt64(1));

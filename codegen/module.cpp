@@ -294,6 +294,7 @@ void ModuleLowering::createMaps() {
       l.array = true;
       l.arraySlots = slots;
       l.keySize = 4;
+      l.valueSize = aggregationValueSize(l.role, true);
       type = kMapPercpuArray;
       entries = slots;
     }

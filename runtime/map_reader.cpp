@@ -206,8 +206,12 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
       case MapRole::Count:
       case MapRole::Sum: {
         int64_t total = 0;
-        for (const auto& v : perCpu) total += word(v, 0);
-        if (l.array && total == 0 && !zeroed.count(key)) continue;  // an index no probe counted
+        bool stored = false;  // a sum's slot in an array: its set word (a count is never 0 once counted)
+        for (const auto& v : perCpu) {
+          total += word(v, 0);
+          stored |= l.array && l.role == MapRole::Sum && word(v, kSetWord) != 0;
+        }
+        if (l.array && total == 0 && !stored && !zeroed.count(key)) continue;  // an index no probe counted
         bool sign = l.role == MapRole::Sum && l.value.is(TypeKind::Integer) && l.value.isSigned();
         e.value = sign ? Value::sint(total) : Value::uint(static_cast<uint64_t>(total));
         break;
@@ -241,6 +245,7 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
           auto high = static_cast<unsigned __int128>(static_cast<uint64_t>(word(v, kTotalHighWord)));
           total += static_cast<__int128>((high << 64) | low);
         }
+        if (l.array && count == 0 && !zeroed.count(key)) continue;  // an index no probe wrote
         if (l.role == MapRole::Avg) e.value = Average{count, total};
         else e.value = Stats{count, total};
         break;
@@ -278,7 +283,8 @@ void zeroMap(const MapAccess& m, const MapLayout& l, ZeroedKeys* zeroed) {
   for (const auto& [key, buffer] : m.entries(l.array)) {
     if (l.array) {  // a slot that holds nothing is left alone (65,536 of them cost a syscall each)
       bool held = false;
-      for (const auto& v : perCpuValues(l, buffer)) held |= word(v, 0) != 0;
+      for (const auto& v : perCpuValues(l, buffer))
+        for (uint32_t w = 0; w + 8 <= l.valueSize; w += 8) held |= word(v, w) != 0;
       if (!held) continue;
       if (zeroed) zeroed->insert(key);
     }

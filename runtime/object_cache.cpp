@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kMagic = "dptrace-object-cache-15";
-constexpr const char* kLayoutsMagic = "dptrace-map-layouts-14";
+constexpr const char* kLayoutsMagic = "dptrace-map-layouts-15";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each

@@ -93,7 +93,7 @@ bool holdsDeferred(const Type& t, int depth = 0) {
 bool consistent(const MapLayout& l) {
   if (l.keys.size() > 64) return false;
   uint32_t key = l.keys.empty() ? 8 : slotsSize(l.keys);
-  uint32_t value = l.role == MapRole::Value ? slotSize(l.value) : aggregationValueSize(l.role);
+  uint32_t value = l.role == MapRole::Value ? slotSize(l.value) : aggregationValueSize(l.role, l.array);
   uint32_t buckets = 0;
   if (l.role == MapRole::Hist) key += 8, buckets = kHistBuckets;
   if (l.role == MapRole::Lhist) {

@@ -46,7 +46,7 @@ TEST(Aggregation, AveragesRoundTowardZeroIn128Bits) {
   EXPECT_EQ(int128Text(averageOf(2, two)), "18446744073709551615");
 }
 
-TEST(Aggregation, CountBySmallKeysIsAnArray) {
+TEST(Aggregation, SmallKeysMakeAnArray) {
   EXPECT_EQ(arraySlots(MapRole::Count, {}, false, std::nullopt), 1u);
   EXPECT_EQ(arraySlots(MapRole::Count, {Type::boolean()}, false, std::nullopt), 2u);
   EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(8, true)}, false, std::nullopt), 256u);
@@ -55,7 +55,18 @@ TEST(Aggregation, CountBySmallKeysIsAnArray) {
   EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(32, false)}, false, std::nullopt), 0u);
   EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(64, true)}, false, 3), 4u);  // stored under 0..3 only
   EXPECT_EQ(arraySlots(MapRole::Count, {Type::integer(64, true)}, false, 65536), 0u);
-  EXPECT_EQ(arraySlots(MapRole::Sum, {}, false, std::nullopt), 0u);
+  // The other aggregations too, within 1 MiB a CPU; hist() and lhist() keep the bucket in the key.
+  EXPECT_EQ(arraySlots(MapRole::Sum, {}, false, std::nullopt), 1u);
+  EXPECT_EQ(arraySlots(MapRole::Sum, {Type::integer(16, false)}, false, std::nullopt), 65536u);  // 16 B: 1 MiB
+  EXPECT_EQ(arraySlots(MapRole::Max, {Type::integer(16, true)}, false, std::nullopt), 65536u);
+  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(16, false)}, false, std::nullopt), 0u);  // 24 B: 1.5 MiB
+  EXPECT_EQ(arraySlots(MapRole::Stats, {Type::integer(8, false)}, false, std::nullopt), 256u);
+  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(64, false)}, false, 40000), 40001u);  // 960 KiB
+  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(64, false)}, false, 50000), 0u);
+  EXPECT_EQ(arraySlots(MapRole::Hist, {}, false, std::nullopt), 0u);
+  EXPECT_EQ(arraySlots(MapRole::Value, {}, false, std::nullopt), 0u);
+  EXPECT_EQ(aggregationValueSize(MapRole::Sum, true), 16u);  // the total and its "stored" word
+  EXPECT_EQ(aggregationValueSize(MapRole::Sum), 8u);
   EXPECT_TRUE(arrayIndexedByBits({Type::integer(16, true)}));
   EXPECT_FALSE(arrayIndexedByBits({Type::integer(64, true)}));
 }

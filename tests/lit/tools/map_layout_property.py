@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""map_layout_property.py DPTRACE SEED COUNT: random scripts storing count()s
-into maps under random key kinds (small constants in branches, bool, 8- and
+"""map_layout_property.py DPTRACE SEED COUNT: random scripts storing count()s,
+sum()s, min()s, max()s, avg()s and stats() (of values that may be negative or
+add up to zero) into maps under random key kinds (small constants in branches, bool, 8- and
 16-bit casts of a loop counter, 64-bit values: fewer distinct keys than the
 map size), each run twice under BPF_PROG_TEST_RUN (BEGIN): with the map
 layouts the compiler chooses and with DPTRACE_MAP_LAYOUT=hash. The printed
@@ -12,25 +13,31 @@ import subprocess
 import sys
 
 
+AGGREGATIONS = ["count()", "sum(%s)", "min(%s)", "max(%s)", "avg(%s)", "stats(%s)"]
+
+
 def script(rng):
     stores = []
     for m in range(rng.randint(1, 4)):
         kind = rng.choice(["const", "bool", "u8", "s8", "u16", "s16", "wide", "keyless"])
         mul, add = rng.randint(1, 97), rng.randint(0, 50)
         name = "@m%d" % m
+        aggregation = rng.choice(AGGREGATIONS)
+        if "%s" in aggregation:  # -2..2 sums to 0 over each 5 values; or a value from the loop counter
+            aggregation %= rng.choice(["$i % 5 - 2", "$i * " + str(mul) + " % 13", "0", "-(int64)$i"])
         if kind == "const":
             keys = rng.sample(range(0, 3000), rng.randint(1, 5))
             for j, k in enumerate(keys):
-                stores.append("if ($i %% %d == %d) { %s[%d] = count(); }" % (len(keys), j, name, k))
+                stores.append("if ($i %% %d == %d) { %s[%d] = %s; }" % (len(keys), j, name, k, aggregation))
         elif kind == "bool":
-            stores.append("%s[$i %% %d == 0] = count();" % (name, rng.randint(2, 5)))
+            stores.append("%s[$i %% %d == 0] = %s;" % (name, rng.randint(2, 5), aggregation))
         elif kind == "keyless":
-            stores.append("if ($i %% %d == 0) { %s = count(); }" % (rng.randint(1, 7), name))
+            stores.append("if ($i %% %d == 0) { %s = %s; }" % (rng.randint(1, 7), name, aggregation))
         elif kind == "wide":
-            stores.append("%s[$i * %d + %d] = count();" % (name, mul * 100003, add))
+            stores.append("%s[$i * %d + %d] = %s;" % (name, mul * 100003, add, aggregation))
         else:
             cast = {"u8": "uint8", "s8": "int8", "u16": "uint16", "s16": "int16"}[kind]
-            stores.append("%s[(%s)($i * %d + %d)] = count();" % (name, cast, mul * 37, add))
+            stores.append("%s[(%s)($i * %d + %d)] = %s;" % (name, cast, mul * 37, add, aggregation))
     n = rng.randint(1, 150)
     return "BEGIN { $i = 0; while ($i < %d) { %s $i++; } exit(); }" % (n, " ".join(stores))
 
