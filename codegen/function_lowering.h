@@ -311,6 +311,10 @@ private:
 
   void allocateVariables(const std::vector<const ast::Probe*>& probes);
 
+  // How many statements of the probe store into each map (aggregationEntry).
+  uint32_t storeSites(const std::string& map);
+  std::optional<std::map<std::string, uint32_t>> storeSites_;
+
   ModuleLowering& m_;
   const ast::Probe* probe_;
   const ast::AttachPoint* ap_;

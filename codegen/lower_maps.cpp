@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "function_lowering.h"
+#include "visitor.h"
 
 namespace dptrace {
 
@@ -83,6 +84,29 @@ void FunctionLowering::refusedIf(Value* failed, size_t mapIndex) {
   b_.SetInsertPoint(ok);
 }
 
+namespace {
+
+struct MapStores : ast::Visitor<MapStores, true> {
+  using Visitor::visit;
+  std::map<std::string, uint32_t> sites;
+  void visit(const ast::Assign& a) {
+    if (a.target->kind == ast::ExprKind::Map) ++sites[static_cast<const ast::Map&>(*a.target).name];
+    Visitor::visit(a);
+  }
+};
+
+}  // namespace
+
+uint32_t FunctionLowering::storeSites(const std::string& map) {
+  if (!storeSites_) {
+    MapStores stores;
+    stores.visit(*probe_);
+    storeSites_ = std::move(stores.sites);
+  }
+  auto it = storeSites_->find(map);
+  return it == storeSites_->end() ? 0 : it->second;
+}
+
 // The per-CPU value of an aggregation entry. Continues where the entry
 // exists (returned) to update it, then branches to `done`. A missing entry is
 // created with `first` -- the value the aggregation holds after this one
@@ -92,6 +116,21 @@ void FunctionLowering::refusedIf(Value* failed, size_t mapIndex) {
 // second lookup. Only a full map refuses: that is counted.
 Value* FunctionLowering::aggregationEntry(const MapGlobal& g, const MapLayout& l, Value* key,
                                           const std::function<Value*()>& first, BasicBlock*& done) {
+  if (l.array && storeSites(l.name) > 1) {
+    // Every index of the key set exists; one outside it (a constant key's
+    // index is checked against the slots) finds no slot, and its update then
+    // goes to a zeroed scratch slot nobody reads. No branch: the stores of
+    // one map in several branches are then the same instructions but for
+    // the key, and LLVM sinks them into one lookup and update after the
+    // branches join (a protocol counter makes one lookup, not four). With
+    // one store there is nothing to share: its branch costs less.
+    Value* scratch = stackSlot(l.valueSize);
+    for (uint32_t off = 0; off < l.valueSize; off += 8)
+      b_.CreateAlignedStore(b_.getInt64(0), offset(scratch, off), llvm::Align(8));
+    Value* p = call(Helper::MapLookupElem, ptr(), {g.global, key});
+    done = BasicBlock::Create(ctx_, "aggregated", fn_);
+    return b_.CreateSelect(b_.CreateIsNotNull(p), p, scratch);
+  }
   Value* p = call(Helper::MapLookupElem, ptr(), {g.global, key});
   BasicBlock* have = BasicBlock::Create(ctx_, "have_entry", fn_);
   done = BasicBlock::Create(ctx_, "aggregated", fn_);

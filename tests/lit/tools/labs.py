@@ -285,7 +285,11 @@ def lab_live(n):
                    "entries", "1", "name", "foreign")
                 third = script + ".foreign"
                 open(third, "w").write(open(script).read().replace("@bytes", "@foreign"))
-                for args in (["--pin", pin, other], ["--pin", pin, "--map-size", "100", script], ["--pin", pin, third]):
+                # --map-size sizes hashes: the lab's keyless counters are one-slot arrays, so a
+                # hash keyed by source address is pinned beside them for the size check.
+                keyed = "BEGIN { @seen[(uint64)nsecs] = count(); exit(); }"
+                sh(DPTRACE, "--pin", pin, "-e", keyed)
+                for args in (["--pin", pin, other], ["--pin", pin, "--map-size", "100", "-e", keyed], ["--pin", pin, third]):
                     r = net.run("B", DPTRACE, *args, check=False)
                     print("exit %d:" % r.returncode, r.stderr.strip().splitlines()[0].replace(pin, "PIN"))
         finally:
