@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 
+#include "aggregation.h"
 #include "decode.h"
 #include "user_map.h"
 
@@ -290,6 +291,24 @@ void zeroMap(const MapAccess& m, const MapLayout& l, ZeroedKeys* zeroed) {
     }
     m.update(key, zero);
   }
+}
+
+bool readableLayout(const MapLayout& l) {
+  if (l.keys.size() > 64) return false;
+  uint32_t key = l.keys.empty() ? 8 : slotsSize(l.keys);
+  uint32_t value = l.role == MapRole::Value ? slotSize(l.value) : aggregationValueSize(l.role, l.array);
+  uint32_t buckets = 0;
+  if (l.role == MapRole::Hist) key += 8, buckets = kHistBuckets;
+  if (l.role == MapRole::Lhist) {
+    if (l.lhistStep <= 0 || l.lhistMax <= l.lhistMin || (l.lhistMax - l.lhistMin) / l.lhistStep > 1000) return false;
+    key += 8, buckets = linearBuckets(l.lhistMin, l.lhistMax, l.lhistStep);
+  }
+  if (l.array) {
+    if (l.arraySlots == 0 || l.arraySlots > kArraySlotsMost) return false;
+    key = 4;
+  }
+  return l.keySize == key && l.valueSize == value && value != 0 && l.buckets == buckets &&
+         l.perCpu == (l.role != MapRole::Value);
 }
 
 uint64_t readCounter(const MapAccess& m, uint32_t index) {

@@ -51,4 +51,10 @@ void zeroMap(const MapAccess& map, const MapLayout& layout, ZeroedKeys* zeroed =
 // The sum over CPUs of a per-CPU array of u64 counters, at `index`.
 uint64_t readCounter(const MapAccess& map, uint32_t index);
 
+// Whether a layout read from a file (a pin's dptrace-layout, an object cache
+// entry) is one the reader can read: its sizes are what the code generator
+// gives such a map, so that a record written by someone else, or damaged,
+// cannot make the reader walk past a key or a value.
+bool readableLayout(const MapLayout& layout);
+
 }  // namespace dptrace

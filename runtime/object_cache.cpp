@@ -14,14 +14,17 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <string_view>
 #include <vector>
+
+#include "map_reader.h"
 
 namespace dptrace {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-15";
+constexpr const char* kMagic = "dptrace-object-cache-16";
 constexpr const char* kLayoutsMagic = "dptrace-map-layouts-15";
 constexpr size_t kMaxEntries = 256;
 
@@ -168,8 +171,9 @@ public:
   void operator()(std::vector<T>& v) {
     uint64_t n = u64();
     if (!ok_ || n > bytes_.size() - pos_) return fail();  // every element takes at least a byte
-    v.resize(static_cast<size_t>(n));
-    for (T& x : v) (*this)(x);
+    // Grown as elements are read: a count the bytes do not back costs no memory.
+    v.clear();
+    for (uint64_t i = 0; i < n && ok_; ++i) (*this)(v.emplace_back());
   }
   template <class T>
   void operator()(T& v) requires HasFields<T> {
@@ -352,25 +356,49 @@ ObjectCache::ObjectCache(std::string key) : key_(std::move(key)) {
 std::optional<CompiledScript> ObjectCache::load() const {
   if (path_.empty()) return std::nullopt;
   std::optional<std::string> bytes = readEntry(path_);
-  if (!bytes) return std::nullopt;
-  Reader r(*bytes);
-  std::string magic, key;
-  r(magic), r(key);
-  if (!r.ok() || magic != kMagic || key != key_) return std::nullopt;
+  return bytes ? decodeCacheEntry(*bytes, &key_) : std::nullopt;
+}
+
+uint64_t cacheEntryChecksum(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+std::optional<CompiledScript> decodeCacheEntry(const std::string& bytes, const std::string* key) {
+  // The checksum of everything before it ends the entry: a damaged entry is a miss.
+  uint64_t sum = 0;
+  if (bytes.size() < sizeof sum) return std::nullopt;
+  std::memcpy(&sum, bytes.data() + bytes.size() - sizeof sum, sizeof sum);
+  std::string body = bytes.substr(0, bytes.size() - sizeof sum);
+  if (sum != cacheEntryChecksum(body)) return std::nullopt;
+  Reader r(body);
+  std::string magic, written;
+  r(magic), r(written);
+  if (!r.ok() || magic != kMagic || (key && written != *key)) return std::nullopt;
   CompiledScript s;
   r(s);
   r(magic);
   if (!r.ok() || magic != kMagic) return std::nullopt;  // truncated or not ours
+  for (const MapLayout& l : s.maps)
+    if (!readableLayout(l)) return std::nullopt;
   return s;
+}
+
+std::string encodeCacheEntry(const CompiledScript& s, const std::string& key) {
+  Writer w;
+  w(std::string(kMagic));
+  w(key);
+  w(s);
+  w(std::string(kMagic));
+  std::string bytes = w.text();
+  uint64_t sum = cacheEntryChecksum(bytes);
+  bytes.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  return bytes;
 }
 
 void ObjectCache::store(const CompiledScript& s) const {
   if (path_.empty()) return;
-  Writer w;
-  w(std::string(kMagic));
-  w(key_);
-  w(s);
-  w(std::string(kMagic));
 
   // Written aside and renamed: a concurrent dptrace reads a whole entry or none.
   std::error_code ec;
@@ -378,7 +406,7 @@ void ObjectCache::store(const CompiledScript& s) const {
   {
     int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return;
-    std::string bytes = w.text();
+    std::string bytes = encodeCacheEntry(s, key_);
     bool ok = write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
     ok = close(fd) == 0 && ok;
     if (!ok) return (void)fs::remove(temp, ec);

@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "program_info.h"
 
@@ -44,6 +45,14 @@ private:
 // a run (--pin); nullopt for bytes that are not an encoding of this build's format.
 std::string encodeMapLayouts(const std::vector<MapLayout>& layouts, const std::vector<uint64_t>& ids);
 std::optional<std::pair<std::vector<MapLayout>, std::vector<uint64_t>>> decodeMapLayouts(const std::string& bytes);
+
+// An entry's bytes: the script encoded with `key`, ended by a checksum. Its
+// decoder gives nullopt for anything else -- another key (unless `key` is
+// null), another format, damaged or truncated bytes, a map layout the reader
+// could not read -- and never reads past the bytes (tests/fuzz/cache_fuzzer).
+std::string encodeCacheEntry(const CompiledScript& script, const std::string& key);
+std::optional<CompiledScript> decodeCacheEntry(const std::string& bytes, const std::string* key);
+uint64_t cacheEntryChecksum(std::string_view bytes);  // FNV-1a over what comes before it
 
 // The identity of a file for a cache key: its path, device, inode, size and
 // modification time (empty when it cannot be read).

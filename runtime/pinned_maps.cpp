@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "aggregation.h"
+#include "map_reader.h"
 #include "object_cache.h"
 
 namespace dptrace {
@@ -85,24 +86,6 @@ bool holdsDeferred(const Type& t, int depth = 0) {
     for (const Type& e : t.elements())
       if (holdsDeferred(e, depth + 1)) return true;
   return false;
-}
-
-// Whether a layout read from a file is one the map reader can read: its
-// sizes what the code generator gives such a map (a record written by
-// someone else must not make the reader walk past a key).
-bool consistent(const MapLayout& l) {
-  if (l.keys.size() > 64) return false;
-  uint32_t key = l.keys.empty() ? 8 : slotsSize(l.keys);
-  uint32_t value = l.role == MapRole::Value ? slotSize(l.value) : aggregationValueSize(l.role, l.array);
-  uint32_t buckets = 0;
-  if (l.role == MapRole::Hist) key += 8, buckets = kHistBuckets;
-  if (l.role == MapRole::Lhist) {
-    if (l.lhistStep <= 0 || l.lhistMax <= l.lhistMin || (l.lhistMax - l.lhistMin) / l.lhistStep > 1000) return false;
-    key += 8, buckets = linearBuckets(l.lhistMin, l.lhistMax, l.lhistStep);
-  }
-  if (l.array) key = 4;
-  return l.keySize == key && l.valueSize == value && value != 0 && l.buckets == buckets &&
-         l.perCpu == (l.role != MapRole::Value);
 }
 
 uint32_t bpfType(const MapLayout& l) {
@@ -315,7 +298,7 @@ std::optional<PinRefusal> PinnedMaps::open(const std::string& dirName) {
     if (fd < 0) return PinRefusal{"cannot open " + path + ": " + std::strerror(errno), ""};
     maps_.push_back({l, fd});
     auto info = infoOf(fd);
-    if (!info || info->id != recorded->ids[i] || !consistent(l) || info->type != bpfType(l) ||
+    if (!info || info->id != recorded->ids[i] || !readableLayout(l) || info->type != bpfType(l) ||
         info->key_size != l.keySize || info->value_size != l.valueSize)
       return PinRefusal{path + " is not the map dptrace pinned there as @" + l.name + ": it was replaced since",
                         "remove it (rm " + path + "): the next --pin run pins a new one"};

@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
+#include "aggregation.h"
 #include "object_cache.h"
 
 namespace dptrace {
@@ -46,16 +48,29 @@ CompiledScript everyField() {
   l.role = MapRole::Lhist;
   l.keys = {Type::integer(16, true), Type::string(16), Type::ipv6(), Type::tuple({Type::mac(), Type::boolean()}),
             Type::array(Type::integer(8, false), 4), Type::pointer(Type::structure("rte_mbuf"))};
-  l.value = Type::aggregation(Aggregation::Stats, Type::ipv4());
-  l.keySize = 72;
-  l.valueSize = 24;
+  l.value = Type::aggregation(Aggregation::Lhist, Type::ipv4());
+  l.keySize = slotsSize(l.keys) + 8;  // sizes the map reader can read (readableLayout), or the entry is a miss
+  l.valueSize = 8;
   l.perCpu = true;
-  l.array = true;
   l.lhistMin = -5;
   l.lhistMax = 100;
   l.lhistStep = 5;
-  l.buckets = 23;
-  s.maps = {l};
+  l.buckets = linearBuckets(-5, 100, 5);
+  l.userSpace = true;
+  l.reset = true;
+  l.source = "x.dpt:3: @bytes = lhist(...)";
+  MapLayout a;  // and an array
+  a.name = "c";
+  a.symbol = "m1_c";
+  a.role = MapRole::Sum;
+  a.keys = {Type::integer(8, true)};
+  a.value = Type::integer(64, true);
+  a.keySize = 4;
+  a.valueSize = aggregationValueSize(MapRole::Sum, true);
+  a.perCpu = true;
+  a.array = true;
+  a.arraySlots = 256;
+  s.maps = {l, a};
   s.printfs = {{"%d %s\n", {Type::s64(), Type::string(64)}, {}}, {"BEGIN", {Type::u64()}, {"ts"}}};
   s.timeFormats = {"%H:%M\n"};
   s.eventsMap = "e", s.lostMap = "l", s.refusedMap = "r", s.startMap = "s";
@@ -102,6 +117,25 @@ TEST_F(ObjectCacheTest, TruncatedOrCorruptedEntriesAreMisses) {
   std::ofstream(entry, std::ios::binary | std::ios::trunc).write(corrupt.data(), static_cast<std::streamsize>(corrupt.size()));
   auto back = ObjectCache("key").load();
   EXPECT_TRUE(!back || !(*back == everyField()) || corrupt == bytes);  // never a crash; a hit only if unchanged
+}
+
+// An entry whose map layout the reader could not read is a miss, even with
+// a checksum that matches (encodeCacheEntry writes one for whatever it is given).
+TEST_F(ObjectCacheTest, UnreadableLayoutsAreMisses) {
+  std::string key = "k";
+  ASSERT_TRUE(decodeCacheEntry(encodeCacheEntry(everyField(), key), &key));
+  for (auto spoil : std::vector<std::function<void(MapLayout&)>>{
+           [](MapLayout& l) { l.keySize += 8; }, [](MapLayout& l) { l.valueSize = 4; },
+           [](MapLayout& l) { l.arraySlots = 0; }, [](MapLayout& l) { l.arraySlots = 1u << 20; },
+           [](MapLayout& l) { l.lhistStep = 0; }, [](MapLayout& l) { l.perCpu = false; }}) {
+    CompiledScript s = everyField();
+    for (MapLayout& l : s.maps) spoil(l);
+    EXPECT_FALSE(decodeCacheEntry(encodeCacheEntry(s, key), &key));
+  }
+  std::string bytes = encodeCacheEntry(everyField(), key);
+  bytes[bytes.size() / 2] ^= 1;  // one bit: the checksum no longer matches
+  EXPECT_FALSE(decodeCacheEntry(bytes, &key));
+  EXPECT_FALSE(decodeCacheEntry(encodeCacheEntry(everyField(), key), nullptr) == std::nullopt) << "any key when none is asked";
 }
 
 TEST_F(ObjectCacheTest, PruningRemovesOnlyItsOwnEntries) {
