@@ -28,10 +28,21 @@ uint32_t aggregationValueSize(MapRole role, bool array) {
     case MapRole::Min:
     case MapRole::Max: return 16;
     case MapRole::Avg:
-    case MapRole::Stats: return 24;
+    case MapRole::Stats: return array ? 32 : 24;
     case MapRole::Value: return 0;  // the value's own slot size
   }
   return 0;
+}
+
+uint32_t presenceWord(MapRole role, bool array) {
+  switch (role) {
+    case MapRole::Min:
+    case MapRole::Max: return kSetWord;
+    case MapRole::Sum: return array ? 8 : 0;
+    case MapRole::Avg:
+    case MapRole::Stats: return array ? 24 : 0;
+    default: return 0;
+  }
 }
 
 namespace {

@@ -22,13 +22,23 @@ MapRole roleOf(const Type& mapValue);  // Value for plain values; the aggregatio
 // ---- the BPF value of each role (per CPU for aggregations), in 8-byte words
 //   count, hist, lhist: [0] the count
 //   sum:                [0] the total (wraps at 64 bits, signed or not as its argument);
-//                       in a per-CPU array also [1] 1 once a value was stored (a
-//                       total of 0 is printed, an untouched slot is not)
-//   min, max:           [0] the value, [1] 1 once a value was stored
+//                       in a per-CPU array also [1] the presence word (below)
+//   min, max:           [0] the value, [1] the presence word: a value is held only
+//                       where it is kPresent (min() and max() take the next value
+//                       over anything else)
 //   avg, stats:         [0] the count, [1] the total's low 64 bits, [2] its high 64 bits
-//                       (a 128-bit total: the average of values >= 2^63 stays exact)
+//                       (a 128-bit total: the average of values >= 2^63 stays exact);
+//                       in a per-CPU array also [3] the presence word
+// A presence word is 0 in a slot nothing was stored in (not printed),
+// kPresent once a value was stored, kZeroed after zero() (printed as 0, as a
+// hash's zeroed entry is, by dptrace and by any reader of a pinned map). A
+// count() has none: a zeroed count slot looks untouched to another reader.
 uint32_t aggregationValueSize(MapRole role, bool array = false);
 inline constexpr uint32_t kTotalLowWord = 8, kTotalHighWord = 16, kSetWord = 8;
+inline constexpr uint64_t kPresent = 1, kZeroed = 2;
+// Where the presence word of a role's value is, or 0 for none (count, hist,
+// lhist; sum, avg and stats in a hash).
+uint32_t presenceWord(MapRole role, bool array);
 
 // ---- per-CPU arrays
 // An aggregation (count, sum, min, max, avg, stats) keyed by nothing, by a
@@ -46,7 +56,7 @@ inline constexpr uint32_t kTotalLowWord = 8, kTotalHighWord = 16, kSetWord = 8;
 // as a hash finds no entry). An array takes at most kArrayBytesMost per CPU
 // (slots times the value's size), whatever --map-size says: 65,536 counts
 // take 512 KiB, 65,536 sums, mins or maxes 1 MiB; averages and stats of a
-// 16-bit key (1.5 MiB) stay hashes.
+// 16-bit key (32 bytes a slot: 2 MiB) stay hashes.
 uint32_t arraySlots(MapRole role, const std::vector<Type>& keys, bool deleted, std::optional<uint64_t> largestConstant);
 inline constexpr uint64_t kArrayBytesMost = 1 << 20;
 inline constexpr uint32_t kArraySlotsMost = 65536;

@@ -398,6 +398,7 @@ void FunctionLowering::runPacket(const std::vector<PacketBlock>& blocks) {
   heapStart_ = markHeapStart();
   for (size_t i = 0; i < blocks.size(); ++i) {
     probe_ = blocks[i].probe;
+    storeSites_.reset();  // counted per block
     ap_ = blocks[i].ap;
     nextBlock_ = BasicBlock::Create(ctx_, "block" + std::to_string(i + 1), fn_);
     // This block's variables: unset until assigned on this packet.

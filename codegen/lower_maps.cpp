@@ -220,7 +220,7 @@ void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
     case MapRole::Lhist: add(0, b_.getInt64(1)); break;
     case MapRole::Sum:
       add(0, v);
-      if (l.array) b_.CreateAlignedStore(b_.getInt64(1), offset(p, kSetWord), llvm::Align(8));  // stored
+      if (l.array) b_.CreateAlignedStore(b_.getInt64(kPresent), offset(p, presenceWord(l.role, true)), llvm::Align(8));
       break;
     case MapRole::Avg:
     case MapRole::Stats: {
@@ -233,6 +233,7 @@ void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
       b_.CreateAlignedStore(sum, lowSlot, llvm::Align(8));
       Value* carry = b_.CreateZExt(b_.CreateICmpULT(sum, v), i64());
       add(kTotalHighWord, b_.CreateAdd(carry, totalHigh(v, argType)));
+      if (l.array) b_.CreateAlignedStore(b_.getInt64(kPresent), offset(p, presenceWord(l.role, true)), llvm::Align(8));
       break;
     }
     case MapRole::Min:
@@ -242,9 +243,9 @@ void FunctionLowering::aggregate(const ast::Map& m, const ast::Call& c) {
       bool sign = isSigned(argType);
       Value* better = l.role == MapRole::Min ? (sign ? b_.CreateICmpSLT(v, current) : b_.CreateICmpULT(v, current))
                                              : (sign ? b_.CreateICmpSGT(v, current) : b_.CreateICmpUGT(v, current));
-      Value* take = b_.CreateOr(better, b_.CreateICmpEQ(set, b_.getInt64(0)));
+      Value* take = b_.CreateOr(better, b_.CreateICmpNE(set, b_.getInt64(kPresent)));  // untouched or zeroed
       b_.CreateAlignedStore(b_.CreateSelect(take, v, current), p, llvm::Align(8));
-      b_.CreateAlignedStore(b_.getInt64(1), offset(p, 8), llvm::Align(8));
+      b_.CreateAlignedStore(b_.getInt64(kPresent), offset(p, kSetWord), llvm::Align(8));
       break;
     }
     case MapRole::Value: break;

@@ -207,10 +207,11 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
       case MapRole::Count:
       case MapRole::Sum: {
         int64_t total = 0;
-        bool stored = false;  // a sum's slot in an array: its set word (a count is never 0 once counted)
+        bool stored = false;  // a sum's slot in an array: its presence word (a count is never 0 once counted)
+        uint32_t presence = presenceWord(l.role, l.array);
         for (const auto& v : perCpu) {
           total += word(v, 0);
-          stored |= l.array && l.role == MapRole::Sum && word(v, kSetWord) != 0;
+          stored |= presence && word(v, presence) != 0;
         }
         if (l.array && total == 0 && !stored && !zeroed.count(key)) continue;  // an index no probe counted
         bool sign = l.role == MapRole::Sum && l.value.is(TypeKind::Integer) && l.value.isSigned();
@@ -222,8 +223,10 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
         bool sign = l.value.is(TypeKind::Integer) && l.value.isSigned();
         bool any = false;
         int64_t best = 0;
+        bool stored = false;  // zero() leaves kZeroed: held, printed as 0
         for (const auto& v : perCpu) {
-          if (word(v, kSetWord) == 0) continue;
+          stored |= word(v, kSetWord) != 0;
+          if (static_cast<uint64_t>(word(v, kSetWord)) != kPresent) continue;
           int64_t x = word(v, 0);
           bool better = sign ? (l.role == MapRole::Min ? x < best : x > best)
                              : (l.role == MapRole::Min ? static_cast<uint64_t>(x) < static_cast<uint64_t>(best)
@@ -231,7 +234,7 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
           if (!any || better) best = x;
           any = true;
         }
-        if (!any && l.array && !zeroed.count(key)) continue;  // an index no probe wrote
+        if (!stored && l.array && !zeroed.count(key)) continue;  // an index no probe wrote
         // else zero() left it: 0, as bpftrace prints it
         e.value = sign ? Value::sint(best) : Value::uint(static_cast<uint64_t>(best));
         break;
@@ -240,13 +243,16 @@ MapSnapshot readMap(const MapAccess& m, const MapLayout& l, const ZeroedKeys& ze
       case MapRole::Stats: {
         uint64_t count = 0;
         __int128 total = 0;
+        bool stored = false;
+        uint32_t presence = presenceWord(l.role, l.array);
         for (const auto& v : perCpu) {
+          stored |= presence && word(v, presence) != 0;
           count += static_cast<uint64_t>(word(v, 0));
           auto low = static_cast<unsigned __int128>(static_cast<uint64_t>(word(v, kTotalLowWord)));
           auto high = static_cast<unsigned __int128>(static_cast<uint64_t>(word(v, kTotalHighWord)));
           total += static_cast<__int128>((high << 64) | low);
         }
-        if (l.array && count == 0 && !zeroed.count(key)) continue;  // an index no probe wrote
+        if (l.array && !stored && !zeroed.count(key)) continue;  // an index no probe wrote
         if (l.role == MapRole::Avg) e.value = Average{count, total};
         else e.value = Stats{count, total};
         break;
@@ -281,6 +287,10 @@ void clearMap(const MapAccess& m, const MapLayout& l) {
 void zeroMap(const MapAccess& m, const MapLayout& l, ZeroedKeys* zeroed) {
   uint32_t stride = (l.valueSize + 7) / 8 * 8;
   std::vector<uint8_t> zero(static_cast<size_t>(stride) * m.cpus(l), 0);
+  // An array's slot keeps being there after zero() (as a hash's entry does),
+  // for every reader of the map: its presence word says kZeroed.
+  if (uint32_t presence = presenceWord(l.role, l.array); l.array && presence && zeroed != nullptr)
+    for (int cpu = 0; cpu < m.cpus(l); ++cpu) std::memcpy(zero.data() + static_cast<size_t>(cpu) * stride + presence, &kZeroed, 8);
   for (const auto& [key, buffer] : m.entries(l.array)) {
     if (l.array) {  // a slot that holds nothing is left alone (65,536 of them cost a syscall each)
       bool held = false;

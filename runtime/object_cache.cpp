@@ -24,8 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "dptrace-object-cache-16";
-constexpr const char* kLayoutsMagic = "dptrace-map-layouts-15";
+constexpr const char* kMagic = "dptrace-object-cache-17";
+constexpr const char* kLayoutsMagic = "dptrace-map-layouts-16";
 constexpr size_t kMaxEntries = 256;
 
 // A length-prefixed binary encoding of CompiledScript. The fields of each

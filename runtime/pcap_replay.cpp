@@ -29,9 +29,9 @@ namespace {
 
 using Capture = std::unique_ptr<pcap_t, decltype(&pcap_close)>;
 
-Capture openCapture(const std::string& input, std::string& error) {
-  char errbuf[PCAP_ERRBUF_SIZE] = {};
-  Capture in(pcap_open_offline(input.c_str(), errbuf), pcap_close);
+// An Ethernet capture, or null with `error`. `in` is what libpcap opened.
+Capture ethernetCapture(pcap_t* opened, const char* errbuf, const std::string& input, std::string& error) {
+  Capture in(opened, pcap_close);
   if (!in) {
     error = "cannot read the capture '" + input + "': " + errbuf;
     return in;
@@ -44,6 +44,52 @@ Capture openCapture(const std::string& input, std::string& error) {
     in.reset();
   }
   return in;
+}
+
+Capture openCapture(const std::string& input, std::string& error) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  return ethernetCapture(pcap_open_offline(input.c_str(), errbuf), errbuf, input, error);
+}
+
+// Each frame of `in` long enough to run (an Ethernet header), at most
+// kPcapMaxFrame bytes of it, to `each`, with the counts of what was skipped,
+// snapped and cut. False with `error` on a read error (a truncated capture).
+bool forEachFrame(pcap_t* in, const std::string& input, const CaptureFrame& each, PcapReplay& result,
+                  std::string& error) {
+  pcap_pkthdr* header = nullptr;
+  const u_char* bytes = nullptr;
+  int got;
+  while ((got = pcap_next_ex(in, &header, &bytes)) == 1) {
+    if (header->caplen < 14) {
+      ++result.skipped;
+      continue;
+    }
+    if (header->caplen < header->len) ++result.snapped;
+    uint32_t length = header->caplen;
+    if (length > kPcapMaxFrame) {
+      length = kPcapMaxFrame;
+      ++result.truncated;
+    }
+    // A capture may say it saw less on the wire than it kept: the frame as kept.
+    CapturedFrame frame{bytes, length, std::max(header->len, header->caplen), header->ts.tv_sec, header->ts.tv_usec};
+    if (!each(frame)) return true;
+  }
+  if (got == PCAP_ERROR) {
+    error = "cannot read the capture '" + input + "': " + pcap_geterr(in);
+    return false;
+  }
+  return true;
+}
+
+// The frame as the program left it (`size` bytes), and its wire length: what
+// it grew or shrank by, on top of the original's (bytes past those run stay unseen).
+void writeFrame(pcap_dumper_t* out, const CapturedFrame& original, const uint8_t* frame, size_t size) {
+  pcap_pkthdr written{};
+  written.ts.tv_sec = original.seconds;
+  written.ts.tv_usec = original.fraction;
+  written.caplen = static_cast<uint32_t>(size);
+  written.len = static_cast<uint32_t>(size) + (original.wireLength > original.length ? original.wireLength - original.length : 0);
+  pcap_dump(reinterpret_cast<u_char*>(out), &written, frame);
 }
 
 }  // namespace
@@ -73,20 +119,10 @@ bool replayPcap(int progFd, const std::string& input, const std::optional<std::s
   std::vector<unsigned char> buffer(kPcapHeadroom + kPcapMaxFrame + 512);
   unsigned char* frameOut = buffer.data() + kPcapHeadroom;
 
-  pcap_pkthdr* header = nullptr;
-  const u_char* bytes = nullptr;
-  int got;
-  while ((got = pcap_next_ex(in.get(), &header, &bytes)) == 1) {
-    if (header->caplen < 14) {
-      ++result.skipped;
-      continue;
-    }
-    if (header->caplen < header->len) ++result.snapped;
-    uint32_t length = header->caplen;
-    if (length > kPcapMaxFrame) {
-      length = kPcapMaxFrame;
-      ++result.truncated;
-    }
+  bool failed = false;
+  bool read = forEachFrame(in.get(), input, [&](const CapturedFrame& frame) {
+    const uint8_t* bytes = frame.bytes;
+    uint32_t length = frame.length;
     bpf_test_run_opts opts{};
     opts.sz = sizeof opts;
     opts.data_in = bytes;
@@ -101,6 +137,7 @@ bool replayPcap(int progFd, const std::string& input, const std::optional<std::s
     if (bpf_prog_test_run_opts(progFd, &opts) != 0) {
       error = std::string("BPF_PROG_TEST_RUN failed on packet ") + std::to_string(result.packets + result.skipped + 1) +
               ": " + std::strerror(errno);
+      failed = true;
       return false;
     }
     ++result.packets;
@@ -109,21 +146,18 @@ bool replayPcap(int progFd, const std::string& input, const std::optional<std::s
     if (verdict == XDP_REDIRECT)
       if (auto body = redirected(buffer.data(), data, size)) verdict = *body;
     ++result.verdicts[verdictName(verdict)];
-    if (out && verdict != XDP_DROP && verdict != XDP_ABORTED) {
-      // The frame as the program left it, and its wire length: what it grew or
-      // shrank by, on top of the original's (bytes past those run stay unseen).
-      pcap_pkthdr written = *header;
-      written.caplen = static_cast<uint32_t>(size);
-      written.len = static_cast<uint32_t>(size) + (header->len > length ? header->len - length : 0);
-      pcap_dump(reinterpret_cast<u_char*>(out.get()), &written, buffer.data() + data);
-    }
-    if (!afterPacket()) break;
-  }
-  if (got == PCAP_ERROR) {
-    error = "cannot read the capture '" + input + "': " + pcap_geterr(in.get());
-    return false;
-  }
-  return true;
+    if (out && verdict != XDP_DROP && verdict != XDP_ABORTED) writeFrame(out.get(), frame, buffer.data() + data, size);
+    return afterPacket();
+  }, result, error);
+  return read && !failed;
+}
+
+bool readCapture(FILE* file, const std::string& name, const CaptureFrame& each, PcapReplay& result, std::string& error) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* opened = pcap_fopen_offline(file, errbuf);
+  if (opened == nullptr) fclose(file);  // libpcap takes the file only when it opens it
+  Capture in = ethernetCapture(opened, errbuf, name, error);
+  return in && forEachFrame(in.get(), name, each, result, error);
 }
 
 }  // namespace dptrace

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <cstdint>
+#include <cstdio>
 
 namespace dptrace {
 
@@ -40,6 +41,23 @@ using RedirectedFrame = std::function<std::optional<int>(uint8_t* buffer, size_t
 bool replayPcap(int progFd, const std::string& input, const std::optional<std::string>& output,
                 const std::function<bool()>& afterPacket, const RedirectedFrame& redirected, PcapReplay& result,
                 std::string& error);
+
+// A frame of a capture as the replay runs it: at most kPcapMaxFrame of its
+// bytes, the length it had on the wire (at least what was kept), its time.
+struct CapturedFrame {
+  const uint8_t* bytes;
+  uint32_t length;
+  uint32_t wireLength;
+  int64_t seconds, fraction;  // the capture's own: micro- or nanoseconds
+};
+using CaptureFrame = std::function<bool(const CapturedFrame& frame)>;  // false stops
+
+// The frames of the Ethernet capture in `file` (taken, and closed), as the
+// replay reads them, to `each`; those shorter than an Ethernet header are
+// skipped, and counted in `result` with those snapped and cut. False with
+// `error` when it is no Ethernet capture or ends in the middle of a frame
+// (tests/fuzz/pcap_fuzzer feeds it any bytes).
+bool readCapture(FILE* file, const std::string& name, const CaptureFrame& each, PcapReplay& result, std::string& error);
 
 // Room left before a replayed frame for an afxdp body's vlan_push().
 inline constexpr size_t kPcapHeadroom = 256;

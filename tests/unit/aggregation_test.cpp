@@ -59,14 +59,17 @@ TEST(Aggregation, SmallKeysMakeAnArray) {
   EXPECT_EQ(arraySlots(MapRole::Sum, {}, false, std::nullopt), 1u);
   EXPECT_EQ(arraySlots(MapRole::Sum, {Type::integer(16, false)}, false, std::nullopt), 65536u);  // 16 B: 1 MiB
   EXPECT_EQ(arraySlots(MapRole::Max, {Type::integer(16, true)}, false, std::nullopt), 65536u);
-  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(16, false)}, false, std::nullopt), 0u);  // 24 B: 1.5 MiB
+  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(16, false)}, false, std::nullopt), 0u);  // 32 B: 2 MiB
   EXPECT_EQ(arraySlots(MapRole::Stats, {Type::integer(8, false)}, false, std::nullopt), 256u);
-  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(64, false)}, false, 40000), 40001u);  // 960 KiB
-  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(64, false)}, false, 50000), 0u);
+  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(64, false)}, false, 30000), 30001u);  // 938 KiB
+  EXPECT_EQ(arraySlots(MapRole::Avg, {Type::integer(64, false)}, false, 40000), 0u);
   EXPECT_EQ(arraySlots(MapRole::Hist, {}, false, std::nullopt), 0u);
   EXPECT_EQ(arraySlots(MapRole::Value, {}, false, std::nullopt), 0u);
   EXPECT_EQ(aggregationValueSize(MapRole::Sum, true), 16u);  // the total and its "stored" word
   EXPECT_EQ(aggregationValueSize(MapRole::Sum), 8u);
+  EXPECT_EQ(aggregationValueSize(MapRole::Avg, true), 32u);  // and its presence word
+  EXPECT_EQ(presenceWord(MapRole::Avg, true), 24u);
+  EXPECT_EQ(presenceWord(MapRole::Count, true), 0u);
   EXPECT_TRUE(arrayIndexedByBits({Type::integer(16, true)}));
   EXPECT_FALSE(arrayIndexedByBits({Type::integer(64, true)}));
 }
