@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace dptrace {
@@ -15,6 +16,16 @@ std::string firstExistingPath(const std::vector<std::string>& candidates) {
     if (!c.empty() && fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
   }
   return {};
+}
+
+std::string ifRunFromBuildTree(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  fs::path build = fs::path(path).parent_path().parent_path().parent_path();  // BUILD/lib/dptrace/NAME
+  if (ec || build.empty()) return {};
+  auto [end, at] = std::mismatch(build.begin(), build.end(), exe.begin(), exe.end());
+  return end == build.end() ? path : std::string();
 }
 
 void* loadModuleSymbol(const std::string& path, const char* symbol, std::string& error) {

@@ -10,7 +10,8 @@ const NetModule* netModule(std::string& error) {
   static const NetModule* loaded = nullptr;
   static std::string failure;
   if (!loaded && failure.empty()) {
-    std::string path = firstExistingPath({"../lib/dptrace/libdptrace_net.so", DPTRACE_NET_INSTALL_PATH, DPTRACE_NET_BUILD_PATH});
+    std::string path = firstExistingPath(
+        {"../lib/dptrace/libdptrace_net.so", DPTRACE_NET_INSTALL_PATH, ifRunFromBuildTree(DPTRACE_NET_BUILD_PATH)});
     std::string why = "libdptrace_net.so is not installed";
     auto entry = path.empty() ? nullptr : reinterpret_cast<NetModuleFunction>(loadModuleSymbol(path, kNetModuleSymbol, why));
     if (entry) loaded = entry();

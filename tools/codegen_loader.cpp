@@ -16,8 +16,9 @@ bool needsHostTarget(const ast::Program& program) {
 std::string codegenModulePath(bool host) {
   if (host)
     return firstExistingPath({"../lib/dptrace/libdptrace_codegen_host.so", DPTRACE_CODEGEN_HOST_INSTALL_PATH,
-                              DPTRACE_CODEGEN_HOST_BUILD_PATH});
-  return firstExistingPath({"../lib/dptrace/libdptrace_codegen.so", DPTRACE_CODEGEN_INSTALL_PATH, DPTRACE_CODEGEN_BUILD_PATH});
+                              ifRunFromBuildTree(DPTRACE_CODEGEN_HOST_BUILD_PATH)});
+  return firstExistingPath({"../lib/dptrace/libdptrace_codegen.so", DPTRACE_CODEGEN_INSTALL_PATH,
+                            ifRunFromBuildTree(DPTRACE_CODEGEN_BUILD_PATH)});
 }
 
 void preloadCodegenModule(const ast::Program& program) {

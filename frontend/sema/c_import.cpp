@@ -24,7 +24,7 @@ bool importCDefinitions(const std::string& fileName, const std::string& script,
                         const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error,
                         const std::vector<std::string>& includes) {
   std::string module = firstExistingPath({"../lib/dptrace/libdptrace_cimport.so", DPTRACE_CIMPORT_INSTALL_PATH,
-                                          DPTRACE_CIMPORT_BUILD_PATH});
+                                          ifRunFromBuildTree(DPTRACE_CIMPORT_BUILD_PATH)});
   if (module.empty()) {
     error = "dptrace's C importer (libdptrace_cimport.so) is not installed";
     return false;
