@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include <map>
+
 #include "aggregation.h"
 
 namespace dptrace {
@@ -131,6 +133,36 @@ void renderMap(std::string& out, const MapLayout& l, const MapSnapshot& snap) {
 }
 
 }  // namespace
+
+std::optional<std::string> metricsNameClash(const std::vector<MapLayout>& maps) {
+  // Every name a map's family writes (its HELP and TYPE lines, and its samples),
+  // as renderMap names them, and the names of dptrace's own families.
+  std::map<std::string, std::string> owner;
+  for (const char* own : {"dptrace_lost_events_total", "dptrace_map_update_failures_total"}) owner[own] = "";
+  for (const MapLayout& l : maps) {
+    std::string base = metricName(l.name);
+    std::vector<std::string> names;
+    switch (l.role) {
+      case MapRole::Count:
+      case MapRole::Sum:  // a counter, or a gauge when the script resets it or sums signed values (renderMap)
+        names = {!l.reset && !(l.role == MapRole::Sum && signedArgument(l)) ? base + "_total" : base};
+        break;
+      case MapRole::Stats: names = {base, base + "_sum", base + "_count"}; break;
+      case MapRole::Hist:
+      case MapRole::Lhist: names = {base, base + "_bucket", base + "_count"}; break;
+      default: names = {base}; break;
+    }
+    for (const std::string& n : names) {
+      bool reserved = n.rfind("dptrace_afxdp_", 0) == 0;
+      auto [it, fresh] = owner.emplace(n, "@" + l.name);
+      if (fresh && !reserved) continue;
+      std::string other = reserved || it->second.empty() ? "dptrace's own " + n : it->second + "'s " + n;
+      if (it->second == "@" + l.name && !reserved) continue;
+      return "@" + l.name + " would be served as " + n + ", which is " + other + " too";
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<MetricsAddress> parseMetricsAddress(const std::string& text, std::string& error) {
   MetricsAddress a{"127.0.0.1", 0};

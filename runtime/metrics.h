@@ -51,6 +51,11 @@ struct CounterFamily {
   std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, uint64_t>> samples;
 };
 
+// Why these maps cannot be served side by side: two of them, or one and one
+// of dptrace's own families, would write the same metric name (@x_total and
+// a count() @x; a map named @lost_events); nullopt when they can.
+std::optional<std::string> metricsNameClash(const std::vector<MapLayout>& maps);
+
 // The exposition text of these maps and counters.
 std::string renderMetrics(const std::vector<MetricsSource>& maps, uint64_t lostEvents,
                           const std::vector<std::pair<std::string, uint64_t>>& refusedUpdates,

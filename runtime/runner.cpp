@@ -902,10 +902,16 @@ struct Run {
     }
     if (options.metrics) {
       std::string error;
+      if (auto clash = metricsNameClash(script.maps))
+        return fail({0, 0}, "--metrics: " + *clash, "rename one of the maps: Prometheus keeps one of two samples of a name",
+                    kRunScript);
       metrics = makeMetricsServer(error);
       if (!metrics) return fail({0, 0}, error, "", kRunScript);
       if (!metrics->start(*options.metrics, [this] { return metricsText(); }, error))
-        return fail({0, 0}, error, "pick another port, or stop what listens there", kRunScript);
+        return fail({0, 0}, error,
+                    error.find("cannot resolve") != std::string::npos ? "--metrics [ADDR:]PORT, ADDR a name that resolves or an address"
+                                                                      : "pick another port, or stop what listens there",
+                    kRunScript);
       notice("metrics", "serving the maps at http://" + metrics->where() + "/metrics", {{"address", Value::str(metrics->where())}});
     }
     if (!options.pcap) return kRunOk;

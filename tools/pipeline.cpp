@@ -645,6 +645,11 @@ int runDptrace(const Options& given) {
   // A run may reuse the object of an earlier identical one (object_cache.h).
   ObjectCache cache(o.emit || !program.cDefinitions.empty() ? std::string() : cacheKey(*script, program, codegen, imported) + argsKey(args) + commandKey(o));
   if (o.verbose && !cache.whyOff().empty()) std::cerr << "dptrace: " << cache.whyOff() << "\n";
+  if (o.verbose && !cache.enabled() && cache.whyOff().empty())
+    std::cerr << "dptrace: object cache not used: "
+              << (!program.cDefinitions.empty() ? "the script has C definitions or #include (headers change unseen)"
+                                                : "DPTRACE_CACHE=off, or no cache directory")
+              << "\n";
   std::optional<CompiledScript> compiled = cache.enabled() ? cache.load() : std::nullopt;
   if (compiled) {
     timer.done("code generation (cached)");

@@ -430,7 +430,7 @@ Notice CurlExporter::report() const {
   const ExportCounts& c = counts_;
   std::string text = "dptrace: export: " + plural(c.sent, "record") + " sent to " + shownUrl_ + " in " +
                      std::to_string(c.batches) + (c.batches == 1 ? " batch" : " batches") + " (" + std::to_string(c.retried) +
-                     " after a retry, " + plural(c.failures, "failed POST") + "), " + std::to_string(c.dropped) + " dropped";
+                     (c.retried == 1 ? " record" : " records") + " after a retry, " + plural(c.failures, "failed POST") + "), " + std::to_string(c.dropped) + " dropped";
   if (c.unconfirmed)
     text += ", " + std::to_string(c.unconfirmed) + " unconfirmed (their POST was unanswered when the time ran out)";
   return {"export", text + "\n",
