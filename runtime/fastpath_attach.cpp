@@ -104,6 +104,10 @@ int FastPathAttach::refresh(bpf_object* obj, pid_t pid, bool waiting, Diagnostic
         return kRunScript;
       }
   std::optional<FastPathState> state = resolver.read(error, early);
+  // -c: a command that has just started may be between two steps of the
+  // dynamic loader (its own copy of rte_eth_fp_ops mapped, librte_ethdev not
+  // yet readable): what it is not yet is no verdict for 2 s.
+  if (!state && waiting && !attached_ && std::chrono::steady_clock::now() - since_ < std::chrono::seconds(2)) early = true;
   if (!state && waiting && early) {
     if (!waitingSaid_)
       say("dpdk_waiting", std::string("waiting for process ") + std::to_string(pid) + " to load DPDK and start its ports: " +
