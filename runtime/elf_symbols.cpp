@@ -36,7 +36,8 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
     if (header.sh_type != SHT_SYMTAB && header.sh_type != SHT_DYNSYM) continue;
     Elf_Data* data = elf_getdata(section, nullptr);
     if (data == nullptr || header.sh_entsize == 0) continue;
-    size_t count = header.sh_size / header.sh_entsize;
+    // As many entries as the data read holds: a header's size may lie.
+    size_t count = std::min<uint64_t>(header.sh_size, data->d_size) / header.sh_entsize;
     for (size_t i = 0; i < count; ++i) {
       GElf_Sym sym;
       if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
@@ -63,9 +64,14 @@ bool usesDpdkEthdev(const std::string& path) {
   bool uses = false;
   for (Elf_Scn* scn = elf ? elf_nextscn(elf, nullptr) : nullptr; scn && !uses; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
-    Elf_Data* data = gelf_getshdr(scn, &sh) ? elf_getdata(scn, nullptr) : nullptr;
+    if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNAMIC && sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+      continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
     if (data == nullptr || sh.sh_entsize == 0) continue;
-    for (size_t i = 0; i < sh.sh_size / sh.sh_entsize && !uses; ++i) {
+    // As many entries as the data read holds: a header's size may lie (a
+    // fuzzed one made this loop run for hours).
+    size_t count = std::min<uint64_t>(sh.sh_size, data->d_size) / sh.sh_entsize;
+    for (size_t i = 0; i < count && !uses; ++i) {
       const char* name = nullptr;
       if (sh.sh_type == SHT_DYNAMIC) {
         GElf_Dyn dyn;

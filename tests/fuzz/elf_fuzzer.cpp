@@ -1,0 +1,35 @@
+// The readers of probed binaries over any bytes: ELF symbols (uprobe targets,
+// -l 'uprobe:BIN:*'), the DPDK check, DWARF signatures, inlined sites and
+// struct layouts (libelf and libdw). The input is a file in memory (a memfd,
+// read through /proc/self/fd/N as dptrace reads a binary by path); the
+// functions asked about are the first symbols the file names. Seeds: the
+// project's own fixtures, small ELF files with DWARF (tests/fuzz/elf/).
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "dwarf_signatures.h"
+#include "elf_symbols.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  int fd = memfd_create("elf", MFD_CLOEXEC);
+  if (fd < 0) return 0;
+  if (write(fd, data, size) != static_cast<ssize_t>(size)) {
+    close(fd);
+    return 0;
+  }
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  std::string error;
+  std::set<std::string> functions{"work", "main"};
+  if (auto symbols = dptrace::readFunctionSymbols(path, error))
+    for (size_t i = 0; i < symbols->size() && functions.size() < 6; ++i) functions.insert((*symbols)[i].name);
+  (void)dptrace::usesDpdkEthdev(path);
+  (void)dptrace::readDwarfSignatures(path, functions, /*separate=*/false);
+  for (const std::string& f : functions) (void)dptrace::readInlinedSites(path, f, {"a", "b", "port_id"});
+  (void)dptrace::readDwarfStructs(path, {"rte_mbuf", "record", "s"});
+  close(fd);
+  return 0;
+}
