@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs the packages (unless DPTRACE_SKIP_INSTALL=1),
 # builds, then ctest runs lit (+FileCheck), the unit tests, the install check
-# and 60 s of fuzzing. Exit status 0 only if all of them pass.
+# and the fuzz targets (frontend 60 s, afxdp bodies 20 s, cache, pcap and ELF 60 s
+# each; lit runs alone, the rest two at a time). Exit status 0 only if all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${DPTRACE_SKIP_INSTALL:-0}" != 1 ]; then bash scripts/install-deps.sh; fi
