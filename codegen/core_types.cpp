@@ -173,7 +173,7 @@ llvm::DICompositeType* CoreTypes::diComposite(const Key& key) {
     bool full = read != read_.end() && read->second.count(i);
     uint32_t offset = btf_member_bit_offset(t, i);
     uint32_t bitSize = btf_member_bitfield_size(t, i);
-    std::string memberName = btf__name_by_offset(b, m.name_off);
+    std::string memberName = btfString(b, m.name_off);
     if (bitSize != 0) {
       llvm::DIType* type = diType(key.first, m.type, true);
       members.push_back(di_.createBitFieldMemberType(file_, memberName, file_, 0, bitSize, offset, 0,

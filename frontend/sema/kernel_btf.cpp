@@ -28,7 +28,7 @@ uint32_t skipTypedefs(const btf* b, uint32_t id, bool* bigEndian) {
     const btf_type* t = btf__type_by_id(b, id);
     if (t == nullptr) return 0;
     if (btf_is_typedef(t) && bigEndian) {
-      std::string_view n = btf__name_by_offset(b, t->name_off);
+      std::string_view n = btfString(b, t->name_off);
       if (n == "__be16" || n == "__be32" || n == "__be64") *bigEndian = true;
     }
     if (!btf_is_typedef(t) && !btf_is_mod(t)) return id;
@@ -37,9 +37,11 @@ uint32_t skipTypedefs(const btf* b, uint32_t id, bool* bigEndian) {
   return id;
 }
 
-std::string btfName(const btf* b, const btf_type* t) {
-  const char* n = btf__name_by_offset(b, t->name_off);
-  return n ? n : "";
+std::string btfName(const btf* b, const btf_type* t) { return btfString(b, t->name_off); }
+
+const char* btfString(const btf* b, uint32_t offset) {
+  const char* s = btf__name_by_offset(b, offset);  // null for an offset past the strings
+  return s ? s : "";
 }
 
 std::string anonymousRecordName(const std::string& module, uint32_t id) {
@@ -149,7 +151,12 @@ void KernelBtf::load(const std::string& module, Loaded& l) {
   }
 }
 
-Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
+Type KernelBtf::typeOf(const btf* b, uint32_t id) const { return typeOf(b, id, 0); }
+
+// Depth-limited: pointers and arrays of a damaged BTF may form a cycle
+// (a pointer to itself), which no kernel's has.
+Type KernelBtf::typeOf(const btf* b, uint32_t id, int depth) const {
+  if (depth > 16) return Type();
   id = skipTypedefs(b, id);
   const btf_type* t = id ? btf__type_by_id(b, id) : nullptr;
   if (t == nullptr) return Type();
@@ -172,14 +179,14 @@ Type KernelBtf::typeOf(const btf* b, uint32_t id) const {
       return Type::pointer(Type::structure(n.empty() ? anonymousRecordName(moduleOf(b, to), to) : n));
     }
     if (btf_is_func_proto(p)) return Type::u64();  // a function's address
-    Type pointee = typeOf(b, to);
+    Type pointee = typeOf(b, to, depth + 1);
     return Type::pointer(pointee.is(TypeKind::Void) || pointee.is(TypeKind::String) || pointee.is(TypeKind::Array)
                              ? Type()
                              : pointee);
   }
   if (btf_is_array(t)) {
     const struct btf_array* a = btf_array(t);
-    Type element = typeOf(b, a->type);
+    Type element = typeOf(b, a->type, depth + 1);
     uint32_t elementId = skipTypedefs(b, a->type);
     const btf_type* e = elementId ? btf__type_by_id(b, elementId) : nullptr;
     bool plainChar = e && btf_is_int(e) && btfName(b, e) == "char";  // u8 and unsigned char arrays are bytes
@@ -206,7 +213,8 @@ std::optional<KernelSignature> KernelBtf::signatureOf(const btf* b, uint32_t pro
   for (size_t i = skip; i < btf_vlen(p); ++i) {
     Parameter param;
     const char* n = btf__name_by_offset(b, params[i].name_off);
-    if ((n == nullptr || *n == '\0') && named) n = btf__name_by_offset(namesFrom, btf_params(named)[i].name_off);
+    if ((n == nullptr || *n == '\0') && named && i < btf_vlen(named))  // the stub may have fewer parameters
+      n = btf__name_by_offset(namesFrom, btf_params(named)[i].name_off);
     if (n == nullptr || *n == '\0') {
       k.namesKnown = false;
       param.name = "arg" + std::to_string(i - skip);
@@ -362,7 +370,7 @@ void addMembers(const KernelBtf& kernel, const btf* b, uint32_t id, uint32_t bas
     path.push_back(i);
     uint32_t bits = baseBits + btf_member_bit_offset(t, i);
     uint32_t bitSize = btf_member_bitfield_size(t, i);
-    std::string name = btf__name_by_offset(b, members[i].name_off);
+    std::string name = btfString(b, members[i].name_off);
     bool bigEndian = false;
     uint32_t type = skipTypedefs(b, members[i].type, &bigEndian);
     const btf_type* mt = btf__type_by_id(b, type);

@@ -83,6 +83,7 @@ private:
                                              const struct btf* namesFrom, uint32_t namedProto);
 
   std::string moduleOf(const struct btf* b, uint32_t id) const;
+  Type typeOf(const struct btf* types, uint32_t id, int depth) const;
   template <typename Pick>
   std::vector<std::string> ownNames(const std::string& module, Pick pick);
   void load(const std::string& module, Loaded& l);
@@ -97,6 +98,9 @@ private:
 uint32_t skipTypedefs(const struct btf* b, uint32_t id, bool* bigEndian = nullptr);
 // A BTF type's name ("" for an anonymous one).
 std::string btfName(const struct btf* b, const struct btf_type* t);
+// The string at `offset` of b's strings, "" when there is none there (a
+// damaged or hostile BTF file names past its strings).
+const char* btfString(const struct btf* b, uint32_t offset);
 
 // The name of an anonymous struct or union that a script reaches through a
 // pointer or a named member: "(anon 1234)" in vmlinux, "(anon gtp5g:126700)"
