@@ -2,6 +2,8 @@
 // program per attach point, then O2 and the BPF back end.
 #include <llvm/IR/DiagnosticInfo.h>
 #include <llvm/IR/DiagnosticPrinter.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -180,6 +182,39 @@ llvm::TargetMachine* bpfTargetMachine(std::string& error) {
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget("bpfel", error);
   if (target == nullptr) return nullptr;
   return target->createTargetMachine("bpfel", "v3", "", llvm::TargetOptions(), llvm::Reloc::PIC_);
+}
+
+// The kernel rewrites each load from a BPF program's context (its first
+// argument) for the field at that constant offset, and refuses one whose
+// offset is computed ("dereference of modified ctx ptr"). LLVM turns
+// `c ? ctx->a : ctx->b` into a load from `ctx + (c ? a : b)`: SimplifyCFG
+// sinks the two loads into one, and the back end's DAG combiner merges a
+// select of two loads. So every load at a constant offset from the context
+// goes through llvm.preserve.static.offset, which the BPF back end's passes
+// keep as one call per field until code generation (its offset an immediate
+// no pass can merge), and is volatile, so that the DAG combiner leaves it
+// alone too. The cost: two reads of one field are two instructions.
+void keepContextLoadsApart(llvm::Module& module) {
+  const llvm::DataLayout& layout = module.getDataLayout();
+  for (llvm::Function& f : module) {
+    if (f.isDeclaration() || f.arg_empty() || !f.getArg(0)->getType()->isPointerTy()) continue;
+    llvm::Value* context = nullptr;
+    for (llvm::BasicBlock& block : f)
+      for (llvm::Instruction& i : block) {
+        auto* load = llvm::dyn_cast<llvm::LoadInst>(&i);
+        if (load == nullptr) continue;
+        llvm::APInt offset(64, 0);
+        if (load->getPointerOperand()->stripAndAccumulateConstantOffsets(layout, offset, true) != f.getArg(0)) continue;
+        if (context == nullptr) {
+          llvm::IRBuilder<> entry(&*f.getEntryBlock().getFirstInsertionPt());
+          context = entry.CreateIntrinsic(llvm::Intrinsic::preserve_static_offset, {}, {f.getArg(0)});
+        }
+        llvm::IRBuilder<> b(load);
+        load->setOperand(load->getPointerOperandIndex(),
+                         offset.isZero() ? context : b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), context, offset.getZExtValue()));
+        load->setVolatile(true);
+      }
+  }
 }
 
 void optimize(llvm::Module& module, llvm::TargetMachine& tm) {
@@ -744,6 +779,7 @@ bool emitModule(ModuleLowering& lowering, llvm::TargetMachine& tm, const std::st
   }
   module.setDataLayout(tm.createDataLayout());
   module.setTargetTriple(triple);
+  if (triple.starts_with("bpf")) keepContextLoadsApart(module);
   optimize(module, tm);
 
   if (output == CodegenOutput::LlvmIr || output == CodegenOutput::IrAndAssembly) {
