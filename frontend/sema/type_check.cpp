@@ -633,13 +633,23 @@ void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types
     for (auto& [name, info] : known) typedBefore += !info.value.is(TypeKind::Void);
     for (auto& [name, info] : learned.maps) typedAfter += !info.value.is(TypeKind::Void);
     known = std::move(learned.maps);
-    if (round > 0 && typedAfter == typedBefore) break;
+    if (round > 0 && typedAfter == typedBefore) {
+      // A plain value stored only through itself (@n = @n + 1) is an
+      // integer, as in bpftrace; then what is computed from it can be
+      // typed (@h = hist(@n)), in another round.
+      bool seeded = false;
+      for (auto& [name, info] : known)
+        if (info.assigned && !info.aggregated && info.value.is(TypeKind::Void)) {
+          info.value = Type::s64();
+          seeded = true;
+        }
+      if (!seeded) break;
+    }
   }
   for (auto& [name, info] : known) {
     MapInfo seeded = info;
     seeded.used = false;
-    // Stored only through itself (@n = @n + 1): an integer, as in bpftrace.
-    if (info.assigned && info.value.is(TypeKind::Void)) seeded.value = Type::s64();
+    if (info.assigned && !info.aggregated && info.value.is(TypeKind::Void)) seeded.value = Type::s64();
     types.maps[name] = seeded;
   }
   TypeChecker(diags, types).checkProgram(program);
@@ -1519,6 +1529,7 @@ void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
   if (b && b->kind == BuiltinKind::Aggregation) {
     if (s.op != ast::AssignOp::Set)
       return error(s.range, std::string("an aggregation is assigned with '=', not '") + ast::spelling(s.op) + "'");
+    info.aggregated = true;
     aggregationSite_ = call;
     aggregationMap_ = &target;
     auto agg = typeOf(*s.value);

@@ -34,6 +34,7 @@ struct MapInfo {
   bool keysKnown = false;   // the first use fixed the shape
   bool used = false;        // seen at all
   bool assigned = false;    // some statement stores into it
+  bool aggregated = false;  // some statement stores an aggregation (count(), hist(), ...) into it
   SourceRange firstUse;
   SourceRange firstStore;   // the first statement that stores into it (for --metrics' HELP)
   std::optional<LinearBounds> lhist;  // set when it holds an lhist()
