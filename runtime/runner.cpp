@@ -196,17 +196,61 @@ struct Run {
     return code;
   }
 
-  // A drain of the run loop stops after kDrainBatch records when other
-  // work waits (a scrape), so that it is answered between batches; libbpf
-  // has consumed the record the callback stops at. Every other drain is whole.
+  // A drain of the run loop stops after kDrainBatch records (--export: its
+  // batch) or about 100 ms, so that a scrape, a signal, the end of -c's command or exit()
+  // is seen between batches even when records never stop coming (a probe
+  // on the syscalls dptrace makes to print them); libbpf has consumed the
+  // record the callback stops at. The drains after the probes are detached
+  // are whole.
   static constexpr uint64_t kDrainBatch = 65536;
   static int onEvent(void* self, void* data, size_t size) {
     auto* run = static_cast<Run*>(self);
+    if (run->countOnly) {
+      ++run->unprinted;
+      return 0;
+    }
     run->event(static_cast<const uint8_t*>(data), size);
     if (run->drainBudget && --run->drainBudget == 0) return -EAGAIN;
+    // A record may cost much (print() of a 65,536-slot map): the clock too.
+    if (run->drainBudget % 64 == 0 && run->drainDeadline &&
+        (monotonicNs() > run->drainDeadline || (run->exitDraining && endingSignalPending())))
+      return -EAGAIN;
     return 0;
   }
-  uint64_t drainBudget = 0;  // records left in a bounded drain; 0: unbounded
+  uint64_t drainBudget = 0;    // records left in a bounded drain; 0: unbounded
+  uint64_t drainDeadline = 0;  // and the time it ends at (monotonicNs), if bounded
+  static constexpr uint64_t kDrainNs = 100'000'000;
+  // Drains at most `budget` records, for at most about `ns`; true if more wait.
+  bool drainBounded(uint64_t budget, uint64_t ns = kDrainNs) {
+    drainBudget = budget;
+    drainDeadline = monotonicNs() + ns;
+    bool more = ring_buffer__consume(rb) == -EAGAIN;
+    drainBudget = 0;
+    drainDeadline = 0;
+    return more;
+  }
+  // At exit, the probes detached: what they left is printed, for at most
+  // kExitDrainNs (records can be costly and many: a print() of a large map
+  // on every context switch that printing makes); the rest is counted.
+  static constexpr uint64_t kExitDrainNs = 5'000'000'000;
+  bool countOnly = false;
+  uint64_t unprinted = 0;
+  bool exitDraining = false;
+  void drainAtExit() {
+    exitDraining = true;
+    if (drainBounded(UINT64_MAX, kExitDrainNs)) {
+      countOnly = true;
+      ring_buffer__consume(rb);
+      countOnly = false;
+    }
+    exitDraining = false;
+  }
+  // A Ctrl-C (or SIGTERM) waits: while the exit prints, it cuts that short.
+  static bool endingSignalPending() {
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
+  }
 
   // The text of a printf-shaped record (printf, cat, system): its site's
   // format applied to the values after the header; none if it is cut short.
@@ -679,14 +723,14 @@ struct Run {
     // coming the loop only looks (epoll_wait with no timeout); before it
     // sleeps, one poll() waits for the epoll set and the sockets together,
     // its wait entries there only for that call.
+    bool backlog = false;  // the last drain stopped at its bound: records wait
     std::vector<pollfd> sleepOn{{epfd, POLLIN, 0}};
     for (int fd : afxdp.fds()) sleepOn.push_back({fd, POLLIN, 0});
-    ring_buffer__consume(rb);
+    backlog = drainBounded(kDrainBatch);
     bool frames = afxdp.active();  // the AF_XDP sockets may have more to do
     // Before each batch: what the kernel blocks printed for its frames first.
     auto drain = [&] { ring_buffer__consume(rb); };
     int exitedFd = mapFd("exited");  // scripts that call exit() (codegen: ModuleLowering::lower)
-    bool backlog = false;  // the last drain stopped at its bound: records wait
     while (!exitRequested) {
       epoll_event ready[8];
       // Records below a batch do not wake us (codegen/lower_statements.cpp):
@@ -713,7 +757,7 @@ struct Run {
         if (ready[i].data.fd == sfd) {
           signalfd_siginfo info{};
           if (read(sfd, &info, sizeof info) == sizeof info && info.ssi_signo == SIGUSR1) {
-            ring_buffer__consume(rb);  // what the probes printed before it, first
+            drainBounded(kDrainBatch);  // what the probes printed before it, first
             printMaps();  // as bpftrace does; the run goes on
           } else {
             ended = true;
@@ -738,9 +782,7 @@ struct Run {
       // one batch, not for the whole backlog; the next round goes on at once.
       // With --export, by a batch of its own: the collector gets each batch
       // as it fills, not all of them once the events pause.
-      drainBudget = exporter ? exporter->drainBudget() : httpFd >= 0 ? kDrainBatch : 0;
-      backlog = ring_buffer__consume(rb) == -EAGAIN;
-      drainBudget = 0;
+      backlog = drainBounded(exporter ? exporter->drainBudget() : kDrainBatch);
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
       if (monotonicNs() - devMapRefreshed >= 1000000000ull) refreshDeviceMap();
       if (httpFd >= 0 && monotonicNs() - metricsServed >= 1000000000ull) {  // its connections' timeouts
@@ -792,7 +834,7 @@ struct Run {
     child.stop();  // -c: exit() or a signal ended the run first (bpftrace does the same)
     afxdp.finish(out);
     runOnce(ProbeKind::End);
-    ring_buffer__consume(rb);
+    drainAtExit();
     out.beginExitMaps();
     printMaps();
     if (replay.skipped)
@@ -838,6 +880,11 @@ struct Run {
                                 "); for longer bursts, raise BPFTRACE_PERF_RB_PAGES (pages per CPU, now " +
                                 std::to_string(ringPagesPerCpu()) + ")",
              {{"events", Value::uint(n)}});
+    if (unprinted)
+      notice("unprinted_events",
+             plural(unprinted, "event") + " left unprinted at exit: they waited longer than " +
+                 std::to_string(kExitDrainNs / 1000000000) + " s to print (or a second Ctrl-C cut the exit short)",
+             {{"events", Value::uint(unprinted)}});
     int refused = mapFd(script.refusedMap);
     for (size_t i = 0; refused >= 0 && i < script.maps.size(); ++i)
       if (uint64_t n = readCounter(MapAccess::kernel(refused), static_cast<uint32_t>(i)) + afxdp.refused(i))

@@ -1,5 +1,6 @@
 // dptrace's command line (CLI11). It only turns arguments into Options; the
 // work is in runDptrace (pipeline.cpp).
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -10,6 +11,15 @@
 #include "options.h"
 
 int main(int argc, char** argv) {
+  // A shell starts a script's background job (`dptrace ... &`) with SIGINT
+  // ignored; as bpftrace, dptrace ends on it all the same (a Ctrl-C or
+  // `kill -INT` before the probes are attached would be lost, and the run
+  // would go on until SIGKILL). From the attaching on, the run loop takes
+  // SIGINT and SIGTERM from a signalfd (runtime/runner.cpp).
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction now{};
+    if (sigaction(sig, nullptr, &now) == 0 && now.sa_handler == SIG_IGN) signal(sig, SIG_DFL);
+  }
   dptrace::Options o;
   CLI::App app{
       "dptrace: a bpftrace-like language for the packet data path\n\n"
