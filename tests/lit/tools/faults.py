@@ -81,15 +81,20 @@ class Sampler(threading.Thread):
 
 
 def left_behind(before, sampler):
-    """What of the run is still there 5 s after it ended: (held ids, orphans)."""
+    """What of the run is still there 5 s after it ended: (held ids, orphans).
+    An orphan is a program or link made since the run started that no
+    process holds, in every look for 5 s: others' tests come and go (a
+    program is freed a moment after its last holder ends)."""
     deadline = time.time() + 5
+    candidates = None
     while True:
         progs, links = bpf_objects("prog"), bpf_objects("link")
         held = (sampler.progs & set(progs)) | (sampler.links & set(links))
-        orphans = {i for i, p in progs.items() if i > before[0] and not p.get("pids")} | \
-                  {i for i, l in links.items() if i > before[1] and not l.get("pids")}
-        if (not held and not orphans) or time.time() > deadline:
-            return held, orphans
+        orphans = {("prog", i) for i, p in progs.items() if i > before[0] and not p.get("pids")} | \
+                  {("link", i) for i, l in links.items() if i > before[1] and not l.get("pids")}
+        candidates = orphans if candidates is None else candidates & orphans
+        if (not held and not candidates) or time.time() > deadline:
+            return held, candidates
         time.sleep(0.1)
 
 
@@ -97,8 +102,11 @@ def run(stage, command, sig, delay, env=None, prefix=(), first=None, xdp_check=N
     """Starts dptrace, sends `first` then `sig` `delay` s later, and checks
     how it ended and what it left. Returns the exit status."""
     before = (max(bpf_objects("prog"), default=0), max(bpf_objects("link"), default=0))
+    # lit's workers ignore SIGINT, and a signal before dptrace's main() (which
+    # undoes that) would be lost: start it as a shell would, SIGINT default.
     proc = subprocess.Popen(list(prefix) + [args.dptrace] + command, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})))
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     sampler = Sampler(proc.pid)
     sampler.start()
     err = []
