@@ -394,6 +394,7 @@ int attachXdp(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
                     {{"program", Value::str(p.function)}, {"interface", Value::str(ap.target)},
                      {"mode", Value::str(generic ? "generic" : "native")}}});
   ctx.links.addFd(fd);
+  ctx.interfaces.push_back({ap.target, interfaceRange(ap), fd});
   // tx() and redirect() into a veth: its peer must run NAPI, or every frame is lost silently.
   const SourceFile& file = ctx.diags.file();
   if (ctx.options.noWarnings) return kRunOk;

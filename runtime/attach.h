@@ -11,6 +11,7 @@
 #include "output/output.h"
 #include "program_info.h"
 #include "runner.h"
+#include "target_watch.h"
 
 struct bpf_link;
 struct bpf_program;
@@ -48,6 +49,7 @@ struct AttachContext {
   int targetPid = -1;       // -p or -c: uprobes of this process only
   bool uprobeMulti = true;  // uprobes through uprobe_multi links
   std::map<std::string, std::map<std::string, uint64_t>> functionOffsets;  // binary -> function -> file offset
+  std::vector<AttachedInterface> interfaces;  // the XDP links made, for the run to watch
 };
 
 // Attaches the program of `p`; returns 0 or the exit status of the failure

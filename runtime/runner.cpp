@@ -36,6 +36,7 @@
 #include "pinned_maps.h"
 #include "xdp_features.h"
 #include "symbolize.h"
+#include "target_watch.h"
 #include "uprobe_multi.h"
 
 namespace dptrace {
@@ -138,6 +139,8 @@ struct Run {
   bpf_object* obj = nullptr;
   ring_buffer* rb = nullptr;
   Links links;
+  std::vector<AttachedInterface> xdpInterfaces;  // watched while the run goes on
+  BinaryWatch binaries;                          // the uprobes' binaries, likewise
   ChildProcess child;   // -c: released after attaching, stopped on every way out
   bool uprobeMulti = true;  // uprobes through uprobe_multi links (off if the kernel has none)
   bool exitRequested = false;
@@ -626,12 +629,15 @@ struct Run {
       uint64_t cpid = static_cast<uint64_t>(child.pid());
       bpf_map_update_elem(start, &one, &cpid, BPF_ANY);
     }
-    AttachContext ctx{options, diags, out, links, targetPid, uprobeMulti, {}};
+    AttachContext ctx{options, diags, out, links, targetPid, uprobeMulti, {}, {}};
     for (const ProgramInfo& p : script.programs) {
       bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());
       if (!prog) return fail(p.attach.range, "internal error: program " + p.function + " is missing", "", kRunSystem);
       if (int s = attachProgram(prog, p, ctx)) return s;
     }
+    xdpInterfaces = std::move(ctx.interfaces);
+    for (const ProgramInfo& p : script.programs)
+      if (!p.binary.empty()) binaries.add(p.binary);
     // -p: the DPDK application runs already; -c: it starts later (the loop's timer).
     if (fastPath.wanted() && options.pid)
       if (int s = fastPath.refresh(obj, targetPid, false, diags)) return s;
@@ -684,6 +690,10 @@ struct Run {
     epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
     ev.data.fd = ring_buffer__epoll_fd(rb);
     epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev);
+    if (binaries.fd() >= 0) {
+      ev.data.fd = binaries.fd();
+      epoll_ctl(epfd, EPOLL_CTL_ADD, binaries.fd(), &ev);
+    }
     int linkFd = mapFd(kDevMap) >= 0 && interfaceEvents.open() ? interfaceEvents.fd() : -1;
     if (linkFd >= 0) {
       ev.data.fd = linkFd;
@@ -763,6 +773,7 @@ struct Run {
             ended = true;
           }
         }
+        if (ready[i].data.fd == binaries.fd() && binaries.fd() >= 0 && binariesChanged()) ended = true;
         if (ready[i].data.fd == linkFd && linkFd >= 0) {  // an interface came, went or changed: at once
           interfaceEvents.drain();
           refreshDeviceMap();
@@ -784,7 +795,10 @@ struct Run {
       // as it fills, not all of them once the events pause.
       backlog = drainBounded(exporter ? exporter->drainBudget() : kDrainBatch);
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
-      if (monotonicNs() - devMapRefreshed >= 1000000000ull) refreshDeviceMap();
+      if (monotonicNs() - devMapRefreshed >= 1000000000ull) {
+        refreshDeviceMap();
+        if (interfacesGone()) ended = true;
+      }
       if (httpFd >= 0 && monotonicNs() - metricsServed >= 1000000000ull) {  // its connections' timeouts
         metrics->run();
         metricsServed = monotonicNs();
@@ -802,6 +816,58 @@ struct Run {
     if (tfd >= 0) close(tfd);
     close(epfd);
     close(sfd);
+  }
+
+  // A traced binary changed on disk. Replaced or deleted: the probes stay on
+  // the file it was (the processes running it are still traced), said once.
+  // Rewritten in place: the probes sit at the old functions' offsets, which
+  // may now fall anywhere in the new code, in every process that maps it;
+  // the run ends (true), status 1.
+  bool binariesChanged() {
+    bool end = false;
+    for (const BinaryWatch::Event& e : binaries.read()) {
+      const ProgramInfo* first = nullptr;
+      for (const ProgramInfo& p : script.programs)
+        if (p.binary == e.path && !first) first = &p;
+      SourceRange where = first ? first->attach.range : SourceRange{0, 0};
+      if (e.change == BinaryWatch::Change::Rewritten) {
+        warnAt(out, diags.file(), where, e.path + " was rewritten while traced: its uprobes are at the old functions' "
+                                             "offsets, which may now fall anywhere in the new code",
+               "the run ends here; run dptrace again on the new build");
+        status = kRunScript;
+        end = true;
+      } else if (targetPid < 0) {  // -p, -c: that process runs the file it started from
+        std::string what = e.change == BinaryWatch::Change::Replaced ? "replaced" : "deleted";
+        warnAt(out, diags.file(), where,
+               e.path + " was " + what + " while traced: the probes stay on the file it was, in the processes that run it",
+               e.change == BinaryWatch::Change::Replaced
+                   ? "processes started from the new file are not traced: run dptrace again to trace them"
+                   : "processes started after this are not traced");
+      }
+    }
+    return end;
+  }
+
+  // An interface of an XDP program went away (deleted, or moved to another
+  // network namespace), and the program with it: said once. When none is
+  // left and the script has no other events (BEGIN, END and interval
+  // aside), the run ends, as -p's does when its process exits (true).
+  bool interfacesGone() {
+    size_t gone = 0;
+    for (AttachedInterface& i : xdpInterfaces) {
+      if (!i.gone && interfaceGone(i.linkFd)) {
+        i.gone = true;
+        warnAt(out, diags.file(), i.where, "the interface " + i.name + " went away, and its XDP program with it",
+               "frames are no longer seen; an interface made again under the same name is not attached to");
+      }
+      gone += i.gone;
+    }
+    if (xdpInterfaces.empty() || gone < xdpInterfaces.size()) return false;
+    for (const ProgramInfo& p : script.programs)
+      if (p.attach.kind != ProbeKind::Xdp && p.attach.kind != ProbeKind::Afxdp && p.attach.kind != ProbeKind::Begin &&
+          p.attach.kind != ProbeKind::End && p.attach.kind != ProbeKind::Interval)
+        return false;
+    return true;
   }
 
   // --export: the collector's connection, and what the exporter has to say.
