@@ -2,15 +2,20 @@
 
 #include <bpf/bpf.h>
 #include <linux/magic.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "aggregation.h"
 #include "map_reader.h"
@@ -188,11 +193,44 @@ std::string unpinnable(const MapLayout& l) {
          "(a format, a stack map, a filter)";
 }
 
+// Two runs pinning in one directory at once would both add to its maps
+// (every count twice): the directory is flock()ed for the run, and a second
+// run is refused, naming the first (/proc/locks has its pid).
+static std::optional<PinRefusal> lockDirectory(PinPlan& plan) {
+  int fd = open(plan.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;  // makeDirectory made it: not expected; nothing to lock then
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    plan.lock = fd;
+    return std::nullopt;
+  }
+  struct stat st{};
+  fstat(fd, &st);
+  close(fd);
+  std::string holder;
+  char inode[64];
+  snprintf(inode, sizeof inode, ":%llu ", static_cast<unsigned long long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  for (std::string line; std::getline(locks, line);) {
+    if (line.find("FLOCK") == std::string::npos || line.find(inode) == std::string::npos) continue;
+    std::istringstream words(line);
+    std::string w;
+    for (int i = 0; i < 5 && words >> w; ++i) {
+    }
+    holder = w;  // the fifth field: the pid
+    break;
+  }
+  std::string who = holder.empty() ? "another dptrace" : "another dptrace (process " + holder + ")";
+  return PinRefusal{plan.dir + " is in use by " + who + ": two runs at once would both add to its maps",
+                    "end that run first, or pin elsewhere (--pin OTHER); dptrace --maps " + plan.dir +
+                        " reads the maps while it runs"};
+}
+
 std::optional<PinRefusal> preparePins(const CompiledScript& script, const std::string& dirName,
                                       const std::map<std::string, bpf_map*>& bySymbol, PinPlan& plan) {
   if (dirName.empty()) return PinRefusal{"--pin needs a directory name", "for example: --pin lab11 (/sys/fs/bpf/lab11)"};
   plan.dir = pinDirectory(dirName);
   if (auto refusal = makeDirectory(plan.dir)) return refusal;
+  if (auto refusal = lockDirectory(plan)) return refusal;
   std::string why;
   auto recorded = readRecord(plan.dir, why);
   if (!recorded) return PinRefusal{why, "pin elsewhere, or remove the directory's maps: rm -r " + plan.dir};

@@ -40,6 +40,7 @@ struct PinRefusal {
 // What a --pin run pins, and what it leaves out (with the reason).
 struct PinPlan {
   std::string dir;  // pinDirectory()
+  int lock = -1;    // the directory, flock()ed for the run: a second run on it is refused (closed at exit)
   std::vector<const MapLayout*> pinned;
   std::vector<std::pair<const MapLayout*, std::string>> skipped;
 };
