@@ -131,10 +131,10 @@ void importC(const ast::Program& program, const ImportOptions& options, Diagnost
   std::vector<std::pair<uint32_t, uint32_t>> ranges;
   for (const ast::CDefinition& c : program.cDefinitions) ranges.emplace_back(c.range.begin, c.range.end);
   CImportResult result;
-  std::string error;
+  std::string error, hint;
   const SourceFile& file = diags.file();
-  if (!importCDefinitions(file.name(), file.text(), ranges, options.includeDirs, result, error, options.includes)) {
-    diags.systemError(program.cDefinitions.front().range, error, "reinstall dptrace (cmake --install)");
+  if (!importCDefinitions(file.name(), file.text(), ranges, options.includeDirs, result, error, hint, options.includes)) {
+    diags.systemError(program.cDefinitions.front().range, error, hint);
     return;
   }
   for (const CImportMessage& m : result.messages) {
@@ -635,8 +635,9 @@ void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types
     known = std::move(learned.maps);
     if (round > 0 && typedAfter == typedBefore) {
       // A plain value stored only through itself (@n = @n + 1) is an
-      // integer, as in bpftrace; then what is computed from it can be
-      // typed (@h = hist(@n)), in another round.
+      // integer (s64; bpftrace 0.17 makes it unsigned: see
+      // docs/bpftrace-differences.md); then what is computed from it can
+      // be typed (@h = hist(@n), @k[@n] = count()), in another round.
       bool seeded = false;
       for (auto& [name, info] : known)
         if (info.assigned && !info.aggregated && info.value.is(TypeKind::Void)) {
@@ -1518,6 +1519,10 @@ void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
   MapInfo& info = mapInfo(target);
   if (!info.assigned) info.firstStore = s.range;
   info.assigned = true;  // even if its keys are wrong: that is the error to report, not "never assigned"
+  if (s.value->kind == ast::ExprKind::Call)  // known before its keys are: they may read a map not typed yet
+    if (const BuiltinInfo* agg = findBuiltin(static_cast<const ast::Call&>(*s.value).callee);
+        agg && agg->kind == BuiltinKind::Aggregation)
+      info.aggregated = true;
   if (!checkMapKeys(target, info)) return;
   std::string what = "@" + target.name;
   if (target.keys.empty() && !info.keys.empty())
@@ -1529,7 +1534,6 @@ void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
   if (b && b->kind == BuiltinKind::Aggregation) {
     if (s.op != ast::AssignOp::Set)
       return error(s.range, std::string("an aggregation is assigned with '=', not '") + ast::spelling(s.op) + "'");
-    info.aggregated = true;
     aggregationSite_ = call;
     aggregationMap_ = &target;
     auto agg = typeOf(*s.value);
