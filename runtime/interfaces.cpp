@@ -328,8 +328,16 @@ std::string xdpHolder(const std::string& ifname, uint32_t ifindex) {
     return "process " + holder + " (" + comm + ") holds the XDP program of " + ifname + " through " + link +
            ": end it (kill " + holder + ") first; a link cannot be removed with ip link";
   }
-  return "another XDP program is attached to " + ifname + ": remove it with 'ip link set dev " + ifname +
-         " xdp off' (or xdp-loader unload " + ifname + " --all)";
+  // `xdp off` removes a driver-mode program only: name the mode attached.
+  std::string off = "xdp";
+  bpf_xdp_query_opts query{};
+  query.sz = sizeof query;
+  if (bpf_xdp_query(static_cast<int>(ifindex), 0, &query) == 0) {
+    if (query.attach_mode == XDP_ATTACHED_SKB) off = "xdpgeneric";
+    else if (query.attach_mode == XDP_ATTACHED_HW) off = "xdpoffload";
+  }
+  return "another XDP program is attached to " + ifname + ": remove it with 'ip link set dev " + ifname + " " + off +
+         " off' (or xdp-loader unload " + ifname + " --all)";
 }
 
 }  // namespace dptrace

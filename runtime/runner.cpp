@@ -215,9 +215,18 @@ struct Run {
     run->event(static_cast<const uint8_t*>(data), size);
     if (run->drainBudget && --run->drainBudget == 0) return -EAGAIN;
     // A record may cost much (print() of a 65,536-slot map): the clock too.
-    if (run->drainBudget % 64 == 0 && run->drainDeadline &&
-        (monotonicNs() > run->drainDeadline || (run->exitDraining && endingSignalPending())))
-      return -EAGAIN;
+    if (run->drainBudget % 8 == 0 && run->drainDeadline) {
+      uint64_t now = monotonicNs();
+      if (now > run->drainDeadline) return -EAGAIN;
+      if (run->exitDraining) {
+        if (endingSignalPending()) return -EAGAIN;
+        if (!run->exitSlowSaid && now > run->exitDrainStart + kExitSlowNs) {
+          run->exitSlowSaid = true;
+          run->notice("exit_printing", "printing what the probes left before they were detached (Ctrl-C again to stop)",
+                      {});
+        }
+      }
+    }
     return 0;
   }
   uint64_t drainBudget = 0;    // records left in a bounded drain; 0: unbounded
@@ -232,16 +241,20 @@ struct Run {
     drainDeadline = 0;
     return more;
   }
-  // At exit, the probes detached: what they left is printed, for at most
-  // kExitDrainNs (records can be costly and many: a print() of a large map
-  // on every context switch that printing makes); the rest is counted.
-  static constexpr uint64_t kExitDrainNs = 5'000'000'000;
+  // At exit, the probes detached: what they left is printed, all of it, as
+  // bpftrace does (a slow reader of the output only makes it slower). It can
+  // be much (a print() of a large map on every context switch that printing
+  // makes): after 2 s a notice says what goes on, and a second Ctrl-C (or
+  // SIGTERM) stops it; what is left then is counted.
+  static constexpr uint64_t kExitSlowNs = 2'000'000'000;
   bool countOnly = false;
   uint64_t unprinted = 0;
-  bool exitDraining = false;
+  bool exitDraining = false, exitSlowSaid = false;
+  uint64_t exitDrainStart = 0;
   void drainAtExit() {
     exitDraining = true;
-    if (drainBounded(UINT64_MAX, kExitDrainNs)) {
+    exitDrainStart = monotonicNs();
+    if (drainBounded(UINT64_MAX, UINT64_MAX / 4)) {  // no deadline: the clock only for the notice
       countOnly = true;
       ring_buffer__consume(rb);
       countOnly = false;
@@ -759,7 +772,9 @@ struct Run {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) break;
       bool ended = false;
+      bool binariesReady = false;  // inotify has news of a traced binary
       for (int i = 0; i < n; ++i) {
+        if (ready[i].data.fd == binaries.fd() && binaries.fd() >= 0) binariesReady = true;
         if (ready[i].data.fd == pidfd) {
           ended = true;
           if (child.started()) child.reap();  // it ended by itself
@@ -773,7 +788,6 @@ struct Run {
             ended = true;
           }
         }
-        if (ready[i].data.fd == binaries.fd() && binaries.fd() >= 0 && binariesChanged()) ended = true;
         if (ready[i].data.fd == linkFd && linkFd >= 0) {  // an interface came, went or changed: at once
           interfaceEvents.drain();
           refreshDeviceMap();
@@ -795,6 +809,7 @@ struct Run {
       // as it fills, not all of them once the events pause.
       backlog = drainBounded(exporter ? exporter->drainBudget() : kDrainBatch);
       captureFile.flushIfWritten();  // readable as it grows (tcpdump -r), and after a SIGKILL
+      if ((binariesReady || binaries.pending()) && binariesChanged()) ended = true;
       if (monotonicNs() - devMapRefreshed >= 1000000000ull) {
         refreshDeviceMap();
         if (interfacesGone()) ended = true;
@@ -818,57 +833,63 @@ struct Run {
     close(sfd);
   }
 
-  // A traced binary changed on disk. Replaced or deleted: the probes stay on
+  // A traced binary changed on disk. Replaced or gone: the probes stay on
   // the file it was (the processes running it are still traced), said once.
-  // Rewritten in place: the probes sit at the old functions' offsets, which
-  // may now fall anywhere in the new code, in every process that maps it;
-  // the run ends (true), status 1.
+  // Rewritten in place with other code: the probes sit at the old
+  // functions' offsets, which may now fall anywhere in it, in every process
+  // that maps it; the run ends with an error (true), status 1.
   bool binariesChanged() {
     bool end = false;
-    for (const BinaryWatch::Event& e : binaries.read()) {
+    for (const BinaryWatch::Event& e : binaries.read(monotonicNs())) {
       const ProgramInfo* first = nullptr;
       for (const ProgramInfo& p : script.programs)
         if (p.binary == e.path && !first) first = &p;
       SourceRange where = first ? first->attach.range : SourceRange{0, 0};
       if (e.change == BinaryWatch::Change::Rewritten) {
-        warnAt(out, diags.file(), where, e.path + " was rewritten while traced: its uprobes are at the old functions' "
-                                             "offsets, which may now fall anywhere in the new code",
-               "the run ends here; run dptrace again on the new build");
-        status = kRunScript;
+        status = fail(where, e.path + " was rewritten while traced: its uprobes are at the old functions' offsets, "
+                                      "which may now fall anywhere in the new code",
+                      "the run ended there; run dptrace again on the new build", kRunScript);
         end = true;
       } else if (targetPid < 0) {  // -p, -c: that process runs the file it started from
-        std::string what = e.change == BinaryWatch::Change::Replaced ? "replaced" : "deleted";
+        bool replaced = e.change == BinaryWatch::Change::Replaced;
         warnAt(out, diags.file(), where,
-               e.path + " was " + what + " while traced: the probes stay on the file it was, in the processes that run it",
-               e.change == BinaryWatch::Change::Replaced
-                   ? "processes started from the new file are not traced: run dptrace again to trace them"
-                   : "processes started after this are not traced");
+               e.path + (replaced ? " was replaced" : " was deleted or moved away") +
+                   " while traced: the probes stay on the file it was, in the processes that run it",
+               replaced ? "processes started from the new file are not traced: run dptrace again to trace them"
+                        : "processes started after this are not traced");
       }
     }
     return end;
   }
 
-  // An interface of an XDP program went away (deleted, or moved to another
-  // network namespace), and the program with it: said once. When none is
+  // An interface of an XDP program went away (deleted), and the program
+  // with it: said once. (Moved to another network namespace, it keeps its
+  // XDP link, and the program its frames.) When none is
   // left and the script has no other events (BEGIN, END and interval
   // aside), the run ends, as -p's does when its process exits (true).
   bool interfacesGone() {
+    std::vector<AttachedInterface*> now;
     size_t gone = 0;
     for (AttachedInterface& i : xdpInterfaces) {
       if (!i.gone && interfaceGone(i.linkFd)) {
         i.gone = true;
-        warnAt(out, diags.file(), i.where, "the interface " + i.name + " went away, and its XDP program with it",
-               "frames are no longer seen; an interface made again under the same name is not attached to");
+        now.push_back(&i);
       }
       gone += i.gone;
     }
-    if (xdpInterfaces.empty() || gone < xdpInterfaces.size()) return false;
+    bool end = !xdpInterfaces.empty() && gone == xdpInterfaces.size();
     for (const ProgramInfo& p : script.programs)
       if (p.attach.kind != ProbeKind::Xdp && p.attach.kind != ProbeKind::Afxdp && p.attach.kind != ProbeKind::Begin &&
           p.attach.kind != ProbeKind::End && p.attach.kind != ProbeKind::Interval)
-        return false;
-    return true;
+        end = false;
+    for (const AttachedInterface* i : now)
+      warnAt(out, diags.file(), i->where, "the interface " + i->name + " went away, and its XDP program with it",
+             end ? "no interface of the script is left: the run ends (an interface made again under the same name "
+                   "is not attached to)"
+                 : "frames are no longer seen there; an interface made again under the same name is not attached to");
+    return end;
   }
+
 
   // --export: the collector's connection, and what the exporter has to say.
   void serveExport() {
@@ -947,9 +968,7 @@ struct Run {
                                 std::to_string(ringPagesPerCpu()) + ")",
              {{"events", Value::uint(n)}});
     if (unprinted)
-      notice("unprinted_events",
-             plural(unprinted, "event") + " left unprinted at exit: they waited longer than " +
-                 std::to_string(kExitDrainNs / 1000000000) + " s to print (or a second Ctrl-C cut the exit short)",
+      notice("unprinted_events", plural(unprinted, "event") + " left unprinted at exit: a second Ctrl-C cut the exit short",
              {{"events", Value::uint(unprinted)}});
     int refused = mapFd(script.refusedMap);
     for (size_t i = 0; refused >= 0 && i < script.maps.size(); ++i)

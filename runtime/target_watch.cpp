@@ -3,10 +3,14 @@
 
 #include <bpf/bpf.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+
+#include "dwarf_signatures.h"
 
 namespace dptrace {
 
@@ -21,23 +25,41 @@ void BinaryWatch::add(const std::string& path) {
   if (fd_ < 0) return;
   Watched w;
   w.path = path;
-  size_t slash = path.rfind('/');
-  w.dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  w.name = slash == std::string::npos ? path : path.substr(slash + 1);
-  w.file = inotify_add_watch(fd_, path.c_str(), IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB);
+  char* resolved = realpath(path.c_str(), nullptr);
+  w.real = resolved ? resolved : path;
+  std::free(resolved);
+  size_t slash = w.real.rfind('/');
+  w.dir = slash == std::string::npos ? "." : slash == 0 ? "/" : w.real.substr(0, slash);
+  w.name = slash == std::string::npos ? w.real : w.real.substr(slash + 1);
+  struct stat st{};
+  if (stat(w.real.c_str(), &st) == 0) w.device = st.st_dev, w.inode = st.st_ino;
+  w.buildId = elfBuildId(w.real);
+  w.file = inotify_add_watch(fd_, w.real.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB);
   w.parent = inotify_add_watch(fd_, w.dir.c_str(), IN_CREATE | IN_MOVED_TO);
   watched_.push_back(std::move(w));
 }
 
-std::vector<BinaryWatch::Event> BinaryWatch::read() {
+bool BinaryWatch::sameFile(const Watched& w) const {
+  struct stat st{};
+  return stat(w.real.c_str(), &st) == 0 && st.st_dev == w.device && st.st_ino == w.inode;
+}
+
+bool BinaryWatch::pending() const {
+  for (const Watched& w : watched_)
+    if (w.goneAt) return true;
+  return false;
+}
+
+std::vector<BinaryWatch::Event> BinaryWatch::read(uint64_t nowNs) {
   std::vector<Event> events;
   if (fd_ < 0) return events;
-  alignas(inotify_event) char buffer[16 * (sizeof(inotify_event) + NAME_MAX + 1)];
   auto say = [&](Watched& w, Change c) {
+    w.goneAt = 0;
     if (w.said[static_cast<int>(c)]) return;
     w.said[static_cast<int>(c)] = true;
     events.push_back({w.path, c});
   };
+  alignas(inotify_event) char buffer[16 * (sizeof(inotify_event) + NAME_MAX + 1)];
   for (;;) {
     ssize_t n = ::read(fd_, buffer, sizeof buffer);
     if (n <= 0) break;
@@ -46,15 +68,32 @@ std::vector<BinaryWatch::Event> BinaryWatch::read() {
       at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
       for (Watched& w : watched_) {
         if (e->wd == w.file) {
-          if (e->mask & IN_CLOSE_WRITE) say(w, Change::Rewritten);
-          if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) say(w, Change::Deleted);
-          // rm of the last name: a link count of 0 (IN_DELETE_SELF waits for the last user).
-          if ((e->mask & IN_ATTRIB) && access(w.path.c_str(), F_OK) != 0) say(w, Change::Deleted);
+          if (e->mask & IN_MODIFY) w.modified = true;
+          // Written and closed: the same code again (a build id unchanged) is no change.
+          if ((e->mask & IN_CLOSE_WRITE) && w.modified) {
+            w.modified = false;
+            std::string now = elfBuildId(w.real);
+            if (w.buildId.empty() || now != w.buildId) say(w, Change::Rewritten);
+          }
+          // Renamed away, or its last name removed (IN_ATTRIB: the link count; the
+          // file itself lives on while a process runs it): gone, unless its name
+          // holds it again soon.
+          if ((e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB)) && !sameFile(w) && !w.goneAt &&
+              !w.said[static_cast<int>(Change::Gone)] && !w.said[static_cast<int>(Change::Replaced)])
+            w.goneAt = nowNs;
         }
-        if (e->wd == w.parent && e->len > 0 && w.name == e->name) say(w, Change::Replaced);
+        if (e->wd == w.parent && e->len > 0 && w.name == e->name) {
+          if (sameFile(w)) w.goneAt = 0;  // moved back
+          else say(w, Change::Replaced);
+        }
       }
     }
   }
+  for (Watched& w : watched_)
+    if (w.goneAt && nowNs - w.goneAt >= kGoneNs) {
+      if (sameFile(w)) w.goneAt = 0;
+      else say(w, Change::Gone);
+    }
   return events;
 }
 

@@ -3,6 +3,8 @@
 // programs are on (deleted). Each change is said once.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,13 +13,18 @@
 
 namespace dptrace {
 
-// The uprobes' binaries, through inotify: the file itself (written, deleted,
-// renamed away) and its directory (a new file under its name).
+// The uprobes' binaries, through inotify: the file itself (its bytes written,
+// deleted, renamed away) and its directory (a file made under its name).
+// Symbolic links are followed: the file watched is the one probed.
 class BinaryWatch {
 public:
-  enum class Change { Rewritten, Replaced, Deleted };
+  enum class Change {
+    Rewritten,  // other bytes in the same file (its build id changed, or it has none)
+    Replaced,   // another file under its name (a linker's output, mv, install)
+    Gone,       // deleted or moved away, and nothing under its name since
+  };
   struct Event {
-    std::string path;
+    std::string path;  // as the script named it
     Change change;
   };
   BinaryWatch() = default;
@@ -26,15 +33,26 @@ public:
   ~BinaryWatch();
   void add(const std::string& path);  // opens the inotify descriptor on first use; -1 fd if it cannot
   int fd() const { return fd_; }
-  // What happened since the last call, one event per binary and kind.
-  std::vector<Event> read();
+  // Something may be due without the descriptor being readable: a file gone
+  // is said only if nothing took its name within kGoneNs (a rebuild unlinks,
+  // then makes the new file: one change, said as Replaced).
+  bool pending() const;
+  // What happened since the last call, each change of a binary said once.
+  std::vector<Event> read(uint64_t nowNs);
+
+  static constexpr uint64_t kGoneNs = 300'000'000;
 
 private:
   struct Watched {
-    std::string path, dir, name;
+    std::string path, real, dir, name, buildId;
+    dev_t device = 0;
+    ino_t inode = 0;
     int file = -1, parent = -1;
+    bool modified = false;
+    uint64_t goneAt = 0;  // when it went, while that is not said yet
     bool said[3] = {false, false, false};
   };
+  bool sameFile(const Watched& w) const;  // the name holds the file probed
   int fd_ = -1;
   std::vector<Watched> watched_;
 };

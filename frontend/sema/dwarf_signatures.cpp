@@ -431,7 +431,46 @@ bool forEachTopLevelDie(const std::string& path, std::string& error, const std::
   return true;
 }
 
+// The GNU build id in a note section's data, in hex; "" if it holds none.
+static std::string buildIdNote(Elf_Data* data) {
+  std::string buildId;
+  GElf_Nhdr note;
+  size_t at = 0, nameAt = 0, descAt = 0;
+  while ((at = gelf_getnote(data, at, &note, &nameAt, &descAt)) > 0) {
+    if (note.n_type != NT_GNU_BUILD_ID || note.n_namesz != 4 ||
+        std::memcmp(static_cast<const char*>(data->d_buf) + nameAt, "GNU", 4) != 0)
+      continue;
+    static const char* const kHex = "0123456789abcdef";
+    for (size_t i = 0; i < note.n_descsz && descAt + i < data->d_size; ++i) {
+      auto b = static_cast<const unsigned char*>(data->d_buf)[descAt + i];
+      buildId += kHex[b >> 4];
+      buildId += kHex[b & 15];
+    }
+  }
+  return buildId;
+}
+
+
 }  // namespace
+
+std::string elfBuildId(const std::string& path) {
+  std::string buildId;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return buildId;
+  elf_version(EV_CURRENT);
+  if (Elf* elf = elf_begin(fd, ELF_C_READ, nullptr)) {
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+      GElf_Shdr shdr;
+      if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != SHT_NOTE) continue;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      if (data != nullptr && data->d_buf != nullptr) buildId += buildIdNote(data);
+    }
+    elf_end(elf);
+  }
+  close(fd);
+  return buildId;
+}
 
 std::string separateDebugFile(const std::string& path) {
   // Asked for by each reader of a file's DWARF (signatures, inlined calls,
@@ -454,19 +493,7 @@ std::string separateDebugFile(const std::string& path) {
       if (data == nullptr || data->d_buf == nullptr) continue;
       const char* name = elf_strptr(elf, strings, shdr.sh_name);
       if (shdr.sh_type == SHT_NOTE) {
-        GElf_Nhdr note;
-        size_t at = 0, nameAt = 0, descAt = 0;
-        while ((at = gelf_getnote(data, at, &note, &nameAt, &descAt)) > 0) {
-          if (note.n_type != NT_GNU_BUILD_ID || note.n_namesz != 4 ||
-              std::memcmp(static_cast<const char*>(data->d_buf) + nameAt, "GNU", 4) != 0)
-            continue;
-          static const char* const kHex = "0123456789abcdef";
-          for (size_t i = 0; i < note.n_descsz; ++i) {
-            auto b = static_cast<const unsigned char*>(data->d_buf)[descAt + i];
-            buildId += kHex[b >> 4];
-            buildId += kHex[b & 15];
-          }
-        }
+        buildId += buildIdNote(data);
       } else if (name && std::string(name) == ".gnu_debuglink") {
         debugLink.assign(static_cast<const char*>(data->d_buf), strnlen(static_cast<const char*>(data->d_buf), data->d_size));
       }

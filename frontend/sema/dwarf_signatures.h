@@ -125,6 +125,9 @@ struct StructLayout {
   }
 };
 
+// The GNU build id of the ELF file at `path`, in hex; "" if it has none.
+std::string elfBuildId(const std::string& path);
+
 // The layouts of the named structs (or unions) that the DWARF of the file at
 // `path` defines, in one pass over it.
 std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names);

@@ -49,7 +49,8 @@ failures = []
 
 def bpf_objects(kind):
     out = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, text=True, timeout=30)
-    return {item["id"]: item for item in json.loads(out.stdout or "[]")}
+    # an object freed while bpftool lists it is an {"error": ...} item
+    return {item["id"]: item for item in json.loads(out.stdout or "[]") if "id" in item}
 
 
 class Sampler(threading.Thread):

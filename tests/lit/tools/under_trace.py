@@ -8,9 +8,11 @@ check ("ok ..." or "MISMATCH ..."), and the runs' warnings.
   which counts exactly;
 - two runs on one interface: the second is refused (busy), the first counts
   every frame sent before and after;
-- the traced binary replaced (a new file renamed over it), deleted, or
-  rewritten in place: said at the attach point; a rewrite ends the run
-  (status 1), the others do not;
+- the traced binary replaced (a new file renamed over it, or unlinked and
+  made again, as a linker does: said once), deleted, or rewritten in place
+  with other code: said at the attach point; a rewrite ends the run with an
+  error (status 1), the others do not; touched, rewritten with the same
+  bytes, or moved away and back: nothing is said;
 - the interface of an xdp block deleted: said, and the run ends (status 0)
   with its maps printed."""
 import os
@@ -116,6 +118,33 @@ with netns.Net(dptrace) as net:
           "the interface deleted: the run ends by itself, status %s, END ran, maps printed" % ra)
     print(ea.strip().replace(iface, "IFACE"))
 
+# Changes that are none: touched, opened for writing and closed, the same
+# bytes written again (its build id unchanged), renamed away and back.
+target = os.path.join(work, "calls_same")
+shutil.copy(calls, target)
+a = start("-e", "uprobe:%s:work { @n = count(); }" % target)
+subprocess.run(["touch", target], check=True)
+open(target, "r+b").close()
+shutil.copy(calls, target)
+os.rename(target, target + ".away")
+os.rename(target + ".away", target)
+time.sleep(0.8)
+subprocess.run([target, "4"], stdout=subprocess.DEVNULL, check=True)
+ra, oa, ea = stop(a)
+check(ra == 0 and "while traced" not in ea and value(oa, "@n") == 4,
+      "touched, rewritten with the same bytes, moved away and back: nothing said, status %s, @n %s" % (ra, value(oa, "@n")))
+
+# A rebuild as a linker does it (the name unlinked, a new file made): one change.
+target = os.path.join(work, "calls_rebuilt")
+shutil.copy(calls, target)
+a = start("-e", "uprobe:%s:work { @n = count(); }" % target)
+os.unlink(target)
+shutil.copy(calls, target)
+time.sleep(0.8)
+ra, oa, ea = stop(a)
+check(ea.count("while traced") == 1 and "was replaced while traced" in ea,
+      "a rebuild (unlink, then a new file) is said once, as replaced: %d warnings" % ea.count("while traced"))
+
 # The traced binary replaced, deleted, rewritten in place.
 for change in ("replaced", "deleted", "rewritten"):
     target = os.path.join(work, "calls_" + change)
@@ -136,7 +165,8 @@ for change in ("replaced", "deleted", "rewritten"):
     ended = a.poll() is not None
     ra, oa, ea = stop(a)
     expected = (True, 1) if change == "rewritten" else (False, 0)
-    check((ended, ra) == expected and ("was %s while traced" % change) in ea and value(oa, "@n") == 5,
+    said = {"deleted": "was deleted or moved away while traced"}.get(change, "was %s while traced" % change)
+    check((ended, ra) == expected and said in ea and value(oa, "@n") == 5,
           "the binary %s: said; the run %s, status %s, @n %s" % (change, "ended" if ended else "went on", ra,
                                                                 value(oa, "@n")))
     print(ea.strip().replace(target, "BIN"))
