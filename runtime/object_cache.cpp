@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codec.h"
 #include "map_reader.h"
 
 namespace dptrace {
@@ -28,230 +29,83 @@ constexpr const char* kMagic = "dptrace-object-cache-17";
 constexpr const char* kLayoutsMagic = "dptrace-map-layouts-16";
 constexpr size_t kMaxEntries = 256;
 
-// A length-prefixed binary encoding of CompiledScript. The fields of each
-// struct are listed once, in fields() below, and both the writer and the
-// reader walk that list: they cannot disagree. The static_asserts stop a
-// build in which a struct grew a field that fields() does not list yet.
-static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in fields() below");
-static_assert(sizeof(ProgramInfo) == 480, "ProgramInfo changed: list its new field in fields() below");
-static_assert(sizeof(MapLayout) == 272, "MapLayout changed: list its new field in fields() below");
-static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in fields() below");
-static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in fields() below");
-static_assert(sizeof(HelperErrorSite) == 16, "HelperErrorSite changed: list its new field in fields() below");
-static_assert(sizeof(CompiledScript) == 440, "CompiledScript changed: list its new field in fields() below");
+// CompiledScript in codec.h's encoding. The fields of each struct are
+// listed once, in its CodecFields below, and both the writer and the reader
+// walk that list: they cannot disagree. The static_asserts stop a
+// build in which a struct grew a field that its CodecFields does not list yet.
+static_assert(sizeof(ast::AttachPoint) == 176, "ast::AttachPoint changed: list its new field in CodecFields below");
+static_assert(sizeof(ProgramInfo) == 480, "ProgramInfo changed: list its new field in CodecFields below");
+static_assert(sizeof(MapLayout) == 272, "MapLayout changed: list its new field in CodecFields below");
+static_assert(sizeof(PrintfLayout) == 80, "PrintfLayout changed: list its new field in CodecFields below");
+static_assert(sizeof(AfxdpBody) == 248, "AfxdpBody changed: list its new field in CodecFields below");
+static_assert(sizeof(HelperErrorSite) == 16, "HelperErrorSite changed: list its new field in CodecFields below");
+static_assert(sizeof(CompiledScript) == 440, "CompiledScript changed: list its new field in CodecFields below");
 
-template <class Codec, class A>
-void fields(Codec& c, A& a) requires std::is_same_v<std::remove_const_t<A>, ast::AttachPoint> {
-  c(a.raw), c(a.range), c(a.kind), c(a.target), c(a.function), c(a.offset), c(a.unit),
-      c(a.period), c(a.queue);
-}
-template <class Codec, class P>
-void fields(Codec& c, P& p) requires std::is_same_v<std::remove_const_t<P>, ProgramInfo> {
-  c(p.function), c(p.section), fields(c, p.attach), c(p.rawTracepoint), c(p.binary), c(p.symbol), c(p.attachPoints),
-      c(p.transmits), c(p.redirects), c(p.loops), c(p.xskMap), c(p.fileOffset), c(p.semaphore), c(p.fastPath), c(p.savesArguments), c(p.symbols);
-}
-template <class Codec, class B>
-void fields(Codec& c, B& b) requires std::is_same_v<std::remove_const_t<B>, AfxdpBody> {
-  c(b.function), c(b.interface), c(b.queue), fields(c, b.attach);
-}
-template <class Codec, class L>
-void fields(Codec& c, L& l) requires std::is_same_v<std::remove_const_t<L>, MapLayout> {
-  c(l.name), c(l.symbol), c(l.role), c(l.keys), c(l.value), c(l.keySize), c(l.valueSize), c(l.perCpu), c(l.array), c(l.arraySlots),
-      c(l.lhistMin), c(l.lhistMax), c(l.lhistStep), c(l.buckets), c(l.userSpace), c(l.reset), c(l.source);
-}
-template <class Codec, class F>
-void fields(Codec& c, F& f) requires std::is_same_v<std::remove_const_t<F>, PrintfLayout> {
-  c(f.format), c(f.args), c(f.names);
-}
-template <class Codec, class S>
-void fields(Codec& c, S& s) requires std::is_same_v<std::remove_const_t<S>, CompiledScript> {
-  c(s.object), c(s.hostObject), c(s.afxdp), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.helperErrors), c(s.captures), c(s.eventsMap),
-      c(s.lostMap), c(s.refusedMap), c(s.startMap), c(s.afxdpHitMap), c(s.queuesMap), c(s.skippedMap);
-}
-template <class Codec, class H>
-void fields(Codec& c, H& h) requires std::is_same_v<std::remove_const_t<H>, HelperErrorSite> {
-  c(h.helper), c(h.where);
-}
-template <class Codec, class R>
-void fields(Codec& c, R& r) requires std::is_same_v<std::remove_const_t<R>, SourceRange> {
-  c(r.begin), c(r.end);
-}
-template <class T>
-concept HasFields = std::is_same_v<T, SourceRange> || std::is_same_v<T, HelperErrorSite> || std::is_same_v<T, ast::AttachPoint> || std::is_same_v<T, ProgramInfo> || std::is_same_v<T, MapLayout> ||
-                    std::is_same_v<T, PrintfLayout> || std::is_same_v<T, CompiledScript> || std::is_same_v<T, AfxdpBody>;
+}  // namespace
 
-class Writer {
-public:
-  void u64(uint64_t v) { out_.write(reinterpret_cast<const char*>(&v), sizeof v); }
-  void operator()(const std::string& s) {
-    u64(s.size());
-    out_.write(s.data(), static_cast<std::streamsize>(s.size()));
+template <>
+struct CodecFields<ast::AttachPoint> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& a) {
+    c(a.raw), c(a.range), c(a.kind), c(a.target), c(a.function), c(a.offset), c(a.unit),
+        c(a.period), c(a.queue);
   }
-  void operator()(const std::vector<char>& bytes) { (*this)(std::string(bytes.begin(), bytes.end())); }
-  template <class T>
-  void operator()(const T& v) requires std::is_integral_v<T> || std::is_enum_v<T> {
-    u64(static_cast<uint64_t>(v));
+};
+template <>
+struct CodecFields<ProgramInfo> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& p) {
+    c(p.function), c(p.section), c(p.attach), c(p.rawTracepoint), c(p.binary), c(p.symbol), c(p.attachPoints),
+        c(p.transmits), c(p.redirects), c(p.loops), c(p.xskMap), c(p.fileOffset), c(p.semaphore), c(p.fastPath), c(p.savesArguments), c(p.symbols);
   }
-  template <class T>
-  void operator()(const std::optional<T>& v) {
-    u64(v.has_value());
-    if (v) (*this)(*v);
+};
+template <>
+struct CodecFields<AfxdpBody> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& b) {
+    c(b.function), c(b.interface), c(b.queue), c(b.attach);
   }
-  template <class T>
-  void operator()(const std::vector<T>& v) {
-    u64(v.size());
-    for (const T& x : v) (*this)(x);
+};
+template <>
+struct CodecFields<MapLayout> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& l) {
+    c(l.name), c(l.symbol), c(l.role), c(l.keys), c(l.value), c(l.keySize), c(l.valueSize), c(l.perCpu), c(l.array), c(l.arraySlots),
+        c(l.lhistMin), c(l.lhistMax), c(l.lhistStep), c(l.buckets), c(l.userSpace), c(l.reset), c(l.source);
   }
-  template <class T>
-  void operator()(const T& v) requires HasFields<T> {
-    fields(*this, v);
+};
+template <>
+struct CodecFields<PrintfLayout> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& f) {
+    c(f.format), c(f.args), c(f.names);
   }
-  void operator()(const Type& t) {
-    u64(static_cast<uint64_t>(t.kind()));
-    switch (t.kind()) {
-      case TypeKind::Integer: u64(t.bits()), u64(t.isSigned()); break;
-      case TypeKind::String:
-      case TypeKind::Buffer: u64(t.capacity()); break;
-      case TypeKind::Pointer: (*this)(t.pointee()); break;
-      case TypeKind::Struct: (*this)(t.name()); break;
-      case TypeKind::Tuple: (*this)(t.elements()); break;
-      case TypeKind::Aggregation: u64(static_cast<uint64_t>(t.aggregationKind())), (*this)(t.elements()[0]); break;
-      case TypeKind::Array: (*this)(t.element()), u64(t.length()); break;
-      case TypeKind::Deferred: u64(static_cast<uint64_t>(t.deferredKind())); break;
-      case TypeKind::Record:
-        (*this)(t.name()), u64(t.capacity()), (*this)(t.elements());
-        for (const RecordField& f : t.fields()) (*this)(f.name), u64(f.bitOffset), u64(f.bitSize), u64(f.bigEndian);
-        break;
-      case TypeKind::Void:
-      case TypeKind::Bool:
-      case TypeKind::Ipv4:
-      case TypeKind::Ipv6:
-      case TypeKind::Inet:
-      case TypeKind::Mac: break;
-    }
+};
+template <>
+struct CodecFields<CompiledScript> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& s) {
+    c(s.object), c(s.hostObject), c(s.afxdp), c(s.programs), c(s.maps), c(s.printfs), c(s.timeFormats), c(s.helperErrors), c(s.captures), c(s.eventsMap),
+        c(s.lostMap), c(s.refusedMap), c(s.startMap), c(s.afxdpHitMap), c(s.queuesMap), c(s.skippedMap);
   }
-  std::string text() const { return out_.str(); }
-
-private:
-  std::ostringstream out_;
+};
+template <>
+struct CodecFields<HelperErrorSite> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& h) {
+    c(h.helper), c(h.where);
+  }
+};
+template <>
+struct CodecFields<SourceRange> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& r) {
+    c(r.begin), c(r.end);
+  }
 };
 
-class Reader {
-public:
-  explicit Reader(const std::string& bytes) : bytes_(bytes) {}
-  bool ok() const { return ok_; }
-  uint64_t u64() {
-    uint64_t v = 0;
-    if (pos_ + sizeof v > bytes_.size()) return fail(), 0;
-    std::memcpy(&v, bytes_.data() + pos_, sizeof v);
-    pos_ += sizeof v;
-    return v;
-  }
-  void operator()(std::string& s) {
-    uint64_t n = u64();
-    if (!ok_ || n > bytes_.size() - pos_) return fail();
-    s = bytes_.substr(pos_, n);
-    pos_ += n;
-  }
-  void operator()(std::vector<char>& bytes) {
-    std::string s;
-    (*this)(s);
-    bytes.assign(s.begin(), s.end());
-  }
-  template <class T>
-  void operator()(T& v) requires std::is_integral_v<T> || std::is_enum_v<T> {
-    v = static_cast<T>(u64());
-  }
-  template <class T>
-  void operator()(std::optional<T>& v) {
-    v.reset();
-    if (u64()) (*this)(v.emplace());
-  }
-  template <class T>
-  void operator()(std::vector<T>& v) {
-    uint64_t n = u64();
-    if (!ok_ || n > bytes_.size() - pos_) return fail();  // every element takes at least a byte
-    // Grown as elements are read: a count the bytes do not back costs no memory.
-    v.clear();
-    for (uint64_t i = 0; i < n && ok_; ++i) (*this)(v.emplace_back());
-  }
-  template <class T>
-  void operator()(T& v) requires HasFields<T> {
-    fields(*this, v);
-  }
-  void operator()(Type& t) { t = type(0); }
+namespace {
 
-private:
-  Type type(int depth) {
-    if (depth > 32) return fail(), Type();
-    auto kind = static_cast<TypeKind>(u64());
-    switch (kind) {
-      case TypeKind::Void: return Type();
-      case TypeKind::Integer: {
-        uint32_t bits = static_cast<uint32_t>(u64());
-        if (bits != 8 && bits != 16 && bits != 32 && bits != 64) return fail(), Type();
-        return Type::integer(bits, u64() != 0);
-      }
-      case TypeKind::Bool: return Type::boolean();
-      case TypeKind::String: return Type::string(static_cast<uint32_t>(std::min<uint64_t>(u64(), 1u << 16)));
-      case TypeKind::Buffer: return Type::buffer(static_cast<uint32_t>(std::min<uint64_t>(u64(), 1u << 16)));
-      case TypeKind::Ipv4: return Type::ipv4();
-      case TypeKind::Ipv6: return Type::ipv6();
-      case TypeKind::Inet: return Type::inet();
-      case TypeKind::Mac: return Type::mac();
-      case TypeKind::Deferred: {
-        uint64_t d = u64();
-        if (d > static_cast<uint64_t>(Deferred::CgroupPath)) return fail(), Type();
-        return Type::deferred(static_cast<Deferred>(d));
-      }
-      case TypeKind::Pointer: return Type::pointer(type(depth + 1));
-      case TypeKind::Struct: {
-        std::string name;
-        (*this)(name);
-        return Type::structure(name);
-      }
-      case TypeKind::Tuple: {
-        uint64_t n = u64();
-        if (n > 64) return fail(), Type();
-        std::vector<Type> elements(static_cast<size_t>(n));
-        for (Type& e : elements) e = type(depth + 1);
-        return Type::tuple(std::move(elements));
-      }
-      case TypeKind::Aggregation: {
-        auto a = static_cast<Aggregation>(u64());
-        return Type::aggregation(a, type(depth + 1));
-      }
-      case TypeKind::Array: {
-        Type element = type(depth + 1);
-        return Type::array(element, static_cast<uint32_t>(std::min<uint64_t>(u64(), 65536)));
-      }
-      case TypeKind::Record: {
-        std::string name;
-        (*this)(name);
-        uint64_t size = u64();
-        uint64_t n = u64();
-        if (size > (1u << 16) || n > 4096) return fail(), Type();
-        std::vector<Type> types(static_cast<size_t>(n));
-        for (Type& e : types) e = type(depth + 1);
-        std::vector<RecordField> fields(types.size());
-        for (RecordField& f : fields) {
-          (*this)(f.name);
-          uint64_t bitOffset = u64(), bitSize = u64();
-          f.bigEndian = u64() != 0;
-          if (bitSize > 64 || bitOffset + bitSize > size * 8) return fail(), Type();
-          f.bitOffset = static_cast<uint32_t>(bitOffset);
-          f.bitSize = static_cast<uint32_t>(bitSize);
-        }
-        return Type::record(std::move(name), static_cast<uint32_t>(size), std::move(types), std::move(fields));
-      }
-    }
-    return fail(), Type();
-  }
-  void fail() { ok_ = false; }
-  const std::string& bytes_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 std::string cacheDirectory() {
   if (const char* off = std::getenv("DPTRACE_CACHE"); off && std::string(off) == "off") return {};
