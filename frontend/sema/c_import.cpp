@@ -3,14 +3,146 @@
 #include "builtins.h"
 #include "packet_views.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <iostream>
 
 #include "c_import_paths.h"
+#include "codec.h"
 #include "modules.h"
 
 namespace dptrace {
+
+// The importer's answer, as its child process sends it (codec.h).
+static_assert(sizeof(StructField) == 176, "StructField changed: list its new field in CodecFields below");
+static_assert(sizeof(StructLayout) == 104, "StructLayout changed: list its new field in CodecFields below");
+static_assert(sizeof(CImportMessage) == 48, "CImportMessage changed: list its new field in CodecFields below");
+template <>
+struct CodecFields<StructField> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& f) {
+    c(f.name), c(f.offset), c(f.size), c(f.type), c(f.bitField), c(f.bitOffset), c(f.bitSize), c(f.bigEndian), c(f.btfPath);
+  }
+};
+template <>
+struct CodecFields<StructLayout> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& l) {
+    c(l.name), c(l.size), c(l.fields), c(l.btfId), c(l.btfModule);
+  }
+};
+template <>
+struct CodecFields<CConstant> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& k) {
+    c(k.magnitude), c(k.negative);
+  }
+};
+template <>
+struct CodecFields<CImportMessage> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& m) {
+    c(m.error), c(m.offset), c(m.text), c(m.fromScript);
+  }
+};
+template <>
+struct CodecFields<CImportResult> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& r) {
+    c(r.structs), c(r.enums), c(r.constants), c(r.messages);
+  }
+};
+
+namespace {
+
+constexpr int kImportSeconds = 60;
+
+// Clang runs on the script's C text and on the headers it includes, which
+// other people wrote: in a child process, so that a crash or a hang inside
+// Clang becomes an error at the C text, not a dead dptrace. The child sends
+// its answer through a pipe (codec.h) and ends with _exit.
+std::optional<CImportFailure> importInChild(CImportFunction entry, const CImportRequest& request,
+                                            CImportResult& result) {
+  const std::string hint = "simplify or split the C definitions (or the headers they include); please report the script";
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  int pipeFds[2];
+  if (pipe2(pipeFds, O_CLOEXEC) != 0)
+    return CImportFailure{std::string("cannot run the C importer: ") + std::strerror(errno), "", true};
+  pid_t child = fork();
+  if (child < 0) {
+    close(pipeFds[0]);
+    close(pipeFds[1]);
+    return CImportFailure{std::string("cannot run the C importer: ") + std::strerror(errno), "", true};
+  }
+  if (child == 0) {
+    close(pipeFds[0]);
+    CImportResult answer;
+    entry(request, answer);
+    Writer w;
+    w(answer);
+    std::string bytes = w.text();
+    for (size_t at = 0; at < bytes.size();) {
+      ssize_t n = write(pipeFds[1], bytes.data() + at, bytes.size() - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) _exit(3);
+      at += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(pipeFds[1]);
+  std::string bytes;
+  bool late = false;
+  int seconds = kImportSeconds;
+  if (const char* s = std::getenv("DPTRACE_CIMPORT_SECONDS"); s && std::atoi(s) > 0) seconds = std::atoi(s);
+  for (int waited = 0;;) {
+    pollfd p{pipeFds[0], POLLIN, 0};
+    int ready = poll(&p, 1, 1000);
+    if (ready == 0) {
+      if (++waited >= seconds) {
+        late = true;
+        break;
+      }
+      continue;
+    }
+    if (ready < 0 && errno == EINTR) continue;
+    char buffer[65536];
+    ssize_t n = read(pipeFds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+  close(pipeFds[0]);
+  if (late) kill(child, SIGKILL);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (late)
+    return CImportFailure{"the C importer (Clang) did not finish the C definitions in " + std::to_string(seconds) + " s",
+                          hint + " (DPTRACE_CIMPORT_SECONDS=N gives it longer)"};
+  if (WIFSIGNALED(status))
+    return CImportFailure{std::string("the C importer (Clang) crashed on the C definitions (") +
+                              strsignal(WTERMSIG(status)) + ")",
+                          hint};
+  Reader r(bytes);
+  r(result);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !r.ok())
+    return CImportFailure{"the C importer (Clang) ended without an answer (exit status " +
+                              std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")",
+                          hint};
+  return std::nullopt;
+}
+
+}  // namespace
 
 namespace fs = std::filesystem;
 std::vector<std::string> stdlibIncludeDirs() {
@@ -19,22 +151,17 @@ std::vector<std::string> stdlibIncludeDirs() {
   return {dir};
 }
 
-bool importCDefinitions(const std::string& fileName, const std::string& script,
-                        const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
-                        const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error,
-                        const std::vector<std::string>& includes) {
+std::optional<CImportFailure> importCDefinitions(const std::string& fileName, const std::string& script,
+                                                 const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
+                                                 const std::vector<std::string>& userIncludeDirs, CImportResult& result,
+                                                 const std::vector<std::string>& includes) {
+  const std::string reinstall = "reinstall dptrace (cmake --install)";
   std::string module = firstExistingPath({"../lib/dptrace/libdptrace_cimport.so", DPTRACE_CIMPORT_INSTALL_PATH,
                                           ifRunFromBuildTree(DPTRACE_CIMPORT_BUILD_PATH)});
-  if (module.empty()) {
-    error = "dptrace's C importer (libdptrace_cimport.so) is not installed";
-    return false;
-  }
+  if (module.empty()) return CImportFailure{"dptrace's C importer (libdptrace_cimport.so) is not installed", reinstall, true};
   std::string why;
   auto entry = reinterpret_cast<CImportFunction>(loadModuleSymbol(module, kCImportSymbol, why));
-  if (entry == nullptr) {
-    error = "dptrace's C importer cannot be loaded: " + why;
-    return false;
-  }
+  if (entry == nullptr) return CImportFailure{"dptrace's C importer cannot be loaded: " + why, reinstall, true};
 
   CImportRequest request;
   // #include "x.h" searches the script's directory; -e scripts live in the current one.
@@ -61,8 +188,7 @@ bool importCDefinitions(const std::string& fileName, const std::string& script,
   // As bpftrace: scripts test BPFTRACE_HAVE_BTF to use the kernel's types
   // (from BTF) rather than their own copies of kernel structs (runqlen.bt).
   if (fs::exists("/sys/kernel/btf/vmlinux", ec)) request.defines = {"BPFTRACE_HAVE_BTF", "DPTRACE_HAVE_BTF"};
-  entry(request, result);
-  return true;
+  return importInChild(entry, request, result);
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,12 +55,20 @@ struct CImportResult {
 using CImportFunction = void (*)(const CImportRequest&, CImportResult&);
 inline constexpr const char* kCImportSymbol = "dptrace_import_c";
 
-// Builds the request for `script`, loads the module and runs it. False, with
-// `error`, when the module cannot be loaded.
-bool importCDefinitions(const std::string& fileName, const std::string& script,
-                        const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
-                        const std::vector<std::string>& userIncludeDirs, CImportResult& result, std::string& error,
-                        const std::vector<std::string>& includes = {});
+// Why the C definitions could not be imported: the module is missing
+// (`system`: exit 2), or Clang crashed or hung on them (exit 1).
+struct CImportFailure {
+  std::string message, hint;
+  bool system = false;
+};
+
+// Builds the request for `script`, loads the module and runs it in a child
+// process, so that a crash or a hang inside Clang is an error at the C text,
+// not a dead dptrace (DPTRACE_CIMPORT_SECONDS bounds it, 60 by default).
+std::optional<CImportFailure> importCDefinitions(const std::string& fileName, const std::string& script,
+                                                 const std::vector<std::pair<uint32_t, uint32_t>>& cRanges,
+                                                 const std::vector<std::string>& userIncludeDirs, CImportResult& result,
+                                                 const std::vector<std::string>& includes = {});
 
 // Replaces the identifiers that name C constants (and nothing of the
 // language: builtins and packet views win) with the integers they stand for,

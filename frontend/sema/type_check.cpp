@@ -131,10 +131,10 @@ void importC(const ast::Program& program, const ImportOptions& options, Diagnost
   std::vector<std::pair<uint32_t, uint32_t>> ranges;
   for (const ast::CDefinition& c : program.cDefinitions) ranges.emplace_back(c.range.begin, c.range.end);
   CImportResult result;
-  std::string error, hint;
   const SourceFile& file = diags.file();
-  if (!importCDefinitions(file.name(), file.text(), ranges, options.includeDirs, result, error, hint, options.includes)) {
-    diags.systemError(program.cDefinitions.front().range, error, hint);
+  if (auto failed = importCDefinitions(file.name(), file.text(), ranges, options.includeDirs, result, options.includes)) {
+    if (failed->system) diags.systemError(program.cDefinitions.front().range, failed->message, failed->hint);
+    else diags.error(program.cDefinitions.front().range, failed->message, failed->hint);
     return;
   }
   for (const CImportMessage& m : result.messages) {
