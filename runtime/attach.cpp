@@ -168,6 +168,7 @@ int attachUprobes(bpf_program* prog, const ProgramInfo& p, bool ret, AttachConte
                 "cannot attach '" + ap.raw + "': " + refused.front().first + ": " + linkRefusal(refused.front().second) +
                     (refused.size() > 1 ? " (and every other function it matches)" : ""),
                 "", kRunScript);
+  ctx.leftOut += static_cast<int>(refused.size());
   if (!refused.empty() && !ctx.options.noWarnings) {
     std::string names;
     for (size_t i = 0; i < refused.size() && i < 5; ++i) names += (i ? ", " : "") + refused[i].first;

@@ -50,6 +50,7 @@ struct AttachContext {
   bool uprobeMulti = true;  // uprobes through uprobe_multi links
   std::map<std::string, std::map<std::string, uint64_t>> functionOffsets;  // binary -> function -> file offset
   std::vector<AttachedInterface> interfaces;  // the XDP links made, for the run to watch
+  int leftOut = 0;                            // attach points the kernel refused, left out (not in "Attaching N")
 };
 
 // Attaches the program of `p`; returns 0 or the exit status of the failure

@@ -642,7 +642,7 @@ struct Run {
       uint64_t cpid = static_cast<uint64_t>(child.pid());
       bpf_map_update_elem(start, &one, &cpid, BPF_ANY);
     }
-    AttachContext ctx{options, diags, out, links, targetPid, uprobeMulti, {}, {}};
+    AttachContext ctx{options, diags, out, links, targetPid, uprobeMulti, {}, {}, 0};
     for (const ProgramInfo& p : script.programs) {
       bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());
       if (!prog) return fail(p.attach.range, "internal error: program " + p.function + " is missing", "", kRunSystem);
@@ -657,6 +657,7 @@ struct Run {
     if (int s = afxdp.openSockets(obj, out)) return s;  // before "Attaching": every frame from then on is served
     int attachPoints = 0;
     for (const ProgramInfo& p : script.programs) attachPoints += static_cast<int>(p.attachPoints);
+    attachPoints -= ctx.leftOut;
     if (!options.quiet) out.attached(attachPoints);
     return kRunOk;
   }
