@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -649,8 +650,6 @@ struct Run {
       if (int s = attachProgram(prog, p, ctx)) return s;
     }
     xdpInterfaces = std::move(ctx.interfaces);
-    for (const ProgramInfo& p : script.programs)
-      if (!p.binary.empty()) binaries.add(p.binary);
     // -p: the DPDK application runs already; -c: it starts later (the loop's timer).
     if (fastPath.wanted() && options.pid)
       if (int s = fastPath.refresh(obj, targetPid, false, diags)) return s;
@@ -659,6 +658,9 @@ struct Run {
     for (const ProgramInfo& p : script.programs) attachPoints += static_cast<int>(p.attachPoints);
     attachPoints -= ctx.leftOut;
     if (!options.quiet) out.attached(attachPoints);
+    // Watched from here on, after the Attaching line: each binary's build id is read (an ELF open).
+    for (const ProgramInfo& p : script.programs)
+      if (!p.binary.empty()) binaries.add(p.binary);
     return kRunOk;
   }
 
@@ -747,10 +749,9 @@ struct Run {
     // coming the loop only looks (epoll_wait with no timeout); before it
     // sleeps, one poll() waits for the epoll set and the sockets together,
     // its wait entries there only for that call.
-    bool backlog = false;  // the last drain stopped at its bound: records wait
     std::vector<pollfd> sleepOn{{epfd, POLLIN, 0}};
     for (int fd : afxdp.fds()) sleepOn.push_back({fd, POLLIN, 0});
-    backlog = drainBounded(kDrainBatch);
+    bool backlog = drainBounded(kDrainBatch);  // the last drain stopped at its bound: records wait
     bool frames = afxdp.active();  // the AF_XDP sockets may have more to do
     // Before each batch: what the kernel blocks printed for its frames first.
     auto drain = [&] { ring_buffer__consume(rb); };
@@ -842,10 +843,9 @@ struct Run {
   bool binariesChanged() {
     bool end = false;
     for (const BinaryWatch::Event& e : binaries.read(monotonicNs())) {
-      const ProgramInfo* first = nullptr;
-      for (const ProgramInfo& p : script.programs)
-        if (p.binary == e.path && !first) first = &p;
-      SourceRange where = first ? first->attach.range : SourceRange{0, 0};
+      auto first = std::find_if(script.programs.begin(), script.programs.end(),
+                                [&](const ProgramInfo& p) { return p.binary == e.path; });
+      SourceRange where = first != script.programs.end() ? first->attach.range : SourceRange{0, 0};
       if (e.change == BinaryWatch::Change::Rewritten) {
         status = fail(where, e.path + " was rewritten while traced: its uprobes are at the old functions' offsets, "
                                       "which may now fall anywhere in the new code",
@@ -869,6 +869,7 @@ struct Run {
   // left and the script has no other events (BEGIN, END and interval
   // aside), the run ends, as -p's does when its process exits (true).
   bool interfacesGone() {
+    if (xdpInterfaces.empty()) return false;
     std::vector<AttachedInterface*> now;
     size_t gone = 0;
     for (AttachedInterface& i : xdpInterfaces) {
@@ -878,7 +879,7 @@ struct Run {
       }
       gone += i.gone;
     }
-    bool end = !xdpInterfaces.empty() && gone == xdpInterfaces.size();
+    bool end = gone == xdpInterfaces.size();
     for (const ProgramInfo& p : script.programs)
       if (p.attach.kind != ProbeKind::Xdp && p.attach.kind != ProbeKind::Afxdp && p.attach.kind != ProbeKind::Begin &&
           p.attach.kind != ProbeKind::End && p.attach.kind != ProbeKind::Interval)

@@ -1519,18 +1519,16 @@ void TypeChecker::assignToMap(const ast::Map& target, const ast::Assign& s) {
   MapInfo& info = mapInfo(target);
   if (!info.assigned) info.firstStore = s.range;
   info.assigned = true;  // even if its keys are wrong: that is the error to report, not "never assigned"
-  if (s.value->kind == ast::ExprKind::Call)  // known before its keys are: they may read a map not typed yet
-    if (const BuiltinInfo* agg = findBuiltin(static_cast<const ast::Call&>(*s.value).callee);
-        agg && agg->kind == BuiltinKind::Aggregation)
-      info.aggregated = true;
+  const ast::Call* call = s.value->kind == ast::ExprKind::Call ? &static_cast<const ast::Call&>(*s.value) : nullptr;
+  const BuiltinInfo* b = call ? findBuiltin(call->callee) : nullptr;
+  // Known before its keys are checked: they may read a map not typed yet.
+  if (b && b->kind == BuiltinKind::Aggregation) info.aggregated = true;
   if (!checkMapKeys(target, info)) return;
   std::string what = "@" + target.name;
   if (target.keys.empty() && !info.keys.empty())
     return error(target.range, what + " has keys: store into one entry with " + what + "[key]");
 
   Type value;
-  const ast::Call* call = s.value->kind == ast::ExprKind::Call ? &static_cast<const ast::Call&>(*s.value) : nullptr;
-  const BuiltinInfo* b = call ? findBuiltin(call->callee) : nullptr;
   if (b && b->kind == BuiltinKind::Aggregation) {
     if (s.op != ast::AssignOp::Set)
       return error(s.range, std::string("an aggregation is assigned with '=', not '") + ast::spelling(s.op) + "'");

@@ -4,23 +4,17 @@
 // and -l, struct layouts with anonymous members flattened, enum constants.
 // Seeds: small standalone BTF files from pahole (tests/fuzz/btf/), not the
 // 5 MB vmlinux; one has a tracepoint (btf_trace_NAME and __probestub_NAME).
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <string>
 
 #include "kernel_btf.h"
+#include "memory_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  int fd = memfd_create("btf", MFD_CLOEXEC);
-  if (fd < 0) return 0;
-  if (write(fd, data, size) != static_cast<ssize_t>(size)) {
-    close(fd);
-    return 0;
-  }
+  MemoryFile file("btf", data, size);
+  if (!file.ok()) return 0;
   {
-    dptrace::KernelBtf btf({"/proc/self/fd/" + std::to_string(fd), {}});
+    dptrace::KernelBtf btf({file.path(), {}});
     std::string error;
     if (btf.types("", error)) {
       std::vector<std::string> functions = btf.functionNames("");
@@ -32,6 +26,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)btf.enumConstants({"R_NONE", "R_DROP", "R_BIG", "SKB_DROP_REASON_NOT_SPECIFIED"});
     }
   }
-  close(fd);
   return 0;
 }

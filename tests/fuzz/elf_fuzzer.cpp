@@ -4,24 +4,18 @@
 // read through /proc/self/fd/N as dptrace reads a binary by path); the
 // functions asked about are the first symbols the file names. Seeds: the
 // project's own fixtures, small ELF files with DWARF (tests/fuzz/elf/).
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <set>
 #include <string>
 
 #include "dwarf_signatures.h"
 #include "elf_symbols.h"
+#include "memory_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  int fd = memfd_create("elf", MFD_CLOEXEC);
-  if (fd < 0) return 0;
-  if (write(fd, data, size) != static_cast<ssize_t>(size)) {
-    close(fd);
-    return 0;
-  }
-  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  MemoryFile file("elf", data, size);
+  if (!file.ok()) return 0;
+  std::string path = file.path();
   std::string error;
   std::set<std::string> functions{"work", "main"};
   if (auto symbols = dptrace::readFunctionSymbols(path, error))
@@ -30,6 +24,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)dptrace::readDwarfSignatures(path, functions, /*separate=*/false);
   for (const std::string& f : functions) (void)dptrace::readInlinedSites(path, f, {"a", "b", "port_id"});
   (void)dptrace::readDwarfStructs(path, {"rte_mbuf", "record", "s"});
-  close(fd);
   return 0;
 }
