@@ -79,13 +79,14 @@ std::string unreadable(const std::string& path) {
   return "";
 }
 
-// Whether the file parses as split BTF over the running kernel's.
+// Whether the file parses as split BTF over the running kernel's. The
+// kernel's BTF (5 MB) is read once per process and kept: a fuzzer asks this
+// of every input that is no kernel's BTF.
 bool isSplitBtf(const std::string& path) {
-  btf* base = btf__load_vmlinux_btf();
+  static btf* const base = btf__load_vmlinux_btf();
   if (base == nullptr) return false;
   btf* split = btf__parse_split(path.c_str(), base);
   btf__free(split);
-  btf__free(base);
   return split != nullptr;
 }
 
