@@ -15,4 +15,19 @@ echo "---- lit summary"
 grep -E '^(Total Discovered Tests|  Passed|  Failed|  Unsupported)' "$log" || true
 echo "---- fuzz summary"
 grep -E '^stat::number_of_executed_units|fuzzing found nothing|FUZZ FAILED' "$log" || true
+# Last, where a shortened log still shows it: the tests that passed only when
+# tried again (ALLOW_RETRIES, for counts a loaded machine can disturb), then
+# each failing lit test by name and the end of what it printed.
+if grep -qE '^FLAKYPASS: ' "$log"; then
+    echo "---- lit tests that passed when tried again"
+    grep -E '^FLAKYPASS: ' "$log"
+fi
+if grep -qE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log"; then
+    echo "---- failing lit tests"
+    grep -E '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$log"
+    awk '/^\*+ TEST .* FAILED \*+$/ { name = $0; n = 0; inside = 1; next }
+         inside && /^\*+$/ { print name; start = (n > 40) ? n - 40 : 0
+                              for (i = start; i < n; i++) print "  " lines[i]; inside = 0; next }
+         inside { lines[n++] = $0 }' "$log"
+fi
 exit "$status"
