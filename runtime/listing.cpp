@@ -71,15 +71,25 @@ void printSignature(const std::string& kind, const FunctionSignature& signature,
 
 // A function with no copy of its own: its inlined calls (DWARF), each an
 // entry probe; DPDK's burst functions also through rte_eth_fp_ops.
+// What libdw could not read (it crashed or hung in its child process), said
+// once on `err`: the listing goes on without the DWARF.
+void sayDwarfFailure(const std::string& binary, const std::string& failure, std::ostream& err) {
+  if (failure.find("libdw") != std::string::npos || failure.find("reading its DWARF") != std::string::npos)
+    err << "dptrace: warning: '" << binary << "': " << failure << "; listed without it\n";
+}
+
 size_t listInlined(const std::string& kind, const std::string& binary, const std::string& function, bool verbose,
-                   std::ostream& out) {
+                   std::ostream& out, std::ostream& err) {
   std::string error;
   auto signature = readDwarfSignature(findBinary(binary), function, error);
+  sayDwarfFailure(binary, error, err);
   std::vector<InlinedSite> sites;
   if (signature && !signature->outOfLine) {
     std::vector<std::string> names;
     for (const Parameter& p : signature->params) names.push_back(p.name);
-    sites = readInlinedSites(findBinary(binary), function, names);
+    std::string failure;
+    sites = readInlinedSites(findBinary(binary), function, names, &failure);
+    sayDwarfFailure(binary, failure, err);
   }
   bool fastPath = fastPathOf(function) != FastPath::None;
   if (sites.empty() && !fastPath) return 0;
@@ -123,19 +133,21 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
   size_t n = 0;
   if (!hasWildcard(functions) &&
       std::none_of(symbols->begin(), symbols->end(), [&](const FunctionSymbol& s) { return s.name == functions; }))
-    return listInlined(kind, binary, functions, verbose, out);
+    return listInlined(kind, binary, functions, verbose, out, err);
   // DPDK's burst functions, which a production build has no symbol for.
   if (usesDpdkEthdev(findBinary(binary)))
     for (const char* burst : {"rte_eth_rx_burst", "rte_eth_tx_burst"})
       if (wildcardMatch(functions, burst) &&
           std::none_of(symbols->begin(), symbols->end(), [&](const FunctionSymbol& s) { return s.name == burst; }))
-        n += listInlined(kind, binary, burst, verbose, out);
+        n += listInlined(kind, binary, burst, verbose, out, err);
   std::map<std::string, FunctionSignature> signatures;
   if (verbose) {
     std::set<std::string> listed;
     for (const FunctionSymbol& s : *symbols)
       if (wildcardMatch(functions, s.name)) listed.insert(s.name);
-    signatures = readDwarfSignatures(findBinary(binary), listed);
+    std::map<std::string, std::string> why;
+    signatures = readDwarfSignatures(findBinary(binary), listed, true, &why);
+    if (!why.empty()) sayDwarfFailure(binary, why.begin()->second, err);
   }
   for (const FunctionSymbol& s : *symbols) {
     if (!wildcardMatch(functions, s.name)) continue;

@@ -3,42 +3,18 @@
 #include "builtins.h"
 #include "packet_views.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <iostream>
 
 #include "c_import_paths.h"
-#include "codec.h"
+#include "child_call.h"
 #include "modules.h"
+#include "type_codecs.h"
 
 namespace dptrace {
 
-// The importer's answer, as its child process sends it (codec.h).
-static_assert(sizeof(StructField) == 176, "StructField changed: list its new field in CodecFields below");
-static_assert(sizeof(StructLayout) == 104, "StructLayout changed: list its new field in CodecFields below");
+// The importer's answer, as its child process sends it (codec.h; the
+// struct layouts' fields are listed in type_codecs.h).
 static_assert(sizeof(CImportMessage) == 48, "CImportMessage changed: list its new field in CodecFields below");
-template <>
-struct CodecFields<StructField> {
-  template <class Codec, class V>
-  static void walk(Codec& c, V& f) {
-    c(f.name), c(f.offset), c(f.size), c(f.type), c(f.bitField), c(f.bitOffset), c(f.bitSize), c(f.bigEndian), c(f.btfPath);
-  }
-};
-template <>
-struct CodecFields<StructLayout> {
-  template <class Codec, class V>
-  static void walk(Codec& c, V& l) {
-    c(l.name), c(l.size), c(l.fields), c(l.btfId), c(l.btfModule);
-  }
-};
 template <>
 struct CodecFields<CConstant> {
   template <class Codec, class V>
@@ -66,80 +42,30 @@ namespace {
 constexpr int kImportSeconds = 60;
 
 // Clang runs on the script's C text and on the headers it includes, which
-// other people wrote: in a child process, so that a crash or a hang inside
-// Clang becomes an error at the C text, not a dead dptrace. The child sends
-// its answer through a pipe (codec.h) and ends with _exit.
+// other people wrote: in a child process (child_call.h), so that a crash or a
+// hang inside Clang becomes an error at the C text, not a dead dptrace.
 std::optional<CImportFailure> importInChild(CImportFunction entry, const CImportRequest& request,
                                             CImportResult& result) {
   const std::string hint = "simplify or split the C definitions (or the headers they include); please report the script";
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
-  int pipeFds[2];
-  if (pipe2(pipeFds, O_CLOEXEC) != 0)
-    return CImportFailure{std::string("cannot run the C importer: ") + std::strerror(errno), "", true};
-  pid_t child = fork();
-  if (child < 0) {
-    close(pipeFds[0]);
-    close(pipeFds[1]);
-    return CImportFailure{std::string("cannot run the C importer: ") + std::strerror(errno), "", true};
+  ChildEnd end = callInChild(
+      [&] {
+        CImportResult answer;
+        entry(request, answer);
+        return answer;
+      },
+      secondsFromEnvironment("DPTRACE_CIMPORT_SECONDS", kImportSeconds), result);
+  switch (end.how) {
+    case ChildEnd::How::Answered: return std::nullopt;
+    case ChildEnd::How::CannotStart: return CImportFailure{"cannot run the C importer: " + end.detail, "", true};
+    case ChildEnd::How::Late:
+      return CImportFailure{"the C importer (Clang) did not finish the C definitions in " + std::to_string(end.seconds) +
+                                " s",
+                            hint + " (DPTRACE_CIMPORT_SECONDS=N gives it longer)"};
+    case ChildEnd::How::Crashed:
+      return CImportFailure{"the C importer (Clang) crashed on the C definitions (" + end.detail + ")", hint};
+    case ChildEnd::How::NoAnswer: break;
   }
-  if (child == 0) {
-    close(pipeFds[0]);
-    CImportResult answer;
-    entry(request, answer);
-    Writer w;
-    w(answer);
-    std::string bytes = w.text();
-    for (size_t at = 0; at < bytes.size();) {
-      ssize_t n = write(pipeFds[1], bytes.data() + at, bytes.size() - at);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) _exit(3);
-      at += static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(pipeFds[1]);
-  std::string bytes;
-  bool late = false;
-  int seconds = kImportSeconds;
-  if (const char* s = std::getenv("DPTRACE_CIMPORT_SECONDS"); s && std::atoi(s) > 0) seconds = std::atoi(s);
-  for (int waited = 0;;) {
-    pollfd p{pipeFds[0], POLLIN, 0};
-    int ready = poll(&p, 1, 1000);
-    if (ready == 0) {
-      if (++waited >= seconds) {
-        late = true;
-        break;
-      }
-      continue;
-    }
-    if (ready < 0 && errno == EINTR) continue;
-    char buffer[65536];
-    ssize_t n = read(pipeFds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    bytes.append(buffer, static_cast<size_t>(n));
-  }
-  close(pipeFds[0]);
-  if (late) kill(child, SIGKILL);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (late)
-    return CImportFailure{"the C importer (Clang) did not finish the C definitions in " + std::to_string(seconds) + " s",
-                          hint + " (DPTRACE_CIMPORT_SECONDS=N gives it longer)"};
-  if (WIFSIGNALED(status))
-    return CImportFailure{std::string("the C importer (Clang) crashed on the C definitions (") +
-                              strsignal(WTERMSIG(status)) + ")",
-                          hint};
-  Reader r(bytes);
-  r(result);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !r.ok())
-    return CImportFailure{"the C importer (Clang) ended without an answer (exit status " +
-                              std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")",
-                          hint};
-  return std::nullopt;
+  return CImportFailure{"the C importer (Clang) ended without an answer (" + end.detail + ")", hint};
 }
 
 }  // namespace

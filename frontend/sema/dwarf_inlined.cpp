@@ -169,6 +169,8 @@ int visitInstance(Dwarf_Die* instance, void* arg) {
 
 }  // namespace
 
+namespace in_process {
+
 std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::string& function,
                                           const std::vector<std::string>& names) {
   std::vector<InlinedSite> sites;
@@ -218,5 +220,7 @@ std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::st
               sites.end());
   return sites;
 }
+
+}  // namespace in_process
 
 }  // namespace dptrace

@@ -1,5 +1,8 @@
 #include "dwarf_signatures.h"
 
+#include "child_call.h"
+#include "type_codecs.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
@@ -607,6 +610,8 @@ std::optional<FunctionSignature> signatureAt(Dwarf* dwarf, Dwarf_Addr address) {
 
 }  // namespace
 
+namespace in_process {
+
 std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions,
                                                               bool separate, std::map<std::string, std::string>* why) {
   std::map<std::string, FunctionSignature> found;
@@ -665,15 +670,6 @@ std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& 
   return found;
 }
 
-std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
-                                                    std::string& error, bool separate) {
-  std::map<std::string, std::string> why;
-  auto found = readDwarfSignatures(path, {function}, separate, &why);
-  if (auto it = found.find(function); it != found.end()) return std::move(it->second);
-  error = why[function];
-  return std::nullopt;
-}
-
 std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names) {
   std::map<std::string, StructLayout> found;
   size_t wanted = 0;  // of `names`, found
@@ -699,6 +695,89 @@ std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, co
     return wanted == names.size();
   });
   return found;
+}
+
+}  // namespace in_process
+
+namespace {
+
+constexpr int kDwarfSeconds = 120;
+
+// Why a child reading `path`'s DWARF brought back nothing, in words that
+// follow "and " ("'args' needs DWARF for F in B, and ...").
+std::string childFailure(const ChildEnd& end) {
+  switch (end.how) {
+    case ChildEnd::How::Answered: return "";
+    case ChildEnd::How::CannotStart: return "its DWARF could not be read (no process to read it in: " + end.detail + ")";
+    case ChildEnd::How::Late:
+      return "reading its DWARF took more than " + std::to_string(end.seconds) +
+             " s (DPTRACE_DWARF_SECONDS=N gives it longer)";
+    case ChildEnd::How::Crashed: return "libdw crashed reading its DWARF (" + end.detail + "): it is damaged";
+    case ChildEnd::How::NoAnswer: break;
+  }
+  return "reading its DWARF ended without an answer (" + end.detail + ")";
+}
+
+int dwarfSeconds() { return secondsFromEnvironment("DPTRACE_DWARF_SECONDS", kDwarfSeconds); }
+
+struct SignaturesAnswer {
+  std::map<std::string, FunctionSignature> found;
+  std::map<std::string, std::string> why;
+};
+
+}  // namespace
+
+template <>
+struct CodecFields<SignaturesAnswer> {
+  template <class Codec, class V>
+  static void walk(Codec& c, V& a) {
+    c(a.found), c(a.why);
+  }
+};
+
+// libdw reads files other people made: each reader runs in a child process
+// (child_call.h), and a crash or a hang there is an answer in words.
+std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions,
+                                                              bool separate, std::map<std::string, std::string>* why) {
+  SignaturesAnswer answer;
+  ChildEnd end = callInChild(
+      [&] {
+        SignaturesAnswer a;
+        a.found = in_process::readDwarfSignatures(path, functions, separate, &a.why);
+        return a;
+      },
+      dwarfSeconds(), answer);
+  if (!end.answered())
+    for (const std::string& f : functions) answer.why[f] = childFailure(end);
+  if (why)
+    for (auto& [f, reason] : answer.why) (*why)[f] = std::move(reason);
+  return std::move(answer.found);
+}
+
+std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
+                                                    std::string& error, bool separate) {
+  std::map<std::string, std::string> why;
+  auto found = readDwarfSignatures(path, {function}, separate, &why);
+  if (auto it = found.find(function); it != found.end()) return std::move(it->second);
+  error = why[function];
+  return std::nullopt;
+}
+
+std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names,
+                                                     std::string* failure) {
+  std::map<std::string, StructLayout> found;
+  ChildEnd end = callInChild([&] { return in_process::readDwarfStructs(path, names); }, dwarfSeconds(), found);
+  if (!end.answered() && failure) *failure = childFailure(end);
+  return found;
+}
+
+std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::string& function,
+                                          const std::vector<std::string>& names, std::string* failure) {
+  std::vector<InlinedSite> sites;
+  ChildEnd end =
+      callInChild([&] { return in_process::readInlinedSites(path, function, names); }, dwarfSeconds(), sites);
+  if (!end.answered() && failure) *failure = childFailure(end);
+  return sites;
 }
 
 namespace {

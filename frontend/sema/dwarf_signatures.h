@@ -68,10 +68,19 @@ struct InlinedSite {
   bool operator==(const InlinedSite&) const = default;
 };
 
+// libdw reads files other people made: the readers below (readInlinedSites,
+// readDwarfSignature(s), readDwarfStructs) run it in a child process
+// (child_call.h), bounded by DPTRACE_DWARF_SECONDS (120 s by default), and
+// a crash or a hang there is an answer in words ("libdw crashed reading its
+// DWARF (Segmentation fault): it is damaged"), never a dead dptrace. Their
+// in_process:: twins run libdw here, for the fuzzer (its sanitizers and
+// coverage see libdw's calls).
+
 // Every inlined instance of `function` in the ELF file at `path`, in address
 // order; `names` are the signature's parameter names (the order of params).
+// `failure`: why libdw gave no answer ("" when it did).
 std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::string& function,
-                                          const std::vector<std::string>& names);
+                                          const std::vector<std::string>& names, std::string* failure = nullptr);
 
 // The separate debug file of the ELF file at `path` (Debian's -dbg
 // packages): /usr/lib/debug/.build-id/NN/REST.debug by its build id, else its
@@ -129,8 +138,17 @@ struct StructLayout {
 std::string elfBuildId(const std::string& path);
 
 // The layouts of the named structs (or unions) that the DWARF of the file at
-// `path` defines, in one pass over it.
+// `path` defines, in one pass over it. `failure`: why libdw gave no answer.
+std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names,
+                                                     std::string* failure = nullptr);
+
+namespace in_process {
+std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::string& function,
+                                          const std::vector<std::string>& names);
+std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions,
+                                                              bool separate, std::map<std::string, std::string>* why);
 std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names);
+}  // namespace in_process
 
 // A library named without a directory (libc.so.6) is looked up in the
 // standard library directories, then the current one; a short library name

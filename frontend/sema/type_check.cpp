@@ -106,21 +106,25 @@ void structsOf(const Type& t, std::set<std::string>& out) {
   if (t.is(TypeKind::Struct)) out.insert(t.name());
 }
 
-void importStructs(const ast::Program& program, ImportedTypes& types) {
+void importStructs(const ast::Program& program, Diagnostics& diags, ImportedTypes& types) {
   StructNames wanted;
   wanted.visitProgram(program);
   for (const auto& [key, signature] : types.signatures)
     for (const Parameter& p : signature.params) structsOf(p.type, wanted.names);
-  std::set<std::string> binaries;
+  std::map<std::string, const ast::AttachPoint*> binaries;  // each with the first attach point that names it
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
-      if (isUserProbe(ap.kind)) binaries.insert(findBinary(ap.target));
-  for (const std::string& binary : binaries) {
+      if (isUserProbe(ap.kind)) binaries.emplace(findBinary(ap.target), &ap);
+  for (const auto& [binary, ap] : binaries) {
     std::set<std::string> missing;
     for (const std::string& name : wanted.names)
       if (!types.structs.count(name)) missing.insert(name);
     if (missing.empty()) break;
-    types.structs.merge(readDwarfStructs(binary, missing));
+    std::string failure;
+    types.structs.merge(readDwarfStructs(binary, missing, &failure));
+    if (!failure.empty())
+      diags.error(ap->range, "the struct layouts of '" + ap->target + "' cannot be read: " + failure,
+                  "rebuild it, or define the structs in the script");
   }
 }
 
@@ -580,7 +584,12 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
           if (signature && !signature->outOfLine) {  // only inlined: probed at each inlined call
             std::vector<std::string> names;
             for (const Parameter& p : signature->params) names.push_back(p.name);
-            types.inlinedSites[key] = readInlinedSites(binary, ap.function, names);
+            std::string failure;
+            types.inlinedSites[key] = readInlinedSites(binary, ap.function, names, &failure);
+            if (!failure.empty())
+              diags.error(ap.range, "the inlined calls of '" + ap.function + "' in '" + ap.target +
+                                        "' cannot be found: " + failure,
+                          "rebuild it, or probe the functions it is inlined into");
           }
           if (!signature && fastPathOf(ap.function) != FastPath::None) signature = fastPathSignature(fastPathOf(ap.function));
           if (signature) types.signatures.emplace(key, std::move(*signature));
@@ -613,7 +622,7 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
       anyLeft |= m == types.kernelMatches.end() || !m->second.empty();
     }
   if (!anyLeft && !program.probes.empty()) diags.errorUnlocated("no probes to attach: every attach point was left out");
-  importStructs(program, types);
+  importStructs(program, diags, types);
 }
 
 void typeCheck(const ast::Program& program, Diagnostics& diags, TypeTable& types) {

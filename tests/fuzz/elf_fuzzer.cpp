@@ -21,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto symbols = dptrace::readFunctionSymbols(path, error))
     for (size_t i = 0; i < symbols->size() && functions.size() < 6; ++i) functions.insert((*symbols)[i].name);
   (void)dptrace::usesDpdkEthdev(path);
-  (void)dptrace::readDwarfSignatures(path, functions, /*separate=*/false);
-  for (const std::string& f : functions) (void)dptrace::readInlinedSites(path, f, {"a", "b", "port_id"});
-  (void)dptrace::readDwarfStructs(path, {"rte_mbuf", "record", "s"});
+  (void)dptrace::in_process::readDwarfSignatures(path, functions, /*separate=*/false, nullptr);
+  for (const std::string& f : functions) (void)dptrace::in_process::readInlinedSites(path, f, {"a", "b", "port_id"});
+  (void)dptrace::in_process::readDwarfStructs(path, {"rte_mbuf", "record", "s"});
   return 0;
 }
