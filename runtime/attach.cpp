@@ -245,6 +245,28 @@ int attachKprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
               e == EPERM || e == EACCES ? kRunSystem : kRunScript);
 }
 
+// Whether this machine's hardware breakpoints fire: one on a variable of
+// dptrace's own, written once. Some hypervisors take the perf event and
+// never fire it (no debug registers for the guest), and a watchpoint would
+// count nothing, silently.
+bool breakpointsFire() {
+  static volatile uint64_t written = 0;
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_BREAKPOINT;
+  attr.bp_addr = reinterpret_cast<uintptr_t>(&written);
+  attr.bp_len = HW_BREAKPOINT_LEN_8;
+  attr.bp_type = HW_BREAKPOINT_W;
+  attr.exclude_kernel = 1;
+  int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) return true;  // the watchpoint's own open says why
+  written = written + 1;
+  uint64_t count = 0;
+  bool read = ::read(fd, &count, sizeof count) == sizeof count;
+  close(fd);
+  return !read || count > 0;
+}
+
 // A hardware breakpoint on an address of the traced process (-p or -c).
 int attachWatchpoint(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
   const ast::AttachPoint& ap = p.attach;
@@ -266,6 +288,11 @@ int attachWatchpoint(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx
                 errno == EPERM || errno == EACCES ? kRunSystem : kRunScript);
   bpf_link* link = bpf_program__attach_perf_event(prog, pfd);
   if (!link) close(pfd);
+  if (link && !breakpointsFire())
+    warnAt(ctx.out, ctx.diags.file(), ap.range,
+           "this machine's hardware breakpoints do not fire: '" + ap.raw + "' will count nothing",
+           "a breakpoint on a variable dptrace wrote itself counted 0 (a virtual machine whose hypervisor keeps the "
+           "debug registers); run it on the host, or probe the code that writes the address (uprobe)");
   return keep(ctx, ap, link);
 }
 

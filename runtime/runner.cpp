@@ -643,6 +643,9 @@ struct Run {
       uint64_t cpid = static_cast<uint64_t>(child.pid());
       bpf_map_update_elem(start, &one, &cpid, BPF_ANY);
     }
+    std::map<std::string, BinaryWatch::Identity> probed;  // the files the uprobes go into, as they are now
+    for (const ProgramInfo& p : script.programs)
+      if (!p.binary.empty() && !probed.count(p.binary)) probed.emplace(p.binary, BinaryWatch::identify(p.binary));
     AttachContext ctx{options, diags, out, links, targetPid, uprobeMulti, {}, {}, 0};
     for (const ProgramInfo& p : script.programs) {
       bpf_program* prog = bpf_object__find_program_by_name(obj, p.function.c_str());
@@ -660,7 +663,7 @@ struct Run {
     if (!options.quiet) out.attached(attachPoints);
     // Watched from here on, after the Attaching line: each binary's build id is read (an ELF open).
     for (const ProgramInfo& p : script.programs)
-      if (!p.binary.empty()) binaries.add(p.binary);
+      if (!p.binary.empty()) binaries.add(p.binary, probed[p.binary]);
     return kRunOk;
   }
 

@@ -18,7 +18,13 @@ BinaryWatch::~BinaryWatch() {
   if (fd_ >= 0) close(fd_);
 }
 
-void BinaryWatch::add(const std::string& path) {
+BinaryWatch::Identity BinaryWatch::identify(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) return {};
+  return {st.st_dev, st.st_ino, true};
+}
+
+void BinaryWatch::add(const std::string& path, const Identity& before) {
   for (const Watched& w : watched_)
     if (w.path == path) return;
   if (fd_ < 0) fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -32,7 +38,14 @@ void BinaryWatch::add(const std::string& path) {
   w.dir = slash == std::string::npos ? "." : slash == 0 ? "/" : w.real.substr(0, slash);
   w.name = slash == std::string::npos ? w.real : w.real.substr(slash + 1);
   struct stat st{};
-  if (stat(w.real.c_str(), &st) == 0) w.device = st.st_dev, w.inode = st.st_ino;
+  bool exists = stat(w.real.c_str(), &st) == 0;
+  if (exists) w.device = st.st_dev, w.inode = st.st_ino;
+  // Replaced or gone since the probes were attached (under load, the watch
+  // may start well after): the file watched from here is not the one probed.
+  if (before.exists && (!exists || st.st_dev != before.device || st.st_ino != before.inode)) {
+    w.early = true;
+    if (!exists) w.device = before.device, w.inode = before.inode;
+  }
   w.buildId = elfBuildId(w.real);
   w.file = inotify_add_watch(fd_, w.real.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB);
   w.parent = inotify_add_watch(fd_, w.dir.c_str(), IN_CREATE | IN_MOVED_TO);
@@ -46,7 +59,7 @@ bool BinaryWatch::sameFile(const Watched& w) const {
 
 bool BinaryWatch::pending() const {
   for (const Watched& w : watched_)
-    if (w.goneAt) return true;
+    if (w.goneAt || w.early) return true;
   return false;
 }
 
@@ -59,6 +72,11 @@ std::vector<BinaryWatch::Event> BinaryWatch::read(uint64_t nowNs) {
     w.said[static_cast<int>(c)] = true;
     events.push_back({w.path, c});
   };
+  for (Watched& w : watched_)
+    if (w.early) {
+      w.early = false;
+      say(w, identify(w.real).exists ? Change::Replaced : Change::Gone);
+    }
   alignas(inotify_event) char buffer[16 * (sizeof(inotify_event) + NAME_MAX + 1)];
   for (;;) {
     ssize_t n = ::read(fd_, buffer, sizeof buffer);

@@ -27,11 +27,22 @@ public:
     std::string path;  // as the script named it
     Change change;
   };
+  // Which file a path names (symbolic links followed): taken before the
+  // probes are attached, so that a change between then and add() is said too.
+  struct Identity {
+    dev_t device = 0;
+    ino_t inode = 0;
+    bool exists = false;
+  };
+  static Identity identify(const std::string& path);
+
   BinaryWatch() = default;
   BinaryWatch(const BinaryWatch&) = delete;
   BinaryWatch& operator=(const BinaryWatch&) = delete;
   ~BinaryWatch();
-  void add(const std::string& path);  // opens the inotify descriptor on first use; -1 fd if it cannot
+  // Opens the inotify descriptor on first use (-1 fd if it cannot). `before`:
+  // the file the probes were attached to, when another is there now.
+  void add(const std::string& path, const Identity& before);
   int fd() const { return fd_; }
   // Something may be due without the descriptor being readable: a file gone
   // is said only if nothing took its name within kGoneNs (a rebuild unlinks,
@@ -51,6 +62,7 @@ private:
     bool modified = false;
     uint64_t goneAt = 0;  // when it went, while that is not said yet
     bool said[3] = {false, false, false};
+    bool early = false;   // changed between the attach and add(): said at the next read()
   };
   bool sameFile(const Watched& w) const;  // the name holds the file probed
   int fd_ = -1;
