@@ -114,7 +114,7 @@ def run(stage, command, sig, delay, env=None, prefix=(), first=None, xdp_check=N
     reader = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
     reader.start()
     if first is not None:
-        first(proc)
+        first(proc, err)
     time.sleep(delay)
     proc.send_signal(sig)
     try:
@@ -204,11 +204,12 @@ def printing_stage():
     script = "uprobe:%s:work { @m[nsecs] = count(); }" % args.calls
 
     for sig in SIGNALS:
-        def fill_then_interrupt(proc):
+        def fill_then_interrupt(proc, err):
+            # Attached first (a loaded machine may take seconds): a SIGINT
+            # before that is the signal's default, not the exit's printing.
             deadline = time.time() + 20
-            while time.time() < deadline and not os.path.exists("/proc/%d" % proc.pid):
+            while time.time() < deadline and not any(l.startswith("Attaching") for l in err) and proc.poll() is None:
                 time.sleep(0.01)
-            time.sleep(0.3)  # attached by then (a warm start takes ~10 ms)
             subprocess.run([args.calls, "60000"], stdout=subprocess.DEVNULL, check=True, timeout=60)
             proc.send_signal(signal.SIGINT)  # the exit prints 60,000 entries
 
