@@ -5,6 +5,8 @@
 #include <linux/if_link.h>
 #include <linux/hw_breakpoint.h>
 #include <linux/perf_event.h>
+
+#include <utility>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -288,7 +290,9 @@ int attachWatchpoint(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx
                 errno == EPERM || errno == EACCES ? kRunSystem : kRunScript);
   bpf_link* link = bpf_program__attach_perf_event(prog, pfd);
   if (!link) close(pfd);
-  if (link && !breakpointsFire())
+  static const bool fire = breakpointsFire();  // checked once, said at the first watchpoint
+  static bool said = false;
+  if (link && !fire && !std::exchange(said, true))
     warnAt(ctx.out, ctx.diags.file(), ap.range,
            "this machine's hardware breakpoints do not fire: '" + ap.raw + "' will count nothing",
            "a breakpoint on a variable dptrace wrote itself counted 0 (a virtual machine whose hypervisor keeps the "

@@ -72,22 +72,25 @@ void printSignature(const std::string& kind, const FunctionSignature& signature,
 // A function with no copy of its own: its inlined calls (DWARF), each an
 // entry probe; DPDK's burst functions also through rte_eth_fp_ops.
 // What libdw could not read (it crashed or hung in its child process), said
-// once on `err`: the listing goes on without the DWARF.
+// once per binary on `err`: the listing goes on without the DWARF.
 void sayDwarfFailure(const std::string& binary, const std::string& failure, std::ostream& err) {
-  if (failure.find("libdw") != std::string::npos || failure.find("reading its DWARF") != std::string::npos)
-    err << "dptrace: warning: '" << binary << "': " << failure << "; listed without it\n";
+  static std::set<std::string> said;
+  if (failure.empty() || !said.insert(binary).second) return;
+  err << "dptrace: warning: '" << binary << "': " << failure << "; listed without it\n";
 }
 
 size_t listInlined(const std::string& kind, const std::string& binary, const std::string& function, bool verbose,
                    std::ostream& out, std::ostream& err) {
-  std::string error;
-  auto signature = readDwarfSignature(findBinary(binary), function, error);
-  sayDwarfFailure(binary, error, err);
+  std::map<std::string, std::string> why;
+  std::string failure;
+  auto found = readDwarfSignatures(findBinary(binary), {function}, true, &why, &failure);
+  sayDwarfFailure(binary, failure, err);
+  std::optional<FunctionSignature> signature;
+  if (auto it = found.find(function); it != found.end()) signature = std::move(it->second);
   std::vector<InlinedSite> sites;
   if (signature && !signature->outOfLine) {
     std::vector<std::string> names;
     for (const Parameter& p : signature->params) names.push_back(p.name);
-    std::string failure;
     sites = readInlinedSites(findBinary(binary), function, names, &failure);
     sayDwarfFailure(binary, failure, err);
   }
@@ -145,9 +148,9 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
     std::set<std::string> listed;
     for (const FunctionSymbol& s : *symbols)
       if (wildcardMatch(functions, s.name)) listed.insert(s.name);
-    std::map<std::string, std::string> why;
-    signatures = readDwarfSignatures(findBinary(binary), listed, true, &why);
-    if (!why.empty()) sayDwarfFailure(binary, why.begin()->second, err);
+    std::string failure;
+    signatures = readDwarfSignatures(findBinary(binary), listed, true, nullptr, &failure);
+    sayDwarfFailure(binary, failure, err);
   }
   for (const FunctionSymbol& s : *symbols) {
     if (!wildcardMatch(functions, s.name)) continue;

@@ -1,6 +1,8 @@
 // Binaries through inotify, interfaces through their XDP links' info.
 #include "target_watch.h"
 
+#include <utility>
+
 #include <bpf/bpf.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -18,10 +20,14 @@ BinaryWatch::~BinaryWatch() {
   if (fd_ >= 0) close(fd_);
 }
 
+namespace {
+int64_t modifiedNs(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec; }
+}  // namespace
+
 BinaryWatch::Identity BinaryWatch::identify(const std::string& path) {
   struct stat st{};
   if (stat(path.c_str(), &st) != 0) return {};
-  return {st.st_dev, st.st_ino, true};
+  return {st.st_dev, st.st_ino, modifiedNs(st), elfBuildId(path), true};
 }
 
 void BinaryWatch::add(const std::string& path, const Identity& before) {
@@ -40,13 +46,18 @@ void BinaryWatch::add(const std::string& path, const Identity& before) {
   struct stat st{};
   bool exists = stat(w.real.c_str(), &st) == 0;
   if (exists) w.device = st.st_dev, w.inode = st.st_ino;
-  // Replaced or gone since the probes were attached (under load, the watch
-  // may start well after): the file watched from here is not the one probed.
+  // Replaced, gone or rewritten since the probes were attached (under load,
+  // the watch may start well after): the file watched from here is not the
+  // one probed, or not the code.
+  w.buildId = before.exists ? before.buildId : elfBuildId(w.real);
   if (before.exists && (!exists || st.st_dev != before.device || st.st_ino != before.inode)) {
-    w.early = true;
+    w.early = static_cast<int>(exists ? Change::Replaced : Change::Gone);
     if (!exists) w.device = before.device, w.inode = before.inode;
+    else w.buildId = elfBuildId(w.real);
+  } else if (before.exists && modifiedNs(st) != before.modifiedNs) {
+    std::string now = elfBuildId(w.real);
+    if (before.buildId.empty() || now != before.buildId) w.early = static_cast<int>(Change::Rewritten);
   }
-  w.buildId = elfBuildId(w.real);
   w.file = inotify_add_watch(fd_, w.real.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB);
   w.parent = inotify_add_watch(fd_, w.dir.c_str(), IN_CREATE | IN_MOVED_TO);
   watched_.push_back(std::move(w));
@@ -59,7 +70,7 @@ bool BinaryWatch::sameFile(const Watched& w) const {
 
 bool BinaryWatch::pending() const {
   for (const Watched& w : watched_)
-    if (w.goneAt || w.early) return true;
+    if (w.goneAt || w.early >= 0) return true;
   return false;
 }
 
@@ -73,10 +84,7 @@ std::vector<BinaryWatch::Event> BinaryWatch::read(uint64_t nowNs) {
     events.push_back({w.path, c});
   };
   for (Watched& w : watched_)
-    if (w.early) {
-      w.early = false;
-      say(w, identify(w.real).exists ? Change::Replaced : Change::Gone);
-    }
+    if (w.early >= 0) say(w, static_cast<Change>(std::exchange(w.early, -1)));
   alignas(inotify_event) char buffer[16 * (sizeof(inotify_event) + NAME_MAX + 1)];
   for (;;) {
     ssize_t n = ::read(fd_, buffer, sizeof buffer);

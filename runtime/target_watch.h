@@ -32,6 +32,8 @@ public:
   struct Identity {
     dev_t device = 0;
     ino_t inode = 0;
+    int64_t modifiedNs = 0;
+    std::string buildId;  // its GNU build id, "" if none
     bool exists = false;
   };
   static Identity identify(const std::string& path);
@@ -62,7 +64,7 @@ private:
     bool modified = false;
     uint64_t goneAt = 0;  // when it went, while that is not said yet
     bool said[3] = {false, false, false};
-    bool early = false;   // changed between the attach and add(): said at the next read()
+    int early = -1;       // a Change between the attach and add(), said at the next read()
   };
   bool sameFile(const Watched& w) const;  // the name holds the file probed
   int fd_ = -1;

@@ -16,7 +16,10 @@ int main(int argc, char** argv) {
   // `kill -INT` before the probes are attached would be lost, and the run
   // would go on until SIGKILL). From the attaching on, the run loop takes
   // SIGINT and SIGTERM from a signalfd (runtime/runner.cpp).
-  for (int sig : {SIGINT, SIGTERM}) {
+  // SIGCHLD ignored (inherited through exec) would reap dptrace's children
+  // unseen: -c's command, and the child processes that run Clang and libdw,
+  // whose end (a crash) dptrace reads with waitpid.
+  for (int sig : {SIGINT, SIGTERM, SIGCHLD}) {
     struct sigaction now{};
     if (sigaction(sig, nullptr, &now) == 0 && now.sa_handler == SIG_IGN) signal(sig, SIG_DFL);
   }

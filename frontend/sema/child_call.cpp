@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ ChildEnd runInChild(const std::function<std::string()>& work, int seconds, std::
   std::fflush(nullptr);
   int pipeFds[2];
   if (pipe2(pipeFds, O_CLOEXEC) != 0) return ChildEnd{ChildEnd::How::CannotStart, std::strerror(errno), seconds};
+  pid_t parent = getpid();
   pid_t child = fork();
   if (child < 0) {
     int e = errno;
@@ -35,6 +37,10 @@ ChildEnd runInChild(const std::function<std::string()>& work, int seconds, std::
   }
   if (child == 0) {
     close(pipeFds[0]);
+    // Ends with dptrace, however dptrace ends (a SIGTERM to it alone): the
+    // bound is kept by the parent.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(4);
     std::string bytes = work();
     for (size_t at = 0; at < bytes.size();) {
       ssize_t n = write(pipeFds[1], bytes.data() + at, bytes.size() - at);

@@ -24,8 +24,8 @@ struct ChildEnd {
 // that runs longer than `seconds` is killed (Late).
 ChildEnd runInChild(const std::function<std::string()>& work, int seconds, std::string& answer);
 
-// `work`'s result, computed in a child and decoded here. NoAnswer when the
-// bytes do not decode as a T.
+// `work`'s result, computed in a child and decoded here. NoAnswer, and
+// `result` empty, when the bytes do not decode as a T.
 template <class T, class Work>
 ChildEnd callInChild(Work&& work, int seconds, T& result) {
   std::string bytes;
@@ -39,7 +39,10 @@ ChildEnd callInChild(Work&& work, int seconds, T& result) {
   if (!end.answered()) return end;
   Reader r(bytes);
   r(result);
-  if (!r.ok()) end = ChildEnd{ChildEnd::How::NoAnswer, "an answer that does not decode", seconds};
+  if (!r.ok()) {
+    result = T{};  // nothing of a part-decoded answer is used
+    end = ChildEnd{ChildEnd::How::NoAnswer, "an answer that does not decode", seconds};
+  }
   return end;
 }
 

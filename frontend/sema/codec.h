@@ -155,7 +155,7 @@ private:
       case TypeKind::Void: return Type();
       case TypeKind::Integer: {
         uint32_t bits = static_cast<uint32_t>(u64());
-        if (bits != 8 && bits != 16 && bits != 32 && bits != 64) return fail(), Type();
+        if (bits == 0 || bits > 64) return fail(), Type();  // DWARF gives other widths too (a 3-byte enum)
         return Type::integer(bits, u64() != 0);
       }
       case TypeKind::Bool: return Type::boolean();

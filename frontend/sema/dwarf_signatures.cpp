@@ -720,6 +720,25 @@ std::string childFailure(const ChildEnd& end) {
 
 int dwarfSeconds() { return secondsFromEnvironment("DPTRACE_DWARF_SECONDS", kDwarfSeconds); }
 
+// The binaries whose DWARF libdw could not read, with why: asked again, the
+// answer is the same at once (one bound per binary, not per probe).
+std::map<std::string, std::string>& failedBinaries() {
+  static std::map<std::string, std::string> failed;
+  return failed;
+}
+
+// `work`'s answer from a child reading `path`; `failure` says why there is
+// none, and is remembered for `path`.
+template <class T, class Work>
+void readInChild(const std::string& path, Work&& work, T& result, std::string& failure) {
+  if (auto known = failedBinaries().find(path); known != failedBinaries().end()) {
+    failure = known->second;
+    return;
+  }
+  ChildEnd end = callInChild(std::forward<Work>(work), dwarfSeconds(), result);
+  if (!end.answered()) failure = failedBinaries()[path] = childFailure(end);
+}
+
 struct SignaturesAnswer {
   std::map<std::string, FunctionSignature> found;
   std::map<std::string, std::string> why;
@@ -738,19 +757,23 @@ struct CodecFields<SignaturesAnswer> {
 // libdw reads files other people made: each reader runs in a child process
 // (child_call.h), and a crash or a hang there is an answer in words.
 std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions,
-                                                              bool separate, std::map<std::string, std::string>* why) {
+                                                              bool separate, std::map<std::string, std::string>* why,
+                                                              std::string* failure) {
   SignaturesAnswer answer;
-  ChildEnd end = callInChild(
+  std::string failed;
+  readInChild(
+      path,
       [&] {
         SignaturesAnswer a;
         a.found = in_process::readDwarfSignatures(path, functions, separate, &a.why);
         return a;
       },
-      dwarfSeconds(), answer);
-  if (!end.answered())
-    for (const std::string& f : functions) answer.why[f] = childFailure(end);
+      answer, failed);
+  if (!failed.empty())
+    for (const std::string& f : functions) answer.why[f] = failed;
   if (why)
     for (auto& [f, reason] : answer.why) (*why)[f] = std::move(reason);
+  if (failure) *failure = failed;
   return std::move(answer.found);
 }
 
@@ -766,17 +789,18 @@ std::optional<FunctionSignature> readDwarfSignature(const std::string& path, con
 std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names,
                                                      std::string* failure) {
   std::map<std::string, StructLayout> found;
-  ChildEnd end = callInChild([&] { return in_process::readDwarfStructs(path, names); }, dwarfSeconds(), found);
-  if (!end.answered() && failure) *failure = childFailure(end);
+  std::string failed;
+  readInChild(path, [&] { return in_process::readDwarfStructs(path, names); }, found, failed);
+  if (failure) *failure = failed;
   return found;
 }
 
 std::vector<InlinedSite> readInlinedSites(const std::string& path, const std::string& function,
                                           const std::vector<std::string>& names, std::string* failure) {
   std::vector<InlinedSite> sites;
-  ChildEnd end =
-      callInChild([&] { return in_process::readInlinedSites(path, function, names); }, dwarfSeconds(), sites);
-  if (!end.answered() && failure) *failure = childFailure(end);
+  std::string failed;
+  readInChild(path, [&] { return in_process::readInlinedSites(path, function, names); }, sites, failed);
+  if (failure) *failure = failed;
   return sites;
 }
 

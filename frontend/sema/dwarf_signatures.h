@@ -100,12 +100,14 @@ Dwarf* openDwarf(const std::string& path, int& fd, bool separate = true, bool* f
 std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
                                                     std::string& error, bool separate = true);
 
-// The signatures of several functions of one file (-lv), its DWARF opened
-// once and its symbols read once; those it has none for are left out, with
-// the reason in `why`.
+// The signatures of several functions of one file (-lv, a script's uprobes),
+// its DWARF opened once and its symbols read once; those it has none for are
+// left out, with the reason in `why`. `failure`: why libdw gave no answer at
+// all ("" when it did); a binary it failed on fails again at once.
 std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& path, const std::set<std::string>& functions,
                                                               bool separate = true,
-                                                              std::map<std::string, std::string>* why = nullptr);
+                                                              std::map<std::string, std::string>* why = nullptr,
+                                                              std::string* failure = nullptr);
 
 // A struct's layout: its size and its fields with byte offsets (members of
 // anonymous structs and unions are flattened into it; arrays other than of

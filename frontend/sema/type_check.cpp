@@ -109,12 +109,14 @@ void structsOf(const Type& t, std::set<std::string>& out) {
 void importStructs(const ast::Program& program, Diagnostics& diags, ImportedTypes& types) {
   StructNames wanted;
   wanted.visitProgram(program);
+  const std::set<std::string> named = wanted.names;  // by the script itself, not only by a signature
   for (const auto& [key, signature] : types.signatures)
     for (const Parameter& p : signature.params) structsOf(p.type, wanted.names);
   std::map<std::string, const ast::AttachPoint*> binaries;  // each with the first attach point that names it
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints)
       if (isUserProbe(ap.kind)) binaries.emplace(findBinary(ap.target), &ap);
+  std::pair<const ast::AttachPoint*, std::string> failed;  // the first binary libdw could not read, and why
   for (const auto& [binary, ap] : binaries) {
     std::set<std::string> missing;
     for (const std::string& name : wanted.names)
@@ -122,10 +124,13 @@ void importStructs(const ast::Program& program, Diagnostics& diags, ImportedType
     if (missing.empty()) break;
     std::string failure;
     types.structs.merge(readDwarfStructs(binary, missing, &failure));
-    if (!failure.empty())
-      diags.error(ap->range, "the struct layouts of '" + ap->target + "' cannot be read: " + failure,
-                  "rebuild it, or define the structs in the script");
+    if (!failure.empty() && !failed.first) failed = {ap, failure};
   }
+  // An error only when a struct the script names is missing for it: one a
+  // signature names is only looked up ahead.
+  if (failed.first && std::any_of(named.begin(), named.end(), [&](const std::string& n) { return !types.structs.count(n); }))
+    diags.error(failed.first->range, "the struct layouts of '" + failed.first->target + "' cannot be read: " + failed.second,
+                "rebuild it, or define the structs in the script");
 }
 
 // The script's C text through Clang. Its layouts win over DWARF's: a script
@@ -555,6 +560,40 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
             std::find(types.kernelModules.begin(), types.kernelModules.end(), ap.target) == types.kernelModules.end())
           types.kernelModules.push_back(ap.target);
   }
+  // The uprobes' signatures, one read of each binary's DWARF (a child
+  // process: dwarf_signatures.h) for all its functions. The first probe of a
+  // function says whether its separate debug file is read (only when the
+  // block reads args: decompressing it costs more than the rest of the start).
+  struct SignatureRead {
+    std::optional<FunctionSignature> signature;
+    std::string why, failure;  // failure: libdw gave no answer for the binary
+  };
+  std::map<std::string, SignatureRead> signatureReads;  // by "target:function"
+  {
+    std::map<std::pair<std::string, bool>, std::map<std::string, std::string>> wanted;  // (binary, separate) -> function -> key
+    for (const ast::Probe& probe : program.probes)
+      for (const ast::AttachPoint& ap : probe.attachPoints) {
+        std::string key = ap.target + ":" + ap.function;
+        if (!isUserProbe(ap.kind) || ap.offset || hasWildcard(ap.function) || types.signatures.count(key) ||
+            types.signatureErrors.count(key) || signatureReads.count(key))
+          continue;
+        signatureReads[key];
+        wanted[{findBinary(ap.target), readsArgs(probe)}][ap.function] = key;
+      }
+    for (const auto& [where, functions] : wanted) {
+      std::set<std::string> names;
+      for (const auto& [function, key] : functions) names.insert(function);
+      std::map<std::string, std::string> why;
+      std::string failure;
+      auto found = readDwarfSignatures(where.first, names, where.second, &why, &failure);
+      for (const auto& [function, key] : functions) {
+        SignatureRead& r = signatureReads[key];
+        if (auto it = found.find(function); it != found.end()) r.signature = std::move(it->second);
+        r.why = why[function];
+        r.failure = failure;
+      }
+    }
+  }
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       if (isBtfProbe(ap.kind)) {
@@ -573,22 +612,32 @@ void importTypes(const ast::Program& program, const ImportOptions& options, Diag
         continue;
       }
       if (isUserProbe(ap.kind) && !ap.offset && !hasWildcard(ap.function)) {
-        std::string key = ap.target + ":" + ap.function, error;
-        if (!types.signatures.count(key) && !types.signatureErrors.count(key)) {
+        std::string key = ap.target + ":" + ap.function;
+        if (auto read = signatureReads.find(key); read != signatureReads.end()) {
           // No DWARF is no error: arg0..arg9 and retval stay raw 64-bit values,
           // except for DPDK's burst functions, whose signatures are its API.
-          // A separate debug file (libc's) only when the block reads args:
-          // decompressing it costs more than the rest of the start.
+          // DWARF that libdw could not read is: with it argN and retval
+          // would have their declared types, and an inlined function its
+          // calls; without it they would be other numbers, silently.
           std::string binary = findBinary(ap.target);
-          auto signature = readDwarfSignature(binary, ap.function, error, readsArgs(probe));
+          std::optional<FunctionSignature> signature = std::move(read->second.signature);
+          std::string error = read->second.why;
+          const std::string failure = read->second.failure;
+          signatureReads.erase(read);
+          if (!failure.empty()) {
+            diags.error(ap.range, "cannot probe '" + ap.function + "' in '" + ap.target + "': " + failure,
+                        "without its DWARF (objcopy --strip-debug) arg0..arg9 and retval are raw registers; or rebuild it");
+            types.signatureErrors[key] = error;
+            continue;
+          }
           if (signature && !signature->outOfLine) {  // only inlined: probed at each inlined call
             std::vector<std::string> names;
             for (const Parameter& p : signature->params) names.push_back(p.name);
-            std::string failure;
-            types.inlinedSites[key] = readInlinedSites(binary, ap.function, names, &failure);
-            if (!failure.empty())
+            std::string sitesFailure;
+            types.inlinedSites[key] = readInlinedSites(binary, ap.function, names, &sitesFailure);
+            if (!sitesFailure.empty())
               diags.error(ap.range, "the inlined calls of '" + ap.function + "' in '" + ap.target +
-                                        "' cannot be found: " + failure,
+                                        "' cannot be found: " + sitesFailure,
                           "rebuild it, or probe the functions it is inlined into");
           }
           if (!signature && fastPathOf(ap.function) != FastPath::None) signature = fastPathSignature(fastPathOf(ap.function));
