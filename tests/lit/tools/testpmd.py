@@ -164,7 +164,13 @@ def by_command(dptrace):
     out, err = Reader(dp.stdout), Reader(dp.stderr)
     try:
         try:
-            err.wait_for("rte_eth_tx_burst -> ", 30)  # attached once testpmd started its ports
+            # Attached once testpmd started both ports: it starts them one
+            # after the other, and dptrace reads rte_eth_fp_ops again on its
+            # timer; a burst before that is skipped (and said), not counted.
+            err.wait_for("rte_eth_tx_burst -> ", 30)
+            both = "port 0 (queues 0, 1), port 1 (queues 0, 1)"  # on the rx line, then the tx line
+            at = err.wait_for(both, 30)
+            err.wait_for(both, 30, at + 1)
         except SystemExit:
             print("testpmd's output:\n" + out.text[-3000:])  # why it ended before dptrace found its ports
             raise
