@@ -13,6 +13,7 @@ status=0
 log="$BUILD_DIR/Testing/Temporary/LastTest.log"
 echo "---- lit summary"
 grep -E '^(Total Discovered Tests|  Passed|  Failed|  Unsupported)' "$log" || true
+grep -E 'note: SKIP' "$log" || true  # what lit left out on this machine, and why
 echo "---- fuzz summary"
 grep -E '^stat::number_of_executed_units|fuzzing found nothing|FUZZ FAILED' "$log" || true
 # Last, where a shortened log still shows it: the tests that passed only when
