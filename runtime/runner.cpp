@@ -661,7 +661,7 @@ struct Run {
     for (const ProgramInfo& p : script.programs) attachPoints += static_cast<int>(p.attachPoints);
     attachPoints -= ctx.leftOut;
     if (!options.quiet) out.attached(attachPoints);
-    // Watched from here on, after the Attaching line: each binary's build id is read (an ELF open).
+    // Watched from here on, after the Attaching line, against what the probes were attached to.
     for (const ProgramInfo& p : script.programs)
       if (!p.binary.empty()) binaries.add(p.binary, probed[p.binary]);
     return kRunOk;

@@ -51,12 +51,12 @@ void BinaryWatch::add(const std::string& path, const Identity& before) {
   // one probed, or not the code.
   w.buildId = before.exists ? before.buildId : elfBuildId(w.real);
   if (before.exists && (!exists || st.st_dev != before.device || st.st_ino != before.inode)) {
-    w.early = static_cast<int>(exists ? Change::Replaced : Change::Gone);
+    w.early = exists ? Change::Replaced : Change::Gone;
     if (!exists) w.device = before.device, w.inode = before.inode;
     else w.buildId = elfBuildId(w.real);
   } else if (before.exists && modifiedNs(st) != before.modifiedNs) {
     std::string now = elfBuildId(w.real);
-    if (before.buildId.empty() || now != before.buildId) w.early = static_cast<int>(Change::Rewritten);
+    if (before.buildId.empty() || now != before.buildId) w.early = Change::Rewritten;
   }
   w.file = inotify_add_watch(fd_, w.real.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB);
   w.parent = inotify_add_watch(fd_, w.dir.c_str(), IN_CREATE | IN_MOVED_TO);
@@ -70,7 +70,7 @@ bool BinaryWatch::sameFile(const Watched& w) const {
 
 bool BinaryWatch::pending() const {
   for (const Watched& w : watched_)
-    if (w.goneAt || w.early >= 0) return true;
+    if (w.goneAt || w.early) return true;
   return false;
 }
 
@@ -84,7 +84,7 @@ std::vector<BinaryWatch::Event> BinaryWatch::read(uint64_t nowNs) {
     events.push_back({w.path, c});
   };
   for (Watched& w : watched_)
-    if (w.early >= 0) say(w, static_cast<Change>(std::exchange(w.early, -1)));
+    if (auto change = std::exchange(w.early, std::nullopt)) say(w, *change);
   alignas(inotify_event) char buffer[16 * (sizeof(inotify_event) + NAME_MAX + 1)];
   for (;;) {
     ssize_t n = ::read(fd_, buffer, sizeof buffer);

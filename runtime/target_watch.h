@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,7 @@ private:
     bool modified = false;
     uint64_t goneAt = 0;  // when it went, while that is not said yet
     bool said[3] = {false, false, false};
-    int early = -1;       // a Change between the attach and add(), said at the next read()
+    std::optional<Change> early;  // between the attach and add(): said at the next read()
   };
   bool sameFile(const Watched& w) const;  // the name holds the file probed
   int fd_ = -1;

@@ -453,7 +453,6 @@ static std::string buildIdNote(Elf_Data* data) {
   return buildId;
 }
 
-
 }  // namespace
 
 std::string elfBuildId(const std::string& path) {
@@ -703,8 +702,8 @@ namespace {
 
 constexpr int kDwarfSeconds = 120;
 
-// Why a child reading `path`'s DWARF brought back nothing, in words that
-// follow "and " ("'args' needs DWARF for F in B, and ...").
+// Why a child reading a binary's DWARF brought back nothing, in words that
+// follow "cannot probe F in B: ".
 std::string childFailure(const ChildEnd& end) {
   switch (end.how) {
     case ChildEnd::How::Answered: return "";
@@ -775,15 +774,6 @@ std::map<std::string, FunctionSignature> readDwarfSignatures(const std::string& 
     for (auto& [f, reason] : answer.why) (*why)[f] = std::move(reason);
   if (failure) *failure = failed;
   return std::move(answer.found);
-}
-
-std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
-                                                    std::string& error, bool separate) {
-  std::map<std::string, std::string> why;
-  auto found = readDwarfSignatures(path, {function}, separate, &why);
-  if (auto it = found.find(function); it != found.end()) return std::move(it->second);
-  error = why[function];
-  return std::nullopt;
 }
 
 std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, const std::set<std::string>& names,

@@ -69,7 +69,7 @@ struct InlinedSite {
 };
 
 // libdw reads files other people made: the readers below (readInlinedSites,
-// readDwarfSignature(s), readDwarfStructs) run it in a child process
+// readDwarfSignatures, readDwarfStructs) run it in a child process
 // (child_call.h), bounded by DPTRACE_DWARF_SECONDS (120 s by default), and
 // a crash or a hang there is an answer in words ("libdw crashed reading its
 // DWARF (Segmentation fault): it is damaged"), never a dead dptrace. Their
@@ -93,12 +93,6 @@ std::string separateDebugFile(const std::string& path);
 // dwarf_end), -1 when neither has DWARF, -2 when `path` cannot be opened.
 // A separate file costs its decompression (libc's: about 60 ms).
 Dwarf* openDwarf(const std::string& path, int& fd, bool separate = true, bool* fromSeparate = nullptr);
-
-// The signature of `function` in the ELF file at `path`. nullopt when the
-// file has no DWARF or no entry for the function (`error` says which).
-// `separate`: look in its separate debug file too (openDwarf).
-std::optional<FunctionSignature> readDwarfSignature(const std::string& path, const std::string& function,
-                                                    std::string& error, bool separate = true);
 
 // The signatures of several functions of one file (-lv, a script's uprobes),
 // its DWARF opened once and its symbols read once; those it has none for are
