@@ -118,9 +118,12 @@ int attachUprobes(bpf_program* prog, const ProgramInfo& p, bool ret, AttachConte
       bpf_uprobe_opts uo{};
       uo.sz = sizeof uo;
       uo.retprobe = ret;
-      uo.func_name = p.symbols[i].c_str();
       uo.bpf_cookie = i;
-      bpf_link* link = bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), 0, &uo);
+      // At the offset the uprobe_multi links use (an indirect function's
+      // code, not its resolver, which libbpf's func_name would find).
+      std::optional<uint64_t> offset = functionOffset(ctx, p.binary, p.symbols[i]);
+      uo.func_name = offset ? nullptr : p.symbols[i].c_str();
+      bpf_link* link = bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), offset.value_or(0), &uo);
       if (!link) {
         int e = errno;
         if (e == EPERM || e == EACCES) return failedLink(ctx, ap, e);
@@ -206,9 +209,10 @@ int attachUprobe(bpf_program* prog, const ProgramInfo& p, AttachContext& ctx) {
     bpf_uprobe_opts uo{};
     uo.sz = sizeof uo;
     uo.retprobe = ret;
-    uo.func_name = p.symbol.empty() ? nullptr : p.symbol.c_str();
     size_t offset = static_cast<size_t>(ap.offset.value_or(0));  // into the function when it is named
-    return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), offset, &uo), ret);
+    std::optional<uint64_t> function = p.symbol.empty() ? std::nullopt : functionOffset(ctx, p.binary, p.symbol);
+    uo.func_name = p.symbol.empty() || function ? nullptr : p.symbol.c_str();
+    return keep(ctx, ap, bpf_program__attach_uprobe_opts(prog, ctx.targetPid, p.binary.c_str(), function.value_or(0) + offset, &uo), ret);
   }
   std::optional<uint64_t> offset = ap.offset;
   if (!p.symbol.empty())

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
+#include <map>
 
 namespace dptrace {
 
@@ -28,7 +28,15 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
     return std::nullopt;
   }
   std::vector<FunctionSymbol> out;
-  std::set<std::string> seen;
+  // A name defined in several versions is the default one's, the one a
+  // program linked today calls: glibc's memcpy@@GLIBC_2.14, not the
+  // memcpy@GLIBC_2.2.5 kept for programs of 2011.
+  std::map<std::string, std::pair<size_t, bool>> seen;  // name -> its index in out, from a default version
+  Elf_Data* versions = nullptr;  // .gnu.version: one entry per .dynsym symbol
+  for (Elf_Scn* s = nullptr; (s = elf_nextscn(elf, s)) != nullptr;) {
+    GElf_Shdr header;
+    if (gelf_getshdr(s, &header) != nullptr && header.sh_type == SHT_GNU_versym) versions = elf_getdata(s, nullptr);
+  }
   Elf_Scn* section = nullptr;
   while ((section = elf_nextscn(elf, section)) != nullptr) {
     GElf_Shdr header;
@@ -46,8 +54,22 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
       const char* name = elf_strptr(elf, header.sh_link, sym.st_name);
       if (name == nullptr || *name == '\0') continue;
       std::string n(name);
-      if (size_t at = n.find('@'); at != std::string::npos) n.resize(at);  // versioned: memcpy@@GLIBC_2.14
-      if (seen.insert(n).second) out.push_back({n, sym.st_value, sym.st_size});
+      bool byDefault = true;
+      if (size_t at = n.find('@'); at != std::string::npos) {  // .symtab names the version: memcpy@@GLIBC_2.14
+        byDefault = n.compare(at, 2, "@@") == 0;
+        n.resize(at);
+      }
+      GElf_Versym version;  // .dynsym's is in .gnu.version, hidden unless the default
+      if (header.sh_type == SHT_DYNSYM && versions != nullptr && gelf_getversym(versions, static_cast<int>(i), &version))
+        byDefault = (version & 0x8000) == 0;
+      FunctionSymbol symbol{n, sym.st_value, sym.st_size, GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC};
+      auto [it, added] = seen.emplace(n, std::make_pair(out.size(), byDefault));
+      if (added) {
+        out.push_back(std::move(symbol));
+      } else if (byDefault && !it->second.second) {
+        out[it->second.first] = std::move(symbol);
+        it->second.second = true;
+      }
     }
   }
   elf_end(elf);

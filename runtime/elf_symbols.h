@@ -15,6 +15,7 @@ struct FunctionSymbol {
   std::string name;
   uint64_t address = 0;
   uint64_t size = 0;
+  bool indirect = false;  // STT_GNU_IFUNC: the address is its resolver's (indirect_functions.h)
 };
 
 // Every defined function symbol of the ELF file at `path`, by name, without

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "elf_symbols.h"
+#include "indirect_functions.h"
 
 namespace dptrace {
 namespace {
@@ -99,10 +100,17 @@ std::map<std::string, uint64_t> functionFileOffsets(const std::string& path) {
   auto symbols = readFunctionSymbols(path, error);
   if (!symbols) return offsets;
   std::vector<GElf_Phdr> code = codeSegments(path);
-  for (const FunctionSymbol& s : *symbols)
+  for (const FunctionSymbol& s : *symbols) {
+    uint64_t address = s.address;
+    if (s.indirect) {  // its calls run the code its resolver picks
+      std::string why;
+      std::optional<IndirectCode> picked = indirectCode(path, s.name, why);
+      if (!picked) continue;  // uprobe_targets.cpp said why
+      address = picked->address;
+    }
     for (const GElf_Phdr& ph : code)
-      if (s.address >= ph.p_vaddr && s.address < ph.p_vaddr + ph.p_memsz)
-        offsets[s.name] = s.address - ph.p_vaddr + ph.p_offset;
+      if (address >= ph.p_vaddr && address < ph.p_vaddr + ph.p_memsz) offsets[s.name] = address - ph.p_vaddr + ph.p_offset;
+  }
   return offsets;
 }
 

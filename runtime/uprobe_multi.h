@@ -31,7 +31,9 @@ int createUprobeMultiLink(int progFd, const std::string& path, const std::vector
                           const std::vector<uint64_t>& cookies, bool retprobe, int pid);
 
 // The file offset of every function of the ELF file at `path` (its address
-// mapped through the executable PT_LOAD segment); empty when it cannot be read.
+// mapped through the executable PT_LOAD segment), where a probe on it goes:
+// an indirect function's is the code its resolver picks (indirect_functions.h),
+// and one dptrace cannot resolve has none. Empty when it cannot be read.
 std::map<std::string, uint64_t> functionFileOffsets(const std::string& path);
 
 // The file offset of the code at virtual address `address` of the ELF file

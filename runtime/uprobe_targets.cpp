@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "elf_symbols.h"
+#include "indirect_functions.h"
 #include "sema/dwarf_signatures.h"
 #include "suggest.h"
 #include "uprobe_multi.h"
@@ -155,6 +156,86 @@ std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const Imported
   return std::nullopt;
 }
 
+// The indirect functions (IFUNC) an attach point matched, for one word on
+// all of them.
+struct IndirectMatches {
+  std::vector<std::string> unresolved;  // left out of a wildcard
+  std::string why;                      // why the last of them was
+  std::vector<std::string> shared;      // "memcpy and memmove": each group once
+  bool failed = false;                  // an error was reported
+};
+
+// Where a probe on the indirect function `s` goes: the code its resolver
+// picks on this machine (indirect_functions.h). nullopt when dptrace cannot
+// tell: an error for a function named, left out of a wildcard.
+std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::string& binary, const FunctionSymbol& s,
+                                        bool wildcard, IndirectMatches& matches, Diagnostics& diags) {
+  std::string why;
+  std::optional<IndirectCode> code = indirectCode(binary, s.name, why);
+  std::string what = "'" + s.name + "' in '" + ap.target + "' is a GNU indirect function (IFUNC): its symbol is the resolver, "
+                     "which runs once when a process binds the name, not at each call";
+  if (!code && wildcard) {
+    matches.unresolved.push_back(s.name);
+    matches.why = why;
+    return std::nullopt;
+  }
+  if (!code) {
+    diags.error(functionRange(ap), what + "; " + why,
+                "probe the implementation it picks by its name (dptrace -l '" + std::string(probeKindName(ap.kind)) + ":" +
+                    ap.target + ":*" + s.name + "*' lists candidates), or by file offset");
+    matches.failed = true;
+    return std::nullopt;
+  }
+  if (ap.offset) {
+    std::optional<uint64_t> start = codeFileOffset(binary, code->address);
+    diags.error(functionRange(ap), what + ", and an offset into it is not an offset into the code it picks",
+                start ? "on this machine its code starts at file offset " + hexNumber(*start) + ": probe uprobe:" + ap.target +
+                            ":" + hexNumber(*start + *ap.offset) + " for +" + std::to_string(*ap.offset)
+                      : "probe the implementation it picks by file offset");
+    matches.failed = true;
+    return std::nullopt;
+  }
+  if (!code->sharedWith.empty()) {
+    std::vector<std::string> group = code->sharedWith;
+    group.push_back(s.name);
+    std::sort(group.begin(), group.end());
+    std::string together;
+    for (size_t i = 0; i < group.size(); ++i) together += (i == 0 ? "" : i + 1 == group.size() ? " and " : ", ") + group[i];
+    if (std::find(matches.shared.begin(), matches.shared.end(), together) == matches.shared.end())
+      matches.shared.push_back(together);
+  }
+  return code->address;
+}
+
+// The warnings (or the error, when nothing is left) for the indirect
+// functions of one attach point. false: an error was reported.
+bool reportIndirect(const ast::AttachPoint& ap, const IndirectMatches& matches, bool nothingLeft, Diagnostics& diags) {
+  auto names = [](const std::vector<std::string>& list) {
+    std::string out;
+    for (size_t i = 0; i < list.size() && i < 5; ++i) out += (i ? ", " : "") + list[i];
+    if (list.size() > 5) out += " and " + std::to_string(list.size() - 5) + " more";
+    return out;
+  };
+  if (!matches.unresolved.empty() && nothingLeft) {
+    diags.error(functionRange(ap), "every function '" + ap.function + "' matches in '" + ap.target +
+                                       "' is a GNU indirect function (IFUNC), whose symbol is its resolver: " +
+                                       names(matches.unresolved) + "; " + matches.why,
+                "probe the implementations they pick by name, or by file offset");
+    return false;
+  }
+  if (!matches.unresolved.empty())
+    diags.warning(functionRange(ap), "'" + ap.raw + "' leaves out " + std::to_string(matches.unresolved.size()) +
+                                         (matches.unresolved.size() == 1 ? " GNU indirect function (IFUNC), whose symbol is a resolver"
+                                                                         : " GNU indirect functions (IFUNC), whose symbols are resolvers") +
+                                         " run once per process, not at each call: " + names(matches.unresolved) + "; " + matches.why,
+                  "probe the implementations they pick by name, or by file offset");
+  if (!matches.shared.empty())
+    diags.warning(functionRange(ap), "the resolvers of " + names(matches.shared) + " in '" + ap.target +
+                                         "' pick the same code on this machine: a probe on one fires for calls of the other too",
+                  "a uprobe cannot tell them apart; ustack shows who called");
+  return true;
+}
+
 }  // namespace
 
 void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags) {
@@ -242,11 +323,16 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         continue;
       }
       bool wildcard = ap.function.find_first_of("*?") != std::string::npos;
+      IndirectMatches indirect;
       for (const FunctionSymbol& s : *symbols)
         if (wildcard ? wildcardMatch(ap.function, s.name) : s.name == ap.function) {
+          std::optional<uint64_t> address = s.indirect ? indirectAddress(ap, target.binary, s, wildcard, indirect, diags) : s.address;
+          if (!address) continue;
           target.functions.push_back(s.name);
-          target.addresses.push_back(s.address + ap.offset.value_or(0));
+          target.addresses.push_back(*address + ap.offset.value_or(0));
         }
+      if (indirect.failed) continue;
+      if (!reportIndirect(ap, indirect, target.functions.empty(), diags)) continue;
       if (target.functions.empty() && !wildcard && !ap.offset) {
         // No copy of its own: inlined calls (DWARF), or DPDK's burst functions through the process.
         if (std::optional<bool> found = inlinedOrFastPath(ap, imported, process, *symbols, fileOffsetsOf(target.binary), target,

@@ -1,0 +1,131 @@
+#include "indirect_functions.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <sys/stat.h>
+
+#include <map>
+
+#include "elf_symbols.h"
+#include "sema/dwarf_signatures.h"  // elfBuildId
+
+namespace dptrace {
+
+namespace {
+
+// A library of dptrace's own process: the name its dynamic linker knows it
+// by, where it is loaded, and the address ranges of its segments.
+struct LoadedObject {
+  std::string name;
+  uint64_t bias = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> segments;  // [start, end) virtual addresses in the file
+};
+
+std::vector<LoadedObject> loadedObjects() {
+  std::vector<LoadedObject> out;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        if (info->dlpi_name == nullptr || info->dlpi_name[0] == '\0') return 0;  // dptrace itself, the vDSO
+        LoadedObject o{info->dlpi_name, info->dlpi_addr, {}};
+        for (int i = 0; i < info->dlpi_phnum; ++i)
+          if (info->dlpi_phdr[i].p_type == PT_LOAD)
+            o.segments.emplace_back(info->dlpi_phdr[i].p_vaddr, info->dlpi_phdr[i].p_vaddr + info->dlpi_phdr[i].p_memsz);
+        static_cast<std::vector<LoadedObject>*>(data)->push_back(std::move(o));
+        return 0;
+      },
+      &out);
+  return out;
+}
+
+// The library of dptrace's process that is the file `binary`: the same inode,
+// or another copy of the same build (a container's libc).
+std::optional<LoadedObject> loadedAs(const std::string& binary) {
+  struct stat want {};
+  if (stat(binary.c_str(), &want) != 0) return std::nullopt;
+  std::vector<LoadedObject> objects = loadedObjects();
+  for (const LoadedObject& o : objects) {
+    struct stat have {};
+    if (stat(o.name.c_str(), &have) == 0 && have.st_dev == want.st_dev && have.st_ino == want.st_ino) return o;
+  }
+  std::string id = elfBuildId(binary);
+  if (id.empty()) return std::nullopt;
+  for (const LoadedObject& o : objects)
+    if (elfBuildId(o.name) == id) return o;
+  return std::nullopt;
+}
+
+// What dptrace knows of one binary's indirect functions.
+struct Resolved {
+  std::string why;                          // for all of them, when the binary is not one dptrace loaded
+  std::map<std::string, uint64_t> code;     // name -> the implementation's address
+  std::map<std::string, std::string> lost;  // name -> why dlsym gave none
+  std::map<std::string, uint64_t> resolver;  // name -> its symbol's address
+};
+
+Resolved resolve(const std::string& binary) {
+  Resolved r;
+  std::string error;
+  auto symbols = readFunctionSymbols(binary, error);
+  if (!symbols) {
+    r.why = "cannot read it: " + error;
+    return r;
+  }
+  std::optional<LoadedObject> loaded = loadedAs(binary);
+  if (!loaded) {
+    r.why = "dptrace finds the code an indirect function picks only in a library it has loaded itself (libc, libm), "
+            "and it has not loaded '" + binary + "'";
+    return r;
+  }
+  void* handle = dlopen(loaded->name.c_str(), RTLD_LAZY | RTLD_NOLOAD);  // no load, nothing runs
+  if (handle == nullptr) {
+    r.why = "the dynamic linker does not open '" + loaded->name + "' again";
+    return r;
+  }
+  for (const FunctionSymbol& s : *symbols) {
+    if (!s.indirect) continue;
+    r.resolver[s.name] = s.address;
+    // dlsym runs the resolver (already run for dptrace's own calls): a pure
+    // choice over the CPU's features.
+    void* at = dlsym(handle, s.name.c_str());
+    if (at == nullptr) {
+      r.lost[s.name] = "the dynamic linker does not find it (it is not exported)";
+      continue;
+    }
+    uint64_t address = reinterpret_cast<uint64_t>(at) - loaded->bias;
+    bool inside = false;
+    for (const auto& [start, end] : loaded->segments) inside = inside || (address >= start && address < end);
+    if (inside)
+      r.code[s.name] = address;
+    else
+      r.lost[s.name] = "its resolver picks code outside '" + binary + "'";
+  }
+  dlclose(handle);
+  return r;
+}
+
+}  // namespace
+
+std::optional<IndirectCode> indirectCode(const std::string& binary, const std::string& name, std::string& why) {
+  static std::map<std::string, Resolved> known;
+  auto it = known.find(binary);
+  if (it == known.end()) it = known.emplace(binary, resolve(binary)).first;
+  const Resolved& r = it->second;
+  if (!r.why.empty()) {
+    why = r.why;
+    return std::nullopt;
+  }
+  auto code = r.code.find(name);
+  if (code == r.code.end()) {
+    auto lost = r.lost.find(name);
+    why = lost != r.lost.end() ? lost->second : "it is not an indirect function of '" + binary + "'";
+    return std::nullopt;
+  }
+  IndirectCode out{code->second, {}};
+  // Aliases (index for strchr) share the resolver and say nothing new; other
+  // indirect functions whose resolvers chose the same code do.
+  for (const auto& [other, address] : r.code)
+    if (address == code->second && r.resolver.at(other) != r.resolver.at(name)) out.sharedWith.push_back(other);
+  return out;
+}
+
+}  // namespace dptrace
