@@ -11,6 +11,8 @@
 #include <cstring>
 #include <map>
 
+#include "sema/symbol_versions.h"
+
 namespace dptrace {
 
 std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string& path, std::string& error) {
@@ -32,11 +34,7 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
   // program linked today calls: glibc's memcpy@@GLIBC_2.14, not the
   // memcpy@GLIBC_2.2.5 kept for programs of 2011.
   std::map<std::string, std::pair<size_t, bool>> seen;  // name -> its index in out, from a default version
-  Elf_Data* versions = nullptr;  // .gnu.version: one entry per .dynsym symbol
-  for (Elf_Scn* s = nullptr; (s = elf_nextscn(elf, s)) != nullptr;) {
-    GElf_Shdr header;
-    if (gelf_getshdr(s, &header) != nullptr && header.sh_type == SHT_GNU_versym) versions = elf_getdata(s, nullptr);
-  }
+  Elf_Data* versions = symbolVersions(elf);
   Elf_Scn* section = nullptr;
   while ((section = elf_nextscn(elf, section)) != nullptr) {
     GElf_Shdr header;
@@ -53,15 +51,8 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
       if (sym.st_value == 0 || sym.st_shndx == SHN_UNDEF) continue;
       const char* name = elf_strptr(elf, header.sh_link, sym.st_name);
       if (name == nullptr || *name == '\0') continue;
-      std::string n(name);
-      bool byDefault = true;
-      if (size_t at = n.find('@'); at != std::string::npos) {  // .symtab names the version: memcpy@@GLIBC_2.14
-        byDefault = n.compare(at, 2, "@@") == 0;
-        n.resize(at);
-      }
-      GElf_Versym version;  // .dynsym's is in .gnu.version, hidden unless the default
-      if (header.sh_type == SHT_DYNSYM && versions != nullptr && gelf_getversym(versions, static_cast<int>(i), &version))
-        byDefault = (version & 0x8000) == 0;
+      std::string n(name, std::strcspn(name, "@"));  // .symtab names the version: memcpy@@GLIBC_2.14
+      bool byDefault = isDefaultVersion(name, header.sh_type == SHT_DYNSYM, versions, i);
       FunctionSymbol symbol{n, sym.st_value, sym.st_size, GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC};
       auto [it, added] = seen.emplace(n, std::make_pair(out.size(), byDefault));
       if (added) {

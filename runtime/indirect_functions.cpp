@@ -4,6 +4,7 @@
 #include <link.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <map>
 
 #include "elf_symbols.h"
@@ -88,7 +89,8 @@ Resolved resolve(const std::string& binary) {
     // choice over the CPU's features.
     void* at = dlsym(handle, s.name.c_str());
     if (at == nullptr) {
-      r.lost[s.name] = "the dynamic linker does not find it (it is not exported)";
+      r.lost[s.name] = "the dynamic linker does not give it by name (it is not exported, or only in an old version, "
+                       "for programs linked against an older library)";
       continue;
     }
     uint64_t address = reinterpret_cast<uint64_t>(at) - loaded->bias;
@@ -96,6 +98,8 @@ Resolved resolve(const std::string& binary) {
     for (const auto& [start, end] : loaded->segments) inside = inside || (address >= start && address < end);
     if (inside)
       r.code[s.name] = address;
+    else if (Dl_info where{}; dladdr(at, &where) != 0 && where.dli_fname && std::strstr(where.dli_fname, "vdso"))
+      r.lost[s.name] = "its resolver picks the kernel's vDSO code (" + std::string(where.dli_fname) + "), which no uprobe reaches";
     else
       r.lost[s.name] = "its resolver picks code outside '" + binary + "'";
   }

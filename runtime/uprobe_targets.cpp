@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "elf_symbols.h"
 #include "indirect_functions.h"
@@ -28,6 +29,34 @@ SourceRange functionRange(const ast::AttachPoint& ap) {
   return {ap.range.begin + static_cast<uint32_t>(start), ap.range.end};
 }
 
+
+// Why a breakpoint on the instruction at `fileOffset` of `binary` would not
+// do what it should; empty when nothing is known against it. Linux's x86
+// uprobes (6.18 here) check and emulate an instruction by its opcode byte,
+// without looking at a VEX or EVEX prefix (AVX, AVX-512): glibc's
+// __strchr_evex starts with vpbroadcastb (62 .. .. .. 7a), which the kernel
+// runs as the jump 7a would be (the traced process computes wrong results:
+// 8,137 of 10,000 strchr calls), and a vpxorq (.. ef) is refused where the
+// probe is installed, without a word (it never fires).
+std::string breakpointHazard(const std::string& binary, uint64_t fileOffset) {
+  uint8_t code[16] = {};
+  std::ifstream in(binary, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(fileOffset));
+  in.read(reinterpret_cast<char*>(code), sizeof code);
+  size_t n = static_cast<size_t>(in.gcount()), i = 0;
+  auto legacyPrefix = [](uint8_t b) {
+    return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x66 || b == 0x67 ||
+           b == 0xf0 || b == 0xf2 || b == 0xf3;
+  };
+  while (i < n && legacyPrefix(code[i])) ++i;
+  if (i >= n) return "";
+  // In 64-bit code c4 and c5 always start a VEX prefix, 62 an EVEX one.
+  if (code[i] == 0xc4 || code[i] == 0xc5 || code[i] == 0x62)
+    return std::string("its instruction there is AVX-encoded (") + (code[i] == 0x62 ? "EVEX" : "VEX") +
+           " prefix), which Linux's x86 uprobes take by its opcode byte alone: run as a jump (the traced process then "
+           "computes wrong results) or never hit";
+  return "";
+}
 
 // FUNC+OFFSET must land inside FUNC, on the first byte of an instruction: a
 // breakpoint in the middle of one corrupts the traced process.
@@ -76,7 +105,8 @@ void checkFileOffset(const ast::AttachPoint& ap, const std::string& binary, cons
   uint64_t offset = *ap.offset;
   for (const FunctionSymbol& s : symbols) {
     auto at = fileOffsets.find(s.name);
-    if (at == fileOffsets.end() || offset < at->second || offset >= at->second + s.size) continue;
+    // An indirect function's offset is its code's, but its size its resolver's: no measure of that code.
+    if (s.indirect || at == fileOffsets.end() || offset < at->second || offset >= at->second + s.size) continue;
     if (offset == at->second) return;  // a function's entry
     return checkFunctionOffset(ap, binary, s, offset - at->second, fileOffsets, diags, instructionStarts);
   }
@@ -112,6 +142,12 @@ std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const Imported
       if (!offset) {
         diags.error(functionRange(ap), "the inlined call of '" + ap.function + "' at " + hexNumber(site.address) + " in " +
                                            site.caller + "() is outside the code of '" + ap.target + "'");
+        return false;
+      }
+      if (std::string hazard = breakpointHazard(target.binary, *offset); !hazard.empty()) {
+        diags.error(functionRange(ap), "cannot probe the inlined call of '" + ap.function + "' at " + hexNumber(site.address) +
+                                           " in " + site.caller + "(): " + hazard,
+                    "probe a function that calls it");
         return false;
       }
       // The entry DWARF gives must start an instruction of its caller.
@@ -156,43 +192,57 @@ std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const Imported
   return std::nullopt;
 }
 
-// The indirect functions (IFUNC) an attach point matched, for one word on
-// all of them.
-struct IndirectMatches {
-  std::vector<std::string> unresolved;  // left out of a wildcard
+// What one attach point's functions need said, in one word for all of them:
+// indirect functions (IFUNC) and instructions a breakpoint cannot sit on.
+struct MatchNotes {
+  std::vector<std::string> unresolved;  // indirect functions left out of a wildcard
   std::string why;                      // why the last of them was
   std::vector<std::string> shared;      // "memcpy and memmove": each group once
+  std::vector<std::string> hazardous;   // left out of a wildcard: breakpointHazard
+  std::string hazard;                   // its reason, for the last of them
+  bool indirectHazard = false;          // one of them is the code an IFUNC picked
   bool failed = false;                  // an error was reported
 };
+
+std::string listed(const std::vector<std::string>& list, const char* separator = ", ") {
+  std::string out;
+  for (size_t i = 0; i < list.size() && i < 5; ++i) out += (i ? separator : "") + list[i];
+  if (list.size() > 5) out += std::string(separator) + "and " + std::to_string(list.size() - 5) + " more";
+  return out;
+}
+
+const char* kTunablesHint =
+    "glibc picks code without AVX for a process started with GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX2,-AVX "
+    "(give dptrace the same: it asks its own glibc)";
 
 // Where a probe on the indirect function `s` goes: the code its resolver
 // picks on this machine (indirect_functions.h). nullopt when dptrace cannot
 // tell: an error for a function named, left out of a wildcard.
 std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::string& binary, const FunctionSymbol& s,
-                                        bool wildcard, IndirectMatches& matches, Diagnostics& diags) {
+                                        bool wildcard, MatchNotes& notes, Diagnostics& diags) {
   std::string why;
   std::optional<IndirectCode> code = indirectCode(binary, s.name, why);
   std::string what = "'" + s.name + "' in '" + ap.target + "' is a GNU indirect function (IFUNC): its symbol is the resolver, "
                      "which runs once when a process binds the name, not at each call";
   if (!code && wildcard) {
-    matches.unresolved.push_back(s.name);
-    matches.why = why;
+    notes.unresolved.push_back(s.name);
+    notes.why = why;
     return std::nullopt;
   }
   if (!code) {
     diags.error(functionRange(ap), what + "; " + why,
-                "probe the implementation it picks by its name (dptrace -l '" + std::string(probeKindName(ap.kind)) + ":" +
-                    ap.target + ":*" + s.name + "*' lists candidates), or by file offset");
-    matches.failed = true;
+                "probe the code it picks by file offset (gdb's 'info symbol " + s.name + "' in a running process names it), "
+                "or by its name where the binary has a symbol for it");
+    notes.failed = true;
     return std::nullopt;
   }
   if (ap.offset) {
     std::optional<uint64_t> start = codeFileOffset(binary, code->address);
     diags.error(functionRange(ap), what + ", and an offset into it is not an offset into the code it picks",
-                start ? "on this machine its code starts at file offset " + hexNumber(*start) + ": probe uprobe:" + ap.target +
-                            ":" + hexNumber(*start + *ap.offset) + " for +" + std::to_string(*ap.offset)
-                      : "probe the implementation it picks by file offset");
-    matches.failed = true;
+                start ? "on this machine its code starts at file offset " + hexNumber(*start) + " (objdump -d --start-address=" +
+                            hexNumber(*start) + " shows its instructions): probe uprobe:" + ap.target + ":0x... at one of them"
+                      : "probe the code it picks by file offset");
+    notes.failed = true;
     return std::nullopt;
   }
   if (!code->sharedWith.empty()) {
@@ -201,38 +251,43 @@ std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::s
     std::sort(group.begin(), group.end());
     std::string together;
     for (size_t i = 0; i < group.size(); ++i) together += (i == 0 ? "" : i + 1 == group.size() ? " and " : ", ") + group[i];
-    if (std::find(matches.shared.begin(), matches.shared.end(), together) == matches.shared.end())
-      matches.shared.push_back(together);
+    if (std::find(notes.shared.begin(), notes.shared.end(), together) == notes.shared.end()) notes.shared.push_back(together);
   }
   return code->address;
 }
 
-// The warnings (or the error, when nothing is left) for the indirect
-// functions of one attach point. false: an error was reported.
-bool reportIndirect(const ast::AttachPoint& ap, const IndirectMatches& matches, bool nothingLeft, Diagnostics& diags) {
-  auto names = [](const std::vector<std::string>& list) {
-    std::string out;
-    for (size_t i = 0; i < list.size() && i < 5; ++i) out += (i ? ", " : "") + list[i];
-    if (list.size() > 5) out += " and " + std::to_string(list.size() - 5) + " more";
-    return out;
-  };
-  if (!matches.unresolved.empty() && nothingLeft) {
-    diags.error(functionRange(ap), "every function '" + ap.function + "' matches in '" + ap.target +
-                                       "' is a GNU indirect function (IFUNC), whose symbol is its resolver: " +
-                                       names(matches.unresolved) + "; " + matches.why,
-                "probe the implementations they pick by name, or by file offset");
+// The warnings (or the error, when nothing is left) for one attach point's
+// functions. `warned`: the groups of shared code said already (once a run).
+// false: an error was reported.
+bool reportNotes(const ast::AttachPoint& ap, const MatchNotes& notes, bool nothingLeft, std::set<std::string>& warned,
+                 Diagnostics& diags) {
+  if (nothingLeft && (!notes.unresolved.empty() || !notes.hazardous.empty())) {
+    std::vector<std::string> all = notes.unresolved;
+    all.insert(all.end(), notes.hazardous.begin(), notes.hazardous.end());
+    diags.error(functionRange(ap), "none of the functions '" + ap.function + "' matches in '" + ap.target + "' can be probed: " +
+                                       listed(all) + ". " +
+                                       (notes.unresolved.empty() ? "A breakpoint at each: " + notes.hazard
+                                                                 : "Indirect functions (IFUNC), whose symbols are resolvers: " + notes.why),
+                notes.indirectHazard ? kTunablesHint : "probe them by file offset, at another instruction");
     return false;
   }
-  if (!matches.unresolved.empty())
-    diags.warning(functionRange(ap), "'" + ap.raw + "' leaves out " + std::to_string(matches.unresolved.size()) +
-                                         (matches.unresolved.size() == 1 ? " GNU indirect function (IFUNC), whose symbol is a resolver"
-                                                                         : " GNU indirect functions (IFUNC), whose symbols are resolvers") +
-                                         " run once per process, not at each call: " + names(matches.unresolved) + "; " + matches.why,
-                  "probe the implementations they pick by name, or by file offset");
-  if (!matches.shared.empty())
-    diags.warning(functionRange(ap), "the resolvers of " + names(matches.shared) + " in '" + ap.target +
-                                         "' pick the same code on this machine: a probe on one fires for calls of the other too",
-                  "a uprobe cannot tell them apart; ustack shows who called");
+  if (!notes.unresolved.empty())
+    diags.warning(functionRange(ap), "'" + ap.raw + "' leaves out " + std::to_string(notes.unresolved.size()) +
+                                         (notes.unresolved.size() == 1 ? " GNU indirect function (IFUNC), whose symbol is a resolver"
+                                                                       : " GNU indirect functions (IFUNC), whose symbols are resolvers") +
+                                         " run once per process, not at each call: " + listed(notes.unresolved) + ". Why: " + notes.why,
+                  "probe the code they pick by file offset, or by name where the binary has symbols for it");
+  if (!notes.hazardous.empty())
+    diags.warning(functionRange(ap), "'" + ap.raw + "' leaves out " + std::to_string(notes.hazardous.size()) + " of its functions: " +
+                                         listed(notes.hazardous) + ". Why, at the entry of each: " + notes.hazard,
+                  notes.indirectHazard ? kTunablesHint : "probe them by file offset, at another instruction");
+  std::vector<std::string> fresh;
+  for (const std::string& group : notes.shared)
+    if (warned.insert(ap.target + ":" + group).second) fresh.push_back(group);
+  if (!fresh.empty())
+    diags.warning(functionRange(ap), "on this machine, the resolvers of " + listed(fresh, "; of ") + " in '" + ap.target +
+                                         "' pick one code: a probe on one of them fires for calls of the others too",
+                  "a uprobe cannot tell them apart; to count one of them, probe the functions that call it");
   return true;
 }
 
@@ -281,6 +336,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
     return it->second;
   };
   std::map<std::string, std::pair<std::optional<std::vector<FunctionSymbol>>, std::string>> read;
+  std::set<std::string> warnedShared;  // groups of indirect functions with one code, said once
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       if (!isUserProbe(ap.kind)) continue;
@@ -318,21 +374,43 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         continue;
       }
       if (ap.offset && ap.function.empty()) {  // by file offset
+        if (std::string hazard = breakpointHazard(target.binary, *ap.offset); !hazard.empty()) {
+          diags.error(functionRange(ap), "cannot probe " + hexNumber(*ap.offset) + " of '" + ap.target + "': " + hazard,
+                      "probe another instruction");
+          continue;
+        }
         checkFileOffset(ap, target.binary, *symbols, fileOffsetsOf(target.binary), diags, instructionStarts);
         out[&ap] = target;
         continue;
       }
       bool wildcard = ap.function.find_first_of("*?") != std::string::npos;
-      IndirectMatches indirect;
-      for (const FunctionSymbol& s : *symbols)
-        if (wildcard ? wildcardMatch(ap.function, s.name) : s.name == ap.function) {
-          std::optional<uint64_t> address = s.indirect ? indirectAddress(ap, target.binary, s, wildcard, indirect, diags) : s.address;
-          if (!address) continue;
-          target.functions.push_back(s.name);
-          target.addresses.push_back(*address + ap.offset.value_or(0));
+      MatchNotes notes;
+      for (const FunctionSymbol& s : *symbols) {
+        if (notes.failed || !(wildcard ? wildcardMatch(ap.function, s.name) : s.name == ap.function)) continue;
+        std::optional<uint64_t> address = s.indirect ? indirectAddress(ap, target.binary, s, wildcard, notes, diags) : s.address;
+        if (!address) continue;
+        // functionFileOffsets knows an indirect function at the code it picks, as `address` does.
+        const FileOffsets& fileOffsets = fileOffsetsOf(target.binary);
+        auto at = fileOffsets.find(s.name);
+        std::string hazard = at == fileOffsets.end() ? "" : breakpointHazard(target.binary, at->second + ap.offset.value_or(0));
+        if (!hazard.empty() && wildcard) {
+          notes.hazardous.push_back(s.name);
+          notes.hazard = hazard;
+          notes.indirectHazard = notes.indirectHazard || s.indirect;
+          continue;
         }
-      if (indirect.failed) continue;
-      if (!reportIndirect(ap, indirect, target.functions.empty(), diags)) continue;
+        if (!hazard.empty()) {
+          diags.error(functionRange(ap), "cannot probe '" + s.name + "'" + (ap.offset ? "+" + std::to_string(*ap.offset) : "") +
+                                             (s.indirect ? " (the code its resolver picks on this machine)" : "") + ": " + hazard,
+                      s.indirect ? kTunablesHint : "probe it at a later instruction (FUNC+OFFSET), or its callers");
+          notes.failed = true;
+          continue;
+        }
+        target.functions.push_back(s.name);
+        target.addresses.push_back(*address + ap.offset.value_or(0));
+      }
+      if (notes.failed) continue;
+      if (!reportNotes(ap, notes, target.functions.empty(), warnedShared, diags)) continue;
       if (target.functions.empty() && !wildcard && !ap.offset) {
         // No copy of its own: inlined calls (DWARF), or DPDK's burst functions through the process.
         if (std::optional<bool> found = inlinedOrFastPath(ap, imported, process, *symbols, fileOffsetsOf(target.binary), target,

@@ -1,6 +1,7 @@
 #include "dwarf_signatures.h"
 
 #include "child_call.h"
+#include "symbol_versions.h"
 #include "type_codecs.h"
 
 #include <dwarf.h>
@@ -560,6 +561,11 @@ struct SymbolAddress {
 std::map<std::string, SymbolAddress> functionAddresses(Elf* elf, const std::set<std::string>& names) {
   std::map<std::string, SymbolAddress> out;
   if (elf == nullptr) return out;
+  // A name in several versions is its default one's (symbol_versions.h), as
+  // the probe's (elf_symbols.cpp): sched_setaffinity@@GLIBC_2.3.4 takes a
+  // size before the set, @GLIBC_2.3.3 did not.
+  std::set<std::string> byDefault;
+  Elf_Data* versions = symbolVersions(elf);
   for (Elf64_Word want : {SHT_SYMTAB, SHT_DYNSYM}) {
     Elf_Scn* scn = nullptr;
     while ((scn = elf_nextscn(elf, scn)) != nullptr) {
@@ -576,8 +582,11 @@ std::map<std::string, SymbolAddress> functionAddresses(Elf* elf, const std::set<
         const char* n = elf_strptr(elf, shdr.sh_link, sym.st_name);
         if (n == nullptr) continue;
         std::string name(n, strcspn(n, "@"));
-        if (names.count(name) && !out.count(name))
-          out[name] = {sym.st_value, GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC};
+        if (!names.count(name) || byDefault.count(name)) continue;
+        bool isDefault = isDefaultVersion(n, want == SHT_DYNSYM, versions, i);
+        if (out.count(name) && !isDefault) continue;
+        out[name] = {sym.st_value, GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC};
+        if (isDefault) byDefault.insert(name);
       }
     }
   }
