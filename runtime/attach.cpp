@@ -79,7 +79,7 @@ std::optional<uint64_t> functionOffset(AttachContext& ctx, const std::string& bi
 
 // Why the kernel refused a link, in words (524, ENOTSUPP, has no strerror text).
 std::string linkRefusal(int e) {
-  if (e == 524) return "the kernel cannot probe that instruction (ENOTSUPP; a uprobe on a lock-prefixed first instruction, say)";
+  if (e == 524) return "the kernel cannot probe that instruction (ENOTSUPP; a uprobe on an int3, say)";
   return std::strerror(e);
 }
 

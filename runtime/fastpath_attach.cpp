@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 
+#include "breakpoint_hazard.h"
 #include "map_reader.h"
 #include "uprobe_multi.h"
 
@@ -181,6 +182,11 @@ int FastPathAttach::refresh(bpf_object* obj, pid_t pid, bool waiting, Diagnostic
     bool ret = p.attach.kind == ProbeKind::Uretprobe && !p.savesArguments;
     for (const FastPathFunction& f : state->functions) {
       if (f.tx != (p.fastPath == FastPath::TxBurst) || links.count({p.function, f.address})) continue;
+      if (std::string hazard = breakpointHazard(f.attachPath, f.fileOffset); !hazard.empty()) {
+        diags.error(p.attach.range, "cannot attach '" + p.attach.raw + "' to " + describeFunction(f) + " in process " +
+                                        std::to_string(pid) + ": " + hazard);
+        return kRunScript;
+      }
       int fd = createUprobeMultiLink(bpf_program__fd(prog), f.attachPath, f.fileOffset, ret, pid);
       if (fd < 0) {
         diags.error(p.attach.range, "cannot attach '" + p.attach.raw + "' to " + describeFunction(f) + " in process " +

@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 
+#include "breakpoint_hazard.h"
 #include "elf_symbols.h"
 #include "indirect_functions.h"
 #include "sema/dwarf_signatures.h"
@@ -29,34 +32,6 @@ SourceRange functionRange(const ast::AttachPoint& ap) {
   return {ap.range.begin + static_cast<uint32_t>(start), ap.range.end};
 }
 
-
-// Why a breakpoint on the instruction at `fileOffset` of `binary` would not
-// do what it should; empty when nothing is known against it. Linux's x86
-// uprobes (6.18 here) check and emulate an instruction by its opcode byte,
-// without looking at a VEX or EVEX prefix (AVX, AVX-512): glibc's
-// __strchr_evex starts with vpbroadcastb (62 .. .. .. 7a), which the kernel
-// runs as the jump 7a would be (the traced process computes wrong results:
-// 8,137 of 10,000 strchr calls), and a vpxorq (.. ef) is refused where the
-// probe is installed, without a word (it never fires).
-std::string breakpointHazard(const std::string& binary, uint64_t fileOffset) {
-  uint8_t code[16] = {};
-  std::ifstream in(binary, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(fileOffset));
-  in.read(reinterpret_cast<char*>(code), sizeof code);
-  size_t n = static_cast<size_t>(in.gcount()), i = 0;
-  auto legacyPrefix = [](uint8_t b) {
-    return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x66 || b == 0x67 ||
-           b == 0xf0 || b == 0xf2 || b == 0xf3;
-  };
-  while (i < n && legacyPrefix(code[i])) ++i;
-  if (i >= n) return "";
-  // In 64-bit code c4 and c5 always start a VEX prefix, 62 an EVEX one.
-  if (code[i] == 0xc4 || code[i] == 0xc5 || code[i] == 0x62)
-    return std::string("its instruction there is AVX-encoded (") + (code[i] == 0x62 ? "EVEX" : "VEX") +
-           " prefix), which Linux's x86 uprobes take by its opcode byte alone: run as a jump (the traced process then "
-           "computes wrong results) or never hit";
-  return "";
-}
 
 // FUNC+OFFSET must land inside FUNC, on the first byte of an instruction: a
 // breakpoint in the middle of one corrupts the traced process.
@@ -199,7 +174,7 @@ struct MatchNotes {
   std::string why;                      // why the last of them was
   std::vector<std::string> shared;      // "memcpy and memmove": each group once
   std::vector<std::string> hazardous;   // left out of a wildcard: breakpointHazard
-  std::string hazard;                   // its reason, for the last of them
+  std::vector<std::string> hazards;     // their reasons, each once
   bool indirectHazard = false;          // one of them is the code an IFUNC picked
   bool failed = false;                  // an error was reported
 };
@@ -211,9 +186,27 @@ std::string listed(const std::vector<std::string>& list, const char* separator =
   return out;
 }
 
-const char* kTunablesHint =
-    "glibc picks code without AVX for a process started with GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX2,-AVX "
-    "(give dptrace the same: it asks its own glibc)";
+// What to do about a breakpoint hazard at an IFUNC's code: glibc picks code
+// without AVX under GLIBC_TUNABLES (dptrace asks its own glibc, so it needs
+// them too).
+std::string tunablesHint() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::strstr(tunables, "glibc.cpu.hwcaps"))
+    return std::string("the GLIBC_TUNABLES dptrace runs with (") + tunables + ") still pick that code: mask more CPU features there";
+  return "glibc picks code without AVX for a process started with GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX2,-AVX "
+         "(give dptrace the same: it asks its own glibc)";
+}
+
+// What to do about a hazard at a function's entry.
+std::string hazardHint(const ast::AttachPoint& ap, bool indirect) {
+  if (indirect) return tunablesHint();
+  if (ap.kind == ProbeKind::Uretprobe) return "a uretprobe starts at the function's entry: probe the returns of its callers instead";
+  return "probe a later instruction of it (FUNC+OFFSET; objdump -d shows them), or its callers";
+}
+
+void addOnce(std::vector<std::string>& list, const std::string& item) {
+  if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
+}
 
 // Where a probe on the indirect function `s` goes: the code its resolver
 // picks on this machine (indirect_functions.h). nullopt when dptrace cannot
@@ -251,7 +244,7 @@ std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::s
     std::sort(group.begin(), group.end());
     std::string together;
     for (size_t i = 0; i < group.size(); ++i) together += (i == 0 ? "" : i + 1 == group.size() ? " and " : ", ") + group[i];
-    if (std::find(notes.shared.begin(), notes.shared.end(), together) == notes.shared.end()) notes.shared.push_back(together);
+    addOnce(notes.shared, together);
   }
   return code->address;
 }
@@ -261,14 +254,19 @@ std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::s
 // false: an error was reported.
 bool reportNotes(const ast::AttachPoint& ap, const MatchNotes& notes, bool nothingLeft, std::set<std::string>& warned,
                  Diagnostics& diags) {
+  std::string hazardWhy = "at the entry of each: " + listed(notes.hazards, "; ");
   if (nothingLeft && (!notes.unresolved.empty() || !notes.hazardous.empty())) {
     std::vector<std::string> all = notes.unresolved;
     all.insert(all.end(), notes.hazardous.begin(), notes.hazardous.end());
-    diags.error(functionRange(ap), "none of the functions '" + ap.function + "' matches in '" + ap.target + "' can be probed: " +
-                                       listed(all) + ". " +
-                                       (notes.unresolved.empty() ? "A breakpoint at each: " + notes.hazard
-                                                                 : "Indirect functions (IFUNC), whose symbols are resolvers: " + notes.why),
-                notes.indirectHazard ? kTunablesHint : "probe them by file offset, at another instruction");
+    std::string why;
+    if (!notes.unresolved.empty())
+      why += " " + listed(notes.unresolved) + (notes.unresolved.size() == 1 ? " is an indirect function (IFUNC)" : " are indirect functions (IFUNC)") +
+             ", whose code dptrace cannot find: " + notes.why + ".";
+    if (!notes.hazardous.empty()) why += " " + listed(notes.hazardous) + ": " + hazardWhy + ".";
+    diags.error(functionRange(ap), "none of the functions '" + ap.function + "' matches in '" + ap.target + "' can be probed:" + why,
+                !notes.hazardous.empty() ? hazardHint(ap, notes.indirectHazard)
+                : notes.why.find("vDSO") != std::string::npos ? "uprobes reach only code in files"
+                                                              : "probe the code they pick by file offset");
     return false;
   }
   if (!notes.unresolved.empty())
@@ -276,11 +274,12 @@ bool reportNotes(const ast::AttachPoint& ap, const MatchNotes& notes, bool nothi
                                          (notes.unresolved.size() == 1 ? " GNU indirect function (IFUNC), whose symbol is a resolver"
                                                                        : " GNU indirect functions (IFUNC), whose symbols are resolvers") +
                                          " run once per process, not at each call: " + listed(notes.unresolved) + ". Why: " + notes.why,
-                  "probe the code they pick by file offset, or by name where the binary has symbols for it");
+                  notes.why.find("vDSO") != std::string::npos ? "uprobes reach only code in files"
+                                                              : "probe the code they pick by file offset, or by name where the binary has symbols for it");
   if (!notes.hazardous.empty())
     diags.warning(functionRange(ap), "'" + ap.raw + "' leaves out " + std::to_string(notes.hazardous.size()) + " of its functions: " +
-                                         listed(notes.hazardous) + ". Why, at the entry of each: " + notes.hazard,
-                  notes.indirectHazard ? kTunablesHint : "probe them by file offset, at another instruction");
+                                         listed(notes.hazardous) + ". Why, " + hazardWhy,
+                  hazardHint(ap, notes.indirectHazard));
   std::vector<std::string> fresh;
   for (const std::string& group : notes.shared)
     if (warned.insert(ap.target + ":" + group).second) fresh.push_back(group);
@@ -374,12 +373,14 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         continue;
       }
       if (ap.offset && ap.function.empty()) {  // by file offset
+        size_t before = diags.errorCount();
+        checkFileOffset(ap, target.binary, *symbols, fileOffsetsOf(target.binary), diags, instructionStarts);
+        if (diags.errorCount() > before) continue;
         if (std::string hazard = breakpointHazard(target.binary, *ap.offset); !hazard.empty()) {
           diags.error(functionRange(ap), "cannot probe " + hexNumber(*ap.offset) + " of '" + ap.target + "': " + hazard,
-                      "probe another instruction");
+                      "probe another instruction (objdump -d shows them)");
           continue;
         }
-        checkFileOffset(ap, target.binary, *symbols, fileOffsetsOf(target.binary), diags, instructionStarts);
         out[&ap] = target;
         continue;
       }
@@ -392,17 +393,18 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         // functionFileOffsets knows an indirect function at the code it picks, as `address` does.
         const FileOffsets& fileOffsets = fileOffsetsOf(target.binary);
         auto at = fileOffsets.find(s.name);
-        std::string hazard = at == fileOffsets.end() ? "" : breakpointHazard(target.binary, at->second + ap.offset.value_or(0));
+        // An offset is checked to start an instruction first (below).
+        std::string hazard = at == fileOffsets.end() || ap.offset ? "" : breakpointHazard(target.binary, at->second);
         if (!hazard.empty() && wildcard) {
           notes.hazardous.push_back(s.name);
-          notes.hazard = hazard;
+          addOnce(notes.hazards, hazard);
           notes.indirectHazard = notes.indirectHazard || s.indirect;
           continue;
         }
         if (!hazard.empty()) {
-          diags.error(functionRange(ap), "cannot probe '" + s.name + "'" + (ap.offset ? "+" + std::to_string(*ap.offset) : "") +
-                                             (s.indirect ? " (the code its resolver picks on this machine)" : "") + ": " + hazard,
-                      s.indirect ? kTunablesHint : "probe it at a later instruction (FUNC+OFFSET), or its callers");
+          diags.error(functionRange(ap), "cannot probe '" + s.name + "'" + (s.indirect ? " (the code its resolver picks on this machine)" : "") +
+                                             ": " + hazard,
+                      hazardHint(ap, s.indirect));
           notes.failed = true;
           continue;
         }
@@ -439,10 +441,20 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
                                   : "did you mean '" + guess + "'?");
         continue;
       }
-      if (ap.offset) {  // FUNC+OFFSET
+      if (ap.offset) {  // FUNC+OFFSET: inside it, at an instruction, and one a breakpoint can sit on
+        size_t before = diags.errorCount();
         for (const FunctionSymbol& s : *symbols)
           if (s.name == ap.function)
             checkFunctionOffset(ap, target.binary, s, *ap.offset, fileOffsetsOf(target.binary), diags, instructionStarts);
+        const FileOffsets& fileOffsets = fileOffsetsOf(target.binary);
+        auto at = fileOffsets.find(ap.function);
+        if (diags.errorCount() > before) continue;
+        if (std::string hazard = at == fileOffsets.end() ? "" : breakpointHazard(target.binary, at->second + *ap.offset);
+            !hazard.empty()) {
+          diags.error(functionRange(ap), "cannot probe '" + ap.function + "+" + std::to_string(*ap.offset) + "': " + hazard,
+                      "probe another instruction of it (objdump -d shows them)");
+          continue;
+        }
       }
       out[&ap] = target;
     }

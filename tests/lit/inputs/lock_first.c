@@ -1,11 +1,16 @@
-/* Three functions for a wildcard uprobe: fn_lock starts with a lock-prefixed
- * instruction, which the kernel cannot uprobe (ENOTSUPP when the file is
- * mapped by a process as the probe is made: run it with an argument and it
- * waits to be killed); fn_a is called once and fn_b twice. */
+/* Four functions for a wildcard uprobe: fn_lock starts with a lock-prefixed
+ * instruction and fn_int3 with an int3 (never called), which the kernel
+ * cannot uprobe (ENOTSUPP when the file is mapped by a process as the probe
+ * is made: run it with an argument and it waits to be killed; dptrace
+ * refuses fn_lock itself, runtime/breakpoint_hazard.h); fn_a is called once
+ * and fn_b twice. */
 #include <unistd.h>
 
 __attribute__((naked, noinline, used)) void fn_lock(int *p) {
   __asm__("lock decl (%rdi)\n\tret");
+}
+__attribute__((naked, noinline, used)) void fn_int3(void) {
+  __asm__("int3");
 }
 __attribute__((noinline, used)) int fn_a(int x) {
   __asm__ volatile("" ::: "memory");

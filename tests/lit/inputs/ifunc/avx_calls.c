@@ -6,6 +6,8 @@
 
 int evex_first(int);
 int vex_first(int);
+int vxorps_first(int);
+int lock_first(int);
 int plain_first(int);
 
 int main(int argc, char** argv) {
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
       ++evex;
     }
     bad += vex_first(i) != i;
+    bad += vxorps_first(i) != i;
+    bad += lock_first(i) != i;
     bad += plain_first(i) != i;
   }
   printf("evex_calls=%d calls=%d bad=%d\n", evex, n, bad);

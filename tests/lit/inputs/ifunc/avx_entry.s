@@ -1,5 +1,6 @@
-# Functions whose first instruction is AVX-encoded, which Linux's x86 uprobes
-# take by its opcode byte alone (see breakpointHazard in uprobe_targets.cpp).
+# Functions whose first instruction Linux's x86 uprobes take by its opcode byte
+# alone, without its VEX or EVEX prefix, or refuse for its lock prefix
+# (runtime/breakpoint_hazard.h), and two they handle.
   .text
   .globl evex_first
   .type evex_first, @function
@@ -21,10 +22,33 @@ vex_first:
   ret
   .size vex_first, .-vex_first
 
+  .globl vxorps_first
+  .type vxorps_first, @function
+# vxorps_first(x): x; its first instruction is AVX too (c5 f8 57 c0), but 57
+# is a push's opcode byte, which the kernel runs out of line: it works.
+vxorps_first:
+  vxorps %xmm0, %xmm0, %xmm0
+  movl %edi, %eax
+  ret
+  .size vxorps_first, .-vxorps_first
+
+  .globl lock_first
+  .type lock_first, @function
+# lock_first(x): x, counting its calls with a locked increment (f0 ff 05 ...).
+lock_first:
+  lock incl calls(%rip)
+  movl %edi, %eax
+  ret
+  .size lock_first, .-lock_first
+
   .globl plain_first
   .type plain_first, @function
 plain_first:
   movl %edi, %eax
   ret
   .size plain_first, .-plain_first
+  .bss
+  .globl calls
+calls:
+  .zero 4
   .section .note.GNU-stack, "", @progbits
