@@ -44,8 +44,10 @@ BPFTRACE = "bpftrace"
 
 
 def start(argv, workdir, name, env=None):
-    out = open(os.path.join(workdir, name + ".out"), "w+")
-    err = open(os.path.join(workdir, name + ".err"), "w+")
+    # Tools print what other processes do: paths of any bytes (a fuzzer's
+    # files, say), which are compared as text with replacement characters.
+    out = open(os.path.join(workdir, name + ".out"), "w+", errors="replace")
+    err = open(os.path.join(workdir, name + ".err"), "w+", errors="replace")
     proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
     return proc, out, err
 
