@@ -33,7 +33,8 @@ std::optional<std::string> ChildProcess::start(const std::string& command) {
   std::istringstream split(command);
   for (std::string w; split >> w;) words_.push_back(w);
   if (words_.empty()) return "-c needs a command to run";
-  if (!findProgram(words_[0])) {
+  std::optional<std::string> program = findProgram(words_[0]);
+  if (!program) {
     bool path = words_[0].find('/') != std::string::npos;
     struct stat st {};
     std::string why = !path ? "not found on PATH"
@@ -48,6 +49,13 @@ std::optional<std::string> ChildProcess::start(const std::string& command) {
     close(gate[0]), close(gate[1]);
     return std::string("cannot start the command: ") + std::strerror(errno);
   }
+  // Everything the child needs is made before the fork: once released, it
+  // runs no library code of dptrace's (execvp would search PATH with strchr,
+  // strlen and memcpy, which -c's uprobes would count as the command's, and
+  // hand a file the kernel cannot run to /bin/sh), only execve.
+  std::vector<char*> argv;
+  for (std::string& w : words_) argv.push_back(w.data());
+  argv.push_back(nullptr);
   pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) {
@@ -63,10 +71,7 @@ std::optional<std::string> ChildProcess::start(const std::string& command) {
     char byte;  // released when the parent closes its end (EOF)
     while (read(gate[0], &byte, 1) > 0) {
     }
-    std::vector<char*> argv;
-    for (std::string& w : words_) argv.push_back(w.data());
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
+    execve(program->c_str(), argv.data(), environ);
     int e = errno;
     ssize_t ignored = write(status[1], &e, sizeof e);
     (void)ignored;
@@ -98,11 +103,13 @@ std::optional<std::string> ChildProcess::release() {
   return std::nullopt;
 }
 
-void ChildProcess::reap() {
-  if (pid_ <= 0 || reaped_) return;
-  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+int ChildProcess::reap() {
+  if (pid_ <= 0 || reaped_) return 0;
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   reaped_ = true;
+  return status;
 }
 
 int ChildProcess::stop(int graceMs) {

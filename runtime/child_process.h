@@ -34,8 +34,9 @@ public:
   // Stops a running child: SIGTERM, up to `graceMs` for it to end, then
   // SIGKILL; reaps it. Returns its exit status as a shell shows it.
   int stop(int graceMs = kGraceMs);
-  // Reaps a child that ended by itself (after its pidfd became readable).
-  void reap();
+  // Reaps a child that ended by itself (after its pidfd became readable);
+  // its wait status (0 when it was reaped already).
+  int reap();
 
   static constexpr int kGraceMs = 2000;
 

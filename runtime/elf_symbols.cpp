@@ -29,6 +29,21 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
     error = "not an ELF binary or library";
     return std::nullopt;
   }
+  // Code for another machine: its functions would be probed with this one's
+  // breakpoints and registers.
+  if (GElf_Ehdr header; gelf_getehdr(elf, &header) != nullptr && header.e_machine != EM_X86_64) {
+    std::string machine = header.e_machine == EM_AARCH64 ? "aarch64"
+                          : header.e_machine == EM_386   ? "32-bit x86"
+                          : header.e_machine == EM_ARM   ? "32-bit arm"
+                          : header.e_machine == EM_RISCV ? "riscv"
+                          : header.e_machine == EM_PPC64 ? "ppc64"
+                          : header.e_machine == EM_S390  ? "s390"
+                                                         : "machine " + std::to_string(header.e_machine);
+    elf_end(elf);
+    close(fd);
+    error = "it is built for " + machine + ", and dptrace probes x86-64 code";
+    return std::nullopt;
+  }
   std::vector<FunctionSymbol> out;
   // A name defined in several versions is the default one's, the one a
   // program linked today calls: glibc's memcpy@@GLIBC_2.14, not the

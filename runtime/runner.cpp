@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <signal.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -782,7 +783,11 @@ struct Run {
         if (ready[i].data.fd == binaries.fd() && binaries.fd() >= 0) binariesReady = true;
         if (ready[i].data.fd == pidfd) {
           ended = true;
-          if (child.started()) child.reap();  // it ended by itself
+          // It ended by itself; a crash is said (what it printed may not say it).
+          if (int status = child.started() ? child.reap() : 0; WIFSIGNALED(status))
+            notice("command_killed", "the command was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                                         sigabbrev_np(WTERMSIG(status)) + ")" + (WCOREDUMP(status) ? ", core dumped" : ""),
+                   {{"signal", Value::sint(WTERMSIG(status))}});
         }
         if (ready[i].data.fd == sfd) {
           signalfd_siginfo info{};

@@ -366,9 +366,9 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
       const auto& symbols = cached->second.first;
       const std::string& error = cached->second.second;
       if (!symbols) {
-        std::string hint = error.find("Permission") != std::string::npos
-                               ? "dptrace needs to read the binary: run it as root"
-                               : "give the path of a binary or library, e.g. uprobe:/usr/bin/bash:readline";
+        std::string hint = error.find("Permission") != std::string::npos ? "dptrace needs to read the binary: run it as root"
+                           : error.find("built for") != std::string::npos ? "probe the x86-64 build of it, the one this machine runs"
+                                                                           : "give the path of a binary or library, e.g. uprobe:/usr/bin/bash:readline";
         diags.error(binaryRange(ap), "cannot read '" + ap.target + "': " + error, hint);
         continue;
       }
