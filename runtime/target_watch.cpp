@@ -22,6 +22,20 @@ BinaryWatch::~BinaryWatch() {
 
 namespace {
 int64_t modifiedNs(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec; }
+
+// The build id of a file a writer may be in the middle of (a copy truncates
+// it first): read once it has stood still for 100 ms, waiting 1 s at most.
+std::string settledBuildId(const std::string& path) {
+  std::string id;
+  for (int i = 0; i < 10; ++i) {
+    struct stat first{}, then{};
+    stat(path.c_str(), &first);
+    id = elfBuildId(path);
+    usleep(100'000);
+    if (stat(path.c_str(), &then) == 0 && modifiedNs(then) == modifiedNs(first) && then.st_size == first.st_size) break;
+  }
+  return id;
+}
 }  // namespace
 
 BinaryWatch::Identity BinaryWatch::identify(const std::string& path) {
@@ -55,7 +69,7 @@ void BinaryWatch::add(const std::string& path, const Identity& before) {
     if (!exists) w.device = before.device, w.inode = before.inode;
     else w.buildId = elfBuildId(w.real);
   } else if (before.exists && modifiedNs(st) != before.modifiedNs) {
-    std::string now = elfBuildId(w.real);
+    std::string now = settledBuildId(w.real);
     if (before.buildId.empty() || now != before.buildId) w.early = Change::Rewritten;
   }
   w.file = inotify_add_watch(fd_, w.real.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB);

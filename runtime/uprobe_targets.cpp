@@ -256,8 +256,6 @@ bool reportNotes(const ast::AttachPoint& ap, const MatchNotes& notes, bool nothi
                  Diagnostics& diags) {
   std::string hazardWhy = "at the entry of each: " + listed(notes.hazards, "; ");
   if (nothingLeft && (!notes.unresolved.empty() || !notes.hazardous.empty())) {
-    std::vector<std::string> all = notes.unresolved;
-    all.insert(all.end(), notes.hazardous.begin(), notes.hazardous.end());
     std::string why;
     if (!notes.unresolved.empty())
       why += " " + listed(notes.unresolved) + (notes.unresolved.size() == 1 ? " is an indirect function (IFUNC)" : " are indirect functions (IFUNC)") +
