@@ -98,6 +98,7 @@ Type fieldType(std::string_view decl, std::string_view name, uint32_t size, bool
     return Type::array(Type::integer(element * 8, isSigned), length);
   }
   size_t stars = static_cast<size_t>(std::count(decl.begin(), decl.end(), '*'));
+  if (stars > kMaxPointerDepth) return Type();
   if (stars > 0) {
     Type t;
     if (base.rfind("struct ", 0) == 0) t = Type::structure(base.substr(7));

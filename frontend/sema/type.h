@@ -125,6 +125,12 @@ private:
   std::vector<RecordField> fields_;
 };
 
+// How many pointer levels a type may have (`char ***` is 3). The importers
+// stop at this depth too; a cast or a tracepoint field deeper than it is
+// refused rather than built (a type's copy costs its depth, and a damaged
+// format file may hold thousands of stars).
+inline constexpr uint32_t kMaxPointerDepth = 16;
+
 // Integers of different widths unify to the wider, unsigned if either is;
 // strings to the larger; tuples elementwise. Returns false if the kinds differ.
 bool unify(const Type& a, const Type& b, Type& out);

@@ -1447,6 +1447,9 @@ void TypeChecker::visit(const ast::Index& e) {
 void TypeChecker::visit(const ast::Cast& e) {
   auto t = typeOf(*e.operand);
   if (!t) return;
+  if (e.type.pointers > kMaxPointerDepth)
+    return error(e.type.range, "a pointer " + std::to_string(e.type.pointers) + " levels deep: dptrace follows at most " +
+                                   std::to_string(kMaxPointerDepth));
   if (e.type.kind != ast::TypeName::Kind::Builtin) {
     if (e.type.kind == ast::TypeName::Kind::Enum) {
       auto it = types_.imported->enums.find(e.type.name);
