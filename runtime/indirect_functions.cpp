@@ -4,7 +4,10 @@
 #include <link.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "elf_symbols.h"
@@ -130,6 +133,47 @@ std::optional<IndirectCode> indirectCode(const std::string& binary, const std::s
   for (const auto& [other, address] : r.code)
     if (address == code->second && r.resolver.at(other) != r.resolver.at(name)) out.sharedWith.push_back(other);
   return out;
+}
+
+std::string cpuTunables(std::string_view value) {
+  std::vector<std::string> entries;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = std::min(value.find(':', start), value.size());
+    std::string_view entry = value.substr(start, end - start);
+    if (entry.starts_with("glibc.cpu.")) entries.emplace_back(entry);
+    start = end + 1;
+  }
+  std::sort(entries.begin(), entries.end());
+  std::string out;
+  for (const std::string& e : entries) out += (out.empty() ? "" : ":") + e;
+  return out;
+}
+
+std::optional<std::string> processCpuTunables(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return std::nullopt;
+  // glibc 2.36 parses the value in place, each ':' made a NUL: the entries
+  // after GLIBC_TUNABLES= that name tunables are the rest of its value.
+  std::string value;
+  bool inTunables = false;
+  std::string_view rest = all;
+  while (!rest.empty()) {
+    std::string_view variable = rest.substr(0, rest.find('\0'));
+    rest.remove_prefix(std::min(rest.size(), variable.size() + 1));
+    if (inTunables && variable.starts_with("glibc.")) {
+      value += ":" + std::string(variable);
+      continue;
+    }
+    if (inTunables) break;
+    if (variable.starts_with("GLIBC_TUNABLES=")) {
+      value = variable.substr(15);
+      inTunables = true;
+    }
+  }
+  return cpuTunables(value);
 }
 
 }  // namespace dptrace

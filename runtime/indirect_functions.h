@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dptrace {
@@ -28,5 +29,13 @@ struct IndirectCode {
 // this machine; nullopt, with `why` ("dptrace has not loaded ..."), when
 // dptrace cannot tell. Each binary is read and asked once per process.
 std::optional<IndirectCode> indirectCode(const std::string& binary, const std::string& name, std::string& why);
+
+// The CPU tunables of a GLIBC_TUNABLES value, which steer what resolvers
+// pick: its glibc.cpu.* entries, sorted, joined with ':' (empty: none).
+std::string cpuTunables(std::string_view value);
+
+// The cpuTunables of the environment process `pid` started with
+// (/proc/PID/environ, what its glibc read); nullopt when it cannot be read.
+std::optional<std::string> processCpuTunables(int pid);
 
 }  // namespace dptrace

@@ -249,6 +249,23 @@ std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::s
   return code->address;
 }
 
+// -p on a process started with other CPU tunables than dptrace: its glibc's
+// resolvers may have picked other code than dptrace's did, and a probe on the
+// code dptrace found would see none of its calls (-c's command runs with
+// dptrace's environment).
+void warnOtherTunables(const ast::AttachPoint& ap, int pid, const std::vector<std::string>& names, Diagnostics& diags) {
+  std::optional<std::string> theirs = processCpuTunables(pid);
+  const char* env = std::getenv("GLIBC_TUNABLES");
+  std::string ours = cpuTunables(env ? env : "");
+  if (!theirs || *theirs == ours) return;
+  auto with = [](const std::string& t) { return t.empty() ? std::string("without CPU tunables") : "with GLIBC_TUNABLES=" + t; };
+  diags.warning(functionRange(ap), "process " + std::to_string(pid) + " started " + with(*theirs) + ", and dptrace runs " + with(ours) +
+                                       ": its glibc may have picked other code than dptrace's for " + listed(names) +
+                                       " (indirect functions), and a probe there would count none of its calls",
+                theirs->empty() ? "run dptrace without glibc.cpu entries in GLIBC_TUNABLES, as the process"
+                                : "run dptrace as the process started: GLIBC_TUNABLES=" + *theirs + " dptrace ...");
+}
+
 // The warnings (or the error, when nothing is left) for one attach point's
 // functions. `warned`: the groups of shared code said already (once a run).
 // false: an error was reported.
@@ -322,7 +339,7 @@ void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags) {
 }
 
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, const ImportedTypes& imported,
-                                                                     bool process, Diagnostics& diags,
+                                                                     bool process, std::optional<int> pid, Diagnostics& diags,
                                                                      const InstructionStarts& instructionStarts) {
   std::map<const ast::AttachPoint*, UprobeTarget> out;
   // uprobe and uretprobe on one binary read its symbols once.
@@ -334,6 +351,8 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
   };
   std::map<std::string, std::pair<std::optional<std::vector<FunctionSymbol>>, std::string>> read;
   std::set<std::string> warnedShared;  // groups of indirect functions with one code, said once
+  std::vector<std::string> indirectProbed;   // indirect functions probed at the code dptrace's glibc picks
+  const ast::AttachPoint* firstIndirect = nullptr;
   for (const ast::Probe& probe : program.probes)
     for (const ast::AttachPoint& ap : probe.attachPoints) {
       if (!isUserProbe(ap.kind)) continue;
@@ -408,6 +427,10 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         }
         target.functions.push_back(s.name);
         target.addresses.push_back(*address + ap.offset.value_or(0));
+        if (s.indirect) {
+          addOnce(indirectProbed, s.name);
+          if (firstIndirect == nullptr) firstIndirect = &ap;
+        }
       }
       if (notes.failed) continue;
       if (!reportNotes(ap, notes, target.functions.empty(), warnedShared, diags)) continue;
@@ -456,6 +479,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
       }
       out[&ap] = target;
     }
+  if (pid && firstIndirect) warnOtherTunables(*firstIndirect, *pid, indirectProbed, diags);
   return out;
 }
 

@@ -34,8 +34,10 @@ using InstructionStarts =
 // attach point goes, and a script left with no probe is an error.
 void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags);
 
+// `pid`: the process of -p, whose GLIBC_TUNABLES are compared with dptrace's
+// when a probe is on an indirect function's code (it may run other code).
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, const ImportedTypes& imported,
-                                                                     bool process, Diagnostics& diags,
+                                                                     bool process, std::optional<int> pid, Diagnostics& diags,
                                                                      const InstructionStarts& instructionStarts);
 
 }  // namespace dptrace
