@@ -37,8 +37,13 @@ std::string hexByte(uint8_t b) {
 }  // namespace
 
 std::string breakpointHazard(const std::string& binary, uint64_t fileOffset) {
-  uint8_t code[16] = {};
   std::ifstream in(binary, std::ios::binary);
+  return breakpointHazard(in, fileOffset);
+}
+
+std::string breakpointHazard(std::istream& in, uint64_t fileOffset) {
+  uint8_t code[16] = {};
+  in.clear();  // a read before may have stopped at the end of the file
   in.seekg(static_cast<std::streamoff>(fileOffset));
   in.read(reinterpret_cast<char*>(code), sizeof code);
   size_t n = static_cast<size_t>(in.gcount()), i = 0;

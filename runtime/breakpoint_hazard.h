@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 
 namespace dptrace {
@@ -25,5 +26,8 @@ namespace dptrace {
 // would not do what it should, in words that follow "cannot probe X: ";
 // empty when nothing is known against it.
 std::string breakpointHazard(const std::string& binary, uint64_t fileOffset);
+// The same, read from `file` (the binary opened once for many functions: a
+// wildcard over libc asks about 2,600 times).
+std::string breakpointHazard(std::istream& file, uint64_t fileOffset);
 
 }  // namespace dptrace

@@ -350,6 +350,12 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
     return it->second;
   };
   std::map<std::string, std::pair<std::optional<std::vector<FunctionSymbol>>, std::string>> read;
+  std::map<std::string, std::ifstream> code;  // opened once for the hazard checks of a wildcard's functions
+  auto hazardAt = [&](const std::string& binary, uint64_t fileOffset) {
+    auto it = code.find(binary);
+    if (it == code.end()) it = code.emplace(binary, std::ifstream(binary, std::ios::binary)).first;
+    return breakpointHazard(it->second, fileOffset);
+  };
   std::set<std::string> warnedShared;  // groups of indirect functions with one code, said once
   std::vector<std::string> indirectProbed;   // indirect functions probed at the code dptrace's glibc picks
   const ast::AttachPoint* firstIndirect = nullptr;
@@ -411,7 +417,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         const FileOffsets& fileOffsets = fileOffsetsOf(target.binary);
         auto at = fileOffsets.find(s.name);
         // An offset is checked to start an instruction first (below).
-        std::string hazard = at == fileOffsets.end() || ap.offset ? "" : breakpointHazard(target.binary, at->second);
+        std::string hazard = at == fileOffsets.end() || ap.offset ? "" : hazardAt(target.binary, at->second);
         if (!hazard.empty() && wildcard) {
           notes.hazardous.push_back(s.name);
           addOnce(notes.hazards, hazard);
