@@ -9,11 +9,16 @@
 //    8,137 of 10,000 strchr results were wrong under a probe, and bash could
 //    not run commands;
 //  - one whose opcode byte is an instruction the kernel refuses (6e is outs:
-//    vmovd; ef is out: vpxor) is refused when the breakpoint is installed,
-//    and so is any instruction with a lock or es/cs/ss/ds prefix. Installed
-//    in a running process, that is an error at attach; with -c, before the
-//    program runs, it is silent, and the probe never fires.
-// Other AVX instructions (vmulsd 59, vxorps 57, vfmadd a9) run correctly.
+//    vmovd; ef is out: vpxor; ea, once a far jump: vpminsw) is refused when
+//    the breakpoint is installed, and so is any instruction with a lock or
+//    es/cs/ss/ds prefix, and a plain one the kernel refuses (int3, hlt, in,
+//    out, a mov to %ss). Installed in a running process, that is an error at
+//    attach; with -c, before the program runs, it is silent, and the probe
+//    never fires.
+// Other AVX instructions (vmulsd 59, vxorps 57, vfmadd a9, kandw 41) run
+// correctly. DPTRACE_BREAKPOINT_CHECK=off leaves the refusals to the kernel
+// (one that takes more than this table; its refusal at attach stays); an
+// emulation that would corrupt the process is refused still.
 #pragma once
 
 #include <cstdint>

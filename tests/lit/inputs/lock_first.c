@@ -2,7 +2,7 @@
  * instruction and fn_int3 with an int3 (never called), which the kernel
  * cannot uprobe (ENOTSUPP when the file is mapped by a process as the probe
  * is made: run it with an argument and it waits to be killed; dptrace
- * refuses fn_lock itself, runtime/breakpoint_hazard.h); fn_a is called once
+ * refuses both itself, runtime/breakpoint_hazard.h); fn_a is called once
  * and fn_b twice. */
 #include <unistd.h>
 

@@ -7,6 +7,8 @@
 int evex_first(int);
 int vex_first(int);
 int vxorps_first(int);
+int vucomiss_first(int);
+int vpminsw_first(int);
 int lock_first(int);
 int plain_first(int);
 
@@ -21,6 +23,8 @@ int main(int argc, char** argv) {
     }
     bad += vex_first(i) != i;
     bad += vxorps_first(i) != i;
+    bad += vucomiss_first(i) != i;
+    bad += vpminsw_first(i) != i;
     bad += lock_first(i) != i;
     bad += plain_first(i) != i;
   }

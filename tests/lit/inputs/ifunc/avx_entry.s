@@ -32,6 +32,27 @@ vxorps_first:
   ret
   .size vxorps_first, .-vxorps_first
 
+  .globl vucomiss_first
+  .type vucomiss_first, @function
+# vucomiss_first(x): x; its opcode byte, 2e, is a cs prefix's, which the
+# kernel's table of opcodes takes: probed (dptrace refused it until its table
+# followed the kernel's).
+vucomiss_first:
+  vucomiss %xmm0, %xmm0          # c5 f8 2e c0
+  movl %edi, %eax
+  ret
+  .size vucomiss_first, .-vucomiss_first
+
+  .globl vpminsw_first
+  .type vpminsw_first, @function
+# vpminsw_first(x): x; its opcode byte, ea, was a far jump, which the kernel
+# refuses: the probe would never fire.
+vpminsw_first:
+  vpminsw %xmm0, %xmm0, %xmm0    # c5 f9 ea c0
+  movl %edi, %eax
+  ret
+  .size vpminsw_first, .-vpminsw_first
+
   .globl lock_first
   .type lock_first, @function
 # lock_first(x): x, counting its calls with a locked increment (f0 ff 05 ...).
