@@ -8,8 +8,8 @@ namespace dptrace {
 
 namespace {
 
-// The one-byte opcodes the kernel's good_insns_64 leaves out (Linux 3.19 on;
-// measured on 6.18: VEX opcode bytes 41 kandw, 2e vucomiss, c4 vpinsrw, c5
+// The one-byte opcodes the kernel's good_insns_64 leaves out (recent kernels'
+// table; measured on 6.18: VEX opcode bytes 41 kandw, 2e vucomiss, c4 vpinsrw, c5
 // vpextrw and f0 vlddqu are probed, ea vpminsw and 9a vfmsub132ps refused):
 // instructions invalid in 64-bit mode, ins/outs, in/out, int3, int N, into,
 // iret, int1, hlt, cli/sti. 0f (two-byte opcodes) is accepted whatever
