@@ -318,17 +318,22 @@ void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags) {
       if (binary == ap.target || ap.target.find(".so") != std::string::npos) return false;  // not a short library name
       auto symbols = readFunctionSymbols(binary, error);
       if (!symbols || symbols->empty()) return false;  // said later, with the reason
-      for (const FunctionSymbol& s : *symbols)
+      std::vector<std::string> names;
+      for (const FunctionSymbol& s : *symbols) {
         if (s.name == ap.function) return false;
+        names.push_back(s.name);
+      }
       std::string where;
       if (std::string libc = findBinary("libc"); libc != binary)
         if (auto inLibc = readFunctionSymbols(libc, error))
           for (const FunctionSymbol& s : *inLibc)
             if (s.name == ap.function) where = "uprobe:libc:" + ap.function;
+      std::string guess = closestMatch(ap.function, names);
       diags.warning(functionRange(ap), "'" + binary + "' has no function '" + ap.function + "': '" + ap.raw +
                                            "' is left out, as bpftrace leaves it out",
-                    where.empty() ? "dptrace -l '" + std::string(probeKindName(ap.kind)) + ":" + ap.target + ":*' lists its functions"
-                                  : "libc has it (glibc 2.34 moved libpthread's functions there): " + where);
+                    !where.empty()   ? "libc has it (glibc 2.34 moved libpthread's functions there): " + where
+                    : !guess.empty() ? "did you mean '" + guess + "'?"
+                                     : "dptrace -l '" + std::string(probeKindName(ap.kind)) + ":" + ap.target + ":*' lists its functions");
       dropped = true;
       return true;
     });
