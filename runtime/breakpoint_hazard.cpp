@@ -31,6 +31,13 @@ bool refusedOpcode(uint8_t b) {
 // call, nop.
 bool emulatedOpcode(uint8_t b) { return (b >= 0x70 && b <= 0x7f) || b == 0xe8 || b == 0xe9 || b == 0xeb || b == 0x90; }
 
+// What the kernel's insn_masking_exception() refuses: opcode byte 8e with
+// ModRM.reg 2 (mov to %ss, which masks interrupts for one instruction),
+// whatever prefix (a VEX vpmaskmovd store has it too).
+bool masksInterrupts(const uint8_t* code, size_t n, size_t opcode) {
+  return code[opcode] == 0x8e && opcode + 1 < n && ((code[opcode + 1] >> 3) & 7) == 2;
+}
+
 std::string hexByte(uint8_t b) {
   char text[3];
   std::snprintf(text, sizeof text, "%02x", b);
@@ -56,8 +63,10 @@ std::string breakpointHazard(std::istream& in, uint64_t fileOffset) {
   size_t n = static_cast<size_t>(in.gcount()), i = 0;
   const std::string never = "which Linux's x86 uprobes refuse when they install the breakpoint (with -c, before the program "
                             "runs, without an error): the probe would never fire";
+  bool operand16 = false;  // a 66 prefix
   for (; i < n; ++i) {
     uint8_t b = code[i];
+    operand16 = operand16 || b == 0x66;
     if (refusals && (b == 0xf0 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e))
       return "its instruction there has a" + std::string(b == 0xf0 ? " lock" : b == 0x26 ? "n es" : b == 0x2e ? " cs" : b == 0x36 ? "n ss" : " ds") +
              " prefix (" + hexByte(b) + "), " + never;
@@ -69,8 +78,13 @@ std::string breakpointHazard(std::istream& in, uint64_t fileOffset) {
     if (i >= n) return "";
     if (!refusals) return "";
     if (refusedOpcode(code[i])) return "its instruction there (opcode byte " + hexByte(code[i]) + ") is one " + never;
-    // mov to %ss: the kernel does not single-step what masks interrupts for one instruction.
-    if (code[i] == 0x8e && i + 1 < n && ((code[i + 1] >> 3) & 7) == 2) return "its instruction there loads %ss, " + never;
+    if (masksInterrupts(code, n, i)) return "its instruction there loads %ss, " + never;
+    // A jump or call with a 16-bit operand size (callw: 66 e8): the kernel does
+    // not emulate those.
+    uint8_t b = code[i];
+    bool branch = b == 0xe8 || b == 0xe9 || b == 0xeb || (b >= 0x70 && b <= 0x7f) ||
+                  (b == 0x0f && i + 1 < n && code[i + 1] >= 0x80 && code[i + 1] <= 0x8f);
+    if (operand16 && branch) return "its instruction there is a jump or call with a 16-bit operand (66 prefix), " + never;
     return "";
   }
   // In 64-bit code c5 starts a 2-byte VEX prefix, c4 a 3-byte one, 62 a 4-byte EVEX one.
@@ -83,6 +97,7 @@ std::string breakpointHazard(std::istream& in, uint64_t fileOffset) {
     return what + "which Linux's x86 uprobes emulate as the " + (opcode == 0x90 ? "nop" : opcode == 0xe8 ? "call" : "jump") +
            " that byte is alone, without running it: the traced process would compute wrong results";
   if (refusals && refusedOpcode(opcode)) return what + never;
+  if (refusals && masksInterrupts(code, n, at)) return what + "taken for a load of %ss (8e /2), " + never;
   return "";
 }
 

@@ -53,6 +53,24 @@ vpminsw_first:
   ret
   .size vpminsw_first, .-vpminsw_first
 
+  .globl vpmaskmov_store
+  .type vpmaskmov_store, @function
+# Never called. vpmaskmovd %ymm2, %ymm1, (%rdi): its opcode byte and ModRM.reg
+# (8e /2) are a mov to %ss's, which the kernel refuses whatever the prefix.
+vpmaskmov_store:
+  vpmaskmovd %ymm2, %ymm1, (%rdi)  # c4 e2 75 8e 17
+  ret
+  .size vpmaskmov_store, .-vpmaskmov_store
+
+  .globl jmpw_short
+  .type jmpw_short, @function
+# Never called. A short jump with a 16-bit operand size (66 eb 00), which the
+# kernel does not emulate.
+jmpw_short:
+  .byte 0x66, 0xeb, 0x00
+  ret
+  .size jmpw_short, .-jmpw_short
+
   .globl lock_first
   .type lock_first, @function
 # lock_first(x): x, counting its calls with a locked increment (f0 ff 05 ...).
