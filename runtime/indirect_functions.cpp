@@ -135,45 +135,65 @@ std::optional<IndirectCode> indirectCode(const std::string& binary, const std::s
   return out;
 }
 
-std::string cpuTunables(std::string_view value) {
-  std::vector<std::string> entries;
+std::string hwcapsTunable(std::string_view value) {
+  // Entries are NAME=VALUE, split by ':'; the last glibc.cpu.hwcaps is the one
+  // glibc keeps.
+  std::string_view hwcaps;
   size_t start = 0;
   while (start <= value.size()) {
     size_t end = std::min(value.find(':', start), value.size());
     std::string_view entry = value.substr(start, end - start);
-    if (entry.starts_with("glibc.cpu.")) entries.emplace_back(entry);
+    if (entry.starts_with("glibc.cpu.hwcaps=")) hwcaps = entry.substr(17);
     start = end + 1;
   }
-  std::sort(entries.begin(), entries.end());
+  // Its words, "-AVX2" or "Prefer_ERMS", split by ',': glibc applies them in
+  // order, so the last word for a feature stands.
+  std::map<std::string, std::string> words;
+  start = 0;
+  while (start < hwcaps.size()) {
+    size_t end = std::min(hwcaps.find(',', start), hwcaps.size());
+    std::string_view word = hwcaps.substr(start, end - start);
+    std::string_view feature = word.starts_with('-') ? word.substr(1) : word;
+    if (!feature.empty()) words[std::string(feature)] = std::string(word);
+    start = end + 1;
+  }
   std::string out;
-  for (const std::string& e : entries) out += (out.empty() ? "" : ":") + e;
+  for (const auto& [feature, word] : words) out += (out.empty() ? "" : ",") + word;
   return out;
 }
 
-std::optional<std::string> processCpuTunables(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+std::optional<std::string> processHwcaps(const std::string& pid) {
+  std::string dir = "/proc/" + pid + "/";
+  std::ifstream auxv(dir + "auxv", std::ios::binary);
+  if (!auxv) return std::nullopt;
+  uint64_t entry[2];
+  constexpr uint64_t kAtSecure = 23;  // AT_SECURE: setuid or the like; glibc ignores GLIBC_TUNABLES
+  while (auxv.read(reinterpret_cast<char*>(entry), sizeof entry) && entry[0] != 0)
+    if (entry[0] == kAtSecure && entry[1] != 0) return std::string();
+  std::ifstream in(dir + "environ", std::ios::binary);
   if (!in) return std::nullopt;
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return std::nullopt;
-  // glibc 2.36 parses the value in place, each ':' made a NUL: the entries
-  // after GLIBC_TUNABLES= that name tunables are the rest of its value.
+  // glibc 2.36 reads the value in place and ends each tunable it knows with
+  // a NUL where its ':' was: the pieces after GLIBC_TUNABLES= that end in a
+  // glibc tunable ("foo=1:glibc.cpu.hwcaps=-AVX2", an unknown entry keeping
+  // its ':') are the rest of its value. Newer glibc leaves it whole.
   std::string value;
   bool inTunables = false;
   std::string_view rest = all;
   while (!rest.empty()) {
-    std::string_view variable = rest.substr(0, rest.find('\0'));
-    rest.remove_prefix(std::min(rest.size(), variable.size() + 1));
-    if (inTunables && variable.starts_with("glibc.")) {
-      value += ":" + std::string(variable);
-      continue;
-    }
-    if (inTunables) break;
-    if (variable.starts_with("GLIBC_TUNABLES=")) {
-      value = variable.substr(15);
+    std::string_view piece = rest.substr(0, rest.find('\0'));
+    rest.remove_prefix(std::min(rest.size(), piece.size() + 1));
+    if (inTunables) {
+      size_t last = piece.rfind(':');
+      if (!piece.substr(last == std::string_view::npos ? 0 : last + 1).starts_with("glibc.")) break;
+      value += ":" + std::string(piece);
+    } else if (piece.starts_with("GLIBC_TUNABLES=")) {
+      value = piece.substr(15);
       inTunables = true;
     }
   }
-  return cpuTunables(value);
+  return hwcapsTunable(value);
 }
 
 }  // namespace dptrace

@@ -30,12 +30,16 @@ struct IndirectCode {
 // dptrace cannot tell. Each binary is read and asked once per process.
 std::optional<IndirectCode> indirectCode(const std::string& binary, const std::string& name, std::string& why);
 
-// The CPU tunables of a GLIBC_TUNABLES value, which steer what resolvers
-// pick: its glibc.cpu.* entries, sorted, joined with ':' (empty: none).
-std::string cpuTunables(std::string_view value);
+// The words of a GLIBC_TUNABLES value's glibc.cpu.hwcaps, which mask or
+// prefer CPU features and so steer what resolvers pick: "-AVX2,-AVX512F",
+// sorted by feature, the last word for each kept (empty: none). Other
+// tunables (thresholds, CET) do not change the choice.
+std::string hwcapsTunable(std::string_view value);
 
-// The cpuTunables of the environment process `pid` started with
-// (/proc/PID/environ, what its glibc read); nullopt when it cannot be read.
-std::optional<std::string> processCpuTunables(int pid);
+// The hwcapsTunable that process `pid` ("self": dptrace) runs with, from the
+// environment it started with (/proc/PID/environ); none for a process in
+// secure-execution mode (setuid), whose glibc ignores GLIBC_TUNABLES; nullopt
+// when it cannot be read.
+std::optional<std::string> processHwcaps(const std::string& pid);
 
 }  // namespace dptrace

@@ -175,7 +175,7 @@ struct MatchNotes {
   std::vector<std::string> shared;      // "memcpy and memmove": each group once
   std::vector<std::string> hazardous;   // left out of a wildcard: breakpointHazard
   std::vector<std::string> hazards;     // their reasons, each once
-  bool indirectHazard = false;          // one of them is the code an IFUNC picked
+  bool indirectHazard = false;          // one of them is AVX code an IFUNC picked
   bool failed = false;                  // an error was reported
 };
 
@@ -197,12 +197,16 @@ std::string tunablesHint() {
          "(give dptrace the same: it asks its own glibc)";
 }
 
-// What to do about a hazard at a function's entry.
-std::string hazardHint(const ast::AttachPoint& ap, bool indirect) {
-  if (indirect) return tunablesHint();
+// What to do about a hazard at a function's entry. `avxInIndirect`: an AVX
+// instruction in code a resolver picked, which glibc's tunables can avoid.
+std::string hazardHint(const ast::AttachPoint& ap, bool avxInIndirect) {
+  if (avxInIndirect) return tunablesHint();
   if (ap.kind == ProbeKind::Uretprobe) return "a uretprobe starts at the function's entry: probe the returns of its callers instead";
   return "probe a later instruction of it (FUNC+OFFSET; objdump -d shows them), or its callers";
 }
+
+// Whether breakpointHazard's reason is an AVX encoding (not a lock prefix).
+bool avxEncoded(const std::string& hazard) { return hazard.find("AVX-encoded") != std::string::npos; }
 
 void addOnce(std::vector<std::string>& list, const std::string& item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
@@ -249,21 +253,20 @@ std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::s
   return code->address;
 }
 
-// -p on a process started with other CPU tunables than dptrace: its glibc's
-// resolvers may have picked other code than dptrace's did, and a probe on the
-// code dptrace found would see none of its calls (-c's command runs with
-// dptrace's environment).
+// -p on a process whose glibc masks or prefers other CPU features than
+// dptrace's (glibc.cpu.hwcaps of GLIBC_TUNABLES): its resolvers may have
+// picked other code than dptrace's did, and a probe on the code dptrace found
+// would see none of its calls (-c's command runs with dptrace's environment).
 void warnOtherTunables(const ast::AttachPoint& ap, int pid, const std::vector<std::string>& names, Diagnostics& diags) {
-  std::optional<std::string> theirs = processCpuTunables(pid);
-  const char* env = std::getenv("GLIBC_TUNABLES");
-  std::string ours = cpuTunables(env ? env : "");
-  if (!theirs || *theirs == ours) return;
-  auto with = [](const std::string& t) { return t.empty() ? std::string("without CPU tunables") : "with GLIBC_TUNABLES=" + t; };
-  diags.warning(functionRange(ap), "process " + std::to_string(pid) + " started " + with(*theirs) + ", and dptrace runs " + with(ours) +
-                                       ": its glibc may have picked other code than dptrace's for " + listed(names) +
-                                       " (indirect functions), and a probe there would count none of its calls",
-                theirs->empty() ? "run dptrace without glibc.cpu entries in GLIBC_TUNABLES, as the process"
-                                : "run dptrace as the process started: GLIBC_TUNABLES=" + *theirs + " dptrace ...");
+  std::optional<std::string> theirs = processHwcaps(std::to_string(pid));
+  std::optional<std::string> ours = processHwcaps("self");
+  if (!theirs || !ours || *theirs == *ours) return;
+  auto with = [](const std::string& t) { return t.empty() ? std::string("no glibc.cpu.hwcaps") : "glibc.cpu.hwcaps=" + t; };
+  diags.warning(functionRange(ap), "process " + std::to_string(pid) + "'s glibc runs with " + with(*theirs) + ", and dptrace's with " +
+                                       with(*ours) + " (GLIBC_TUNABLES): its glibc may have picked other code than dptrace's for " +
+                                       listed(names) + " (indirect functions), and a probe there would count none of its calls",
+                theirs->empty() ? "run dptrace without glibc.cpu.hwcaps in GLIBC_TUNABLES, as the process"
+                                : "run dptrace with the process's: GLIBC_TUNABLES=glibc.cpu.hwcaps=" + *theirs + " dptrace ...");
 }
 
 // The warnings (or the error, when nothing is left) for one attach point's
@@ -426,13 +429,13 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         if (!hazard.empty() && wildcard) {
           notes.hazardous.push_back(s.name);
           addOnce(notes.hazards, hazard);
-          notes.indirectHazard = notes.indirectHazard || s.indirect;
+          notes.indirectHazard = notes.indirectHazard || (s.indirect && avxEncoded(hazard));
           continue;
         }
         if (!hazard.empty()) {
           diags.error(functionRange(ap), "cannot probe '" + s.name + "'" + (s.indirect ? " (the code its resolver picks on this machine)" : "") +
                                              ": " + hazard,
-                      hazardHint(ap, s.indirect));
+                      hazardHint(ap, s.indirect && avxEncoded(hazard)));
           notes.failed = true;
           continue;
         }
