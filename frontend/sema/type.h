@@ -125,10 +125,11 @@ private:
   std::vector<RecordField> fields_;
 };
 
-// How many pointer levels a type may have (`char ***` is 3). The importers
-// stop at this depth too; a cast or a tracepoint field deeper than it is
-// refused rather than built (a type's copy costs its depth, and a damaged
-// format file may hold thousands of stars).
+// How many pointer levels a type may have (`char ***` is 3). A cast or a
+// tracepoint field deeper than it is refused rather than built (a type's copy
+// costs its depth, and a damaged format file may hold thousands of stars);
+// the C, DWARF and BTF importers cut a type at depth 16 (typedefs and
+// qualifiers count), its base read as void.
 inline constexpr uint32_t kMaxPointerDepth = 16;
 
 // Integers of different widths unify to the wider, unsigned if either is;

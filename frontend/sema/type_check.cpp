@@ -1398,8 +1398,13 @@ void TypeChecker::argsOfTracepoints(const ast::Field& e) {
       if (tracepoints_.size() > 1) message += " (args.NAME must be a field of every tracepoint the block attaches to)";
       return error(e.range, message, guess.empty() ? "its fields: " + all : "did you mean 'args." + guess + "'?");
     }
-    if (f->type.is(TypeKind::Void))
+    if (f->type.is(TypeKind::Void)) {
+      size_t stars = static_cast<size_t>(std::count(f->declaration.begin(), f->declaration.end(), '*'));
+      if (stars > kMaxPointerDepth && !f->dataLoc)
+        return error(e.range, "dptrace cannot read field '" + f->name + "' of " + where + ": a pointer " + std::to_string(stars) +
+                                  " levels deep, and dptrace follows at most " + std::to_string(kMaxPointerDepth));
       return error(e.range, "dptrace cannot read field '" + f->name + "' (" + f->declaration + ") of " + where + " yet");
+    }
     // A __data_loc string is as long as str()'s (BPFTRACE_STRLEN), as in bpftrace.
     Type fieldType = f->dataLoc && f->type.is(TypeKind::String) ? Type::string(types_.imported->strLength) : f->type;
     Type unified;
