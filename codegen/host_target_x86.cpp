@@ -42,13 +42,23 @@ extern "C" __attribute__((visibility("default"))) bool dptrace_instruction_start
   if (disasm == nullptr) return false;
   char text[256];
   bool ok = true;
+  // LLVM gives a lock prefix (and other prefixes before some opcodes) as an
+  // instruction of its own, "lock" then "incq (%rdi)": the prefix starts the
+  // instruction, and the byte after it is inside it (a breakpoint there is a
+  // SIGILL in the traced process).
+  auto isPrefix = [](uint8_t b) {
+    return b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 ||
+           b == 0x65 || b == 0x66 || b == 0x67;
+  };
+  bool afterPrefix = false;
   for (uint64_t at = 0; at < size;) {
     size_t n = LLVMDisasmInstruction(disasm, const_cast<uint8_t*>(code + at), size - at, at, text, sizeof text);
     if (n == 0) {
       ok = false;
       break;
     }
-    starts->push_back(at);
+    if (!afterPrefix) starts->push_back(at);
+    afterPrefix = n == 1 && isPrefix(code[at]) && at + 1 < size;
     at += n;
   }
   LLVMDisasmDispose(disasm);

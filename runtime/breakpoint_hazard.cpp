@@ -63,10 +63,11 @@ std::string breakpointHazard(std::istream& in, uint64_t fileOffset) {
   size_t n = static_cast<size_t>(in.gcount()), i = 0;
   const std::string never = "which Linux's x86 uprobes refuse when they install the breakpoint (with -c, before the program "
                             "runs, without an error): the probe would never fire";
-  bool operand16 = false;  // a 66 prefix
+  bool operand16 = false, repeated = false;  // a 66 prefix; a rep (f3) or repne (f2) prefix
   for (; i < n; ++i) {
     uint8_t b = code[i];
     operand16 = operand16 || b == 0x66;
+    repeated = repeated || b == 0xf2 || b == 0xf3;
     if (refusals && (b == 0xf0 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e))
       return "its instruction there has a" + std::string(b == 0xf0 ? " lock" : b == 0x26 ? "n es" : b == 0x2e ? " cs" : b == 0x36 ? "n ss" : " ds") +
              " prefix (" + hexByte(b) + "), " + never;
@@ -76,6 +77,12 @@ std::string breakpointHazard(std::istream& in, uint64_t fileOffset) {
   if (code[i] != 0xc4 && code[i] != 0xc5 && code[i] != 0x62) {  // not AVX-encoded
     if (code[i] >= 0x40 && code[i] <= 0x4f) ++i;  // REX
     if (i >= n) return "";
+    // A string instruction repeated by rep (rep stos, repne scas): each
+    // repetition traps again at the same address (50 calls of a rep stos of
+    // 10 bytes counted 500).
+    if (repeated && ((code[i] >= 0xa4 && code[i] <= 0xa7) || (code[i] >= 0xaa && code[i] <= 0xaf)))
+      return "its instruction there is a repeated string instruction (rep prefix, opcode byte " + hexByte(code[i]) +
+             "), on which a uprobe fires once per repetition, not once per pass";
     if (!refusals) return "";
     if (refusedOpcode(code[i])) return "its instruction there (opcode byte " + hexByte(code[i]) + ") is one " + never;
     if (masksInterrupts(code, n, i)) return "its instruction there loads %ss, " + never;

@@ -10,6 +10,7 @@ int vxorps_first(int);
 int vucomiss_first(int);
 int vpminsw_first(int);
 int lock_first(int);
+void rep_fill(char*, long);
 int plain_first(int);
 
 int main(int argc, char** argv) {
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
     bad += vpminsw_first(i) != i;
     bad += lock_first(i) != i;
     bad += plain_first(i) != i;
+    char fill[16] = {0};
+    rep_fill(fill, 10);
+    bad += fill[9] != 'x' || fill[10] != 0;
   }
   printf("evex_calls=%d calls=%d bad=%d\n", evex, n, bad);
   return 0;
