@@ -174,7 +174,8 @@ struct MatchNotes {
   std::string why;                      // why the last of them was
   std::vector<std::string> shared;      // "memcpy and memmove": each group once
   std::vector<std::string> hazardous;   // left out of a wildcard: breakpointHazard
-  std::vector<std::string> hazards;     // their reasons, each once
+  // Each reason once, with the functions it leaves out.
+  std::vector<std::pair<std::string, std::vector<std::string>>> hazards;
   bool indirectHazard = false;          // one of them is AVX code an IFUNC picked
   bool failed = false;                  // an error was reported
 };
@@ -274,13 +275,21 @@ void warnOtherTunables(const ast::AttachPoint& ap, int pid, const std::vector<st
 // false: an error was reported.
 bool reportNotes(const ast::AttachPoint& ap, const MatchNotes& notes, bool nothingLeft, std::set<std::string>& warned,
                  Diagnostics& diags) {
-  std::string hazardWhy = "at the entry of each: " + listed(notes.hazards, "; ");
+  // "at the entry of a and b, REASON; at the entry of c, REASON2"
+  std::vector<std::string> reasons;
+  for (const auto& [reason, names] : notes.hazards) {
+    std::string of;
+    for (size_t i = 0; i < names.size() && i < 3; ++i) of += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    if (names.size() > 3) of += " and " + std::to_string(names.size() - 3) + " more";
+    reasons.push_back("at the entry of " + of + ", " + reason);
+  }
+  std::string hazardWhy = listed(reasons, "; ");
   if (nothingLeft && (!notes.unresolved.empty() || !notes.hazardous.empty())) {
     std::string why;
     if (!notes.unresolved.empty())
       why += " " + listed(notes.unresolved) + (notes.unresolved.size() == 1 ? " is an indirect function (IFUNC)" : " are indirect functions (IFUNC)") +
              ", whose code dptrace cannot find: " + notes.why + ".";
-    if (!notes.hazardous.empty()) why += " " + listed(notes.hazardous) + ": " + hazardWhy + ".";
+    if (!notes.hazardous.empty()) why += " " + hazardWhy + ".";
     diags.error(functionRange(ap), "none of the functions '" + ap.function + "' matches in '" + ap.target + "' can be probed:" + why,
                 !notes.hazardous.empty() ? hazardHint(ap, notes.indirectHazard)
                 : notes.why.find("vDSO") != std::string::npos ? "uprobes reach only code in files"
@@ -296,7 +305,7 @@ bool reportNotes(const ast::AttachPoint& ap, const MatchNotes& notes, bool nothi
                                                               : "probe the code they pick by file offset, or by name where the binary has symbols for it");
   if (!notes.hazardous.empty())
     diags.warning(functionRange(ap), "'" + ap.raw + "' leaves out " + std::to_string(notes.hazardous.size()) + " of its functions: " +
-                                         listed(notes.hazardous) + ". Why, " + hazardWhy,
+                                         listed(notes.hazardous) + ". Why: " + hazardWhy,
                   hazardHint(ap, notes.indirectHazard));
   std::vector<std::string> fresh;
   for (const std::string& group : notes.shared)
@@ -428,7 +437,9 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         std::string hazard = at == fileOffsets.end() || ap.offset ? "" : hazardAt(target.binary, at->second);
         if (!hazard.empty() && wildcard) {
           notes.hazardous.push_back(s.name);
-          addOnce(notes.hazards, hazard);
+          auto same = std::find_if(notes.hazards.begin(), notes.hazards.end(), [&](const auto& h) { return h.first == hazard; });
+          if (same == notes.hazards.end()) notes.hazards.push_back({hazard, {s.name}});
+          else same->second.push_back(s.name);
           notes.indirectHazard = notes.indirectHazard || (s.indirect && avxEncoded(hazard));
           continue;
         }
