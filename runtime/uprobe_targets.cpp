@@ -254,6 +254,26 @@ std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::s
   return code->address;
 }
 
+// A wildcard that matches several names of one function (strtol, strtoll,
+// strtoq and strtoimax are one code in glibc) probes it once per name: each
+// call fires every probe, and counts once per name (as in bpftrace).
+void warnAliases(const ast::AttachPoint& ap, const UprobeTarget& target, Diagnostics& diags) {
+  std::map<uint64_t, std::vector<std::string>> byAddress;
+  for (size_t i = 0; i < target.functions.size(); ++i) byAddress[target.addresses[i]].push_back(target.functions[i]);
+  std::vector<std::string> groups;
+  for (auto& [address, names] : byAddress)
+    if (names.size() > 1) {
+      std::sort(names.begin(), names.end());
+      groups.push_back(listed(names, " = "));
+    }
+  std::sort(groups.begin(), groups.end());
+  if (groups.empty()) return;
+  diags.warning(functionRange(ap), "'" + ap.raw + "' matches " + std::to_string(groups.size()) +
+                                       (groups.size() == 1 ? " function" : " functions") + " under several names: " +
+                                       listed(groups, "; ") + ". Each call fires a probe per name, and counts once under each",
+                "narrow the pattern to one name of each");
+}
+
 // -p on a process whose glibc masks or prefers other CPU features than
 // dptrace's (glibc.cpu.hwcaps of GLIBC_TUNABLES): its resolvers may have
 // picked other code than dptrace's did, and a probe on the code dptrace found
@@ -459,6 +479,7 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
       }
       if (notes.failed) continue;
       if (!reportNotes(ap, notes, target.functions.empty(), warnedShared, diags)) continue;
+      warnAliases(ap, target, diags);
       if (target.functions.empty() && !wildcard && !ap.offset) {
         // No copy of its own: inlined calls (DWARF), or DPDK's burst functions through the process.
         if (std::optional<bool> found = inlinedOrFastPath(ap, imported, process, *symbols, fileOffsetsOf(target.binary), target,
