@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -19,6 +20,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+constexpr uint32_t kMaxRecordBytes = 65535;
+
 // "offset:16" -> 16
 bool numberAfter(std::string_view part, std::string_view key, uint32_t& out) {
   part = trim(part);
@@ -28,7 +31,9 @@ bool numberAfter(std::string_view part, std::string_view key, uint32_t& out) {
   out = 0;
   for (char c : digits) {
     if (c < '0' || c > '9') return false;
-    out = out * 10 + static_cast<uint32_t>(c - '0');
+    uint32_t digit = static_cast<uint32_t>(c - '0');
+    if (out > (UINT32_MAX - digit) / 10) return false;  // too large: not a format the kernel wrote
+    out = out * 10 + digit;
   }
   return true;
 }
@@ -141,6 +146,14 @@ std::optional<TracepointFormat> parseTracepointFormat(std::string_view text, std
     if (parts.size() < 4 || !numberAfter(parts[1], "offset:", offset) || !numberAfter(parts[2], "size:", size) ||
         !numberAfter(parts[3], "signed:", isSigned)) {
       error = "cannot read the format line '" + std::string(l) + "'";
+      return std::nullopt;
+    }
+    // A trace event record lives in a ring-buffer page (a __data_loc holds
+    // 16-bit offsets and lengths): a field past 64 KiB is a damaged format,
+    // and a string that long would cost seconds to compile.
+    if (offset > kMaxRecordBytes || size > kMaxRecordBytes - offset) {
+      error = "cannot read the format line '" + std::string(l) + "': a field of " + std::to_string(size) + " bytes at offset " +
+              std::to_string(offset) + " is past the 64 KiB a trace event record holds";
       return std::nullopt;
     }
     std::string_view decl = trim(parts[0].substr(6));
