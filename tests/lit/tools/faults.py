@@ -27,6 +27,7 @@ Prints a line per stage and a summary; exits 1 on a failure."""
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,21 +82,55 @@ class Sampler(threading.Thread):
             time.sleep(0.003)
 
 
+# The names dptrace gives its programs (ModuleLowering::programName): the
+# probe kind and an index, as the kernel keeps them (15 characters).
+DPTRACE_PROGRAM = re.compile(r"^(begin|end|interval|uprobe|uretprobe|usdt|tracepoint|rawtracepoint|xdp|afxdp|profile|"
+                             r"software|hardware|watchpoint|fentry|fexit|kprobe|kretprobe)_[0-9]+$")
+
+
+def held_by_processes():
+    """The ids of the programs and links some process holds an fd of, from
+    every process's fdinfo (this bpftool lists no pids)."""
+    progs, links = set(), set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir("/proc/%s/fdinfo" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                text = open("/proc/%s/fdinfo/%s" % (pid, fd)).read()
+            except OSError:
+                continue
+            if "link_id:" in text:
+                links.update(int(l.split()[1]) for l in text.splitlines() if l.startswith("link_id:"))
+            elif "prog_id:" in text:
+                progs.update(int(l.split()[1]) for l in text.splitlines() if l.startswith("prog_id:"))
+    return progs, links
+
+
 def left_behind(before, sampler):
     """What of the run is still there 5 s after it ended: (held ids, orphans).
-    An orphan is a program or link made since the run started that no
-    process holds, in every look for 5 s: others' tests come and go (a
-    program is freed a moment after its last holder ends)."""
+    An orphan is a program of dptrace's naming (or a link to one) made since
+    the run started that no process holds, in every look for 5 s: others'
+    tests come and go (a program is freed a moment after its last holder
+    ends), and bpftrace's programs, which it holds through perf events
+    only, are named after their probes."""
     deadline = time.time() + 5
     candidates = None
     while True:
         progs, links = bpf_objects("prog"), bpf_objects("link")
         held = (sampler.progs & set(progs)) | (sampler.links & set(links))
-        orphans = {("prog", i) for i, p in progs.items() if i > before[0] and not p.get("pids")} | \
-                  {("link", i) for i, l in links.items() if i > before[1] and not l.get("pids")}
+        held_progs, held_links = held_by_processes()
+        held_progs |= {l.get("prog_id") for i, l in links.items() if i in held_links}
+        ours = {i for i, p in progs.items() if DPTRACE_PROGRAM.match(p.get("name", ""))}
+        orphans = {("prog", i) for i in ours if i > before[0] and i not in held_progs} | \
+                  {("link", i) for i, l in links.items() if i > before[1] and i not in held_links and l.get("prog_id") in ours}
         candidates = orphans if candidates is None else candidates & orphans
         if (not held and not candidates) or time.time() > deadline:
-            return held, candidates
+            return held, {(kind, i, (progs.get(i, {}) if kind == "prog" else links.get(i, {})).get("name", "")) for kind, i in candidates}
         time.sleep(0.1)
 
 
