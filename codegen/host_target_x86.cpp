@@ -8,6 +8,7 @@
 
 #include "codegen_module.h"
 #include "host_target.h"
+#include "x86_prefixes.h"
 
 extern "C" void LLVMInitializeX86TargetInfo();
 extern "C" void LLVMInitializeX86Target();
@@ -46,10 +47,6 @@ extern "C" __attribute__((visibility("default"))) bool dptrace_instruction_start
   // instruction of its own, "lock" then "incq (%rdi)": the prefix starts the
   // instruction, and the byte after it is inside it (a breakpoint there is a
   // SIGILL in the traced process).
-  auto isPrefix = [](uint8_t b) {
-    return b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 ||
-           b == 0x65 || b == 0x66 || b == 0x67;
-  };
   bool afterPrefix = false;
   for (uint64_t at = 0; at < size;) {
     size_t n = LLVMDisasmInstruction(disasm, const_cast<uint8_t*>(code + at), size - at, at, text, sizeof text);
@@ -58,7 +55,7 @@ extern "C" __attribute__((visibility("default"))) bool dptrace_instruction_start
       break;
     }
     if (!afterPrefix) starts->push_back(at);
-    afterPrefix = n == 1 && isPrefix(code[at]) && at + 1 < size;
+    afterPrefix = n == 1 && dptrace::isX86LegacyPrefix(code[at]) && at + 1 < size;
     at += n;
   }
   LLVMDisasmDispose(disasm);

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "x86_prefixes.h"
+
 namespace dptrace {
 
 namespace {
@@ -46,16 +48,18 @@ std::string hexByte(uint8_t b) {
 
 }  // namespace
 
-std::string breakpointHazard(const std::string& binary, uint64_t fileOffset) {
+BreakpointHazard breakpointHazard(const std::string& binary, uint64_t fileOffset) {
   std::ifstream in(binary, std::ios::binary);
   return breakpointHazard(in, fileOffset);
 }
 
-std::string breakpointHazard(std::istream& in, uint64_t fileOffset) {
+BreakpointHazard breakpointHazard(std::istream& in, uint64_t fileOffset) {
   // Off: the kernel's refusals are left to the kernel; an emulation that
-  // would corrupt the process is still refused.
-  const char* check = std::getenv("DPTRACE_BREAKPOINT_CHECK");
-  bool refusals = check == nullptr || std::string(check) != "off";
+  // would corrupt the process is still refused. Read once a run.
+  static const bool refusals = [] {
+    const char* check = std::getenv("DPTRACE_BREAKPOINT_CHECK");
+    return check == nullptr || std::string(check) != "off";
+  }();
   uint8_t code[16] = {};
   in.clear();  // a read before may have stopped at the end of the file
   in.seekg(static_cast<std::streamoff>(fileOffset));
@@ -68,44 +72,45 @@ std::string breakpointHazard(std::istream& in, uint64_t fileOffset) {
     uint8_t b = code[i];
     operand16 = operand16 || b == 0x66;
     repeated = repeated || b == 0xf2 || b == 0xf3;
+    if (!isX86LegacyPrefix(b)) break;
     if (refusals && (b == 0xf0 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e))
-      return "its instruction there has a" + std::string(b == 0xf0 ? " lock" : b == 0x26 ? "n es" : b == 0x2e ? " cs" : b == 0x36 ? "n ss" : " ds") +
-             " prefix (" + hexByte(b) + "), " + never;
-    if (b != 0x64 && b != 0x65 && b != 0x66 && b != 0x67 && b != 0xf2 && b != 0xf3) break;
+      return {"its instruction there has a" + std::string(b == 0xf0 ? " lock" : b == 0x26 ? "n es" : b == 0x2e ? " cs" : b == 0x36 ? "n ss" : " ds") +
+              " prefix (" + hexByte(b) + "), " + never};
   }
-  if (i >= n) return "";
+  if (i >= n) return {};
   if (code[i] != 0xc4 && code[i] != 0xc5 && code[i] != 0x62) {  // not AVX-encoded
     if (code[i] >= 0x40 && code[i] <= 0x4f) ++i;  // REX
-    if (i >= n) return "";
+    if (i >= n) return {};
     // A string instruction repeated by rep (rep stos, repne scas): each
     // repetition traps again at the same address (50 calls of a rep stos of
     // 10 bytes counted 500).
     if (repeated && ((code[i] >= 0xa4 && code[i] <= 0xa7) || (code[i] >= 0xaa && code[i] <= 0xaf)))
-      return "its instruction there is a repeated string instruction (rep prefix, opcode byte " + hexByte(code[i]) +
-             "), on which a uprobe fires once per repetition, not once per pass";
-    if (!refusals) return "";
-    if (refusedOpcode(code[i])) return "its instruction there (opcode byte " + hexByte(code[i]) + ") is one " + never;
-    if (masksInterrupts(code, n, i)) return "its instruction there loads %ss, " + never;
+      return {"its instruction there is a repeated string instruction (rep prefix, opcode byte " + hexByte(code[i]) +
+              "), on which a uprobe fires once per repetition, not once per pass"};
+    if (!refusals) return {};
+    if (refusedOpcode(code[i])) return {"its instruction there (opcode byte " + hexByte(code[i]) + ") is one " + never};
+    if (masksInterrupts(code, n, i)) return {"its instruction there loads %ss, " + never};
     // A jump or call with a 16-bit operand size (callw: 66 e8): the kernel does
     // not emulate those.
     uint8_t b = code[i];
     bool branch = b == 0xe8 || b == 0xe9 || b == 0xeb || (b >= 0x70 && b <= 0x7f) ||
                   (b == 0x0f && i + 1 < n && code[i + 1] >= 0x80 && code[i + 1] <= 0x8f);
-    if (operand16 && branch) return "its instruction there is a jump or call with a 16-bit operand (66 prefix), " + never;
-    return "";
+    if (operand16 && branch) return {"its instruction there is a jump or call with a 16-bit operand (66 prefix), " + never};
+    return {};
   }
   // In 64-bit code c5 starts a 2-byte VEX prefix, c4 a 3-byte one, 62 a 4-byte EVEX one.
   size_t at = i + (code[i] == 0xc5 ? 2 : code[i] == 0xc4 ? 3 : 4);
-  if (at >= n) return "";
+  if (at >= n) return {};
   uint8_t opcode = code[at];
   std::string what = "its instruction there is AVX-encoded (" + std::string(code[i] == 0x62 ? "EVEX" : "VEX") +
                      " prefix, opcode byte " + hexByte(opcode) + "), ";
   if (emulatedOpcode(opcode))
-    return what + "which Linux's x86 uprobes emulate as the " + (opcode == 0x90 ? "nop" : opcode == 0xe8 ? "call" : "jump") +
-           " that byte is alone, without running it: the traced process would compute wrong results";
-  if (refusals && refusedOpcode(opcode)) return what + never;
-  if (refusals && masksInterrupts(code, n, at)) return what + "taken for a load of %ss (8e /2), " + never;
-  return "";
+    return {what + "which Linux's x86 uprobes emulate as the " + (opcode == 0x90 ? "nop" : opcode == 0xe8 ? "call" : "jump") +
+                " that byte is alone, without running it: the traced process would compute wrong results",
+            true};
+  if (refusals && refusedOpcode(opcode)) return {what + never, true};
+  if (refusals && masksInterrupts(code, n, at)) return {what + "taken for a load of %ss (8e /2), " + never, true};
+  return {};
 }
 
 }  // namespace dptrace

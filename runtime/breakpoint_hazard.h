@@ -27,12 +27,17 @@
 
 namespace dptrace {
 
-// Why a breakpoint on the instruction at `fileOffset` of the file `binary`
-// would not do what it should, in words that follow "cannot probe X: ";
-// empty when nothing is known against it.
-std::string breakpointHazard(const std::string& binary, uint64_t fileOffset);
+// Why a breakpoint on an instruction would not do what it should.
+struct BreakpointHazard {
+  std::string reason;   // in words that follow "cannot probe X: "; empty when nothing is known against it
+  bool avx = false;     // the instruction is AVX-encoded (for an IFUNC's code, glibc's tunables pick other code)
+  explicit operator bool() const { return !reason.empty(); }
+};
+
+// The hazard of the instruction at `fileOffset` of the file `binary`.
+BreakpointHazard breakpointHazard(const std::string& binary, uint64_t fileOffset);
 // The same, read from `file` (the binary opened once for many functions: a
 // wildcard over libc asks about 2,600 times).
-std::string breakpointHazard(std::istream& file, uint64_t fileOffset);
+BreakpointHazard breakpointHazard(std::istream& file, uint64_t fileOffset);
 
 }  // namespace dptrace

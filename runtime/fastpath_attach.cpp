@@ -182,9 +182,9 @@ int FastPathAttach::refresh(bpf_object* obj, pid_t pid, bool waiting, Diagnostic
     bool ret = p.attach.kind == ProbeKind::Uretprobe && !p.savesArguments;
     for (const FastPathFunction& f : state->functions) {
       if (f.tx != (p.fastPath == FastPath::TxBurst) || links.count({p.function, f.address})) continue;
-      if (std::string hazard = breakpointHazard(f.attachPath, f.fileOffset); !hazard.empty()) {
+      if (BreakpointHazard hazard = breakpointHazard(f.attachPath, f.fileOffset)) {
         diags.error(p.attach.range, "cannot attach '" + p.attach.raw + "' to " + describeFunction(f) + " in process " +
-                                        std::to_string(pid) + ": " + hazard);
+                                        std::to_string(pid) + ": " + hazard.reason);
         return kRunScript;
       }
       int fd = createUprobeMultiLink(bpf_program__fd(prog), f.attachPath, f.fileOffset, ret, pid);

@@ -119,9 +119,9 @@ std::optional<bool> inlinedOrFastPath(const ast::AttachPoint& ap, const Imported
                                            site.caller + "() is outside the code of '" + ap.target + "'");
         return false;
       }
-      if (std::string hazard = breakpointHazard(target.binary, *offset); !hazard.empty()) {
+      if (BreakpointHazard hazard = breakpointHazard(target.binary, *offset)) {
         diags.error(functionRange(ap), "cannot probe the inlined call of '" + ap.function + "' at " + hexNumber(site.address) +
-                                           " in " + site.caller + "(): " + hazard,
+                                           " in " + site.caller + "(): " + hazard.reason,
                     "probe a function that calls it");
         return false;
       }
@@ -180,10 +180,16 @@ struct MatchNotes {
   bool failed = false;                  // an error was reported
 };
 
-std::string listed(const std::vector<std::string>& list, const char* separator = ", ") {
+// The names of `list` for a message: "a, b, c, d, e, and 2 more". At most
+// `shown` of them; `last` joins the last two when all are shown ("a, b and
+// c"), and then also the count of the rest ("a, b, c and 2 more").
+std::string listed(const std::vector<std::string>& list, const std::string& separator = ", ", size_t shown = 5,
+                   const std::string& last = "") {
   std::string out;
-  for (size_t i = 0; i < list.size() && i < 5; ++i) out += (i ? separator : "") + list[i];
-  if (list.size() > 5) out += std::string(separator) + "and " + std::to_string(list.size() - 5) + " more";
+  for (size_t i = 0; i < list.size() && i < shown; ++i)
+    out += (i == 0 ? "" : i + 1 == list.size() && !last.empty() ? last : separator) + list[i];
+  if (list.size() > shown)
+    out += (last.empty() ? separator + "and " : last) + std::to_string(list.size() - shown) + " more";
   return out;
 }
 
@@ -205,9 +211,6 @@ std::string hazardHint(const ast::AttachPoint& ap, bool avxInIndirect) {
   if (ap.kind == ProbeKind::Uretprobe) return "a uretprobe starts at the function's entry: probe the returns of its callers instead";
   return "probe a later instruction of it (FUNC+OFFSET; objdump -d shows them), or its callers";
 }
-
-// Whether breakpointHazard's reason is an AVX encoding (not a lock prefix).
-bool avxEncoded(const std::string& hazard) { return hazard.find("AVX-encoded") != std::string::npos; }
 
 void addOnce(std::vector<std::string>& list, const std::string& item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
@@ -247,9 +250,7 @@ std::optional<uint64_t> indirectAddress(const ast::AttachPoint& ap, const std::s
     std::vector<std::string> group = code->sharedWith;
     group.push_back(s.name);
     std::sort(group.begin(), group.end());
-    std::string together;
-    for (size_t i = 0; i < group.size(); ++i) together += (i == 0 ? "" : i + 1 == group.size() ? " and " : ", ") + group[i];
-    addOnce(notes.shared, together);
+    addOnce(notes.shared, listed(group, ", ", group.size(), " and "));
   }
   return code->address;
 }
@@ -297,12 +298,7 @@ bool reportNotes(const ast::AttachPoint& ap, const MatchNotes& notes, bool nothi
                  Diagnostics& diags) {
   // "at the entry of a and b, REASON; at the entry of c, REASON2"
   std::vector<std::string> reasons;
-  for (const auto& [reason, names] : notes.hazards) {
-    std::string of;
-    for (size_t i = 0; i < names.size() && i < 3; ++i) of += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
-    if (names.size() > 3) of += " and " + std::to_string(names.size() - 3) + " more";
-    reasons.push_back("at the entry of " + of + ", " + reason);
-  }
+  for (const auto& [reason, names] : notes.hazards) reasons.push_back("at the entry of " + listed(names, ", ", 3, " and ") + ", " + reason);
   std::string hazardWhy = listed(reasons, "; ");
   if (nothingLeft && (!notes.unresolved.empty() || !notes.hazardous.empty())) {
     std::string why;
@@ -376,8 +372,9 @@ void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags) {
 }
 
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, const ImportedTypes& imported,
-                                                                     bool process, std::optional<int> pid, Diagnostics& diags,
+                                                                     std::optional<int> pid, bool command, Diagnostics& diags,
                                                                      const InstructionStarts& instructionStarts) {
+  bool process = pid || command;  // DPDK's burst functions can be found through the process
   std::map<const ast::AttachPoint*, UprobeTarget> out;
   // uprobe and uretprobe on one binary read its symbols once.
   std::map<std::string, FileOffsets> offsets;  // read only for offset probes
@@ -436,8 +433,8 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         size_t before = diags.errorCount();
         checkFileOffset(ap, target.binary, *symbols, fileOffsetsOf(target.binary), diags, instructionStarts);
         if (diags.errorCount() > before) continue;
-        if (std::string hazard = breakpointHazard(target.binary, *ap.offset); !hazard.empty()) {
-          diags.error(functionRange(ap), "cannot probe " + hexNumber(*ap.offset) + " of '" + ap.target + "': " + hazard,
+        if (BreakpointHazard hazard = breakpointHazard(target.binary, *ap.offset)) {
+          diags.error(functionRange(ap), "cannot probe " + hexNumber(*ap.offset) + " of '" + ap.target + "': " + hazard.reason,
                       "probe another instruction (objdump -d shows them)");
           continue;
         }
@@ -454,19 +451,19 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         const FileOffsets& fileOffsets = fileOffsetsOf(target.binary);
         auto at = fileOffsets.find(s.name);
         // An offset is checked to start an instruction first (below).
-        std::string hazard = at == fileOffsets.end() || ap.offset ? "" : hazardAt(target.binary, at->second);
-        if (!hazard.empty() && wildcard) {
+        BreakpointHazard hazard = at == fileOffsets.end() || ap.offset ? BreakpointHazard{} : hazardAt(target.binary, at->second);
+        if (hazard && wildcard) {
           notes.hazardous.push_back(s.name);
-          auto same = std::find_if(notes.hazards.begin(), notes.hazards.end(), [&](const auto& h) { return h.first == hazard; });
-          if (same == notes.hazards.end()) notes.hazards.push_back({hazard, {s.name}});
+          auto same = std::find_if(notes.hazards.begin(), notes.hazards.end(), [&](const auto& h) { return h.first == hazard.reason; });
+          if (same == notes.hazards.end()) notes.hazards.push_back({hazard.reason, {s.name}});
           else same->second.push_back(s.name);
-          notes.indirectHazard = notes.indirectHazard || (s.indirect && avxEncoded(hazard));
+          notes.indirectHazard = notes.indirectHazard || (s.indirect && hazard.avx);
           continue;
         }
-        if (!hazard.empty()) {
+        if (hazard) {
           diags.error(functionRange(ap), "cannot probe '" + s.name + "'" + (s.indirect ? " (the code its resolver picks on this machine)" : "") +
-                                             ": " + hazard,
-                      hazardHint(ap, s.indirect && avxEncoded(hazard)));
+                                             ": " + hazard.reason,
+                      hazardHint(ap, s.indirect && hazard.avx));
           notes.failed = true;
           continue;
         }
@@ -516,9 +513,8 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
         const FileOffsets& fileOffsets = fileOffsetsOf(target.binary);
         auto at = fileOffsets.find(ap.function);
         if (diags.errorCount() > before) continue;
-        if (std::string hazard = at == fileOffsets.end() ? "" : breakpointHazard(target.binary, at->second + *ap.offset);
-            !hazard.empty()) {
-          diags.error(functionRange(ap), "cannot probe '" + ap.function + "+" + std::to_string(*ap.offset) + "': " + hazard,
+        if (BreakpointHazard hazard = at == fileOffsets.end() ? BreakpointHazard{} : breakpointHazard(target.binary, at->second + *ap.offset)) {
+          diags.error(functionRange(ap), "cannot probe '" + ap.function + "+" + std::to_string(*ap.offset) + "': " + hazard.reason,
                       "probe another instruction of it (objdump -d shows them)");
           continue;
         }

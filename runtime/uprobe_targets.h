@@ -24,9 +24,6 @@ namespace dptrace {
 using InstructionStarts =
     std::function<std::optional<std::vector<uint64_t>>(const std::vector<uint8_t>& code, std::string& error)>;
 
-// `imported` holds the DWARF the type checker read (signatures, inlined
-// calls); `process`: the run traces one process (-p or -c), so that DPDK's
-// burst functions can be found through its rte_eth_fp_ops.
 // bpftrace leaves out a uprobe on a library named by its short name whose
 // function that library lacks (threadsnoop.bt's uprobe:libpthread:
 // pthread_create: since glibc 2.34 the function is in libc). So does dptrace,
@@ -34,10 +31,13 @@ using InstructionStarts =
 // attach point goes, and a script left with no probe is an error.
 void dropFunctionsLibrariesLack(ast::Program& program, Diagnostics& diags);
 
-// `pid`: the process of -p, whose GLIBC_TUNABLES are compared with dptrace's
-// when a probe is on an indirect function's code (it may run other code).
+// `imported` holds the DWARF the type checker read (signatures, inlined
+// calls). `pid`: the process of -p, whose GLIBC_TUNABLES are compared with
+// dptrace's when a probe is on an indirect function's code (it may run other
+// code); `command`: the run starts one (-c). With either, DPDK's burst
+// functions can be found through the process's rte_eth_fp_ops.
 std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::Program& program, const ImportedTypes& imported,
-                                                                     bool process, std::optional<int> pid, Diagnostics& diags,
+                                                                     std::optional<int> pid, bool command, Diagnostics& diags,
                                                                      const InstructionStarts& instructionStarts);
 
 }  // namespace dptrace

@@ -611,7 +611,7 @@ int runDptrace(const Options& given) {
   // arrays (for comparing the two: the printed maps must not differ).
   if (const char* layout = std::getenv("DPTRACE_MAP_LAYOUT")) codegen.hashMaps = std::string(layout) == "hash";
   codegen.pinned = o.pin.has_value();
-  codegen.uprobes = resolveUprobeTargets(program, imported, o.pid || o.command, o.pid, diags, instructionStarts);
+  codegen.uprobes = resolveUprobeTargets(program, imported, o.pid, o.command.has_value(), diags, instructionStarts);
   if (stageFailed("resolve uprobe targets")) return kExitScript;
   codegen.pcap = o.pcap.has_value();
   if (codegen.pcap)
