@@ -73,9 +73,14 @@ BreakpointHazard breakpointHazard(std::istream& in, uint64_t fileOffset) {
     operand16 = operand16 || b == 0x66;
     repeated = repeated || b == 0xf2 || b == 0xf3;
     if (!isX86LegacyPrefix(b)) break;
-    if (refusals && (b == 0xf0 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e))
+    if (b == 0xf0 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e) {
+      // The kernel refuses the instruction for this prefix, whatever follows
+      // (a rep string instruction, an AVX jump's opcode byte): off leaves
+      // that to it.
+      if (!refusals) return {};
       return {"its instruction there has a" + std::string(b == 0xf0 ? " lock" : b == 0x26 ? "n es" : b == 0x2e ? " cs" : b == 0x36 ? "n ss" : " ds") +
               " prefix (" + hexByte(b) + "), " + never};
+    }
   }
   if (i >= n) return {};
   if (code[i] != 0xc4 && code[i] != 0xc5 && code[i] != 0x62) {  // not AVX-encoded

@@ -71,6 +71,15 @@ jmpw_short:
   ret
   .size jmpw_short, .-jmpw_short
 
+  .globl cs_rep_fill
+  .type cs_rep_fill, @function
+# Never called. A rep stosb with a cs prefix (2e f3 aa): the kernel refuses it
+# for the prefix, before any repetition.
+cs_rep_fill:
+  .byte 0x2e, 0xf3, 0xaa
+  ret
+  .size cs_rep_fill, .-cs_rep_fill
+
   .globl rep_fill
   .type rep_fill, @function
 # rep_fill(buf, n): n bytes of 'x' at buf. Its rep stosb (+8) traps once per
