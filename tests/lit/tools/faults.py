@@ -82,10 +82,13 @@ class Sampler(threading.Thread):
             time.sleep(0.003)
 
 
-# The names dptrace gives its programs (ModuleLowering::programName): the
-# probe kind and an index, as the kernel keeps them (15 characters).
+# The names dptrace gives its programs, as the kernel keeps them (15
+# characters): the probe kind and an index (ModuleLowering::programName),
+# with _entry for a uretprobe's argument-saving entry. An XDP program is xdp_
+# and its interface (xdpProgramName): the afxdp stage names its own, as
+# other tests' interfaces are not this run's.
 DPTRACE_PROGRAM = re.compile(r"^(begin|end|interval|uprobe|uretprobe|usdt|tracepoint|rawtracepoint|xdp|afxdp|profile|"
-                             r"software|hardware|watchpoint|fentry|fexit|kprobe|kretprobe)_[0-9]+$")
+                             r"software|hardware|watchpoint|fentry|fexit|kprobe|kretprobe)_[0-9]+(_e[ntry]*)?$|^xdp_pcap$")
 
 
 def held_by_processes():
@@ -111,13 +114,13 @@ def held_by_processes():
     return progs, links
 
 
-def left_behind(before, sampler):
+def left_behind(before, sampler, names=()):
     """What of the run is still there 5 s after it ended: (held ids, orphans).
-    An orphan is a program of dptrace's naming (or a link to one) made since
-    the run started that no process holds, in every look for 5 s: others'
-    tests come and go (a program is freed a moment after its last holder
-    ends), and bpftrace's programs, which it holds through perf events
-    only, are named after their probes."""
+    An orphan is a program named as dptrace names its programs, or one of
+    `names` (or a link to one), made since the run started, that no process
+    holds in every look for 5 s: others' tests come and go (a program is
+    freed a moment after its last holder ends), and other tools' programs
+    (bpftrace's are named after their probes) are not dptrace's."""
     deadline = time.time() + 5
     candidates = None
     while True:
@@ -125,7 +128,7 @@ def left_behind(before, sampler):
         held = (sampler.progs & set(progs)) | (sampler.links & set(links))
         held_progs, held_links = held_by_processes()
         held_progs |= {l.get("prog_id") for i, l in links.items() if i in held_links}
-        ours = {i for i, p in progs.items() if DPTRACE_PROGRAM.match(p.get("name", ""))}
+        ours = {i for i, p in progs.items() if DPTRACE_PROGRAM.match(p.get("name", "")) or p.get("name") in names}
         orphans = {("prog", i) for i in ours if i > before[0] and i not in held_progs} | \
                   {("link", i) for i, l in links.items() if i > before[1] and i not in held_links and l.get("prog_id") in ours}
         candidates = orphans if candidates is None else candidates & orphans
@@ -134,7 +137,7 @@ def left_behind(before, sampler):
         time.sleep(0.1)
 
 
-def run(stage, command, sig, delay, env=None, prefix=(), first=None, xdp_check=None, after=None):
+def run(stage, command, sig, delay, env=None, prefix=(), first=None, xdp_check=None, after=None, names=()):
     """Starts dptrace, sends `first` then `sig` `delay` s later, and checks
     how it ended and what it left. Returns the exit status."""
     before = (max(bpf_objects("prog"), default=0), max(bpf_objects("link"), default=0))
@@ -169,7 +172,7 @@ def run(stage, command, sig, delay, env=None, prefix=(), first=None, xdp_check=N
         failures.append("%s: exit status %s (allowed: %s)\n%s" % (what, rc, allowed, text[-1500:]))
     if "internal error" in text or "Assertion" in text or "Sanitizer" in text:
         failures.append("%s: %s" % (what, text[-1500:]))
-    held, orphans = left_behind(before, sampler)
+    held, orphans = left_behind(before, sampler, names)
     if held:
         failures.append("%s: BPF programs or links it held remain: %s" % (what, sorted(held)))
     if orphans:
@@ -230,7 +233,8 @@ def afxdp_stage():
             for delay in (0.01, 0.03, 0.06, 0.12, 0.25):
                 for _ in range(args.rounds):
                     statuses.append(run("afxdp", ["-e", "afxdp:%s /udp/ { @n = count(); drop(); }" % iface], sig, delay,
-                                        prefix=("ip", "netns", "exec", net.ns["B"]), xdp_check=xdp_attached))
+                                        prefix=("ip", "netns", "exec", net.ns["B"]), xdp_check=xdp_attached,
+                                        names={("xdp_" + iface)[:15]}))
     report("afxdp (socket, UMEM, rings)", statuses)
 
 
