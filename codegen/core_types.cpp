@@ -17,6 +17,8 @@ const btf* CoreTypes::btfOf(const std::string& module) {
   return types_.kernel ? types_.kernel->types(module, error) : nullptr;
 }
 
+// Kept per type: a damaged BTF may share one composite among many members
+// at each of many levels (or contain itself), which unkept costs vlen^depth.
 uint32_t CoreTypes::alignmentOf(const btf* b, uint32_t id, int depth) {
   id = skipTypedefs(b, id);
   const btf_type* t = id ? btf__type_by_id(b, id) : nullptr;
@@ -24,12 +26,11 @@ uint32_t CoreTypes::alignmentOf(const btf* b, uint32_t id, int depth) {
   if (btf_is_int(t) || btf_is_any_enum(t) || btf_is_float(t)) return std::clamp<uint32_t>(t->size, 1, 8);
   if (btf_is_ptr(t)) return 8;
   if (btf_is_array(t)) return alignmentOf(b, btf_array(t)->type, depth + 1);
-  if (btf_is_composite(t)) {
-    uint32_t align = 1;
-    for (uint32_t i = 0; i < btf_vlen(t); ++i) align = std::max(align, alignmentOf(b, btf_members(t)[i].type, depth + 1));
-    return align;
-  }
-  return 1;
+  if (!btf_is_composite(t)) return 1;
+  if (auto it = alignments_.find({b, id}); it != alignments_.end()) return it->second;
+  uint32_t align = 1;
+  for (uint32_t i = 0; i < btf_vlen(t); ++i) align = std::max(align, alignmentOf(b, btf_members(t)[i].type, depth + 1));
+  return alignments_[{b, id}] = align;
 }
 
 // An IR type with the composite's size and alignment whose elements start

@@ -66,6 +66,7 @@ private:
   llvm::DIBuilder& di_;
   llvm::DIFile* file_;
   const ImportedTypes& types_;
+  std::map<std::pair<const struct btf*, uint32_t>, uint32_t> alignments_;  // composites' alignment
   std::map<Key, std::set<uint32_t>> read_;       // composite -> the members on some read's path
   std::vector<std::pair<llvm::CallInst*, Key>> calls_;
   std::map<Key, llvm::StructType*> irTypes_;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_set>
 #include <cerrno>
 #include <cstring>
 
@@ -361,11 +362,15 @@ std::vector<std::string> KernelBtf::tracepointNames(const std::string& module) {
 namespace {
 
 // Adds the members of composite `id` to `layout`, at `baseBits`, through
-// `path`; anonymous struct and union members are flattened into it.
+// `path`; anonymous struct and union members are flattened into it. Each
+// composite is flattened once (`flattened`): in C a struct cannot contain
+// itself, and a second anonymous member of one type would repeat its names,
+// which C refuses too; a BTF file that does either (a type cycle, or the same
+// type shared N times at each of several levels, N^depth fields) gets the first.
 void addMembers(const KernelBtf& kernel, const btf* b, uint32_t id, uint32_t baseBits, std::vector<uint32_t>& path,
-                StructLayout& layout, int depth) {
+                StructLayout& layout, std::unordered_set<uint32_t>& flattened, int depth) {
   const btf_type* t = btf__type_by_id(b, id);
-  if (t == nullptr || depth > 8) return;
+  if (t == nullptr || depth > 8 || !flattened.insert(id).second) return;
   const btf_member* members = btf_members(t);
   for (uint32_t i = 0; i < btf_vlen(t); ++i) {
     path.push_back(i);
@@ -376,7 +381,7 @@ void addMembers(const KernelBtf& kernel, const btf* b, uint32_t id, uint32_t bas
     uint32_t type = skipTypedefs(b, members[i].type, &bigEndian);
     const btf_type* mt = btf__type_by_id(b, type);
     if (name.empty()) {
-      if (mt && btf_is_composite(mt)) addMembers(kernel, b, type, bits, path, layout, depth + 1);
+      if (mt && btf_is_composite(mt)) addMembers(kernel, b, type, bits, path, layout, flattened, depth + 1);
       path.pop_back();
       continue;
     }
@@ -431,7 +436,8 @@ std::optional<StructLayout> KernelBtf::structLayout(const std::string& name, con
     // A module's own type is read through its BTF; vmlinux's through vmlinux's.
     layout.btfModule = module.empty() || static_cast<uint32_t>(id) < btf__type_cnt(btf__base_btf(b)) ? "" : module;
     std::vector<uint32_t> path;
-    addMembers(*this, b, static_cast<uint32_t>(id), 0, path, layout, 0);
+    std::unordered_set<uint32_t> flattened;
+    addMembers(*this, b, static_cast<uint32_t>(id), 0, path, layout, flattened, 0);
     return layout;
   }
   return std::nullopt;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-fuzz.sh FUZZER CORPUS DICT SECONDS [MAX_LEN]: fuzz for SECONDS from the kept corpus
 # (read only: new inputs go to a scratch directory) and fail on any crash,
-# leak, sanitizer report or input that runs longer than 10 s.
+# leak, sanitizer report or input that runs longer than 10 s; a failing input
+# is kept in the current directory (ctest's: build/tests/fuzz).
 set -eu
 fuzzer=$1 corpus=$2 dict=$3 seconds=$4 max_len=${5:-4096}
 DPTRACE_TRACEFS="$(cd "$(dirname "$0")/../lit/inputs/tracefs" && pwd)"
@@ -19,7 +20,8 @@ if [ "$status" -ne 0 ] || [ -n "$(ls "$work/artifacts")" ]; then
   tail -60 "$work/log"
   for f in "$work"/artifacts/*; do
     [ -e "$f" ] || continue
-    echo "--- failing input $(basename "$f") (base64):"
+    cp "$f" .
+    echo "--- failing input kept as $(pwd)/$(basename "$f"); base64:"
     base64 "$f"
   done
   echo "FUZZ FAILED (exit $status)"
