@@ -232,15 +232,28 @@ std::optional<TracepointFormat> loadTracepointFormat(const std::string& category
   std::string events = tracefsEventsDir(error);
   if (events.empty()) return std::nullopt;
   std::string path = events + "/" + category + "/" + name + "/format";
-  std::ifstream in(path);
-  if (!in) {
-    error = isDirectory(events + "/" + category) ? "no tracepoint '" + name + "' in category '" + category + "'"
-                                                 : "no tracepoint category '" + category + "'";
+  struct stat st{};
+  bool exists = stat(path.c_str(), &st) == 0;
+  std::ifstream in;
+  if (exists && S_ISREG(st.st_mode)) in.open(path, std::ios::binary);  // a FIFO would block, a device never end
+  if (!in.is_open()) {
+    if (exists && !S_ISREG(st.st_mode))
+      error = path + ": not a regular file, so not a tracepoint's format";
+    else
+      error = isDirectory(events + "/" + category) ? "no tracepoint '" + name + "' in category '" + category + "'"
+                                                   : "no tracepoint category '" + category + "'";
     return std::nullopt;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto format = parseTracepointFormat(text.str(), error);
+  // tracefs gives its files no size; the kernel's longest formats are a few KiB.
+  constexpr size_t kLongestFormat = 1 << 20;
+  std::string text(kLongestFormat + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kLongestFormat) {
+    error = path + ": longer than 1 MiB, so not a tracepoint's format";
+    return std::nullopt;
+  }
+  auto format = parseTracepointFormat(text, error);
   if (format) format->category = category;
   if (!format) error = path + ": " + error;
   return format;

@@ -178,6 +178,8 @@ std::string tracepointHint(const ast::AttachPoint& ap) {
   if (names.empty()) {
     std::string guess = closestMatch(ap.target, categories);
     if (!guess.empty()) return "did you mean 'tracepoint:" + guess + ":" + ap.function + "'?";
+  } else if (std::find(names.begin(), names.end(), ap.function) != names.end()) {
+    return "";  // it exists: its format is what failed, and the error says how
   } else if (std::string guess = closestMatch(ap.function, names); !guess.empty()) {
     return "did you mean 'tracepoint:" + ap.target + ":" + guess + "'?";
   }
