@@ -102,8 +102,17 @@ int MhdMetricsServer::epollFd() const {
   return info ? info->epoll_fd : -1;
 }
 
+// MHD reads a connection's bytes a buffer at a time, and an edge-triggered
+// epoll does not wake us for what is left in the socket: while MHD says it has
+// more to do at once (a timeout of 0), it is run again, a bounded number of
+// times (a 40 KiB request header once took a call a second, 64 s in all).
 void MhdMetricsServer::run() {
-  if (daemon_) MHD_run(daemon_);
+  if (!daemon_) return;
+  for (int round = 0; round < 64; ++round) {
+    MHD_run(daemon_);
+    MHD_UNSIGNED_LONG_LONG wait = 0;
+    if (MHD_get_timeout(daemon_, &wait) != MHD_YES || wait != 0) break;
+  }
 }
 
 }  // namespace dptrace

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """metrics_http.py DPTRACE SCRIPT: runs dptrace --metrics on a free loopback
 port with SCRIPT, and prints what plain HTTP requests get: status and
-content type of GET /metrics, GET /, HEAD, a POST and an unknown path; then
+content type of GET /metrics, GET /, HEAD, a POST, an unknown path and a
+header too large; then
 the scrape's lines without HELP. Bounded waits; dptrace stopped at the end."""
 import http.client
 import signal
@@ -38,6 +39,11 @@ try:
         if method == "GET" and path == "/metrics":
             body = data
         c.close()
+    # A request whose header is past MHD's memory limit: refused within the
+    # wait (it was answered after 64 s, a buffer a second).
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40960 + b"\r\n\r\n")
+        print("GET /metrics with a 40 KiB header:", c.recv(64).split(b"\r\n")[0].decode())
     for line in body.splitlines():
         if not line.startswith("# HELP") or "@" in line:
             print(line)
