@@ -1,5 +1,7 @@
 #include "uprobe_targets.h"
 
+#include <elf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,17 @@
 namespace dptrace {
 
 namespace {
+
+// Whether a 64-bit ELF file ends before its section headers: a truncated copy,
+// whose symbols are unread for that reason, not because it was stripped.
+bool sectionHeadersCut(const std::string& path) {
+  Elf64_Ehdr h{};
+  std::ifstream in(path, std::ios::binary);
+  struct stat st{};
+  if (!in.read(reinterpret_cast<char*>(&h), sizeof h) || stat(path.c_str(), &st) != 0) return false;
+  if (std::memcmp(h.e_ident, ELFMAG, SELFMAG) != 0 || h.e_ident[EI_CLASS] != ELFCLASS64 || h.e_shoff == 0) return false;
+  return h.e_shoff + static_cast<uint64_t>(h.e_shnum) * h.e_shentsize > static_cast<uint64_t>(st.st_size);
+}
 
 // The part of an attach point's text that names the binary, or the function.
 SourceRange binaryRange(const ast::AttachPoint& ap) {
@@ -484,6 +497,12 @@ std::map<const ast::AttachPoint*, UprobeTarget> resolveUprobeTargets(const ast::
           if (*found) out[&ap] = target;
           continue;
         }
+      }
+      if (symbols->empty() && sectionHeadersCut(target.binary)) {
+        diags.error(binaryRange(ap), "'" + ap.target + "' is cut short: the file ends before its section headers, so no function '" +
+                                         ap.function + "' can be found in it",
+                    "a copy that did not finish, or a damaged file: use the whole binary");
+        continue;
       }
       if (symbols->empty()) {
         // A near miss of DPDK's burst functions, which need no symbol.

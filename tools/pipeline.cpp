@@ -121,6 +121,11 @@ std::optional<SourceFile> loadScript(const Options& o) {
     text << std::cin.rdbuf();
     return SourceFile("<stdin>", text.str());
   }
+  std::error_code ec;
+  if (std::filesystem::is_directory(o.script, ec)) {  // an ifstream opens one, and reads nothing
+    fail("cannot read script '" + o.script + "': it is a directory", "give a script file, or the script with -e");
+    return std::nullopt;
+  }
   std::ifstream in(o.script, std::ios::binary);
   if (!in) {
     fail("cannot read script '" + o.script + "': " + std::strerror(errno));
