@@ -143,9 +143,13 @@ std::optional<TracepointFormat> parseTracepointFormat(std::string_view text, std
         start = i + 1;
       }
     uint32_t offset = 0, size = 0, isSigned = 0;
-    if (parts.size() < 4 || !numberAfter(parts[1], "offset:", offset) || !numberAfter(parts[2], "size:", size) ||
-        !numberAfter(parts[3], "signed:", isSigned)) {
-      error = "cannot read the format line '" + std::string(l) + "'";
+    std::string why;
+    if (parts.size() < 4) why = "it has not the four parts field:, offset:, size: and signed:";
+    else if (!numberAfter(parts[1], "offset:", offset)) why = "'offset:' is not followed by a number below 2^32";
+    else if (!numberAfter(parts[2], "size:", size)) why = "'size:' is not followed by a number below 2^32";
+    else if (!numberAfter(parts[3], "signed:", isSigned)) why = "'signed:' is not followed by a number below 2^32";
+    if (!why.empty()) {
+      error = "cannot read the format line '" + std::string(l) + "': " + why;
       return std::nullopt;
     }
     // A trace event record lives in a ring-buffer page (a __data_loc holds
