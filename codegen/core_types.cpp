@@ -18,16 +18,21 @@ const btf* CoreTypes::btfOf(const std::string& module) {
 }
 
 // Kept per type: a damaged BTF may share one composite among many members
-// at each of many levels (or contain itself), which unkept costs vlen^depth.
+// at each of many levels, which unkept costs vlen^depth. A composite being
+// worked out counts as 1 if reached again (a damaged BTF that contains
+// itself). The depth limit only bounds the stack for a damaged chain of
+// nested types: no kernel nests structs anywhere near 256 deep (vmlinux
+// reaches 18), so no value kept is one the limit cut short.
 uint32_t CoreTypes::alignmentOf(const btf* b, uint32_t id, int depth) {
   id = skipTypedefs(b, id);
   const btf_type* t = id ? btf__type_by_id(b, id) : nullptr;
-  if (t == nullptr || depth > 16) return 1;
+  if (t == nullptr || depth > 256) return 1;
   if (btf_is_int(t) || btf_is_any_enum(t) || btf_is_float(t)) return std::clamp<uint32_t>(t->size, 1, 8);
   if (btf_is_ptr(t)) return 8;
   if (btf_is_array(t)) return alignmentOf(b, btf_array(t)->type, depth + 1);
   if (!btf_is_composite(t)) return 1;
-  if (auto it = alignments_.find({b, id}); it != alignments_.end()) return it->second;
+  auto [it, fresh] = alignments_.try_emplace({b, id}, 0);
+  if (!fresh) return std::max<uint32_t>(it->second, 1);  // 0: in progress
   uint32_t align = 1;
   for (uint32_t i = 0; i < btf_vlen(t); ++i) align = std::max(align, alignmentOf(b, btf_members(t)[i].type, depth + 1));
   return alignments_[{b, id}] = align;
