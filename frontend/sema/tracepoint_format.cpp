@@ -250,9 +250,10 @@ std::optional<TracepointFormat> loadTracepointFormat(const std::string& category
   }
   // tracefs gives its files no size; the kernel's longest formats are a few KiB.
   constexpr size_t kLongestFormat = 1 << 20;
-  std::string text(kLongestFormat + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+  std::string text;
+  char chunk[16384];
+  while (text.size() <= kLongestFormat && in.read(chunk, sizeof chunk).gcount() > 0)
+    text.append(chunk, static_cast<size_t>(in.gcount()));
   if (text.size() > kLongestFormat) {
     error = path + ": longer than 1 MiB, so not a tracepoint's format";
     return std::nullopt;
