@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "diagnostics.h"
+#include "sema/dwarf_signatures.h"
 #include "uprobe_multi.h"
 
 namespace dptrace {
@@ -89,7 +90,7 @@ struct Definition {
 };
 
 std::optional<Definition> readDefinition(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = openBinary(path);
   if (fd < 0) return std::nullopt;
   elf_version(EV_CURRENT);
   Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);

@@ -11,14 +11,15 @@
 #include <cstring>
 #include <map>
 
+#include "sema/dwarf_signatures.h"
 #include "sema/symbol_versions.h"
 
 namespace dptrace {
 
 std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string& path, std::string& error) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = openBinary(path);
   if (fd < 0) {
-    error = std::strerror(errno);
+    error = openBinaryError(errno);
     return std::nullopt;
   }
   elf_version(EV_CURRENT);
@@ -85,7 +86,7 @@ std::optional<std::vector<FunctionSymbol>> readFunctionSymbols(const std::string
 }
 
 bool usesDpdkEthdev(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = openBinary(path);
   if (fd < 0) return false;
   elf_version(EV_CURRENT);
   Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);

@@ -13,6 +13,7 @@
 
 #include "elf_symbols.h"
 #include "indirect_functions.h"
+#include "sema/dwarf_signatures.h"
 
 namespace dptrace {
 namespace {
@@ -76,7 +77,7 @@ namespace {
 
 // The executable PT_LOAD segments of the ELF file at `path`.
 std::vector<GElf_Phdr> codeSegments(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = openBinary(path);
   if (fd < 0) return {};
   elf_version(EV_CURRENT);
   Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);

@@ -458,7 +458,7 @@ static std::string buildIdNote(Elf_Data* data) {
 
 std::string elfBuildId(const std::string& path) {
   std::string buildId;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = openBinary(path);
   if (fd < 0) return buildId;
   elf_version(EV_CURRENT);
   if (Elf* elf = elf_begin(fd, ELF_C_READ, nullptr)) {
@@ -481,7 +481,7 @@ std::string separateDebugFile(const std::string& path) {
   static std::map<std::string, std::string> found;
   if (auto it = found.find(path); it != found.end()) return it->second;
   std::string& debug = found[path];
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = openBinary(path);
   if (fd < 0) return {};
   elf_version(EV_CURRENT);
   if (Elf* elf = elf_begin(fd, ELF_C_READ, nullptr)) {
@@ -526,7 +526,7 @@ std::string separateDebugFile(const std::string& path) {
 
 Dwarf* openDwarf(const std::string& path, int& fd, bool separate, bool* fromSeparate) {
   if (fromSeparate) *fromSeparate = false;
-  fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  fd = openBinary(path);
   if (fd < 0) {
     fd = -2;
     return nullptr;
@@ -536,7 +536,7 @@ Dwarf* openDwarf(const std::string& path, int& fd, bool separate, bool* fromSepa
   fd = -1;
   std::string debug = separate ? separateDebugFile(path) : std::string();
   if (debug.empty()) return nullptr;
-  fd = open(debug.c_str(), O_RDONLY | O_CLOEXEC);
+  fd = openBinary(debug);
   if (fd < 0) return fd = -1, nullptr;
   if (Dwarf* dwarf = dwarf_begin(fd, DWARF_C_READ)) {
     if (fromSeparate) *fromSeparate = true;
@@ -884,6 +884,26 @@ std::string resolveBinary(const std::string& name) {
 }
 
 }  // namespace
+
+int openBinary(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO opens without a writer
+  if (fd < 0) return -1;
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int error = S_ISDIR(st.st_mode) ? EISDIR : ENOEXEC;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+std::string openBinaryError(int error) {
+  if (error == EISDIR) return "it is a directory";
+  if (error == ENOEXEC) return "it is not a regular file (a FIFO, socket or device), so not a binary";
+  return std::strerror(error);
+}
 
 std::string findBinary(const std::string& name) {
   if (name.find('/') != std::string::npos || name.empty()) return name;

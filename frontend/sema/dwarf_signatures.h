@@ -152,6 +152,14 @@ std::map<std::string, StructLayout> readDwarfStructs(const std::string& path, co
 // bpftrace does; a path is used as given.
 std::string findBinary(const std::string& name);
 
+// Opens a binary, library or debug file a script names, read-only: -1 with
+// errno set when it cannot be, EISDIR for a directory and ENOEXEC for any
+// other file that is not a regular one (a FIFO would block the reader, a
+// device never end; neither can hold code a uprobe reaches).
+int openBinary(const std::string& path);
+// What openBinary's errno means: "it is a directory", or strerror's text.
+std::string openBinaryError(int error);
+
 // A C++ symbol's name as its source spells it (_ZN2ns1K4boomEi is
 // ns::K::boom(int)), as bpftrace prints func, usym and ustack; any other
 // name as it is.

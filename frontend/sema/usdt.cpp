@@ -140,9 +140,9 @@ struct ElfFile {
   Elf* elf = nullptr;
   GElf_Ehdr ehdr{};
   ElfFile(const std::string& path, std::string& error) {
-    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd = openBinary(path);
     if (fd < 0) {
-      error = std::strerror(errno);
+      error = openBinaryError(errno);
       return;
     }
     elf_version(EV_CURRENT);
