@@ -9,6 +9,8 @@ namespace dptrace {
 namespace {
 
 constexpr int kTabStop = 8;
+constexpr uint32_t kLongestLine = 300;  // characters of a source line shown with an error
+constexpr uint32_t kShownBefore = 100;  // of them, before the range
 
 const char* const kBoldRed = "\033[1;31m";
 const char* const kBoldMagenta = "\033[1;35m";
@@ -94,16 +96,36 @@ std::string renderLocated(const SourceFile& file, SourceRange range, const std::
                           std::to_string(start.column) + ":");
   out += " " + paint(labelColor, label) + " " + paint(kBold, message) + "\n";
 
-  DisplayLine line = makeDisplayLine(file.lineText(start.line));
-  out += line.text + "\n";
+  // A line longer than a screen or two (a generated script's) is shown as
+  // the part around the range, "..." for the rest: not 400 KB per error.
+  std::string_view text = file.lineText(start.line);
+  std::vector<size_t> charStarts;  // byte offset of each character
+  for (size_t i = 0; i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) charStarts.push_back(i);
+  uint32_t firstIndex = std::min<uint32_t>(start.column - 1, charStarts.size());
+  uint32_t endIndex = end.line == start.line ? std::min<uint32_t>(end.column - 1, charStarts.size()) : charStarts.size();
+  std::string before, after;
+  if (charStarts.size() > kLongestLine) {
+    uint32_t from = firstIndex > kShownBefore ? firstIndex - kShownBefore : 0;
+    uint32_t to = std::min<uint32_t>(from + kLongestLine, charStarts.size());
+    size_t fromByte = charStarts[std::min<size_t>(from, charStarts.size() - 1)];
+    size_t toByte = to < charStarts.size() ? charStarts[to] : text.size();
+    if (from > 0) before = "...";
+    if (to < charStarts.size()) after = "...";
+    text = text.substr(fromByte, toByte - fromByte);
+    firstIndex = std::min(firstIndex, to) - from;
+    endIndex = std::min(std::max(endIndex, from), to) - from;
+  }
+  DisplayLine line = makeDisplayLine(text);
+  out += before + line.text + after + "\n";
 
   uint32_t lastChar = static_cast<uint32_t>(line.columnOfChar.size() - 1);
-  uint32_t firstIndex = std::min(start.column - 1, lastChar);
-  uint32_t endIndex = end.line == start.line ? std::min(end.column - 1, lastChar) : lastChar;
+  firstIndex = std::min(firstIndex, lastChar);
+  endIndex = std::min(endIndex, lastChar);
   uint32_t caretColumn = line.columnOfChar[firstIndex];
   uint32_t endColumn = std::max(line.columnOfChar[endIndex], caretColumn + 1);
   std::string marker = "^" + std::string(endColumn - caretColumn - 1, '~');
-  out += std::string(caretColumn, ' ') + paint(kBoldGreen, marker) + "\n";
+  out += std::string(before.size() + caretColumn, ' ') + paint(kBoldGreen, marker) + "\n";
   return out;
 }
 
