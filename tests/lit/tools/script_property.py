@@ -253,6 +253,20 @@ WRONG_REFUSALS = (" elsewhere; here it is given ", "is used before it is assigne
                   "elsewhere; it cannot also hold")
 
 
+def shown_line(text, col):
+    """The source line as an error shows it, and the caret's column in it: a
+    line past 300 characters is cut to the 300 around the column (100 before
+    it), '...' on each cut side (frontend/diagnostics.cpp)."""
+    if len(text) <= 300:
+        return text, col
+    first = min(col - 1, len(text))
+    start = first - 100 if first > 100 else 0
+    end = min(start + 300, len(text))
+    before = "..." if start > 0 else ""
+    after = "..." if end < len(text) else ""
+    return before + text[start:end] + after, len(before) + first - start + 1
+
+
 def judge(script, rc, out, err, json_mode):
     """None if the run ended in one of the two accepted ways, else why not."""
     if rc == 0:
@@ -273,8 +287,8 @@ def judge(script, rc, out, err, json_mode):
     line, col = int(m.group(1)), int(m.group(2))
     lines = script.split("\n")
     rest = err[m.end():].split("\n")
-    if line < 1 or line > len(lines) or len(rest) < 3 or rest[1] != lines[line - 1] \
-            or not rest[2].startswith(" " * (col - 1) + "^"):
+    shown, caret = shown_line(lines[line - 1], col) if 1 <= line <= len(lines) else (None, col)
+    if shown is None or len(rest) < 3 or rest[1] != shown or not rest[2].startswith(" " * (caret - 1) + "^"):
         return "the error does not show its line with a caret under column %d" % col
     for words in UNEXPLAINED:
         if words in err:
