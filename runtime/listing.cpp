@@ -118,6 +118,8 @@ size_t listInlined(const std::string& kind, const std::string& binary, const std
   return 1;
 }
 
+constexpr size_t kAlreadySaid = SIZE_MAX;  // nothing listed, and why was said
+
 size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, std::ostream& err) {
   // uprobe:BIN:PAT (the binary part may not hold ':')
   size_t first = pattern.find(':'), last = pattern.rfind(':');
@@ -127,8 +129,9 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
   std::string error;
   auto symbols = readFunctionSymbols(findBinary(binary), error);
   if (!symbols) {
-    err << "dptrace: error: cannot read '" << binary << "': " << error << "\n";
-    return 0;
+    err << "dptrace: error: cannot read '" << binary << "': " << error << "\n"
+        << "hint: give the path of a binary or library, e.g. -l 'uprobe:/usr/bin/bash:*'\n";
+    return kAlreadySaid;
   }
   // A library or program named without a path (libc, bash) lists by the
   // file it resolved to, as bpftrace lists it; a path as it was given.
@@ -162,8 +165,6 @@ size_t listUprobes(const std::string& pattern, bool verbose, std::ostream& out, 
   }
   return n;
 }
-
-constexpr size_t kAlreadySaid = SIZE_MAX;  // nothing listed, and why was said
 
 // usdt:BIN[:PAT]: BIN's USDT probes as usdt:BIN:PROVIDER:NAME, PAT matched
 // against PROVIDER:NAME or NAME; -v adds each site's address, semaphore and
@@ -361,6 +362,7 @@ int listProbes(std::string pattern, bool verbose, KernelBtf& kernel, std::ostrea
     if (const ProviderInfo* p = findProvider(pattern.substr(0, colon))) pattern = p->name + pattern.substr(colon);
   if (pattern.rfind("uprobe:", 0) == 0 || pattern.rfind("uretprobe:", 0) == 0) {
     n = listUprobes(pattern, verbose, out, err);
+    if (n == kAlreadySaid) return 1;
   } else if (pattern.rfind("struct ", 0) == 0 || pattern.rfind("union ", 0) == 0 || pattern.rfind("enum ", 0) == 0) {
     n = listTypes(pattern, verbose, kernel, out, err);
     if (n == kAlreadySaid) return 1;
