@@ -5,6 +5,8 @@
 #include <llvm/IR/Module.h>
 
 #include <algorithm>
+#include <unordered_set>
+#include <vector>
 
 namespace dptrace {
 
@@ -17,24 +19,40 @@ const btf* CoreTypes::btfOf(const std::string& module) {
   return types_.kernel ? types_.kernel->types(module, error) : nullptr;
 }
 
-// Kept per type: a damaged BTF may share one composite among many members
-// at each of many levels, which unkept costs vlen^depth. A composite being
-// worked out counts as 1 if reached again (a damaged BTF that contains
-// itself). The depth limit only bounds the stack for a damaged chain of
-// nested types: no kernel nests structs anywhere near 256 deep (vmlinux
-// reaches 18), so no value kept is one the limit cut short.
-uint32_t CoreTypes::alignmentOf(const btf* b, uint32_t id, int depth) {
+// A type's alignment is the largest of the scalars it holds, however deep:
+// the most of those reachable from it through members and array elements,
+// found by one walk that visits each type once (a damaged BTF may share one
+// composite among many members at many levels, or contain itself) and kept
+// per type. Exact for every type it is kept for, so the same whichever
+// struct a script names first.
+uint32_t CoreTypes::alignmentOf(const btf* b, uint32_t id) {
   id = skipTypedefs(b, id);
-  const btf_type* t = id ? btf__type_by_id(b, id) : nullptr;
-  if (t == nullptr || depth > 256) return 1;
-  if (btf_is_int(t) || btf_is_any_enum(t) || btf_is_float(t)) return std::clamp<uint32_t>(t->size, 1, 8);
-  if (btf_is_ptr(t)) return 8;
-  if (btf_is_array(t)) return alignmentOf(b, btf_array(t)->type, depth + 1);
-  if (!btf_is_composite(t)) return 1;
-  auto [it, fresh] = alignments_.try_emplace({b, id}, 0);
-  if (!fresh) return std::max<uint32_t>(it->second, 1);  // 0: in progress
+  if (auto it = alignments_.find({b, id}); it != alignments_.end()) return it->second;
   uint32_t align = 1;
-  for (uint32_t i = 0; i < btf_vlen(t); ++i) align = std::max(align, alignmentOf(b, btf_members(t)[i].type, depth + 1));
+  std::vector<uint32_t> pending{id};
+  std::unordered_set<uint32_t> seen{id};
+  auto reach = [&](uint32_t next) {
+    if (seen.insert(next).second) pending.push_back(next);
+  };
+  while (!pending.empty()) {
+    uint32_t at = skipTypedefs(b, pending.back());
+    pending.pop_back();
+    const btf_type* t = at ? btf__type_by_id(b, at) : nullptr;
+    if (t == nullptr) continue;
+    if (btf_is_int(t) || btf_is_any_enum(t) || btf_is_float(t)) {
+      align = std::max(align, std::clamp<uint32_t>(t->size, 1, 8));
+    } else if (btf_is_ptr(t)) {
+      align = std::max<uint32_t>(align, 8);
+    } else if (btf_is_array(t)) {
+      reach(btf_array(t)->type);
+    } else if (btf_is_composite(t)) {
+      if (auto it = alignments_.find({b, at}); it != alignments_.end()) {
+        align = std::max(align, it->second);
+        continue;
+      }
+      for (uint32_t i = 0; i < btf_vlen(t); ++i) reach(btf_members(t)[i].type);
+    }
+  }
   return alignments_[{b, id}] = align;
 }
 

@@ -58,7 +58,7 @@ private:
   llvm::Value* accessChain(llvm::IRBuilder<>& b, llvm::Value* base, const StructLayout& layout, const StructField& field);
   llvm::StructType* irType(const Key& key);
   uint32_t gepIndex(const Key& key, uint32_t member);
-  uint32_t alignmentOf(const struct btf* b, uint32_t id, int depth = 0);
+  uint32_t alignmentOf(const struct btf* b, uint32_t id);
   llvm::DIType* diType(const std::string& module, uint32_t id, bool full);
   llvm::DICompositeType* diComposite(const Key& key);
 
