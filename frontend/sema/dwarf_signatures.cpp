@@ -886,14 +886,20 @@ std::string resolveBinary(const std::string& name) {
 }  // namespace
 
 int openBinary(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO opens without a writer
-  if (fd < 0) return -1;
-  struct stat st{};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int error = S_ISDIR(st.st_mode) ? EISDIR : ENOEXEC;
-    close(fd);
-    errno = error;
+  // Looked at before it is opened (opening a device may do something, and a
+  // socket does not open), and again after (it may have been replaced).
+  auto refuse = [](const struct stat& st) {
+    errno = S_ISDIR(st.st_mode) ? EISDIR : ENOEXEC;
     return -1;
+  };
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) return -1;
+  if (!S_ISREG(st.st_mode)) return refuse(st);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO put there since opens without a writer
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return refuse(st);
   }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
