@@ -108,7 +108,7 @@ std::string renderLocated(const SourceFile& file, SourceRange range, const std::
   if (charStarts.size() > kLongestLine) {
     uint32_t from = firstIndex > kShownBefore ? firstIndex - kShownBefore : 0;
     uint32_t to = std::min<uint32_t>(from + kLongestLine, charStarts.size());
-    size_t fromByte = charStarts[std::min<size_t>(from, charStarts.size() - 1)];
+    size_t fromByte = from == 0 ? 0 : charStarts[from];  // stray continuation bytes first are shown
     size_t toByte = to < charStarts.size() ? charStarts[to] : text.size();
     if (from > 0) before = "...";
     if (to < charStarts.size()) after = "...";
