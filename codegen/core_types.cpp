@@ -31,11 +31,11 @@ uint32_t CoreTypes::alignmentOf(const btf* b, uint32_t id) {
   uint32_t align = 1;
   std::vector<uint32_t> pending{id};
   std::unordered_set<uint32_t> seen{id};
-  auto reach = [&](uint32_t next) {
-    if (seen.insert(next).second) pending.push_back(next);
+  auto reach = [&](uint32_t next) {  // a typedef's type once, whichever typedef names it
+    if (next = skipTypedefs(b, next); seen.insert(next).second) pending.push_back(next);
   };
   while (!pending.empty()) {
-    uint32_t at = skipTypedefs(b, pending.back());
+    uint32_t at = pending.back();
     pending.pop_back();
     const btf_type* t = at ? btf__type_by_id(b, at) : nullptr;
     if (t == nullptr) continue;

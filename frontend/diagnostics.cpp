@@ -26,6 +26,15 @@ struct DisplayLine {
   std::vector<uint32_t> columnOfChar;  // one entry per character, and one past the end
 };
 
+// Where the character at `index` starts (0 for the first, before any stray
+// continuation bytes; the end of `line` past its last).
+size_t byteOfCharacter(std::string_view line, uint32_t index) {
+  if (index == 0) return 0;
+  for (size_t i = 0; i < line.size(); ++i)
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80 && index-- == 0) return i;
+  return line.size();
+}
+
 DisplayLine makeDisplayLine(std::string_view line) {
   DisplayLine out;
   uint32_t column = 0;
@@ -99,21 +108,18 @@ std::string renderLocated(const SourceFile& file, SourceRange range, const std::
   // A line longer than a screen or two (a generated script's) is shown as
   // the part around the range, "..." for the rest: not 400 KB per error.
   std::string_view text = file.lineText(start.line);
-  std::vector<size_t> charStarts;  // byte offset of each character
-  for (size_t i = 0; i < text.size(); ++i)
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) charStarts.push_back(i);
-  uint32_t firstIndex = std::min<uint32_t>(start.column - 1, charStarts.size());
-  uint32_t endIndex = end.line == start.line ? std::min<uint32_t>(end.column - 1, charStarts.size()) : charStarts.size();
+  uint32_t firstIndex = start.column - 1;
+  uint32_t endIndex = end.line == start.line ? end.column - 1 : UINT32_MAX;  // both clamped to the line below
   std::string before, after;
-  if (charStarts.size() > kLongestLine) {
+  if (uint32_t count = text.size() > kLongestLine ? countCharacters(text) : 0; count > kLongestLine) {
+    firstIndex = std::min(firstIndex, count);
     uint32_t from = firstIndex > kShownBefore ? firstIndex - kShownBefore : 0;
-    uint32_t to = std::min<uint32_t>(from + kLongestLine, charStarts.size());
-    size_t fromByte = from == 0 ? 0 : charStarts[from];  // stray continuation bytes first are shown
-    size_t toByte = to < charStarts.size() ? charStarts[to] : text.size();
+    uint32_t to = std::min(from + kLongestLine, count);
     if (from > 0) before = "...";
-    if (to < charStarts.size()) after = "...";
+    if (to < count) after = "...";
+    size_t fromByte = byteOfCharacter(text, from), toByte = byteOfCharacter(text, to);
     text = text.substr(fromByte, toByte - fromByte);
-    firstIndex = std::min(firstIndex, to) - from;
+    firstIndex -= from;
     endIndex = std::min(std::max(endIndex, from), to) - from;
   }
   DisplayLine line = makeDisplayLine(text);
