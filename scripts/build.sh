@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   CC=clang-19 CXX=clang++-19 cmake -G Ninja -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DDPTRACE_FUZZ_SECONDS="${DPTRACE_FUZZ_SECONDS:-60}"
+    -DDPTRACE_FUZZ_SECONDS="${DPTRACE_FUZZ_SECONDS:-150}"
 fi
 ninja -C "$BUILD_DIR" -j2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs the packages (unless DPTRACE_SKIP_INSTALL=1),
 # builds, then ctest runs lit (+FileCheck), the unit tests, the install check
-# and the fuzz targets (frontend 60 s, to the BPF object; afxdp bodies 20 s; cache, pcap, ELF and BTF 60 s
+# and the fuzz targets (frontend 150 s, to the BPF object; afxdp bodies 20 s; cache, pcap, ELF and BTF 60 s
 # each; tracepoint formats 30 s; lit runs alone, the rest two at a time). Exit status 0 only if all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -313,7 +313,7 @@ def wildcard_syscalls(code, out, err, truth):
 EXAMPLES = {
     # ---- README.md
     "sudo scripts/demo.sh    # installs the Debian 12 packages, builds, and runs the demo\n"
-    "sudo scripts/test.sh    # runs every test: lit + FileCheck, unit tests, install check, ~5 min of fuzzing (7 targets)":
+    "sudo scripts/test.sh    # runs every test: lit + FileCheck, unit tests, install check, ~7 min of fuzzing (7 targets, two at a time)":
         ("other", "the demo runs in demo.test; test.sh runs this test"),
     "scripts/install-deps.sh                       # apt-get update + install (idempotent)\n"
     "CC=clang-19 CXX=clang++-19 cmake -G Ninja -S . -B build\n"
